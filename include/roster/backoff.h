@@ -1,0 +1,26 @@
+/* backoff.h — restart timing: the first restart is immediate, then initial × 2^(n-2) capped at
+ * max, with ±20% jitter; and the give_up window. Pure: randomness is passed in. */
+#ifndef ROSTER_BACKOFF_H
+#define ROSTER_BACKOFF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Delay before the n-th consecutive restart (n ≥ 1); r in [0, 1) picks the jitter. */
+uint64_t backoff_delay_ms(uint64_t initial_ms, uint64_t max_ms, unsigned n, double r);
+/* The unjittered delay, and the bounds jitter keeps it in. */
+uint64_t backoff_base_ms(uint64_t initial_ms, uint64_t max_ms, unsigned n);
+
+/* Restart times within a sliding window. */
+struct restart_window {
+    uint64_t *t;
+    size_t n, cap;
+};
+
+/* Records a restart at now and returns how many fall within the last within_ms, this one too.
+ * Keeps at most keep entries (give_up.after + 1 is enough). */
+size_t restart_window_add(struct restart_window *w, uint64_t now, uint64_t within_ms, size_t keep);
+void restart_window_clear(struct restart_window *w);
+void restart_window_free(struct restart_window *w);
+
+#endif

@@ -1,0 +1,13 @@
+/* commands.h — the commands that talk to something else: a running roster over its control
+ * socket (status, restart, stop, start, reload), the health endpoint (health), and the Postgres
+ * server (budget). Each returns the process exit code. */
+#ifndef ROSTER_COMMANDS_H
+#define ROSTER_COMMANDS_H
+
+#include "roster/cli.h"
+
+int commands_control(const struct cli *c, char **environ_);
+int commands_health(const struct cli *c, char **environ_);
+int commands_budget(const struct cli *c, char **environ_);
+
+#endif

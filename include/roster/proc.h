@@ -1,0 +1,38 @@
+/* proc.h — starting children and handling their process groups. roster forks and execs itself
+ * rather than using uv_spawn, because it reaps with waitpid(-1) (orphans included) and libuv's
+ * SIGCHLD handling would only reap its own children. */
+#ifndef ROSTER_PROC_H
+#define ROSTER_PROC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct spawn_opts {
+    char *const *argv;     /* argv[0] is found along the PATH of envp unless it has a '/' */
+    char *const *envp;
+    const char *cwd;       /* or NULL */
+    bool set_user;
+    uid_t uid;
+    gid_t gid;
+    const gid_t *groups;
+    int ngroups;
+    int stdin_fd;          /* -1: /dev/null */
+    int stdout_fd, stderr_fd;
+    bool new_group;        /* its own process group (roles); probes share it too */
+};
+
+/* Forks and execs. Returns 0 with *pid set, or -errno with a message in err (the exec's own
+ * failure, such as "command not found: foo", is reported here, not as an exit). */
+int proc_spawn(const struct spawn_opts *o, pid_t *pid, char *err, size_t errlen);
+/* Sends sig to every process in the group; 0 or -errno (-ESRCH: the group is empty). */
+int proc_signal_group(pid_t pgid, int sig);
+/* True while any process of the group exists. */
+bool proc_group_alive(pid_t pgid);
+/* Resident memory of every process in the group, in bytes (reads /proc). */
+uint64_t proc_group_rss(pid_t pgid);
+/* Makes this process a child subreaper (when it is not PID 1): orphans of its descendants are
+ * reparented to it, so it can reap them. Returns 0 or -errno. */
+int proc_become_subreaper(void);
+
+#endif

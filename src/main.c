@@ -1,0 +1,108 @@
+/* main.c — roster's entry point: parse the command line and run the command. */
+#include <hiredis/hiredis.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "roster/cli.h"
+#include "roster/commands.h"
+#include "roster/config.h"
+#include "roster/plan.h"
+#include "roster/supervisor.h"
+
+extern char **environ;
+
+static int load_plan(const struct cli *c, struct plan **out, int max_connections)
+{
+    struct config_opts co = {.path = c->config, .procfile = c->procfile, .environ_ = environ};
+    co.env_files = c->env_files;
+    struct roster_config cfg;
+    diags d = {0};
+    struct plan *p = NULL;
+    if (config_load(&co, &cfg, &d) == 0) {
+        struct plan_opts po = {.roles = c->roles, .environ_ = environ,
+                               .max_connections = max_connections};
+        p = plan_build(&cfg, &po, &d);
+    } else {
+        config_free(&cfg);
+    }
+    if (!p) {
+        diags_print(&d, stderr);
+        diags_free(&d);
+        return 2;
+    }
+    diags_free(&d);
+    *out = p;
+    return 0;
+}
+
+static int cmd_run(const struct cli *c)
+{
+    struct plan *p;
+    int rc = load_plan(c, &p, 0);
+    if (rc) return rc;
+    struct sup s;
+    struct sup_opts so = {
+        .copts = {.path = c->config, .procfile = c->procfile, .environ_ = environ,
+                  .env_files = c->env_files},
+        .roles = c->roles,
+        .environ_ = environ,
+        .force_color = c->force_color,
+        .no_color = c->no_color,
+        .log_format = c->log_format,
+        .timestamps = c->timestamps,
+    };
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    sup_init(&s, &loop, p, &so);
+    rc = sup_run(&s);
+    sup_free(&s);
+    uv_loop_close(&loop);
+    return rc;
+}
+
+static int cmd_check(const struct cli *c)
+{
+    struct plan *p;
+    int rc = load_plan(c, &p, c->max_connections);
+    if (rc) return rc;
+    plan_print(p, stdout);
+    printf("ok\n");
+    plan_unref(p);
+    return 0;
+}
+
+static int cmd_version(void)
+{
+    printf("roster %s (libuv %s, libpq %d, hiredis %d.%d.%d)\n", ROSTER_VERSION, uv_version_string(),
+           PQlibVersion(), HIREDIS_MAJOR, HIREDIS_MINOR, HIREDIS_PATCH);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct cli c;
+    char err[256];
+    if (cli_parse(argc, argv, environ, &c, err, sizeof err) < 0) {
+        fprintf(stderr, "roster: %s\n(see roster --help)\n", err);
+        cli_free(&c);
+        return 2;
+    }
+    int rc;
+    switch (c.cmd) {
+    case CMD_RUN: rc = cmd_run(&c); break;
+    case CMD_CHECK: rc = cmd_check(&c); break;
+    case CMD_VERSION: rc = cmd_version(); break;
+    case CMD_HELP:
+        fputs(cli_usage(), stdout);
+        rc = 0;
+        break;
+    case CMD_BUDGET: rc = commands_budget(&c, environ); break;
+    case CMD_HEALTH: rc = commands_health(&c, environ); break;
+    default: rc = commands_control(&c, environ); break;
+    }
+    cli_free(&c);
+    return rc;
+}

@@ -1,0 +1,327 @@
+"""harness.py — drives the real roster binary for the end-to-end tests.
+
+Stdlib only. Every wait has a deadline and polls a condition; nothing sleeps blindly.
+A test file defines test_* functions and ends with `run(globals())`.
+"""
+import atexit
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+
+ROSTER = os.environ.get("ROSTER_BIN", "roster")
+CHILD = os.environ.get("RTEST_CHILD", "rtest-child")
+SRC = os.environ.get("ROSTER_SRC", os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+_tmpdirs = []
+
+
+def tmpdir():
+    """A temporary directory removed when the test process exits."""
+    d = tempfile.mkdtemp(prefix="roster-e2e-")
+    _tmpdirs.append(d)
+    return d
+
+
+@atexit.register
+def _cleanup_tmpdirs():
+    for d in _tmpdirs:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+class Failure(Exception):
+    pass
+
+
+def check(cond, what):
+    if not cond:
+        raise Failure(what)
+
+
+def wait_for(pred, timeout, what, interval=0.01):
+    """Polls pred() until it returns something truthy; returns it or fails after timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() >= deadline:
+            raise Failure("timed out after %.1fs waiting for %s" % (timeout, what))
+        time.sleep(interval)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def pid_alive(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+        return state != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+
+
+def pid_exists(pid):
+    """True while the pid exists at all, zombie or not."""
+    return os.path.exists("/proc/%d" % pid)
+
+
+def proc_stat(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        rest = f.read().rsplit(")", 1)[1].split()
+    return {"state": rest[0], "ppid": int(rest[1]), "pgrp": int(rest[2])}
+
+
+def group_members(pgid):
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            if proc_stat(int(d))["pgrp"] == pgid:
+                out.append(int(d))
+        except (FileNotFoundError, IndexError, ProcessLookupError):
+            pass
+    return out
+
+
+def zombies_of(ppid):
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            st = proc_stat(int(d))
+            if st["ppid"] == ppid and st["state"] == "Z":
+                out.append(int(d))
+        except (FileNotFoundError, IndexError, ProcessLookupError):
+            pass
+    return out
+
+
+def read_pidfile(path, timeout=5):
+    def get():
+        try:
+            with open(path) as f:
+                t = f.read().strip()
+            return int(t) if t else None
+        except FileNotFoundError:
+            return None
+    return wait_for(get, timeout, "pid file %s" % path)
+
+
+class Roster:
+    """A roster process under test, with its output collected line by line."""
+
+    def __init__(self, config=None, args=(), env=None, json_logs=True, filename="roster.yaml",
+                 cwd=None, stdout_file=False, extra_files=None, prefix_cmd=None):
+        self.dir = tempfile.mkdtemp(prefix="roster-e2e-")
+        self.cwd = cwd or self.dir
+        self.lines = []
+        self.lock = threading.Lock()
+        self.config_path = None
+        if config is not None:
+            self.config_path = os.path.join(self.dir, filename)
+            with open(self.config_path, "w") as f:
+                f.write(config.replace("@CHILD@", CHILD).replace("@DIR@", self.dir))
+        for name, text in (extra_files or {}).items():
+            with open(os.path.join(self.dir, name), "w") as f:
+                f.write(text.replace("@CHILD@", CHILD).replace("@DIR@", self.dir))
+        cmd = list(prefix_cmd or []) + [ROSTER]
+        if self.config_path:
+            cmd += ["-c", self.config_path]
+        if json_logs:
+            cmd += ["--log-format", "json"]
+        cmd += list(args)
+        e = dict(os.environ)
+        e.pop("ROSTER_ROLES", None)
+        e.pop("NOTIFY_SOCKET", None)
+        e["NO_COLOR"] = "1"
+        e["TMPDIR"] = self.dir
+        if env:
+            e.update(env)
+        self.started = time.monotonic()
+        self.json = json_logs
+        if stdout_file:
+            self.out_path = os.path.join(self.dir, "stdout.log")
+            self.out_f = open(self.out_path, "wb")
+            self.proc = subprocess.Popen(cmd, stdout=self.out_f, stderr=subprocess.PIPE,
+                                         cwd=self.cwd, env=e, start_new_session=True)
+            self.reader = None
+        else:
+            self.out_path = None
+            self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                         cwd=self.cwd, env=e, start_new_session=True)
+            self.reader = threading.Thread(target=self._read, daemon=True)
+            self.reader.start()
+        self.stderr_lines = []
+        self.err_reader = threading.Thread(target=self._read_err, daemon=True)
+        self.err_reader.start()
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def _read(self):
+        for raw in self.proc.stdout:
+            line = raw.decode("utf-8", "replace").rstrip("\n")
+            with self.lock:
+                self.lines.append((time.monotonic(), line))
+
+    def _read_err(self):
+        for raw in self.proc.stderr:
+            self.stderr_lines.append(raw.decode("utf-8", "replace").rstrip("\n"))
+
+    def output(self):
+        if self.out_path:
+            with open(self.out_path, "rb") as f:
+                return [l.decode("utf-8", "replace") for l in f.read().split(b"\n") if l]
+        with self.lock:
+            return [l for _, l in self.lines]
+
+    def records(self):
+        """JSON log lines as dicts (non-JSON lines are skipped)."""
+        out = []
+        for l in self.output():
+            try:
+                out.append(json.loads(l))
+            except ValueError:
+                pass
+        return out
+
+    def events(self, event=None, subject=None):
+        out = []
+        for r in self.records():
+            if r.get("role") != "roster":
+                continue
+            if event and r.get("event") != event:
+                continue
+            if subject and r.get("subject") != subject:
+                continue
+            out.append(r)
+        return out
+
+    def wait_event(self, event, subject=None, count=1, timeout=10, where=None):
+        def get():
+            evs = self.events(event, subject)
+            if where:
+                evs = [e for e in evs if where(e)]
+            if len(evs) >= count:
+                return evs
+            if self.proc.poll() is not None and len(self.events(event, subject)) < count:
+                raise Failure("roster exited (%s) while waiting for %s %s\n%s" % (
+                    self.proc.returncode, event, subject or "", self.tail()))
+            return None
+        try:
+            return wait_for(get, timeout, "event %s %s x%d" % (event, subject or "", count))
+        except Failure as e:
+            raise Failure("%s\n%s" % (e, self.tail()))
+
+    def wait_line(self, pattern, timeout=10):
+        rx = re.compile(pattern)
+
+        def get():
+            for l in self.output():
+                m = rx.search(l)
+                if m:
+                    return m
+            return None
+        try:
+            return wait_for(get, timeout, "a line matching %r" % pattern)
+        except Failure as e:
+            raise Failure("%s\n%s" % (e, self.tail()))
+
+    def pids(self, subject):
+        """The pids from the 'started' events of a role (label or role name), in order."""
+        return [e["pid"] for e in self.events("started") if e.get("subject") == subject]
+
+    def instance_pids(self, subject, instance=0):
+        return [e["pid"] for e in self.events("started")
+                if e.get("subject") == subject and e.get("instance") == instance]
+
+    def send(self, sig):
+        self.proc.send_signal(sig)
+
+    def wait_exit(self, timeout=30):
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise Failure("roster did not exit within %ss\n%s" % (timeout, self.tail()))
+
+    def stop(self, sig=signal.SIGTERM, timeout=30):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        return self.wait_exit(timeout)
+
+    def tail(self, n=40):
+        lines = self.output()[-n:]
+        return "--- roster output (last %d lines) ---\n%s\n--- stderr ---\n%s" % (
+            len(lines), "\n".join(lines), "\n".join(self.stderr_lines[-20:]))
+
+    def cleanup(self):
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.proc.wait()
+        if self.reader:
+            self.reader.join(timeout=5)
+        if self.out_path:
+            self.out_f.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.cleanup()
+
+
+def run_roster(args, env=None, cwd=None, timeout=20, input=None):
+    """Runs a short roster command; returns (code, stdout, stderr)."""
+    e = dict(os.environ)
+    e.pop("ROSTER_ROLES", None)
+    if env:
+        e.update(env)
+    p = subprocess.run([ROSTER] + list(args), capture_output=True, text=True, env=e, cwd=cwd,
+                       timeout=timeout, input=input)
+    return p.returncode, p.stdout, p.stderr
+
+
+def run(tests):
+    """Runs every test_* function of a module's globals; exits non-zero on any failure."""
+    names = sorted(n for n in tests if n.startswith("test_") and callable(tests[n]))
+    only = sys.argv[1:]
+    failed = []
+    for n in names:
+        if only and n not in only:
+            continue
+        t0 = time.monotonic()
+        try:
+            tests[n]()
+            print("PASS %s (%.2fs)" % (n, time.monotonic() - t0), flush=True)
+        except Exception as e:  # noqa: BLE001 - report every kind of failure
+            failed.append(n)
+            print("FAIL %s (%.2fs): %s" % (n, time.monotonic() - t0, e), flush=True)
+            if not isinstance(e, Failure):
+                traceback.print_exc()
+    print("%d passed, %d failed" % (len(names) - len(failed) if not only else
+                                    len([n for n in names if n in only]) - len(failed),
+                                    len(failed)))
+    sys.exit(1 if failed else 0)
