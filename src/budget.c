@@ -1,6 +1,7 @@
 /* budget.c — the connection budget planner. See budget.h for the rules. */
 #include "roster/budget.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +24,9 @@ static int by_remainder(const void *a, const void *b)
     double rx = x->exact - (double)(long)x->exact, ry = y->exact - (double)(long)y->exact;
     if (rx > ry) return -1;
     if (rx < ry) return 1;
+    /* equal shares next to each other, so they are handed out as one group */
+    if (x->exact > y->exact) return -1;
+    if (x->exact < y->exact) return 1;
     return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
@@ -83,17 +87,21 @@ int budget_compute(int usable, const struct budget_in *in, size_t n, struct budg
         for (size_t k = 0; k < nw; k++)
             if (!w[k].pinned && in[w[k].idx].copies > 0)
                 wsum += (double)in[w[k].idx].weight * in[w[k].idx].copies;
-        bool changed = false;
+        /* Every share of this round comes from the same avail and wsum, so equal weights are
+         * pinned together; pinning only lowers the others' shares, so it never undoes itself. */
         for (size_t k = 0; k < nw; k++) {
             if (w[k].pinned) continue;
             const struct budget_in *r = &in[w[k].idx];
             w[k].exact = wsum > 0 ? (double)avail * r->weight / wsum : (double)avail;
-            if (r->copies > 0 && w[k].exact < 1.0) {
-                w[k].pinned = true;
-                w[k].exact = 1.0;
-                avail -= r->copies;
-                changed = true;
-            }
+        }
+        bool changed = false;
+        for (size_t k = 0; k < nw; k++) {
+            /* roles with no copies here cost nothing, but get the pool of their weight */
+            if (w[k].pinned || w[k].exact >= 1.0) continue;
+            w[k].pinned = true;
+            w[k].exact = 1.0;
+            avail -= in[w[k].idx].copies;
+            changed = true;
         }
         if (!changed) break;
     }
@@ -105,14 +113,22 @@ int budget_compute(int usable, const struct budget_in *in, size_t n, struct budg
         used += (long)l->copies * l->pool;
     }
     long left = usable - used;
+    /* Roles with the same share per copy (equal weights) have the same remainder: they get one
+     * more per copy together or not at all, so equal weights always end with equal pools. */
     qsort(w, nw, sizeof *w, by_remainder);
-    for (size_t k = 0; k < nw && left > 0; k++) {
-        struct budget_line *l = &out->lines[w[k].idx];
-        if (w[k].pinned || l->copies == 0) continue;
-        if (l->copies <= left && w[k].exact - (double)l->pool > 1e-9) {
-            l->pool++;
-            left -= l->copies;
+    for (size_t k = 0; k < nw && left > 0;) {
+        size_t end = k + 1;
+        while (end < nw && w[end].pinned == w[k].pinned && fabs(w[end].exact - w[k].exact) < 1e-9)
+            end++;
+        long need = 0;
+        for (size_t g = k; g < end; g++)
+            need += out->lines[w[g].idx].copies;
+        if (!w[k].pinned && need <= left && w[k].exact - (double)(long)w[k].exact > 1e-9) {
+            for (size_t g = k; g < end; g++)
+                out->lines[w[g].idx].pool++;
+            left -= need;
         }
+        k = end;
     }
     free(w);
     out->used = 0;

@@ -176,14 +176,18 @@ int config_load(const struct config_opts *opts, struct roster_config *cfg, diags
             if (str_has_prefix(*e, "TMPDIR=")) tmp = *e + 7;
         cfg->control_socket = xasprintf("%s/roster-%s.sock", tmp && *tmp ? tmp : "/tmp", cfg->app);
     }
-    /* Resolve the default restart policy now that the kind is known. */
+    return rc;
+}
+
+void config_finish_roles(struct roster_config *cfg)
+{
     for (size_t i = 0; i < cfg->nroles; i++) {
         struct role_config *ro = &cfg->roles[i];
+        /* the default restart policy depends on the kind, known only now */
         if (ro->restart == RESTART_DEFAULT)
             ro->restart = ro->kind == ROLE_ONESHOT ? RESTART_NEVER : RESTART_ALWAYS;
         if (!ro->pg.url_env) ro->pg.url_env = xstrdup("DATABASE_URL");
     }
-    return rc;
 }
 
 struct role_config *config_find_role(const struct roster_config *cfg, const char *name)

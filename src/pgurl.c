@@ -218,17 +218,20 @@ char *url_redact(const char *url)
     } else {
         sbuf_puts(&b, url);
     }
-    /* password=... in a query string too */
+    /* password=... in a query string too: every such parameter, not only the first text that
+     * ends in "password=" (sslpassword=x&password=secret must not leak the second) */
     char *s = sbuf_detach(&b);
-    char *pw = strstr(s, "password=");
-    if (pw && (pw[-1] == '?' || pw[-1] == '&')) {
+    for (char *pw = strstr(s, "password="); pw; pw = strstr(pw + 1, "password=")) {
+        if (pw == s || (pw[-1] != '?' && pw[-1] != '&')) continue;
         char *end = pw + 9 + strcspn(pw + 9, "&#");
+        size_t at = (size_t)(pw + 9 - s);
         sbuf_init(&b);
-        sbuf_append(&b, s, (size_t)(pw + 9 - s));
+        sbuf_append(&b, s, at);
         sbuf_puts(&b, "****");
         sbuf_puts(&b, end);
         free(s);
         s = sbuf_detach(&b);
+        pw = s + at; /* continue after the mask */
     }
     return s;
 }

@@ -103,6 +103,7 @@ int config_load_procfile(const char *path, const char *text, size_t len, const e
         ro->port = port <= 65535 ? (int)port : -1;
         cfg->nroles++;
     }
+    config_finish_roles(cfg);
     if (cfg->nroles == 0 && diags_count(d) == before)
         diags_add(d, (src_pos){cfg->path, 0, 0}, "Procfile has no processes (expected 'name: command' lines)");
     return diags_count(d) > before ? -1 : 0;

@@ -92,11 +92,10 @@ char *redisurl_format(const struct redis_target *t)
             sbuf_puts(&b, u);
             free(u);
         }
-        if (t->password) {
-            char *pw = url_encode_userinfo(t->password);
-            sbuf_printf(&b, ":%s", pw);
-            free(pw);
-        }
+        /* "user:@host" when there is no password: a lone "user@" would read as a password */
+        char *pw = url_encode_userinfo(t->password ? t->password : "");
+        sbuf_printf(&b, ":%s", pw);
+        free(pw);
         sbuf_putc(&b, '@');
     }
     if (strchr(t->host, ':'))
@@ -138,7 +137,17 @@ char *redisurl_resolve(const char *url, const envmap *env, char *err, size_t err
         const char *user = envmap_get(env, "REDIS_USERNAME");
         if (user && *user) t.user = xstrdup(user);
         const char *db = envmap_get(env, "REDIS_DB");
-        if (db && *db) t.db = atoi(db);
+        if (db && *db) {
+            /* checked as the URL's path is: atoi would turn "two" into 0 and pass "-1" on */
+            char *end;
+            long v = strtol(db, &end, 10);
+            if (*end || v < 0 || v > 65535) {
+                snprintf(err, errlen, "REDIS_DB must be a database number, not '%s'", db);
+                redisurl_free(&t);
+                return NULL;
+            }
+            t.db = (int)v;
+        }
         const char *tls = envmap_get(env, "REDIS_TLS");
         if (tls && (!strcmp(tls, "1") || !strcasecmp(tls, "true"))) t.tls = true;
     }

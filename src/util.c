@@ -85,6 +85,7 @@ void sbuf_reserve(sbuf *b, size_t extra)
         cap *= 2;
     b->data = xrealloc(b->data, cap);
     b->cap = cap;
+    b->data[b->len] = '\0'; /* a first allocation is terminated too, as the header promises */
 }
 
 void sbuf_append(sbuf *b, const void *p, size_t n)

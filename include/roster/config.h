@@ -151,6 +151,8 @@ int config_load_yaml(const char *path, const char *text, size_t len, const envma
 int config_load_procfile(const char *path, const char *text, size_t len, const envmap *vars,
                          struct roster_config *cfg, diags *d);
 
+/* Settles what depends on several keys (restart by kind, url_env); both loaders call it. */
+void config_finish_roles(struct roster_config *cfg);
 /* Fills defaults for a role (shared by both loaders). */
 void config_role_defaults(struct role_config *r);
 /* Sets the config's defaults (shared by both loaders). */

@@ -1,0 +1,718 @@
+/* test_config.c — roster.yaml and Procfile loading: every field of a full config, and the exact
+ * "FILE:LINE:COL: message" each kind of mistake produces. */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "roster/config.h"
+#include "roster/diag.h"
+#include "roster/envmap.h"
+#include "roster/util.h"
+#include "t.h"
+
+/* Loads YAML text as "roster.yaml" with vars (NULL: none). Returns the loader's result; the
+ * diagnostics, joined by newlines, go to *diag_text (caller frees). */
+static int load_yaml(const char *text, const envmap *vars, struct roster_config *cfg,
+                     char **diag_text)
+{
+    envmap none = {0};
+    diags d = {0};
+    config_defaults(cfg);
+    cfg->path = xstrdup("roster.yaml");
+    int rc = config_load_yaml(cfg->path, text, strlen(text), vars ? vars : &none, cfg, &d);
+    sbuf b;
+    sbuf_init(&b);
+    for (size_t i = 0; i < d.items.n; i++)
+        sbuf_printf(&b, "%s%s", i ? "\n" : "", d.items.v[i]);
+    *diag_text = sbuf_detach(&b);
+    diags_free(&d);
+    return rc;
+}
+
+/* ---- a full config ---- */
+
+static const char full_yaml[] =
+    "app: perfdash\n"
+    "x-defaults: &defaults\n"
+    "  restart: on-failure\n"
+    "  stop: {signal: INT, timeout: 5s}\n"
+    "env: {NODE_ENV: production, BLANK: }\n"
+    "log: {format: json, timestamps: true, color: never}\n"
+    "health: {listen: \"0.0.0.0:${ROSTER_HEALTH_PORT:-9090}\"}\n"
+    "control: {socket: /tmp/roster-perfdash.sock}\n"
+    "shutdown_timeout: 25s\n"
+    "postgres:\n"
+    "  url: ${DATABASE_URL}\n"
+    "  budget: 22\n"
+    "  headroom: 4\n"
+    "  instances: {api: 2, worker: 1}\n"
+    "  sample_every: 15s\n"
+    "redis:\n"
+    "  url: ${REDIS_URL}\n"
+    "roles:\n" /* line 18 */
+    "  migrate:\n"
+    "    kind: oneshot\n"
+    "    command: npx prisma migrate deploy\n"
+    "    lock: postgres\n"
+    "  api:\n" /* line 23 */
+    "    command: node dist/index.js\n"
+    "    port: ${PORT:-3000}\n"
+    "    depends_on: {migrate: completed}\n"
+    "    ready: {http: \"http://127.0.0.1:3000/health\", timeout: 60s}\n"
+    "    live: {http: \"http://127.0.0.1:3000/health\", every: 10s, failures: 5}\n"
+    "    postgres: {weight: 3, url_param: connection_limit}\n"
+    "    env:\n"
+    "      - API_MODE=full\n"
+    "      - EQ=a=b\n"
+    "  worker:\n" /* line 33 */
+    "    <<: *defaults\n"
+    "    command: [node, dist/worker.js, \"--queue=${QUEUE:-default}\"]\n"
+    "    instances: 2\n"
+    "    depends_on: [migrate, api]\n"
+    "    postgres: {weight: 2, pool_env: [DB_POOL_SIZE, POOL]}\n"
+    "    max_memory: 400MiB\n"
+    "    stop: {signal: TERM, timeout: 20s}\n"
+    "    backoff: {initial: 200ms, max: 1m, reset_after: 2m}\n"
+    "    give_up: {after: 5, within: 30s, then: stay}\n"
+    "    env: {QUEUE: default, EMPTY: }\n"
+    "    wait_for: [postgres, redis]\n"
+    "    cwd: /srv/app\n"
+    "  cron:\n" /* line 46 */
+    "    <<: *defaults\n"
+    "    command: ./cron.sh $1 $$HOME\n"
+    "    ready: {notify: true}\n"
+    "    live: {watchdog: 30s}\n"
+    "    postgres: false\n"
+    "    x-note: ignored\n"
+    "    depends_on:\n"
+    "      api: {condition: ready}\n"
+    "  fixed:\n"
+    "    command: ./fixed\n"
+    "    postgres: {connections: 4, url_env: OTHER_URL}\n"
+    "    ready: {tcp: \"127.0.0.1:5000\", every: 1s, attempt_timeout: 3s}\n"
+    "    live: {exec: \"test -f /tmp/ok\"}\n"
+    "    restart: never\n";
+
+static void test_full_config(void)
+{
+    envmap vars = {0};
+    envmap_set(&vars, "DATABASE_URL", "postgres://u:secret@db:5432/app");
+    envmap_set(&vars, "REDIS_URL", "redis://:pw@cache:6379/0");
+    struct roster_config cfg;
+    char *dt;
+    int rc = load_yaml(full_yaml, &vars, &cfg, &dt);
+    CHECK_INT(rc, 0);
+    CHECK_STR(dt, "");
+    free(dt);
+
+    CHECK_STR(cfg.app, "perfdash");
+    CHECK_INT(cfg.env.n, 2);
+    CHECK_STR(envmap_get(&cfg.env, "NODE_ENV"), "production");
+    CHECK_STR(envmap_get(&cfg.env, "BLANK"), "");
+    CHECK_INT(cfg.log_format, LOG_JSON);
+    CHECK(cfg.timestamps);
+    CHECK_INT(cfg.color, COLOR_NEVER);
+    CHECK_STR(cfg.health_listen, "0.0.0.0:9090");
+    CHECK_STR(cfg.control_socket, "/tmp/roster-perfdash.sock");
+    CHECK_INT(cfg.shutdown_timeout_ms, 25000);
+
+    CHECK(cfg.pg.enabled);
+    CHECK_STR(cfg.pg.url, "postgres://u:secret@db:5432/app");
+    CHECK(!cfg.pg.budget_auto);
+    CHECK_INT(cfg.pg.budget, 22);
+    CHECK_INT(cfg.pg.headroom, 4);
+    CHECK_INT(cfg.pg.sample_every_ms, 15000);
+    CHECK(cfg.pg.required);
+    CHECK_INT(cfg.pg.ninstances, 2);
+    if (cfg.pg.ninstances == 2) {
+        CHECK_STR(cfg.pg.instances[0].role, "api");
+        CHECK_INT(cfg.pg.instances[0].copies, 2);
+        CHECK_STR(cfg.pg.instances[1].role, "worker");
+        CHECK_INT(cfg.pg.instances[1].copies, 1);
+        CHECK_INT(cfg.pg.instances[1].pos.line, 14);
+    }
+    CHECK(cfg.redis.enabled);
+    CHECK_STR(cfg.redis.url, "redis://:pw@cache:6379/0");
+
+    CHECK_INT(cfg.nroles, 5);
+    if (cfg.nroles != 5) goto out;
+
+    struct role_config *m = config_find_role(&cfg, "migrate");
+    CHECK(m == &cfg.roles[0]);
+    CHECK_STR(m->name, "migrate");
+    CHECK_INT(m->pos.line, 19);
+    CHECK_INT(m->pos.col, 3);
+    CHECK_INT(m->kind, ROLE_ONESHOT);
+    CHECK_STR(m->shell, "npx prisma migrate deploy");
+    CHECK_INT(m->argv.n, 0);
+    CHECK_INT(m->command_pos.line, 21);
+    CHECK_INT(m->command_pos.col, 14);
+    CHECK(m->lock_postgres);
+    CHECK_INT(m->restart, RESTART_NEVER); /* a oneshot's default */
+    CHECK_INT(m->port, -1);
+    CHECK_INT(m->instances, 1);
+    CHECK_INT(m->pg.mode, PGROLE_DEFAULT);
+
+    struct role_config *a = &cfg.roles[1];
+    CHECK_STR(a->name, "api");
+    CHECK_INT(a->kind, ROLE_SERVICE);
+    CHECK_STR(a->shell, "node dist/index.js");
+    CHECK_INT(a->port, 3000);
+    CHECK_INT(a->ndeps, 1);
+    if (a->ndeps == 1) {
+        CHECK_STR(a->deps[0].role, "migrate");
+        CHECK_INT(a->deps[0].cond, DEP_COMPLETED);
+        CHECK_INT(a->deps[0].pos.line, 26);
+        CHECK_INT(a->deps[0].pos.col, 18);
+    }
+    CHECK_INT(a->ready.kind, PROBE_HTTP);
+    CHECK_STR(a->ready.target, "http://127.0.0.1:3000/health");
+    CHECK_INT(a->ready.timeout_ms, 60000);
+    CHECK_INT(a->ready.every_ms, 500); /* default */
+    CHECK_INT(a->live.kind, PROBE_HTTP);
+    CHECK_INT(a->live.every_ms, 10000);
+    CHECK_INT(a->live.failures, 5);
+    CHECK_INT(a->live.timeout_ms, 5000);
+    CHECK_INT(a->pg.mode, PGROLE_WEIGHT);
+    CHECK_INT(a->pg.weight, 3);
+    CHECK_STR(a->pg.url_param, "connection_limit");
+    CHECK_STR(a->pg.url_env, "DATABASE_URL"); /* the default */
+    CHECK_INT(a->env.n, 2);
+    CHECK_STR(envmap_get(&a->env, "API_MODE"), "full");
+    CHECK_STR(envmap_get(&a->env, "EQ"), "a=b");
+    CHECK_INT(a->restart, RESTART_ALWAYS); /* a service's default */
+    CHECK_INT(a->stop_signal, SIGTERM);
+    CHECK_INT(a->stop_timeout_ms, 10000);
+    CHECK_INT(a->backoff_initial_ms, 100);
+    CHECK_INT(a->backoff_max_ms, 30000);
+    CHECK_INT(a->give_up_after, 10);
+    CHECK_INT(a->give_up_within_ms, 60000);
+    CHECK_INT(a->give_up_then, GIVEUP_EXIT);
+    CHECK_INT(a->max_memory, 0);
+
+    struct role_config *w = &cfg.roles[2];
+    CHECK_STR(w->name, "worker");
+    CHECK(w->shell == NULL);
+    CHECK_INT(w->argv.n, 3);
+    if (w->argv.n == 3) {
+        CHECK_STR(w->argv.v[0], "node");
+        CHECK_STR(w->argv.v[1], "dist/worker.js");
+        CHECK_STR(w->argv.v[2], "--queue=default");
+        CHECK(w->argv.v[3] == NULL);
+    }
+    CHECK_INT(w->instances, 2);
+    CHECK_INT(w->ndeps, 2);
+    if (w->ndeps == 2) {
+        CHECK_STR(w->deps[0].role, "migrate");
+        CHECK_INT(w->deps[0].cond, DEP_STARTED);
+        CHECK_STR(w->deps[1].role, "api");
+        CHECK_INT(w->deps[1].cond, DEP_STARTED);
+    }
+    CHECK_INT(w->pg.mode, PGROLE_WEIGHT);
+    CHECK_INT(w->pg.weight, 2);
+    CHECK_INT(w->pg.pool_env.n, 2);
+    if (w->pg.pool_env.n == 2) {
+        CHECK_STR(w->pg.pool_env.v[0], "DB_POOL_SIZE");
+        CHECK_STR(w->pg.pool_env.v[1], "POOL");
+    }
+    CHECK_INT(w->max_memory, 400ull << 20);
+    CHECK_INT(w->stop_signal, SIGTERM); /* its own stop wins over the merged one */
+    CHECK_INT(w->stop_timeout_ms, 20000);
+    CHECK_INT(w->restart, RESTART_ON_FAILURE); /* from <<: *defaults */
+    CHECK_INT(w->backoff_initial_ms, 200);
+    CHECK_INT(w->backoff_max_ms, 60000);
+    CHECK_INT(w->backoff_reset_ms, 120000);
+    CHECK_INT(w->give_up_after, 5);
+    CHECK_INT(w->give_up_within_ms, 30000);
+    CHECK_INT(w->give_up_then, GIVEUP_STAY);
+    CHECK_STR(envmap_get(&w->env, "QUEUE"), "default");
+    CHECK_STR(envmap_get(&w->env, "EMPTY"), "");
+    CHECK(w->wait_postgres);
+    CHECK(w->wait_redis);
+    CHECK_STR(w->cwd, "/srv/app");
+
+    struct role_config *c = &cfg.roles[3];
+    CHECK_STR(c->name, "cron");
+    CHECK_STR(c->shell, "./cron.sh $1 $HOME"); /* $1 kept, $$ is a literal $ */
+    CHECK_INT(c->restart, RESTART_ON_FAILURE);
+    CHECK_INT(c->stop_signal, SIGINT);
+    CHECK_INT(c->stop_timeout_ms, 5000);
+    CHECK_INT(c->ready.kind, PROBE_NOTIFY);
+    CHECK_INT(c->live.kind, PROBE_NOTIFY);
+    CHECK_INT(c->live.watchdog_ms, 30000);
+    CHECK_INT(c->pg.mode, PGROLE_OFF);
+    CHECK_INT(c->ndeps, 1);
+    if (c->ndeps == 1) {
+        CHECK_STR(c->deps[0].role, "api");
+        CHECK_INT(c->deps[0].cond, DEP_READY);
+    }
+    CHECK(!c->wait_postgres && !c->wait_redis && !c->lock_postgres);
+
+    struct role_config *f = &cfg.roles[4];
+    CHECK_INT(f->pg.mode, PGROLE_FIXED);
+    CHECK_INT(f->pg.connections, 4);
+    CHECK_STR(f->pg.url_env, "OTHER_URL");
+    CHECK(f->pg.url_param == NULL);
+    CHECK_INT(f->ready.kind, PROBE_TCP);
+    CHECK_STR(f->ready.target, "127.0.0.1:5000");
+    CHECK_INT(f->ready.every_ms, 1000);
+    CHECK_INT(f->ready.attempt_timeout_ms, 3000);
+    CHECK_INT(f->live.kind, PROBE_EXEC);
+    CHECK_STR(f->live.target, "test -f /tmp/ok");
+    CHECK_INT(f->restart, RESTART_NEVER);
+
+    CHECK(config_find_role(&cfg, "nope") == NULL);
+out:
+    config_free(&cfg);
+
+    /* the same config with PORT and ROSTER_HEALTH_PORT set */
+    envmap_set(&vars, "PORT", "8080");
+    envmap_set(&vars, "ROSTER_HEALTH_PORT", "9191");
+    envmap_set(&vars, "QUEUE", "mail");
+    rc = load_yaml(full_yaml, &vars, &cfg, &dt);
+    CHECK_INT(rc, 0);
+    CHECK_STR(dt, "");
+    free(dt);
+    if (cfg.nroles == 5) {
+        CHECK_INT(cfg.roles[1].port, 8080);
+        CHECK_STR(cfg.roles[2].argv.v[2], "--queue=mail");
+        /* a literal env: value stays what the config says, whatever the environment holds */
+        CHECK_STR(envmap_get(&cfg.roles[2].env, "QUEUE"), "default");
+    }
+    CHECK_STR(cfg.health_listen, "0.0.0.0:9191");
+    config_free(&cfg);
+    envmap_free(&vars);
+}
+
+/* Smaller shapes that are valid. */
+static void test_valid_shapes(void)
+{
+    struct roster_config cfg;
+    char *dt;
+
+    /* defaults when nothing is said */
+    CHECK_INT(load_yaml("roles:\n  web:\n    command: ./web\n", NULL, &cfg, &dt), 0);
+    CHECK_STR(dt, "");
+    free(dt);
+    CHECK(cfg.app == NULL); /* config_load derives it from the directory */
+    CHECK_INT(cfg.log_format, LOG_TEXT);
+    CHECK(!cfg.timestamps);
+    CHECK_INT(cfg.color, COLOR_AUTO);
+    CHECK_INT(cfg.shutdown_timeout_ms, 25000);
+    CHECK(cfg.health_listen == NULL);
+    CHECK(!cfg.pg.enabled);
+    CHECK(cfg.pg.budget_auto);
+    CHECK(!cfg.redis.enabled);
+    CHECK_INT(cfg.nroles, 1);
+    if (cfg.nroles == 1) {
+        CHECK_INT(cfg.roles[0].ready.kind, PROBE_NONE);
+        CHECK_INT(cfg.roles[0].live.kind, PROBE_NONE);
+        CHECK_INT(cfg.roles[0].port, -1);
+    }
+    config_free(&cfg);
+
+    /* env as a list, health as a bare port, color as a boolean, budget auto, ready.notify false,
+     * a merge from a list of anchors, and depends_on entries with no condition */
+    const char *text = "x-a: &a {restart: never}\n"
+                       "x-b: &b {kind: oneshot, restart: always}\n"
+                       "env: [A=1, B=]\n"
+                       "health: {listen: \"9000\"}\n"
+                       "log: {color: true}\n"
+                       "postgres: {url: \"postgresql://h/db\", budget: auto}\n"
+                       "redis: {url: \"\"}\n"
+                       "roles:\n"
+                       "  one:\n"
+                       "    <<: [*a, *b]\n"
+                       "    command: ./one\n"
+                       "    ready: {notify: false}\n"
+                       "  two:\n"
+                       "    command: ./two\n"
+                       "    depends_on: {one: }\n"
+                       "    wait_for: postgres\n"
+                       "    postgres: true\n";
+    CHECK_INT(load_yaml(text, NULL, &cfg, &dt), 0);
+    CHECK_STR(dt, "");
+    free(dt);
+    CHECK_STR(envmap_get(&cfg.env, "A"), "1");
+    CHECK_STR(envmap_get(&cfg.env, "B"), "");
+    CHECK_STR(cfg.health_listen, "0.0.0.0:9000");
+    CHECK_INT(cfg.color, COLOR_ALWAYS);
+    CHECK(cfg.pg.budget_auto);
+    CHECK(cfg.redis.enabled);
+    CHECK_STR(cfg.redis.url, ""); /* empty: the plan falls back to REDIS_HOST ... */
+    if (cfg.nroles == 2) {
+        CHECK_INT(cfg.roles[0].restart, RESTART_NEVER); /* the first merged mapping wins */
+        CHECK_INT(cfg.roles[0].kind, ROLE_ONESHOT);
+        CHECK_INT(cfg.roles[0].ready.kind, PROBE_NONE);
+        CHECK_INT(cfg.roles[1].ndeps, 1);
+        CHECK_INT(cfg.roles[1].deps[0].cond, DEP_STARTED);
+        CHECK(cfg.roles[1].wait_postgres);
+        CHECK(!cfg.roles[1].wait_redis);
+        CHECK_INT(cfg.roles[1].pg.mode, PGROLE_DEFAULT);
+    }
+    CHECK_INT(cfg.nroles, 2);
+    config_free(&cfg);
+
+    /* stop.signal: with or without SIG, any case, or a number */
+    CHECK_INT(load_yaml("roles:\n  a: {command: x, stop: {signal: SIGUSR1}}\n"
+                        "  b: {command: x, stop: {signal: quit}}\n"
+                        "  c: {command: x, stop: {signal: \"15\"}}\n"
+                        "  d: {command: x, stop: {signal: KILL}}\n",
+                        NULL, &cfg, &dt),
+              0);
+    CHECK_STR(dt, "");
+    free(dt);
+    CHECK_INT(cfg.nroles, 4);
+    if (cfg.nroles == 4) {
+        CHECK_INT(cfg.roles[0].stop_signal, SIGUSR1);
+        CHECK_INT(cfg.roles[1].stop_signal, SIGQUIT);
+        CHECK_INT(cfg.roles[2].stop_signal, SIGTERM);
+        CHECK_INT(cfg.roles[3].stop_signal, SIGKILL);
+    }
+    config_free(&cfg);
+
+    /* restart: "no" and false read as never, as docker compose spells it */
+    CHECK_INT(
+        load_yaml("roles:\n  a: {command: x, restart: \"no\"}\n"
+                  "  b: {command: x, restart: false}\n  c: {command: x, restart: never}\n"
+                  "  d: {command: x, restart: on-failure}\n  e: {command: x, restart: always}\n",
+                  NULL, &cfg, &dt),
+        0);
+    CHECK_STR(dt, "");
+    free(dt);
+    CHECK_INT(cfg.nroles, 5);
+    if (cfg.nroles == 5) {
+        CHECK_INT(cfg.roles[0].restart, RESTART_NEVER);
+        CHECK_INT(cfg.roles[1].restart, RESTART_NEVER);
+        CHECK_INT(cfg.roles[2].restart, RESTART_NEVER);
+        CHECK_INT(cfg.roles[3].restart, RESTART_ON_FAILURE);
+        CHECK_INT(cfg.roles[4].restart, RESTART_ALWAYS);
+    }
+    config_free(&cfg);
+}
+
+/* ---- broken configs ---- */
+
+static void expect_diag(int line, const char *text, const envmap *vars, const char *want)
+{
+    struct roster_config cfg;
+    char *dt;
+    int rc = load_yaml(text, vars, &cfg, &dt);
+    if (rc != -1) fprintf(stderr, "  (config from line %d loaded)\n", line);
+    CHECK_INT(rc, -1);
+    if (strcmp(dt, want) != 0) fprintf(stderr, "  (config from line %d)\n", line);
+    CHECK_STR(dt, want);
+    free(dt);
+    config_free(&cfg);
+}
+#define BAD(text, want) expect_diag(__LINE__, text, NULL, want)
+
+static void test_broken_configs(void)
+{
+    /* unknown keys, with and without a suggestion */
+    BAD("roles:\n  web:\n    command: x\n    restrat: always\n",
+        "roster.yaml:4:5: unknown key 'restrat' in a role (did you mean 'restart'?)");
+    BAD("shutdown_timout: 5s\nroles:\n  web: {command: x}\n",
+        "roster.yaml:1:1: unknown key 'shutdown_timout' in the config (did you mean "
+        "'shutdown_timeout'?)");
+    BAD("frobnicate: 1\nroles:\n  web: {command: x}\n",
+        "roster.yaml:1:1: unknown key 'frobnicate' in the config");
+    BAD("roles:\n  web:\n    command: x\n    stop: {signall: INT}\n",
+        "roster.yaml:4:12: unknown key 'signall' in stop (did you mean 'signal'?)");
+    BAD("roles:\n  web:\n    command: x\n    ready: {http: \"http://h/\", evrey: 1s}\n",
+        "roster.yaml:4:32: unknown key 'evrey' in ready (did you mean 'every'?)");
+
+    /* wrong types */
+    BAD("roles:\n  web:\n    command: x\n    instances: two\n",
+        "roster.yaml:4:16: instances must be a whole number, not 'two'");
+    BAD("roles:\n  web:\n    command: {run: x}\n",
+        "roster.yaml:3:14: command must be a value, not a mapping");
+    BAD("env: 5\nroles:\n  web: {command: x}\n",
+        "roster.yaml:1:6: env must be a mapping (key: value lines), not a value");
+    BAD("roles:\n  - web\n",
+        "roster.yaml:2:3: roles must be a mapping (key: value lines), not a list");
+    BAD("- a\n- b\n",
+        "roster.yaml:1:1: the config must be a mapping of keys (app:, roles: ...), not a list");
+    BAD("log: {timestamps: maybe}\nroles:\n  web: {command: x}\n",
+        "roster.yaml:1:19: log.timestamps must be true or false, not 'maybe'");
+    BAD("roles:\n  web:\n    command: x\n    port: 70000\n",
+        "roster.yaml:4:11: port must be between 1 and 65535, not 70000");
+
+    /* bad durations and sizes */
+    BAD("roles:\n  web:\n    command: x\n    stop: {timeout: 10}\n",
+        "roster.yaml:4:21: stop.timeout: duration needs a unit (ms, s, m, h), e.g. 10s, not '10'");
+    BAD("shutdown_timeout: soon\nroles:\n  web: {command: x}\n",
+        "roster.yaml:1:19: shutdown_timeout: invalid duration (expected e.g. 500ms, 10s, 5m, "
+        "1h30m), not 'soon'");
+    BAD("roles:\n  web:\n    command: x\n    max_memory: 4 gigs\n",
+        "roster.yaml:4:17: max_memory: unknown size unit (use B, KB, MB, GB, KiB, MiB or GiB), "
+        "not '4 gigs'");
+    BAD("roles:\n  web:\n    command: x\n    backoff: {initial: 1m, max: 10s}\n",
+        "roster.yaml:4:14: backoff.initial must not exceed backoff.max");
+
+    /* bad enum values */
+    BAD("roles:\n  web:\n    command: x\n    kind: daemon\n",
+        "roster.yaml:4:11: kind must be service or oneshot, not 'daemon'");
+    BAD("roles:\n  web:\n    command: x\n    restart: sometimes\n",
+        "roster.yaml:4:14: restart must be always, on-failure or never, not 'sometimes'");
+    BAD("roles:\n  db: {command: x}\n  web:\n    command: x\n    depends_on: {db: healthy}\n",
+        "roster.yaml:5:22: depends_on condition must be started, ready or completed, not "
+        "'healthy'");
+    BAD("log: {format: xml}\nroles:\n  web: {command: x}\n",
+        "roster.yaml:1:15: log.format must be text or json, not 'xml'");
+    BAD("roles:\n  web:\n    command: x\n    stop: {signal: STOP}\n",
+        "roster.yaml:4:20: stop.signal: unknown signal 'STOP' (e.g. TERM, INT, QUIT, HUP, USR1, "
+        "KILL)");
+    BAD("roles:\n  web:\n    command: x\n    stop: {signal: TERMINATE}\n",
+        "roster.yaml:4:20: stop.signal: unknown signal 'TERMINATE' (e.g. TERM, INT, QUIT, HUP, "
+        "USR1, KILL)");
+
+    /* duplicate keys */
+    BAD("roles:\n  web:\n    command: a\n    command: b\n",
+        "roster.yaml:4:5: duplicate key 'command' in a role (first set on line 3)");
+    BAD("roles:\n  web: {command: a}\n  web: {command: b}\n",
+        "roster.yaml:3:3: duplicate key 'web' in roles (first set on line 2)");
+
+    /* unset variables: the column is that of the ${ itself */
+    BAD("roles:\n  web:\n    command: run ${NOPE}\n",
+        "roster.yaml:3:18: variable NOPE is not set (use ${NOPE:-default} to give a default)");
+    BAD("roles:\n  web:\n    command: \"run ${NOPE}\"\n",
+        "roster.yaml:3:19: variable NOPE is not set (use ${NOPE:-default} to give a default)");
+    BAD("postgres:\n  url: ${DATABASE_URL:?set DATABASE_URL to your database}\nroles:\n"
+        "  web: {command: x}\n",
+        "roster.yaml:2:8: DATABASE_URL: set DATABASE_URL to your database\n"
+        "roster.yaml:2:3: postgres needs a url (e.g. url: ${DATABASE_URL})");
+
+    /* YAML syntax errors */
+    BAD("roles:\n  web: [a\n",
+        "roster.yaml:3:1: YAML syntax error: did not find expected ',' or ']' while parsing a "
+        "flow sequence");
+    BAD("roles:\n\tweb:\n",
+        "roster.yaml:2:1: YAML syntax error: found character that cannot start any token while "
+        "scanning for the next token");
+    BAD("roles:\n  web: {command: *nope}\n",
+        "roster.yaml:2:18: YAML syntax error: found undefined alias");
+
+    /* commands */
+    BAD("roles:\n  web:\n    command: '  '\n", "roster.yaml:3:14: command must not be empty");
+    BAD("roles:\n  web:\n    command: []\n", "roster.yaml:3:14: command must not be an empty list");
+    BAD("roles:\n  web:\n    command:\n", "roster.yaml:3:13: command needs a value");
+    BAD("roles:\n  web:\n    port: 3000\n", "roster.yaml:2:3: role 'web' needs a command");
+
+    /* names */
+    BAD("roles:\n  roster: {command: x}\n",
+        "roster.yaml:2:3: 'roster' is reserved for roster's own log lines; rename the role");
+    BAD("roles:\n  my web: {command: x}\n",
+        "roster.yaml:2:3: role name 'my web' must be letters, digits, '-' and '_' (at most 64, "
+        "starting with a letter or digit)");
+    BAD("env: {1BAD: x}\nroles:\n  web: {command: x}\n",
+        "roster.yaml:1:7: '1BAD' is not a valid environment variable name");
+    BAD("app: my app\nroles:\n  web: {command: x}\n",
+        "roster.yaml:1:6: app must be letters, digits, '.', '-' and '_' (at most 63), not 'my "
+        "app'");
+
+    /* whole-config shape */
+    BAD("", "roster.yaml: the config is empty (expected app:, roles: and the rest)");
+    BAD("app: x\n",
+        "roster.yaml:1:1: the config has no roles: (add e.g. roles: {web: {command: ...}})");
+    BAD("roles: {}\n", "roster.yaml:1:8: roles is empty: define at least one role");
+
+    /* checks across keys */
+    BAD("roles:\n  web:\n    command: x\n    postgres: {weight: 2, connections: 3}\n",
+        "roster.yaml:4:40: postgres takes either weight or connections, not both");
+    BAD("roles:\n  web:\n    command: x\n    ready: {http: \"http://h/\", tcp: \"h:1\"}\n",
+        "roster.yaml:4:32: ready takes one check, but has both 'http' and 'tcp'");
+    BAD("roles:\n  web:\n    command: x\n    ready: {http: \"h:80\"}\n",
+        "roster.yaml:4:19: ready.http must be an http:// or https:// URL, not 'h:80'");
+    BAD("roles:\n  web:\n    command: x\n    ready: {timeout: 5s}\n",
+        "roster.yaml:4:12: ready needs one of http, tcp, exec, log or notify");
+    BAD("roles:\n  web:\n    command: x\n    lock: postgres\n",
+        "roster.yaml:2:3: role 'web': lock: postgres is for oneshot roles (kind: oneshot)");
+    BAD("roles:\n  job:\n    kind: oneshot\n    command: x\n    live: {tcp: \"h:1\"}\n",
+        "roster.yaml:5:11: role 'job': a oneshot cannot have a liveness check");
+    BAD("postgres: {url: \"mysql://h/db\"}\nroles:\n  web: {command: x}\n",
+        "roster.yaml:1:17: postgres.url must start with postgres:// or postgresql://");
+    BAD("health: {listen: \"host:port\"}\nroles:\n  web: {command: x}\n",
+        "roster.yaml:1:18: health.listen must be host:port (e.g. 0.0.0.0:9090), not 'host:port'");
+    BAD("x-val: &v 5\nroles:\n  web:\n    <<: *v\n    command: x\n",
+        "roster.yaml:1:8: '<<' merges a mapping (an alias such as *defaults), not a value");
+
+    /* several mistakes are all reported, in order */
+    BAD("app: ok\n"
+        "roles:\n"
+        "  web:\n"
+        "    comand: x\n"
+        "    instances: 0\n"
+        "  worker:\n"
+        "    command: y\n"
+        "    restart: sometimes\n",
+        "roster.yaml:4:5: unknown key 'comand' in a role (did you mean 'command'?)\n"
+        "roster.yaml:5:16: instances must be between 1 and 1000, not 0\n"
+        "roster.yaml:3:3: role 'web' needs a command\n"
+        "roster.yaml:8:14: restart must be always, on-failure or never, not 'sometimes'");
+}
+
+/* ---- Procfile ---- */
+
+static char tmpdir[64];
+
+static int load_procfile(const char *text, const envmap *vars, struct roster_config *cfg,
+                         char **diag_text)
+{
+    envmap none = {0};
+    diags d = {0};
+    config_defaults(cfg);
+    cfg->path = xstrdup("Procfile");
+    cfg->dir = xstrdup(tmpdir);
+    cfg->procfile = true;
+    int rc = config_load_procfile(cfg->path, text, strlen(text), vars ? vars : &none, cfg, &d);
+    sbuf b;
+    sbuf_init(&b);
+    for (size_t i = 0; i < d.items.n; i++)
+        sbuf_printf(&b, "%s%s", i ? "\n" : "", d.items.v[i]);
+    *diag_text = sbuf_detach(&b);
+    diags_free(&d);
+    return rc;
+}
+
+static void write_dotenv(const char *text)
+{
+    char *path = xasprintf("%s/.env", tmpdir);
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    if (f) {
+        fputs(text, f);
+        fclose(f);
+    }
+    free(path);
+}
+
+static void test_procfile(void)
+{
+    struct roster_config cfg;
+    char *dt;
+    const char *text = "# the app\n"
+                       "web: node server.js --port $PORT\n"
+                       "\n"
+                       "worker:   bundle exec sidekiq  \r\n"
+                       "  clock-1: ./clock\n";
+    CHECK_INT(load_procfile(text, NULL, &cfg, &dt), 0);
+    CHECK_STR(dt, "");
+    free(dt);
+    CHECK_INT(cfg.nroles, 3);
+    if (cfg.nroles == 3) {
+        CHECK_STR(cfg.roles[0].name, "web");
+        CHECK_STR(cfg.roles[0].shell, "node server.js --port $PORT");
+        CHECK_INT(cfg.roles[0].port, 5000);
+        CHECK_INT(cfg.roles[0].pos.line, 2);
+        CHECK_INT(cfg.roles[0].command_pos.col, 6);
+        CHECK_INT(cfg.roles[0].kind, ROLE_SERVICE);
+        CHECK_STR(cfg.roles[1].name, "worker");
+        CHECK_STR(cfg.roles[1].shell, "bundle exec sidekiq");
+        CHECK_INT(cfg.roles[1].port, 5100);
+        CHECK_INT(cfg.roles[1].pos.line, 4);
+        CHECK_STR(cfg.roles[2].name, "clock-1");
+        CHECK_INT(cfg.roles[2].port, 5200);
+    }
+    CHECK_INT(cfg.env_files.n, 0); /* no .env here */
+    config_free(&cfg);
+
+    /* PORT from the environment sets the base */
+    envmap vars = {0};
+    envmap_set(&vars, "PORT", "3000");
+    CHECK_INT(load_procfile("a: x\nb: y\n", &vars, &cfg, &dt), 0);
+    free(dt);
+    if (cfg.nroles == 2) {
+        CHECK_INT(cfg.roles[0].port, 3000);
+        CHECK_INT(cfg.roles[1].port, 3100);
+    }
+    config_free(&cfg);
+
+    /* ... or from .env, which the environment overrides */
+    write_dotenv("PORT=7000\nSECRET=s\n");
+    CHECK_INT(load_procfile("a: x\nb: y\n", NULL, &cfg, &dt), 0);
+    free(dt);
+    if (cfg.nroles == 2) {
+        CHECK_INT(cfg.roles[0].port, 7000);
+        CHECK_INT(cfg.roles[1].port, 7100);
+    }
+    CHECK_INT(cfg.env_files.n, 1);
+    CHECK_STR(envmap_get(&cfg.file_env, "SECRET"), "s");
+    config_free(&cfg);
+    CHECK_INT(load_procfile("a: x\n", &vars, &cfg, &dt), 0);
+    free(dt);
+    if (cfg.nroles == 1) CHECK_INT(cfg.roles[0].port, 3000);
+    CHECK(envmap_get(&cfg.file_env, "PORT") == NULL);
+    config_free(&cfg);
+
+    /* ports past 65535 are not handed out */
+    envmap_set(&vars, "PORT", "65500");
+    CHECK_INT(load_procfile("a: x\nb: y\n", &vars, &cfg, &dt), 0);
+    free(dt);
+    if (cfg.nroles == 2) {
+        CHECK_INT(cfg.roles[0].port, 65500);
+        CHECK_INT(cfg.roles[1].port, -1);
+    }
+    config_free(&cfg);
+
+    /* a broken .env */
+    write_dotenv("OK=1\nBROKEN\n");
+    CHECK_INT(load_procfile("a: x\n", NULL, &cfg, &dt), -1);
+    char *want = xasprintf("%s/.env:2:7: expected '=' after the variable name", tmpdir);
+    CHECK_STR(dt, want);
+    free(want);
+    free(dt);
+    config_free(&cfg);
+    char *envpath = xasprintf("%s/.env", tmpdir);
+    unlink(envpath);
+    free(envpath);
+
+    /* errors */
+    envmap_set(&vars, "PORT", "abc");
+    CHECK_INT(load_procfile("a: x\n", &vars, &cfg, &dt), -1);
+    CHECK_STR(dt, "Procfile: PORT must be a port number, not 'abc'");
+    free(dt);
+    config_free(&cfg);
+    envmap_free(&vars);
+
+    CHECK_INT(load_procfile("web node server.js\n"
+                            "worker:\n"
+                            "web: a\n"
+                            "web: b\n"
+                            "roster: c\n"
+                            "bad name: d\n"
+                            ": nothing\n",
+                            NULL, &cfg, &dt),
+              -1);
+    CHECK_STR(dt,
+              "Procfile:1:4: expected 'name: command' (names are letters, digits, '-' and '_')\n"
+              "Procfile:2:8: process 'worker' has no command\n"
+              "Procfile:4:1: process 'web' is defined twice\n"
+              "Procfile:5:1: 'roster' is reserved for roster's own log lines; rename the "
+              "process\n"
+              "Procfile:6:4: expected 'name: command' (names are letters, digits, '-' and '_')\n"
+              "Procfile:7:1: expected 'name: command' (names are letters, digits, '-' and '_')");
+    free(dt);
+    config_free(&cfg);
+
+    CHECK_INT(load_procfile("# only comments\n\n", NULL, &cfg, &dt), -1);
+    CHECK_STR(dt, "Procfile: Procfile has no processes (expected 'name: command' lines)");
+    free(dt);
+    config_free(&cfg);
+}
+
+int main(void)
+{
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/roster-test-config-XXXXXX");
+    if (!mkdtemp(tmpdir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    test_full_config();
+    test_valid_shapes();
+    test_broken_configs();
+    test_procfile();
+    rmdir(tmpdir);
+    return t_done("config");
+}

@@ -1,0 +1,261 @@
+/* test_logfmt.c — how lines look: padded text prefixes, colors only when asked, timestamps, and
+ * JSON lines that parse, with escapes and invalid UTF-8 replaced. */
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "roster/logfmt.h"
+#include "t.h"
+
+#define TS 1700000000.25 /* 2023-11-14T22:13:20.250Z */
+
+static struct log_style style(enum log_format f, bool color, bool timestamps, int pad)
+{
+    struct log_style st;
+    memset(&st, 0, sizeof st);
+    st.format = f;
+    st.color = color;
+    st.timestamps = timestamps;
+    st.pad = pad;
+    return st;
+}
+
+static struct log_source source(const char *label, const char *role, int instance, int pid)
+{
+    struct log_source src;
+    memset(&src, 0, sizeof src);
+    src.label = label;
+    src.role = role;
+    src.instance = instance;
+    src.pid = pid;
+    src.color = "\x1b[36m";
+    return src;
+}
+
+/* One formatted line as a string (static copy). */
+static const char *line(struct log_style *st, struct log_source *src, int stream, const char *msg,
+                        size_t len)
+{
+    static char buf[1024];
+    sbuf out;
+    sbuf_init(&out);
+    logfmt_prepare(st, src);
+    logfmt_line(st, src, stream, msg, len, TS, &out);
+    snprintf(buf, sizeof buf, "%s", out.data);
+    sbuf_free(&out);
+    return buf;
+}
+
+static const char *event(struct log_style *st, const char *ev, const char *subject, int inst,
+                         const char *extra, const char *msg)
+{
+    static char buf[1024];
+    sbuf out;
+    sbuf_init(&out);
+    logfmt_event(st, ev, subject, inst, extra, msg, TS, &out);
+    snprintf(buf, sizeof buf, "%s", out.data);
+    sbuf_free(&out);
+    return buf;
+}
+
+static const char *esc(const char *s, size_t len)
+{
+    static char buf[512];
+    sbuf out;
+    sbuf_init(&out);
+    json_escape(&out, s, len);
+    snprintf(buf, sizeof buf, "%s", out.data ? out.data : "");
+    sbuf_free(&out);
+    return buf;
+}
+#define ESC(lit) esc(lit, sizeof(lit) - 1)
+
+static void test_text(void)
+{
+    struct log_style st = style(LOG_TEXT, false, false, 6);
+    struct log_source api = source("api", "api", 0, 123);
+    struct log_source w1 = source("worker.1", "worker", 1, 124);
+    CHECK_STR(line(&st, &api, LOG_STDOUT, "hello", 5), "api    | hello\n");
+    CHECK_STR(line(&st, &api, LOG_STDERR, "oops", 4), "api    | oops\n");
+    CHECK_STR(line(&st, &api, LOG_STDOUT, "", 0), "api    | \n");
+    /* a label longer than the pad is not cut */
+    CHECK_STR(line(&st, &w1, LOG_STDOUT, "x", 1), "worker.1 | x\n");
+    /* child bytes pass through unchanged, escapes and invalid UTF-8 included */
+    CHECK_STR(line(&st, &api, LOG_STDOUT, "\x1b[31mred\x1b[0m \xff \"q\"", 18),
+              "api    | \x1b[31mred\x1b[0m \xff \"q\"\n");
+    /* only len bytes of msg are used */
+    CHECK_STR(line(&st, &api, LOG_STDOUT, "abcdef", 3), "api    | abc\n");
+
+    st.pad = 8;
+    CHECK_STR(line(&st, &api, LOG_STDOUT, "hi", 2), "api      | hi\n");
+
+    /* colors: only when on, around the prefix */
+    st = style(LOG_TEXT, true, false, 6);
+    CHECK_STR(line(&st, &api, LOG_STDOUT, "hello", 5), "\x1b[36mapi    |\x1b[0m hello\n");
+    st.color = false;
+    const char *plain = line(&st, &api, LOG_STDOUT, "hello", 5);
+    CHECK(strchr(plain, '\x1b') == NULL);
+
+    /* timestamps come first */
+    st = style(LOG_TEXT, false, true, 6);
+    CHECK_STR(line(&st, &api, LOG_STDOUT, "hello", 5), "2023-11-14T22:13:20.250Z api    | hello\n");
+    st.color = true;
+    CHECK_STR(line(&st, &api, LOG_STDOUT, "hello", 5),
+              "2023-11-14T22:13:20.250Z \x1b[36mapi    |\x1b[0m hello\n");
+
+    /* the time cache follows the clock */
+    st = style(LOG_TEXT, false, true, 3);
+    sbuf out;
+    sbuf_init(&out);
+    logfmt_prepare(&st, &api);
+    logfmt_line(&st, &api, 0, "a", 1, 1700000000.5, &out);
+    logfmt_line(&st, &api, 0, "b", 1, 1700000000.75, &out);
+    logfmt_line(&st, &api, 0, "c", 1, 1700000061.0, &out);
+    CHECK_STR(out.data, "2023-11-14T22:13:20.500Z api | a\n"
+                        "2023-11-14T22:13:20.750Z api | b\n"
+                        "2023-11-14T22:14:21.000Z api | c\n");
+    sbuf_free(&out);
+
+    logfmt_source_free(&api);
+    logfmt_source_free(&w1);
+}
+
+static void test_colors(void)
+{
+    CHECK_STR(logfmt_color(0), "\x1b[36m");
+    CHECK(strcmp(logfmt_color(0), logfmt_color(1)) != 0);
+    CHECK_STR(logfmt_color(12), logfmt_color(0)); /* the palette repeats */
+    for (size_t i = 0; i < 30; i++)
+        CHECK(logfmt_color(i)[0] == '\x1b');
+}
+
+static void test_json_escape(void)
+{
+    CHECK_STR(ESC("plain text"), "plain text");
+    CHECK_STR(ESC("say \"hi\""), "say \\\"hi\\\"");
+    CHECK_STR(ESC("C:\\dir\\"), "C:\\\\dir\\\\");
+    CHECK_STR(ESC("a\nb\rc\td"), "a\\nb\\rc\\td");
+    CHECK_STR(ESC("\x01\x1f\x1b[0m"), "\\u0001\\u001f\\u001b[0m");
+    CHECK_STR(ESC("nul\0byte"), "nul\\u0000byte");
+    CHECK_STR(ESC("\x7f"), "\x7f");
+    /* valid multi-byte UTF-8 is kept */
+    CHECK_STR(ESC("caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80 \xF4\x8F\xBF\xBF"),
+              "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80 \xF4\x8F\xBF\xBF");
+    /* invalid UTF-8 becomes U+FFFD, one per bad byte */
+    CHECK_STR(ESC("a\xff-b"), "a\\ufffd-b");
+    CHECK_STR(ESC("\xC3("), "\\ufffd(");
+    CHECK_STR(ESC("end\xC3"), "end\\ufffd");
+    CHECK_STR(ESC("\xE2\x82"), "\\ufffd\\ufffd");
+    CHECK_STR(ESC("\x80"), "\\ufffd");
+    CHECK_STR(ESC("\xC0\xAF"), "\\ufffd\\ufffd");            /* overlong '/' */
+    CHECK_STR(ESC("\xE0\x80\xAF"), "\\ufffd\\ufffd\\ufffd"); /* overlong, 3 bytes */
+    CHECK_STR(ESC("\xED\xA0\x80"), "\\ufffd\\ufffd\\ufffd"); /* a UTF-16 surrogate */
+    CHECK_STR(ESC("\xF0\x80\x80\xAF"), "\\ufffd\\ufffd\\ufffd\\ufffd");
+    CHECK_STR(ESC("\xF4\x90\x80\x80"), "\\ufffd\\ufffd\\ufffd\\ufffd"); /* past U+10FFFF */
+    CHECK_STR(ESC("\xF5\x80"), "\\ufffd\\ufffd");
+}
+
+/* Parses a JSON line (one object and a trailing newline) and checks its fields. */
+static cJSON *parse_line(const char *s)
+{
+    size_t n = strlen(s);
+    CHECK(n > 0 && s[n - 1] == '\n');
+    CHECK(memchr(s, '\n', n - 1) == NULL);
+    cJSON *j = cJSON_Parse(s);
+    CHECK(j != NULL && cJSON_IsObject(j));
+    return j;
+}
+
+static const char *jstr(const cJSON *j, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
+    return cJSON_IsString(v) ? v->valuestring : "(missing)";
+}
+
+static double jnum(const cJSON *j, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
+    return cJSON_IsNumber(v) ? v->valuedouble : -999;
+}
+
+static void test_json_lines(void)
+{
+    struct log_style st = style(LOG_JSON, true, false, 6);
+    struct log_source api = source("api", "api", 0, 123);
+    CHECK_STR(line(&st, &api, LOG_STDOUT, "hello", 5),
+              "{\"ts\":\"2023-11-14T22:13:20.250Z\",\"role\":\"api\",\"instance\":0,\"pid\":123,"
+              "\"stream\":\"stdout\",\"msg\":\"hello\"}\n");
+    /* JSON has no colors, even when color is on */
+    CHECK(strchr(line(&st, &api, LOG_STDERR, "x", 1), '\x1b') == NULL);
+
+    struct log_source w = source("worker.2", "wor\"ker", 2, 77);
+    const char msg[] = "tab\there \"quoted\" back\\slash \x01 caf\xC3\xA9 \xff end";
+    cJSON *j = parse_line(line(&st, &w, LOG_STDERR, msg, sizeof msg - 1));
+    if (j) {
+        CHECK_STR(jstr(j, "role"), "wor\"ker");
+        CHECK_STR(jstr(j, "stream"), "stderr");
+        CHECK_INT(jnum(j, "instance"), 2);
+        CHECK_INT(jnum(j, "pid"), 77);
+        CHECK_STR(jstr(j, "ts"), "2023-11-14T22:13:20.250Z");
+        CHECK_STR(jstr(j, "msg"),
+                  "tab\there \"quoted\" back\\slash \x01 caf\xC3\xA9 \xEF\xBF\xBD end");
+        cJSON_Delete(j);
+    }
+    /* the pid changes after a restart: prepare again */
+    w.pid = 78;
+    j = parse_line(line(&st, &w, LOG_STDOUT, "", 0));
+    if (j) {
+        CHECK_INT(jnum(j, "pid"), 78);
+        CHECK_STR(jstr(j, "msg"), "");
+        cJSON_Delete(j);
+    }
+    logfmt_source_free(&api);
+    logfmt_source_free(&w);
+}
+
+static void test_events(void)
+{
+    struct log_style st = style(LOG_TEXT, false, false, 6);
+    CHECK_STR(event(&st, "exit", "api", 0, "\"code\":1", "api exited with code 1"),
+              "roster | api exited with code 1\n");
+    st.pad = 8;
+    CHECK_STR(event(&st, "start", NULL, 0, NULL, "starting 3 roles"),
+              "roster   | starting 3 roles\n");
+    st.pad = 2;
+    CHECK_STR(event(&st, "start", NULL, 0, NULL, "x"), "roster | x\n");
+    st = style(LOG_TEXT, true, true, 6);
+    CHECK_STR(event(&st, "start", NULL, 0, NULL, "up"),
+              "2023-11-14T22:13:20.250Z \x1b[1;37mroster |\x1b[0m up\n");
+
+    st = style(LOG_JSON, false, false, 6);
+    CHECK_STR(
+        event(&st, "exit", "api", 1, "\"code\":1", "api.1 exited with code 1"),
+        "{\"ts\":\"2023-11-14T22:13:20.250Z\",\"role\":\"roster\",\"event\":\"exit\","
+        "\"subject\":\"api\",\"instance\":1,\"code\":1,\"msg\":\"api.1 exited with code 1\"}\n");
+    CHECK_STR(event(&st, "start", NULL, 0, NULL, "up"),
+              "{\"ts\":\"2023-11-14T22:13:20.250Z\",\"role\":\"roster\",\"event\":\"start\","
+              "\"msg\":\"up\"}\n");
+    CHECK_STR(event(&st, "start", NULL, 0, "", "up"),
+              "{\"ts\":\"2023-11-14T22:13:20.250Z\",\"role\":\"roster\",\"event\":\"start\","
+              "\"msg\":\"up\"}\n");
+    cJSON *j = parse_line(event(&st, "config \"error\"", "we\\b", 0, "\"signal\":\"SIGKILL\"",
+                                "bad \"value\"\nnext line \xC3"));
+    if (j) {
+        CHECK_STR(jstr(j, "role"), "roster");
+        CHECK_STR(jstr(j, "event"), "config \"error\"");
+        CHECK_STR(jstr(j, "subject"), "we\\b");
+        CHECK_STR(jstr(j, "signal"), "SIGKILL");
+        CHECK_STR(jstr(j, "msg"), "bad \"value\"\nnext line \xEF\xBF\xBD");
+        cJSON_Delete(j);
+    }
+}
+
+int main(void)
+{
+    test_text();
+    test_colors();
+    test_json_escape();
+    test_json_lines();
+    test_events();
+    return t_done("logfmt");
+}

@@ -1,0 +1,528 @@
+/* test_plan.c — from a loaded config to a plan: start order, selection, dependency errors, the
+ * environment of each copy and the Postgres budget handed to roles. Configs are written to a
+ * temporary directory and loaded with config_load, as roster itself does. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "roster/config.h"
+#include "roster/plan.h"
+#include "roster/util.h"
+#include "t.h"
+
+static char dir[64];
+static char *cfg_path;
+
+static void write_file(const char *name, const char *text)
+{
+    char *path = xasprintf("%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    if (f) {
+        fputs(text, f);
+        fclose(f);
+    }
+    free(path);
+}
+
+/* Writes yaml as the config and builds a plan with roles selected (NULL: all). Returns the
+ * plan, or NULL with the diagnostics joined by newlines in *diag_text (caller frees). */
+static struct plan *build(const char *yaml, const char *roles, char **environ_, int max_connections,
+                          char **diag_text)
+{
+    write_file("roster.yaml", yaml);
+    struct config_opts co = {.path = cfg_path, .environ_ = environ_};
+    struct roster_config cfg;
+    diags d = {0};
+    struct plan *p = NULL;
+    if (config_load(&co, &cfg, &d) == 0) {
+        struct plan_opts po = {
+            .roles = roles, .environ_ = environ_, .max_connections = max_connections};
+        p = plan_build(&cfg, &po, &d);
+    }
+    config_free(&cfg);
+    sbuf b;
+    sbuf_init(&b);
+    for (size_t i = 0; i < d.items.n; i++)
+        sbuf_printf(&b, "%s%s", i ? "\n" : "", d.items.v[i]);
+    *diag_text = sbuf_detach(&b);
+    diags_free(&d);
+    return p;
+}
+
+/* The start order as "a,b,c". */
+static char *order_of(const struct plan *p)
+{
+    sbuf b;
+    sbuf_init(&b);
+    for (size_t i = 0; i < p->norder; i++)
+        sbuf_printf(&b, "%s%s", i ? "," : "", p->roles[p->order[i]].cfg->name);
+    return sbuf_detach(&b);
+}
+
+static char *notes_of(const struct plan *p)
+{
+    sbuf b;
+    sbuf_init(&b);
+    for (size_t i = 0; i < p->notes.n; i++)
+        sbuf_printf(&b, "%s%s", i ? "\n" : "", p->notes.v[i]);
+    return sbuf_detach(&b);
+}
+
+/* Checks the plan built from yaml fails with exactly want (where "@" stands for the path). */
+static void expect_fail(int line, const char *yaml, const char *roles, const char *want)
+{
+    char *dt;
+    struct plan *p = build(yaml, roles, NULL, 0, &dt);
+    if (p) fprintf(stderr, "  (plan from line %d was built)\n", line);
+    CHECK(p == NULL);
+    plan_unref(p);
+    sbuf w;
+    sbuf_init(&w);
+    for (const char *c = want; *c; c++) {
+        if (*c == '@')
+            sbuf_puts(&w, cfg_path);
+        else
+            sbuf_putc(&w, *c);
+    }
+    if (strcmp(dt, w.data) != 0) fprintf(stderr, "  (plan from line %d)\n", line);
+    CHECK_STR(dt, w.data);
+    sbuf_free(&w);
+    free(dt);
+}
+#define FAIL(yaml, roles, want) expect_fail(__LINE__, yaml, roles, want)
+
+static const char deps_yaml[] = "app: shop\n"
+                                "roles:\n"
+                                "  web: {command: ./web, depends_on: [api]}\n"
+                                "  api:\n"
+                                "    command: ./api\n"
+                                "    depends_on: {migrate: completed, cache: started}\n"
+                                "  migrate: {kind: oneshot, command: ./migrate}\n"
+                                "  cache: {command: ./cache}\n"
+                                "  docs: {command: ./docs}\n";
+
+static void test_order(void)
+{
+    char *dt, *s;
+    struct plan *p = build(deps_yaml, NULL, NULL, 0, &dt);
+    CHECK(p != NULL);
+    CHECK_STR(dt, "");
+    free(dt);
+    if (!p) return;
+    /* each step starts the first role in config order whose dependencies have started */
+    s = order_of(p);
+    CHECK_STR(s, "migrate,cache,api,web,docs");
+    free(s);
+    CHECK_INT(p->nroles, 5);
+    CHECK_INT(p->norder, 5);
+    ssize_t api = plan_find_role(p, "api");
+    CHECK_INT(api, 1);
+    CHECK_INT(plan_find_role(p, "nope"), -1);
+    CHECK_INT(p->roles[api].ndeps, 2);
+    CHECK_INT(p->roles[api].deps[0].role, 2);
+    CHECK_INT(p->roles[api].deps[0].cond, DEP_COMPLETED);
+    CHECK_INT(p->roles[api].deps[1].role, 3);
+    CHECK_INT(p->roles[api].deps[1].cond, DEP_STARTED);
+    /* restart defaults are resolved from the kind */
+    CHECK_INT(p->roles[2].cfg->restart, RESTART_NEVER);
+    CHECK_INT(p->roles[0].cfg->restart, RESTART_ALWAYS);
+    CHECK_INT(p->notes.n, 0);
+    for (size_t i = 0; i < p->nroles; i++)
+        CHECK(p->roles[i].selected);
+    plan_unref(p);
+
+    /* without dependencies the order is the config's */
+    p = build("roles:\n  c: {command: x}\n  a: {command: x}\n  b: {command: x}\n", NULL, NULL, 0,
+              &dt);
+    free(dt);
+    CHECK(p != NULL);
+    if (p) {
+        s = order_of(p);
+        CHECK_STR(s, "c,a,b");
+        free(s);
+        plan_unref(p);
+    }
+
+    /* a chain written backwards */
+    p = build("roles:\n  d: {command: x, depends_on: [c]}\n  c: {command: x, depends_on: [b]}\n"
+              "  b: {command: x, depends_on: [a]}\n  a: {command: x}\n",
+              NULL, NULL, 0, &dt);
+    free(dt);
+    CHECK(p != NULL);
+    if (p) {
+        s = order_of(p);
+        CHECK_STR(s, "a,b,c,d");
+        free(s);
+        plan_unref(p);
+    }
+}
+
+static void test_selection(void)
+{
+    char *dt, *s;
+    /* a comma list, with spaces; dependencies on roles not selected count as met */
+    struct plan *p = build(deps_yaml, " web , api,", NULL, 0, &dt);
+    CHECK(p != NULL);
+    CHECK_STR(dt, "");
+    free(dt);
+    if (!p) return;
+    s = order_of(p);
+    CHECK_STR(s, "api,web");
+    free(s);
+    CHECK(p->roles[0].selected && p->roles[1].selected);
+    CHECK(!p->roles[2].selected && !p->roles[3].selected && !p->roles[4].selected);
+    CHECK_INT(p->roles[1].ndeps, 0);
+    CHECK_INT(p->roles[0].ndeps, 1);
+    s = notes_of(p);
+    CHECK_STR(s, "role api: dependency migrate is not selected here; counted as met (it runs "
+                 "elsewhere)\n"
+                 "role api: dependency cache is not selected here; counted as met (it runs "
+                 "elsewhere)");
+    free(s);
+    plan_unref(p);
+
+    /* one role alone */
+    p = build(deps_yaml, "docs", NULL, 0, &dt);
+    free(dt);
+    CHECK(p != NULL);
+    if (p) {
+        s = order_of(p);
+        CHECK_STR(s, "docs");
+        free(s);
+        CHECK_INT(p->notes.n, 0);
+        plan_unref(p);
+    }
+
+    FAIL(
+        deps_yaml, "wbe",
+        "@: unknown role 'wbe' (did you mean 'web'?); known roles: web, api, migrate, cache, docs");
+    FAIL(deps_yaml, "web,frontend",
+         "@: unknown role 'frontend'; known roles: web, api, migrate, cache, docs");
+    FAIL(deps_yaml, " , ", "@: --role selects no role");
+}
+
+static void test_dependency_errors(void)
+{
+    FAIL("roles:\n"
+         "  a: {command: x, depends_on: [b]}\n"
+         "  b: {command: x, depends_on: [c]}\n"
+         "  c: {command: x, depends_on: [a]}\n"
+         "  d: {command: x}\n",
+         NULL, "@:2:3: dependency cycle: a -> b -> c -> a");
+    FAIL("roles:\n"
+         "  z: {command: x}\n"
+         "  a: {command: x, depends_on: [b]}\n"
+         "  b: {command: x, depends_on: {a: ready}}\n",
+         NULL, "@:3:3: dependency cycle: a -> b -> a");
+    FAIL("roles:\n  a: {command: x, depends_on: [a]}\n", NULL,
+         "@:2:32: role 'a' depends on itself");
+    FAIL("roles:\n  api: {command: x}\n  web:\n    command: x\n    depends_on: {api: completed}\n",
+         NULL,
+         "@:5:18: role 'web' waits for 'api' to complete, but 'api' is a service that never "
+         "completes (use started or ready, or make it kind: oneshot)");
+    FAIL("roles:\n  api: {command: x}\n  web:\n    command: x\n    depends_on: [apii]\n", NULL,
+         "@:5:18: role 'web' depends on unknown role 'apii' (did you mean 'api'?)");
+    FAIL("roles:\n  api: {command: x}\n  web:\n    command: x\n    depends_on: [database]\n", NULL,
+         "@:5:18: role 'web' depends on unknown role 'database'");
+    FAIL("roles:\n  api: {command: x}\n  web:\n    command: x\n    depends_on: [api, api]\n", NULL,
+         "@:5:23: role 'web' lists 'api' twice in depends_on");
+    /* a cycle is an error even when only part of it is selected */
+    FAIL("roles:\n  a: {command: x, depends_on: [b]}\n  b: {command: x, depends_on: [a]}\n", "a",
+         "@:2:3: dependency cycle: a -> b -> a");
+}
+
+/* A variable's value, or "(unset)". */
+static const char *env_get(const envmap *m, const char *key)
+{
+    const char *v = envmap_get(m, key);
+    return v ? v : "(unset)";
+}
+
+static const char env_yaml[] =
+    "app: shop\n"
+    "env_file: .env\n"
+    "env: {VAR1: top, VAR2: top, PORT: \"1234\"}\n"
+    "postgres:\n"
+    "  url: ${DATABASE_URL}\n"
+    "  budget: 22\n"
+    "  instances: {api: 1, worker: 1}\n"
+    "redis: {url: \"\"}\n"
+    "roles:\n"
+    "  api:\n"
+    "    command: ./api\n"
+    "    port: 3000\n"
+    "    instances: 2\n"
+    "    env: {VAR1: role}\n"
+    "    env_file: role.env\n"
+    "    postgres: {weight: 3, url_param: connection_limit, pool_env: [DB_POOL]}\n"
+    "  worker:\n"
+    "    command: [./worker]\n"
+    "    instances: 2\n"
+    "    postgres: {weight: 2, pool_env: WORKER_POOL}\n"
+    "  migrate: {kind: oneshot, command: ./migrate}\n"
+    "  side: {command: ./side, postgres: false}\n";
+
+static char *env_environ[] = {
+    "PATH=/usr/bin:/bin",
+    "VAR1=proc",
+    "VAR2=proc",
+    "VAR3=proc",
+    "PORT=9999",
+    "NOTIFY_SOCKET=/run/notify",
+    "WATCHDOG_USEC=5000000",
+    "LISTEN_FDS=3",
+    "ROSTER_ROLES=api,worker",
+    "REDIS_HOST=cache",
+    "REDIS_PORT=6380",
+    "REDIS_PASSWORD=p@ss",
+    "DATABASE_URL=postgres://u:pw@db:5432/app?sslmode=require&connection_limit=50",
+    NULL,
+};
+
+static void test_env(void)
+{
+    write_file(".env", "FILE_ONLY=f\nVAR1=file\nVAR2=file\nVAR3=file\n");
+    write_file("role.env", "ROLE_FILE=rf\nVAR3=rolefile\n");
+    char *dt;
+    struct plan *p = build(env_yaml, NULL, env_environ, 0, &dt);
+    CHECK(p != NULL);
+    CHECK_STR(dt, "");
+    free(dt);
+    if (!p) return;
+    CHECK_INT(p->nroles, 4);
+    CHECK(p->budget_known);
+    CHECK_STR(p->redis_url, "redis://:p%40ss@cache:6380");
+    CHECK_STR(p->pg_own_url, "postgres://u:pw@db:5432/app?sslmode=require");
+    char *notes = notes_of(p);
+    CHECK_STR(notes, "postgres: roster's own connection drops URL parameters libpq rejects: "
+                     "connection_limit (roles still get the URL as written)");
+    free(notes);
+
+    envmap e = {0};
+    /* api, copy 0 */
+    plan_instance_env(p, 0, 0, &e);
+    CHECK_STR(env_get(&e, "ROSTER_APP"), "shop");
+    CHECK_STR(env_get(&e, "ROSTER_ROLE"), "api");
+    CHECK_STR(env_get(&e, "ROSTER_INSTANCE"), "0");
+    CHECK_STR(env_get(&e, "PORT"), "3000");
+    CHECK_STR(env_get(&e, "PATH"), "/usr/bin:/bin");
+    /* precedence: role env > top env > process env > env files */
+    CHECK_STR(env_get(&e, "VAR1"), "role");
+    CHECK_STR(env_get(&e, "VAR2"), "top");
+    CHECK_STR(env_get(&e, "VAR3"), "proc");
+    CHECK_STR(env_get(&e, "FILE_ONLY"), "f");
+    CHECK_STR(env_get(&e, "ROLE_FILE"), "rf");
+    /* roster's own situation is not inherited */
+    CHECK_STR(env_get(&e, "NOTIFY_SOCKET"), "(unset)");
+    CHECK_STR(env_get(&e, "WATCHDOG_USEC"), "(unset)");
+    CHECK_STR(env_get(&e, "LISTEN_FDS"), "(unset)");
+    CHECK_STR(env_get(&e, "ROSTER_ROLES"), "(unset)");
+    /* the Postgres share: api weight 3 × 2 copies, worker weight 2 × 2 copies, 22 usable */
+    CHECK_STR(env_get(&e, "ROSTER_PG_POOL_SIZE"), "7");
+    CHECK_STR(env_get(&e, "DB_POOL"), "7");
+    CHECK_STR(env_get(&e, "DATABASE_URL"),
+              "postgres://u:pw@db:5432/app?sslmode=require&connection_limit=7");
+    CHECK_STR(env_get(&e, "PGAPPNAME"), "shop:api:0");
+    CHECK_STR(env_get(&e, "REDIS_URL"), "redis://:p%40ss@cache:6380");
+    envmap_free(&e);
+
+    /* api, copy 1: the next port */
+    plan_instance_env(p, 0, 1, &e);
+    CHECK_STR(env_get(&e, "ROSTER_INSTANCE"), "1");
+    CHECK_STR(env_get(&e, "PORT"), "3001");
+    CHECK_STR(env_get(&e, "PGAPPNAME"), "shop:api:1");
+    envmap_free(&e);
+
+    /* worker: no port, so no PORT even though the environment and top env had one */
+    plan_instance_env(p, 1, 1, &e);
+    CHECK_STR(env_get(&e, "ROSTER_ROLE"), "worker");
+    CHECK_STR(env_get(&e, "ROSTER_INSTANCE"), "1");
+    CHECK_STR(env_get(&e, "PORT"), "(unset)");
+    CHECK_STR(env_get(&e, "ROSTER_PG_POOL_SIZE"), "4");
+    CHECK_STR(env_get(&e, "WORKER_POOL"), "4");
+    CHECK_STR(env_get(&e, "DB_POOL"), "(unset)");
+    CHECK_STR(env_get(&e, "ROLE_FILE"), "(unset)");
+    CHECK_STR(env_get(&e, "VAR1"), "top");
+    /* without url_param the URL is passed on as written */
+    CHECK_STR(env_get(&e, "DATABASE_URL"),
+              "postgres://u:pw@db:5432/app?sslmode=require&connection_limit=50");
+    CHECK_STR(env_get(&e, "PGAPPNAME"), "shop:worker:1");
+    envmap_free(&e);
+
+    /* a oneshot lives in the headroom: a PGAPPNAME but no pool size */
+    plan_instance_env(p, 2, 0, &e);
+    CHECK_STR(env_get(&e, "ROSTER_PG_POOL_SIZE"), "(unset)");
+    CHECK_STR(env_get(&e, "PGAPPNAME"), "shop:migrate:0");
+    CHECK_STR(env_get(&e, "PORT"), "(unset)");
+    envmap_free(&e);
+
+    /* postgres: false: nothing of Postgres */
+    plan_instance_env(p, 3, 0, &e);
+    CHECK_STR(env_get(&e, "ROSTER_PG_POOL_SIZE"), "(unset)");
+    CHECK_STR(env_get(&e, "PGAPPNAME"), "(unset)");
+    envmap_free(&e);
+
+    CHECK_INT(p->budget.nlines, 2);
+    const struct budget_line *l = budget_find(&p->budget, "api");
+    CHECK(l != NULL);
+    if (l) {
+        CHECK_INT(l->copies, 2);
+        CHECK_INT(l->pool, 7);
+        CHECK_INT(l->total, 14);
+    }
+    l = budget_find(&p->budget, "worker");
+    CHECK(l != NULL);
+    if (l) {
+        CHECK_INT(l->pool, 4);
+        CHECK_INT(l->total, 8);
+    }
+    CHECK_INT(p->budget.used, 22);
+    CHECK_INT(p->roles[0].pool_size, 7);
+    CHECK_INT(p->roles[2].pool_size, 0);
+
+    char *label = plan_instance_label(p, 0, 1);
+    CHECK_STR(label, "api.1");
+    free(label);
+    label = plan_instance_label(p, 2, 0);
+    CHECK_STR(label, "migrate");
+    free(label);
+
+    /* `roster check` output keeps passwords out */
+    char *out = NULL;
+    size_t outlen = 0;
+    FILE *f = open_memstream(&out, &outlen);
+    plan_print(p, f);
+    fclose(f);
+    CHECK(strstr(out, "postgres: postgres://u:****@db:5432/app") != NULL);
+    CHECK(strstr(out, "redis: redis://:****@cache:6380") != NULL);
+    CHECK(strstr(out, ":pw@") == NULL);
+    CHECK(strstr(out, "p%40ss") == NULL);
+    CHECK(strstr(out, "connection_limit=7") != NULL);
+    free(out);
+    plan_unref(p);
+
+    /* a process PORT does not reach roles, but ${PORT} may still give a role its port */
+    p = build("app: shop\nroles:\n  web: {command: x, port: \"${PORT:-3000}\"}\n"
+              "  bg: {command: y}\n",
+              NULL, env_environ, 0, &dt);
+    free(dt);
+    CHECK(p != NULL);
+    if (p) {
+        plan_instance_env(p, 0, 0, &e);
+        CHECK_STR(env_get(&e, "PORT"), "9999");
+        CHECK_STR(env_get(&e, "PGAPPNAME"), "(unset)"); /* no postgres configured */
+        CHECK_STR(env_get(&e, "REDIS_URL"), "(unset)");
+        envmap_free(&e);
+        plan_instance_env(p, 1, 0, &e);
+        CHECK_STR(env_get(&e, "PORT"), "(unset)");
+        envmap_free(&e);
+        plan_unref(p);
+    }
+
+    char *path = xasprintf("%s/.env", dir);
+    unlink(path);
+    free(path);
+    path = xasprintf("%s/role.env", dir);
+    unlink(path);
+    free(path);
+}
+
+static void test_budget_modes(void)
+{
+    static const char yaml[] = "app: shop\n"
+                               "postgres:\n"
+                               "  url: postgres://db/app\n"
+                               "  budget: auto\n"
+                               "roles:\n"
+                               "  api: {command: x, postgres: {weight: 3}}\n"
+                               "  worker: {command: y}\n"
+                               "  pinned:\n"
+                               "    command: z\n"
+                               "    postgres:\n"
+                               "      connections: 2\n"
+                               "      url_env: OTHER_URL\n"
+                               "      url_param: pool_max_conns\n";
+    char *dt;
+    /* auto with no server limit known yet: no pools handed out */
+    struct plan *p = build(yaml, NULL, NULL, 0, &dt);
+    CHECK(p != NULL);
+    free(dt);
+    if (p) {
+        CHECK(!p->budget_known);
+        CHECK_INT(p->roles[0].pool_size, 0);
+        envmap e = {0};
+        plan_instance_env(p, 0, 0, &e);
+        CHECK_STR(env_get(&e, "ROSTER_PG_POOL_SIZE"), "(unset)");
+        CHECK_STR(env_get(&e, "PGAPPNAME"), "shop:api:0");
+        envmap_free(&e);
+        /* ... until the usable count arrives */
+        diags d = {0};
+        CHECK_INT(plan_apply_budget(p, 10, &d), 0);
+        CHECK_INT(d.items.n, 0);
+        CHECK(p->budget_known);
+        /* pinned 2 fixed; 8 left by weight 3:1 → 6 and 2 */
+        CHECK_INT(p->roles[0].pool_size, 6);
+        CHECK_INT(p->roles[1].pool_size, 2);
+        CHECK_INT(p->roles[2].pool_size, 2);
+        plan_instance_env(p, 2, 0, &e);
+        CHECK_STR(env_get(&e, "ROSTER_PG_POOL_SIZE"), "2");
+        /* url_param rewrites the variable url_env names, from postgres.url when it is unset */
+        CHECK_STR(env_get(&e, "OTHER_URL"), "postgres://db/app?pool_max_conns=2");
+        CHECK_STR(env_get(&e, "DATABASE_URL"), "(unset)");
+        envmap_free(&e);
+        /* a budget that cannot hold */
+        CHECK_INT(plan_apply_budget(p, 3, &d), -1);
+        CHECK_INT(d.items.n, 1);
+        if (d.items.n == 1) {
+            char *want = xasprintf("%s:4:11: postgres budget: 2 copies of weighted roles need at "
+                                   "least one connection each, but only 1 of 3 usable remain "
+                                   "after 2 fixed",
+                                   cfg_path);
+            CHECK_STR(d.items.v[0], want);
+            free(want);
+        }
+        diags_free(&d);
+        plan_unref(p);
+    }
+
+    /* with --max-connections given */
+    p = build(yaml, NULL, NULL, 12, &dt);
+    free(dt);
+    CHECK(p != NULL);
+    if (p) {
+        CHECK(p->budget_known);
+        CHECK_INT(p->budget.used, 12);
+        plan_unref(p);
+    }
+
+    /* a fixed budget that is too small is a config error */
+    FAIL("postgres:\n  url: postgres://db/app\n  budget: 3\nroles:\n"
+         "  a: {command: x, postgres: {connections: 2}}\n"
+         "  b: {command: x, postgres: {connections: 2}}\n",
+         NULL,
+         "@:3:11: postgres budget: roles with fixed connections need 4, but only 3 are usable");
+    FAIL("postgres:\n  url: postgres://db/app\n  budget: 5\n  instances: {ghost: 2}\nroles:\n"
+         "  a: {command: x}\n",
+         NULL, "@:4:15: postgres.instances names unknown role 'ghost'");
+}
+
+int main(void)
+{
+    snprintf(dir, sizeof dir, "/tmp/roster-test-plan-XXXXXX");
+    if (!mkdtemp(dir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    cfg_path = xasprintf("%s/roster.yaml", dir);
+    test_order();
+    test_selection();
+    test_dependency_errors();
+    test_env();
+    test_budget_modes();
+    unlink(cfg_path);
+    free(cfg_path);
+    rmdir(dir);
+    return t_done("plan");
+}
