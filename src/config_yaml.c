@@ -14,6 +14,7 @@
 #include "roster/config.h"
 #include "roster/dotenv.h"
 #include "roster/interp.h"
+#include "roster/probe.h"
 #include "roster/units.h"
 
 struct loader {
@@ -620,7 +621,10 @@ static void parse_probe(struct loader *L, struct probe_config *pc, yaml_node_t *
                 if (pc->watchdog_ms == 0) err_at(L, v, "live.watchdog must be more than 0s");
             } else {
                 char *s = get_str(L, v, k);
-                if (s && kind == PROBE_HTTP && !str_has_prefix(s, "http://") &&
+                char rerr[160];
+                if (s && kind == PROBE_LOG && probe_check_regex(s, rerr, sizeof rerr) < 0) {
+                    err_at(L, v, "%s.log: invalid regular expression '%s': %s", what, s, rerr);
+                } else if (s && kind == PROBE_HTTP && !str_has_prefix(s, "http://") &&
                     !str_has_prefix(s, "https://")) {
                     err_at(L, v, "%s.http must be an http:// or https:// URL, not '%s'", what, s);
                 } else if (s && kind == PROBE_TCP && !strrchr(s, ':')) {
@@ -1111,5 +1115,6 @@ int config_load_yaml(const char *path, const char *text, size_t len, const envma
     yaml_document_delete(&L.doc);
     yaml_parser_delete(&parser);
     envmap_free(&L.vars);
+    config_finish_roles(cfg);
     return diags_count(d) > before ? -1 : 0;
 }

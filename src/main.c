@@ -59,7 +59,7 @@ static int cmd_run(const struct cli *c)
     sup_init(&s, &loop, p, &so);
     rc = sup_run(&s);
     sup_free(&s);
-    uv_loop_close(&loop);
+    if (uv_loop_close(&loop) != 0) fprintf(stderr, "roster: event loop closed with handles open\n");
     return rc;
 }
 

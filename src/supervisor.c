@@ -1113,7 +1113,9 @@ static struct role *role_for_action(struct sup *s, const char *name, sbuf *err)
     }
     struct role *r = sup_find_role(s, name);
     if (!r) {
-        sbuf_printf(err, "unknown role '%s'", name);
+        sbuf_printf(err, "unknown role '%s'; known roles:", name);
+        for (size_t i = 0; i < s->nroles; i++)
+            sbuf_printf(err, "%s %s", i ? "," : "", role_cfg(s->roles[i])->name);
         return NULL;
     }
     if (!sup_role_selected(r)) {
@@ -1270,7 +1272,7 @@ int sup_run(struct sup *s)
         logmux_event(&s->log, "note", NULL, 0, NULL, "%s", s->plan->notes.v[i]);
     if (hooks_start(s) < 0) {
         s->finished = true;
-        s->exit_code = 2;
+        s->exit_code = 1;
     } else {
         uv_timer_start(&s->mem_timer, on_mem_timer, MEM_SAMPLE_MS, MEM_SAMPLE_MS);
         reconcile(s);
@@ -1293,6 +1295,9 @@ int sup_run(struct sup *s)
                 }
     }
     uv_walk(s->loop, close_walk, NULL);
+    /* A uv_stop() whose uv_run never happened leaves the stop flag set: the first run only
+     * clears it. The second runs the close callbacks. */
+    uv_run(s->loop, UV_RUN_NOWAIT);
     uv_run(s->loop, UV_RUN_DEFAULT);
     int code;
     if (lone_oneshot_status(s, &code)) s->exit_code = code;

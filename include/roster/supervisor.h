@@ -93,15 +93,13 @@ struct instance {
     bool kill_sent;
     uint64_t memory;      /* last sampled RSS of the group */
     uint64_t lines[2];    /* output lines per stream */
-    /* issue 3: probes and sd_notify */
+    /* probes and sd_notify */
     struct probe *ready_probe;
     struct probe *live_probe;
     struct notify_sock *notify;
     char *status_text;    /* last STATUS= */
     char *probe_result;   /* last probe outcome, for /health */
-    uv_timer_t watchdog;
-    bool watchdog_init;
-    /* issue 4: gates */
+    /* gates: wait_for, the budget, lock: postgres */
     struct pglock *lock;
     bool lock_held;
     char *gate_wait;      /* what a starting instance waits for, for status */
@@ -151,14 +149,18 @@ struct sup {
     bool idle_notified;
     double started_wall;
     uint64_t orphans_reaped;
-    /* issue 3 */
-    struct health *health;
+    /* health, control, probes, sd_notify */
+    struct httpd *health;
+    int health_port;
     struct control *control;
     struct curlm *curl;
     bool self_ready_sent;
     char *self_notify;        /* NOTIFY_SOCKET roster itself was given */
+    uint64_t self_watchdog_usec;
+    uv_timer_t self_watchdog;
+    bool self_watchdog_on;
     uint64_t reloads;
-    /* issue 4 */
+    /* Postgres and Redis */
     struct pgconn *pg;
     struct redisconn *redis;
     struct pgsampler *sampler;

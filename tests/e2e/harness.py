@@ -20,6 +20,36 @@ import traceback
 ROSTER = os.environ.get("ROSTER_BIN", "roster")
 CHILD = os.environ.get("RTEST_CHILD", "rtest-child")
 SRC = os.environ.get("ROSTER_SRC", os.path.join(os.path.dirname(__file__), "..", ".."))
+PYHELPER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "helpers", "pyhelper.py")
+
+
+def expand(text, d):
+    return (text.replace("@CHILD@", CHILD).replace("@DIR@", d)
+            .replace("@PYTHON@", sys.executable).replace("@PYHELPER@", PYHELPER))
+
+
+def http_get(url, method="GET", timeout=5, headers=None, unix=None):
+    """Returns (status, body, seconds). unix: a socket path to talk HTTP over."""
+    import http.client
+    import urllib.parse
+    u = urllib.parse.urlsplit(url)
+    t0 = time.monotonic()
+    if unix:
+        class UnixConn(http.client.HTTPConnection):
+            def connect(self):
+                self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                self.sock.settimeout(timeout)
+                self.sock.connect(unix)
+        c = UnixConn("roster", timeout=timeout)
+    else:
+        c = http.client.HTTPConnection(u.hostname, u.port, timeout=timeout)
+    try:
+        c.request(method, u.path + ("?" + u.query if u.query else ""), headers=headers or {})
+        r = c.getresponse()
+        body = r.read().decode("utf-8", "replace")
+        return r.status, body, time.monotonic() - t0
+    finally:
+        c.close()
 
 
 _tmpdirs = []
@@ -36,6 +66,9 @@ def tmpdir():
 def _cleanup_tmpdirs():
     for d in _tmpdirs:
         shutil.rmtree(d, ignore_errors=True)
+
+
+SANITIZER = re.compile(r"ERROR: (Address|Leak)Sanitizer|runtime error:|SUMMARY: UndefinedBehavior")
 
 
 class Failure(Exception):
@@ -138,10 +171,10 @@ class Roster:
         if config is not None:
             self.config_path = os.path.join(self.dir, filename)
             with open(self.config_path, "w") as f:
-                f.write(config.replace("@CHILD@", CHILD).replace("@DIR@", self.dir))
+                f.write(expand(config, self.dir))
         for name, text in (extra_files or {}).items():
             with open(os.path.join(self.dir, name), "w") as f:
-                f.write(text.replace("@CHILD@", CHILD).replace("@DIR@", self.dir))
+                f.write(expand(text, self.dir))
         cmd = list(prefix_cmd or []) + [ROSTER]
         if self.config_path:
             cmd += ["-c", self.config_path]
@@ -282,9 +315,14 @@ class Roster:
             self.proc.wait()
         if self.reader:
             self.reader.join(timeout=5)
+        self.err_reader.join(timeout=5)
         if self.out_path:
             self.out_f.close()
         shutil.rmtree(self.dir, ignore_errors=True)
+        # Under the ASan+UBSan build, a sanitizer report fails the test that produced it.
+        bad = [l for l in self.stderr_lines if SANITIZER.search(l)]
+        if bad:
+            raise Failure("sanitizer report from roster:\n" + "\n".join(self.stderr_lines[-60:]))
 
     def __enter__(self):
         return self
@@ -301,6 +339,8 @@ def run_roster(args, env=None, cwd=None, timeout=20, input=None):
         e.update(env)
     p = subprocess.run([ROSTER] + list(args), capture_output=True, text=True, env=e, cwd=cwd,
                        timeout=timeout, input=input)
+    if SANITIZER.search(p.stderr):
+        raise Failure("sanitizer report from roster %s:\n%s" % (" ".join(args), p.stderr))
     return p.returncode, p.stdout, p.stderr
 
 

@@ -1,7 +1,7 @@
 """Dependencies: start order, oneshots gating dependents, failures, lone oneshot exit codes."""
 import os
 
-from harness import Roster, check, run
+from harness import Roster, check, run, wait_for
 
 
 def stamps(path):
@@ -32,7 +32,8 @@ roles:
         order = [(x.get("subject"), x.get("event")) for x in recs if x.get("role") == "roster"]
         check(order.index(("migrate", "exited")) < order.index(("api", "started")),
               "api starts only after migrate exited: %s" % order)
-        st = dict(stamps(os.path.join(r.dir, "stamps")))
+        st = wait_for(lambda: (lambda d: "api" in d and d)(dict(stamps(os.path.join(r.dir, "stamps")))),
+                      5, "api's stamp")
         check(st["api"] - st["migrate"] >= 0.4e9, "api's start is at least 0.4s after migrate's")
         check(st["cache"] < st["migrate"] + 0.3e9, "cache did not wait for migrate")
         check(ev["migrate:exited"]["code"] == 0, "migrate succeeded")

@@ -177,5 +177,24 @@ roles:
         r.stop()
 
 
+def test_max_memory_restarts_gracefully():
+    cfg = """
+roles:
+  hog:
+    command: [@CHILD@, alloc, "96"]
+    max_memory: 48MiB
+    stop: {timeout: 2s}
+  calm:
+    command: [@CHILD@, sleep, "1000"]
+"""
+    with Roster(cfg) as r:
+        ev = r.wait_event("stopping", "hog", timeout=10)[0]
+        check("over max_memory 48MiB" in ev["msg"], "the reason names the limit: %s" % ev["msg"])
+        r.wait_event("started", "hog", count=2, timeout=10)
+        check(len(r.pids("calm")) == 1, "calm untouched")
+        check(r.events("restarting", "hog"), "a memory restart goes through the restart policy")
+        r.stop()
+
+
 if __name__ == "__main__":
     run(globals())

@@ -1,0 +1,229 @@
+"""Readiness and liveness probes: each kind passing, failing and timing out; dependents wait for
+readiness; liveness and the watchdog restart a hung child."""
+import os
+import signal
+import time
+
+from harness import Roster, check, free_port, pid_alive, read_pidfile, run, wait_for
+
+
+def failed_start(r, role, timeout=15):
+    """Waits until role's start failed for readiness and it is being restarted."""
+    ev = r.wait_event("stopping", role, timeout=timeout)[0]
+    r.wait_event("restarting", role, timeout=timeout)
+    return ev["msg"]
+
+
+def test_http_probe_pass_fail_timeout():
+    p_ok, p_none, p_hang = free_port(), free_port(), free_port()
+    cfg = """
+roles:
+  ok:
+    command: [@PYTHON@, @PYHELPER@, http, "%d"]
+    ready: {http: "http://127.0.0.1:%d/health", every: 100ms, timeout: 10s}
+  refused:
+    command: [@CHILD@, sleep, "1000"]
+    ready: {http: "http://127.0.0.1:%d/", every: 100ms, timeout: 700ms}
+    backoff: {initial: 5s}
+  hung:
+    command: [@PYTHON@, @PYHELPER@, hang, "%d"]
+    ready: {http: "http://127.0.0.1:%d/", every: 100ms, timeout: 1500ms, attempt_timeout: 300ms}
+    backoff: {initial: 5s}
+""" % (p_ok, p_ok, p_none, p_hang, p_hang)
+    with Roster(cfg) as r:
+        ev = r.wait_event("ready", "ok", timeout=10)[0]
+        check("HTTP 200" in ev["msg"], ev["msg"])
+        msg = failed_start(r, "refused")
+        check("not ready within 700ms" in msg and "refused" in msg.lower(), msg)
+        msg = failed_start(r, "hung")
+        check("not ready within 1.5s" in msg and "timed out after 300ms" in msg, msg)
+        check(not r.events("ready", "refused") and not r.events("ready", "hung"), "never ready")
+        r.stop()
+
+
+def test_tcp_probe_pass_fail_timeout():
+    p_ok, p_none, p_full = free_port(), free_port(), free_port()
+    cfg = """
+roles:
+  ok:
+    command: [@PYTHON@, @PYHELPER@, http, "%d"]
+    ready: {tcp: "127.0.0.1:%d", every: 100ms}
+  refused:
+    command: [@CHILD@, sleep, "1000"]
+    ready: {tcp: "127.0.0.1:%d", every: 100ms, timeout: 600ms}
+    backoff: {initial: 5s}
+  full:
+    command: [@PYTHON@, @PYHELPER@, backlog, "%d"]
+    ready: {tcp: "localhost:%d", every: 100ms, timeout: 1500ms, attempt_timeout: 300ms}
+    backoff: {initial: 5s}
+""" % (p_ok, p_ok, p_none, p_full, p_full)
+    with Roster(cfg) as r:
+        ev = r.wait_event("ready", "ok", timeout=10)[0]
+        check("tcp connected" in ev["msg"], ev["msg"])
+        msg = failed_start(r, "refused")
+        check("not ready within 600ms" in msg and "refused" in msg.lower(), msg)
+        msg = failed_start(r, "full")
+        check("not ready within 1.5s" in msg, msg)
+        r.stop()
+
+
+def test_exec_probe_pass_fail_timeout():
+    cfg = """
+roles:
+  ok:
+    command: [sh, -c, "sleep 0.3; touch @DIR@/up; exec sleep 1000"]
+    ready: {exec: "test -f @DIR@/up && test \\"$ROSTER_ROLE\\" = ok", every: 100ms}
+  bad:
+    command: [@CHILD@, sleep, "1000"]
+    ready: {exec: "exit 3", every: 100ms, timeout: 600ms}
+    backoff: {initial: 5s}
+  slow:
+    command: [@CHILD@, sleep, "1000"]
+    ready: {exec: "sleep 30", every: 100ms, timeout: 1500ms, attempt_timeout: 300ms}
+    backoff: {initial: 5s}
+"""
+    with Roster(cfg) as r:
+        r.wait_event("ready", "ok", timeout=10)
+        msg = failed_start(r, "bad")
+        check("exit 3" in msg, msg)
+        msg = failed_start(r, "slow")
+        check("timed out after 300ms" in msg, msg)
+        # the timed-out probe's process group was killed, not left behind
+        wait_for(lambda: not any("sleep 30" in _cmdline(p) for p in _pids()), 5,
+                 "the timed-out exec probe to be gone")
+        r.stop()
+
+
+def _pids():
+    return [int(d) for d in os.listdir("/proc") if d.isdigit()]
+
+
+def _cmdline(pid):
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            return f.read().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def test_log_probe_pass_and_timeout():
+    cfg = """
+roles:
+  ok:
+    command: [sh, -c, "echo booting; sleep 0.2; echo 'Listening on port 3000'; exec sleep 1000"]
+    ready: {log: "Listening on port [0-9]+"}
+  never:
+    command: [sh, -c, "echo still booting; exec sleep 1000"]
+    ready: {log: "^ready$", timeout: 700ms}
+    backoff: {initial: 5s}
+"""
+    with Roster(cfg) as r:
+        ev = r.wait_event("ready", "ok", timeout=10)[0]
+        check("log line matched" in ev["msg"], ev["msg"])
+        msg = failed_start(r, "never")
+        check("not ready within 700ms" in msg, msg)
+        r.stop()
+
+
+def test_notify_probe_pass_and_timeout():
+    cfg = """
+roles:
+  ok:
+    command: [@PYTHON@, @PYHELPER@, notify, "0.2", "warming caches"]
+    ready: {notify: true, timeout: 10s}
+  silent:
+    command: [@CHILD@, sleep, "1000"]
+    ready: {notify: true, timeout: 600ms}
+    backoff: {initial: 5s}
+"""
+    with Roster(cfg) as r:
+        ev = r.wait_event("ready", "ok", timeout=10)[0]
+        check("READY=1" in ev["msg"], ev["msg"])
+        msg = failed_start(r, "silent")
+        check("not ready within 600ms" in msg, msg)
+        r.stop()
+
+
+def test_dependents_start_after_ready():
+    port = free_port()
+    cfg = """
+roles:
+  api:
+    command: [sh, -c, "sleep 0.6; exec @PYTHON@ @PYHELPER@ http %d"]
+    ready: {http: "http://127.0.0.1:%d/", every: 50ms}
+  worker:
+    command: [@CHILD@, stamp, "@DIR@/stamps", worker, "1000"]
+    depends_on: {api: ready}
+  eager:
+    command: [@CHILD@, stamp, "@DIR@/stamps", eager, "1000"]
+    depends_on: {api: started}
+""" % (port, port)
+    with Roster(cfg) as r:
+        r.wait_event("started", "worker", timeout=10)
+        ready = _ts(r.events("ready", "api")[0]["ts"])
+        api_started = _ts(r.events("started", "api")[0]["ts"])
+
+        def stamps():
+            try:
+                with open(os.path.join(r.dir, "stamps")) as f:
+                    d = {l.split()[0]: int(l.split()[2]) / 1e9 for l in f}
+                return d if "worker" in d and "eager" in d else None
+            except FileNotFoundError:
+                return None
+        st = wait_for(stamps, 5, "stamps")
+        check(ready - api_started >= 0.5, "api took its time to become ready")
+        check(st["worker"] >= ready - 0.002, "worker started %.3fs after api was ready" %
+              (st["worker"] - ready))
+        check(st["eager"] < ready, "a started dependency does not wait for readiness")
+        r.stop()
+
+
+def _ts(iso):
+    import calendar
+    import datetime
+    dt = datetime.datetime.strptime(iso, "%Y-%m-%dT%H:%M:%S.%fZ")
+    return calendar.timegm(dt.timetuple()) + dt.microsecond / 1e6
+
+
+def test_liveness_restarts_hung_child():
+    port = free_port()
+    cfg = """
+roles:
+  web:
+    command: [@PYTHON@, @PYHELPER@, http, "%d"]
+    ready: {http: "http://127.0.0.1:%d/", every: 50ms}
+    live: {http: "http://127.0.0.1:%d/", every: 200ms, timeout: 300ms, failures: 2}
+    stop: {timeout: 2s}
+  other:
+    command: [@CHILD@, sleep, "1000"]
+""" % (port, port, port)
+    with Roster(cfg) as r:
+        r.wait_event("ready", "web", timeout=10)
+        pid = r.pids("web")[0]
+        os.kill(pid, signal.SIGSTOP)  # hung: alive but answering nothing
+        ev = r.wait_event("stopping", "web", timeout=10)[0]
+        check("liveness check failed 2 times" in ev["msg"], ev["msg"])
+        r.wait_event("ready", "web", count=2, timeout=15)
+        check(not pid_alive(pid), "the hung process is gone")
+        check(len(r.pids("other")) == 1, "other untouched")
+        r.stop()
+
+
+def test_watchdog_restarts_silent_child():
+    cfg = """
+roles:
+  dog:
+    command: [@PYTHON@, @PYHELPER@, watchdog, "5", "0.1"]
+    live: {watchdog: 800ms}
+"""
+    with Roster(cfg) as r:
+        r.wait_line("watchdog usec 800000")
+        r.wait_line("going quiet")
+        ev = r.wait_event("stopping", "dog", timeout=10)[0]
+        check("watchdog: no WATCHDOG=1 within 800ms" in ev["msg"], ev["msg"])
+        r.wait_event("started", "dog", count=2, timeout=10)
+        r.stop()
+
+
+if __name__ == "__main__":
+    run(globals())
