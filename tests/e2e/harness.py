@@ -256,7 +256,15 @@ class Roster:
                 evs = [e for e in evs if where(e)]
             if len(evs) >= count:
                 return evs
-            if self.proc.poll() is not None and len(self.events(event, subject)) < count:
+            if self.proc.poll() is not None:
+                # exited: everything it wrote is in the pipe; read it all before judging
+                if self.reader:
+                    self.reader.join(timeout=5)
+                evs = self.events(event, subject)
+                if where:
+                    evs = [e for e in evs if where(e)]
+                if len(evs) >= count:
+                    return evs
                 raise Failure("roster exited (%s) while waiting for %s %s\n%s" % (
                     self.proc.returncode, event, subject or "", self.tail()))
             return None

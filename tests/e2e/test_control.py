@@ -1,0 +1,125 @@
+"""The control socket and the CLI that uses it: status, restart, stop, start, reload."""
+import json
+import os
+import stat
+
+from harness import Roster, check, http_get, pid_alive, run, run_roster, wait_for
+
+CFG = """
+app: ctl
+control: {socket: "@DIR@/ctl.sock"}
+roles:
+  api:
+    command: [@CHILD@, sleep, "1000"]
+    instances: 2
+  worker:
+    command: [@CHILD@, sleep, "1000"]
+  cron:
+    command: [@CHILD@, sleep, "1000"]
+"""
+
+
+def test_status_table_and_json():
+    with Roster(CFG) as r:
+        r.wait_event("started", "cron")
+        code, out, err = run_roster(["status", "-c", r.config_path])
+        check(code == 0, err)
+        lines = out.strip().split("\n")
+        check(lines[0].startswith("app ctl, roster pid %d" % r.pid), lines[0])
+        check(lines[1].split() == ["ROLE", "INSTANCE", "STATE", "PID", "UPTIME", "RESTARTS",
+                                   "LAST", "EXIT"], lines[1])
+        rows = [l.split() for l in lines[2:]]
+        check([(x[0], x[1], x[2]) for x in rows] ==
+              [("api", "0", "ready"), ("api", "1", "ready"), ("worker", "0", "ready"),
+               ("cron", "0", "ready")], rows)
+        check(rows[0][3] == str(r.instance_pids("api", 0)[0]), "pid column")
+        code, out, _ = run_roster(["status", "--json", "--socket", os.path.join(r.dir, "ctl.sock")])
+        doc = json.loads(out)
+        check(doc["app"] == "ctl" and len(doc["roles"]) == 4, doc)
+        r.stop()
+
+
+def test_restart_leaves_other_pids_unchanged():
+    with Roster(CFG) as r:
+        r.wait_event("started", "cron")
+        before = {(e["subject"], e["instance"]): e["pid"] for e in r.events("started")}
+        code, out, err = run_roster(["restart", "worker", "-c", r.config_path])
+        check(code == 0 and "worker: restart requested" in out, out + err)
+        r.wait_event("started", "worker", count=2)
+        after = {}
+        for e in r.events("started"):
+            after[(e["subject"], e["instance"])] = e["pid"]
+        for key, pid in before.items():
+            if key[0] == "worker":
+                check(after[key] != pid and not pid_alive(pid), "worker restarted")
+            else:
+                check(after[key] == pid and pid_alive(pid), "%s kept pid %d" % (key, pid))
+        r.stop()
+
+
+def test_stop_and_start_a_role():
+    with Roster(CFG) as r:
+        r.wait_event("started", "cron")
+        cron = r.pids("cron")[0]
+        code, out, _ = run_roster(["stop", "cron", "-c", r.config_path])
+        check(code == 0, out)
+        r.wait_event("stopped", "cron")
+        check(not pid_alive(cron), "cron stopped")
+        code, out, _ = run_roster(["status", "-c", r.config_path])
+        check([l for l in out.split("\n") if l.startswith("cron")][0].split()[2] == "stopped", out)
+        check(r.proc.poll() is None, "roster keeps running with a role stopped")
+        code, out, _ = run_roster(["start", "cron", "-c", r.config_path])
+        check(code == 0, out)
+        r.wait_event("started", "cron", count=2)
+        r.stop()
+
+
+def test_reload_through_the_socket():
+    with Roster(CFG) as r:
+        r.wait_event("started", "cron")
+        with open(r.config_path, "a") as f:
+            f.write("  extra:\n    command: [%s, sleep, \"1000\"]\n" % __import__("harness").CHILD)
+        code, out, err = run_roster(["reload", "-c", r.config_path])
+        check(code == 0 and "config reloaded" in out, out + err)
+        r.wait_event("started", "extra")
+        with open(r.config_path, "a") as f:
+            f.write("    bogus: 1\n")
+        code, out, err = run_roster(["reload", "-c", r.config_path, "--socket",
+                                     os.path.join(r.dir, "ctl.sock")])
+        check(code == 1 and "unknown key 'bogus'" in err, "reload errors reach the CLI: %s" % err)
+        r.stop()
+
+
+def test_errors_and_socket_mode():
+    with Roster(CFG) as r:
+        r.wait_event("started", "cron")
+        sock = os.path.join(r.dir, "ctl.sock")
+        mode = stat.S_IMODE(os.stat(sock).st_mode)
+        check(mode == 0o600, "control socket mode is 0600, got %o" % mode)
+        code, _, err = run_roster(["restart", "nope", "--socket", sock])
+        check(code == 1 and "unknown role 'nope'; known roles: api, worker, cron" in err, err)
+        st, body, _ = http_get("http://roster/roles", method="DELETE", unix=sock)
+        check(st == 405, "wrong method: %d" % st)
+        st, body, _ = http_get("http://roster/whatever", unix=sock)
+        check(st == 404, "unknown path: %d" % st)
+        r.stop()
+        wait_for(lambda: not os.path.exists(sock), 5, "the socket removed at exit")
+    code, _, err = run_roster(["status", "--socket", sock])
+    check(code == 1 and "no roster is running here" in err, err)
+
+
+def test_second_roster_does_not_steal_the_socket():
+    with Roster(CFG) as r:
+        r.wait_event("started", "cron")
+        with Roster(CFG.replace("@DIR@", r.dir)) as r2:
+            r2.wait_event("warning")
+            msgs = [e["msg"] for e in r2.events("warning")]
+            check(any("another roster is serving" in m for m in msgs), msgs)
+            r2.stop()
+        code, out, _ = run_roster(["status", "--socket", os.path.join(r.dir, "ctl.sock")])
+        check("roster pid %d" % r.pid in out, "the first roster still owns its socket")
+        r.stop()
+
+
+if __name__ == "__main__":
+    run(globals())
