@@ -14,6 +14,8 @@
 #include "roster/config.h"
 #include "roster/plan.h"
 
+#include <libpq-fe.h>
+
 static size_t collect(char *p, size_t size, size_t n, void *ud)
 {
     sbuf *b = ud;
@@ -246,10 +248,144 @@ int commands_health(const struct cli *c, char **environ_)
     return rc;
 }
 
+/* Applies --instances ROLE=N,... over postgres.instances. */
+static int override_instances(struct roster_config *cfg, const char *spec)
+{
+    char *copy = xstrdup(spec), *save = NULL;
+    int rc = 0;
+    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(tok, '=');
+        char *end = NULL;
+        long n = eq ? strtol(eq + 1, &end, 10) : -1;
+        if (!eq || eq == tok || !end || *end || n < 0 || n > 10000) {
+            fprintf(stderr, "roster budget: --instances takes ROLE=N,..., not '%s'\n", tok);
+            rc = -1;
+            continue;
+        }
+        *eq = '\0';
+        if (!config_find_role(cfg, tok)) {
+            fprintf(stderr, "roster budget: --instances names unknown role '%s'\n", tok);
+            rc = -1;
+            continue;
+        }
+        bool found = false;
+        for (size_t i = 0; i < cfg->pg.ninstances; i++)
+            if (!strcmp(cfg->pg.instances[i].role, tok)) {
+                cfg->pg.instances[i].copies = (int)n;
+                found = true;
+            }
+        if (!found) {
+            cfg->pg.instances =
+                xrealloc(cfg->pg.instances, (cfg->pg.ninstances + 1) * sizeof *cfg->pg.instances);
+            cfg->pg.instances[cfg->pg.ninstances].role = xstrdup(tok);
+            cfg->pg.instances[cfg->pg.ninstances].copies = (int)n;
+            cfg->pg.instances[cfg->pg.ninstances].pos = (src_pos){0};
+            cfg->pg.ninstances++;
+        }
+    }
+    free(copy);
+    return rc;
+}
+
+/* Reads max_connections and the reserved counts from the server (blocking: this is the CLI). */
+static int read_server_limits(const char *url, int *max, int *su, int *reserved, char *err,
+                              size_t errlen)
+{
+    const char *keys[] = {"dbname", "connect_timeout", "application_name", NULL};
+    const char *vals[] = {url, "10", "roster-budget", NULL};
+    PGconn *conn = PQconnectdbParams(keys, vals, 1);
+    if (PQstatus(conn) != CONNECTION_OK) {
+        snprintf(err, errlen, "%s", PQerrorMessage(conn));
+        PQfinish(conn);
+        return -1;
+    }
+    PGresult *res = PQexec(conn, "SELECT name, setting FROM pg_settings WHERE name IN "
+                                 "('max_connections', 'superuser_reserved_connections', "
+                                 "'reserved_connections')");
+    int rc = 0;
+    *max = *su = *reserved = 0;
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        snprintf(err, errlen, "%s", PQresultErrorMessage(res));
+        rc = -1;
+    } else {
+        for (int i = 0; i < PQntuples(res); i++) {
+            const char *name = PQgetvalue(res, i, 0);
+            int v = atoi(PQgetvalue(res, i, 1));
+            if (!strcmp(name, "max_connections")) *max = v;
+            if (!strcmp(name, "superuser_reserved_connections")) *su = v;
+            if (!strcmp(name, "reserved_connections")) *reserved = v;
+        }
+    }
+    PQclear(res);
+    PQfinish(conn);
+    return rc;
+}
+
 int commands_budget(const struct cli *c, char **environ_)
 {
-    (void)c;
-    (void)environ_;
-    fprintf(stderr, "roster budget: not available yet\n");
-    return 2;
+    struct config_opts co = {.path = c->config, .procfile = c->procfile, .environ_ = environ_};
+    co.env_files = c->env_files;
+    struct roster_config cfg;
+    diags d = {0};
+    if (config_load(&co, &cfg, &d) < 0) {
+        diags_print(&d, stderr);
+        diags_free(&d);
+        config_free(&cfg);
+        return 2;
+    }
+    if (!cfg.pg.enabled) {
+        fprintf(stderr, "roster budget: %s has no postgres: section\n", cfg.path);
+        config_free(&cfg);
+        return 2;
+    }
+    if (c->instances && override_instances(&cfg, c->instances) < 0) {
+        config_free(&cfg);
+        return 2;
+    }
+    bool fixed = !cfg.pg.budget_auto;
+    struct plan_opts po = {.environ_ = environ_, .max_connections = c->max_connections};
+    struct plan *p = plan_build(&cfg, &po, &d);
+    if (!p) {
+        diags_print(&d, stderr);
+        diags_free(&d);
+        return 2;
+    }
+    const char *source;
+    char srcbuf[256];
+    if (fixed) {
+        source = "budget set in the config";
+    } else if (c->max_connections) {
+        snprintf(srcbuf, sizeof srcbuf,
+                 "from --max-connections %d - %d reserved for superusers - headroom %d",
+                 c->max_connections, PG_DEFAULT_SUPERUSER_RESERVED, p->cfg.pg.headroom);
+        source = srcbuf;
+    } else {
+        int max, su, reserved;
+        char err[512];
+        if (read_server_limits(p->pg_own_url, &max, &su, &reserved, err, sizeof err) < 0) {
+            fprintf(stderr,
+                    "roster budget: cannot read the server's limits: %s(use --max-connections N "
+                    "to plan without a server)\n",
+                    err);
+            plan_unref(p);
+            diags_free(&d);
+            return 1;
+        }
+        if (plan_apply_budget(p, budget_usable(max, su, reserved, p->cfg.pg.headroom), &d) < 0) {
+            diags_print(&d, stderr);
+            plan_unref(p);
+            diags_free(&d);
+            return 2;
+        }
+        snprintf(srcbuf, sizeof srcbuf,
+                 "from the server: max_connections %d - superuser_reserved %d - reserved %d - "
+                 "headroom %d",
+                 max, su, reserved, p->cfg.pg.headroom);
+        source = srcbuf;
+    }
+    printf("postgres budget for %s: %d usable (%s)\n", p->cfg.app, p->budget.usable, source);
+    budget_print(&p->budget, stdout);
+    plan_unref(p);
+    diags_free(&d);
+    return 0;
 }

@@ -240,6 +240,8 @@ static int resolve_user(struct plan *p, struct plan_role *pr, diags *d)
     return 0;
 }
 
+static bool uses_postgres(const struct plan *p, const struct role_config *r);
+
 static bool libpq_knows(const char *key)
 {
     static PQconninfoOption *opts;
@@ -247,6 +249,11 @@ static bool libpq_knows(const char *key)
     for (PQconninfoOption *o = opts; o && o->keyword; o++)
         if (!strcmp(o->keyword, key)) return true;
     return false;
+}
+
+bool plan_role_in_budget(const struct plan *p, size_t role)
+{
+    return uses_postgres(p, p->roles[role].cfg);
 }
 
 static bool uses_postgres(const struct plan *p, const struct role_config *r)
@@ -468,6 +475,15 @@ struct plan *plan_build(struct roster_config *cfg, const struct plan_opts *opts,
     envmap_free(&vars);
 
     for (size_t i = 0; i < p->nroles; i++) {
+        const struct role_config *r = p->roles[i].cfg;
+        if ((r->wait_postgres || r->lock_postgres) && !p->cfg.pg.enabled)
+            diags_add(d, r->pos, "role '%s' %s postgres, but the config has no postgres: section",
+                      r->name, r->lock_postgres ? "locks" : "waits for");
+        if (r->wait_redis && !p->cfg.redis.enabled)
+            diags_add(d, r->pos, "role '%s' waits for redis, but the config has no redis: section",
+                      r->name);
+    }
+    for (size_t i = 0; i < p->nroles; i++) {
         struct plan_role *pr = &p->roles[i];
         resolve_user(p, pr, d);
         build_env(p, pr, opts);
@@ -477,7 +493,11 @@ struct plan *plan_build(struct roster_config *cfg, const struct plan_opts *opts,
         if (!p->cfg.pg.budget_auto)
             plan_apply_budget(p, p->cfg.pg.budget, d);
         else if (opts->max_connections > 0)
-            plan_apply_budget(p, opts->max_connections, d);
+            /* a server's max_connections, with PostgreSQL's default 3 reserved for superusers */
+            plan_apply_budget(p,
+                              budget_usable(opts->max_connections, PG_DEFAULT_SUPERUSER_RESERVED,
+                                            0, p->cfg.pg.headroom),
+                              d);
     }
     for (size_t i = 0; i < p->nroles; i++)
         if (!p->roles[i].fingerprint) fingerprint(p, &p->roles[i]);

@@ -48,10 +48,12 @@ struct plan {
     char *redis_url;         /* normalized REDIS_URL, or NULL */
 };
 
+#define PG_DEFAULT_SUPERUSER_RESERVED 3
+
 struct plan_opts {
     const char *roles;       /* comma list from --role or ROSTER_ROLES; NULL: all */
     char **environ_;
-    int max_connections;     /* budget: auto with a known server limit (0: unknown) */
+    int max_connections;     /* budget: auto with a known server max_connections (0: unknown) */
 };
 
 /* Builds a plan from cfg, which it takes over (cfg is zeroed). Returns NULL with d filled. */
@@ -66,6 +68,8 @@ void plan_instance_env(const struct plan *p, size_t role, int instance, envmap *
 /* "api" or "worker.1" (instance suffix only when the role has several). Caller frees. */
 char *plan_instance_label(const struct plan *p, size_t role, int instance);
 ssize_t plan_find_role(const struct plan *p, const char *name);
+/* True when the role takes a share of the Postgres budget (and so waits for it). */
+bool plan_role_in_budget(const struct plan *p, size_t role);
 /* Prints the resolved plan, secrets redacted, as `roster check` shows it. */
 void plan_print(const struct plan *p, FILE *out);
 

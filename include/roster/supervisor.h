@@ -45,8 +45,8 @@ struct role;
 struct instance;
 struct probe;
 struct notify_sock;
-struct pgconn;
 struct pglock;
+struct services;
 
 /* One of a running child's output pipes. Heap-allocated per spawn: its poll handle may still be
  * closing when the next process of the instance starts. */
@@ -160,10 +160,8 @@ struct sup {
     uv_timer_t self_watchdog;
     bool self_watchdog_on;
     uint64_t reloads;
-    /* Postgres and Redis */
-    struct pgconn *pg;
-    struct redisconn *redis;
-    struct pgsampler *sampler;
+    /* Postgres and Redis (services.c) */
+    struct services *svc;
 };
 
 /* Sets up the loop side (signals, logs) for plan, which the supervisor takes over. */

@@ -316,11 +316,22 @@ class Roster:
 
     def cleanup(self):
         if self.proc.poll() is None:
+            # a test that failed midway: ask for the ordered shutdown first, then insist
+            self.proc.send_signal(signal.SIGTERM)
             try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                try:
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                self.proc.wait()
+        # children live in process groups of their own: make sure none outlives the test
+        for e in self.events("started"):
+            try:
+                os.killpg(e["pid"], signal.SIGKILL)
+            except (ProcessLookupError, PermissionError, KeyError):
                 pass
-            self.proc.wait()
         if self.reader:
             self.reader.join(timeout=5)
         self.err_reader.join(timeout=5)
