@@ -756,6 +756,11 @@ static void parse_role(struct loader *L, struct role_config *r, yaml_node_t *n)
             free(r->user);
             r->user = get_str(L, v, "user");
             r->user_pos = pos_of(L, v);
+            if (r->user && !*r->user) {
+                /* user: ${RUN_AS:-} leaves it unset when the variable is empty */
+                free(r->user);
+                r->user = NULL;
+            }
         } else if (!strcmp(k, "env")) {
             parse_env(L, v, "env", &r->env);
         } else if (!strcmp(k, "env_file")) {

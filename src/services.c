@@ -87,7 +87,8 @@ static void apply_settings(struct services *v)
     sbuf_init(&b);
     for (size_t i = 0; i < p->budget.nlines; i++) {
         const struct budget_line *l = &p->budget.lines[i];
-        sbuf_printf(&b, "%s%s %d × %d", i ? ", " : "", l->role, l->pool, l->copies);
+        sbuf_printf(&b, "%s%s %d each (%d %s)", i ? ", " : "", l->role, l->pool, l->copies,
+                    l->copies == 1 ? "copy" : "copies");
     }
     char extra[128];
     snprintf(extra, sizeof extra, "\"usable\":%d,\"max_connections\":%d", usable, v->max_conn);
@@ -224,7 +225,7 @@ static void on_pg_state(void *ud, bool up, const char *err)
                      0, NULL, PG_QUERY_TIMEOUT_MS, on_settings, v);
         on_sample_timer(&v->sample_timer);
         sup_gates_changed(s);
-    } else if (!v->pg_down_logged) {
+    } else if (!v->pg_down_logged && !s->shutting_down) {
         v->pg_down_logged = true;
         v->pg_response = -1;
         logmux_event(&s->log, "postgres_down", NULL, 0, NULL,
@@ -248,7 +249,7 @@ static void on_redis_state(void *ud, bool up, const char *err)
         v->redis_ever_up = true;
         v->redis_down_logged = false;
         sup_gates_changed(s);
-    } else if (!v->redis_down_logged) {
+    } else if (!v->redis_down_logged && !s->shutting_down) {
         v->redis_down_logged = true;
         logmux_event(&s->log, "redis_down", NULL, 0, NULL, "redis: %s: %s; retrying in the background",
                      v->redis_ever_up ? "connection lost" : "cannot connect", err);

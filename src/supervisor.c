@@ -711,6 +711,34 @@ static enum dep_verdict dep_check(struct sup *s, const struct plan_dep *d, const
     return v;
 }
 
+/* True when a running role depends on role i, directly or transitively. */
+static bool dependents_alive(struct sup *s, size_t i)
+{
+    bool *seen = xcalloc(s->nroles, sizeof *seen);
+    size_t *stack = xcalloc(s->nroles + 1, sizeof *stack);
+    size_t top = 0;
+    bool alive = false;
+    stack[top++] = i;
+    seen[i] = true;
+    while (top && !alive) {
+        size_t cur = stack[--top];
+        for (size_t j = 0; j < s->nroles && !alive; j++) {
+            const struct plan_role *pj = role_plan(s->roles[j]);
+            if (seen[j] || !pj->selected) continue;
+            for (size_t d = 0; d < pj->ndeps; d++) {
+                if (pj->deps[d].role != cur) continue;
+                if (role_alive(s->roles[j])) alive = true;
+                seen[j] = true;
+                stack[top++] = j;
+                break;
+            }
+        }
+    }
+    free(seen);
+    free(stack);
+    return alive;
+}
+
 static void shutdown_step(struct sup *s)
 {
     bool any = false;
@@ -729,15 +757,9 @@ static void shutdown_step(struct sup *s)
             continue;
         }
         any = true;
-        /* Reverse dependency order: wait while a role that depends on this one still runs. */
-        bool dependents_alive = false;
-        for (size_t j = 0; j < s->nroles && !dependents_alive; j++) {
-            const struct plan_role *pj = role_plan(s->roles[j]);
-            if (!pj->selected) continue;
-            for (size_t d = 0; d < pj->ndeps; d++)
-                if (pj->deps[d].role == i && role_alive(s->roles[j])) dependents_alive = true;
-        }
-        if (dependents_alive) continue;
+        /* Reverse dependency order: wait while a role that depends on this one, directly or
+         * through others (api -> migrate -> postgres), still runs. */
+        if (dependents_alive(s, i)) continue;
         for (int k = 0; k < r->ninst; k++)
             stop_instance(r->inst[k], AFTER_STOP, "shutdown");
     }

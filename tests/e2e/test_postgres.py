@@ -54,7 +54,7 @@ roles:
     with Roster(cfg, env={"DATABASE_URL": url}) as r:
         ev = r.wait_event("budget", timeout=20)[0]
         check(ev["usable"] == 22 and ev["max_connections"] == 25, ev)
-        check("api 7 × 2, worker 4 × 2" in ev["msg"], ev["msg"])
+        check("api 7 each (2 copies), worker 4 each (2 copies)" in ev["msg"], ev["msg"])
         wait_for(lambda: len(child_env(r, "worker.1")) == 4 and len(child_env(r, "api")) == 4, 10,
                  "env printed")
         check(len(r.pids("api")) == 1, "postgres.instances counts fleet copies, not local ones")

@@ -32,6 +32,26 @@ roles:
         check(stopping.index("lone") < stopping.index("api"), "lone stops in parallel: %s" % stopping)
 
 
+def test_transitive_dependencies_stop_first():
+    cfg = """
+roles:
+  db:
+    command: [@CHILD@, sleep, "1000"]
+  migrate:
+    kind: oneshot
+    command: [@CHILD@, exit, "0"]
+    depends_on: {db: started}
+  api:
+    command: [@CHILD@, sleep, "1000"]
+    depends_on: {migrate: completed}
+"""
+    with Roster(cfg) as r:
+        r.wait_event("started", "api")
+        check(r.stop() == 0, "exit 0")
+        stops = [e["subject"] for e in r.events("stopped")]
+        check(stops == ["api", "db"], "db waits for api, which needs it through migrate: %s" % stops)
+
+
 def test_ignoring_sigterm_is_killed_after_stop_timeout():
     cfg = """
 roles:

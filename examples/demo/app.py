@@ -1,0 +1,216 @@
+#!/usr/bin/python3
+"""The demo app: one script, four roles, the shape roster is for.
+
+  app.py migrate     creates the tables (roster runs it once per start, under a Postgres lock)
+  app.py api         a small JSON API on $PORT: POST /jobs, GET /jobs/ID, GET /stats, GET /health
+  app.py worker      takes jobs from Redis, does them, records them in Postgres
+  app.py scheduler   enqueues a job every few seconds (and now and then one that crashes a worker,
+                     to show roster restarting just that worker)
+
+Every role sizes its Postgres pool from ROSTER_PG_POOL_SIZE, which roster computes from the
+server's max_connections, and is named in pg_stat_activity by PGAPPNAME (demo:worker:1 ...).
+The worker says READY=1 over sd_notify once connected; the scheduler pings a watchdog.
+Dependencies: Debian's python3-psycopg2 and python3-redis.
+"""
+import json
+import os
+import signal
+import socket
+import sys
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import psycopg2
+import psycopg2.pool
+import redis
+
+DB = os.environ["DATABASE_URL"]
+QUEUE = "demo:jobs"
+POOL = max(1, int(os.environ.get("ROSTER_PG_POOL_SIZE", "2")))
+WHO = os.environ.get("PGAPPNAME", "demo")
+stopping = False
+
+
+def log(msg):
+    print(msg, flush=True)
+
+
+def sd_notify(msg):
+    addr = os.environ.get("NOTIFY_SOCKET")
+    if not addr:
+        return
+    if addr.startswith("@"):
+        addr = "\0" + addr[1:]
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    try:
+        s.sendto(msg.encode(), addr)
+    finally:
+        s.close()
+
+
+def on_term(signum, frame):
+    global stopping
+    stopping = True
+
+
+def rconn():
+    return redis.Redis.from_url(os.environ["REDIS_URL"], socket_timeout=5)
+
+
+def migrate():
+    with psycopg2.connect(DB) as conn, conn.cursor() as cur:
+        cur.execute("""
+            CREATE TABLE IF NOT EXISTS jobs (
+                id         bigserial PRIMARY KEY,
+                kind       text NOT NULL,
+                status     text NOT NULL DEFAULT 'queued',
+                created_at timestamptz NOT NULL DEFAULT now(),
+                done_at    timestamptz,
+                done_by    text
+            );
+            CREATE TABLE IF NOT EXISTS migrations (
+                id     bigserial PRIMARY KEY,
+                ran_at timestamptz NOT NULL DEFAULT now(),
+                ran_by text NOT NULL DEFAULT current_setting('application_name')
+            );
+            INSERT INTO migrations DEFAULT VALUES RETURNING id;
+        """)
+        n = cur.fetchone()[0]
+    log("migrations applied (run #%d)" % n)
+
+
+def enqueue(pool, r, kind):
+    conn = pool.getconn()
+    try:
+        with conn, conn.cursor() as cur:
+            cur.execute("INSERT INTO jobs (kind) VALUES (%s) RETURNING id", (kind,))
+            job = cur.fetchone()[0]
+    finally:
+        pool.putconn(conn)
+    r.lpush(QUEUE, job)
+    return job
+
+
+def api():
+    pool = psycopg2.pool.ThreadedConnectionPool(1, POOL, DB)
+    r = rconn()
+
+    class Handler(BaseHTTPRequestHandler):
+        def reply(self, status, obj):
+            body = (json.dumps(obj) + "\n").encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def query(self, sql, args=()):
+            conn = pool.getconn()
+            try:
+                with conn, conn.cursor() as cur:
+                    cur.execute(sql, args)
+                    return cur.fetchall()
+            finally:
+                pool.putconn(conn)
+
+        def do_GET(self):
+            try:
+                if self.path == "/health":
+                    self.query("SELECT 1")
+                    r.ping()
+                    return self.reply(200, {"status": "ok"})
+                if self.path == "/stats":
+                    rows = self.query("SELECT status, count(*) FROM jobs GROUP BY 1")
+                    return self.reply(200, {"jobs": dict(rows), "queued_in_redis": r.llen(QUEUE),
+                                            "pool": POOL})
+                if self.path.startswith("/jobs/"):
+                    rows = self.query("SELECT id, kind, status, done_by FROM jobs WHERE id = %s",
+                                      (int(self.path[6:]),))
+                    if not rows:
+                        return self.reply(404, {"error": "no such job"})
+                    return self.reply(200, dict(zip(("id", "kind", "status", "done_by"), rows[0])))
+                self.reply(404, {"error": "try POST /jobs, GET /jobs/ID, GET /stats"})
+            except (ValueError, psycopg2.Error, redis.RedisError) as e:
+                self.reply(503, {"error": str(e).strip()})
+
+        def do_POST(self):
+            if self.path != "/jobs":
+                return self.reply(404, {"error": "try POST /jobs"})
+            try:
+                job = enqueue(pool, r, "api")
+                self.reply(201, {"id": job})
+            except (psycopg2.Error, redis.RedisError) as e:
+                self.reply(503, {"error": str(e).strip()})
+
+        def log_message(self, fmt, *args):
+            log("%s %s" % (self.command, self.path))
+
+    port = int(os.environ["PORT"])
+    srv = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    srv.daemon_threads = True
+    signal.signal(signal.SIGTERM, lambda *a: (_ for _ in ()).throw(KeyboardInterrupt()))
+    log("api listening on http://127.0.0.1:%d (Postgres pool of %d)" % (port, POOL))
+    try:
+        srv.serve_forever()
+    except KeyboardInterrupt:
+        log("api stopping")
+
+
+def worker():
+    signal.signal(signal.SIGTERM, on_term)
+    conn = psycopg2.connect(DB)
+    conn.autocommit = True
+    r = rconn()
+    r.ping()
+    done = 0
+    sd_notify("READY=1\nSTATUS=waiting for jobs")
+    log("worker ready (Postgres pool of %d)" % POOL)
+    while not stopping:
+        item = r.brpop(QUEUE, timeout=1)
+        if not item:
+            continue
+        job = int(item[1])
+        with conn.cursor() as cur:
+            cur.execute("SELECT kind FROM jobs WHERE id = %s", (job,))
+            row = cur.fetchone()
+            if not row:
+                continue
+            if row[0] == "poison":
+                cur.execute("UPDATE jobs SET status = 'crashed', done_at = now(), done_by = %s "
+                            "WHERE id = %s", (WHO, job))
+                log("job %d is poison: crashing on purpose; roster restarts only this worker"
+                    % job)
+                sys.exit(1)
+            time.sleep(0.05)  # the work
+            cur.execute("UPDATE jobs SET status = 'done', done_at = now(), done_by = %s "
+                        "WHERE id = %s", (WHO, job))
+        done += 1
+        log("processed job %d (%s)" % (job, row[0]))
+        sd_notify("STATUS=processed %d jobs" % done)
+    log("worker drained; bye")
+
+
+def scheduler():
+    signal.signal(signal.SIGTERM, on_term)
+    every = float(os.environ.get("DEMO_EVERY", "2"))
+    poison_every = int(os.environ.get("DEMO_POISON_EVERY", "15"))
+    pool = psycopg2.pool.SimpleConnectionPool(1, POOL, DB)
+    r = rconn()
+    tick = 0
+    while not stopping:
+        tick += 1
+        kind = "poison" if poison_every and tick % poison_every == 0 else "tick"
+        job = enqueue(pool, r, kind)
+        log("scheduled job %d (%s)" % (job, kind))
+        sd_notify("WATCHDOG=1")
+        deadline = time.monotonic() + every
+        while not stopping and time.monotonic() < deadline:
+            time.sleep(0.1)
+    log("scheduler stopping")
+
+
+if __name__ == "__main__":
+    roles = {"migrate": migrate, "api": api, "worker": worker, "scheduler": scheduler}
+    if len(sys.argv) != 2 or sys.argv[1] not in roles:
+        sys.exit("usage: app.py migrate|api|worker|scheduler")
+    roles[sys.argv[1]]()
