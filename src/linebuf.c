@@ -6,10 +6,10 @@
 
 #include "roster/util.h"
 
-void linebuf_init(struct linebuf *lb, size_t max_line)
+void linebuf_init(struct linebuf *lb, size_t max_line, size_t read_size)
 {
     lb->max_line = max_line ? max_line : LINEBUF_MAX_LINE;
-    lb->cap = 2 * lb->max_line;
+    lb->cap = lb->max_line + (read_size ? read_size : lb->max_line);
     lb->data = NULL; /* allocated on first use: idle roles cost nothing */
     lb->len = 0;
 }
@@ -55,7 +55,7 @@ void linebuf_commit(struct linebuf *lb, size_t n, linebuf_cb cb, void *ud)
         p = start;
     }
     /* A tail longer than max_line goes out in pieces; one of exactly max_line waits, since its
-     * '\n' may come next. Either way at least max_line bytes stay free for the next read. */
+     * '\n' may come next. Either way at least read_size bytes stay free for the next read. */
     while ((size_t)(end - start) > lb->max_line) {
         size_t k = piece_len(start, lb->max_line);
         cb(ud, start, k, LINE_PIECE);

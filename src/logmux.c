@@ -73,6 +73,7 @@ static void try_write(struct logmux *m)
 static void on_flush(uv_prepare_t *h)
 {
     struct logmux *m = h->data;
+    m->ts_valid = false; /* the next turn reads the clock again */
     if (!m->poll_active) try_write(m);
     if (m->head == m->buf.len) {
         uv_prepare_stop(&m->flush);
@@ -131,10 +132,21 @@ static void queued(struct logmux *m)
     }
 }
 
+/* The time for a line: read once per loop turn, and only when the format shows it. */
+static double line_time(struct logmux *m)
+{
+    if (m->style.format != LOG_JSON && !m->style.timestamps) return 0;
+    if (!m->ts_valid) {
+        m->ts = wall_time();
+        m->ts_valid = true;
+    }
+    return m->ts;
+}
+
 void logmux_line(struct logmux *m, const struct log_source *src, int stream, const char *msg,
                  size_t len)
 {
-    logfmt_line(&m->style, src, stream, msg, len, wall_time(), &m->buf);
+    logfmt_line(&m->style, src, stream, msg, len, line_time(m), &m->buf);
     queued(m);
 }
 

@@ -15,6 +15,8 @@
 #include "roster/units.h"
 
 #define GROUP_POLL_MS 50
+#define STREAM_PIPE_SIZE (256u << 10) /* a chatty child blocks less often */
+#define STREAM_READ_SIZE (64u << 10)  /* the most one wakeup reads: keeps loop turns short */
 #define MEM_SAMPLE_MS 1000
 
 static void reconcile(struct sup *s);
@@ -76,12 +78,13 @@ static void on_line(void *ud, const char *line, size_t len, int kind)
     hooks_line(in, line, len);
 }
 
-/* Reads what the pipe holds now. With drain, reads until it is empty regardless of pressure
- * (bounded by the pipe's size): used once the process group is gone. */
+/* Reads what the pipe holds now: one read per wakeup, so a flooding child cannot hold the loop
+ * (and the health server) for long. With drain, reads until the pipe is empty regardless of
+ * pressure (bounded by the pipe's size): used once the process group is gone. */
 static void stream_read(struct stream *st, bool drain)
 {
     struct sup *s = st->inst->role->sup;
-    for (int rounds = 0; rounds < (drain ? 64 : 4); rounds++) {
+    for (int rounds = 0; rounds < (drain ? 64 : 1); rounds++) {
         size_t avail;
         char *p = linebuf_space(&st->lb, &avail);
         ssize_t n = read(st->fd, p, avail);
@@ -173,7 +176,7 @@ static struct stream *stream_new(struct instance *in, int which, int fd)
     st->inst = in;
     st->which = which;
     st->fd = fd;
-    linebuf_init(&st->lb, LINEBUF_MAX_LINE);
+    linebuf_init(&st->lb, LINEBUF_MAX_LINE, STREAM_READ_SIZE);
     uv_poll_init(s->loop, &st->poll, fd);
     st->poll.data = st;
     in->handles++;
@@ -292,6 +295,9 @@ static void spawn_instance(struct instance *in)
     envp_free(envp);
     fcntl(out[0], F_SETFL, O_NONBLOCK);
     fcntl(err[0], F_SETFL, O_NONBLOCK);
+    /* Bigger pipes: a chatty child blocks less often, and each read takes more lines. */
+    fcntl(out[0], F_SETPIPE_SZ, STREAM_PIPE_SIZE);
+    fcntl(err[0], F_SETPIPE_SZ, STREAM_PIPE_SIZE);
 
     free(in->spawn_error);
     in->spawn_error = NULL;

@@ -22,8 +22,9 @@ struct linebuf {
     size_t len, cap, max_line;
 };
 
-void linebuf_init(struct linebuf *lb, size_t max_line);
-/* Where the next read may write, and how much (always at least max_line). */
+/* read_size: how much one read may bring (0: max_line). The buffer holds max_line + read_size. */
+void linebuf_init(struct linebuf *lb, size_t max_line, size_t read_size);
+/* Where the next read may write, and how much (always at least read_size). */
 char *linebuf_space(struct linebuf *lb, size_t *avail);
 /* Takes n freshly read bytes and hands out every complete line (and over-long pieces). */
 void linebuf_commit(struct linebuf *lb, size_t n, linebuf_cb cb, void *ud);

@@ -36,6 +36,8 @@ struct logmux {
     struct log_style style;
     uint64_t lines_out;
     bool closing;
+    double ts;            /* wall time shared by the lines of one loop turn */
+    bool ts_valid;
 };
 
 /* Sets up writing to fd (normally 1). */

@@ -80,17 +80,20 @@ roles:
   slow:
     command: [@CHILD@, sleep, "1000"]
     ready: {exec: "sleep 30", every: 100ms, timeout: 1500ms, attempt_timeout: 300ms}
-    backoff: {initial: 5s}
+    restart: never
+    give_up: {then: stay}
 """
     with Roster(cfg) as r:
         r.wait_event("ready", "ok", timeout=10)
         msg = failed_start(r, "bad")
         check("exit 3" in msg, msg)
-        msg = failed_start(r, "slow")
+        ev = r.wait_event("stopping", "slow", timeout=15)[0]
+        msg = ev["msg"]
         check("timed out after 300ms" in msg, msg)
+        r.wait_event("exited", "slow")
         # the timed-out probe's process group was killed, not left behind
-        wait_for(lambda: not any("sleep 30" in _cmdline(p) for p in _pids()), 5,
-                 "the timed-out exec probe to be gone")
+        wait_for(lambda: not any(_cmdline(p).strip() in ("sleep 30", "/bin/sh -c sleep 30")
+                                 for p in _pids()), 5, "the timed-out exec probe to be gone")
         r.stop()
 
 

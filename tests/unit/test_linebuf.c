@@ -65,7 +65,7 @@ static void test_basic(void)
     struct linebuf lb;
     struct out o;
     out_init(&o);
-    linebuf_init(&lb, 0);
+    linebuf_init(&lb, 0, 0);
     CHECK_INT(lb.max_line, LINEBUF_MAX_LINE);
     size_t avail;
     linebuf_space(&lb, &avail);
@@ -104,7 +104,7 @@ static void test_long_lines(void)
     struct linebuf lb;
     struct out o;
     out_init(&o);
-    linebuf_init(&lb, 8);
+    linebuf_init(&lb, 8, 0);
 
     /* exactly max_line bytes: one whole line, even when its newline comes in the next read */
     feeds(&lb, &o, "12345678");
@@ -147,7 +147,7 @@ static void test_utf8_pieces(void)
     struct linebuf lb;
     struct out o;
     out_init(&o);
-    linebuf_init(&lb, 8);
+    linebuf_init(&lb, 8, 0);
     /* "aaaaaaa" + "é" (2 bytes) would put the cut inside é: the piece stops before it */
     feeds(&lb, &o, "aaaaaaa\xC3\xA9zzzz\n");
     CHECK_STR(logged(&o), "P:aaaaaaa\nW:\xC3\xA9zzzz\n");
@@ -267,7 +267,7 @@ static void test_random(void)
         ref_split(stream, len, max, &want);
 
         struct linebuf lb;
-        linebuf_init(&lb, max);
+        linebuf_init(&lb, max, 0);
         size_t off = 0;
         while (off < len) {
             size_t avail;
