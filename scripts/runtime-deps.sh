@@ -39,20 +39,21 @@ if [ -z "$libs" ]; then
     exit 1
 fi
 
-# The package(s) shipping one path, or nothing. dpkg -S prints "pkg[:arch][, pkg2]: path" lines,
-# plus "diversion by ..." lines that name no owner.
-owner() {
-    dpkg -S "$1" 2>/dev/null | awk -v p="$1" '
+# The package(s) shipping any of the paths given, or nothing. dpkg -S prints
+# "pkg[:arch][, pkg2]: path" for each path it knows (and "diversion by ..." lines, which name no
+# owner); it complains on stderr about the others.
+owners() {
+    dpkg -S "$@" 2>/dev/null | awk '
         /^diversion / {next}
         {
-            i = index($0, ": " p)
-            if (i == 0 || substr($0, i + 2) != p) next
+            i = index($0, ": /")
+            if (i == 0) next
             n = split(substr($0, 1, i - 1), pk, ", ")
             for (j = 1; j <= n; j++) { sub(/:.*/, "", pk[j]); print pk[j] }
-        }'
+        }' | sort -u
 }
 
-# Spellings of a path under merged /usr: as given, without /usr, with /usr.
+# Spellings of a path under merged /usr: as given, and with /usr added or removed.
 spellings() {
     printf '%s\n' "$1"
     case "$1" in
@@ -63,12 +64,9 @@ spellings() {
 
 pkgs=""
 for lib in $libs; do
-    found=""
     real=$(readlink -f "$lib" 2>/dev/null || printf '%s' "$lib")
-    for cand in $(spellings "$lib") $(spellings "$real"); do
-        found=$(owner "$cand")
-        [ -n "$found" ] && break
-    done
+    # shellcheck disable=SC2046
+    found=$(owners $(spellings "$lib") $(spellings "$real"))
     if [ -z "$found" ]; then
         echo "runtime-deps.sh: no Debian package ships $lib ($real)" >&2
         exit 1

@@ -1,9 +1,11 @@
 /* main.c — roster's entry point: parse the command line and run the command. */
+#include <errno.h>
 #include <hiredis/hiredis.h>
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "roster/cli.h"
@@ -81,9 +83,31 @@ static int cmd_version(void)
     return 0;
 }
 
+/* Platforms that hand their run command to the image's ENTRYPOINT as arguments turn
+ * `roster --role worker` into `roster roster --role worker` or, when they wrap it in a shell,
+ * `roster /bin/bash -c "roster --role worker"`. Both reach the intended roster: a repeated name
+ * is dropped, and an absolute path is exec'd with its arguments (the docker-entrypoint habit). */
+static void entrypoint_passthrough(int *argc, char ***argv)
+{
+    if (*argc < 2) return;
+    const char *a = (*argv)[1];
+    size_t n = strlen(a);
+    if (!strcmp(a, "roster") || (n > 7 && !strcmp(a + n - 7, "/roster"))) {
+        (*argv)++;
+        (*argc)--;
+        return;
+    }
+    if (a[0] == '/') {
+        execv(a, *argv + 1);
+        fprintf(stderr, "roster: cannot run %s: %s\n", a, strerror(errno));
+        exit(127);
+    }
+}
+
 int main(int argc, char **argv)
 {
     struct cli c;
+    entrypoint_passthrough(&argc, &argv);
     char err[256];
     if (cli_parse(argc, argv, environ, &c, err, sizeof err) < 0) {
         fprintf(stderr, "roster: %s\n(see roster --help)\n", err);

@@ -187,8 +187,9 @@ static void on_sample(void *ud, PGresult *res, const char *err, double secs)
             char extra[96];
             snprintf(extra, sizeof extra, "\"used\":%d,\"share\":%d", u->used, l->total);
             logmux_event(&s->log, "pg_over_share", l->role, 0, extra,
-                         "%s holds %d Postgres connections, over its share of %d (%d × %d copies)",
-                         l->role, u->used, l->total, l->pool, l->copies);
+                         "%s holds %d Postgres connections, over its share of %d (%d each, %d %s)",
+                         l->role, u->used, l->total, l->pool, l->copies,
+                         l->copies == 1 ? "copy" : "copies");
         } else if (!over && u->over) {
             logmux_event(&s->log, "pg_within_share", l->role, 0, NULL,
                          "%s is back within its Postgres share (%d of %d)", l->role, u->used,

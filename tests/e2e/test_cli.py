@@ -86,6 +86,16 @@ def test_version_help_and_usage_errors():
     check(code == 2 and "needs a role name" in err, err)
 
 
+def test_entrypoint_arguments_from_platforms():
+    """An image's ENTRYPOINT is roster; platforms may pass their run command as its arguments."""
+    code, out, _ = run_roster(["roster", "version"])
+    check(code == 0 and out.startswith("roster "), "a repeated 'roster' is dropped: %s" % out)
+    code, out, _ = run_roster(["/bin/sh", "-c", "echo from-the-shell"])
+    check(code == 0 and out.strip() == "from-the-shell", "an absolute path is exec'd: %s" % out)
+    code, _, err = run_roster(["/nonexistent/prog"])
+    check(code == 127 and "cannot run /nonexistent/prog" in err, err)
+
+
 def test_no_config_found():
     d = tmpdir()
     code, _, err = run_roster([], cwd=d, env={"ROSTER_CONFIG": ""})

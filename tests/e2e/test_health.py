@@ -206,6 +206,9 @@ roles:
         t = threading.Thread(target=lambda: _drain(rfd), daemon=True)
         t.start()
         p.wait(timeout=20)
+        # the drain ends at EOF; closing rfd under a reader would let it read whatever pipe
+        # reuses the descriptor next (another test's roster output)
+        t.join(timeout=20)
         os.close(rfd)
 
 

@@ -169,14 +169,16 @@ roles:
             st, body, _ = http_get("http://127.0.0.1:%d/health" % port)
             doc = json.loads(body)
             return st, doc, doc["checks"]["postgres:connections"][0]
-        st, doc, c = wait_for(lambda: (lambda x: x[2]["roles"]["worker"]["used"] == 6 and x)(conns()),
-                              10, "the sample to see the sessions")
+        st, doc, c = wait_for(lambda: (lambda x: x[2]["roles"]["worker"]["used"] == 6 and
+                                       x[2]["roles"].get("other") == 1 and x)(conns()),
+                              10, "a sample that sees every session")
         check(c["roles"]["api"] == {"used": 3, "share": 8, "poolEach": 8}, c["roles"])
         check(c["roles"]["other"] == 1 and c["roles"]["roster"] == 1, c["roles"])
         check(c["status"] == "warn" and "worker uses 6 of 4" in c["output"], c)
         check(doc["status"] == "warn" and st == 200, "over a share is warn, 200")
         ev = r.wait_event("pg_over_share", "worker")[0]
-        check(ev["used"] == 6 and ev["share"] == 4, ev)
+        # the first sample over the share may have seen 5 or 6 of the sessions
+        check(ev["used"] > 4 and ev["share"] == 4, ev)
         seen = _samples(port)
         wait_for(lambda: _samples(port) >= seen + 3, 10, "three more samples")
         check(len(r.events("pg_over_share")) == 1, "logged once per crossing")
