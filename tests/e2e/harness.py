@@ -300,9 +300,13 @@ class Roster:
 
     def wait_exit(self, timeout=30):
         try:
-            return self.proc.wait(timeout=timeout)
+            code = self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             raise Failure("roster did not exit within %ss\n%s" % (timeout, self.tail()))
+        # everything roster wrote is in the pipe: let the reader take it all before judging
+        if self.reader:
+            self.reader.join(timeout=10)
+        return code
 
     def stop(self, sig=signal.SIGTERM, timeout=30):
         if self.proc.poll() is None:
