@@ -110,6 +110,19 @@ static void fail_queries(struct pgconn *c, const char *err, bool call)
     }
 }
 
+/* Lets go of the libpq connection, its poll handle and a lookup under way. */
+static void release_conn(struct pgconn *c)
+{
+    drop_poll(c);
+    if (c->conn) PQfinish(c->conn);
+    c->conn = NULL;
+    if (c->gai) {
+        c->gai->c = NULL; /* the resolver's callback frees it */
+        uv_cancel((uv_req_t *)&c->gai->req);
+        c->gai = NULL;
+    }
+}
+
 static void on_retry(uv_timer_t *t)
 {
     begin(t->data);
@@ -122,14 +135,7 @@ static void go_down(struct pgconn *c, const char *why)
     /* libpq's messages end with a newline; keep one line */
     for (char *p = c->err; *p; p++)
         if (*p == '\n') *p = (p[1] ? ' ' : '\0');
-    drop_poll(c);
-    if (c->conn) PQfinish(c->conn);
-    c->conn = NULL;
-    if (c->gai) {
-        c->gai->c = NULL;
-        uv_cancel((uv_req_t *)&c->gai->req);
-        c->gai = NULL;
-    }
+    release_conn(c);
     c->st = PG_RETRY;
     uv_timer_stop(&c->timer);
     fail_queries(c, c->err, true);
@@ -331,12 +337,7 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
             snprintf(why, sizeof why, "cannot resolve the database host: %s", uv_strerror(status));
             go_down(c, why);
         } else {
-            if (res->ai_family == AF_INET6)
-                inet_ntop(AF_INET6, &((struct sockaddr_in6 *)res->ai_addr)->sin6_addr, c->hostaddr,
-                          sizeof c->hostaddr);
-            else
-                inet_ntop(AF_INET, &((struct sockaddr_in *)res->ai_addr)->sin_addr, c->hostaddr,
-                          sizeof c->hostaddr);
+            addr_to_text(res->ai_addr, c->hostaddr, sizeof c->hostaddr);
             start_libpq(c);
         }
     }
@@ -449,13 +450,6 @@ void pgconn_close(struct pgconn *c)
     if (!c || c->st == PG_CLOSED) return;
     c->st = PG_CLOSED;
     fail_queries(c, "closed", false);
-    drop_poll(c);
-    if (c->conn) PQfinish(c->conn);
-    c->conn = NULL;
-    if (c->gai) {
-        c->gai->c = NULL;
-        uv_cancel((uv_req_t *)&c->gai->req);
-        c->gai = NULL;
-    }
+    release_conn(c);
     uv_close((uv_handle_t *)&c->timer, timer_closed);
 }

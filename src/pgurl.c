@@ -43,6 +43,38 @@ char *url_encode_userinfo(const char *s)
     return sbuf_detach(&b);
 }
 
+int url_hostport(const char *s, const char *end, char **host, int *port, const char **why)
+{
+    const char *portp = NULL;
+    *host = NULL;
+    if (s < end && *s == '[') {
+        const char *close = memchr(s, ']', (size_t)(end - s));
+        if (!close) {
+            *why = "unterminated IPv6 address";
+            return -1;
+        }
+        *host = url_decode(s + 1, (size_t)(close - s - 1));
+        if (close + 1 < end && close[1] == ':') portp = close + 2;
+    } else {
+        const char *colon = memchr(s, ':', (size_t)(end - s));
+        const char *he = colon ? colon : end;
+        if (he > s) *host = url_decode(s, (size_t)(he - s));
+        if (colon) portp = colon + 1;
+    }
+    if (portp) {
+        char *pe;
+        long v = strtol(portp, &pe, 10);
+        if (pe != end || v < 1 || v > 65535) {
+            free(*host);
+            *host = NULL;
+            *why = "invalid port";
+            return -1;
+        }
+        *port = (int)v;
+    }
+    return 0;
+}
+
 int pgurl_parse(const char *url, struct pgurl *u, char *err, size_t errlen)
 {
     memset(u, 0, sizeof *u);
@@ -73,31 +105,11 @@ int pgurl_parse(const char *url, struct pgurl *u, char *err, size_t errlen)
     const char *hend = hosts + strcspn(hosts, ",/?");
     if (hend > auth_end) hend = auth_end;
     if (hosts < hend) {
-        const char *portp = NULL;
-        if (*hosts == '[') {
-            const char *close = memchr(hosts, ']', (size_t)(hend - hosts));
-            if (!close) {
-                snprintf(err, errlen, "unterminated IPv6 address in URL");
-                pgurl_free(u);
-                return -1;
-            }
-            u->host = url_decode(hosts + 1, (size_t)(close - hosts - 1));
-            if (close + 1 < hend && close[1] == ':') portp = close + 2;
-        } else {
-            const char *colon = memchr(hosts, ':', (size_t)(hend - hosts));
-            const char *he = colon ? colon : hend;
-            if (he > hosts) u->host = url_decode(hosts, (size_t)(he - hosts));
-            if (colon) portp = colon + 1;
-        }
-        if (portp && portp < hend) {
-            char *end;
-            long port = strtol(portp, &end, 10);
-            if (end != hend || port < 1 || port > 65535) {
-                snprintf(err, errlen, "invalid port in URL");
-                pgurl_free(u);
-                return -1;
-            }
-            u->port = (int)port;
+        const char *why;
+        if (url_hostport(hosts, hend, &u->host, &u->port, &why) < 0) {
+            snprintf(err, errlen, "%s in URL", why);
+            pgurl_free(u);
+            return -1;
         }
     }
     if (*auth_end == '/') {

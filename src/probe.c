@@ -252,21 +252,12 @@ static void exec_attempt(struct probe *p)
     envmap_free(&env);
     char *argv[4] = {"/bin/sh", "-c", p->cfg.target, NULL};
     int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
-    const struct plan_role *pr = &r->plan->roles[r->pidx];
-    struct spawn_opts so = {
-        .argv = argv,
-        .envp = envp,
-        .cwd = pr->cfg->cwd,
-        .set_user = pr->has_user,
-        .uid = pr->uid,
-        .gid = pr->gid,
-        .groups = pr->groups,
-        .ngroups = pr->ngroups,
-        .stdin_fd = -1,
-        .stdout_fd = devnull,
-        .stderr_fd = devnull,
-        .new_group = true,
-    };
+    struct spawn_opts so;
+    role_spawn_opts(r, &so);
+    so.argv = argv;
+    so.envp = envp;
+    so.stdout_fd = devnull;
+    so.stderr_fd = devnull;
     pid_t pid = 0;
     char err[200];
     int rc = proc_spawn(&so, &pid, err, sizeof err);

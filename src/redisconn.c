@@ -365,12 +365,7 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
             snprintf(why, sizeof why, "cannot resolve %s: %s", r->t.host, uv_strerror(status));
             go_down(r, why);
         } else {
-            if (res->ai_family == AF_INET6)
-                inet_ntop(AF_INET6, &((struct sockaddr_in6 *)res->ai_addr)->sin6_addr, r->ip,
-                          sizeof r->ip);
-            else
-                inet_ntop(AF_INET, &((struct sockaddr_in *)res->ai_addr)->sin_addr, r->ip,
-                          sizeof r->ip);
+            addr_to_text(res->ai_addr, r->ip, sizeof r->ip);
             connect_ip(r);
         }
     }

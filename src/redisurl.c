@@ -38,35 +38,15 @@ int redisurl_parse(const char *url, struct redis_target *t, char *err, size_t er
         }
         hp = at + 1;
     }
-    const char *hend = auth_end;
-    const char *portp = NULL;
-    if (*hp == '[') {
-        const char *close = memchr(hp, ']', (size_t)(hend - hp));
-        if (!close) {
-            snprintf(err, errlen, "unterminated IPv6 address in the Redis URL");
-            redisurl_free(t);
-            return -1;
-        }
-        t->host = xstrndup(hp + 1, (size_t)(close - hp - 1));
-        if (close + 1 < hend && close[1] == ':') portp = close + 2;
-    } else {
-        const char *colon = memchr(hp, ':', (size_t)(hend - hp));
-        t->host = xstrndup(hp, (size_t)((colon ? colon : hend) - hp));
-        if (colon) portp = colon + 1;
+    const char *why;
+    if (url_hostport(hp, auth_end, &t->host, &t->port, &why) < 0) {
+        snprintf(err, errlen, "%s in the Redis URL", why);
+        redisurl_free(t);
+        return -1;
     }
-    if (!*t->host) {
+    if (!t->host || !*t->host) {
         free(t->host);
         t->host = xstrdup("127.0.0.1");
-    }
-    if (portp) {
-        char *end;
-        long port = strtol(portp, &end, 10);
-        if (end != hend || port < 1 || port > 65535) {
-            snprintf(err, errlen, "invalid port in the Redis URL");
-            redisurl_free(t);
-            return -1;
-        }
-        t->port = (int)port;
     }
     if (*auth_end == '/' && auth_end[1] && auth_end[1] != '?') {
         char *end;

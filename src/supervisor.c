@@ -50,6 +50,20 @@ static const struct plan_role *role_plan(const struct role *r)
     return &r->plan->roles[r->pidx];
 }
 
+void role_spawn_opts(const struct role *r, struct spawn_opts *so)
+{
+    const struct plan_role *pr = role_plan(r);
+    memset(so, 0, sizeof *so);
+    so->cwd = pr->cfg->cwd;
+    so->set_user = pr->has_user;
+    so->uid = pr->uid;
+    so->gid = pr->gid;
+    so->groups = pr->groups;
+    so->ngroups = pr->ngroups;
+    so->stdin_fd = -1;
+    so->new_group = true;
+}
+
 bool sup_role_selected(const struct role *r)
 {
     return role_plan(r)->selected;
@@ -273,20 +287,12 @@ static void spawn_instance(struct instance *in)
         spawn_failed_now(in, e, strerror(e));
         return;
     }
-    struct spawn_opts so = {
-        .argv = argv,
-        .envp = envp,
-        .cwd = c->cwd,
-        .set_user = pr->has_user,
-        .uid = pr->uid,
-        .gid = pr->gid,
-        .groups = pr->groups,
-        .ngroups = pr->ngroups,
-        .stdin_fd = -1,
-        .stdout_fd = out[1],
-        .stderr_fd = err[1],
-        .new_group = true,
-    };
+    struct spawn_opts so;
+    role_spawn_opts(r, &so);
+    so.argv = argv;
+    so.envp = envp;
+    so.stdout_fd = out[1];
+    so.stderr_fd = err[1];
     pid_t pid = 0;
     char msg[256];
     int rc = proc_spawn(&so, &pid, msg, sizeof msg);
@@ -1153,6 +1159,15 @@ static struct role *role_for_action(struct sup *s, const char *name, sbuf *err)
     return r;
 }
 
+/* An operator start or restart forgets past failures: backoff and give_up count anew. */
+static void start_afresh(struct instance *in)
+{
+    in->failed = false;
+    in->consecutive = 0;
+    restart_window_clear(&in->window);
+    set_state(in, ST_STOPPED);
+}
+
 int sup_role_restart(struct sup *s, const char *name, sbuf *err)
 {
     struct role *r = role_for_action(s, name, err);
@@ -1165,10 +1180,7 @@ int sup_role_restart(struct sup *s, const char *name, sbuf *err)
             stop_instance(in, AFTER_RESTART, "restart requested");
         } else {
             /* exited, given up or stopped: start it afresh */
-            in->failed = false;
-            in->consecutive = 0;
-            restart_window_clear(&in->window);
-            set_state(in, ST_STOPPED);
+            start_afresh(in);
         }
     }
     r->blocked_logged = false;
@@ -1197,12 +1209,7 @@ int sup_role_start(struct sup *s, const char *name, sbuf *err)
     r->blocked_logged = false;
     for (int k = 0; k < r->ninst; k++) {
         struct instance *in = r->inst[k];
-        if (in->state == ST_EXITED || in->state == ST_GIVEN_UP) {
-            in->failed = false;
-            in->consecutive = 0;
-            restart_window_clear(&in->window);
-            set_state(in, ST_STOPPED);
-        }
+        if (in->state == ST_EXITED || in->state == ST_GIVEN_UP) start_afresh(in);
     }
     logmux_event(&s->log, "start_requested", name, 0, NULL, "%s: start requested", name);
     reconcile(s);

@@ -1,6 +1,7 @@
 /* util.c — allocation, buffers, clocks and small string helpers used everywhere. */
 #include "roster/util.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -295,6 +296,14 @@ int read_file(const char *path, size_t max, char **out, size_t *len)
     if (len) *len = b.len;
     *out = b.data;
     return 0;
+}
+
+void addr_to_text(const struct sockaddr *sa, char *buf, size_t size)
+{
+    if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, buf, (socklen_t)size);
+    else
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, buf, (socklen_t)size);
 }
 
 bool str_icontains(const char *haystack, const char *needle)

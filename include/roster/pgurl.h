@@ -29,6 +29,9 @@ void pgurl_set_param(struct pgurl *u, const char *key, const char *val);
 int pgurl_strip_unknown(struct pgurl *u, bool (*known)(const char *key), sbuf *removed);
 void pgurl_free(struct pgurl *u);
 
+/* Splits host[:port] (or [v6]:port) between s and end: *host is decoded and allocated (NULL
+ * when empty), *port is set only when present. -1 with *why on a malformed address. */
+int url_hostport(const char *s, const char *end, char **host, int *port, const char **why);
 /* A copy of a URL (postgres, redis, http ...) with the password replaced by "****". */
 char *url_redact(const char *url);
 /* Percent-decodes s (caller frees). */

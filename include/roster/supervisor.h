@@ -183,6 +183,10 @@ struct role *sup_find_role(struct sup *s, const char *name);
 
 /* Helpers for the modules that watch instances. */
 const struct role_config *role_cfg(const struct role *r);
+struct spawn_opts;
+/* How the role's processes start (cwd, user, its own process group, stdin from /dev/null); the
+ * caller sets argv, envp and the output descriptors. */
+void role_spawn_opts(const struct role *r, struct spawn_opts *so);
 bool inst_alive(const struct instance *in);
 bool sup_role_selected(const struct role *r);
 /* Marks an instance ready (a probe passed, READY=1 arrived). */

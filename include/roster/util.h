@@ -66,6 +66,10 @@ int signal_from_name(const char *name);
  * *out is NUL-terminated and owned by the caller. */
 int read_file(const char *path, size_t max, char **out, size_t *len);
 
+struct sockaddr;
+/* The numeric text of an IPv4 or IPv6 address (buf holds INET6_ADDRSTRLEN). */
+void addr_to_text(const struct sockaddr *sa, char *buf, size_t size);
+
 /* Case-insensitive "does haystack contain needle". */
 bool str_icontains(const char *haystack, const char *needle);
 bool str_has_prefix(const char *s, const char *prefix);
