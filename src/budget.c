@@ -14,8 +14,8 @@ int budget_usable(int max_connections, int superuser_reserved, int reserved, int
 
 struct work {
     size_t idx;
-    double exact;   /* real-valued pool per copy */
-    bool pinned;    /* held at the minimum of 1 per copy */
+    double exact; /* real-valued pool per copy */
+    bool pinned;  /* held at the minimum of 1 per copy */
 };
 
 static int by_remainder(const void *a, const void *b)
@@ -36,7 +36,8 @@ int budget_compute(int usable, const struct budget_in *in, size_t n, struct budg
     memset(out, 0, sizeof *out);
     out->usable = usable;
     if (usable < 0) {
-        snprintf(err, errlen, "the budget is %d connections: nothing is left for the roles", usable);
+        snprintf(err, errlen, "the budget is %d connections: nothing is left for the roles",
+                 usable);
         return -1;
     }
     long fixed_total = 0, weighted_copies = 0;
@@ -47,9 +48,8 @@ int budget_compute(int usable, const struct budget_in *in, size_t n, struct budg
             weighted_copies += in[i].copies;
     }
     if (fixed_total > usable) {
-        snprintf(err, errlen,
-                 "roles with fixed connections need %ld, but only %d are usable", fixed_total,
-                 usable);
+        snprintf(err, errlen, "roles with fixed connections need %ld, but only %d are usable",
+                 fixed_total, usable);
         return -1;
     }
     long rest = usable - fixed_total;

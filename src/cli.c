@@ -28,7 +28,8 @@ const char *cli_usage(void)
            "  roster health [URL]                       exit 0 if /livez answers 200\n"
            "  roster version | --help\n"
            "\n"
-           "Config: -c FILE, else $ROSTER_CONFIG, ./roster.yaml, ./config/roster.yaml, ./Procfile.\n"
+           "Config: -c FILE, else $ROSTER_CONFIG, ./roster.yaml, ./config/roster.yaml, "
+           "./Procfile.\n"
            "ROLES is a comma list (also $ROSTER_ROLES); without it every role runs.\n"
            "Exit codes: 0 clean shutdown or all oneshots succeeded; 1 a role gave up or a oneshot\n"
            "failed (a lone oneshot exits with its own status); 2 usage or config error.\n";
@@ -101,8 +102,7 @@ int cli_parse(int argc, char **argv, char **environ_, struct cli *c, char *err, 
             } else if (!strcmp(a, "--color")) {
                 c->force_color = true;
             } else if (opt_is(a, "--max-connections")) {
-                if (need_value(argc, argv, &i, "--max-connections", &v, err, errlen) < 0)
-                    return -1;
+                if (need_value(argc, argv, &i, "--max-connections", &v, err, errlen) < 0) return -1;
                 char *end;
                 long n = strtol(v, &end, 10);
                 if (*end || n < 1 || n > 1000000) {
@@ -155,7 +155,9 @@ int cli_parse(int argc, char **argv, char **environ_, struct cli *c, char *err, 
     }
     if (nargs > 0 && positional < nargs) {
         snprintf(err, errlen, "'%s' needs a role name",
-                 c->cmd == CMD_RESTART ? "restart" : c->cmd == CMD_STOP ? "stop" : "start");
+                 c->cmd == CMD_RESTART ? "restart"
+                 : c->cmd == CMD_STOP  ? "stop"
+                                       : "start");
         return -1;
     }
     if (!c->roles) {

@@ -66,8 +66,7 @@ static bool is_null(const yaml_node_t *n)
     if (n->type != YAML_SCALAR_NODE) return false;
     if (n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE) return false;
     const char *s = sval(n);
-    return !*s || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") ||
-           !strcmp(s, "NULL");
+    return !*s || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") || !strcmp(s, "NULL");
 }
 
 static void err_at(struct loader *L, const yaml_node_t *n, const char *fmt, ...)
@@ -143,8 +142,7 @@ static int get_bool(struct loader *L, yaml_node_t *n, const char *what, bool *ou
     return rc;
 }
 
-static int get_int(struct loader *L, yaml_node_t *n, const char *what, long min, long max,
-                   int *out)
+static int get_int(struct loader *L, yaml_node_t *n, const char *what, long min, long max, int *out)
 {
     char *s = get_str(L, n, what);
     if (!s) return -1;
@@ -585,8 +583,8 @@ static void parse_stop(struct loader *L, struct role_config *r, yaml_node_t *n)
  * timeout, failures}. Exactly one kind per probe. */
 static void parse_probe(struct loader *L, struct probe_config *pc, yaml_node_t *n, bool live)
 {
-    static const char *const ready_known[] = {"http", "tcp", "exec", "log", "notify",
-                                              "every", "timeout", "attempt_timeout"};
+    static const char *const ready_known[] = {"http",   "tcp",   "exec",    "log",
+                                              "notify", "every", "timeout", "attempt_timeout"};
     static const char *const live_known[] = {"http",  "tcp",     "exec",    "watchdog",
                                              "every", "timeout", "failures"};
     const char *what = live ? "live" : "ready";
@@ -598,12 +596,18 @@ static void parse_probe(struct loader *L, struct probe_config *pc, yaml_node_t *
         const char *k = ps.p[i].key;
         yaml_node_t *v = ps.p[i].v;
         enum probe_kind kind = PROBE_NONE;
-        if (!strcmp(k, "http")) kind = PROBE_HTTP;
-        else if (!strcmp(k, "tcp")) kind = PROBE_TCP;
-        else if (!strcmp(k, "exec")) kind = PROBE_EXEC;
-        else if (!strcmp(k, "log") && !live) kind = PROBE_LOG;
-        else if (!strcmp(k, "notify") && !live) kind = PROBE_NOTIFY;
-        else if (!strcmp(k, "watchdog") && live) kind = PROBE_NOTIFY;
+        if (!strcmp(k, "http"))
+            kind = PROBE_HTTP;
+        else if (!strcmp(k, "tcp"))
+            kind = PROBE_TCP;
+        else if (!strcmp(k, "exec"))
+            kind = PROBE_EXEC;
+        else if (!strcmp(k, "log") && !live)
+            kind = PROBE_LOG;
+        else if (!strcmp(k, "notify") && !live)
+            kind = PROBE_NOTIFY;
+        else if (!strcmp(k, "watchdog") && live)
+            kind = PROBE_NOTIFY;
 
         if (kind != PROBE_NONE) {
             if (kind_key) {
@@ -625,7 +629,7 @@ static void parse_probe(struct loader *L, struct probe_config *pc, yaml_node_t *
                 if (s && kind == PROBE_LOG && probe_check_regex(s, rerr, sizeof rerr) < 0) {
                     err_at(L, v, "%s.log: invalid regular expression '%s': %s", what, s, rerr);
                 } else if (s && kind == PROBE_HTTP && !str_has_prefix(s, "http://") &&
-                    !str_has_prefix(s, "https://")) {
+                           !str_has_prefix(s, "https://")) {
                     err_at(L, v, "%s.http must be an http:// or https:// URL, not '%s'", what, s);
                 } else if (s && kind == PROBE_TCP && !strrchr(s, ':')) {
                     err_at(L, v, "%s.tcp must be host:port, not '%s'", what, s);
@@ -648,8 +652,9 @@ static void parse_probe(struct loader *L, struct probe_config *pc, yaml_node_t *
         }
     }
     if (!kind_key && ps.n > 0)
-        err_at(L, n, live ? "live needs one of http, tcp, exec or watchdog"
-                          : "ready needs one of http, tcp, exec, log or notify");
+        err_at(L, n,
+               live ? "live needs one of http, tcp, exec or watchdog"
+                    : "ready needs one of http, tcp, exec, log or notify");
     free(ps.p);
 }
 
@@ -661,8 +666,10 @@ static void parse_role_pg(struct loader *L, struct role_config *r, yaml_node_t *
     if (n->type == YAML_SCALAR_NODE) {
         bool on;
         if (get_bool(L, n, "postgres", &on) == 0) {
-            if (on) r->pg.mode = PGROLE_DEFAULT;
-            else r->pg.mode = PGROLE_OFF;
+            if (on)
+                r->pg.mode = PGROLE_DEFAULT;
+            else
+                r->pg.mode = PGROLE_OFF;
         }
         return;
     }
@@ -725,9 +732,9 @@ static void parse_wait_for(struct loader *L, struct role_config *r, yaml_node_t 
 }
 
 static const char *const role_keys[] = {
-    "command", "kind",    "cwd",        "user",    "env",     "env_file", "port",
-    "instances", "depends_on", "restart", "backoff", "give_up",  "stop",     "max_memory",
-    "ready",   "live",    "postgres",   "lock",    "wait_for",
+    "command",   "kind",       "cwd",      "user",    "env",      "env_file", "port",
+    "instances", "depends_on", "restart",  "backoff", "give_up",  "stop",     "max_memory",
+    "ready",     "live",       "postgres", "lock",    "wait_for",
 };
 
 static void parse_role(struct loader *L, struct role_config *r, yaml_node_t *n)
@@ -810,8 +817,7 @@ static void parse_role(struct loader *L, struct role_config *r, yaml_node_t *n)
         diags_add(L->d, r->pos, "role '%s': lock: postgres is for oneshot roles (kind: oneshot)",
                   r->name);
     if (r->kind == ROLE_ONESHOT && r->live.kind != PROBE_NONE)
-        diags_add(L->d, r->live.pos, "role '%s': a oneshot cannot have a liveness check",
-                  r->name);
+        diags_add(L->d, r->live.pos, "role '%s': a oneshot cannot have a liveness check", r->name);
     free(ps.p);
 }
 
@@ -841,7 +847,8 @@ static void parse_roles(struct loader *L, yaml_node_t *n)
             continue;
         }
         if (!strcmp(name, "roster")) {
-            err_at(L, ps.p[i].k, "'roster' is reserved for roster's own log lines; rename the role");
+            err_at(L, ps.p[i].k,
+                   "'roster' is reserved for roster's own log lines; rename the role");
             continue;
         }
         struct role_config *r = &L->cfg->roles[L->cfg->nroles++];
@@ -898,8 +905,8 @@ static void parse_health(struct loader *L, yaml_node_t *n)
             char *end = NULL;
             long port = colon ? strtol(colon + 1, &end, 10) : strtol(s, &end, 10);
             if (!end || *end || port < 0 || port > 65535 || (colon && colon == s)) {
-                err_at(L, ps.p[i].v, "health.listen must be host:port (e.g. 0.0.0.0:9090), not '%s'",
-                       s);
+                err_at(L, ps.p[i].v,
+                       "health.listen must be host:port (e.g. 0.0.0.0:9090), not '%s'", s);
                 free(s);
                 continue;
             }
@@ -940,7 +947,7 @@ static void parse_control(struct loader *L, yaml_node_t *n)
 
 static void parse_postgres(struct loader *L, yaml_node_t *n)
 {
-    static const char *const known[] = {"url",     "budget",       "headroom",
+    static const char *const known[] = {"url",       "budget",       "headroom",
                                         "instances", "sample_every", "required"};
     struct postgres_config *pg = &L->cfg->pg;
     struct pairs ps;
@@ -982,7 +989,8 @@ static void parse_postgres(struct loader *L, yaml_node_t *n)
             free(ips.p);
         } else if (!strcmp(k, "sample_every")) {
             get_duration(L, v, "postgres.sample_every", &pg->sample_every_ms);
-            if (pg->sample_every_ms < 100) err_at(L, v, "postgres.sample_every must be 100ms or more");
+            if (pg->sample_every_ms < 100)
+                err_at(L, v, "postgres.sample_every must be 100ms or more");
         } else if (!strcmp(k, "required")) {
             get_bool(L, v, "postgres.required", &pg->required);
         } else {
@@ -1020,9 +1028,8 @@ static void parse_redis(struct loader *L, yaml_node_t *n)
     free(ps.p);
 }
 
-static const char *const top_keys[] = {"app",      "env_file", "env",      "log",
-                                       "health",   "control",  "shutdown_timeout",
-                                       "postgres", "redis",    "roles"};
+static const char *const top_keys[] = {"app",     "env_file",         "env",      "log",   "health",
+                                       "control", "shutdown_timeout", "postgres", "redis", "roles"};
 
 static void parse_top(struct loader *L, yaml_node_t *root)
 {

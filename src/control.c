@@ -144,9 +144,12 @@ static void handle(void *ud, struct httpd_req *req)
             role[n] = '\0';
             const char *action = slash + 1;
             int (*fn)(struct sup *, const char *, sbuf *) = NULL;
-            if (!strcmp(action, "restart")) fn = sup_role_restart;
-            else if (!strcmp(action, "stop")) fn = sup_role_stop;
-            else if (!strcmp(action, "start")) fn = sup_role_start;
+            if (!strcmp(action, "restart"))
+                fn = sup_role_restart;
+            else if (!strcmp(action, "stop"))
+                fn = sup_role_stop;
+            else if (!strcmp(action, "start"))
+                fn = sup_role_start;
             if (fn) {
                 if (!post) {
                     req->allow = "POST";
@@ -171,8 +174,9 @@ static void handle(void *ud, struct httpd_req *req)
             }
         }
     }
-    error_reply(req, 404, "unknown request: GET /roles, GET /health, POST /reload, "
-                          "POST /roles/NAME/restart|stop|start");
+    error_reply(req, 404,
+                "unknown request: GET /roles, GET /health, POST /reload, "
+                "POST /roles/NAME/restart|stop|start");
 }
 
 /* A leftover socket file from a roster that died is removed; a live one is left alone. */

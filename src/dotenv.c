@@ -82,9 +82,7 @@ static int parse_double(struct cursor *c, sbuf *val, struct dotenv_error *err)
                 c->line++;
                 c->line_start = c->p;
                 break; /* a backslash-newline joins lines */
-            default:
-                sbuf_putc(val, '\\');
-                sbuf_putc(val, e);
+            default: sbuf_putc(val, '\\'); sbuf_putc(val, e);
             }
             continue;
         }
@@ -151,7 +149,8 @@ int dotenv_parse(const char *text, size_t len, dotenv_cb cb, void *ud, struct do
             skip_blanks(&c);
         }
         if (!key_start(*c.p)) {
-            fail(err, &c, "expected a variable name (letters, digits and _, not starting with a digit)");
+            fail(err, &c,
+                 "expected a variable name (letters, digits and _, not starting with a digit)");
             rc = -1;
             break;
         }

@@ -50,7 +50,8 @@ static void add_instance(void *ud, struct instance *in)
     cJSON_AddStringToObject(o, "status", health_level_name(lvl));
     cJSON_AddStringToObject(o, "state", inst_state_name(in->state));
     if (in->pid > 0) cJSON_AddNumberToObject(o, "pid", in->pid);
-    cJSON_AddNumberToObject(o, "observedValue", (double)(long)(status_uptime(in, rd->now) * 10) / 10);
+    cJSON_AddNumberToObject(o, "observedValue",
+                            (double)(long)(status_uptime(in, rd->now) * 10) / 10);
     cJSON_AddStringToObject(o, "observedUnit", "s");
     cJSON_AddNumberToObject(o, "restarts", in->restarts);
     add_exit(o, in);
@@ -114,17 +115,17 @@ static void handle(void *ud, struct httpd_req *req)
         /* answering at all proves the loop turns */
         sbuf_puts(&req->body, "ok\n");
     } else if (!strcmp(req->path, "/readyz")) {
-        sbuf not;
-        sbuf_init(&not);
-        bool ready = sup_all_ready(s, &not) && services_ready(s, &not) && !s->shutting_down;
-        if (s->shutting_down) sbuf_printf(&not, "%sroster is shutting down", not.len ? ", " : "");
+        sbuf not ;
+        sbuf_init(&not );
+        bool ready = sup_all_ready(s, &not ) && services_ready(s, &not ) && !s->shutting_down;
+        if (s->shutting_down) sbuf_printf(&not, "%sroster is shutting down", not .len ? ", " : "");
         if (ready) {
             sbuf_puts(&req->body, "ready\n");
         } else {
             req->status = 503;
-            sbuf_printf(&req->body, "not ready: %s\n", not.data ? not.data : "");
+            sbuf_printf(&req->body, "not ready: %s\n", not .data ? not .data : "");
         }
-        sbuf_free(&not);
+        sbuf_free(&not );
     } else if (!strcmp(req->path, "/health")) {
         enum health_level lvl;
         char *doc = health_render(s, &lvl);

@@ -66,8 +66,8 @@ static void reschedule(struct httpd *d)
         uv_timer_stop(&d->timer);
 }
 
-static MHD_Result_t queue(struct MHD_Connection *c, int status, const char *type,
-                          const char *allow, const char *body, size_t len)
+static MHD_Result_t queue(struct MHD_Connection *c, int status, const char *type, const char *allow,
+                          const char *body, size_t len)
 {
     struct MHD_Response *r =
         MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
@@ -128,10 +128,10 @@ struct httpd *httpd_start(uv_loop_t *loop, int listen_fd, const struct httpd_lim
     d->ud = ud;
     /* TURBO: read and write opportunistically instead of waiting for readiness first */
     unsigned flags = MHD_USE_EPOLL | MHD_USE_TURBO;
-    d->mhd = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_request, d, MHD_OPTION_LISTEN_SOCKET, listen_fd,
-        MHD_OPTION_CONNECTION_LIMIT, lim->connections, MHD_OPTION_CONNECTION_TIMEOUT,
-        lim->timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, lim->memory, MHD_OPTION_END);
+    d->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, d, MHD_OPTION_LISTEN_SOCKET,
+                              listen_fd, MHD_OPTION_CONNECTION_LIMIT, lim->connections,
+                              MHD_OPTION_CONNECTION_TIMEOUT, lim->timeout_s,
+                              MHD_OPTION_CONNECTION_MEMORY_LIMIT, lim->memory, MHD_OPTION_END);
     if (!d->mhd) {
         snprintf(err, errlen, "cannot start the HTTP server");
         close(listen_fd);
@@ -185,7 +185,8 @@ int httpd_listen_tcp(const char *hostport, int *port_out)
     if (hl >= sizeof host) return -EINVAL;
     memcpy(host, h, hl);
     host[hl] = '\0';
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
     struct addrinfo *res;
     /* Config time, before the loop runs: a blocking lookup of a literal address is fine. */

@@ -124,7 +124,8 @@ static int expand(const char *in, size_t len, size_t base, interp_lookup lookup,
             size_t at = base + (size_t)(dollar - in);
             if (!close) {
                 err->offset = at;
-                snprintf(err->msg, sizeof err->msg, "unterminated variable reference (missing '}')");
+                snprintf(err->msg, sizeof err->msg,
+                         "unterminated variable reference (missing '}')");
                 return -1;
             }
             if (expand_ref(dollar + 2, close, at, lookup, ud, out, err, depth, in - base) < 0)

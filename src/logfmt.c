@@ -9,7 +9,7 @@ static const char *const palette[] = {
     "\x1b[36m", "\x1b[33m", "\x1b[32m", "\x1b[35m", "\x1b[34m", "\x1b[31m",
     "\x1b[96m", "\x1b[93m", "\x1b[92m", "\x1b[95m", "\x1b[94m", "\x1b[91m",
 };
-#define RESET "\x1b[0m"
+#define RESET        "\x1b[0m"
 #define ROSTER_COLOR "\x1b[1;37m"
 
 const char *logfmt_color(size_t n)
@@ -66,14 +66,20 @@ void json_escape(sbuf *out, const char *s, size_t len)
         /* validate one UTF-8 sequence */
         size_t need;
         unsigned cp;
-        if (c >= 0xC2 && c <= 0xDF) need = 1, cp = c & 0x1F;
-        else if (c >= 0xE0 && c <= 0xEF) need = 2, cp = c & 0x0F;
-        else if (c >= 0xF0 && c <= 0xF4) need = 3, cp = c & 0x07;
-        else need = 0, cp = 0;
+        if (c >= 0xC2 && c <= 0xDF)
+            need = 1, cp = c & 0x1F;
+        else if (c >= 0xE0 && c <= 0xEF)
+            need = 2, cp = c & 0x0F;
+        else if (c >= 0xF0 && c <= 0xF4)
+            need = 3, cp = c & 0x07;
+        else
+            need = 0, cp = 0;
         bool ok = need > 0 && (size_t)(end - p) > need;
         for (size_t i = 1; ok && i <= need; i++) {
-            if ((p[i] & 0xC0) != 0x80) ok = false;
-            else cp = (cp << 6) | (p[i] & 0x3F);
+            if ((p[i] & 0xC0) != 0x80)
+                ok = false;
+            else
+                cp = (cp << 6) | (p[i] & 0x3F);
         }
         if (ok && ((need == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
                    (need == 3 && (cp < 0x10000 || cp > 0x10FFFF))))

@@ -24,8 +24,8 @@ static int load_plan(const struct cli *c, struct plan **out, int max_connections
     diags d = {0};
     struct plan *p = NULL;
     if (config_load(&co, &cfg, &d) == 0) {
-        struct plan_opts po = {.roles = c->roles, .environ_ = environ,
-                               .max_connections = max_connections};
+        struct plan_opts po = {
+            .roles = c->roles, .environ_ = environ, .max_connections = max_connections};
         p = plan_build(&cfg, &po, &d);
     } else {
         config_free(&cfg);
@@ -47,7 +47,9 @@ static int cmd_run(const struct cli *c)
     if (rc) return rc;
     struct sup s;
     struct sup_opts so = {
-        .copts = {.path = c->config, .procfile = c->procfile, .environ_ = environ,
+        .copts = {.path = c->config,
+                  .procfile = c->procfile,
+                  .environ_ = environ,
                   .env_files = c->env_files},
         .roles = c->roles,
         .environ_ = environ,
@@ -78,8 +80,8 @@ static int cmd_check(const struct cli *c)
 
 static int cmd_version(void)
 {
-    printf("roster %s (libuv %s, libpq %d, hiredis %d.%d.%d)\n", ROSTER_VERSION, uv_version_string(),
-           PQlibVersion(), HIREDIS_MAJOR, HIREDIS_MINOR, HIREDIS_PATCH);
+    printf("roster %s (libuv %s, libpq %d, hiredis %d.%d.%d)\n", ROSTER_VERSION,
+           uv_version_string(), PQlibVersion(), HIREDIS_MAJOR, HIREDIS_MINOR, HIREDIS_PATCH);
     return 0;
 }
 

@@ -56,7 +56,9 @@ static void one(void *ud, struct instance *in)
         labels(o, in);
         /* a death by signal is reported as the shell does: 128 + the signal number */
         sbuf_printf(o, " %d\n",
-                    !in->has_exit ? 0 : in->last_code >= 0 ? in->last_code : 128 + in->last_signal);
+                    !in->has_exit        ? 0
+                    : in->last_code >= 0 ? in->last_code
+                                         : 128 + in->last_signal);
         break;
     case 5:
         sbuf_puts(o, "roster_role_memory_bytes");
@@ -65,7 +67,8 @@ static void one(void *ud, struct instance *in)
         break;
     case 6:
         for (int s = 0; s < 2; s++)
-            sbuf_printf(o, "roster_log_lines_total{role=\"%s\",instance=\"%d\",stream=\"%s\"} %llu\n",
+            sbuf_printf(o,
+                        "roster_log_lines_total{role=\"%s\",instance=\"%d\",stream=\"%s\"} %llu\n",
                         role_cfg(in->role)->name, in->index, s ? "stderr" : "stdout",
                         (unsigned long long)in->lines[s]);
         break;
@@ -85,7 +88,8 @@ void metrics_render(struct sup *s, sbuf *out)
     static const struct {
         const char *name, *type, *help;
     } fams[] = {
-        {"roster_role_up", "gauge", "Whether the role instance's process is running (1) or not (0)."},
+        {"roster_role_up", "gauge",
+         "Whether the role instance's process is running (1) or not (0)."},
         {"roster_role_ready", "gauge", "Whether the role instance is ready (1) or not (0)."},
         {"roster_role_restarts_total", "counter", "Restarts of the role instance."},
         {"roster_role_start_time_seconds", "gauge",
@@ -104,7 +108,8 @@ void metrics_render(struct sup *s, sbuf *out)
         status_each(s, one, &m);
     }
     metrics_family(out, "roster_info", "gauge", "roster's version and app; always 1.");
-    sbuf_printf(out, "roster_info{version=\"%s\",app=\"%s\"} 1\n", ROSTER_VERSION, s->plan->cfg.app);
+    sbuf_printf(out, "roster_info{version=\"%s\",app=\"%s\"} 1\n", ROSTER_VERSION,
+                s->plan->cfg.app);
     metrics_family(out, "roster_start_time_seconds", "gauge", "Unix time roster started.");
     sbuf_printf(out, "roster_start_time_seconds %.3f\n", s->started_wall);
     metrics_family(out, "roster_reloads_total", "counter", "Successful config reloads.");

@@ -19,11 +19,16 @@ void notify_parse(const char *msg, size_t len, struct notify_msg *out)
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         const char *e = nl ? nl : end;
         size_t n = (size_t)(e - p);
-        if (n == 7 && !memcmp(p, "READY=1", 7)) out->ready = true;
-        else if (n == 10 && !memcmp(p, "STOPPING=1", 10)) out->stopping = true;
-        else if (n == 11 && !memcmp(p, "RELOADING=1", 11)) out->reloading = true;
-        else if (n == 10 && !memcmp(p, "WATCHDOG=1", 10)) out->watchdog = true;
-        else if (n == 16 && !memcmp(p, "WATCHDOG=trigger", 16)) out->watchdog_trigger = true;
+        if (n == 7 && !memcmp(p, "READY=1", 7))
+            out->ready = true;
+        else if (n == 10 && !memcmp(p, "STOPPING=1", 10))
+            out->stopping = true;
+        else if (n == 11 && !memcmp(p, "RELOADING=1", 11))
+            out->reloading = true;
+        else if (n == 10 && !memcmp(p, "WATCHDOG=1", 10))
+            out->watchdog = true;
+        else if (n == 16 && !memcmp(p, "WATCHDOG=trigger", 16))
+            out->watchdog_trigger = true;
         else if (n >= 7 && !memcmp(p, "STATUS=", 7)) {
             size_t sl = n - 7;
             if (sl >= sizeof out->status) sl = sizeof out->status - 1;
@@ -61,8 +66,8 @@ static void on_readable(uv_poll_t *h, int status, int events)
         char buf[4096];
         char cbuf[CMSG_SPACE(sizeof(struct ucred))];
         struct iovec iov = {buf, sizeof buf - 1};
-        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-                            .msg_controllen = sizeof cbuf};
+        struct msghdr mh = {
+            .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
         ssize_t r = recvmsg(n->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
         if (r < 0) break;
         pid_t sender = 0;

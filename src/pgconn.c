@@ -245,8 +245,8 @@ static void next_query(struct pgconn *c)
 {
     if (c->in_flight || !c->head || c->st != PG_UP) return;
     struct pgquery *q = c->head;
-    if (!PQsendQueryParams(c->conn, q->sql, q->n, NULL, (const char *const *)q->params, NULL,
-                           NULL, 0)) {
+    if (!PQsendQueryParams(c->conn, q->sql, q->n, NULL, (const char *const *)q->params, NULL, NULL,
+                           0)) {
         go_down(c, PQerrorMessage(c->conn));
         return;
     }

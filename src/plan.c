@@ -17,7 +17,7 @@
 
 /* Variables that describe roster's own situation and must not leak to children. */
 static const char *const private_vars[] = {
-    "NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "LISTEN_FDS",
+    "NOTIFY_SOCKET", "WATCHDOG_USEC",  "WATCHDOG_PID", "LISTEN_FDS",
     "LISTEN_PID",    "LISTEN_FDNAMES", "ROSTER_ROLES", "PORT",
 };
 
@@ -419,10 +419,11 @@ struct plan *plan_build(struct roster_config *cfg, const struct plan_opts *opts,
                 size_t k = (size_t)plan_find_role(p, dep->role);
                 if (!p->roles[k].selected) {
                     if (pr->selected)
-                        strvec_push(&p->notes,
-                                    xasprintf("role %s: dependency %s is not selected here; counted "
-                                              "as met (it runs elsewhere)",
-                                              pr->cfg->name, dep->role));
+                        strvec_push(
+                            &p->notes,
+                            xasprintf("role %s: dependency %s is not selected here; counted "
+                                      "as met (it runs elsewhere)",
+                                      pr->cfg->name, dep->role));
                     continue;
                 }
                 pr->deps[pr->ndeps].role = k;
@@ -495,8 +496,8 @@ struct plan *plan_build(struct roster_config *cfg, const struct plan_opts *opts,
         else if (opts->max_connections > 0)
             /* a server's max_connections, with PostgreSQL's default 3 reserved for superusers */
             plan_apply_budget(p,
-                              budget_usable(opts->max_connections, PG_DEFAULT_SUPERUSER_RESERVED,
-                                            0, p->cfg.pg.headroom),
+                              budget_usable(opts->max_connections, PG_DEFAULT_SUPERUSER_RESERVED, 0,
+                                            p->cfg.pg.headroom),
                               d);
     }
     for (size_t i = 0; i < p->nroles; i++)
@@ -699,8 +700,9 @@ void plan_print(const struct plan *p, FILE *out)
                     c->pg.budget_auto ? "from --max-connections" : "fixed");
             budget_print(&p->budget, out);
         } else {
-            fprintf(out, "postgres budget: auto (read from the server at start: max_connections "
-                         "- reserved - headroom %d)\n",
+            fprintf(out,
+                    "postgres budget: auto (read from the server at start: max_connections "
+                    "- reserved - headroom %d)\n",
                     c->pg.headroom);
         }
     }

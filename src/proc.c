@@ -101,8 +101,7 @@ int proc_spawn(const struct spawn_opts *o, pid_t *pid, char *err, size_t errlen)
         sigemptyset(&none);
         if (o->new_group) setpgid(0, 0);
         int in = o->stdin_fd >= 0 ? o->stdin_fd : devnull;
-        if ((in >= 0 && dup2(in, 0) < 0) || dup2(o->stdout_fd, 1) < 0 ||
-            dup2(o->stderr_fd, 2) < 0)
+        if ((in >= 0 && dup2(in, 0) < 0) || dup2(o->stdout_fd, 1) < 0 || dup2(o->stderr_fd, 2) < 0)
             child_report(errpipe[1], STAGE_FD);
         close_others(errpipe[1]);
         if (o->cwd && chdir(o->cwd) < 0) child_report(errpipe[1], STAGE_CWD);

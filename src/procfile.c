@@ -38,7 +38,8 @@ int config_load_procfile(const char *path, const char *text, size_t len, const e
         char *end;
         base_port = strtol(port_s, &end, 10);
         if (*end || base_port < 1 || base_port > 65535) {
-            diags_add(d, (src_pos){cfg->path, 0, 0}, "PORT must be a port number, not '%s'", port_s);
+            diags_add(d, (src_pos){cfg->path, 0, 0}, "PORT must be a port number, not '%s'",
+                      port_s);
             base_port = 5000;
         }
     }
@@ -73,8 +74,8 @@ int config_load_procfile(const char *path, const char *text, size_t len, const e
         while (q < e && isspace((unsigned char)*q))
             q++;
         if (q == e) {
-            diags_add(d, (src_pos){cfg->path, line, (int)(q - s) + 1}, "process '%s' has no command",
-                      rname);
+            diags_add(d, (src_pos){cfg->path, line, (int)(q - s) + 1},
+                      "process '%s' has no command", rname);
             free(rname);
             continue;
         }
@@ -105,6 +106,7 @@ int config_load_procfile(const char *path, const char *text, size_t len, const e
     }
     config_finish_roles(cfg);
     if (cfg->nroles == 0 && diags_count(d) == before)
-        diags_add(d, (src_pos){cfg->path, 0, 0}, "Procfile has no processes (expected 'name: command' lines)");
+        diags_add(d, (src_pos){cfg->path, 0, 0},
+                  "Procfile has no processes (expected 'name: command' lines)");
     return diags_count(d) > before ? -1 : 0;
 }

@@ -40,14 +40,14 @@ struct redisconn {
     enum r_state st;
     redisAsyncContext *ac;
     struct r_poll *poll;
-    uv_timer_t timer;      /* connect/command timeout, or the wait before a retry */
+    uv_timer_t timer; /* connect/command timeout, or the wait before a retry */
     uv_timer_t ping_timer;
     struct r_gai *gai;
     char ip[INET6_ADDRSTRLEN];
     char err[256];
     double latency;
     uint64_t ping_sent;
-    int handshake_left;    /* AUTH/SELECT replies still awaited before the first PING */
+    int handshake_left; /* AUTH/SELECT replies still awaited before the first PING */
     int handles;
 #ifdef ROSTER_HAVE_REDIS_TLS
     redisSSLContext *ssl;
@@ -213,7 +213,9 @@ static void on_timeout(uv_timer_t *t)
     struct redisconn *r = t->data;
     char why[96];
     snprintf(why, sizeof why, "%s timed out",
-             r->st == R_UP ? "PING" : r->st == R_HANDSHAKE ? "AUTH/SELECT" : "connect");
+             r->st == R_UP          ? "PING"
+             : r->st == R_HANDSHAKE ? "AUTH/SELECT"
+                                    : "connect");
     go_down(r, why);
 }
 

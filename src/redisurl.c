@@ -94,8 +94,9 @@ char *redisurl_resolve(const char *url, const envmap *env, char *err, size_t err
     } else {
         const char *host = envmap_get(env, "REDIS_HOST");
         if (!host || !*host) {
-            snprintf(err, errlen,
-                     "no Redis URL: set redis.url (e.g. ${REDIS_URL}) or REDIS_HOST and REDIS_PORT");
+            snprintf(
+                err, errlen,
+                "no Redis URL: set redis.url (e.g. ${REDIS_URL}) or REDIS_HOST and REDIS_PORT");
             return NULL;
         }
         memset(&t, 0, sizeof t);

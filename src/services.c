@@ -33,7 +33,7 @@ struct services {
     bool pg_up;
     bool pg_down_logged;
     bool pg_ever_up;
-    double pg_response;        /* seconds, last sample; < 0 none */
+    double pg_response; /* seconds, last sample; < 0 none */
     bool settings_known;
     int max_conn, su_reserved, reserved;
     uv_timer_t sample_timer;
@@ -105,8 +105,8 @@ static void on_settings(void *ud, PGresult *res, const char *err, double secs)
     struct services *v = ud;
     (void)secs;
     if (!res) {
-        logmux_event(&v->s->log, "warning", NULL, 0, NULL,
-                     "postgres: cannot read pg_settings: %s", err);
+        logmux_event(&v->s->log, "warning", NULL, 0, NULL, "postgres: cannot read pg_settings: %s",
+                     err);
         return;
     }
     v->su_reserved = v->reserved = 0;
@@ -252,7 +252,8 @@ static void on_redis_state(void *ud, bool up, const char *err)
         sup_gates_changed(s);
     } else if (!v->redis_down_logged && !s->shutting_down) {
         v->redis_down_logged = true;
-        logmux_event(&s->log, "redis_down", NULL, 0, NULL, "redis: %s: %s; retrying in the background",
+        logmux_event(&s->log, "redis_down", NULL, 0, NULL,
+                     "redis: %s: %s; retrying in the background",
                      v->redis_ever_up ? "connection lost" : "cannot connect", err);
     }
     sup_reconcile(s);
@@ -493,8 +494,10 @@ void services_health(struct sup *s, cJSON *checks, const char *now, int *level)
         }
         if (!v->pg_up) clvl = lvl;
         cJSON_AddStringToObject(o, "status", health_level_name((enum health_level)clvl));
-        if (over.len) cJSON_AddStringToObject(o, "output", over.data);
-        else if (!s->plan->budget_known) cJSON_AddStringToObject(o, "output", "budget not known yet");
+        if (over.len)
+            cJSON_AddStringToObject(o, "output", over.data);
+        else if (!s->plan->budget_known)
+            cJSON_AddStringToObject(o, "output", "budget not known yet");
         sbuf_free(&over);
         cJSON_AddStringToObject(o, "time", now);
         cJSON_AddItemToArray(arr, o);
@@ -524,7 +527,8 @@ bool services_ready(struct sup *s, sbuf *not_ready)
     bool ok = true;
     if (v && v->pg && !v->pg_up && c->pg.required) {
         ok = false;
-        if (not_ready) sbuf_printf(not_ready, "%spostgres (unreachable)", not_ready->len ? ", " : "");
+        if (not_ready)
+            sbuf_printf(not_ready, "%spostgres (unreachable)", not_ready->len ? ", " : "");
     }
     if (v && v->redis && !v->redis_up && c->redis.required) {
         ok = false;
@@ -575,7 +579,8 @@ void services_metrics(struct sup *s, sbuf *out)
         }
     }
     if (v->redis) {
-        metrics_family(out, "roster_redis_up", "gauge", "Whether roster's Redis connection answers.");
+        metrics_family(out, "roster_redis_up", "gauge",
+                       "Whether roster's Redis connection answers.");
         sbuf_printf(out, "roster_redis_up %d\n", v->redis_up ? 1 : 0);
         double lat = redisconn_latency(v->redis);
         metrics_family(out, "roster_redis_ping_seconds", "gauge", "Round trip of the last PING.");

@@ -14,10 +14,10 @@
 #include "roster/proc.h"
 #include "roster/units.h"
 
-#define GROUP_POLL_MS 50
+#define GROUP_POLL_MS    50
 #define STREAM_PIPE_SIZE (256u << 10) /* a chatty child blocks less often */
 #define STREAM_READ_SIZE (64u << 10)  /* the most one wakeup reads: keeps loop turns short */
-#define MEM_SAMPLE_MS 1000
+#define MEM_SAMPLE_MS    1000
 
 static void reconcile(struct sup *s);
 static void spawn_instance(struct instance *in);
@@ -351,8 +351,8 @@ static void decide_after_crash(struct instance *in)
     uint64_t uptime = now - in->spawned_at;
     if (uptime >= c->backoff_reset_ms) in->consecutive = 0;
     in->consecutive++;
-    size_t recent = restart_window_add(&in->window, now, c->give_up_within_ms,
-                                       (size_t)c->give_up_after + 1);
+    size_t recent =
+        restart_window_add(&in->window, now, c->give_up_within_ms, (size_t)c->give_up_after + 1);
     if ((int)recent > c->give_up_after) {
         char within[32];
         units_format_duration(c->give_up_within_ms, within, sizeof within);
@@ -365,7 +365,8 @@ static void decide_after_crash(struct instance *in)
         return;
     }
     double r01 = (double)random() / ((double)RAND_MAX + 1.0);
-    uint64_t delay = backoff_delay_ms(c->backoff_initial_ms, c->backoff_max_ms, in->consecutive, r01);
+    uint64_t delay =
+        backoff_delay_ms(c->backoff_initial_ms, c->backoff_max_ms, in->consecutive, r01);
     in->restarts++;
     in->last_restart_wall = wall_time();
     char extra[64];
@@ -576,13 +577,11 @@ static void stop_instance(struct instance *in, enum after_stop next, const char 
         if (next == AFTER_RESTART && in->role->want && !s->shutting_down) begin_start(in);
         return;
     case ST_RUNNING:
-    case ST_READY:
-        break;
+    case ST_READY: break;
     case ST_STOPPING:
         if (next != AFTER_DEFAULT) in->after_stop = next;
         return;
-    default:
-        return;
+    default: return;
     }
     in->after_stop = next;
     free(in->stop_reason);
@@ -610,8 +609,8 @@ void inst_became_ready(struct instance *in, const char *how)
     in->ready_wall = wall_time();
     set_state(in, ST_READY);
     if (how)
-        logmux_event(&s->log, "ready", role_cfg(in->role)->name, in->index, NULL, "%s is ready (%s)",
-                     in->label, how);
+        logmux_event(&s->log, "ready", role_cfg(in->role)->name, in->index, NULL,
+                     "%s is ready (%s)", in->label, how);
     reconcile(s);
 }
 
@@ -823,7 +822,8 @@ static void check_done(struct sup *s)
     lone_oneshot_status(s, &code);
     s->exit_code = code;
     s->finished = true;
-    logmux_event(&s->log, "exit", NULL, 0, NULL, "every role has ended; exiting with code %d", code);
+    logmux_event(&s->log, "exit", NULL, 0, NULL, "every role has ended; exiting with code %d",
+                 code);
     uv_stop(s->loop);
 }
 
@@ -921,7 +921,8 @@ bool sup_all_ready(struct sup *s, sbuf *not_ready)
         if (!sup_role_selected(r)) continue;
         for (int k = 0; k < r->ninst; k++) {
             struct instance *in = r->inst[k];
-            bool ok = is_oneshot(r) ? (in->state == ST_EXITED && !in->failed) : in->state == ST_READY;
+            bool ok =
+                is_oneshot(r) ? (in->state == ST_EXITED && !in->failed) : in->state == ST_READY;
             if (!ok) {
                 all = false;
                 if (not_ready)
@@ -1063,7 +1064,8 @@ int sup_reload(struct sup *s, sbuf *errout)
     if (np) hooks_plan_prepare(s, np, &d);
     if (!np || diags_count(&d)) {
         for (size_t i = 0; i < d.items.n; i++) {
-            logmux_event(&s->log, "reload_failed", NULL, 0, NULL, "reload failed: %s", d.items.v[i]);
+            logmux_event(&s->log, "reload_failed", NULL, 0, NULL, "reload failed: %s",
+                         d.items.v[i]);
             sbuf_printf(errout, "%s\n", d.items.v[i]);
         }
         logmux_event(&s->log, "reload_failed", NULL, 0, NULL,

@@ -23,18 +23,18 @@ enum cli_cmd {
 
 struct cli {
     enum cli_cmd cmd;
-    const char *config;     /* -c */
-    const char *roles;      /* --role, else $ROSTER_ROLES */
+    const char *config; /* -c */
+    const char *roles;  /* --role, else $ROSTER_ROLES */
     const char *procfile;
     strvec env_files;
-    int log_format;         /* -1 unset, else enum log_format */
-    int timestamps;         /* -1 unset, 0/1 */
+    int log_format; /* -1 unset, else enum log_format */
+    int timestamps; /* -1 unset, 0/1 */
     bool no_color, force_color;
-    const char *arg;        /* ROLE for restart/stop/start, URL for health */
-    int max_connections;    /* budget --max-connections */
-    const char *instances;  /* budget --instances ROLE=N,... */
-    const char *socket;     /* --socket for the control commands */
-    bool json;              /* status --json */
+    const char *arg;       /* ROLE for restart/stop/start, URL for health */
+    int max_connections;   /* budget --max-connections */
+    const char *instances; /* budget --instances ROLE=N,... */
+    const char *socket;    /* --socket for the control commands */
+    bool json;             /* status --json */
 };
 
 /* Parses argv. Returns 0, or -1 with a message in err (a usage error: exit 2). The struct

@@ -29,24 +29,24 @@ struct dep {
 /* A readiness (ready:) or liveness (live:) check. */
 struct probe_config {
     enum probe_kind kind;
-    char *target;             /* URL, host:port, shell command or regex */
-    uint64_t every_ms;        /* how often to try */
-    uint64_t timeout_ms;      /* ready: give up starting after this; live: one attempt's limit */
+    char *target;                /* URL, host:port, shell command or regex */
+    uint64_t every_ms;           /* how often to try */
+    uint64_t timeout_ms;         /* ready: give up starting after this; live: one attempt's limit */
     uint64_t attempt_timeout_ms; /* ready: one attempt's limit */
-    int failures;             /* live: consecutive failures that restart the role */
-    uint64_t watchdog_ms;     /* live: sd_notify WATCHDOG=1 interval (0: off) */
+    int failures;                /* live: consecutive failures that restart the role */
+    uint64_t watchdog_ms;        /* live: sd_notify WATCHDOG=1 interval (0: off) */
     src_pos pos;
 };
 
 enum pg_mode { PGROLE_DEFAULT, PGROLE_WEIGHT, PGROLE_FIXED, PGROLE_OFF };
 
 struct role_pg_config {
-    enum pg_mode mode;        /* DEFAULT: a weight of 1 when the app has postgres configured */
+    enum pg_mode mode; /* DEFAULT: a weight of 1 when the app has postgres configured */
     int weight;
     int connections;
-    strvec pool_env;          /* extra names that receive the pool size */
-    char *url_env;            /* default DATABASE_URL */
-    char *url_param;          /* e.g. connection_limit; NULL: the URL is left alone */
+    strvec pool_env; /* extra names that receive the pool size */
+    char *url_env;   /* default DATABASE_URL */
+    char *url_param; /* e.g. connection_limit; NULL: the URL is left alone */
     src_pos pos;
 };
 
@@ -54,16 +54,16 @@ struct role_config {
     char *name;
     src_pos pos;
     enum role_kind kind;
-    char *shell;              /* command as a string: run by /bin/sh -c */
-    strvec argv;              /* command as a list: exec'd as is */
+    char *shell; /* command as a string: run by /bin/sh -c */
+    strvec argv; /* command as a list: exec'd as is */
     src_pos command_pos;
     char *cwd;
     char *user;
     src_pos user_pos;
-    envmap env;               /* the role's env: block, interpolated */
-    envmap file_env;          /* variables from the role's env_file entries */
+    envmap env;      /* the role's env: block, interpolated */
+    envmap file_env; /* variables from the role's env_file entries */
     strvec env_files;
-    int port;                 /* -1: none */
+    int port; /* -1: none */
     int instances;
     struct dep *deps;
     size_t ndeps;
@@ -74,7 +74,7 @@ struct role_config {
     enum give_up_then give_up_then;
     int stop_signal;
     uint64_t stop_timeout_ms;
-    uint64_t max_memory;      /* bytes; 0: no limit */
+    uint64_t max_memory; /* bytes; 0: no limit */
     struct probe_config ready;
     struct probe_config live;
     struct role_pg_config pg;
@@ -103,25 +103,25 @@ struct postgres_config {
 
 struct redis_config {
     bool enabled;
-    char *url;                /* normalized: redis://[:password@]host:port[/db] */
+    char *url; /* normalized: redis://[:password@]host:port[/db] */
     bool required;
     src_pos pos;
 };
 
 struct roster_config {
-    char *path;               /* the file that was loaded; positions point into it */
-    char *dir;                /* its directory, for relative env_file and cwd */
+    char *path; /* the file that was loaded; positions point into it */
+    char *dir;  /* its directory, for relative env_file and cwd */
     bool procfile;
     char *app;
     strvec env_files;
-    envmap env;               /* the top-level env: block */
-    envmap file_env;          /* variables read from env files that the environment lacked */
+    envmap env;      /* the top-level env: block */
+    envmap file_env; /* variables read from env files that the environment lacked */
     enum log_format log_format;
     bool timestamps;
     enum color_mode color;
     uint64_t shutdown_timeout_ms;
-    char *health_listen;      /* "host:port", NULL: no health server */
-    char *control_socket;     /* path; defaults per app */
+    char *health_listen;  /* "host:port", NULL: no health server */
+    char *control_socket; /* path; defaults per app */
     struct postgres_config pg;
     struct redis_config redis;
     struct role_config *roles;
@@ -130,10 +130,10 @@ struct roster_config {
 
 /* Options that come from the command line and change how a config is read. */
 struct config_opts {
-    const char *path;         /* -c; NULL: search */
-    const char *procfile;     /* --procfile */
-    strvec env_files;         /* --env-file, read before the config's own env_file */
-    char **environ_;          /* the process environment (NULL: empty) */
+    const char *path;     /* -c; NULL: search */
+    const char *procfile; /* --procfile */
+    strvec env_files;     /* --env-file, read before the config's own env_file */
+    char **environ_;      /* the process environment (NULL: empty) */
 };
 
 /* Finds the config file: -c, $ROSTER_CONFIG, ./roster.yaml, ./config/roster.yaml, ./Procfile.

@@ -14,7 +14,7 @@ typedef struct envmap {
     size_t n, cap;
 } envmap;
 
-void envmap_set(envmap *m, const char *key, const char *val);  /* copies both; replaces */
+void envmap_set(envmap *m, const char *key, const char *val);         /* copies both; replaces */
 bool envmap_set_default(envmap *m, const char *key, const char *val); /* only when absent */
 const char *envmap_get(const envmap *m, const char *key);
 void envmap_unset(envmap *m, const char *key);
@@ -22,7 +22,7 @@ void envmap_merge(envmap *dst, const envmap *src);          /* src wins */
 void envmap_merge_defaults(envmap *dst, const envmap *src); /* dst wins */
 void envmap_from_environ(envmap *m, char **environ_);
 void envmap_copy(envmap *dst, const envmap *src);
-bool envmap_equal(const envmap *a, const envmap *b);        /* same pairs, in any order */
+bool envmap_equal(const envmap *a, const envmap *b); /* same pairs, in any order */
 /* A freshly allocated NULL-terminated array of "KEY=VALUE" strings; free with envp_free. */
 char **envmap_to_envp(const envmap *m);
 void envp_free(char **envp);

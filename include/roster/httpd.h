@@ -13,21 +13,21 @@
 
 struct httpd_req {
     const char *method;
-    const char *path;      /* without the query string */
-    const char *query;     /* after '?', or "" */
+    const char *path;  /* without the query string */
+    const char *query; /* after '?', or "" */
     /* the handler fills these: */
     int status;
     const char *content_type;
-    const char *allow;     /* for 405: the Allow header */
+    const char *allow; /* for 405: the Allow header */
     sbuf body;
 };
 
 typedef void (*httpd_handler)(void *ud, struct httpd_req *req);
 
 struct httpd_limits {
-    unsigned connections;     /* at once */
-    unsigned timeout_s;       /* idle connection timeout */
-    size_t memory;            /* per connection: bounds request headers */
+    unsigned connections; /* at once */
+    unsigned timeout_s;   /* idle connection timeout */
+    size_t memory;        /* per connection: bounds request headers */
 };
 
 struct httpd;

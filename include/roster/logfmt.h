@@ -14,7 +14,7 @@ struct log_style {
     enum log_format format;
     bool timestamps;
     bool color;
-    int pad;             /* width the labels are padded to */
+    int pad; /* width the labels are padded to */
     /* cache: the formatted time for the current second */
     long cached_sec;
     char cached_ts[32];
@@ -22,12 +22,12 @@ struct log_style {
 
 /* Where a line comes from. Fill label/role/instance/pid/color, then logfmt_prepare. */
 struct log_source {
-    const char *label;    /* "api", "worker.1" */
+    const char *label; /* "api", "worker.1" */
     const char *role;
     int instance;
     int pid;
-    const char *color;    /* SGR sequence such as "\x1b[36m" */
-    sbuf prefix[2];       /* text: padded label; json: fields up to "msg":", per stream */
+    const char *color; /* SGR sequence such as "\x1b[36m" */
+    sbuf prefix[2];    /* text: padded label; json: fields up to "msg":", per stream */
 };
 
 enum { LOG_STDOUT = 0, LOG_STDERR = 1 };

@@ -13,30 +13,30 @@
 #include "roster/logfmt.h"
 
 #define LOGMUX_HIGH_WATER (1u << 20)
-#define LOGMUX_LOW_WATER (256u << 10)
+#define LOGMUX_LOW_WATER  (256u << 10)
 
 typedef void (*logmux_pressure_cb)(void *ud, bool paused);
 
 struct logmux {
     uv_loop_t *loop;
-    int fd;               /* our own file description for stdout when we could make one */
-    int orig_flags;       /* fd 1's flags, restored at close when we had to change them */
+    int fd;         /* our own file description for stdout when we could make one */
+    int orig_flags; /* fd 1's flags, restored at close when we had to change them */
     bool restore_flags;
-    bool pollable;        /* pipes, ttys, sockets: non-blocking writes + uv_poll */
-    bool broken;          /* stdout went away (EPIPE): output is discarded */
+    bool pollable; /* pipes, ttys, sockets: non-blocking writes + uv_poll */
+    bool broken;   /* stdout went away (EPIPE): output is discarded */
     uv_poll_t poll;
     bool poll_active;
-    uv_prepare_t flush;   /* writes, before the loop blocks, what this turn produced */
+    uv_prepare_t flush; /* writes, before the loop blocks, what this turn produced */
     bool flush_active;
     sbuf buf;
-    size_t head;          /* bytes of buf already written */
+    size_t head; /* bytes of buf already written */
     bool paused;
     logmux_pressure_cb on_pressure;
     void *ud;
     struct log_style style;
     uint64_t lines_out;
     bool closing;
-    double ts;            /* wall time shared by the lines of one loop turn */
+    double ts; /* wall time shared by the lines of one loop turn */
     bool ts_valid;
 };
 

@@ -24,7 +24,7 @@ typedef void (*notify_cb)(void *ud, pid_t sender, const char *msg, size_t len);
 struct notify_sock {
     uv_poll_t poll; /* first: the handle is the socket */
     int fd;
-    char name[96];  /* "@roster-..." as put in NOTIFY_SOCKET */
+    char name[96]; /* "@roster-..." as put in NOTIFY_SOCKET */
     notify_cb cb;
     void *ud;
 };

@@ -19,10 +19,10 @@ typedef void (*pgconn_state_cb)(void *ud, bool up, const char *err);
 typedef void (*pgconn_result_cb)(void *ud, PGresult *res, const char *err, double seconds);
 
 struct pgconn_opts {
-    const char *url;            /* a libpq-acceptable URL */
-    const char *appname;        /* application_name */
+    const char *url;     /* a libpq-acceptable URL */
+    const char *appname; /* application_name */
     uint64_t connect_timeout_ms;
-    uint64_t retry_max_ms;      /* backoff cap between attempts */
+    uint64_t retry_max_ms; /* backoff cap between attempts */
 };
 
 struct pgconn *pgconn_new(uv_loop_t *loop, const struct pgconn_opts *o, pgconn_state_cb cb,

@@ -10,8 +10,8 @@
 #include "roster/util.h"
 
 struct pgurl {
-    char *base;   /* everything before '?', as written */
-    strvec keys;  /* query parameters, raw (still percent-encoded) */
+    char *base;  /* everything before '?', as written */
+    strvec keys; /* query parameters, raw (still percent-encoded) */
     strvec vals;
     char *user;   /* decoded, or NULL */
     char *host;   /* first host, decoded ([] removed from IPv6), or NULL (unix socket default) */

@@ -20,18 +20,18 @@ struct plan_dep {
 struct plan_role {
     struct role_config *cfg; /* points into plan->cfg */
     bool selected;
-    struct plan_dep *deps;   /* only dependencies on selected roles */
+    struct plan_dep *deps; /* only dependencies on selected roles */
     size_t ndeps;
-    envmap env;              /* the environment every instance starts from */
+    envmap env; /* the environment every instance starts from */
     bool has_user;
     uid_t uid;
     gid_t gid;
     gid_t *groups;
     int ngroups;
-    int pool_size;           /* Postgres connections per copy; 0: none handed out */
-    int copies;              /* fleet-wide copies for the budget */
-    char *db_url;            /* the URL for url_env, rewritten when url_param is set */
-    char *fingerprint;       /* everything that makes a restart necessary when it changes */
+    int pool_size;     /* Postgres connections per copy; 0: none handed out */
+    int copies;        /* fleet-wide copies for the budget */
+    char *db_url;      /* the URL for url_env, rewritten when url_param is set */
+    char *fingerprint; /* everything that makes a restart necessary when it changes */
 };
 
 struct plan {
@@ -39,21 +39,21 @@ struct plan {
     struct roster_config cfg;
     struct plan_role *roles; /* same order as cfg.roles */
     size_t nroles;
-    size_t *order;           /* selected role indices in start order */
+    size_t *order; /* selected role indices in start order */
     size_t norder;
-    strvec notes;            /* things worth one log line at startup */
+    strvec notes; /* things worth one log line at startup */
     struct budget_plan budget;
-    bool budget_known;       /* false when budget: auto waits for the server */
-    char *pg_own_url;        /* the URL roster itself connects with (foreign params stripped) */
-    char *redis_url;         /* normalized REDIS_URL, or NULL */
+    bool budget_known; /* false when budget: auto waits for the server */
+    char *pg_own_url;  /* the URL roster itself connects with (foreign params stripped) */
+    char *redis_url;   /* normalized REDIS_URL, or NULL */
 };
 
 #define PG_DEFAULT_SUPERUSER_RESERVED 3
 
 struct plan_opts {
-    const char *roles;       /* comma list from --role or ROSTER_ROLES; NULL: all */
+    const char *roles; /* comma list from --role or ROSTER_ROLES; NULL: all */
     char **environ_;
-    int max_connections;     /* budget: auto with a known server max_connections (0: unknown) */
+    int max_connections; /* budget: auto with a known server max_connections (0: unknown) */
 };
 
 /* Builds a plan from cfg, which it takes over (cfg is zeroed). Returns NULL with d filled. */

@@ -33,7 +33,7 @@ struct probe {
     int handles;
     bool stopped;
     bool in_flight;
-    int failures;            /* consecutive */
+    int failures; /* consecutive */
     struct curlm_req *http;
     struct tcp_attempt *tcp;
     struct gai_attempt *gai;
@@ -41,7 +41,7 @@ struct probe {
     regex_t re;
     bool re_ok;
     uint64_t attempt_started;
-    uint64_t attempt_ms;     /* this attempt's time limit */
+    uint64_t attempt_ms; /* this attempt's time limit */
 };
 
 /* Starts the instance's ready or live probe (none configured: returns NULL). */

@@ -9,17 +9,17 @@
 #include <sys/types.h>
 
 struct spawn_opts {
-    char *const *argv;     /* argv[0] is found along the PATH of envp unless it has a '/' */
+    char *const *argv; /* argv[0] is found along the PATH of envp unless it has a '/' */
     char *const *envp;
-    const char *cwd;       /* or NULL */
+    const char *cwd; /* or NULL */
     bool set_user;
     uid_t uid;
     gid_t gid;
     const gid_t *groups;
     int ngroups;
-    int stdin_fd;          /* -1: /dev/null */
+    int stdin_fd; /* -1: /dev/null */
     int stdout_fd, stderr_fd;
-    bool new_group;        /* its own process group (roles); probes share it too */
+    bool new_group; /* its own process group (roles); probes share it too */
 };
 
 /* Forks and execs. Returns 0 with *pid set, or -errno with a message in err (the exec's own

@@ -15,7 +15,7 @@ struct redisconn;
 typedef void (*redisconn_state_cb)(void *ud, bool up, const char *err);
 
 struct redisconn_opts {
-    const char *url;           /* normalized redis:// or rediss:// URL */
+    const char *url; /* normalized redis:// or rediss:// URL */
     uint64_t connect_timeout_ms;
     uint64_t command_timeout_ms;
     uint64_t ping_every_ms;

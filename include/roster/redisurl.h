@@ -9,9 +9,9 @@
 #include "roster/envmap.h"
 
 struct redis_target {
-    bool tls;        /* rediss:// */
-    char *user;      /* or NULL */
-    char *password;  /* or NULL */
+    bool tls;       /* rediss:// */
+    char *user;     /* or NULL */
+    char *password; /* or NULL */
     char *host;
     int port;
     int db;

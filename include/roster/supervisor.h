@@ -67,53 +67,53 @@ struct instance {
     int index;
     char *label;
     enum inst_state state;
-    pid_t pid;            /* main process, 0 when none */
-    pid_t pgid;           /* its group, kept until the group is empty */
+    pid_t pid;  /* main process, 0 when none */
+    pid_t pgid; /* its group, kept until the group is empty */
     bool main_reaped;
     int wait_status;
-    char *spawn_error;    /* why the last exec failed, if it did */
+    char *spawn_error; /* why the last exec failed, if it did */
     struct stream *streams[2];
     struct log_source src;
-    uv_timer_t timer;     /* backoff, or SIGKILL after stop.timeout */
-    uint64_t spawned_at;  /* monotonic ms */
+    uv_timer_t timer;    /* backoff, or SIGKILL after stop.timeout */
+    uint64_t spawned_at; /* monotonic ms */
     double spawned_wall;
     double ready_wall;
     unsigned consecutive; /* consecutive crash restarts, for backoff */
     struct restart_window window;
-    unsigned restarts;    /* all restarts, for status and metrics */
+    unsigned restarts; /* all restarts, for status and metrics */
     double last_restart_wall;
     bool has_exit;
-    int last_code;        /* -1 when killed by a signal */
+    int last_code; /* -1 when killed by a signal */
     int last_signal;
     double last_exit_wall;
-    bool failed;          /* ended unsuccessfully (exited or given up) */
+    bool failed; /* ended unsuccessfully (exited or given up) */
     enum after_stop after_stop;
-    bool crash_stop;      /* this stop is a failure (liveness, memory, readiness timeout) */
+    bool crash_stop; /* this stop is a failure (liveness, memory, readiness timeout) */
     char *stop_reason;
     bool kill_sent;
-    uint64_t memory;      /* last sampled RSS of the group */
-    uint64_t lines[2];    /* output lines per stream */
+    uint64_t memory;   /* last sampled RSS of the group */
+    uint64_t lines[2]; /* output lines per stream */
     /* probes and sd_notify */
     struct probe *ready_probe;
     struct probe *live_probe;
     struct notify_sock *notify;
-    char *status_text;    /* last STATUS= */
-    char *probe_result;   /* last probe outcome, for /health */
+    char *status_text;  /* last STATUS= */
+    char *probe_result; /* last probe outcome, for /health */
     /* gates: wait_for, the budget, lock: postgres */
     struct pglock *lock;
     bool lock_held;
-    char *gate_wait;      /* what a starting instance waits for, for status */
-    int handles;          /* open uv handles; freed when 0 after release */
+    char *gate_wait; /* what a starting instance waits for, for status */
+    int handles;     /* open uv handles; freed when 0 after release */
     bool released;
 };
 
 struct role {
     struct sup *sup;
-    struct plan *plan;    /* reference held */
-    size_t pidx;          /* index in plan->roles */
+    struct plan *plan; /* reference held */
+    size_t pidx;       /* index in plan->roles */
     struct instance **inst;
     int ninst;
-    bool want;            /* false after `roster stop ROLE` */
+    bool want; /* false after `roster stop ROLE` */
     bool blocked_logged;
     struct role *predecessor; /* reload: the old definition still stopping */
     size_t color;
@@ -124,24 +124,24 @@ struct sup_opts {
     const char *roles;        /* --role */
     char **environ_;
     bool force_color, no_color;
-    int log_format;           /* -1: from config */
-    int timestamps;           /* -1: from config */
+    int log_format; /* -1: from config */
+    int timestamps; /* -1: from config */
 };
 
 struct sup {
     uv_loop_t *loop;
     struct sup_opts opts;
     struct plan *plan;
-    struct role **roles;      /* parallel to plan->roles */
+    struct role **roles; /* parallel to plan->roles */
     size_t nroles;
-    struct role **retiring;   /* roles of an older plan still stopping after a reload */
+    struct role **retiring; /* roles of an older plan still stopping after a reload */
     size_t nretiring;
     struct logmux log;
     uv_signal_t sig_chld, sig_term, sig_int, sig_hup, sig_quit;
-    uv_timer_t group_timer;   /* polls groups whose leader is gone */
+    uv_timer_t group_timer; /* polls groups whose leader is gone */
     uv_timer_t shutdown_timer;
-    uv_timer_t mem_timer;     /* samples group memory each second */
-    uv_timer_t gc_timer;      /* frees retired roles outside of any walk over the roles */
+    uv_timer_t mem_timer; /* samples group memory each second */
+    uv_timer_t gc_timer;  /* frees retired roles outside of any walk over the roles */
     bool shutting_down;
     bool force_killed;
     bool finished;
@@ -155,7 +155,7 @@ struct sup {
     struct control *control;
     struct curlm *curl;
     bool self_ready_sent;
-    char *self_notify;        /* NOTIFY_SOCKET roster itself was given */
+    char *self_notify; /* NOTIFY_SOCKET roster itself was given */
     uint64_t self_watchdog_usec;
     uv_timer_t self_watchdog;
     bool self_watchdog_on;

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define ARRAY_SIZE(a)       (sizeof(a) / sizeof((a)[0]))
 #define ROSTER_PRINTF(f, a) __attribute__((format(printf, f, a)))
 
 /* Allocation that cannot fail: out of memory aborts with a message, as redis's zmalloc does.
@@ -16,7 +16,7 @@
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);
-char *xstrdup(const char *s);            /* NULL in, NULL out */
+char *xstrdup(const char *s); /* NULL in, NULL out */
 char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) ROSTER_PRINTF(1, 2);
 
@@ -36,7 +36,7 @@ void sbuf_printf(sbuf *b, const char *fmt, ...) ROSTER_PRINTF(2, 3);
 void sbuf_vprintf(sbuf *b, const char *fmt, va_list ap);
 void sbuf_consume(sbuf *b, size_t n); /* drops n bytes from the front */
 void sbuf_reset(sbuf *b);
-char *sbuf_detach(sbuf *b);           /* hands data to the caller; b is empty afterwards */
+char *sbuf_detach(sbuf *b); /* hands data to the caller; b is empty afterwards */
 
 /* A NULL-terminated vector of owned strings. */
 typedef struct strvec {
