@@ -173,13 +173,15 @@ bool proc_group_alive(pid_t pgid)
     return kill(-pgid, 0) == 0 || errno == EPERM;
 }
 
-uint64_t proc_group_rss(pid_t pgid)
+void proc_groups_rss(const pid_t *pgids, uint64_t *rss, size_t n)
 {
     static long page;
     if (!page) page = sysconf(_SC_PAGESIZE);
+    for (size_t i = 0; i < n; i++)
+        rss[i] = 0;
+    if (n == 0) return;
     DIR *d = opendir("/proc");
-    if (!d) return 0;
-    uint64_t total = 0;
+    if (!d) return;
     struct dirent *de;
     char path[300], buf[512];
     while ((de = readdir(d))) {
@@ -187,16 +189,20 @@ uint64_t proc_group_rss(pid_t pgid)
         snprintf(path, sizeof path, "/proc/%s/stat", de->d_name);
         int fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0) continue;
-        ssize_t n = read(fd, buf, sizeof buf - 1);
+        ssize_t len = read(fd, buf, sizeof buf - 1);
         close(fd);
-        if (n <= 0) continue;
-        buf[n] = '\0';
+        if (len <= 0) continue;
+        buf[len] = '\0';
         /* pid (comm) state ppid pgrp ... ; comm may hold spaces and parens */
         char *rp = strrchr(buf, ')');
         if (!rp) continue;
         char state;
         int ppid, pgrp;
-        if (sscanf(rp + 2, "%c %d %d", &state, &ppid, &pgrp) != 3 || pgrp != pgid) continue;
+        if (sscanf(rp + 2, "%c %d %d", &state, &ppid, &pgrp) != 3) continue;
+        size_t i = 0;
+        while (i < n && pgids[i] != pgrp)
+            i++;
+        if (i == n) continue;
         /* field 24 (rss, in pages): skip 21 more fields after pgrp */
         char *p = rp + 2;
         int field = 3;
@@ -204,10 +210,9 @@ uint64_t proc_group_rss(pid_t pgid)
             if (*p == ' ') field++;
             p++;
         }
-        total += strtoull(p, NULL, 10) * (uint64_t)page;
+        rss[i] += strtoull(p, NULL, 10) * (uint64_t)page;
     }
     closedir(d);
-    return total;
 }
 
 int proc_become_subreaper(void)

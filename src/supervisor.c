@@ -1223,26 +1223,41 @@ int sup_role_start(struct sup *s, const char *name, sbuf *err)
 static void on_mem_timer(uv_timer_t *t)
 {
     struct sup *s = t->data;
-    for (size_t i = 0; i < s->nroles; i++) {
-        struct role *r = s->roles[i];
-        const struct role_config *c = role_cfg(r);
-        for (int k = 0; k < r->ninst; k++) {
-            struct instance *in = r->inst[k];
-            if (in->state != ST_RUNNING && in->state != ST_READY) {
-                in->memory = 0;
-                continue;
+    /* one pass over /proc for every running group */
+    size_t n = 0, cap = 0;
+    struct instance **ins = NULL;
+    pid_t *pgids = NULL;
+    for (size_t i = 0; i < s->nroles; i++)
+        for (int k = 0; k < s->roles[i]->ninst; k++) {
+            struct instance *in = s->roles[i]->inst[k];
+            in->memory = 0;
+            if (in->state != ST_RUNNING && in->state != ST_READY) continue;
+            if (n == cap) {
+                cap = cap ? cap * 2 : 16;
+                ins = xrealloc(ins, cap * sizeof *ins);
+                pgids = xrealloc(pgids, cap * sizeof *pgids);
             }
-            in->memory = proc_group_rss(in->pgid);
-            if (c->max_memory && in->memory > c->max_memory) {
-                char used[32], lim[32];
-                snprintf(used, sizeof used, "%.1fMiB", (double)in->memory / 1048576.0);
-                units_format_size(c->max_memory, lim, sizeof lim);
-                char why[96];
-                snprintf(why, sizeof why, "memory %s over max_memory %s", used, lim);
-                inst_fail(in, why);
-            }
+            ins[n] = in;
+            pgids[n++] = in->pgid;
+        }
+    uint64_t *rss = xcalloc(n ? n : 1, sizeof *rss);
+    proc_groups_rss(pgids, rss, n);
+    for (size_t i = 0; i < n; i++) {
+        struct instance *in = ins[i];
+        const struct role_config *c = role_cfg(in->role);
+        in->memory = rss[i];
+        if (c->max_memory && in->memory > c->max_memory) {
+            char used[32], lim[32];
+            snprintf(used, sizeof used, "%.1fMiB", (double)in->memory / 1048576.0);
+            units_format_size(c->max_memory, lim, sizeof lim);
+            char why[96];
+            snprintf(why, sizeof why, "memory %s over max_memory %s", used, lim);
+            inst_fail(in, why);
         }
     }
+    free(rss);
+    free(ins);
+    free(pgids);
 }
 
 /* ---- setup and run ----------------------------------------------------------------------- */
