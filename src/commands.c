@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "roster/config.h"
+#include "roster/lazylib.h"
 #include "roster/plan.h"
 
 #include <libpq-fe.h>
@@ -28,6 +29,7 @@ static size_t collect(char *p, size_t size, size_t n, void *ud)
 static long http_call(const char *unix_path, const char *url, const char *method, sbuf *body,
                       long timeout_ms, char *err, size_t errlen)
 {
+    if (lazylib_load(LAZYLIB_CURL, err, errlen) < 0) return 0;
     CURL *c = curl_easy_init();
     if (!c) {
         snprintf(err, errlen, "cannot initialise libcurl");

@@ -13,11 +13,12 @@
 
 #include "roster/health.h"
 #include "roster/httpd.h"
+#include "roster/minihttp.h"
 #include "roster/status.h"
 
 struct control {
     struct sup *s;
-    struct httpd *httpd;
+    struct minihttp *http;
     char *path;
     dev_t dev;
     ino_t ino;
@@ -221,8 +222,8 @@ struct control *control_start(struct sup *s, const char *path, char *err, size_t
         c->ino = st.st_ino;
     }
     struct httpd_limits lim = {.connections = 32, .timeout_s = 10, .memory = 16 * 1024};
-    c->httpd = httpd_start(s->loop, fd, &lim, handle, c, err, errlen);
-    if (!c->httpd) {
+    c->http = minihttp_start(s->loop, fd, &lim, handle, c, err, errlen);
+    if (!c->http) {
         unlink(path);
         free(c->path);
         free(c);
@@ -234,7 +235,7 @@ struct control *control_start(struct sup *s, const char *path, char *err, size_t
 void control_stop(struct control *c)
 {
     if (!c) return;
-    httpd_stop(c->httpd);
+    minihttp_stop(c->http);
     struct stat st;
     if (stat(c->path, &st) == 0 && st.st_dev == c->dev && st.st_ino == c->ino) unlink(c->path);
     free(c->path);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "roster/lazylib.h"
 #include "roster/util.h"
 
 struct curlm {
@@ -161,6 +162,7 @@ static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
 struct curlm *curlm_new(uv_loop_t *loop)
 {
     static bool inited;
+    if (lazylib_load(LAZYLIB_CURL, NULL, 0) < 0) return NULL;
     if (!inited) {
         curl_global_init(CURL_GLOBAL_DEFAULT);
         inited = true;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "roster/httpd.h"
+#include "roster/lazylib.h"
 #include "roster/metrics.h"
 #include "roster/redact.h"
 #include "roster/services.h"
@@ -144,6 +145,8 @@ static void handle(void *ud, struct httpd_req *req)
 
 struct httpd *health_start(struct sup *s, const char *listen, char *err, size_t errlen)
 {
+    /* libmicrohttpd (and the TLS libraries linked to it) load here, when a server is wanted */
+    if (lazylib_load(LAZYLIB_MHD, err, errlen) < 0) return NULL;
     int port = 0;
     int fd = httpd_listen_tcp(listen, &port);
     if (fd < 0) {

@@ -36,7 +36,6 @@ static void on_self_watchdog(uv_timer_t *t)
 int hooks_start(struct sup *s)
 {
     const struct roster_config *c = &s->plan->cfg;
-    s->curl = curlm_new(s->loop);
     for (char **e = s->opts.environ_; e && *e; e++) {
         if (!strncmp(*e, "NOTIFY_SOCKET=", 14) && (*e)[14]) s->self_notify = xstrdup(*e + 14);
         if (!strncmp(*e, "WATCHDOG_USEC=", 14)) s->self_watchdog_usec = strtoull(*e + 14, NULL, 10);

@@ -11,6 +11,7 @@
 #include "roster/cli.h"
 #include "roster/commands.h"
 #include "roster/config.h"
+#include "roster/lazylib.h"
 #include "roster/plan.h"
 #include "roster/supervisor.h"
 
@@ -80,8 +81,10 @@ static int cmd_check(const struct cli *c)
 
 static int cmd_version(void)
 {
-    printf("roster %s (libuv %s, libpq %d, hiredis %d.%d.%d)\n", ROSTER_VERSION,
-           uv_version_string(), PQlibVersion(), HIREDIS_MAJOR, HIREDIS_MINOR, HIREDIS_PATCH);
+    char pq[32] = "not installed";
+    if (lazylib_load(LAZYLIB_PQ, NULL, 0) == 0) snprintf(pq, sizeof pq, "%d", PQlibVersion());
+    printf("roster %s (libuv %s, libpq %s, hiredis %d.%d.%d)\n", ROSTER_VERSION,
+           uv_version_string(), pq, HIREDIS_MAJOR, HIREDIS_MINOR, HIREDIS_PATCH);
     return 0;
 }
 

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "roster/lazylib.h"
 #include "roster/pgurl.h"
 #include "roster/redact.h"
 #include "roster/redisurl.h"
@@ -450,7 +451,10 @@ struct plan *plan_build(struct roster_config *cfg, const struct plan_opts *opts,
                       ROSTER_HIREDIS_VERSION);
 #endif
     }
-    if (p->cfg.pg.enabled && p->cfg.pg.url) {
+    char lerr[512];
+    if (p->cfg.pg.enabled && lazylib_load(LAZYLIB_PQ, lerr, sizeof lerr) < 0) {
+        diags_add(d, p->cfg.pg.pos, "postgres: %s (install libpq5)", lerr);
+    } else if (p->cfg.pg.enabled && p->cfg.pg.url) {
         struct pgurl u;
         char err[128];
         if (pgurl_parse(p->cfg.pg.url, &u, err, sizeof err) < 0) {

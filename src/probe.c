@@ -328,9 +328,13 @@ static void attempt(struct probe *p)
     if (p->mode == PROBE_MODE_LIVE) uv_timer_start(&p->limit, on_attempt_timeout, tmo, 0);
     switch (p->cfg.kind) {
     case PROBE_HTTP: {
-        struct curlm *m = p->in->role->sup->curl;
-        p->http = curlm_get(m, p->cfg.target, tmo, http_done, p);
-        if (!p->http) outcome(p, false, "cannot start the request");
+        /* libcurl (and the TLS library it initialises) is set up on the first HTTP probe only:
+         * a roster without one does not carry its pages */
+        struct sup *s = p->in->role->sup;
+        if (!s->curl) s->curl = curlm_new(s->loop);
+        p->http = s->curl ? curlm_get(s->curl, p->cfg.target, tmo, http_done, p) : NULL;
+        if (!p->http)
+            outcome(p, false, s->curl ? "cannot start the request" : "libcurl cannot be loaded");
         break;
     }
     case PROBE_TCP: tcp_attempt(p); break;
