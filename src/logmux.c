@@ -1,16 +1,15 @@
-/* logmux.c — the output queue and its backpressure. */
+/* logmux.c — the output buffer, its writer thread and its backpressure. */
 #include "roster/logmux.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
-
-static void try_write(struct logmux *m);
 
 static void set_paused(struct logmux *m, bool paused)
 {
@@ -19,63 +18,96 @@ static void set_paused(struct logmux *m, bool paused)
     if (m->on_pressure) m->on_pressure(m->ud, paused);
 }
 
-static void compact(struct logmux *m)
+/* ---- the writer thread -------------------------------------------------------------------- */
+
+static void write_all(struct logmux *m, const char *p, size_t n)
 {
-    if (m->head == m->buf.len) {
-        m->head = 0;
-        sbuf_reset(&m->buf);
-    } else if (m->head > (64u << 10) && m->head > m->buf.len / 2) {
-        sbuf_consume(&m->buf, m->head);
-        m->head = 0;
+    while (n && !m->broken) {
+        ssize_t w = write(m->fd, p, n);
+        if (w > 0) {
+            p += w;
+            n -= (size_t)w;
+        } else if (w < 0 && errno == EINTR) {
+            continue;
+        } else if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            /* an inherited non-blocking stdout: wait until it takes more */
+            struct pollfd pfd = {.fd = m->fd, .events = POLLOUT};
+            poll(&pfd, 1, 1000);
+        } else {
+            /* EPIPE and the like: nobody reads our output any more; keep supervising */
+            m->broken = true;
+        }
     }
 }
 
-static void on_writable(uv_poll_t *h, int status, int events)
+static void *writer(void *arg)
+{
+    struct logmux *m = arg;
+    pthread_mutex_lock(&m->mu);
+    for (;;) {
+        while (!m->busy && !m->quit)
+            pthread_cond_wait(&m->cv, &m->mu);
+        if (!m->busy && m->quit) break;
+        pthread_mutex_unlock(&m->mu);
+        write_all(m, m->wbuf.data, m->wbuf.len);
+        pthread_mutex_lock(&m->mu);
+        m->wbuf.len = 0;
+        m->busy = false;
+        pthread_cond_broadcast(&m->idle);
+        if (!m->quit) uv_async_send(&m->done); /* after quit the loop handles may be gone */
+    }
+    pthread_mutex_unlock(&m->mu);
+    return NULL;
+}
+
+/* ---- the loop side ------------------------------------------------------------------------ */
+
+/* Gives what the loop has formatted to the writer, when the writer is free. */
+static void hand_over(struct logmux *m)
+{
+    if (m->buf.len == 0) return;
+    if (!m->thread_ok) {
+        /* no writer thread could be started: write here, blocking */
+        write_all(m, m->buf.data, m->buf.len);
+        sbuf_reset(&m->buf);
+        return;
+    }
+    pthread_mutex_lock(&m->mu);
+    if (!m->busy) {
+        sbuf t = m->wbuf;
+        m->wbuf = m->buf;
+        m->buf = t;
+        sbuf_reset(&m->buf);
+        m->busy = true;
+        pthread_cond_signal(&m->cv);
+    }
+    pthread_mutex_unlock(&m->mu);
+}
+
+size_t logmux_pending(struct logmux *m)
+{
+    size_t n = m->buf.len;
+    if (m->thread_ok) {
+        pthread_mutex_lock(&m->mu);
+        if (m->busy) n += m->wbuf.len;
+        pthread_mutex_unlock(&m->mu);
+    }
+    return n;
+}
+
+static void on_done(uv_async_t *h)
 {
     struct logmux *m = h->data;
-    (void)status;
-    (void)events;
-    try_write(m);
-}
-
-static void try_write(struct logmux *m)
-{
-    while (m->head < m->buf.len) {
-        if (m->broken) {
-            m->head = m->buf.len;
-            break;
-        }
-        ssize_t n = write(m->fd, m->buf.data + m->head, m->buf.len - m->head);
-        if (n > 0) {
-            m->head += (size_t)n;
-            continue;
-        }
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && m->pollable) {
-            if (!m->poll_active && !m->closing) {
-                uv_poll_start(&m->poll, UV_WRITABLE, on_writable);
-                m->poll_active = true;
-            }
-            break;
-        }
-        /* EPIPE and the like: nobody reads our output any more; keep supervising. */
-        m->broken = true;
-    }
-    if (m->head == m->buf.len && m->poll_active) {
-        uv_poll_stop(&m->poll);
-        m->poll_active = false;
-    }
-    compact(m);
-    size_t pending = m->buf.len - m->head;
-    if (m->paused && pending <= LOGMUX_LOW_WATER) set_paused(m, false);
+    hand_over(m);
+    if (m->paused && logmux_pending(m) <= LOGMUX_LOW_WATER) set_paused(m, false);
 }
 
 static void on_flush(uv_prepare_t *h)
 {
     struct logmux *m = h->data;
     m->ts_valid = false; /* the next turn reads the clock again */
-    if (!m->poll_active) try_write(m);
-    if (m->head == m->buf.len) {
+    hand_over(m);
+    if (m->buf.len == 0) {
         uv_prepare_stop(&m->flush);
         m->flush_active = false;
     }
@@ -88,29 +120,21 @@ void logmux_init(struct logmux *m, uv_loop_t *loop, int fd)
     m->fd = fd;
     m->style.cached_sec = -1;
     m->style.pad = 6;
-    struct stat st;
-    if (fstat(fd, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) || isatty(fd))) {
-        /* A file description of our own, so O_NONBLOCK does not leak to whoever shares fd 1
-         * (the shell, the next program on the terminal). Sockets cannot be reopened: for them
-         * we set the flag on fd 1 itself and restore it at exit. */
-        char path[64];
-        snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-        int own = S_ISSOCK(st.st_mode) ? -1 : open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-        if (own >= 0) {
-            m->fd = own;
-        } else {
-            m->orig_flags = fcntl(fd, F_GETFL);
-            if (m->orig_flags >= 0 && fcntl(fd, F_SETFL, m->orig_flags | O_NONBLOCK) == 0)
-                m->restore_flags = true;
-        }
-        if ((fcntl(m->fd, F_GETFL) & O_NONBLOCK) && uv_poll_init(loop, &m->poll, m->fd) == 0) {
-            m->pollable = true;
-            m->poll.data = m;
-        }
-    }
+    pthread_mutex_init(&m->mu, NULL);
+    pthread_cond_init(&m->cv, NULL);
+    pthread_cond_init(&m->idle, NULL);
+    uv_async_init(loop, &m->done, on_done);
+    m->done.data = m;
+    uv_unref((uv_handle_t *)&m->done);
     uv_prepare_init(loop, &m->flush);
     m->flush.data = m;
     uv_unref((uv_handle_t *)&m->flush);
+    /* The writer gets no signals: they are the loop's (libuv turns them into events). */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    m->thread_ok = pthread_create(&m->thread, NULL, writer, m) == 0;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
 void logmux_set_pressure_cb(struct logmux *m, logmux_pressure_cb cb, void *ud)
@@ -126,9 +150,9 @@ static void queued(struct logmux *m)
         uv_prepare_start(&m->flush, on_flush);
         m->flush_active = true;
     }
-    if (!m->paused && m->buf.len - m->head >= LOGMUX_HIGH_WATER) {
-        try_write(m);
-        if (m->buf.len - m->head >= LOGMUX_HIGH_WATER) set_paused(m, true);
+    if (!m->paused && m->buf.len >= LOGMUX_HIGH_WATER) {
+        hand_over(m);
+        if (logmux_pending(m) >= LOGMUX_HIGH_WATER) set_paused(m, true);
     }
 }
 
@@ -165,40 +189,55 @@ void logmux_event(struct logmux *m, const char *event, const char *subject, int 
     queued(m);
 }
 
-size_t logmux_pending(const struct logmux *m)
-{
-    return m->buf.len - m->head;
-}
-
 void logmux_flush_sync(struct logmux *m, uint64_t timeout_ms)
 {
-    uint64_t deadline = now_ms() + timeout_ms;
-    while (m->head < m->buf.len && !m->broken) {
-        ssize_t n = write(m->fd, m->buf.data + m->head, m->buf.len - m->head);
-        if (n > 0) {
-            m->head += (size_t)n;
-            continue;
-        }
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            uint64_t now = now_ms();
-            if (now >= deadline) break;
-            struct pollfd pfd = {.fd = m->fd, .events = POLLOUT};
-            poll(&pfd, 1, (int)(deadline - now));
-            continue;
-        }
-        m->broken = true;
+    if (!m->thread_ok) {
+        hand_over(m);
+        return;
     }
-    compact(m);
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += (time_t)(timeout_ms / 1000);
+    deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
+    for (;;) {
+        hand_over(m);
+        pthread_mutex_lock(&m->mu);
+        while (m->busy) {
+            if (pthread_cond_timedwait(&m->idle, &m->mu, &deadline) == ETIMEDOUT) {
+                pthread_mutex_unlock(&m->mu);
+                return; /* stdout is stuck: give up, the output is lost with the process */
+            }
+        }
+        pthread_mutex_unlock(&m->mu);
+        if (m->buf.len == 0) return;
+    }
+}
+
+void logmux_stop(struct logmux *m)
+{
+    m->closing = true;
+    if (!m->thread_ok || m->stopped) return;
+    m->stopped = true;
+    pthread_mutex_lock(&m->mu);
+    m->stuck = m->busy;
+    m->quit = true;
+    pthread_cond_signal(&m->cv);
+    pthread_mutex_unlock(&m->mu);
+    if (m->stuck)
+        pthread_detach(m->thread); /* blocked on a stdout nobody reads: leave it */
+    else
+        pthread_join(m->thread, NULL);
 }
 
 void logmux_close(struct logmux *m)
 {
-    m->closing = true;
-    if (m->pollable && !uv_is_closing((uv_handle_t *)&m->poll))
-        uv_close((uv_handle_t *)&m->poll, NULL);
+    logmux_stop(m);
+    if (!uv_is_closing((uv_handle_t *)&m->done)) uv_close((uv_handle_t *)&m->done, NULL);
     if (!uv_is_closing((uv_handle_t *)&m->flush)) uv_close((uv_handle_t *)&m->flush, NULL);
-    if (m->restore_flags) fcntl(1, F_SETFL, m->orig_flags);
-    if (m->fd != 1) close(m->fd);
     sbuf_free(&m->buf);
+    if (!m->stuck) sbuf_free(&m->wbuf); /* a stuck writer still uses it */
 }

@@ -1337,6 +1337,7 @@ int sup_run(struct sup *s)
     reap(s);
     hooks_stop(s);
     logmux_flush_sync(&s->log, 5000);
+    logmux_stop(&s->log);
     for (size_t i = 0; i < s->nroles; i++) {
         struct role *r = s->roles[i];
         for (int k = 0; k < r->ninst; k++)
