@@ -69,8 +69,13 @@ static void reschedule(struct httpd *d)
 static MHD_Result_t queue(struct MHD_Connection *c, int status, const char *type, const char *allow,
                           const char *body, size_t len)
 {
+/* libmicrohttpd 1.x prefers MHD_create_response_from_buffer_copy, which 0.9.75 (Debian 12) lacks;
+ * the older call works in both. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
     struct MHD_Response *r =
         MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+#pragma GCC diagnostic pop
     if (!r) return MHD_NO;
     MHD_add_response_header(r, "Content-Type", type);
     MHD_add_response_header(r, "Cache-Control", "no-store");

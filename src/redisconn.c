@@ -412,6 +412,11 @@ struct redisconn *redisconn_new(uv_loop_t *loop, const struct redisconn_opts *o,
     }
     if (r->t.tls) {
 #ifdef ROSTER_HAVE_REDIS_TLS
+        static bool ssl_inited;
+        if (!ssl_inited) {
+            redisInitOpenSSL();
+            ssl_inited = true;
+        }
         redisSSLContextError e;
         r->ssl = redisCreateSSLContext(NULL, "/etc/ssl/certs", NULL, NULL, r->t.host, &e);
         if (!r->ssl) {
