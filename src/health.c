@@ -94,6 +94,55 @@ char *health_render(struct sup *s, enum health_level *level)
     return out;
 }
 
+/* /health and /metrics are rendered at most once per HEALTH_CACHE_MS, and again at once when
+ * anything they report changes state: under a load of many requests per millisecond the answer
+ * is a copy of the last one, still from memory, at most that old in its uptimes and samples. */
+#define HEALTH_CACHE_MS 100
+
+struct health_cache {
+    sbuf body[2]; /* /health, /metrics */
+    int status[2];
+    uint64_t version[2];
+    uint64_t at[2];
+    bool valid[2];
+};
+
+static const sbuf *cached(struct sup *s, int which, int *status)
+{
+    if (!s->health_cache) s->health_cache = xcalloc(1, sizeof *s->health_cache);
+    struct health_cache *c = s->health_cache;
+    uint64_t now = uv_now(s->loop);
+    if (!c->valid[which] || c->version[which] != s->state_version ||
+        now - c->at[which] >= HEALTH_CACHE_MS) {
+        sbuf_reset(&c->body[which]);
+        if (which == 0) {
+            enum health_level lvl;
+            char *doc = health_render(s, &lvl);
+            sbuf_puts(&c->body[0], doc);
+            sbuf_putc(&c->body[0], '\n');
+            free(doc);
+            c->status[0] = lvl == HEALTH_FAIL ? 503 : 200;
+        } else {
+            metrics_render(s, &c->body[1]);
+            c->status[1] = 200;
+        }
+        c->version[which] = s->state_version;
+        c->at[which] = now;
+        c->valid[which] = true;
+    }
+    *status = c->status[which];
+    return &c->body[which];
+}
+
+void health_cache_free(struct sup *s)
+{
+    if (!s->health_cache) return;
+    sbuf_free(&s->health_cache->body[0]);
+    sbuf_free(&s->health_cache->body[1]);
+    free(s->health_cache);
+    s->health_cache = NULL;
+}
+
 static void handle(void *ud, struct httpd_req *req)
 {
     struct sup *s = ud;
@@ -128,16 +177,13 @@ static void handle(void *ud, struct httpd_req *req)
         }
         sbuf_free(&not );
     } else if (!strcmp(req->path, "/health")) {
-        enum health_level lvl;
-        char *doc = health_render(s, &lvl);
-        req->status = lvl == HEALTH_FAIL ? 503 : 200;
+        const sbuf *b = cached(s, 0, &req->status);
         req->content_type = "application/health+json";
-        sbuf_puts(&req->body, doc);
-        sbuf_putc(&req->body, '\n');
-        free(doc);
+        sbuf_append(&req->body, b->data, b->len);
     } else if (!strcmp(req->path, "/metrics")) {
+        const sbuf *b = cached(s, 1, &req->status);
         req->content_type = "text/plain; version=0.0.4; charset=utf-8";
-        metrics_render(s, &req->body);
+        sbuf_append(&req->body, b->data, b->len);
     } else {
         sbuf_puts(&req->body, "roster health server: /livez /readyz /health /metrics\n");
     }

@@ -215,6 +215,7 @@ static void on_pg_state(void *ud, bool up, const char *err)
     struct services *v = ud;
     struct sup *s = v->s;
     v->pg_up = up;
+    s->state_version++;
     if (up) {
         logmux_event(&s->log, "postgres_up", NULL, 0, NULL, "postgres: %s",
                      v->pg_ever_up ? "reconnected" : "connected");
@@ -243,6 +244,7 @@ static void on_redis_state(void *ud, bool up, const char *err)
     struct services *v = ud;
     struct sup *s = v->s;
     v->redis_up = up;
+    s->state_version++;
     if (up) {
         logmux_event(&s->log, "redis_up", NULL, 0, NULL, "redis: %s (PING %.1f ms)",
                      v->redis_ever_up ? "reconnected" : "connected",

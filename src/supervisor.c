@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "roster/health.h"
 #include "roster/hooks.h"
 #include "roster/proc.h"
 #include "roster/units.h"
@@ -205,6 +206,7 @@ static void set_state(struct instance *in, enum inst_state st)
     if (in->state == st) return;
     enum inst_state old = in->state;
     in->state = st;
+    in->role->sup->state_version++;
     hooks_state(in, old, st);
 }
 
@@ -1381,6 +1383,7 @@ void sup_free(struct sup *s)
         }
     free(s->roles);
     free(s->retiring);
+    health_cache_free(s);
     plan_unref(s->plan);
     logmux_close(&s->log);
 }

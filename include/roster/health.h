@@ -10,6 +10,8 @@ struct httpd;
 
 /* Starts serving on "host:port". NULL with err set when the address cannot be bound. */
 struct httpd *health_start(struct sup *s, const char *listen, char *err, size_t errlen);
+/* Frees the rendered answers kept for /health and /metrics. */
+void health_cache_free(struct sup *s);
 /* The /health document (caller frees) and its overall level. */
 char *health_render(struct sup *s, enum health_level *level);
 

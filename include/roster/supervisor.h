@@ -152,6 +152,8 @@ struct sup {
     /* health, control, probes, sd_notify */
     struct httpd *health;
     int health_port;
+    uint64_t state_version; /* bumped by every change /health reports; keys its cache */
+    struct health_cache *health_cache;
     struct control *control;
     struct curlm *curl;
     bool self_ready_sent;
