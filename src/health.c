@@ -66,6 +66,7 @@ static void add_instance(void *ud, struct instance *in)
         cJSON_AddStringToObject(o, "statusText", p);
         free(p);
     }
+    if (in->spawn_error) cJSON_AddStringToObject(o, "error", in->spawn_error);
     if (why) cJSON_AddStringToObject(o, "output", why);
     cJSON_AddStringToObject(o, "time", rd->now_s);
     cJSON_AddItemToArray(arr, o);

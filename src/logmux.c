@@ -145,7 +145,6 @@ void logmux_set_pressure_cb(struct logmux *m, logmux_pressure_cb cb, void *ud)
 
 static void queued(struct logmux *m)
 {
-    m->lines_out++;
     if (!m->flush_active && !m->closing) {
         uv_prepare_start(&m->flush, on_flush);
         m->flush_active = true;

@@ -322,7 +322,6 @@ static void attempt(struct probe *p)
 {
     if (p->stopped || p->in_flight) return;
     p->in_flight = true;
-    p->attempt_started = now_ms();
     uint64_t tmo = p->mode == PROBE_MODE_READY ? p->cfg.attempt_timeout_ms : p->cfg.timeout_ms;
     p->attempt_ms = tmo;
     if (p->mode == PROBE_MODE_LIVE) uv_timer_start(&p->limit, on_attempt_timeout, tmo, 0);

@@ -543,7 +543,6 @@ static void reap(struct sup *s)
         }
         in->pid = 0;
         in->main_reaped = true;
-        in->wait_status = status;
         in->has_exit = true;
         in->last_exit_wall = wall_time();
         if (WIFEXITED(status)) {
@@ -586,8 +585,6 @@ static void stop_instance(struct instance *in, enum after_stop next, const char 
     default: return;
     }
     in->after_stop = next;
-    free(in->stop_reason);
-    in->stop_reason = xstrdup(why);
     logmux_event(&s->log, "stopping", c->name, in->index, NULL, "%s stopping (%s): sending %s",
                  in->label, why, signal_name(c->stop_signal));
     set_state(in, ST_STOPPING);
@@ -608,7 +605,6 @@ void inst_became_ready(struct instance *in, const char *how)
 {
     struct sup *s = in->role->sup;
     if (in->state != ST_RUNNING) return;
-    in->ready_wall = wall_time();
     set_state(in, ST_READY);
     if (how)
         logmux_event(&s->log, "ready", role_cfg(in->role)->name, in->index, NULL,
@@ -816,6 +812,8 @@ static void check_done(struct sup *s)
         selected++;
         for (int k = 0; k < r->ninst; k++) {
             if (r->inst[k]->state != ST_EXITED) return;
+            /* give_up.then: stay keeps a failed role down and roster up, /health failing */
+            if (r->inst[k]->failed && role_cfg(r)->give_up_then == GIVEUP_STAY) return;
             any_failed |= r->inst[k]->failed;
         }
     }
@@ -960,7 +958,6 @@ static void release_instance(struct instance *in)
     logfmt_source_free(&in->src);
     free(in->label);
     free(in->spawn_error);
-    free(in->stop_reason);
     free(in->status_text);
     free(in->probe_result);
     free(in->gate_wait);

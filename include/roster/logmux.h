@@ -41,7 +41,6 @@ struct logmux {
     logmux_pressure_cb on_pressure;
     void *ud;
     struct log_style style;
-    uint64_t lines_out;
     bool closing;
     bool stopped, stuck; /* the writer thread was told to quit; it was mid-write then */
     double ts;           /* wall time shared by the lines of one loop turn */

@@ -40,7 +40,6 @@ struct probe {
     pid_t exec_pid;
     regex_t re;
     bool re_ok;
-    uint64_t attempt_started;
     uint64_t attempt_ms; /* this attempt's time limit */
 };
 

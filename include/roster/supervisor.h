@@ -70,14 +70,12 @@ struct instance {
     pid_t pid;  /* main process, 0 when none */
     pid_t pgid; /* its group, kept until the group is empty */
     bool main_reaped;
-    int wait_status;
     char *spawn_error; /* why the last exec failed, if it did */
     struct stream *streams[2];
     struct log_source src;
     uv_timer_t timer;    /* backoff, or SIGKILL after stop.timeout */
     uint64_t spawned_at; /* monotonic ms */
     double spawned_wall;
-    double ready_wall;
     unsigned consecutive; /* consecutive crash restarts, for backoff */
     struct restart_window window;
     unsigned restarts; /* all restarts, for status and metrics */
@@ -89,7 +87,6 @@ struct instance {
     bool failed; /* ended unsuccessfully (exited or given up) */
     enum after_stop after_stop;
     bool crash_stop; /* this stop is a failure (liveness, memory, readiness timeout) */
-    char *stop_reason;
     bool kill_sent;
     uint64_t memory;   /* last sampled RSS of the group */
     uint64_t lines[2]; /* output lines per stream */
@@ -146,7 +143,6 @@ struct sup {
     bool force_killed;
     bool finished;
     int exit_code;
-    bool idle_notified;
     double started_wall;
     uint64_t orphans_reaped;
     /* health, control, probes, sd_notify */

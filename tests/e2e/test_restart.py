@@ -3,7 +3,9 @@ import os
 import signal
 import time
 
-from harness import Roster, check, pid_alive, run, wait_for, zombies_of
+import json
+
+from harness import Roster, check, free_port, http_get, pid_alive, run, wait_for, zombies_of
 
 
 def test_only_crashed_role_restarts():
@@ -174,6 +176,27 @@ roles:
         gap = _ts(st["ts"]) - _ts(ex["ts"])
         print("  first respawn: %.1f ms between exit and start events" % (gap * 1000))
         check(gap < 0.5, "the first restart is immediate (%.3fs)" % gap)
+        r.stop()
+
+
+def test_command_not_found_is_reported():
+    port = free_port()
+    cfg = """
+health: {listen: "127.0.0.1:%d"}
+roles:
+  typo:
+    command: [no-such-program-here, --flag]
+    restart: never
+    give_up: {then: stay}
+""" % port
+    with Roster(cfg) as r:
+        ev = r.wait_event("spawn_failed", "typo")[0]
+        check("command not found: no-such-program-here" in ev["msg"], ev["msg"])
+        ex = r.wait_event("exited", "typo")[0]
+        check(ex["code"] == 127, "exit status 127, as a shell reports it: %s" % ex)
+        st, body, _ = http_get("http://127.0.0.1:%d/health" % port)
+        inst = json.loads(body)["checks"]["typo:uptime"][0]
+        check(inst["error"] == "command not found: no-such-program-here", inst)
         r.stop()
 
 
