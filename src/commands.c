@@ -17,6 +17,13 @@
 
 #include <libpq-fe.h>
 
+struct config_opts cli_config_opts(const struct cli *c, char **environ_)
+{
+    struct config_opts co = {.path = c->config, .procfile = c->procfile, .environ_ = environ_};
+    co.env_files = c->env_files;
+    return co;
+}
+
 static size_t collect(char *p, size_t size, size_t n, void *ud)
 {
     sbuf *b = ud;
@@ -60,8 +67,7 @@ static long http_call(const char *unix_path, const char *url, const char *method
 static char *socket_path(const struct cli *c, char **environ_)
 {
     if (c->socket) return xstrdup(c->socket);
-    struct config_opts co = {.path = c->config, .procfile = c->procfile, .environ_ = environ_};
-    co.env_files = c->env_files;
+    struct config_opts co = cli_config_opts(c, environ_);
     struct roster_config cfg;
     diags d = {0};
     char *path = NULL;
@@ -208,7 +214,7 @@ static char *health_url(const struct cli *c, char **environ_)
         bool has_path = strchr(rest, '/') != NULL;
         return xasprintf("%s%s%s", scheme ? "" : "http://", c->arg, has_path ? "" : "/livez");
     }
-    struct config_opts co = {.path = c->config, .procfile = c->procfile, .environ_ = environ_};
+    struct config_opts co = cli_config_opts(c, environ_);
     struct roster_config cfg;
     diags d = {0};
     char *url = NULL;
@@ -325,8 +331,7 @@ static int read_server_limits(const char *url, int *max, int *su, int *reserved,
 
 int commands_budget(const struct cli *c, char **environ_)
 {
-    struct config_opts co = {.path = c->config, .procfile = c->procfile, .environ_ = environ_};
-    co.env_files = c->env_files;
+    struct config_opts co = cli_config_opts(c, environ_);
     struct roster_config cfg;
     diags d = {0};
     if (config_load(&co, &cfg, &d) < 0) {

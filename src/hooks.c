@@ -232,21 +232,18 @@ void hooks_release(struct instance *in)
 
 bool hooks_reaped(struct sup *s, pid_t pid, int status)
 {
-    for (size_t i = 0; i < s->nroles; i++)
-        for (int k = 0; k < s->roles[i]->ninst; k++) {
-            struct instance *in = s->roles[i]->inst[k];
-            if (probe_reaped(in->ready_probe, pid, status) ||
-                probe_reaped(in->live_probe, pid, status))
-                return true;
-        }
+    struct inst_iter it = {.s = s};
+    for (struct instance *in; (in = sup_next_instance(&it));)
+        if (probe_reaped(in->ready_probe, pid, status) || probe_reaped(in->live_probe, pid, status))
+            return true;
     return false;
 }
 
 void hooks_kill_all(struct sup *s)
 {
-    for (size_t i = 0; i < s->nroles; i++)
-        for (int k = 0; k < s->roles[i]->ninst; k++)
-            stop_probes(s->roles[i]->inst[k]);
+    struct inst_iter it = {.s = s};
+    for (struct instance *in; (in = sup_next_instance(&it));)
+        stop_probes(in);
 }
 
 void hooks_shutdown(struct sup *s)

@@ -19,8 +19,7 @@ extern char **environ;
 
 static int load_plan(const struct cli *c, struct plan **out, int max_connections)
 {
-    struct config_opts co = {.path = c->config, .procfile = c->procfile, .environ_ = environ};
-    co.env_files = c->env_files;
+    struct config_opts co = cli_config_opts(c, environ);
     struct roster_config cfg;
     diags d = {0};
     struct plan *p = NULL;
@@ -48,10 +47,7 @@ static int cmd_run(const struct cli *c)
     if (rc) return rc;
     struct sup s;
     struct sup_opts so = {
-        .copts = {.path = c->config,
-                  .procfile = c->procfile,
-                  .environ_ = environ,
-                  .env_files = c->env_files},
+        .copts = cli_config_opts(c, environ),
         .roles = c->roles,
         .environ_ = environ,
         .force_color = c->force_color,

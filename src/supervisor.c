@@ -165,18 +165,24 @@ static void stream_poll(struct stream *st, bool on)
     }
 }
 
+struct instance *sup_next_instance(struct inst_iter *it)
+{
+    struct sup *s = it->s;
+    for (; it->list < 2; it->list++, it->role = 0, it->k = 0) {
+        struct role **roles = it->list == 0 ? s->roles : s->retiring;
+        size_t n = it->list == 0 ? s->nroles : s->nretiring;
+        for (; it->role < n; it->role++, it->k = 0)
+            if (it->k < roles[it->role]->ninst) return roles[it->role]->inst[it->k++];
+    }
+    return NULL;
+}
+
 static void each_stream(struct sup *s, bool on)
 {
-    for (size_t i = 0; i < s->nroles; i++)
-        for (int k = 0; k < s->roles[i]->ninst; k++)
-            for (int w = 0; w < 2; w++)
-                if (s->roles[i]->inst[k]->streams[w])
-                    stream_poll(s->roles[i]->inst[k]->streams[w], on);
-    for (size_t i = 0; i < s->nretiring; i++)
-        for (int k = 0; k < s->retiring[i]->ninst; k++)
-            for (int w = 0; w < 2; w++)
-                if (s->retiring[i]->inst[k]->streams[w])
-                    stream_poll(s->retiring[i]->inst[k]->streams[w], on);
+    struct inst_iter it = {.s = s};
+    for (struct instance *in; (in = sup_next_instance(&it));)
+        for (int w = 0; w < 2; w++)
+            if (in->streams[w]) stream_poll(in->streams[w], on);
 }
 
 static void on_pressure(void *ud, bool paused)
@@ -455,6 +461,7 @@ static void finalize_exit(struct instance *in)
 }
 
 static void on_kill_timer(uv_timer_t *t);
+static void signal_stop(struct instance *in);
 
 /* The leader is gone but others of its group remain: they get the stop signal too. */
 static void leader_gone(struct instance *in)
@@ -465,9 +472,7 @@ static void leader_gone(struct instance *in)
         logmux_event(&s->log, "stopping_group", c->name, in->index, NULL,
                      "%s: main process ended but its process group lives on; stopping the group",
                      in->label);
-        proc_signal_group(in->pgid, c->stop_signal);
-        proc_signal_group(in->pgid, SIGCONT);
-        uv_timer_start(&in->timer, on_kill_timer, c->stop_timeout_ms, 0);
+        signal_stop(in);
         set_state(in, ST_STOPPING);
     }
 }
@@ -478,22 +483,16 @@ static void on_group_timer(uv_timer_t *t);
 static void check_groups(struct sup *s)
 {
     bool waiting = false;
-    struct role **lists[2] = {s->roles, s->retiring};
-    size_t counts[2] = {s->nroles, s->nretiring};
-    for (int l = 0; l < 2; l++)
-        for (size_t i = 0; i < counts[l]; i++) {
-            struct role *r = lists[l][i];
-            for (int k = 0; k < r->ninst; k++) {
-                struct instance *in = r->inst[k];
-                if (!in->main_reaped) continue;
-                if (proc_group_alive(in->pgid)) {
-                    leader_gone(in);
-                    waiting = true;
-                    continue;
-                }
-                finalize_exit(in);
-            }
+    struct inst_iter it = {.s = s};
+    for (struct instance *in; (in = sup_next_instance(&it));) {
+        if (!in->main_reaped) continue;
+        if (proc_group_alive(in->pgid)) {
+            leader_gone(in);
+            waiting = true;
+            continue;
         }
+        finalize_exit(in);
+    }
     if (waiting && !uv_is_active((uv_handle_t *)&s->group_timer))
         uv_timer_start(&s->group_timer, on_group_timer, GROUP_POLL_MS, GROUP_POLL_MS);
     else if (!waiting)
@@ -518,14 +517,21 @@ static void on_kill_timer(uv_timer_t *t)
     in->kill_sent = true;
 }
 
+/* The role's stop signal to its whole group (and SIGCONT, in case it was stopped), then SIGKILL
+ * after stop.timeout unless the group is empty by then. */
+static void signal_stop(struct instance *in)
+{
+    const struct role_config *c = role_cfg(in->role);
+    proc_signal_group(in->pgid, c->stop_signal);
+    proc_signal_group(in->pgid, SIGCONT);
+    uv_timer_start(&in->timer, on_kill_timer, c->stop_timeout_ms, 0);
+}
+
 static struct instance *find_by_pid(struct sup *s, pid_t pid)
 {
-    struct role **lists[2] = {s->roles, s->retiring};
-    size_t counts[2] = {s->nroles, s->nretiring};
-    for (int l = 0; l < 2; l++)
-        for (size_t i = 0; i < counts[l]; i++)
-            for (int k = 0; k < lists[l][i]->ninst; k++)
-                if (lists[l][i]->inst[k]->pid == pid) return lists[l][i]->inst[k];
+    struct inst_iter it = {.s = s};
+    for (struct instance *in; (in = sup_next_instance(&it));)
+        if (in->pid == pid) return in;
     return NULL;
 }
 
@@ -589,9 +595,7 @@ static void stop_instance(struct instance *in, enum after_stop next, const char 
                  in->label, why, signal_name(c->stop_signal));
     set_state(in, ST_STOPPING);
     hooks_stopping(in);
-    proc_signal_group(in->pgid, c->stop_signal);
-    proc_signal_group(in->pgid, SIGCONT);
-    uv_timer_start(&in->timer, on_kill_timer, c->stop_timeout_ms, 0);
+    signal_stop(in);
 }
 
 void inst_fail(struct instance *in, const char *why)
@@ -621,17 +625,13 @@ static bool role_alive(const struct role *r)
 
 static void kill_all(struct sup *s)
 {
-    struct role **lists[2] = {s->roles, s->retiring};
-    size_t counts[2] = {s->nroles, s->nretiring};
-    for (int l = 0; l < 2; l++)
-        for (size_t i = 0; i < counts[l]; i++)
-            for (int k = 0; k < lists[l][i]->ninst; k++) {
-                struct instance *in = lists[l][i]->inst[k];
-                if (in->pgid > 0) {
-                    proc_signal_group(in->pgid, SIGKILL);
-                    in->kill_sent = true;
-                }
-            }
+    struct inst_iter it = {.s = s};
+    for (struct instance *in; (in = sup_next_instance(&it));) {
+        if (in->pgid > 0) {
+            proc_signal_group(in->pgid, SIGKILL);
+            in->kill_sent = true;
+        }
+    }
     hooks_kill_all(s);
 }
 

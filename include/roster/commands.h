@@ -5,6 +5,11 @@
 #define ROSTER_COMMANDS_H
 
 #include "roster/cli.h"
+#include "roster/config.h"
+
+/* How the command line says to find and read the config (-c, --procfile, --env-file). The
+ * result borrows from c and environ_. */
+struct config_opts cli_config_opts(const struct cli *c, char **environ_);
 
 int commands_control(const struct cli *c, char **environ_);
 int commands_health(const struct cli *c, char **environ_);

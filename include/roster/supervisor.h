@@ -179,6 +179,16 @@ int sup_role_stop(struct sup *s, const char *name, sbuf *err);
 int sup_role_start(struct sup *s, const char *name, sbuf *err);
 struct role *sup_find_role(struct sup *s, const char *name);
 
+/* Walks every instance of the current roles, then of roles still stopping after a reload:
+ *   struct inst_iter it = {.s = s};
+ *   for (struct instance *in; (in = sup_next_instance(&it));) ... */
+struct inst_iter {
+    struct sup *s;
+    size_t list, role;
+    int k;
+};
+struct instance *sup_next_instance(struct inst_iter *it);
+
 /* Helpers for the modules that watch instances. */
 const struct role_config *role_cfg(const struct role *r);
 struct spawn_opts;
