@@ -35,7 +35,7 @@ libs=$(printf '%s\n' "$out" | awk '
     $2 == "=>" && $3 ~ /^\// {print $3; next}
     $1 ~ /^\// {print $1}')
 
-# roster loads libpq, libcurl and libmicrohttpd itself on first use (src/lazylib.c), so ldd does
+# roster loads libpq, libcurl and libmicrohttpd itself on first use (src/os/lazylib.c), so ldd does
 # not see them: their sonames are strings in the binary. Resolve every soname the binary names
 # with the loader's cache, and take each one's own dependencies too.
 command -v strings >/dev/null 2>&1 || { echo "runtime-deps.sh: strings not found (binutils)" >&2; exit 2; }

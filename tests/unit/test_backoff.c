@@ -2,7 +2,7 @@
  * and the sliding window that counts restarts for give_up. */
 #include <stdint.h>
 
-#include "roster/backoff.h"
+#include "base/backoff.h"
 #include "t.h"
 
 static void test_base(void)

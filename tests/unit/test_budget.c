@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "roster/budget.h"
+#include "plan/budget.h"
 #include "t.h"
 
 /* A weighted and a fixed role. */

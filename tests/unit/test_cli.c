@@ -2,8 +2,8 @@
  * --role or ROSTER_ROLES, value checks and the usage errors. */
 #include <string.h>
 
-#include "roster/cli.h"
-#include "roster/config.h"
+#include "cli/cli.h"
+#include "config/config.h"
 #include "t.h"
 
 static char err[256];

@@ -5,10 +5,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "roster/config.h"
-#include "roster/diag.h"
-#include "roster/envmap.h"
-#include "roster/util.h"
+#include "config/config.h"
+#include "base/diag.h"
+#include "base/envmap.h"
+#include "base/util.h"
 #include "t.h"
 
 /* Loads YAML text as "roster.yaml" with vars (NULL: none). Returns the loader's result; the

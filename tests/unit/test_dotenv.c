@@ -5,9 +5,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "roster/dotenv.h"
-#include "roster/envmap.h"
-#include "roster/util.h"
+#include "config/dotenv.h"
+#include "base/envmap.h"
+#include "base/util.h"
 #include "t.h"
 
 #define BOM "\xEF\xBB\xBF" /* a UTF-8 byte order mark */

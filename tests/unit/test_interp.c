@@ -2,8 +2,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "roster/envmap.h"
-#include "roster/interp.h"
+#include "base/envmap.h"
+#include "config/interp.h"
 #include "t.h"
 
 static envmap vars;

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "roster/linebuf.h"
-#include "roster/util.h"
+#include "log/linebuf.h"
+#include "base/util.h"
 #include "t.h"
 
 #define EURO "\xE2\x82\xAC"     /* 3 bytes */

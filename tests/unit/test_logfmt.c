@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "roster/logfmt.h"
+#include "log/logfmt.h"
 #include "t.h"
 
 #define TS 1700000000.25 /* 2023-11-14T22:13:20.250Z */

@@ -1,7 +1,7 @@
 /* test_minihttp.c — the control socket's request parsing. */
 #include <stdlib.h>
 
-#include "roster/minihttp.h"
+#include "serve/minihttp.h"
 #include "t.h"
 
 static int parse(const char *req, const char **m, const char **p, const char **q)

@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "roster/pgurl.h"
-#include "roster/redact.h"
+#include "base/pgurl.h"
+#include "base/redact.h"
 #include "t.h"
 
 static const char *or_null(const char *s)

@@ -6,9 +6,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "roster/config.h"
-#include "roster/plan.h"
-#include "roster/util.h"
+#include "config/config.h"
+#include "plan/plan.h"
+#include "base/util.h"
 #include "t.h"
 
 static char dir[64];

@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "roster/envmap.h"
-#include "roster/redisurl.h"
+#include "base/envmap.h"
+#include "base/redisurl.h"
 #include "t.h"
 
 static const char *or_null(const char *s)

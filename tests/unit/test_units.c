@@ -1,7 +1,7 @@
 /* test_units.c — durations and sizes: parsing, errors and formatting. */
 #include <stdint.h>
 
-#include "roster/units.h"
+#include "base/units.h"
 #include "t.h"
 
 #define MS(s)    dur_ok(s)

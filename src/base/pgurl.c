@@ -1,0 +1,249 @@
+/* pgurl.c — Postgres URL handling for the connection budget and roster's own connection. */
+#include "base/pgurl.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+char *url_decode(const char *s, size_t len)
+{
+    sbuf b;
+    sbuf_init(&b);
+    sbuf_reserve(&b, len);
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] == '%' && i + 2 < len && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
+            sbuf_putc(&b, (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2])));
+            i += 2;
+        } else {
+            sbuf_putc(&b, s[i]);
+        }
+    }
+    return sbuf_detach(&b);
+}
+
+char *url_encode_userinfo(const char *s)
+{
+    sbuf b;
+    sbuf_init(&b);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (isalnum(*p) || strchr("-._~!$&'()*+,;=", *p))
+            sbuf_putc(&b, (char)*p);
+        else
+            sbuf_printf(&b, "%%%02X", *p);
+    }
+    return sbuf_detach(&b);
+}
+
+int url_hostport(const char *s, const char *end, char **host, int *port, const char **why)
+{
+    const char *portp = NULL;
+    *host = NULL;
+    if (s < end && *s == '[') {
+        const char *close = memchr(s, ']', (size_t)(end - s));
+        if (!close) {
+            *why = "unterminated IPv6 address";
+            return -1;
+        }
+        *host = url_decode(s + 1, (size_t)(close - s - 1));
+        if (close + 1 < end && close[1] == ':') portp = close + 2;
+    } else {
+        const char *colon = memchr(s, ':', (size_t)(end - s));
+        const char *he = colon ? colon : end;
+        if (he > s) *host = url_decode(s, (size_t)(he - s));
+        if (colon) portp = colon + 1;
+    }
+    if (portp) {
+        char *pe;
+        long v = strtol(portp, &pe, 10);
+        if (pe != end || v < 1 || v > 65535) {
+            free(*host);
+            *host = NULL;
+            *why = "invalid port";
+            return -1;
+        }
+        *port = (int)v;
+    }
+    return 0;
+}
+
+int pgurl_parse(const char *url, struct pgurl *u, char *err, size_t errlen)
+{
+    memset(u, 0, sizeof *u);
+    const char *rest;
+    if (str_has_prefix(url, "postgresql://"))
+        rest = url + 13;
+    else if (str_has_prefix(url, "postgres://"))
+        rest = url + 11;
+    else {
+        snprintf(err, errlen, "not a postgres:// or postgresql:// URL");
+        return -1;
+    }
+    const char *q = strchr(rest, '?');
+    u->base = q ? xstrndup(url, (size_t)(q - url)) : xstrdup(url);
+    /* authority: up to the first '/' after it */
+    const char *auth_end = rest + strcspn(rest, "/?");
+    const char *at = NULL;
+    for (const char *p = rest; p < auth_end; p++)
+        if (*p == '@') at = p;
+    const char *hosts = rest;
+    if (at) {
+        const char *colon = memchr(rest, ':', (size_t)(at - rest));
+        const char *uend = colon ? colon : at;
+        if (uend > rest) u->user = url_decode(rest, (size_t)(uend - rest));
+        hosts = at + 1;
+    }
+    /* first host[:port] of a possible comma list */
+    const char *hend = hosts + strcspn(hosts, ",/?");
+    if (hend > auth_end) hend = auth_end;
+    if (hosts < hend) {
+        const char *why;
+        if (url_hostport(hosts, hend, &u->host, &u->port, &why) < 0) {
+            snprintf(err, errlen, "%s in URL", why);
+            pgurl_free(u);
+            return -1;
+        }
+    }
+    if (*auth_end == '/') {
+        const char *db = auth_end + 1;
+        size_t dl = strcspn(db, "?");
+        if (dl) u->dbname = url_decode(db, dl);
+    }
+    if (q) {
+        const char *p = q + 1;
+        while (*p) {
+            const char *amp = strchr(p, '&');
+            size_t len = amp ? (size_t)(amp - p) : strlen(p);
+            if (len) {
+                const char *eq = memchr(p, '=', len);
+                if (eq) {
+                    strvec_push(&u->keys, xstrndup(p, (size_t)(eq - p)));
+                    strvec_push(&u->vals, xstrndup(eq + 1, len - (size_t)(eq - p) - 1));
+                } else {
+                    strvec_push(&u->keys, xstrndup(p, len));
+                    strvec_pushdup(&u->vals, "");
+                }
+            }
+            if (!amp) break;
+            p = amp + 1;
+        }
+    }
+    return 0;
+}
+
+char *pgurl_format(const struct pgurl *u)
+{
+    sbuf b;
+    sbuf_init(&b);
+    sbuf_puts(&b, u->base);
+    for (size_t i = 0; i < u->keys.n; i++)
+        sbuf_printf(&b, "%c%s=%s", i ? '&' : '?', u->keys.v[i], u->vals.v[i]);
+    return sbuf_detach(&b);
+}
+
+const char *pgurl_get_param(const struct pgurl *u, const char *key)
+{
+    for (size_t i = 0; i < u->keys.n; i++)
+        if (!strcmp(u->keys.v[i], key)) return u->vals.v[i];
+    return NULL;
+}
+
+void pgurl_set_param(struct pgurl *u, const char *key, const char *val)
+{
+    for (size_t i = 0; i < u->keys.n; i++) {
+        if (!strcmp(u->keys.v[i], key)) {
+            free(u->vals.v[i]);
+            u->vals.v[i] = xstrdup(val);
+            return;
+        }
+    }
+    strvec_pushdup(&u->keys, key);
+    strvec_pushdup(&u->vals, val);
+}
+
+int pgurl_strip_unknown(struct pgurl *u, bool (*known)(const char *key), sbuf *removed)
+{
+    int count = 0;
+    size_t j = 0;
+    for (size_t i = 0; i < u->keys.n; i++) {
+        if (known(u->keys.v[i])) {
+            u->keys.v[j] = u->keys.v[i];
+            u->vals.v[j] = u->vals.v[i];
+            j++;
+            continue;
+        }
+        if (removed) sbuf_printf(removed, "%s%s", removed->len ? ", " : "", u->keys.v[i]);
+        free(u->keys.v[i]);
+        free(u->vals.v[i]);
+        count++;
+    }
+    u->keys.n = u->vals.n = j;
+    if (u->keys.v) u->keys.v[j] = NULL;
+    if (u->vals.v) u->vals.v[j] = NULL;
+    return count;
+}
+
+void pgurl_free(struct pgurl *u)
+{
+    free(u->base);
+    strvec_free(&u->keys);
+    strvec_free(&u->vals);
+    free(u->user);
+    free(u->host);
+    free(u->dbname);
+    memset(u, 0, sizeof *u);
+}
+
+char *url_redact(const char *url)
+{
+    const char *scheme = strstr(url, "://");
+    if (!scheme) return xstrdup(url);
+    const char *auth = scheme + 3;
+    const char *auth_end = auth + strcspn(auth, "/?#");
+    const char *at = NULL;
+    for (const char *p = auth; p < auth_end; p++)
+        if (*p == '@') at = p;
+    sbuf b;
+    sbuf_init(&b);
+    if (at) {
+        const char *colon = memchr(auth, ':', (size_t)(at - auth));
+        if (colon) {
+            sbuf_append(&b, url, (size_t)(colon + 1 - url));
+            sbuf_puts(&b, "****");
+            sbuf_puts(&b, at);
+        } else if (!strncmp(url, "redis", 5)) {
+            /* redis://password@host: a lone userinfo is the password there */
+            sbuf_append(&b, url, (size_t)(auth - url));
+            sbuf_puts(&b, "****");
+            sbuf_puts(&b, at);
+        } else {
+            sbuf_puts(&b, url);
+        }
+    } else {
+        sbuf_puts(&b, url);
+    }
+    /* password=... in a query string too: every such parameter, not only the first text that
+     * ends in "password=" (sslpassword=x&password=secret must not leak the second) */
+    char *s = sbuf_detach(&b);
+    for (char *pw = strstr(s, "password="); pw; pw = strstr(pw + 1, "password=")) {
+        if (pw == s || (pw[-1] != '?' && pw[-1] != '&')) continue;
+        char *end = pw + 9 + strcspn(pw + 9, "&#");
+        size_t at = (size_t)(pw + 9 - s);
+        sbuf_init(&b);
+        sbuf_append(&b, s, at);
+        sbuf_puts(&b, "****");
+        sbuf_puts(&b, end);
+        free(s);
+        s = sbuf_detach(&b);
+        pw = s + at; /* continue after the mask */
+    }
+    return s;
+}

@@ -1,0 +1,411 @@
+/* probe.c — readiness and liveness checks. See probe.h. */
+#include "checks/probe.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "checks/curlm.h"
+#include "os/proc.h"
+#include "supervise/supervisor.h"
+#include "base/units.h"
+
+struct tcp_attempt {
+    uv_tcp_t tcp;
+    uv_connect_t req;
+    struct probe *p; /* NULL once the probe gave up on it */
+};
+
+struct gai_attempt {
+    uv_getaddrinfo_t req;
+    struct probe *p;
+    char port[8];
+};
+
+static void attempt(struct probe *p);
+
+static void on_next_attempt(uv_timer_t *t)
+{
+    attempt(t->data);
+}
+
+static void tcp_attempt_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+static void set_result(struct probe *p, const char *fmt, ...) ROSTER_PRINTF(2, 3);
+static void set_result(struct probe *p, const char *fmt, ...)
+{
+    sbuf b;
+    sbuf_init(&b);
+    sbuf_printf(&b, "%s %s: ", p->mode == PROBE_MODE_READY ? "ready" : "live",
+                probe_kind_name(p->cfg.kind));
+    va_list ap;
+    va_start(ap, fmt);
+    sbuf_vprintf(&b, fmt, ap);
+    va_end(ap);
+    free(p->in->probe_result);
+    p->in->probe_result = sbuf_detach(&b);
+}
+
+static void handle_closed(uv_handle_t *h)
+{
+    struct probe *p = h->data;
+    if (--p->handles == 0) {
+        if (p->re_ok) regfree(&p->re);
+        free(p->cfg.target);
+        free(p);
+    }
+}
+
+static void end_attempt(struct probe *p)
+{
+    p->in_flight = false;
+    if (p->http) {
+        curlm_cancel(p->http);
+        p->http = NULL;
+    }
+    if (p->tcp) {
+        p->tcp->p = NULL;
+        if (!uv_is_closing((uv_handle_t *)&p->tcp->tcp))
+            uv_close((uv_handle_t *)&p->tcp->tcp, tcp_attempt_closed);
+        p->tcp = NULL;
+    }
+    if (p->gai) {
+        p->gai->p = NULL; /* the resolver's callback frees it */
+        uv_cancel((uv_req_t *)&p->gai->req);
+        p->gai = NULL;
+    }
+    if (p->exec_pid > 0) {
+        proc_signal_group(p->exec_pid, SIGKILL);
+        p->exec_pid = 0; /* reaped as an orphan-like child */
+    }
+    /* the per-attempt timeout: on the limit timer for live probes, on timer for ready ones */
+    uv_timer_stop(p->mode == PROBE_MODE_LIVE ? &p->limit : &p->timer);
+}
+
+/* The outcome of one attempt. */
+static void outcome(struct probe *p, bool ok, const char *detail)
+{
+    struct instance *in = p->in;
+    end_attempt(p);
+    if (p->stopped) return;
+    if (p->mode == PROBE_MODE_READY) {
+        if (ok) {
+            set_result(p, "%s", detail);
+            uv_timer_stop(&p->limit);
+            p->stopped = true; /* done; hooks stop and free it when the state moves on */
+            inst_became_ready(in, detail);
+            return;
+        }
+        set_result(p, "%s", detail);
+        uv_timer_start(&p->timer, on_next_attempt, p->cfg.every_ms, 0);
+        return;
+    }
+    if (ok) {
+        p->failures = 0;
+        set_result(p, "%s", detail);
+    } else {
+        p->failures++;
+        set_result(p, "%s (%d of %d)", detail, p->failures, p->cfg.failures);
+        if (p->failures >= p->cfg.failures) {
+            char why[256];
+            snprintf(why, sizeof why, "liveness check failed %d times: %s", p->failures, detail);
+            p->stopped = true;
+            inst_fail(in, why);
+            return;
+        }
+    }
+    uv_timer_start(&p->timer, on_next_attempt, p->cfg.every_ms, 0);
+}
+
+/* ---- http ---- */
+
+static void http_done(void *ud, long status, const char *err, double secs)
+{
+    struct probe *p = ud;
+    char detail[200];
+    p->http = NULL;
+    if (status >= 200 && status < 400) {
+        snprintf(detail, sizeof detail, "HTTP %ld in %.0f ms", status, secs * 1000);
+        outcome(p, true, detail);
+    } else if (status) {
+        snprintf(detail, sizeof detail, "HTTP %ld", status);
+        outcome(p, false, detail);
+    } else {
+        snprintf(detail, sizeof detail, "%s", err);
+        outcome(p, false, detail);
+    }
+}
+
+/* ---- tcp ---- */
+
+static void tcp_connected(uv_connect_t *req, int status)
+{
+    struct tcp_attempt *a = req->data;
+    struct probe *p = a->p;
+    if (!p) return; /* abandoned: the close callback frees it */
+    char detail[160];
+    if (status == 0)
+        snprintf(detail, sizeof detail, "tcp connected");
+    else
+        snprintf(detail, sizeof detail, "connect: %s", uv_strerror(status));
+    outcome(p, status == 0, detail);
+}
+
+static void tcp_connect_to(struct probe *p, const struct sockaddr *sa)
+{
+    struct tcp_attempt *a = xcalloc(1, sizeof *a);
+    a->p = p;
+    a->req.data = a;
+    uv_tcp_init(p->in->role->sup->loop, &a->tcp);
+    a->tcp.data = a;
+    p->tcp = a;
+    int rc = uv_tcp_connect(&a->req, &a->tcp, sa, tcp_connected);
+    if (rc < 0) {
+        char detail[160];
+        snprintf(detail, sizeof detail, "connect: %s", uv_strerror(rc));
+        outcome(p, false, detail);
+    }
+}
+
+static void gai_done(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+{
+    struct gai_attempt *g = req->data;
+    struct probe *p = g->p;
+    if (p && p->gai == g) {
+        p->gai = NULL;
+        if (status < 0 || !res) {
+            char detail[160];
+            snprintf(detail, sizeof detail, "resolve: %s", uv_strerror(status));
+            outcome(p, false, detail);
+        } else {
+            tcp_connect_to(p, res->ai_addr);
+        }
+    }
+    if (res) uv_freeaddrinfo(res);
+    free(g);
+}
+
+static int split_hostport(const char *target, char *host, size_t hl, char *port, size_t pl)
+{
+    const char *colon = strrchr(target, ':');
+    if (!colon) return -1;
+    const char *h = target;
+    size_t n = (size_t)(colon - target);
+    if (n >= 2 && h[0] == '[' && h[n - 1] == ']') {
+        h++;
+        n -= 2;
+    }
+    if (n >= hl || strlen(colon + 1) >= pl) return -1;
+    memcpy(host, h, n);
+    host[n] = '\0';
+    strcpy(port, colon + 1);
+    if (!*host) snprintf(host, hl, "127.0.0.1");
+    return 0;
+}
+
+static void tcp_attempt(struct probe *p)
+{
+    char host[256], port[8];
+    if (split_hostport(p->cfg.target, host, sizeof host, port, sizeof port) < 0) {
+        outcome(p, false, "target is not host:port");
+        return;
+    }
+    struct sockaddr_storage ss;
+    if (uv_ip4_addr(host, atoi(port), (struct sockaddr_in *)&ss) == 0 ||
+        uv_ip6_addr(host, atoi(port), (struct sockaddr_in6 *)&ss) == 0) {
+        tcp_connect_to(p, (struct sockaddr *)&ss);
+        return;
+    }
+    struct gai_attempt *g = xcalloc(1, sizeof *g);
+    g->p = p;
+    g->req.data = g;
+    snprintf(g->port, sizeof g->port, "%s", port);
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+    p->gai = g;
+    int rc = uv_getaddrinfo(p->in->role->sup->loop, &g->req, gai_done, host, g->port, &hints);
+    if (rc < 0) {
+        p->gai = NULL;
+        free(g);
+        char detail[160];
+        snprintf(detail, sizeof detail, "resolve: %s", uv_strerror(rc));
+        outcome(p, false, detail);
+    }
+}
+
+/* ---- exec ---- */
+
+static void exec_attempt(struct probe *p)
+{
+    struct instance *in = p->in;
+    struct role *r = in->role;
+    envmap env = {0};
+    plan_instance_env(r->plan, r->pidx, in->index, &env);
+    char **envp = envmap_to_envp(&env);
+    envmap_free(&env);
+    char *argv[4] = {"/bin/sh", "-c", p->cfg.target, NULL};
+    int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    struct spawn_opts so;
+    role_spawn_opts(r, &so);
+    so.argv = argv;
+    so.envp = envp;
+    so.stdout_fd = devnull;
+    so.stderr_fd = devnull;
+    pid_t pid = 0;
+    char err[200];
+    int rc = proc_spawn(&so, &pid, err, sizeof err);
+    close(devnull);
+    envp_free(envp);
+    if (pid > 0) p->exec_pid = pid;
+    if (rc < 0 && pid <= 0) outcome(p, false, err);
+}
+
+bool probe_reaped(struct probe *p, pid_t pid, int status)
+{
+    if (!p || p->exec_pid != pid || pid <= 0) return false;
+    p->exec_pid = 0;
+    char detail[64];
+    if (WIFEXITED(status))
+        snprintf(detail, sizeof detail, "exit %d", WEXITSTATUS(status));
+    else
+        snprintf(detail, sizeof detail, "killed by %s", signal_name(WTERMSIG(status)));
+    outcome(p, WIFEXITED(status) && WEXITSTATUS(status) == 0, detail);
+    return true;
+}
+
+/* ---- scheduling ---- */
+
+static void on_attempt_timeout(uv_timer_t *t)
+{
+    struct probe *p = t->data;
+    char tmo[32];
+    units_format_duration(p->attempt_ms, tmo, sizeof tmo);
+    char detail[64];
+    snprintf(detail, sizeof detail, "timed out after %s", tmo);
+    outcome(p, false, detail);
+}
+
+static void on_ready_deadline(uv_timer_t *t)
+{
+    struct probe *p = t->data;
+    if (p->stopped) return;
+    char tmo[32];
+    units_format_duration(p->cfg.timeout_ms, tmo, sizeof tmo);
+    char why[200];
+    snprintf(why, sizeof why, "not ready within %s (%s)", tmo,
+             p->in->probe_result ? p->in->probe_result : "no answer");
+    end_attempt(p);
+    p->stopped = true;
+    inst_fail(p->in, why);
+}
+
+static void on_watchdog(uv_timer_t *t)
+{
+    struct probe *p = t->data;
+    if (p->stopped) return;
+    char tmo[32], why[128];
+    units_format_duration(p->cfg.watchdog_ms, tmo, sizeof tmo);
+    snprintf(why, sizeof why, "watchdog: no WATCHDOG=1 within %s", tmo);
+    set_result(p, "no WATCHDOG=1 within %s", tmo);
+    p->stopped = true;
+    inst_fail(p->in, why);
+}
+
+static void attempt(struct probe *p)
+{
+    if (p->stopped || p->in_flight) return;
+    p->in_flight = true;
+    uint64_t tmo = p->mode == PROBE_MODE_READY ? p->cfg.attempt_timeout_ms : p->cfg.timeout_ms;
+    p->attempt_ms = tmo;
+    if (p->mode == PROBE_MODE_LIVE) uv_timer_start(&p->limit, on_attempt_timeout, tmo, 0);
+    switch (p->cfg.kind) {
+    case PROBE_HTTP: {
+        /* libcurl (and the TLS library it initialises) is set up on the first HTTP probe only:
+         * a roster without one does not carry its pages */
+        struct sup *s = p->in->role->sup;
+        if (!s->curl) s->curl = curlm_new(s->loop);
+        p->http = s->curl ? curlm_get(s->curl, p->cfg.target, tmo, http_done, p) : NULL;
+        if (!p->http)
+            outcome(p, false, s->curl ? "cannot start the request" : "libcurl cannot be loaded");
+        break;
+    }
+    case PROBE_TCP: tcp_attempt(p); break;
+    case PROBE_EXEC: exec_attempt(p); break;
+    default: p->in_flight = false; break;
+    }
+    /* ready attempts are bounded by a per-attempt timer too */
+    if (p->mode == PROBE_MODE_READY && p->in_flight && !p->stopped)
+        uv_timer_start(&p->timer, on_attempt_timeout, tmo, 0);
+}
+
+struct probe *probe_start(struct instance *in, enum probe_mode mode)
+{
+    const struct role_config *c = role_cfg(in->role);
+    const struct probe_config *pc = mode == PROBE_MODE_READY ? &c->ready : &c->live;
+    if (pc->kind == PROBE_NONE) return NULL;
+    struct probe *p = xcalloc(1, sizeof *p);
+    p->in = in;
+    p->mode = mode;
+    p->cfg = *pc;
+    p->cfg.target = xstrdup(pc->target);
+    uv_loop_t *loop = in->role->sup->loop;
+    uv_timer_init(loop, &p->timer);
+    uv_timer_init(loop, &p->limit);
+    p->timer.data = p->limit.data = p;
+    p->handles = 2;
+    if (p->cfg.kind == PROBE_LOG) {
+        p->re_ok = regcomp(&p->re, p->cfg.target, REG_EXTENDED | REG_NOSUB) == 0;
+    }
+    if (mode == PROBE_MODE_READY) {
+        uv_timer_start(&p->limit, on_ready_deadline, p->cfg.timeout_ms, 0);
+        if (p->cfg.kind == PROBE_HTTP || p->cfg.kind == PROBE_TCP || p->cfg.kind == PROBE_EXEC)
+            attempt(p);
+    } else if (p->cfg.kind == PROBE_NOTIFY) {
+        /* a watchdog: the first ping is due one interval after the start */
+        uv_timer_start(&p->timer, on_watchdog, p->cfg.watchdog_ms, 0);
+    } else {
+        uv_timer_start(&p->timer, on_next_attempt, p->cfg.every_ms, 0);
+    }
+    return p;
+}
+
+void probe_stop(struct probe *p)
+{
+    if (!p) return;
+    p->stopped = true;
+    end_attempt(p);
+    uv_timer_stop(&p->timer);
+    uv_timer_stop(&p->limit);
+    uv_close((uv_handle_t *)&p->timer, handle_closed);
+    uv_close((uv_handle_t *)&p->limit, handle_closed);
+}
+
+void probe_line(struct probe *p, const char *line, size_t len)
+{
+    if (!p || p->stopped || p->cfg.kind != PROBE_LOG || !p->re_ok) return;
+    /* regexec wants a C string: lines are at most 64 KiB, copy only what we match on */
+    char stackbuf[1024];
+    char *s = len < sizeof stackbuf ? stackbuf : xmalloc(len + 1);
+    memcpy(s, line, len);
+    s[len] = '\0';
+    bool m = regexec(&p->re, s, 0, NULL, 0) == 0;
+    if (s != stackbuf) free(s);
+    if (m) outcome(p, true, "log line matched");
+}
+
+void probe_notify(struct probe *p, bool ready, bool watchdog)
+{
+    if (!p || p->stopped || p->cfg.kind != PROBE_NOTIFY) return;
+    if (p->mode == PROBE_MODE_READY && ready) outcome(p, true, "READY=1");
+    if (p->mode == PROBE_MODE_LIVE && watchdog) {
+        set_result(p, "WATCHDOG=1");
+        uv_timer_start(&p->timer, on_watchdog, p->cfg.watchdog_ms, 0);
+    }
+}

@@ -1,0 +1,173 @@
+/* cli.c — argument parsing. Options may come before or after the command word. */
+#include "cli/cli.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct {
+    const char *name;
+    enum cli_cmd cmd;
+    int nargs; /* -1: optional one */
+} commands[] = {
+    {"run", CMD_RUN, 0},         {"check", CMD_CHECK, 0},     {"budget", CMD_BUDGET, 0},
+    {"status", CMD_STATUS, 0},   {"restart", CMD_RESTART, 1}, {"stop", CMD_STOP, 1},
+    {"start", CMD_START, 1},     {"reload", CMD_RELOAD, 0},   {"health", CMD_HEALTH, -1},
+    {"version", CMD_VERSION, 0}, {"help", CMD_HELP, 0},
+};
+
+const char *cli_usage(void)
+{
+    return "usage:\n"
+           "  roster [run] [-c FILE] [-r|--role ROLES] [--procfile FILE] [--env-file FILE]\n"
+           "               [--log-format text|json] [--timestamps] [--no-color|--color]\n"
+           "  roster check  [-c FILE] [--role ROLES]    validate; print the resolved plan\n"
+           "  roster budget [-c FILE] [--max-connections N] [--instances ROLE=N,...]\n"
+           "  roster status [--json] | restart ROLE | stop ROLE | start ROLE | reload\n"
+           "                [-c FILE] [--socket PATH]   talk to a running roster\n"
+           "  roster health [URL]                       exit 0 if /livez answers 200\n"
+           "  roster version | --help\n"
+           "\n"
+           "Config: -c FILE, else $ROSTER_CONFIG, ./roster.yaml, ./config/roster.yaml, "
+           "./Procfile.\n"
+           "ROLES is a comma list (also $ROSTER_ROLES); without it every role runs.\n"
+           "Exit codes: 0 clean shutdown or all oneshots succeeded; 1 a role gave up or a oneshot\n"
+           "failed (a lone oneshot exits with its own status); 2 usage or config error.\n";
+}
+
+static int need_value(int argc, char **argv, int *i, const char *opt, const char **out, char *err,
+                      size_t errlen)
+{
+    const char *eq = strchr(argv[*i], '=');
+    if (eq && !strncmp(argv[*i], "--", 2)) {
+        *out = eq + 1;
+        return 0;
+    }
+    if (*i + 1 >= argc) {
+        snprintf(err, errlen, "option %s needs a value", opt);
+        return -1;
+    }
+    *out = argv[++*i];
+    return 0;
+}
+
+static bool opt_is(const char *arg, const char *name)
+{
+    size_t n = strlen(name);
+    return !strncmp(arg, name, n) && (arg[n] == '\0' || (arg[n] == '=' && name[1] == '-'));
+}
+
+int cli_parse(int argc, char **argv, char **environ_, struct cli *c, char *err, size_t errlen)
+{
+    memset(c, 0, sizeof *c);
+    c->cmd = CMD_RUN;
+    c->log_format = -1;
+    c->timestamps = -1;
+    bool have_cmd = false;
+    int positional = 0;
+    int nargs = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v;
+        if (!strcmp(a, "--")) {
+            snprintf(err, errlen, "unexpected '--'");
+            return -1;
+        } else if (a[0] == '-' && a[1]) {
+            if (opt_is(a, "-c") || opt_is(a, "--config")) {
+                if (need_value(argc, argv, &i, "--config", &c->config, err, errlen) < 0) return -1;
+            } else if (opt_is(a, "-r") || opt_is(a, "--role") || opt_is(a, "--roles")) {
+                if (need_value(argc, argv, &i, "--role", &c->roles, err, errlen) < 0) return -1;
+            } else if (opt_is(a, "--procfile")) {
+                if (need_value(argc, argv, &i, "--procfile", &c->procfile, err, errlen) < 0)
+                    return -1;
+            } else if (opt_is(a, "--env-file")) {
+                if (need_value(argc, argv, &i, "--env-file", &v, err, errlen) < 0) return -1;
+                strvec_pushdup(&c->env_files, v);
+            } else if (opt_is(a, "--log-format")) {
+                if (need_value(argc, argv, &i, "--log-format", &v, err, errlen) < 0) return -1;
+                if (!strcmp(v, "text"))
+                    c->log_format = 0;
+                else if (!strcmp(v, "json"))
+                    c->log_format = 1;
+                else {
+                    snprintf(err, errlen, "--log-format must be text or json, not '%s'", v);
+                    return -1;
+                }
+            } else if (!strcmp(a, "--timestamps")) {
+                c->timestamps = 1;
+            } else if (!strcmp(a, "--no-timestamps")) {
+                c->timestamps = 0;
+            } else if (!strcmp(a, "--no-color")) {
+                c->no_color = true;
+            } else if (!strcmp(a, "--color")) {
+                c->force_color = true;
+            } else if (opt_is(a, "--max-connections")) {
+                if (need_value(argc, argv, &i, "--max-connections", &v, err, errlen) < 0) return -1;
+                char *end;
+                long n = strtol(v, &end, 10);
+                if (*end || n < 1 || n > 1000000) {
+                    snprintf(err, errlen, "--max-connections must be a positive number, not '%s'",
+                             v);
+                    return -1;
+                }
+                c->max_connections = (int)n;
+            } else if (opt_is(a, "--instances")) {
+                if (need_value(argc, argv, &i, "--instances", &c->instances, err, errlen) < 0)
+                    return -1;
+            } else if (opt_is(a, "--socket")) {
+                if (need_value(argc, argv, &i, "--socket", &c->socket, err, errlen) < 0) return -1;
+            } else if (!strcmp(a, "--json")) {
+                c->json = true;
+            } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+                c->cmd = CMD_HELP;
+                return 0;
+            } else if (!strcmp(a, "-V") || !strcmp(a, "--version")) {
+                c->cmd = CMD_VERSION;
+                return 0;
+            } else {
+                snprintf(err, errlen, "unknown option '%s'", a);
+                return -1;
+            }
+            continue;
+        }
+        if (!have_cmd) {
+            bool found = false;
+            for (size_t k = 0; k < ARRAY_SIZE(commands); k++) {
+                if (!strcmp(a, commands[k].name)) {
+                    c->cmd = commands[k].cmd;
+                    nargs = commands[k].nargs;
+                    found = true;
+                }
+            }
+            if (!found) {
+                snprintf(err, errlen, "unknown command '%s'", a);
+                return -1;
+            }
+            have_cmd = true;
+            continue;
+        }
+        if (positional >= (nargs < 0 ? 1 : nargs)) {
+            snprintf(err, errlen, "unexpected argument '%s'", a);
+            return -1;
+        }
+        c->arg = a;
+        positional++;
+    }
+    if (nargs > 0 && positional < nargs) {
+        snprintf(err, errlen, "'%s' needs a role name",
+                 c->cmd == CMD_RESTART ? "restart"
+                 : c->cmd == CMD_STOP  ? "stop"
+                                       : "start");
+        return -1;
+    }
+    if (!c->roles) {
+        for (char **e = environ_; e && *e; e++)
+            if (!strncmp(*e, "ROSTER_ROLES=", 13) && (*e)[13]) c->roles = *e + 13;
+    }
+    return 0;
+}
+
+void cli_free(struct cli *c)
+{
+    strvec_free(&c->env_files);
+}

@@ -1,0 +1,47 @@
+/* cli.h — the command line (SPEC §2), parsed into a struct. Pure. */
+#ifndef ROSTER_CLI_H
+#define ROSTER_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "base/util.h"
+
+enum cli_cmd {
+    CMD_RUN,
+    CMD_CHECK,
+    CMD_BUDGET,
+    CMD_STATUS,
+    CMD_RESTART,
+    CMD_STOP,
+    CMD_START,
+    CMD_RELOAD,
+    CMD_HEALTH,
+    CMD_VERSION,
+    CMD_HELP,
+};
+
+struct cli {
+    enum cli_cmd cmd;
+    const char *config; /* -c */
+    const char *roles;  /* --role, else $ROSTER_ROLES */
+    const char *procfile;
+    strvec env_files;
+    int log_format; /* -1 unset, else enum log_format */
+    int timestamps; /* -1 unset, 0/1 */
+    bool no_color, force_color;
+    const char *arg;       /* ROLE for restart/stop/start, URL for health */
+    int max_connections;   /* budget --max-connections */
+    const char *instances; /* budget --instances ROLE=N,... */
+    const char *socket;    /* --socket for the control commands */
+    bool json;             /* status --json */
+};
+
+/* Parses argv. Returns 0, or -1 with a message in err (a usage error: exit 2). The struct
+ * borrows from argv and environ_. */
+int cli_parse(int argc, char **argv, char **environ_, struct cli *c, char *err, size_t errlen);
+void cli_free(struct cli *c);
+/* The text of roster --help. */
+const char *cli_usage(void);
+
+#endif

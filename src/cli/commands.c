@@ -1,0 +1,398 @@
+/* commands.c — the client commands: status, restart, stop, start and reload talk to a running
+ * roster over its control socket; health asks /livez; budget prints the connection plan. They
+ * run outside the supervisor, so blocking libcurl calls are fine here. */
+#include "cli/commands.h"
+
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "config/config.h"
+#include "os/lazylib.h"
+#include "plan/plan.h"
+
+#include <libpq-fe.h>
+
+struct config_opts cli_config_opts(const struct cli *c, char **environ_)
+{
+    struct config_opts co = {.path = c->config, .procfile = c->procfile, .environ_ = environ_};
+    co.env_files = c->env_files;
+    return co;
+}
+
+static size_t collect(char *p, size_t size, size_t n, void *ud)
+{
+    sbuf *b = ud;
+    if (b->len + size * n > (4u << 20)) return 0; /* an answer this large is not ours */
+    sbuf_append(b, p, size * n);
+    return size * n;
+}
+
+/* One HTTP request; returns the status (0 when there was no answer, with err set). */
+static long http_call(const char *unix_path, const char *url, const char *method, sbuf *body,
+                      long timeout_ms, char *err, size_t errlen)
+{
+    if (lazylib_load(LAZYLIB_CURL, err, errlen) < 0) return 0;
+    CURL *c = curl_easy_init();
+    if (!c) {
+        snprintf(err, errlen, "cannot initialise libcurl");
+        return 0;
+    }
+    char ebuf[CURL_ERROR_SIZE] = "";
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    if (unix_path) curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, unix_path);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    if (!strcmp(method, "POST")) curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, 0L);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, ebuf);
+    curl_easy_setopt(c, CURLOPT_USERAGENT, "roster/" ROSTER_VERSION);
+    CURLcode rc = curl_easy_perform(c);
+    long status = 0;
+    if (rc == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    else
+        snprintf(err, errlen, "%s", ebuf[0] ? ebuf : curl_easy_strerror(rc));
+    curl_easy_cleanup(c);
+    return status;
+}
+
+/* The socket path: --socket, else the config's control.socket (or its per-app default). */
+static char *socket_path(const struct cli *c, char **environ_)
+{
+    if (c->socket) return xstrdup(c->socket);
+    struct config_opts co = cli_config_opts(c, environ_);
+    struct roster_config cfg;
+    diags d = {0};
+    char *path = NULL;
+    if (config_load(&co, &cfg, &d) == 0) {
+        path = xstrdup(cfg.control_socket);
+    } else {
+        fprintf(stderr, "roster: cannot find the control socket without a config (or --socket):\n");
+        diags_print(&d, stderr);
+    }
+    config_free(&cfg);
+    diags_free(&d);
+    return path;
+}
+
+static void fmt_duration(double secs, char *buf, size_t n)
+{
+    long s = (long)secs;
+    if (s < 60)
+        snprintf(buf, n, "%lds", s);
+    else if (s < 3600)
+        snprintf(buf, n, "%ldm%02lds", s / 60, s % 60);
+    else if (s < 86400)
+        snprintf(buf, n, "%ldh%02ldm", s / 3600, (s % 3600) / 60);
+    else
+        snprintf(buf, n, "%ldd%02ldh", s / 86400, (s % 86400) / 3600);
+}
+
+static int print_status(const char *json)
+{
+    cJSON *root = cJSON_Parse(json);
+    cJSON *roles = root ? cJSON_GetObjectItemCaseSensitive(root, "roles") : NULL;
+    if (!cJSON_IsArray(roles)) {
+        fprintf(stderr, "roster: the control socket answered something unexpected\n");
+        cJSON_Delete(root);
+        return 1;
+    }
+    cJSON *app = cJSON_GetObjectItemCaseSensitive(root, "app");
+    cJSON *pid = cJSON_GetObjectItemCaseSensitive(root, "pid");
+    cJSON *up = cJSON_GetObjectItemCaseSensitive(root, "uptime");
+    char ubuf[32];
+    fmt_duration(cJSON_IsNumber(up) ? up->valuedouble : 0, ubuf, sizeof ubuf);
+    printf("app %s, roster pid %d, up %s%s\n", cJSON_IsString(app) ? app->valuestring : "?",
+           cJSON_IsNumber(pid) ? pid->valueint : 0, ubuf,
+           cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "shutting_down")) ? ", shutting down"
+                                                                                 : "");
+    int w = 4;
+    cJSON *r;
+    cJSON_ArrayForEach(r, roles)
+    {
+        cJSON *n = cJSON_GetObjectItemCaseSensitive(r, "role");
+        if (cJSON_IsString(n) && (int)strlen(n->valuestring) > w) w = (int)strlen(n->valuestring);
+    }
+    printf("%-*s  %-8s  %-8s  %-7s  %-8s  %-8s  %s\n", w, "ROLE", "INSTANCE", "STATE", "PID",
+           "UPTIME", "RESTARTS", "LAST EXIT");
+    cJSON_ArrayForEach(r, roles)
+    {
+        cJSON *n = cJSON_GetObjectItemCaseSensitive(r, "role");
+        cJSON *i = cJSON_GetObjectItemCaseSensitive(r, "instance");
+        cJSON *st = cJSON_GetObjectItemCaseSensitive(r, "state");
+        cJSON *p = cJSON_GetObjectItemCaseSensitive(r, "pid");
+        cJSON *u = cJSON_GetObjectItemCaseSensitive(r, "uptime");
+        cJSON *rs = cJSON_GetObjectItemCaseSensitive(r, "restarts");
+        cJSON *le = cJSON_GetObjectItemCaseSensitive(r, "last_exit");
+        char pidb[16] = "-", upb[32] = "-", exitb[64] = "-";
+        if (cJSON_IsNumber(p) && p->valueint > 0) snprintf(pidb, sizeof pidb, "%d", p->valueint);
+        if (cJSON_IsNumber(u) && u->valuedouble > 0) fmt_duration(u->valuedouble, upb, sizeof upb);
+        if (cJSON_IsObject(le)) {
+            cJSON *code = cJSON_GetObjectItemCaseSensitive(le, "code");
+            cJSON *sig = cJSON_GetObjectItemCaseSensitive(le, "signal");
+            cJSON *ago = cJSON_GetObjectItemCaseSensitive(le, "ago");
+            char agob[32];
+            fmt_duration(cJSON_IsNumber(ago) ? ago->valuedouble : 0, agob, sizeof agob);
+            if (cJSON_IsNumber(code))
+                snprintf(exitb, sizeof exitb, "code %d, %s ago", code->valueint, agob);
+            else if (cJSON_IsString(sig))
+                snprintf(exitb, sizeof exitb, "%s, %s ago", sig->valuestring, agob);
+        }
+        printf("%-*s  %-8d  %-8s  %-7s  %-8s  %-8d  %s\n", w,
+               cJSON_IsString(n) ? n->valuestring : "?", cJSON_IsNumber(i) ? i->valueint : 0,
+               cJSON_IsString(st) ? st->valuestring : "?", pidb, upb,
+               cJSON_IsNumber(rs) ? rs->valueint : 0, exitb);
+    }
+    cJSON_Delete(root);
+    return 0;
+}
+
+int commands_control(const struct cli *c, char **environ_)
+{
+    char *path = socket_path(c, environ_);
+    if (!path) return 2;
+    struct stat st;
+    if (stat(path, &st) < 0) {
+        fprintf(stderr, "roster: no roster is running here (no control socket at %s: %s)\n", path,
+                strerror(errno));
+        free(path);
+        return 1;
+    }
+    char url[256];
+    const char *method = "POST";
+    switch (c->cmd) {
+    case CMD_STATUS:
+        snprintf(url, sizeof url, "http://roster/roles");
+        method = "GET";
+        break;
+    case CMD_RELOAD: snprintf(url, sizeof url, "http://roster/reload"); break;
+    case CMD_RESTART: snprintf(url, sizeof url, "http://roster/roles/%s/restart", c->arg); break;
+    case CMD_STOP: snprintf(url, sizeof url, "http://roster/roles/%s/stop", c->arg); break;
+    default: snprintf(url, sizeof url, "http://roster/roles/%s/start", c->arg); break;
+    }
+    sbuf body;
+    sbuf_init(&body);
+    char err[256];
+    long status = http_call(path, url, method, &body, 30000, err, sizeof err);
+    int rc;
+    if (status == 0) {
+        fprintf(stderr, "roster: no roster answers on %s (%s)\n", path, err);
+        rc = 1;
+    } else if (status != 200) {
+        cJSON *o = cJSON_Parse(body.data ? body.data : "");
+        cJSON *e = o ? cJSON_GetObjectItemCaseSensitive(o, "error") : NULL;
+        fprintf(stderr, "roster: %s\n", cJSON_IsString(e) ? e->valuestring : "request refused");
+        cJSON_Delete(o);
+        rc = 1;
+    } else if (c->cmd == CMD_STATUS) {
+        rc = c->json ? (fputs(body.data, stdout), 0) : print_status(body.data);
+    } else {
+        cJSON *o = cJSON_Parse(body.data ? body.data : "");
+        cJSON *m = o ? cJSON_GetObjectItemCaseSensitive(o, "message") : NULL;
+        printf("%s\n", cJSON_IsString(m) ? m->valuestring : "ok");
+        cJSON_Delete(o);
+        rc = 0;
+    }
+    sbuf_free(&body);
+    free(path);
+    return rc;
+}
+
+/* The /livez URL: the argument; else the config's health.listen; else 127.0.0.1:9090. */
+static char *health_url(const struct cli *c, char **environ_)
+{
+    if (c->arg) {
+        const char *scheme = strstr(c->arg, "://");
+        const char *rest = scheme ? scheme + 3 : c->arg;
+        bool has_path = strchr(rest, '/') != NULL;
+        return xasprintf("%s%s%s", scheme ? "" : "http://", c->arg, has_path ? "" : "/livez");
+    }
+    struct config_opts co = cli_config_opts(c, environ_);
+    struct roster_config cfg;
+    diags d = {0};
+    char *url = NULL;
+    if (config_load(&co, &cfg, &d) == 0 && cfg.health_listen) {
+        const char *colon = strrchr(cfg.health_listen, ':');
+        char host[256];
+        size_t hl = (size_t)(colon - cfg.health_listen);
+        if (hl >= sizeof host) hl = sizeof host - 1;
+        memcpy(host, cfg.health_listen, hl);
+        host[hl] = '\0';
+        const char *h = host;
+        if (!*h || !strcmp(h, "0.0.0.0") || !strcmp(h, "*")) h = "127.0.0.1";
+        if (!strcmp(h, "[::]") || !strcmp(h, "::")) h = "[::1]";
+        url = xasprintf("http://%s:%s/livez", h, colon + 1);
+    }
+    config_free(&cfg);
+    diags_free(&d);
+    if (url) return url;
+    const char *port = NULL;
+    for (char **e = environ_; e && *e; e++)
+        if (!strncmp(*e, "ROSTER_HEALTH_PORT=", 19) && (*e)[19]) port = *e + 19;
+    return xasprintf("http://127.0.0.1:%s/livez", port ? port : "9090");
+}
+
+int commands_health(const struct cli *c, char **environ_)
+{
+    char *url = health_url(c, environ_);
+    sbuf body;
+    sbuf_init(&body);
+    char err[256];
+    long status = http_call(NULL, url, "GET", &body, 5000, err, sizeof err);
+    int rc = status == 200 ? 0 : 1;
+    if (status == 0)
+        fprintf(stderr, "roster health: %s: %s\n", url, err);
+    else if (status != 200)
+        fprintf(stderr, "roster health: %s answered %ld\n", url, status);
+    sbuf_free(&body);
+    free(url);
+    return rc;
+}
+
+/* Applies --instances ROLE=N,... over postgres.instances. */
+static int override_instances(struct roster_config *cfg, const char *spec)
+{
+    char *copy = xstrdup(spec), *save = NULL;
+    int rc = 0;
+    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(tok, '=');
+        char *end = NULL;
+        long n = eq ? strtol(eq + 1, &end, 10) : -1;
+        if (!eq || eq == tok || !end || *end || n < 0 || n > 10000) {
+            fprintf(stderr, "roster budget: --instances takes ROLE=N,..., not '%s'\n", tok);
+            rc = -1;
+            continue;
+        }
+        *eq = '\0';
+        if (!config_find_role(cfg, tok)) {
+            fprintf(stderr, "roster budget: --instances names unknown role '%s'\n", tok);
+            rc = -1;
+            continue;
+        }
+        bool found = false;
+        for (size_t i = 0; i < cfg->pg.ninstances; i++)
+            if (!strcmp(cfg->pg.instances[i].role, tok)) {
+                cfg->pg.instances[i].copies = (int)n;
+                found = true;
+            }
+        if (!found) {
+            cfg->pg.instances =
+                xrealloc(cfg->pg.instances, (cfg->pg.ninstances + 1) * sizeof *cfg->pg.instances);
+            cfg->pg.instances[cfg->pg.ninstances].role = xstrdup(tok);
+            cfg->pg.instances[cfg->pg.ninstances].copies = (int)n;
+            cfg->pg.instances[cfg->pg.ninstances].pos = (src_pos){0};
+            cfg->pg.ninstances++;
+        }
+    }
+    free(copy);
+    return rc;
+}
+
+/* Reads max_connections and the reserved counts from the server (blocking: this is the CLI). */
+static int read_server_limits(const char *url, int *max, int *su, int *reserved, char *err,
+                              size_t errlen)
+{
+    const char *keys[] = {"dbname", "connect_timeout", "application_name", NULL};
+    const char *vals[] = {url, "10", "roster-budget", NULL};
+    PGconn *conn = PQconnectdbParams(keys, vals, 1);
+    if (PQstatus(conn) != CONNECTION_OK) {
+        snprintf(err, errlen, "%s", PQerrorMessage(conn));
+        PQfinish(conn);
+        return -1;
+    }
+    PGresult *res = PQexec(conn, "SELECT name, setting FROM pg_settings WHERE name IN "
+                                 "('max_connections', 'superuser_reserved_connections', "
+                                 "'reserved_connections')");
+    int rc = 0;
+    *max = *su = *reserved = 0;
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        snprintf(err, errlen, "%s", PQresultErrorMessage(res));
+        rc = -1;
+    } else {
+        for (int i = 0; i < PQntuples(res); i++) {
+            const char *name = PQgetvalue(res, i, 0);
+            int v = atoi(PQgetvalue(res, i, 1));
+            if (!strcmp(name, "max_connections")) *max = v;
+            if (!strcmp(name, "superuser_reserved_connections")) *su = v;
+            if (!strcmp(name, "reserved_connections")) *reserved = v;
+        }
+    }
+    PQclear(res);
+    PQfinish(conn);
+    return rc;
+}
+
+int commands_budget(const struct cli *c, char **environ_)
+{
+    struct config_opts co = cli_config_opts(c, environ_);
+    struct roster_config cfg;
+    diags d = {0};
+    if (config_load(&co, &cfg, &d) < 0) {
+        diags_print(&d, stderr);
+        diags_free(&d);
+        config_free(&cfg);
+        return 2;
+    }
+    if (!cfg.pg.enabled) {
+        fprintf(stderr, "roster budget: %s has no postgres: section\n", cfg.path);
+        config_free(&cfg);
+        return 2;
+    }
+    if (c->instances && override_instances(&cfg, c->instances) < 0) {
+        config_free(&cfg);
+        return 2;
+    }
+    bool fixed = !cfg.pg.budget_auto;
+    struct plan_opts po = {.environ_ = environ_, .max_connections = c->max_connections};
+    struct plan *p = plan_build(&cfg, &po, &d);
+    if (!p) {
+        diags_print(&d, stderr);
+        diags_free(&d);
+        return 2;
+    }
+    const char *source;
+    char srcbuf[256];
+    if (fixed) {
+        source = "budget set in the config";
+    } else if (c->max_connections) {
+        snprintf(srcbuf, sizeof srcbuf,
+                 "from --max-connections %d - %d reserved for superusers - headroom %d",
+                 c->max_connections, PG_DEFAULT_SUPERUSER_RESERVED, p->cfg.pg.headroom);
+        source = srcbuf;
+    } else {
+        int max, su, reserved;
+        char err[512];
+        if (read_server_limits(p->pg_own_url, &max, &su, &reserved, err, sizeof err) < 0) {
+            fprintf(stderr,
+                    "roster budget: cannot read the server's limits: %s(use --max-connections N "
+                    "to plan without a server)\n",
+                    err);
+            plan_unref(p);
+            diags_free(&d);
+            return 1;
+        }
+        if (plan_apply_budget(p, budget_usable(max, su, reserved, p->cfg.pg.headroom), &d) < 0) {
+            diags_print(&d, stderr);
+            plan_unref(p);
+            diags_free(&d);
+            return 2;
+        }
+        snprintf(srcbuf, sizeof srcbuf,
+                 "from the server: max_connections %d - superuser_reserved %d - reserved %d - "
+                 "headroom %d",
+                 max, su, reserved, p->cfg.pg.headroom);
+        source = srcbuf;
+    }
+    printf("postgres budget for %s: %d usable (%s)\n", p->cfg.app, p->budget.usable, source);
+    budget_print(&p->budget, stdout);
+    plan_unref(p);
+    diags_free(&d);
+    return 0;
+}

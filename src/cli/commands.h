@@ -1,0 +1,18 @@
+/* commands.h — the commands that talk to something else: a running roster over its control
+ * socket (status, restart, stop, start, reload), the health endpoint (health), and the Postgres
+ * server (budget). Each returns the process exit code. */
+#ifndef ROSTER_COMMANDS_H
+#define ROSTER_COMMANDS_H
+
+#include "cli/cli.h"
+#include "config/config.h"
+
+/* How the command line says to find and read the config (-c, --procfile, --env-file). The
+ * result borrows from c and environ_. */
+struct config_opts cli_config_opts(const struct cli *c, char **environ_);
+
+int commands_control(const struct cli *c, char **environ_);
+int commands_health(const struct cli *c, char **environ_);
+int commands_budget(const struct cli *c, char **environ_);
+
+#endif

@@ -1,0 +1,278 @@
+/* config.c — finding the config file, defaults, and what both loaders share. */
+#include "config/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config/dotenv.h"
+
+#define CONFIG_MAX_FILE (1u << 20)
+
+void config_role_defaults(struct role_config *r)
+{
+    memset(r, 0, sizeof *r);
+    r->kind = ROLE_SERVICE;
+    r->port = -1;
+    r->instances = 1;
+    r->restart = RESTART_DEFAULT;
+    r->backoff_initial_ms = 100;
+    r->backoff_max_ms = 30000;
+    r->backoff_reset_ms = 30000;
+    r->give_up_after = 10;
+    r->give_up_within_ms = 60000;
+    r->give_up_then = GIVEUP_EXIT;
+    r->stop_signal = SIGTERM;
+    r->stop_timeout_ms = 10000;
+    r->ready.every_ms = 500;
+    r->ready.timeout_ms = 60000;
+    r->ready.attempt_timeout_ms = 2000;
+    r->live.every_ms = 10000;
+    r->live.timeout_ms = 5000;
+    r->live.failures = 3;
+    r->pg.mode = PGROLE_DEFAULT;
+    r->pg.weight = 1;
+}
+
+void config_defaults(struct roster_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->log_format = LOG_TEXT;
+    cfg->color = COLOR_AUTO;
+    cfg->shutdown_timeout_ms = 25000;
+    cfg->pg.budget_auto = true;
+    cfg->pg.headroom = 3;
+    cfg->pg.sample_every_ms = 10000;
+    cfg->pg.required = true;
+    cfg->redis.required = true;
+}
+
+/* The app's default name: its directory's name (the parent's when the config sits in config/),
+ * cut to what PGAPPNAME, metric labels and socket names accept. */
+static char *default_app_name(const char *dir)
+{
+    char *abs = realpath(dir && *dir ? dir : ".", NULL);
+    char *copy = xstrdup(abs ? abs : ".");
+    char *base = basename(copy);
+    if (!strcmp(base, "config")) {
+        char *copy2 = xstrdup(abs ? abs : ".");
+        char *parent = dirname(copy2);
+        char *pb = basename(parent);
+        base = xstrdup(pb);
+        free(copy2);
+    } else {
+        base = xstrdup(base);
+    }
+    free(copy);
+    free(abs);
+    sbuf b;
+    sbuf_init(&b);
+    for (const char *c = base; *c && b.len < 40; c++) {
+        if (isalnum((unsigned char)*c) || *c == '-' || *c == '_' || *c == '.')
+            sbuf_putc(&b, (char)tolower((unsigned char)*c));
+        else
+            sbuf_putc(&b, '-');
+    }
+    free(base);
+    if (b.len == 0 || !strcmp(b.data, "/") || !strcmp(b.data, "-")) {
+        sbuf_free(&b);
+        return xstrdup("app");
+    }
+    return sbuf_detach(&b);
+}
+
+char *config_locate(const struct config_opts *opts, bool *procfile, diags *d)
+{
+    *procfile = false;
+    if (opts->procfile) {
+        *procfile = true;
+        return xstrdup(opts->procfile);
+    }
+    if (opts->path) {
+        const char *base = strrchr(opts->path, '/');
+        base = base ? base + 1 : opts->path;
+        *procfile = !strcmp(base, "Procfile") || str_has_prefix(base, "Procfile.");
+        return xstrdup(opts->path);
+    }
+    const char *env = NULL;
+    for (char **e = opts->environ_; e && *e; e++)
+        if (str_has_prefix(*e, "ROSTER_CONFIG=")) env = *e + 14;
+    if (env && *env) return xstrdup(env);
+    static const char *const candidates[] = {"roster.yaml", "roster.yml", "config/roster.yaml",
+                                             "config/roster.yml"};
+    for (size_t i = 0; i < ARRAY_SIZE(candidates); i++)
+        if (access(candidates[i], F_OK) == 0) return xstrdup(candidates[i]);
+    if (access("Procfile", F_OK) == 0) {
+        *procfile = true;
+        return xstrdup("Procfile");
+    }
+    diags_add(d, (src_pos){0},
+              "roster: no config found (looked for -c FILE, $ROSTER_CONFIG, ./roster.yaml, "
+              "./config/roster.yaml and ./Procfile)");
+    return NULL;
+}
+
+int config_load(const struct config_opts *opts, struct roster_config *cfg, diags *d)
+{
+    config_defaults(cfg);
+    bool procfile;
+    char *path = config_locate(opts, &procfile, d);
+    if (!path) return -1;
+    cfg->path = path;
+    char *dcopy = xstrdup(path);
+    cfg->dir = xstrdup(dirname(dcopy));
+    free(dcopy);
+    cfg->procfile = procfile;
+
+    envmap vars = {0};
+    envmap_from_environ(&vars, opts->environ_);
+    int rc = 0;
+    for (size_t i = 0; i < opts->env_files.n; i++) {
+        envmap fenv = {0};
+        struct dotenv_error de;
+        int r = dotenv_load(opts->env_files.v[i], &fenv, &de);
+        if (r == -1) {
+            diags_add(d, (src_pos){opts->env_files.v[i], de.line, de.col}, "%s", de.msg);
+            rc = -1;
+        } else if (r < 0) {
+            diags_add(d, (src_pos){opts->env_files.v[i], 0, 0}, "--env-file: cannot read: %s",
+                      strerror(-r));
+            rc = -1;
+        }
+        for (size_t j = 0; j < fenv.n; j++)
+            if (envmap_set_default(&vars, fenv.v[j].key, fenv.v[j].val))
+                envmap_set(&cfg->file_env, fenv.v[j].key, fenv.v[j].val);
+        strvec_pushdup(&cfg->env_files, opts->env_files.v[i]);
+        envmap_free(&fenv);
+    }
+
+    char *text = NULL;
+    size_t len = 0;
+    int r = read_file(path, CONFIG_MAX_FILE, &text, &len);
+    if (r == -EFBIG) {
+        diags_add(d, (src_pos){path, 0, 0}, "config is larger than 1 MiB");
+        rc = -1;
+    } else if (r < 0) {
+        diags_add(d, (src_pos){path, 0, 0}, "cannot read config: %s", strerror(-r));
+        rc = -1;
+    } else if (memchr(text, '\0', len)) {
+        diags_add(d, (src_pos){path, 0, 0}, "config contains a NUL byte; is it a text file?");
+        rc = -1;
+    } else if (procfile) {
+        if (config_load_procfile(path, text, len, &vars, cfg, d) < 0) rc = -1;
+    } else {
+        if (config_load_yaml(path, text, len, &vars, cfg, d) < 0) rc = -1;
+    }
+    free(text);
+    envmap_free(&vars);
+    if (!cfg->app) cfg->app = default_app_name(cfg->dir);
+    if (!cfg->control_socket) {
+        const char *tmp = NULL;
+        for (char **e = opts->environ_; e && *e; e++)
+            if (str_has_prefix(*e, "TMPDIR=")) tmp = *e + 7;
+        cfg->control_socket = xasprintf("%s/roster-%s.sock", tmp && *tmp ? tmp : "/tmp", cfg->app);
+    }
+    return rc;
+}
+
+void config_finish_roles(struct roster_config *cfg)
+{
+    for (size_t i = 0; i < cfg->nroles; i++) {
+        struct role_config *ro = &cfg->roles[i];
+        /* the default restart policy depends on the kind, known only now */
+        if (ro->restart == RESTART_DEFAULT)
+            ro->restart = ro->kind == ROLE_ONESHOT ? RESTART_NEVER : RESTART_ALWAYS;
+        if (!ro->pg.url_env) ro->pg.url_env = xstrdup("DATABASE_URL");
+    }
+}
+
+struct role_config *config_find_role(const struct roster_config *cfg, const char *name)
+{
+    for (size_t i = 0; i < cfg->nroles; i++)
+        if (!strcmp(cfg->roles[i].name, name)) return &cfg->roles[i];
+    return NULL;
+}
+
+static void probe_free(struct probe_config *p)
+{
+    free(p->target);
+}
+
+static void role_free(struct role_config *r)
+{
+    free(r->name);
+    free(r->shell);
+    strvec_free(&r->argv);
+    free(r->cwd);
+    free(r->user);
+    envmap_free(&r->env);
+    envmap_free(&r->file_env);
+    strvec_free(&r->env_files);
+    for (size_t i = 0; i < r->ndeps; i++)
+        free(r->deps[i].role);
+    free(r->deps);
+    probe_free(&r->ready);
+    probe_free(&r->live);
+    strvec_free(&r->pg.pool_env);
+    free(r->pg.url_env);
+    free(r->pg.url_param);
+}
+
+void config_free(struct roster_config *cfg)
+{
+    for (size_t i = 0; i < cfg->nroles; i++)
+        role_free(&cfg->roles[i]);
+    free(cfg->roles);
+    free(cfg->path);
+    free(cfg->dir);
+    free(cfg->app);
+    strvec_free(&cfg->env_files);
+    envmap_free(&cfg->env);
+    envmap_free(&cfg->file_env);
+    free(cfg->health_listen);
+    free(cfg->control_socket);
+    free(cfg->pg.url);
+    for (size_t i = 0; i < cfg->pg.ninstances; i++)
+        free(cfg->pg.instances[i].role);
+    free(cfg->pg.instances);
+    free(cfg->redis.url);
+    memset(cfg, 0, sizeof *cfg);
+}
+
+const char *dep_cond_name(enum dep_cond c)
+{
+    switch (c) {
+    case DEP_STARTED: return "started";
+    case DEP_READY: return "ready";
+    case DEP_COMPLETED: return "completed";
+    }
+    return "?";
+}
+
+const char *restart_policy_name(enum restart_policy p)
+{
+    switch (p) {
+    case RESTART_DEFAULT: return "default";
+    case RESTART_ALWAYS: return "always";
+    case RESTART_ON_FAILURE: return "on-failure";
+    case RESTART_NEVER: return "never";
+    }
+    return "?";
+}
+
+const char *probe_kind_name(enum probe_kind k)
+{
+    switch (k) {
+    case PROBE_NONE: return "none";
+    case PROBE_HTTP: return "http";
+    case PROBE_TCP: return "tcp";
+    case PROBE_EXEC: return "exec";
+    case PROBE_LOG: return "log";
+    case PROBE_NOTIFY: return "notify";
+    }
+    return "?";
+}

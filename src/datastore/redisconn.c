@@ -1,0 +1,490 @@
+/* redisconn.c — hiredis async on the uv loop with our own adapter. */
+#include "datastore/redisconn.h"
+
+#include <arpa/inet.h>
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/redisurl.h"
+#include "base/util.h"
+
+#ifdef ROSTER_HAVE_REDIS_TLS
+#include <hiredis/hiredis_ssl.h>
+#endif
+
+enum r_state { R_IDLE, R_RESOLVING, R_CONNECTING, R_HANDSHAKE, R_UP, R_RETRY, R_CLOSED };
+
+struct r_poll {
+    uv_poll_t h; /* first: the handle is the struct */
+    struct redisconn *r;
+    int events; /* what hiredis wants */
+    int active; /* what the poll handle watches */
+    bool dead;  /* hiredis freed the context */
+};
+
+struct r_gai {
+    uv_getaddrinfo_t req;
+    struct redisconn *r;
+};
+
+struct redisconn {
+    uv_loop_t *loop;
+    struct redis_target t;
+    uint64_t connect_timeout_ms, command_timeout_ms, ping_every_ms, retry_max_ms, backoff_ms;
+    redisconn_state_cb cb;
+    void *ud;
+    enum r_state st;
+    redisAsyncContext *ac;
+    struct r_poll *poll;
+    uv_timer_t timer; /* connect/command timeout, or the wait before a retry */
+    uv_timer_t ping_timer;
+    struct r_gai *gai;
+    char ip[INET6_ADDRSTRLEN];
+    char err[256];
+    double latency;
+    uint64_t ping_sent;
+    int handshake_left; /* AUTH/SELECT replies still awaited before the first PING */
+    int handles;
+#ifdef ROSTER_HAVE_REDIS_TLS
+    redisSSLContext *ssl;
+#endif
+};
+
+static void begin(struct redisconn *r);
+static void go_down(struct redisconn *r, const char *why);
+
+static void maybe_free(struct redisconn *r)
+{
+    if (r->st != R_CLOSED || r->handles > 0) return;
+#ifdef ROSTER_HAVE_REDIS_TLS
+    if (r->ssl) redisFreeSSLContext(r->ssl);
+#endif
+    redisurl_free(&r->t);
+    free(r);
+}
+
+static void handle_closed(uv_handle_t *h)
+{
+    struct redisconn *r;
+    if (h->type == UV_POLL) {
+        struct r_poll *p = (struct r_poll *)h;
+        r = p->r;
+        free(p);
+    } else {
+        r = h->data;
+    }
+    r->handles--;
+    maybe_free(r);
+}
+
+/* ---- the adapter: hiredis asks, we watch the socket --------------------------------------- */
+
+static void on_io(uv_poll_t *h, int status, int events)
+{
+    struct redisconn *r = ((struct r_poll *)h)->r;
+    if (!r->ac) return;
+    redisAsyncContext *ac = r->ac;
+    /* An error on the socket (a refused connect) comes as status < 0: let hiredis look at the
+     * socket itself, which reports the failure to the connect callback. This is the case the
+     * 0.14 libuv adapter drops. */
+    struct r_poll *p = (struct r_poll *)h;
+    if (status < 0) events = UV_READABLE | UV_WRITABLE;
+    if (events & UV_WRITABLE) redisAsyncHandleWrite(ac);
+    if (r->ac == ac && !p->dead && (events & UV_READABLE)) redisAsyncHandleRead(ac);
+    if (p->dead && r->ac == ac) {
+        /* freed by hiredis without a callback telling us */
+        r->ac = NULL;
+        go_down(r, "connection closed");
+    }
+}
+
+/* Restarts the poll only when the wanted events change: hiredis asks for reads again after
+ * every read, and a uv_poll_start from inside the handle's own callback would re-register the
+ * descriptor for nothing. */
+static void update(struct r_poll *p)
+{
+    if (p->events == p->active) return;
+    p->active = p->events;
+    if (p->events)
+        uv_poll_start(&p->h, p->events, on_io);
+    else
+        uv_poll_stop(&p->h);
+}
+
+static void add_read(void *d)
+{
+    struct r_poll *p = d;
+    p->events |= UV_READABLE;
+    update(p);
+}
+
+static void del_read(void *d)
+{
+    struct r_poll *p = d;
+    p->events &= ~UV_READABLE;
+    update(p);
+}
+
+static void add_write(void *d)
+{
+    struct r_poll *p = d;
+    p->events |= UV_WRITABLE;
+    update(p);
+}
+
+static void del_write(void *d)
+{
+    struct r_poll *p = d;
+    p->events &= ~UV_WRITABLE;
+    update(p);
+}
+
+/* hiredis is freeing the context: close its poll handle. hiredis 0.14 calls this before the
+ * disconnect callback, so the context is forgotten there (or in on_io, as a last resort), not
+ * here: on_disconnect must still recognise it. */
+static void cleanup(void *d)
+{
+    struct r_poll *p = d;
+    struct redisconn *r = p->r;
+    p->events = 0;
+    p->dead = true;
+    uv_poll_stop(&p->h);
+    uv_close((uv_handle_t *)&p->h, handle_closed);
+    if (r->poll == p) r->poll = NULL;
+}
+
+static int attach(struct redisconn *r, redisAsyncContext *ac)
+{
+    struct r_poll *p = xcalloc(1, sizeof *p);
+    p->r = r;
+    if (uv_poll_init(r->loop, &p->h, ac->c.fd) != 0) {
+        free(p);
+        return -1;
+    }
+    r->handles++;
+    r->poll = p;
+    ac->ev.addRead = add_read;
+    ac->ev.delRead = del_read;
+    ac->ev.addWrite = add_write;
+    ac->ev.delWrite = del_write;
+    ac->ev.cleanup = cleanup;
+    ac->ev.data = p;
+    return 0;
+}
+
+/* ---- connection life ---------------------------------------------------------------------- */
+
+static void on_retry(uv_timer_t *t)
+{
+    begin(t->data);
+}
+
+static void go_down(struct redisconn *r, const char *why)
+{
+    bool was_up = r->st == R_UP;
+    (void)was_up;
+    snprintf(r->err, sizeof r->err, "%s", why && *why ? why : "connection lost");
+    uv_timer_stop(&r->timer);
+    uv_timer_stop(&r->ping_timer);
+    if (r->gai) {
+        r->gai->r = NULL;
+        uv_cancel((uv_req_t *)&r->gai->req);
+        r->gai = NULL;
+    }
+    r->st = R_RETRY;
+    if (r->ac) {
+        redisAsyncContext *ac = r->ac;
+        /* frees the context now; pending callbacks get a NULL reply and see R_RETRY */
+        redisAsyncFree(ac);
+        r->ac = NULL;
+    }
+    r->cb(r->ud, false, r->err);
+    if (r->st != R_RETRY) return;
+    uv_timer_start(&r->timer, on_retry, r->backoff_ms, 0);
+    r->backoff_ms = r->backoff_ms * 2 > r->retry_max_ms ? r->retry_max_ms : r->backoff_ms * 2;
+}
+
+static void on_timeout(uv_timer_t *t)
+{
+    struct redisconn *r = t->data;
+    char why[96];
+    snprintf(why, sizeof why, "%s timed out",
+             r->st == R_UP          ? "PING"
+             : r->st == R_HANDSHAKE ? "AUTH/SELECT"
+                                    : "connect");
+    go_down(r, why);
+}
+
+static void send_ping(struct redisconn *r);
+
+static void on_ping_timer(uv_timer_t *t)
+{
+    send_ping(t->data);
+}
+
+static void on_pong(redisAsyncContext *ac, void *reply, void *priv)
+{
+    struct redisconn *r = priv;
+    (void)ac;
+    if (r->st != R_UP && r->st != R_HANDSHAKE) return; /* freed or closing */
+    redisReply *rep = reply;
+    if (!rep) return;
+    uv_timer_stop(&r->timer);
+    if (rep->type == REDIS_REPLY_ERROR) {
+        char why[200];
+        snprintf(why, sizeof why, "PING: %s", rep->str);
+        go_down(r, why);
+        return;
+    }
+    r->latency = (double)(now_us() - r->ping_sent) / 1e6;
+    if (r->st == R_HANDSHAKE) {
+        r->st = R_UP;
+        r->err[0] = '\0';
+        r->backoff_ms = 250;
+        r->cb(r->ud, true, NULL);
+        if (r->st != R_UP) return;
+    }
+    uv_timer_start(&r->ping_timer, on_ping_timer, r->ping_every_ms, 0);
+}
+
+static void send_ping(struct redisconn *r)
+{
+    if (!r->ac) return;
+    r->ping_sent = now_us();
+    if (redisAsyncCommand(r->ac, on_pong, r, "PING") != REDIS_OK) {
+        go_down(r, "cannot send PING");
+        return;
+    }
+    uv_timer_start(&r->timer, on_timeout, r->command_timeout_ms, 0);
+}
+
+static void on_handshake(redisAsyncContext *ac, void *reply, void *priv)
+{
+    struct redisconn *r = priv;
+    (void)ac;
+    if (r->st != R_HANDSHAKE) return;
+    redisReply *rep = reply;
+    if (!rep) return;
+    if (rep->type == REDIS_REPLY_ERROR) {
+        char why[200];
+        snprintf(why, sizeof why, "%s", rep->str);
+        go_down(r, why);
+        return;
+    }
+    if (--r->handshake_left == 0) send_ping(r);
+}
+
+static void on_connect(const redisAsyncContext *ac, int status)
+{
+    struct redisconn *r = ac->data;
+    if (r->st != R_CONNECTING) return;
+    if (status != REDIS_OK) {
+        char why[200];
+        snprintf(why, sizeof why, "connect: %s", ac->errstr ? ac->errstr : "failed");
+        r->ac = NULL; /* hiredis frees it after this callback */
+        go_down(r, why);
+        return;
+    }
+    r->st = R_HANDSHAKE;
+    r->handshake_left = 0;
+    if (r->t.password) {
+        int rc = r->t.user ? redisAsyncCommand(r->ac, on_handshake, r, "AUTH %s %s", r->t.user,
+                                               r->t.password)
+                           : redisAsyncCommand(r->ac, on_handshake, r, "AUTH %s", r->t.password);
+        if (rc == REDIS_OK) r->handshake_left++;
+    }
+    if (r->t.db) {
+        if (redisAsyncCommand(r->ac, on_handshake, r, "SELECT %d", r->t.db) == REDIS_OK)
+            r->handshake_left++;
+    }
+    if (r->handshake_left == 0)
+        send_ping(r);
+    else
+        uv_timer_start(&r->timer, on_timeout, r->command_timeout_ms, 0);
+}
+
+static void on_disconnect(const redisAsyncContext *ac, int status)
+{
+    struct redisconn *r = ac->data;
+    (void)status;
+    if (r->ac != ac) return;
+    r->ac = NULL; /* hiredis frees it after this callback */
+    if (r->st == R_CLOSED || r->st == R_RETRY) return;
+    char why[200];
+    snprintf(why, sizeof why, "%s", ac->errstr && *ac->errstr ? ac->errstr : "closed");
+    go_down(r, why);
+}
+
+static void connect_ip(struct redisconn *r)
+{
+    redisAsyncContext *ac = redisAsyncConnect(r->ip, r->t.port);
+    if (!ac) {
+        go_down(r, "out of memory");
+        return;
+    }
+    if (ac->err) {
+        char why[200];
+        snprintf(why, sizeof why, "connect: %s", ac->errstr);
+        redisAsyncFree(ac);
+        go_down(r, why);
+        return;
+    }
+#ifdef ROSTER_HAVE_REDIS_TLS
+    if (r->t.tls && redisInitiateSSLWithContext(&ac->c, r->ssl) != REDIS_OK) {
+        char why[200];
+        snprintf(why, sizeof why, "TLS: %s", ac->c.errstr);
+        redisAsyncFree(ac);
+        go_down(r, why);
+        return;
+    }
+#endif
+    ac->data = r;
+    if (attach(r, ac) < 0) {
+        redisAsyncFree(ac);
+        go_down(r, "cannot watch the Redis socket");
+        return;
+    }
+    r->ac = ac;
+    r->st = R_CONNECTING;
+    redisAsyncSetConnectCallback(ac, on_connect);
+    redisAsyncSetDisconnectCallback(ac, on_disconnect);
+    uv_timer_start(&r->timer, on_timeout, r->connect_timeout_ms, 0);
+    add_write(r->poll); /* the first writable event completes the connect */
+}
+
+static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+{
+    struct r_gai *g = req->data;
+    struct redisconn *r = g->r;
+    if (r) {
+        r->gai = NULL;
+        if (status < 0 || !res) {
+            char why[200];
+            snprintf(why, sizeof why, "cannot resolve %s: %s", r->t.host, uv_strerror(status));
+            go_down(r, why);
+        } else {
+            addr_to_text(res->ai_addr, r->ip, sizeof r->ip);
+            connect_ip(r);
+        }
+    }
+    if (res) uv_freeaddrinfo(res);
+    free(g);
+}
+
+static void begin(struct redisconn *r)
+{
+    if (r->st == R_CLOSED) return;
+    struct in6_addr a6;
+    struct in_addr a4;
+    if (inet_pton(AF_INET, r->t.host, &a4) == 1 || inet_pton(AF_INET6, r->t.host, &a6) == 1) {
+        snprintf(r->ip, sizeof r->ip, "%s", r->t.host);
+        connect_ip(r);
+        return;
+    }
+    struct r_gai *g = xcalloc(1, sizeof *g);
+    g->r = r;
+    g->req.data = g;
+    r->gai = g;
+    r->st = R_RESOLVING;
+    uv_timer_start(&r->timer, on_timeout, r->connect_timeout_ms, 0);
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+    int rc = uv_getaddrinfo(r->loop, &g->req, on_resolved, r->t.host, NULL, &hints);
+    if (rc < 0) {
+        r->gai = NULL;
+        free(g);
+        char why[200];
+        snprintf(why, sizeof why, "cannot resolve %s: %s", r->t.host, uv_strerror(rc));
+        go_down(r, why);
+    }
+}
+
+struct redisconn *redisconn_new(uv_loop_t *loop, const struct redisconn_opts *o,
+                                redisconn_state_cb cb, void *ud, char *err, size_t errlen)
+{
+    struct redisconn *r = xcalloc(1, sizeof *r);
+    if (redisurl_parse(o->url, &r->t, err, errlen) < 0) {
+        free(r);
+        return NULL;
+    }
+    if (r->t.tls) {
+#ifdef ROSTER_HAVE_REDIS_TLS
+        static bool ssl_inited;
+        if (!ssl_inited) {
+            redisInitOpenSSL();
+            ssl_inited = true;
+        }
+        redisSSLContextError e;
+        r->ssl = redisCreateSSLContext(NULL, "/etc/ssl/certs", NULL, NULL, r->t.host, &e);
+        if (!r->ssl) {
+            snprintf(err, errlen, "rediss://: %s", redisSSLContextGetError(e));
+            redisurl_free(&r->t);
+            free(r);
+            return NULL;
+        }
+#else
+        snprintf(err, errlen,
+                 "rediss:// needs roster built against hiredis 1.0 or later with TLS; this build "
+                 "has hiredis %d.%d without it",
+                 HIREDIS_MAJOR, HIREDIS_MINOR);
+        redisurl_free(&r->t);
+        free(r);
+        return NULL;
+#endif
+    }
+    r->loop = loop;
+    r->connect_timeout_ms = o->connect_timeout_ms ? o->connect_timeout_ms : 3000;
+    r->command_timeout_ms = o->command_timeout_ms ? o->command_timeout_ms : 2000;
+    r->ping_every_ms = o->ping_every_ms ? o->ping_every_ms : 5000;
+    r->retry_max_ms = o->retry_max_ms ? o->retry_max_ms : 10000;
+    r->backoff_ms = 250;
+    r->latency = -1;
+    r->cb = cb;
+    r->ud = ud;
+    uv_timer_init(loop, &r->timer);
+    uv_timer_init(loop, &r->ping_timer);
+    r->timer.data = r->ping_timer.data = r;
+    r->handles = 2;
+    return r;
+}
+
+void redisconn_start(struct redisconn *r)
+{
+    if (r->st == R_IDLE) begin(r);
+}
+
+bool redisconn_up(const struct redisconn *r)
+{
+    return r && r->st == R_UP;
+}
+
+const char *redisconn_error(const struct redisconn *r)
+{
+    return r ? r->err : "";
+}
+
+double redisconn_latency(const struct redisconn *r)
+{
+    return r ? r->latency : -1;
+}
+
+void redisconn_close(struct redisconn *r)
+{
+    if (!r || r->st == R_CLOSED) return;
+    r->st = R_CLOSED;
+    if (r->gai) {
+        r->gai->r = NULL;
+        uv_cancel((uv_req_t *)&r->gai->req);
+        r->gai = NULL;
+    }
+    if (r->ac) {
+        redisAsyncContext *ac = r->ac;
+        r->ac = NULL;
+        redisAsyncFree(ac);
+    }
+    uv_close((uv_handle_t *)&r->timer, handle_closed);
+    uv_close((uv_handle_t *)&r->ping_timer, handle_closed);
+}

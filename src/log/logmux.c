@@ -1,0 +1,242 @@
+/* logmux.c — the output buffer, its writer thread and its backpressure. */
+#include "log/logmux.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static void set_paused(struct logmux *m, bool paused)
+{
+    if (m->paused == paused) return;
+    m->paused = paused;
+    if (m->on_pressure) m->on_pressure(m->ud, paused);
+}
+
+/* ---- the writer thread -------------------------------------------------------------------- */
+
+static void write_all(struct logmux *m, const char *p, size_t n)
+{
+    while (n && !m->broken) {
+        ssize_t w = write(m->fd, p, n);
+        if (w > 0) {
+            p += w;
+            n -= (size_t)w;
+        } else if (w < 0 && errno == EINTR) {
+            continue;
+        } else if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            /* an inherited non-blocking stdout: wait until it takes more */
+            struct pollfd pfd = {.fd = m->fd, .events = POLLOUT};
+            poll(&pfd, 1, 1000);
+        } else {
+            /* EPIPE and the like: nobody reads our output any more; keep supervising */
+            m->broken = true;
+        }
+    }
+}
+
+static void *writer(void *arg)
+{
+    struct logmux *m = arg;
+    pthread_mutex_lock(&m->mu);
+    for (;;) {
+        while (!m->busy && !m->quit)
+            pthread_cond_wait(&m->cv, &m->mu);
+        if (!m->busy && m->quit) break;
+        pthread_mutex_unlock(&m->mu);
+        write_all(m, m->wbuf.data, m->wbuf.len);
+        pthread_mutex_lock(&m->mu);
+        m->wbuf.len = 0;
+        m->busy = false;
+        pthread_cond_broadcast(&m->idle);
+        if (!m->quit) uv_async_send(&m->done); /* after quit the loop handles may be gone */
+    }
+    pthread_mutex_unlock(&m->mu);
+    return NULL;
+}
+
+/* ---- the loop side ------------------------------------------------------------------------ */
+
+/* Gives what the loop has formatted to the writer, when the writer is free. */
+static void hand_over(struct logmux *m)
+{
+    if (m->buf.len == 0) return;
+    if (!m->thread_ok) {
+        /* no writer thread could be started: write here, blocking */
+        write_all(m, m->buf.data, m->buf.len);
+        sbuf_reset(&m->buf);
+        return;
+    }
+    pthread_mutex_lock(&m->mu);
+    if (!m->busy) {
+        sbuf t = m->wbuf;
+        m->wbuf = m->buf;
+        m->buf = t;
+        sbuf_reset(&m->buf);
+        m->busy = true;
+        pthread_cond_signal(&m->cv);
+    }
+    pthread_mutex_unlock(&m->mu);
+}
+
+size_t logmux_pending(struct logmux *m)
+{
+    size_t n = m->buf.len;
+    if (m->thread_ok) {
+        pthread_mutex_lock(&m->mu);
+        if (m->busy) n += m->wbuf.len;
+        pthread_mutex_unlock(&m->mu);
+    }
+    return n;
+}
+
+static void on_done(uv_async_t *h)
+{
+    struct logmux *m = h->data;
+    hand_over(m);
+    if (m->paused && logmux_pending(m) <= LOGMUX_LOW_WATER) set_paused(m, false);
+}
+
+static void on_flush(uv_prepare_t *h)
+{
+    struct logmux *m = h->data;
+    m->ts_valid = false; /* the next turn reads the clock again */
+    hand_over(m);
+    if (m->buf.len == 0) {
+        uv_prepare_stop(&m->flush);
+        m->flush_active = false;
+    }
+}
+
+void logmux_init(struct logmux *m, uv_loop_t *loop, int fd)
+{
+    memset(m, 0, sizeof *m);
+    m->loop = loop;
+    m->fd = fd;
+    m->style.cached_sec = -1;
+    m->style.pad = 6;
+    pthread_mutex_init(&m->mu, NULL);
+    pthread_cond_init(&m->cv, NULL);
+    pthread_cond_init(&m->idle, NULL);
+    uv_async_init(loop, &m->done, on_done);
+    m->done.data = m;
+    uv_unref((uv_handle_t *)&m->done);
+    uv_prepare_init(loop, &m->flush);
+    m->flush.data = m;
+    uv_unref((uv_handle_t *)&m->flush);
+    /* The writer gets no signals: they are the loop's (libuv turns them into events). */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    m->thread_ok = pthread_create(&m->thread, NULL, writer, m) == 0;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+void logmux_set_pressure_cb(struct logmux *m, logmux_pressure_cb cb, void *ud)
+{
+    m->on_pressure = cb;
+    m->ud = ud;
+}
+
+static void queued(struct logmux *m)
+{
+    if (!m->flush_active && !m->closing) {
+        uv_prepare_start(&m->flush, on_flush);
+        m->flush_active = true;
+    }
+    if (!m->paused && m->buf.len >= LOGMUX_HIGH_WATER) {
+        hand_over(m);
+        if (logmux_pending(m) >= LOGMUX_HIGH_WATER) set_paused(m, true);
+    }
+}
+
+/* The time for a line: read once per loop turn, and only when the format shows it. */
+static double line_time(struct logmux *m)
+{
+    if (m->style.format != LOG_JSON && !m->style.timestamps) return 0;
+    if (!m->ts_valid) {
+        m->ts = wall_time();
+        m->ts_valid = true;
+    }
+    return m->ts;
+}
+
+void logmux_line(struct logmux *m, const struct log_source *src, int stream, const char *msg,
+                 size_t len)
+{
+    logfmt_line(&m->style, src, stream, msg, len, line_time(m), &m->buf);
+    queued(m);
+}
+
+void logmux_event(struct logmux *m, const char *event, const char *subject, int instance,
+                  const char *json_extra, const char *fmt, ...)
+{
+    sbuf msg;
+    sbuf_init(&msg);
+    va_list ap;
+    va_start(ap, fmt);
+    sbuf_vprintf(&msg, fmt, ap);
+    va_end(ap);
+    logfmt_event(&m->style, event, subject, instance, json_extra, msg.data ? msg.data : "",
+                 wall_time(), &m->buf);
+    sbuf_free(&msg);
+    queued(m);
+}
+
+void logmux_flush_sync(struct logmux *m, uint64_t timeout_ms)
+{
+    if (!m->thread_ok) {
+        hand_over(m);
+        return;
+    }
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += (time_t)(timeout_ms / 1000);
+    deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
+    for (;;) {
+        hand_over(m);
+        pthread_mutex_lock(&m->mu);
+        while (m->busy) {
+            if (pthread_cond_timedwait(&m->idle, &m->mu, &deadline) == ETIMEDOUT) {
+                pthread_mutex_unlock(&m->mu);
+                return; /* stdout is stuck: give up, the output is lost with the process */
+            }
+        }
+        pthread_mutex_unlock(&m->mu);
+        if (m->buf.len == 0) return;
+    }
+}
+
+void logmux_stop(struct logmux *m)
+{
+    m->closing = true;
+    if (!m->thread_ok || m->stopped) return;
+    m->stopped = true;
+    pthread_mutex_lock(&m->mu);
+    m->stuck = m->busy;
+    m->quit = true;
+    pthread_cond_signal(&m->cv);
+    pthread_mutex_unlock(&m->mu);
+    if (m->stuck)
+        pthread_detach(m->thread); /* blocked on a stdout nobody reads: leave it */
+    else
+        pthread_join(m->thread, NULL);
+}
+
+void logmux_close(struct logmux *m)
+{
+    logmux_stop(m);
+    if (!uv_is_closing((uv_handle_t *)&m->done)) uv_close((uv_handle_t *)&m->done, NULL);
+    if (!uv_is_closing((uv_handle_t *)&m->flush)) uv_close((uv_handle_t *)&m->flush, NULL);
+    sbuf_free(&m->buf);
+    if (!m->stuck) sbuf_free(&m->wbuf); /* a stuck writer still uses it */
+}

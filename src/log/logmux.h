@@ -1,0 +1,69 @@
+/* logmux.h — the single writer of roster's stdout. Every child line and every roster event is
+ * formatted whole into one buffer on the loop; once per loop turn the buffer is handed to a
+ * writer thread that does the (blocking) write(2)s, so lines are never torn or interleaved, a
+ * slow stdout never blocks the loop, and copying into stdout runs beside the loop's own work on
+ * another core. When stdout is slower than the children, the bytes not yet written pass a
+ * high-water mark and logmux asks its owner to stop reading the children's pipes (they block in
+ * write) until they drain below the low-water mark: nothing is dropped. The writer thread touches
+ * nothing but the buffer it was handed. */
+#ifndef ROSTER_LOGMUX_H
+#define ROSTER_LOGMUX_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "log/logfmt.h"
+
+#define LOGMUX_HIGH_WATER (1u << 20)
+#define LOGMUX_LOW_WATER  (256u << 10)
+
+typedef void (*logmux_pressure_cb)(void *ud, bool paused);
+
+struct logmux {
+    uv_loop_t *loop;
+    int fd;
+    sbuf buf;    /* loop side: lines formatted since the last hand-over */
+    sbuf wbuf;   /* writer side: being written while busy */
+    bool busy;   /* the writer holds wbuf (under mu) */
+    bool quit;   /* (under mu) */
+    bool broken; /* stdout went away (EPIPE): output is discarded (writer side) */
+    bool thread_ok;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;   /* to the writer: work or quit */
+    pthread_cond_t idle; /* from the writer: wbuf written */
+    uv_async_t done;     /* from the writer: wbuf written, back on the loop */
+    uv_prepare_t flush;  /* hands over, before the loop blocks, what this turn produced */
+    bool flush_active;
+    bool paused;
+    logmux_pressure_cb on_pressure;
+    void *ud;
+    struct log_style style;
+    bool closing;
+    bool stopped, stuck; /* the writer thread was told to quit; it was mid-write then */
+    double ts;           /* wall time shared by the lines of one loop turn */
+    bool ts_valid;
+};
+
+/* Sets up writing to fd (normally 1) and starts the writer thread. */
+void logmux_init(struct logmux *m, uv_loop_t *loop, int fd);
+void logmux_set_pressure_cb(struct logmux *m, logmux_pressure_cb cb, void *ud);
+/* Queues one child line. */
+void logmux_line(struct logmux *m, const struct log_source *src, int stream, const char *msg,
+                 size_t len);
+/* Queues one roster event; see logfmt_event. */
+void logmux_event(struct logmux *m, const char *event, const char *subject, int instance,
+                  const char *json_extra, const char *fmt, ...) ROSTER_PRINTF(6, 7);
+/* Bytes queued and not yet written. */
+size_t logmux_pending(struct logmux *m);
+/* Writes out everything queued, waiting for stdout at most timeout_ms. For exit. */
+void logmux_flush_sync(struct logmux *m, uint64_t timeout_ms);
+/* Stops the writer thread (left behind if it is stuck on stdout); call after logmux_flush_sync
+ * and before the loop's handles are closed. */
+void logmux_stop(struct logmux *m);
+/* Stops the thread if need be, closes the loop handles and frees the buffers. */
+void logmux_close(struct logmux *m);
+
+#endif

@@ -1,0 +1,133 @@
+/* main.c — roster's entry point: parse the command line and run the command. */
+#include <errno.h>
+#include <hiredis/hiredis.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "cli/cli.h"
+#include "cli/commands.h"
+#include "config/config.h"
+#include "os/lazylib.h"
+#include "plan/plan.h"
+#include "supervise/supervisor.h"
+
+extern char **environ;
+
+static int load_plan(const struct cli *c, struct plan **out, int max_connections)
+{
+    struct config_opts co = cli_config_opts(c, environ);
+    struct roster_config cfg;
+    diags d = {0};
+    struct plan *p = NULL;
+    if (config_load(&co, &cfg, &d) == 0) {
+        struct plan_opts po = {
+            .roles = c->roles, .environ_ = environ, .max_connections = max_connections};
+        p = plan_build(&cfg, &po, &d);
+    } else {
+        config_free(&cfg);
+    }
+    if (!p) {
+        diags_print(&d, stderr);
+        diags_free(&d);
+        return 2;
+    }
+    diags_free(&d);
+    *out = p;
+    return 0;
+}
+
+static int cmd_run(const struct cli *c)
+{
+    struct plan *p;
+    int rc = load_plan(c, &p, 0);
+    if (rc) return rc;
+    struct sup s;
+    struct sup_opts so = {
+        .copts = cli_config_opts(c, environ),
+        .roles = c->roles,
+        .environ_ = environ,
+        .force_color = c->force_color,
+        .no_color = c->no_color,
+        .log_format = c->log_format,
+        .timestamps = c->timestamps,
+    };
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    sup_init(&s, &loop, p, &so);
+    rc = sup_run(&s);
+    sup_free(&s);
+    if (uv_loop_close(&loop) != 0) fprintf(stderr, "roster: event loop closed with handles open\n");
+    return rc;
+}
+
+static int cmd_check(const struct cli *c)
+{
+    struct plan *p;
+    int rc = load_plan(c, &p, c->max_connections);
+    if (rc) return rc;
+    plan_print(p, stdout);
+    printf("ok\n");
+    plan_unref(p);
+    return 0;
+}
+
+static int cmd_version(void)
+{
+    char pq[32] = "not installed";
+    if (lazylib_load(LAZYLIB_PQ, NULL, 0) == 0) snprintf(pq, sizeof pq, "%d", PQlibVersion());
+    printf("roster %s (libuv %s, libpq %s, hiredis %d.%d.%d)\n", ROSTER_VERSION,
+           uv_version_string(), pq, HIREDIS_MAJOR, HIREDIS_MINOR, HIREDIS_PATCH);
+    return 0;
+}
+
+/* Platforms that hand their run command to the image's ENTRYPOINT as arguments turn
+ * `roster --role worker` into `roster roster --role worker` or, when they wrap it in a shell,
+ * `roster /bin/bash -c "roster --role worker"`. Both reach the intended roster: a repeated name
+ * is dropped, and an absolute path is exec'd with its arguments (the docker-entrypoint habit). */
+static void entrypoint_passthrough(int *argc, char ***argv)
+{
+    if (*argc < 2) return;
+    const char *a = (*argv)[1];
+    size_t n = strlen(a);
+    if (!strcmp(a, "roster") || (n > 7 && !strcmp(a + n - 7, "/roster"))) {
+        (*argv)++;
+        (*argc)--;
+        return;
+    }
+    if (a[0] == '/') {
+        execv(a, *argv + 1);
+        fprintf(stderr, "roster: cannot run %s: %s\n", a, strerror(errno));
+        exit(127);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    struct cli c;
+    entrypoint_passthrough(&argc, &argv);
+    char err[256];
+    if (cli_parse(argc, argv, environ, &c, err, sizeof err) < 0) {
+        fprintf(stderr, "roster: %s\n(see roster --help)\n", err);
+        cli_free(&c);
+        return 2;
+    }
+    int rc;
+    switch (c.cmd) {
+    case CMD_RUN: rc = cmd_run(&c); break;
+    case CMD_CHECK: rc = cmd_check(&c); break;
+    case CMD_VERSION: rc = cmd_version(); break;
+    case CMD_HELP:
+        fputs(cli_usage(), stdout);
+        rc = 0;
+        break;
+    case CMD_BUDGET: rc = commands_budget(&c, environ); break;
+    case CMD_HEALTH: rc = commands_health(&c, environ); break;
+    default: rc = commands_control(&c, environ); break;
+    }
+    cli_free(&c);
+    return rc;
+}

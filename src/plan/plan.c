@@ -1,0 +1,715 @@
+/* plan.c — from a loaded config to a plan the supervisor can run: selection, dependency checks
+ * and order, environments, users, the Postgres budget and the URLs handed to roles. */
+#include "plan/plan.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <libpq-fe.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "os/lazylib.h"
+#include "base/pgurl.h"
+#include "base/redact.h"
+#include "base/redisurl.h"
+#include "base/units.h"
+
+/* Variables that describe roster's own situation and must not leak to children. */
+static const char *const private_vars[] = {
+    "NOTIFY_SOCKET", "WATCHDOG_USEC",  "WATCHDOG_PID", "LISTEN_FDS",
+    "LISTEN_PID",    "LISTEN_FDNAMES", "ROSTER_ROLES", "PORT",
+};
+
+ssize_t plan_find_role(const struct plan *p, const char *name)
+{
+    for (size_t i = 0; i < p->nroles; i++)
+        if (!strcmp(p->roles[i].cfg->name, name)) return (ssize_t)i;
+    return -1;
+}
+
+static const char *suggest_role(const struct roster_config *cfg, const char *name)
+{
+    const char *best = NULL;
+    int bestd = 3;
+    for (size_t i = 0; i < cfg->nroles; i++) {
+        int d = str_distance(name, cfg->roles[i].name, 2);
+        if (d <= 2 && d < bestd) {
+            bestd = d;
+            best = cfg->roles[i].name;
+        }
+    }
+    return best;
+}
+
+static char *role_list(const struct roster_config *cfg)
+{
+    sbuf b;
+    sbuf_init(&b);
+    for (size_t i = 0; i < cfg->nroles; i++)
+        sbuf_printf(&b, "%s%s", i ? ", " : "", cfg->roles[i].name);
+    return sbuf_detach(&b);
+}
+
+static int select_roles(struct plan *p, const char *spec, diags *d)
+{
+    if (!spec || !*spec) {
+        for (size_t i = 0; i < p->nroles; i++)
+            p->roles[i].selected = true;
+        return 0;
+    }
+    int rc = 0;
+    char *copy = xstrdup(spec);
+    char *save = NULL;
+    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        while (*tok == ' ')
+            tok++;
+        char *e = tok + strlen(tok);
+        while (e > tok && e[-1] == ' ')
+            *--e = '\0';
+        if (!*tok) continue;
+        ssize_t idx = plan_find_role(p, tok);
+        if (idx < 0) {
+            char *known = role_list(&p->cfg);
+            const char *s = suggest_role(&p->cfg, tok);
+            if (s)
+                diags_add(d, (src_pos){p->cfg.path, 0, 0},
+                          "unknown role '%s' (did you mean '%s'?); known roles: %s", tok, s, known);
+            else
+                diags_add(d, (src_pos){p->cfg.path, 0, 0}, "unknown role '%s'; known roles: %s",
+                          tok, known);
+            free(known);
+            rc = -1;
+            continue;
+        }
+        p->roles[idx].selected = true;
+    }
+    free(copy);
+    bool any = false;
+    for (size_t i = 0; i < p->nroles; i++)
+        any |= p->roles[i].selected;
+    if (!any && rc == 0) {
+        diags_add(d, (src_pos){p->cfg.path, 0, 0}, "--role selects no role");
+        rc = -1;
+    }
+    return rc;
+}
+
+static int check_deps(struct plan *p, diags *d)
+{
+    int rc = 0;
+    for (size_t i = 0; i < p->nroles; i++) {
+        struct role_config *r = p->roles[i].cfg;
+        for (size_t j = 0; j < r->ndeps; j++) {
+            struct dep *dep = &r->deps[j];
+            ssize_t k = plan_find_role(p, dep->role);
+            if (k < 0) {
+                const char *s = suggest_role(&p->cfg, dep->role);
+                if (s)
+                    diags_add(d, dep->pos,
+                              "role '%s' depends on unknown role '%s' (did you mean '%s'?)",
+                              r->name, dep->role, s);
+                else
+                    diags_add(d, dep->pos, "role '%s' depends on unknown role '%s'", r->name,
+                              dep->role);
+                rc = -1;
+                continue;
+            }
+            if ((size_t)k == i) {
+                diags_add(d, dep->pos, "role '%s' depends on itself", r->name);
+                rc = -1;
+                continue;
+            }
+            if (dep->cond == DEP_COMPLETED && p->roles[k].cfg->kind != ROLE_ONESHOT) {
+                diags_add(d, dep->pos,
+                          "role '%s' waits for '%s' to complete, but '%s' is a service that never "
+                          "completes (use started or ready, or make it kind: oneshot)",
+                          r->name, dep->role, dep->role);
+                rc = -1;
+            }
+            for (size_t m = 0; m < j; m++)
+                if (!strcmp(r->deps[m].role, dep->role)) {
+                    diags_add(d, dep->pos, "role '%s' lists '%s' twice in depends_on", r->name,
+                              dep->role);
+                    rc = -1;
+                }
+        }
+    }
+    return rc;
+}
+
+/* Depth-first search for a cycle; reports the first one found as a -> b -> a. */
+static bool find_cycle(struct plan *p, size_t i, int *mark, size_t *stack, size_t depth, diags *d)
+{
+    mark[i] = 1;
+    stack[depth] = i;
+    struct role_config *r = p->roles[i].cfg;
+    for (size_t j = 0; j < r->ndeps; j++) {
+        ssize_t k = plan_find_role(p, r->deps[j].role);
+        if (k < 0 || (size_t)k == i) continue;
+        if (mark[k] == 1) {
+            sbuf b;
+            sbuf_init(&b);
+            size_t start = 0;
+            for (size_t s = 0; s <= depth; s++)
+                if (stack[s] == (size_t)k) start = s;
+            for (size_t s = start; s <= depth; s++)
+                sbuf_printf(&b, "%s -> ", p->roles[stack[s]].cfg->name);
+            sbuf_puts(&b, p->roles[k].cfg->name);
+            diags_add(d, p->roles[k].cfg->pos, "dependency cycle: %s", b.data);
+            sbuf_free(&b);
+            return true;
+        }
+        if (mark[k] == 0 && find_cycle(p, (size_t)k, mark, stack, depth + 1, d)) return true;
+    }
+    mark[i] = 2;
+    return false;
+}
+
+static int order_roles(struct plan *p, diags *d)
+{
+    int *mark = xcalloc(p->nroles, sizeof *mark);
+    size_t *stack = xcalloc(p->nroles + 1, sizeof *stack);
+    for (size_t i = 0; i < p->nroles; i++) {
+        if (mark[i] == 0 && find_cycle(p, i, mark, stack, 0, d)) {
+            free(mark);
+            free(stack);
+            return -1;
+        }
+    }
+    free(stack);
+    /* Kahn's algorithm over the selected roles, ties broken by config order. */
+    int *pending = mark;
+    memset(pending, 0, p->nroles * sizeof *pending);
+    for (size_t i = 0; i < p->nroles; i++)
+        if (p->roles[i].selected) pending[i] = (int)p->roles[i].ndeps;
+    p->order = xcalloc(p->nroles ? p->nroles : 1, sizeof *p->order);
+    bool *done = xcalloc(p->nroles ? p->nroles : 1, sizeof *done);
+    for (;;) {
+        bool progress = false;
+        for (size_t i = 0; i < p->nroles; i++) {
+            if (!p->roles[i].selected || done[i] || pending[i] > 0) continue;
+            done[i] = true;
+            p->order[p->norder++] = i;
+            progress = true;
+            for (size_t j = 0; j < p->nroles; j++)
+                for (size_t k = 0; k < p->roles[j].ndeps; k++)
+                    if (p->roles[j].deps[k].role == i && p->roles[j].selected) pending[j]--;
+            break;
+        }
+        if (!progress) break;
+    }
+    free(done);
+    free(mark);
+    return 0;
+}
+
+static int resolve_user(struct plan *p, struct plan_role *pr, diags *d)
+{
+    struct role_config *r = pr->cfg;
+    if (!r->user) return 0;
+    if (geteuid() != 0) {
+        /* Checked again at start: a non-root roster cannot switch users. */
+        strvec_push(&p->notes, xasprintf("role %s: user %s is ignored unless roster runs as root",
+                                         r->name, r->user));
+        return 0;
+    }
+    struct passwd pw, *res = NULL;
+    char buf[4096];
+    char *end;
+    long uid = strtol(r->user, &end, 10);
+    int e;
+    if (!*end)
+        e = getpwuid_r((uid_t)uid, &pw, buf, sizeof buf, &res);
+    else
+        e = getpwnam_r(r->user, &pw, buf, sizeof buf, &res);
+    if (e || !res) {
+        diags_add(d, r->user_pos, "role '%s': user '%s' does not exist", r->name, r->user);
+        return -1;
+    }
+    pr->has_user = true;
+    pr->uid = pw.pw_uid;
+    pr->gid = pw.pw_gid;
+    int ng = 64;
+    pr->groups = xcalloc((size_t)ng, sizeof(gid_t));
+    if (getgrouplist(pw.pw_name, pw.pw_gid, pr->groups, &ng) < 0) {
+        pr->groups = xrealloc(pr->groups, (size_t)ng * sizeof(gid_t));
+        if (getgrouplist(pw.pw_name, pw.pw_gid, pr->groups, &ng) < 0) ng = 0;
+    }
+    pr->ngroups = ng;
+    return 0;
+}
+
+static bool uses_postgres(const struct plan *p, const struct role_config *r);
+
+static bool libpq_knows(const char *key)
+{
+    static PQconninfoOption *opts;
+    if (!opts) opts = PQconndefaults();
+    for (PQconninfoOption *o = opts; o && o->keyword; o++)
+        if (!strcmp(o->keyword, key)) return true;
+    return false;
+}
+
+bool plan_role_in_budget(const struct plan *p, size_t role)
+{
+    return uses_postgres(p, p->roles[role].cfg);
+}
+
+static bool uses_postgres(const struct plan *p, const struct role_config *r)
+{
+    if (!p->cfg.pg.enabled || r->pg.mode == PGROLE_OFF) return false;
+    /* Oneshots (migrations) live in the headroom unless they ask for a share. */
+    if (r->kind == ROLE_ONESHOT && r->pg.mode == PGROLE_DEFAULT) return false;
+    return true;
+}
+
+static int fleet_copies(const struct plan *p, const struct role_config *r)
+{
+    int per = 1;
+    for (size_t i = 0; i < p->cfg.pg.ninstances; i++)
+        if (!strcmp(p->cfg.pg.instances[i].role, r->name)) per = p->cfg.pg.instances[i].copies;
+    return per * r->instances;
+}
+
+static void fingerprint(struct plan *p, struct plan_role *pr)
+{
+    struct role_config *r = pr->cfg;
+    sbuf b;
+    sbuf_init(&b);
+    sbuf_printf(&b, "kind=%d\nshell=%s\n", r->kind, r->shell ? r->shell : "");
+    for (size_t i = 0; i < r->argv.n; i++)
+        sbuf_printf(&b, "argv=%s\n", r->argv.v[i]);
+    sbuf_printf(&b, "cwd=%s\nuser=%s\nport=%d\ninstances=%d\nrestart=%d\n", r->cwd ? r->cwd : "",
+                r->user ? r->user : "", r->port, r->instances, r->restart);
+    sbuf_printf(&b, "backoff=%llu,%llu,%llu\ngive_up=%d,%llu,%d\nstop=%d,%llu\nmem=%llu\n",
+                (unsigned long long)r->backoff_initial_ms, (unsigned long long)r->backoff_max_ms,
+                (unsigned long long)r->backoff_reset_ms, r->give_up_after,
+                (unsigned long long)r->give_up_within_ms, r->give_up_then, r->stop_signal,
+                (unsigned long long)r->stop_timeout_ms, (unsigned long long)r->max_memory);
+    const struct probe_config *probes[] = {&r->ready, &r->live};
+    for (size_t i = 0; i < 2; i++)
+        sbuf_printf(&b, "probe=%d,%s,%llu,%llu,%llu,%d,%llu\n", probes[i]->kind,
+                    probes[i]->target ? probes[i]->target : "",
+                    (unsigned long long)probes[i]->every_ms,
+                    (unsigned long long)probes[i]->timeout_ms,
+                    (unsigned long long)probes[i]->attempt_timeout_ms, probes[i]->failures,
+                    (unsigned long long)probes[i]->watchdog_ms);
+    for (size_t i = 0; i < r->ndeps; i++)
+        sbuf_printf(&b, "dep=%s,%d\n", r->deps[i].role, r->deps[i].cond);
+    sbuf_printf(&b, "pg=%d,%d,%s,%s,lock=%d,wait=%d%d\n", pr->pool_size, r->pg.mode,
+                r->pg.url_env ? r->pg.url_env : "", r->pg.url_param ? r->pg.url_param : "",
+                r->lock_postgres, r->wait_postgres, r->wait_redis);
+    for (size_t i = 0; i < r->pg.pool_env.n; i++)
+        sbuf_printf(&b, "pool_env=%s\n", r->pg.pool_env.v[i]);
+    /* env in a stable order: sort a copy of the keys */
+    size_t n = pr->env.n;
+    const envvar **sorted = xcalloc(n ? n : 1, sizeof *sorted);
+    for (size_t i = 0; i < n; i++)
+        sorted[i] = &pr->env.v[i];
+    for (size_t i = 1; i < n; i++)
+        for (size_t j = i; j > 0 && strcmp(sorted[j - 1]->key, sorted[j]->key) > 0; j--) {
+            const envvar *t = sorted[j];
+            sorted[j] = sorted[j - 1];
+            sorted[j - 1] = t;
+        }
+    for (size_t i = 0; i < n; i++)
+        sbuf_printf(&b, "env=%s=%s\n", sorted[i]->key, sorted[i]->val);
+    free(sorted);
+    free(pr->fingerprint);
+    pr->fingerprint = sbuf_detach(&b);
+    (void)p;
+}
+
+/* Sets what a role's copies learn of their Postgres share. */
+static void apply_pool_env(struct plan *p, struct plan_role *pr)
+{
+    struct role_config *r = pr->cfg;
+    free(pr->db_url);
+    pr->db_url = NULL;
+    if (pr->pool_size <= 0) return;
+    char num[16];
+    snprintf(num, sizeof num, "%d", pr->pool_size);
+    envmap_set(&pr->env, "ROSTER_PG_POOL_SIZE", num);
+    for (size_t i = 0; i < r->pg.pool_env.n; i++)
+        envmap_set(&pr->env, r->pg.pool_env.v[i], num);
+    if (r->pg.url_param) {
+        const char *url = envmap_get(&pr->env, r->pg.url_env);
+        if (!url) url = p->cfg.pg.url;
+        struct pgurl u;
+        char err[128];
+        if (url && pgurl_parse(url, &u, err, sizeof err) == 0) {
+            pgurl_set_param(&u, r->pg.url_param, num);
+            pr->db_url = pgurl_format(&u);
+            envmap_set(&pr->env, r->pg.url_env, pr->db_url);
+            pgurl_free(&u);
+        }
+    }
+}
+
+int plan_apply_budget(struct plan *p, int usable, diags *d)
+{
+    struct budget_in *in = xcalloc(p->nroles ? p->nroles : 1, sizeof *in);
+    size_t *idx = xcalloc(p->nroles ? p->nroles : 1, sizeof *idx);
+    size_t n = 0;
+    for (size_t i = 0; i < p->nroles; i++) {
+        struct role_config *r = p->roles[i].cfg;
+        if (!uses_postgres(p, r)) continue;
+        in[n].role = r->name;
+        in[n].copies = p->roles[i].copies;
+        in[n].fixed = r->pg.mode == PGROLE_FIXED;
+        in[n].connections = r->pg.connections;
+        in[n].weight = r->pg.weight > 0 ? r->pg.weight : 1;
+        idx[n++] = i;
+    }
+    char err[256];
+    budget_free(&p->budget);
+    int rc = budget_compute(usable, in, n, &p->budget, err, sizeof err);
+    if (rc < 0) {
+        diags_add(d, p->cfg.pg.budget_pos.line ? p->cfg.pg.budget_pos : p->cfg.pg.pos,
+                  "postgres budget: %s", err);
+    } else {
+        for (size_t k = 0; k < n; k++) {
+            p->roles[idx[k]].pool_size = p->budget.lines[k].pool;
+            apply_pool_env(p, &p->roles[idx[k]]);
+            fingerprint(p, &p->roles[idx[k]]);
+        }
+        p->budget_known = true;
+    }
+    free(in);
+    free(idx);
+    return rc;
+}
+
+static void build_env(struct plan *p, struct plan_role *pr, const struct plan_opts *opts)
+{
+    struct role_config *r = pr->cfg;
+    envmap_from_environ(&pr->env, opts->environ_);
+    for (size_t i = 0; i < ARRAY_SIZE(private_vars); i++)
+        envmap_unset(&pr->env, private_vars[i]);
+    envmap_merge_defaults(&pr->env, &p->cfg.file_env);
+    envmap_merge_defaults(&pr->env, &r->file_env);
+    envmap_merge(&pr->env, &p->cfg.env);
+    envmap_merge(&pr->env, &r->env);
+    envmap_unset(&pr->env, "PORT");
+    envmap_set(&pr->env, "ROSTER_APP", p->cfg.app);
+    envmap_set(&pr->env, "ROSTER_ROLE", r->name);
+    if (p->redis_url) envmap_set(&pr->env, "REDIS_URL", p->redis_url);
+}
+
+struct plan *plan_build(struct roster_config *cfg, const struct plan_opts *opts, diags *d)
+{
+    size_t before = diags_count(d);
+    struct plan *p = xcalloc(1, sizeof *p);
+    p->refs = 1;
+    p->cfg = *cfg;
+    memset(cfg, 0, sizeof *cfg);
+    p->nroles = p->cfg.nroles;
+    p->roles = xcalloc(p->nroles ? p->nroles : 1, sizeof *p->roles);
+    for (size_t i = 0; i < p->nroles; i++)
+        p->roles[i].cfg = &p->cfg.roles[i];
+
+    select_roles(p, opts->roles, d);
+    if (check_deps(p, d) == 0) {
+        for (size_t i = 0; i < p->nroles; i++) {
+            struct plan_role *pr = &p->roles[i];
+            pr->deps = xcalloc(pr->cfg->ndeps ? pr->cfg->ndeps : 1, sizeof *pr->deps);
+            for (size_t j = 0; j < pr->cfg->ndeps; j++) {
+                struct dep *dep = &pr->cfg->deps[j];
+                size_t k = (size_t)plan_find_role(p, dep->role);
+                if (!p->roles[k].selected) {
+                    if (pr->selected)
+                        strvec_push(
+                            &p->notes,
+                            xasprintf("role %s: dependency %s is not selected here; counted "
+                                      "as met (it runs elsewhere)",
+                                      pr->cfg->name, dep->role));
+                    continue;
+                }
+                pr->deps[pr->ndeps].role = k;
+                pr->deps[pr->ndeps].cond = dep->cond;
+                pr->ndeps++;
+            }
+        }
+        order_roles(p, d);
+    }
+
+    envmap vars = {0};
+    envmap_from_environ(&vars, opts->environ_);
+    envmap_merge_defaults(&vars, &p->cfg.file_env);
+
+    if (p->cfg.redis.enabled) {
+        char err[200];
+        p->redis_url = redisurl_resolve(p->cfg.redis.url, &vars, err, sizeof err);
+        if (!p->redis_url) diags_add(d, p->cfg.redis.pos, "redis: %s", err);
+#ifndef ROSTER_HAVE_REDIS_TLS
+        else if (str_has_prefix(p->redis_url, "rediss://"))
+            diags_add(d, p->cfg.redis.pos,
+                      "redis: rediss:// (TLS) needs roster built against hiredis 1.0 or later with "
+                      "TLS; this build has hiredis %s without it",
+                      ROSTER_HIREDIS_VERSION);
+#endif
+    }
+    char lerr[512];
+    if (p->cfg.pg.enabled && lazylib_load(LAZYLIB_PQ, lerr, sizeof lerr) < 0) {
+        diags_add(d, p->cfg.pg.pos, "postgres: %s (install libpq5)", lerr);
+    } else if (p->cfg.pg.enabled && p->cfg.pg.url) {
+        struct pgurl u;
+        char err[128];
+        if (pgurl_parse(p->cfg.pg.url, &u, err, sizeof err) < 0) {
+            diags_add(d, p->cfg.pg.pos, "postgres.url: %s", err);
+        } else {
+            sbuf removed;
+            sbuf_init(&removed);
+            if (pgurl_strip_unknown(&u, libpq_knows, &removed) > 0)
+                strvec_push(&p->notes,
+                            xasprintf("postgres: roster's own connection drops URL parameters "
+                                      "libpq rejects: %s (roles still get the URL as written)",
+                                      removed.data));
+            sbuf_free(&removed);
+            p->pg_own_url = pgurl_format(&u);
+            pgurl_free(&u);
+        }
+        for (size_t i = 0; i < p->cfg.pg.ninstances; i++)
+            if (!config_find_role(&p->cfg, p->cfg.pg.instances[i].role))
+                diags_add(d, p->cfg.pg.instances[i].pos,
+                          "postgres.instances names unknown role '%s'",
+                          p->cfg.pg.instances[i].role);
+    }
+    envmap_free(&vars);
+
+    for (size_t i = 0; i < p->nroles; i++) {
+        const struct role_config *r = p->roles[i].cfg;
+        if ((r->wait_postgres || r->lock_postgres) && !p->cfg.pg.enabled)
+            diags_add(d, r->pos, "role '%s' %s postgres, but the config has no postgres: section",
+                      r->name, r->lock_postgres ? "locks" : "waits for");
+        if (r->wait_redis && !p->cfg.redis.enabled)
+            diags_add(d, r->pos, "role '%s' waits for redis, but the config has no redis: section",
+                      r->name);
+    }
+    for (size_t i = 0; i < p->nroles; i++) {
+        struct plan_role *pr = &p->roles[i];
+        resolve_user(p, pr, d);
+        build_env(p, pr, opts);
+        pr->copies = fleet_copies(p, pr->cfg);
+    }
+    if (p->cfg.pg.enabled && diags_count(d) == before) {
+        if (!p->cfg.pg.budget_auto)
+            plan_apply_budget(p, p->cfg.pg.budget, d);
+        else if (opts->max_connections > 0)
+            /* a server's max_connections, with PostgreSQL's default 3 reserved for superusers */
+            plan_apply_budget(p,
+                              budget_usable(opts->max_connections, PG_DEFAULT_SUPERUSER_RESERVED, 0,
+                                            p->cfg.pg.headroom),
+                              d);
+    }
+    for (size_t i = 0; i < p->nroles; i++)
+        if (!p->roles[i].fingerprint) fingerprint(p, &p->roles[i]);
+
+    if (diags_count(d) > before) {
+        plan_unref(p);
+        return NULL;
+    }
+    return p;
+}
+
+struct plan *plan_ref(struct plan *p)
+{
+    p->refs++;
+    return p;
+}
+
+void plan_unref(struct plan *p)
+{
+    if (!p || --p->refs > 0) return;
+    for (size_t i = 0; i < p->nroles; i++) {
+        struct plan_role *pr = &p->roles[i];
+        free(pr->deps);
+        envmap_free(&pr->env);
+        free(pr->groups);
+        free(pr->db_url);
+        free(pr->fingerprint);
+    }
+    free(p->roles);
+    free(p->order);
+    strvec_free(&p->notes);
+    budget_free(&p->budget);
+    free(p->pg_own_url);
+    free(p->redis_url);
+    config_free(&p->cfg);
+    free(p);
+}
+
+char *plan_instance_label(const struct plan *p, size_t role, int instance)
+{
+    const struct role_config *r = p->roles[role].cfg;
+    if (r->instances > 1) return xasprintf("%s.%d", r->name, instance);
+    return xstrdup(r->name);
+}
+
+void plan_instance_env(const struct plan *p, size_t role, int instance, envmap *out)
+{
+    const struct plan_role *pr = &p->roles[role];
+    const struct role_config *r = pr->cfg;
+    envmap_copy(out, &pr->env);
+    char num[16];
+    snprintf(num, sizeof num, "%d", instance);
+    envmap_set(out, "ROSTER_INSTANCE", num);
+    if (r->port > 0) {
+        /* Copies of a role with a port get consecutive ports, as foreman gives them. */
+        snprintf(num, sizeof num, "%d", r->port + instance);
+        envmap_set(out, "PORT", num);
+    }
+    if (p->cfg.pg.enabled && r->pg.mode != PGROLE_OFF) {
+        char *app = xasprintf("%s:%s:%d", p->cfg.app, r->name, instance);
+        envmap_set(out, "PGAPPNAME", app);
+        free(app);
+    }
+}
+
+static void print_env(FILE *out, const envmap *m, const char *indent)
+{
+    for (size_t i = 0; i < m->n; i++) {
+        char *v = redact_value(m->v[i].key, m->v[i].val);
+        fprintf(out, "%s%s=%s\n", indent, m->v[i].key, v);
+        free(v);
+    }
+}
+
+static void print_probe(FILE *out, const char *what, const struct probe_config *pc)
+{
+    char every[32], timeout[32];
+    if (pc->kind == PROBE_NONE) return;
+    units_format_duration(pc->every_ms, every, sizeof every);
+    units_format_duration(pc->timeout_ms, timeout, sizeof timeout);
+    if (pc->watchdog_ms) {
+        units_format_duration(pc->watchdog_ms, every, sizeof every);
+        fprintf(out, "    %s: watchdog every %s\n", what, every);
+        return;
+    }
+    char *target = pc->target ? redact_text(pc->target) : xstrdup("true");
+    fprintf(out, "    %s: %s %s (every %s, timeout %s", what, probe_kind_name(pc->kind), target,
+            every, timeout);
+    if (!strcmp(what, "live")) fprintf(out, ", failures %d", pc->failures);
+    fprintf(out, ")\n");
+    free(target);
+}
+
+void plan_print(const struct plan *p, FILE *out)
+{
+    const struct roster_config *c = &p->cfg;
+    char buf[32];
+    fprintf(out, "config: %s (%s)\n", c->path, c->procfile ? "Procfile" : "yaml");
+    fprintf(out, "app: %s\n", c->app);
+    units_format_duration(c->shutdown_timeout_ms, buf, sizeof buf);
+    fprintf(out, "shutdown_timeout: %s\n", buf);
+    fprintf(out, "log: %s%s\n", c->log_format == LOG_JSON ? "json" : "text",
+            c->timestamps ? ", timestamps" : "");
+    if (c->health_listen) fprintf(out, "health: http://%s/health\n", c->health_listen);
+    fprintf(out, "control: %s\n", c->control_socket);
+    for (size_t i = 0; i < c->env_files.n; i++)
+        fprintf(out, "env_file: %s\n", c->env_files.v[i]);
+    if (c->env.n) {
+        fprintf(out, "env:\n");
+        print_env(out, &c->env, "  ");
+    }
+    if (c->pg.enabled) {
+        char *u = url_redact(c->pg.url);
+        fprintf(out, "postgres: %s\n", u);
+        free(u);
+    }
+    if (p->redis_url) {
+        char *u = url_redact(p->redis_url);
+        fprintf(out, "redis: %s\n", u);
+        free(u);
+    }
+    fprintf(out, "roles (in start order):\n");
+    /* selected roles in start order first, then the unselected ones */
+    bool *shown = xcalloc(p->nroles ? p->nroles : 1, sizeof *shown);
+    for (size_t pass = 0; pass < 2; pass++) {
+        for (size_t k = 0; k < (pass == 0 ? p->norder : p->nroles); k++) {
+            size_t i = pass == 0 ? p->order[k] : k;
+            if (shown[i]) continue;
+            shown[i] = true;
+            const struct plan_role *pr = &p->roles[i];
+            const struct role_config *r = pr->cfg;
+            fprintf(out, "  %s (%s", r->name, r->kind == ROLE_ONESHOT ? "oneshot" : "service");
+            if (r->instances > 1) fprintf(out, ", %d instances", r->instances);
+            fprintf(out, ")%s\n", pr->selected ? "" : " [not selected]");
+            if (r->shell) {
+                char *cmd = redact_text(r->shell);
+                fprintf(out, "    command: /bin/sh -c %s\n", cmd);
+                free(cmd);
+            } else {
+                fprintf(out, "    command:");
+                for (size_t a = 0; a < r->argv.n; a++) {
+                    char *arg = redact_text(r->argv.v[a]);
+                    fprintf(out, " %s", arg);
+                    free(arg);
+                }
+                fprintf(out, "\n");
+            }
+            if (r->cwd) fprintf(out, "    cwd: %s\n", r->cwd);
+            if (r->user) fprintf(out, "    user: %s\n", r->user);
+            if (r->port > 0) fprintf(out, "    port: %d\n", r->port);
+            for (size_t j = 0; j < r->ndeps; j++)
+                fprintf(out, "    depends_on: %s (%s)\n", r->deps[j].role,
+                        dep_cond_name(r->deps[j].cond));
+            fprintf(out, "    restart: %s", restart_policy_name(r->restart));
+            if (r->restart != RESTART_NEVER) {
+                char a[32], b[32], w[32];
+                units_format_duration(r->backoff_initial_ms, a, sizeof a);
+                units_format_duration(r->backoff_max_ms, b, sizeof b);
+                units_format_duration(r->give_up_within_ms, w, sizeof w);
+                fprintf(out, " (backoff %s..%s, give up after %d within %s, then %s)", a, b,
+                        r->give_up_after, w, r->give_up_then == GIVEUP_EXIT ? "exit" : "stay");
+            }
+            fprintf(out, "\n");
+            units_format_duration(r->stop_timeout_ms, buf, sizeof buf);
+            fprintf(out, "    stop: %s, then SIGKILL after %s\n", signal_name(r->stop_signal), buf);
+            if (r->max_memory) {
+                units_format_size(r->max_memory, buf, sizeof buf);
+                fprintf(out, "    max_memory: %s\n", buf);
+            }
+            print_probe(out, "ready", &r->ready);
+            print_probe(out, "live", &r->live);
+            if (r->lock_postgres) fprintf(out, "    lock: postgres\n");
+            if (r->wait_postgres || r->wait_redis)
+                fprintf(out, "    wait_for:%s%s\n", r->wait_postgres ? " postgres" : "",
+                        r->wait_redis ? " redis" : "");
+            if (pr->pool_size > 0) fprintf(out, "    postgres pool: %d per copy\n", pr->pool_size);
+            envmap shown_env = {0};
+            envmap_merge(&shown_env, &r->file_env);
+            envmap_merge(&shown_env, &r->env);
+            if (pr->pool_size > 0) {
+                envmap_set(&shown_env, "ROSTER_PG_POOL_SIZE",
+                           envmap_get(&pr->env, "ROSTER_PG_POOL_SIZE"));
+                for (size_t e = 0; e < r->pg.pool_env.n; e++)
+                    envmap_set(&shown_env, r->pg.pool_env.v[e],
+                               envmap_get(&pr->env, r->pg.pool_env.v[e]));
+                if (pr->db_url) envmap_set(&shown_env, r->pg.url_env, pr->db_url);
+            }
+            if (shown_env.n) {
+                fprintf(out, "    env:\n");
+                print_env(out, &shown_env, "      ");
+            }
+            envmap_free(&shown_env);
+        }
+    }
+    free(shown);
+    if (c->pg.enabled) {
+        if (p->budget_known) {
+            fprintf(out, "postgres budget (%s):\n",
+                    c->pg.budget_auto ? "from --max-connections" : "fixed");
+            budget_print(&p->budget, out);
+        } else {
+            fprintf(out,
+                    "postgres budget: auto (read from the server at start: max_connections "
+                    "- reserved - headroom %d)\n",
+                    c->pg.headroom);
+        }
+    }
+    for (size_t i = 0; i < p->notes.n; i++)
+        fprintf(out, "note: %s\n", p->notes.v[i]);
+}

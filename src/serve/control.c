@@ -1,0 +1,243 @@
+/* control.c — the control socket's server side. */
+#include "serve/control.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "serve/health.h"
+#include "serve/httpd.h"
+#include "serve/minihttp.h"
+#include "serve/status.h"
+
+struct control {
+    struct sup *s;
+    struct minihttp *http;
+    char *path;
+    dev_t dev;
+    ino_t ino;
+};
+
+static void json_reply(struct httpd_req *req, int status, cJSON *o)
+{
+    char *txt = cJSON_PrintUnformatted(o);
+    req->status = status;
+    req->content_type = "application/json";
+    sbuf_puts(&req->body, txt);
+    sbuf_putc(&req->body, '\n');
+    free(txt);
+    cJSON_Delete(o);
+}
+
+static void error_reply(struct httpd_req *req, int status, const char *msg)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "error", msg);
+    json_reply(req, status, o);
+}
+
+struct list_ctx {
+    cJSON *arr;
+    double now;
+};
+
+static void list_one(void *ud, struct instance *in)
+{
+    struct list_ctx *lc = ud;
+    cJSON *o = cJSON_CreateObject();
+    const char *why;
+    enum health_level lvl = status_instance(in, lc->now, &why);
+    cJSON_AddStringToObject(o, "role", role_cfg(in->role)->name);
+    cJSON_AddNumberToObject(o, "instance", in->index);
+    cJSON_AddStringToObject(o, "label", in->label);
+    cJSON_AddStringToObject(o, "state", inst_state_name(in->state));
+    cJSON_AddStringToObject(o, "health", health_level_name(lvl));
+    if (why) cJSON_AddStringToObject(o, "why", why);
+    cJSON_AddNumberToObject(o, "pid", in->pid);
+    cJSON_AddNumberToObject(o, "uptime", status_uptime(in, lc->now));
+    cJSON_AddNumberToObject(o, "restarts", in->restarts);
+    if (in->has_exit) {
+        cJSON *e = cJSON_AddObjectToObject(o, "last_exit");
+        if (in->last_code >= 0)
+            cJSON_AddNumberToObject(e, "code", in->last_code);
+        else
+            cJSON_AddStringToObject(e, "signal", signal_name(in->last_signal));
+        cJSON_AddNumberToObject(e, "ago", lc->now - in->last_exit_wall);
+    }
+    cJSON_AddItemToArray(lc->arr, o);
+}
+
+static void list_roles(struct sup *s, struct httpd_req *req)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "app", s->plan->cfg.app);
+    cJSON_AddNumberToObject(o, "pid", getpid());
+    struct list_ctx lc = {.arr = cJSON_AddArrayToObject(o, "roles"), .now = wall_time()};
+    cJSON_AddNumberToObject(o, "uptime", lc.now - s->started_wall);
+    cJSON_AddBoolToObject(o, "shutting_down", s->shutting_down);
+    status_each(s, list_one, &lc);
+    json_reply(req, 200, o);
+}
+
+static void handle(void *ud, struct httpd_req *req)
+{
+    struct control *c = ud;
+    struct sup *s = c->s;
+    bool get = !strcmp(req->method, "GET");
+    bool post = !strcmp(req->method, "POST");
+    if (!strcmp(req->path, "/roles")) {
+        if (!get) {
+            req->allow = "GET";
+            error_reply(req, 405, "use GET /roles");
+            return;
+        }
+        list_roles(s, req);
+        return;
+    }
+    if (!strcmp(req->path, "/health")) {
+        if (!get) {
+            req->allow = "GET";
+            error_reply(req, 405, "use GET /health");
+            return;
+        }
+        enum health_level lvl;
+        char *doc = health_render(s, &lvl);
+        req->status = lvl == HEALTH_FAIL ? 503 : 200;
+        req->content_type = "application/health+json";
+        sbuf_puts(&req->body, doc);
+        free(doc);
+        return;
+    }
+    if (!strcmp(req->path, "/reload")) {
+        if (!post) {
+            req->allow = "POST";
+            error_reply(req, 405, "use POST /reload");
+            return;
+        }
+        sbuf err;
+        sbuf_init(&err);
+        if (sup_reload(s, &err) < 0) {
+            error_reply(req, 422, err.data ? err.data : "reload failed");
+        } else {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddBoolToObject(o, "ok", 1);
+            cJSON_AddStringToObject(o, "message", "config reloaded");
+            json_reply(req, 200, o);
+        }
+        sbuf_free(&err);
+        return;
+    }
+    /* /roles/NAME/ACTION */
+    if (!strncmp(req->path, "/roles/", 7)) {
+        const char *name = req->path + 7;
+        const char *slash = strchr(name, '/');
+        if (slash && slash > name && strlen(slash + 1) > 0 && strlen(slash + 1) < 16) {
+            char role[80];
+            size_t n = (size_t)(slash - name);
+            if (n >= sizeof role) n = sizeof role - 1;
+            memcpy(role, name, n);
+            role[n] = '\0';
+            const char *action = slash + 1;
+            int (*fn)(struct sup *, const char *, sbuf *) = NULL;
+            if (!strcmp(action, "restart"))
+                fn = sup_role_restart;
+            else if (!strcmp(action, "stop"))
+                fn = sup_role_stop;
+            else if (!strcmp(action, "start"))
+                fn = sup_role_start;
+            if (fn) {
+                if (!post) {
+                    req->allow = "POST";
+                    error_reply(req, 405, "use POST");
+                    return;
+                }
+                sbuf err;
+                sbuf_init(&err);
+                if (fn(s, role, &err) < 0) {
+                    int code = sup_find_role(s, role) ? 409 : 404;
+                    error_reply(req, code, err.data);
+                } else {
+                    cJSON *o = cJSON_CreateObject();
+                    cJSON_AddBoolToObject(o, "ok", 1);
+                    char msg[160];
+                    snprintf(msg, sizeof msg, "%s: %s requested", role, action);
+                    cJSON_AddStringToObject(o, "message", msg);
+                    json_reply(req, 200, o);
+                }
+                sbuf_free(&err);
+                return;
+            }
+        }
+    }
+    error_reply(req, 404,
+                "unknown request: GET /roles, GET /health, POST /reload, "
+                "POST /roles/NAME/restart|stop|start");
+}
+
+/* A leftover socket file from a roster that died is removed; a live one is left alone. */
+static int claim_path(const char *path, char *err, size_t errlen)
+{
+    struct stat st;
+    if (lstat(path, &st) < 0) return errno == ENOENT ? 0 : -1;
+    if (!S_ISSOCK(st.st_mode)) {
+        snprintf(err, errlen, "%s exists and is not a socket; not touching it", path);
+        return -1;
+    }
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+    int rc = connect(fd, (struct sockaddr *)&sa, sizeof sa);
+    close(fd);
+    if (rc == 0) {
+        snprintf(err, errlen, "another roster is serving %s", path);
+        return -1;
+    }
+    unlink(path);
+    return 0;
+}
+
+struct control *control_start(struct sup *s, const char *path, char *err, size_t errlen)
+{
+    if (claim_path(path, err, errlen) < 0) {
+        if (!err[0]) snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    int fd = httpd_listen_unix(path, 0600);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot listen on %s: %s", path, strerror(-fd));
+        return NULL;
+    }
+    struct control *c = xcalloc(1, sizeof *c);
+    c->s = s;
+    c->path = xstrdup(path);
+    struct stat st;
+    if (stat(path, &st) == 0) {
+        c->dev = st.st_dev;
+        c->ino = st.st_ino;
+    }
+    struct httpd_limits lim = {.connections = 32, .timeout_s = 10, .memory = 16 * 1024};
+    c->http = minihttp_start(s->loop, fd, &lim, handle, c, err, errlen);
+    if (!c->http) {
+        unlink(path);
+        free(c->path);
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
+void control_stop(struct control *c)
+{
+    if (!c) return;
+    minihttp_stop(c->http);
+    struct stat st;
+    if (stat(c->path, &st) == 0 && st.st_dev == c->dev && st.st_ino == c->ino) unlink(c->path);
+    free(c->path);
+    free(c);
+}

@@ -1,0 +1,18 @@
+/* control.h — the control socket: HTTP over a unix socket (mode 0600) that lists roles and
+ * restarts, stops, starts roles or reloads the config. The `roster status|restart|stop|start|
+ * reload` commands are its clients (commands.c). State-changing requests exist only here, never
+ * on the TCP health port. */
+#ifndef ROSTER_CONTROL_H
+#define ROSTER_CONTROL_H
+
+#include "supervise/supervisor.h"
+
+struct control;
+
+/* Serves on path. Returns NULL with err set when it cannot (another roster holds the socket,
+ * or the path is taken by something that is not a socket). */
+struct control *control_start(struct sup *s, const char *path, char *err, size_t errlen);
+/* Stops serving and removes the socket file if it is still ours. */
+void control_stop(struct control *c);
+
+#endif

@@ -1,0 +1,243 @@
+/* httpd.c — libmicrohttpd driven from the uv loop. */
+#include "serve/httpd.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#if MHD_VERSION < 0x00097002
+typedef int MHD_Result_t;
+#else
+typedef enum MHD_Result MHD_Result_t;
+#endif
+
+struct httpd {
+    struct MHD_Daemon *mhd;
+    uv_poll_t poll;
+    uv_timer_t timer;
+    int handles;
+    httpd_handler handler;
+    void *ud;
+    bool stopping;
+};
+
+static void reschedule(struct httpd *d);
+
+/* One wakeup may take a request through several MHD steps (read it, answer it, write the
+ * answer): keep running while MHD says it has more to do right now, a bounded number of times,
+ * so an answer does not wait for the next loop turn behind a busy log pump. */
+static void run_mhd(struct httpd *d)
+{
+    if (d->stopping) return;
+    for (int i = 0; i < 8; i++) {
+        MHD_run(d->mhd);
+        MHD_UNSIGNED_LONG_LONG ms;
+        if (MHD_get_timeout(d->mhd, &ms) != MHD_YES || ms != 0) break;
+    }
+    reschedule(d);
+}
+
+static void on_timer(uv_timer_t *t)
+{
+    run_mhd(t->data);
+}
+
+static void on_poll(uv_poll_t *h, int status, int events)
+{
+    (void)status;
+    (void)events;
+    run_mhd(h->data);
+}
+
+static void reschedule(struct httpd *d)
+{
+    MHD_UNSIGNED_LONG_LONG ms;
+    if (MHD_get_timeout(d->mhd, &ms) == MHD_YES)
+        uv_timer_start(&d->timer, on_timer, ms, 0);
+    else
+        uv_timer_stop(&d->timer);
+}
+
+static MHD_Result_t queue(struct MHD_Connection *c, int status, const char *type, const char *allow,
+                          const char *body, size_t len)
+{
+/* libmicrohttpd 1.x prefers MHD_create_response_from_buffer_copy, which 0.9.75 (Debian 12) lacks;
+ * the older call works in both. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+#pragma GCC diagnostic pop
+    if (!r) return MHD_NO;
+    MHD_add_response_header(r, "Content-Type", type);
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    if (allow) MHD_add_response_header(r, "Allow", allow);
+    MHD_Result_t rc = MHD_queue_response(c, (unsigned)status, r);
+    MHD_destroy_response(r);
+    return rc;
+}
+
+static MHD_Result_t on_request(void *cls, struct MHD_Connection *c, const char *url,
+                               const char *method, const char *version, const char *upload,
+                               size_t *upload_size, void **con_cls)
+{
+    struct httpd *d = cls;
+    (void)version;
+    (void)upload;
+    /* Refuse bodies outright, before reading them. */
+    const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+    const char *te = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Transfer-Encoding");
+    if ((cl && strcmp(cl, "0") != 0) || te || *upload_size) {
+        static const char msg[] = "{\"error\":\"request bodies are not accepted\"}\n";
+        *upload_size = 0;
+        if (*con_cls) return MHD_YES;
+        *con_cls = d;
+        return queue(c, 413, "application/json", NULL, msg, sizeof msg - 1);
+    }
+    /* Answering in the first call makes MHD close the connection (it cannot know yet that no
+     * body follows); answering in the second keeps the connection alive. */
+    if (!*con_cls) {
+        *con_cls = d;
+        return MHD_YES;
+    }
+    struct httpd_req req = {.method = method, .status = 200, .content_type = "text/plain"};
+    const char *q = strchr(url, '?');
+    char path[512];
+    size_t pl = q ? (size_t)(q - url) : strlen(url);
+    if (pl >= sizeof path) pl = sizeof path - 1;
+    memcpy(path, url, pl);
+    path[pl] = '\0';
+    req.path = path;
+    req.query = q ? q + 1 : "";
+    sbuf_init(&req.body);
+    d->handler(d->ud, &req);
+    MHD_Result_t rc = queue(c, req.status, req.content_type, req.allow,
+                            req.body.data ? req.body.data : "", req.body.len);
+    sbuf_free(&req.body);
+    return rc;
+}
+
+struct httpd *httpd_start(uv_loop_t *loop, int listen_fd, const struct httpd_limits *lim,
+                          httpd_handler h, void *ud, char *err, size_t errlen)
+{
+    struct httpd *d = xcalloc(1, sizeof *d);
+    d->handler = h;
+    d->ud = ud;
+    /* TURBO: read and write opportunistically instead of waiting for readiness first */
+    unsigned flags = MHD_USE_EPOLL | MHD_USE_TURBO;
+    d->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, d, MHD_OPTION_LISTEN_SOCKET,
+                              listen_fd, MHD_OPTION_CONNECTION_LIMIT, lim->connections,
+                              MHD_OPTION_CONNECTION_TIMEOUT, lim->timeout_s,
+                              MHD_OPTION_CONNECTION_MEMORY_LIMIT, lim->memory, MHD_OPTION_END);
+    if (!d->mhd) {
+        snprintf(err, errlen, "cannot start the HTTP server");
+        close(listen_fd);
+        free(d);
+        return NULL;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(d->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+    if (!info || uv_poll_init(loop, &d->poll, info->epoll_fd) != 0) {
+        snprintf(err, errlen, "cannot watch the HTTP server's epoll descriptor");
+        MHD_stop_daemon(d->mhd);
+        free(d);
+        return NULL;
+    }
+    d->poll.data = d;
+    uv_timer_init(loop, &d->timer);
+    d->timer.data = d;
+    d->handles = 2;
+    uv_poll_start(&d->poll, UV_READABLE, on_poll);
+    reschedule(d);
+    return d;
+}
+
+static void closed(uv_handle_t *h)
+{
+    struct httpd *d = h->data;
+    if (--d->handles == 0) {
+        MHD_stop_daemon(d->mhd);
+        free(d);
+    }
+}
+
+void httpd_stop(struct httpd *d)
+{
+    if (!d) return;
+    d->stopping = true;
+    uv_close((uv_handle_t *)&d->poll, closed);
+    uv_close((uv_handle_t *)&d->timer, closed);
+}
+
+int httpd_listen_tcp(const char *hostport, int *port_out)
+{
+    const char *colon = strrchr(hostport, ':');
+    if (!colon) return -EINVAL;
+    char host[256];
+    size_t hl = (size_t)(colon - hostport);
+    const char *h = hostport;
+    if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
+        h++;
+        hl -= 2;
+    }
+    if (hl >= sizeof host) return -EINVAL;
+    memcpy(host, h, hl);
+    host[hl] = '\0';
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo *res;
+    /* Config time, before the loop runs: a blocking lookup of a literal address is fine. */
+    int rc = getaddrinfo(hl ? host : NULL, colon + 1, &hints, &res);
+    if (rc != 0) return -EADDRNOTAVAIL;
+    int fd = -1, err = 0;
+    for (struct addrinfo *a = res; a; a = a->ai_next) {
+        fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0) {
+            err = errno;
+            continue;
+        }
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (bind(fd, a->ai_addr, a->ai_addrlen) == 0 && listen(fd, 128) == 0) break;
+        err = errno;
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    if (fd < 0) return -err;
+    if (port_out) {
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof ss;
+        getsockname(fd, (struct sockaddr *)&ss, &sl);
+        *port_out = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
+                                             : ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    }
+    return fd;
+}
+
+int httpd_listen_unix(const char *path, unsigned mode)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof sa.sun_path) return -ENAMETOOLONG;
+    strcpy(sa.sun_path, path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) return -errno;
+    /* The socket is created with the final mode: no window where others could connect. */
+    mode_t old = umask((mode_t)(~mode & 0777));
+    int rc = bind(fd, (struct sockaddr *)&sa, sizeof sa);
+    umask(old);
+    if (rc < 0 || chmod(path, mode) < 0 || listen(fd, 32) < 0) {
+        int e = errno;
+        close(fd);
+        return -e;
+    }
+    return fd;
+}

@@ -1,0 +1,45 @@
+/* httpd.h — a small HTTP server on roster's loop: libmicrohttpd in external-polling epoll mode,
+ * its epoll fd watched by one uv_poll and its timeouts by one uv_timer, so no thread of its own
+ * touches roster's state. Handlers answer synchronously from memory. Requests with a body are
+ * refused (413); connection count, per-connection memory (so header size) and idle time are
+ * capped, so a slow or hostile client cannot hold the loop. */
+#ifndef ROSTER_HTTPD_H
+#define ROSTER_HTTPD_H
+
+#include <stdbool.h>
+#include <uv.h>
+
+#include "base/util.h"
+
+struct httpd_req {
+    const char *method;
+    const char *path;  /* without the query string */
+    const char *query; /* after '?', or "" */
+    /* the handler fills these: */
+    int status;
+    const char *content_type;
+    const char *allow; /* for 405: the Allow header */
+    sbuf body;
+};
+
+typedef void (*httpd_handler)(void *ud, struct httpd_req *req);
+
+struct httpd_limits {
+    unsigned connections; /* at once */
+    unsigned timeout_s;   /* idle connection timeout */
+    size_t memory;        /* per connection: bounds request headers */
+};
+
+struct httpd;
+
+/* Serves on listen_fd (a bound, listening socket, which the server takes over). NULL with err
+ * set on failure. */
+struct httpd *httpd_start(uv_loop_t *loop, int listen_fd, const struct httpd_limits *lim,
+                          httpd_handler h, void *ud, char *err, size_t errlen);
+void httpd_stop(struct httpd *d);
+/* Opens a listening TCP socket on "host:port" (port 0 picks one). -errno on failure. */
+int httpd_listen_tcp(const char *hostport, int *port_out);
+/* Opens a listening unix socket at path with the given mode; -errno on failure. */
+int httpd_listen_unix(const char *path, unsigned mode);
+
+#endif

@@ -1,0 +1,13 @@
+/* metrics.h — the Prometheus text exposition of roster's state (/metrics). */
+#ifndef ROSTER_METRICS_H
+#define ROSTER_METRICS_H
+
+#include "supervise/supervisor.h"
+
+/* Appends every metric family, HELP and TYPE lines included. */
+void metrics_render(struct sup *s, sbuf *out);
+
+/* Appends one metric family header. */
+void metrics_family(sbuf *out, const char *name, const char *type, const char *help);
+
+#endif

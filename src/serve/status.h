@@ -1,0 +1,20 @@
+/* status.h — one reading of the supervisor's state for the outputs that report it: /health,
+ * /metrics, /readyz and the control socket's role list. Read-only. */
+#ifndef ROSTER_STATUS_H
+#define ROSTER_STATUS_H
+
+#include "supervise/supervisor.h"
+
+enum health_level { HEALTH_PASS, HEALTH_WARN, HEALTH_FAIL };
+
+#define STATUS_RECENT_RESTART_S 60.0 /* a restart this recent turns an instance to warn */
+
+const char *health_level_name(enum health_level l);
+/* An instance's level and, when not pass, why (a static or instance-owned string). */
+enum health_level status_instance(const struct instance *in, double now, const char **why);
+/* Seconds since the current process started (0 when none runs). */
+double status_uptime(const struct instance *in, double now);
+/* Calls fn for every instance of every selected role, in plan order. */
+void status_each(struct sup *s, void (*fn)(void *ud, struct instance *in), void *ud);
+
+#endif
