@@ -11,12 +11,12 @@ rank() {
     case "$1" in
     base) echo 0 ;; os) echo 1 ;; config) echo 2 ;; plan) echo 3 ;; log) echo 4 ;;
     supervise) echo 5 ;; checks | datastore) echo 6 ;; serve) echo 7 ;; cli) echo 8 ;;
-    main) echo 9 ;; run) echo 7 ;; *) echo "" ;;
+    main) echo 9 ;; *) echo "" ;;
     esac
 }
 
 bad=0
-check_file() { # FILE LAYER
+check_file() { # FILE LAYER: fails when FILE includes a header that is not below LAYER
     f=$1
     own=$2
     r_own=$(rank "$own")
@@ -34,7 +34,7 @@ check_file() { # FILE LAYER
             fi
         done
         exit $rc
-    } || bad=1
+    }
 }
 
 for f in src/*/*.c src/*/*.h; do
@@ -45,7 +45,7 @@ for f in src/*/*.c src/*/*.h; do
         bad=1
         continue
     fi
-    check_file "$f" "$own"
+    check_file "$f" "$own" || bad=1
 done
 
 # A unit test declares its layer in tests/CMakeLists.txt: unit_test(NAME LAYER).

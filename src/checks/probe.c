@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "checks/checks.h"
 #include "checks/curlm.h"
 #include "os/proc.h"
 #include "supervise/supervisor.h"
@@ -50,8 +51,8 @@ static void set_result(struct probe *p, const char *fmt, ...)
     va_start(ap, fmt);
     sbuf_vprintf(&b, fmt, ap);
     va_end(ap);
-    free(p->in->probe_result);
-    p->in->probe_result = sbuf_detach(&b);
+    free(*p->result);
+    *p->result = sbuf_detach(&b);
 }
 
 static void handle_closed(uv_handle_t *h)
@@ -101,7 +102,7 @@ static void outcome(struct probe *p, bool ok, const char *detail)
             set_result(p, "%s", detail);
             uv_timer_stop(&p->limit);
             p->stopped = true; /* done; hooks stop and free it when the state moves on */
-            inst_became_ready(in, detail);
+            sup_post_ready(in, detail);
             return;
         }
         set_result(p, "%s", detail);
@@ -118,7 +119,7 @@ static void outcome(struct probe *p, bool ok, const char *detail)
             char why[256];
             snprintf(why, sizeof why, "liveness check failed %d times: %s", p->failures, detail);
             p->stopped = true;
-            inst_fail(in, why);
+            sup_post_fail(in, why);
             return;
         }
     }
@@ -300,10 +301,10 @@ static void on_ready_deadline(uv_timer_t *t)
     units_format_duration(p->cfg.timeout_ms, tmo, sizeof tmo);
     char why[200];
     snprintf(why, sizeof why, "not ready within %s (%s)", tmo,
-             p->in->probe_result ? p->in->probe_result : "no answer");
+             *p->result ? *p->result : "no answer");
     end_attempt(p);
     p->stopped = true;
-    inst_fail(p->in, why);
+    sup_post_fail(p->in, why);
 }
 
 static void on_watchdog(uv_timer_t *t)
@@ -315,7 +316,7 @@ static void on_watchdog(uv_timer_t *t)
     snprintf(why, sizeof why, "watchdog: no WATCHDOG=1 within %s", tmo);
     set_result(p, "no WATCHDOG=1 within %s", tmo);
     p->stopped = true;
-    inst_fail(p->in, why);
+    sup_post_fail(p->in, why);
 }
 
 static void attempt(struct probe *p)
@@ -329,11 +330,10 @@ static void attempt(struct probe *p)
     case PROBE_HTTP: {
         /* libcurl (and the TLS library it initialises) is set up on the first HTTP probe only:
          * a roster without one does not carry its pages */
-        struct sup *s = p->in->role->sup;
-        if (!s->curl) s->curl = curlm_new(s->loop);
-        p->http = s->curl ? curlm_get(s->curl, p->cfg.target, tmo, http_done, p) : NULL;
+        struct curlm *curl = checks_curl(p->checks);
+        p->http = curl ? curlm_get(curl, p->cfg.target, tmo, http_done, p) : NULL;
         if (!p->http)
-            outcome(p, false, s->curl ? "cannot start the request" : "libcurl cannot be loaded");
+            outcome(p, false, curl ? "cannot start the request" : "libcurl cannot be loaded");
         break;
     }
     case PROBE_TCP: tcp_attempt(p); break;
@@ -345,13 +345,16 @@ static void attempt(struct probe *p)
         uv_timer_start(&p->timer, on_attempt_timeout, tmo, 0);
 }
 
-struct probe *probe_start(struct instance *in, enum probe_mode mode)
+struct probe *probe_start(struct instance *in, enum probe_mode mode, struct checks *ck,
+                          char **result)
 {
     const struct role_config *c = role_cfg(in->role);
     const struct probe_config *pc = mode == PROBE_MODE_READY ? &c->ready : &c->live;
     if (pc->kind == PROBE_NONE) return NULL;
     struct probe *p = xcalloc(1, sizeof *p);
     p->in = in;
+    p->checks = ck;
+    p->result = result;
     p->mode = mode;
     p->cfg = *pc;
     p->cfg.target = xstrdup(pc->target);

@@ -1,11 +1,11 @@
 /* probe.h — readiness (ready:) and liveness (live:) checks of a role instance, on the loop:
  * http through curlm, tcp through uv_tcp_connect, exec as a child in its own process group,
  * log as a POSIX extended regex over the instance's output lines, notify/watchdog through the
- * instance's sd_notify socket (hooks.c feeds probe_notify).
+ * instance's sd_notify socket (checks.c feeds probe_notify).
  *
  * A ready probe retries every `every` until it passes (the instance becomes ready) or `timeout`
- * runs out (a failed start: inst_fail). A live probe runs every `every` with `timeout` per
- * attempt; `failures` in a row restart the instance through inst_fail. */
+ * runs out (a failed start: sup_post_fail). A live probe runs every `every` with `timeout` per
+ * attempt; `failures` in a row restart the instance through sup_post_fail. */
 #ifndef ROSTER_PROBE_H
 #define ROSTER_PROBE_H
 
@@ -18,6 +18,7 @@
 
 struct instance;
 struct sup;
+struct checks;
 
 enum probe_mode { PROBE_MODE_READY, PROBE_MODE_LIVE };
 
@@ -26,6 +27,8 @@ struct gai_attempt;
 
 struct probe {
     struct instance *in;
+    struct checks *checks; /* its owner: the shared libcurl handle */
+    char **result;         /* where the last outcome is written, for /health (owner's) */
     enum probe_mode mode;
     struct probe_config cfg; /* a copy: the plan may be swapped by a reload meanwhile */
     uv_timer_t timer;        /* next attempt; for watchdogs, the deadline for the next ping */
@@ -43,8 +46,10 @@ struct probe {
     uint64_t attempt_ms; /* this attempt's time limit */
 };
 
-/* Starts the instance's ready or live probe (none configured: returns NULL). */
-struct probe *probe_start(struct instance *in, enum probe_mode mode);
+/* Starts the instance's ready or live probe (none configured: returns NULL). Outcomes are
+ * written to *result (which must outlive the probe's run, until probe_stop). */
+struct probe *probe_start(struct instance *in, enum probe_mode mode, struct checks *ck,
+                          char **result);
 /* Stops a probe; it frees itself once its handles are closed. NULL is fine. */
 void probe_stop(struct probe *p);
 /* An output line of the instance, for log probes. */

@@ -13,54 +13,46 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "serve/metrics.h"
 #include "datastore/pgconn.h"
 #include "datastore/redisconn.h"
-#include "serve/status.h"
+#include "supervise/observer.h"
 
 #define PG_QUERY_TIMEOUT_MS 5000
 
-struct usage {
-    char *role;
-    int used;
-    bool over;
-};
-
-struct services {
-    struct sup *s;
-    /* Postgres */
-    struct pgconn *pg;
-    bool pg_up;
-    bool pg_down_logged;
-    bool pg_ever_up;
-    double pg_response; /* seconds, last sample; < 0 none */
-    bool settings_known;
-    int max_conn, su_reserved, reserved;
-    uv_timer_t sample_timer;
-    bool sampling;
-    struct usage *usage;
-    size_t nusage;
-    int other_used, roster_used, total_used;
-    bool sampled;
-    uint64_t samples;
-    bool budget_failed;
-    /* Redis */
-    struct redisconn *redis;
-    bool redis_up;
-    bool redis_down_logged;
-    bool redis_ever_up;
-};
-
 struct pglock {
     struct pgconn *conn;
-    struct instance *in;
+    struct inst_services *x;
     bool requested;
     char key[24];
 };
 
-static struct services *svc(struct sup *s)
+/* What the services know of one instance (its observer context): the gates it waits on. */
+struct inst_services {
+    struct services *v;
+    struct instance *in;
+    struct pglock *lock;
+    bool lock_held;
+    char *gate_wait; /* what a starting instance waits for */
+};
+
+static struct inst_services *ctx(struct services *v, struct instance *in)
 {
-    return s->svc;
+    struct inst_services *x = inst_ctx(in, v->slot);
+    if (!x) {
+        x = xcalloc(1, sizeof *x);
+        x->v = v;
+        x->in = in;
+        inst_set_ctx(in, v->slot, x);
+    }
+    return x;
+}
+
+/* TEMPORARY until plan_with_budget lands in plan/: applies the budget to the running plan. */
+static struct plan *plan_with_budget(const struct plan *cur, int usable, diags *d)
+{
+    struct plan *p = (struct plan *)cur;
+    if (plan_apply_budget(p, usable, d) < 0) return NULL;
+    return plan_ref(p);
 }
 
 /* ---- budget: auto ------------------------------------------------------------------------ */
@@ -68,21 +60,26 @@ static struct services *svc(struct sup *s)
 static void apply_settings(struct services *v)
 {
     struct sup *s = v->s;
-    struct plan *p = s->plan;
-    if (!p->cfg.pg.enabled || !p->cfg.pg.budget_auto || p->budget_known || v->budget_failed) return;
-    int usable = budget_usable(v->max_conn, v->su_reserved, v->reserved, p->cfg.pg.headroom);
+    const struct plan *cur = s->plan;
+    if (!cur->cfg.pg.enabled || !cur->cfg.pg.budget_auto || cur->budget_known || v->budget_failed)
+        return;
+    int usable = budget_usable(v->max_conn, v->su_reserved, v->reserved, cur->cfg.pg.headroom);
     diags d = {0};
-    if (plan_apply_budget(p, usable, &d) < 0) {
+    /* The running plan is never changed: the budget makes a new one, which the supervisor runs
+     * (no role has started with a pool size yet: they wait for the budget). */
+    struct plan *p = plan_with_budget(cur, usable, &d);
+    if (!p) {
         v->budget_failed = true;
         logmux_event(&s->log, "budget_error", NULL, 0, NULL,
                      "%s (read from the server: max_connections %d, reserved %d + %d, headroom %d)",
                      d.items.n ? d.items.v[0] : "postgres budget: impossible plan", v->max_conn,
-                     v->su_reserved, v->reserved, p->cfg.pg.headroom);
+                     v->su_reserved, v->reserved, cur->cfg.pg.headroom);
         diags_free(&d);
         sup_shutdown(s, 2, "the Postgres budget cannot be met");
         return;
     }
     diags_free(&d);
+    sup_replace_plan(s, p);
     sbuf b;
     sbuf_init(&b);
     for (size_t i = 0; i < p->budget.nlines; i++) {
@@ -97,7 +94,7 @@ static void apply_settings(struct services *v)
                  usable, v->max_conn, v->su_reserved + v->reserved, p->cfg.pg.headroom,
                  b.data ? b.data : "no roles use it");
     sbuf_free(&b);
-    sup_gates_changed(s);
+    sup_post_gates_changed(s);
 }
 
 static void on_settings(void *ud, PGresult *res, const char *err, double secs)
@@ -215,7 +212,7 @@ static void on_pg_state(void *ud, bool up, const char *err)
     struct services *v = ud;
     struct sup *s = v->s;
     v->pg_up = up;
-    s->state_version++;
+    sup_changed(s);
     if (up) {
         logmux_event(&s->log, "postgres_up", NULL, 0, NULL, "postgres: %s",
                      v->pg_ever_up ? "reconnected" : "connected");
@@ -226,7 +223,7 @@ static void on_pg_state(void *ud, bool up, const char *err)
                      "'superuser_reserved_connections', 'reserved_connections')",
                      0, NULL, PG_QUERY_TIMEOUT_MS, on_settings, v);
         on_sample_timer(&v->sample_timer);
-        sup_gates_changed(s);
+        sup_post_gates_changed(s);
     } else if (!v->pg_down_logged && !s->shutting_down) {
         v->pg_down_logged = true;
         v->pg_response = -1;
@@ -234,7 +231,6 @@ static void on_pg_state(void *ud, bool up, const char *err)
                      "postgres: %s: %s; retrying in the background",
                      v->pg_ever_up ? "connection lost" : "cannot connect", err);
     }
-    sup_reconcile(s);
 }
 
 /* ---- Redis ------------------------------------------------------------------------------- */
@@ -244,33 +240,29 @@ static void on_redis_state(void *ud, bool up, const char *err)
     struct services *v = ud;
     struct sup *s = v->s;
     v->redis_up = up;
-    s->state_version++;
+    sup_changed(s);
     if (up) {
         logmux_event(&s->log, "redis_up", NULL, 0, NULL, "redis: %s (PING %.1f ms)",
                      v->redis_ever_up ? "reconnected" : "connected",
                      redisconn_latency(v->redis) * 1000);
         v->redis_ever_up = true;
         v->redis_down_logged = false;
-        sup_gates_changed(s);
+        sup_post_gates_changed(s);
     } else if (!v->redis_down_logged && !s->shutting_down) {
         v->redis_down_logged = true;
         logmux_event(&s->log, "redis_down", NULL, 0, NULL,
                      "redis: %s: %s; retrying in the background",
                      v->redis_ever_up ? "connection lost" : "cannot connect", err);
     }
-    sup_reconcile(s);
 }
 
 /* ---- start and stop ---------------------------------------------------------------------- */
 
-int services_start(struct sup *s)
+static int on_start(void *ud, struct sup *s)
 {
-    struct plan *p = s->plan;
+    struct services *v = ud;
+    const struct plan *p = s->plan;
     if (!p->cfg.pg.enabled && !p->redis_url) return 0;
-    struct services *v = xcalloc(1, sizeof *v);
-    v->s = s;
-    v->pg_response = -1;
-    s->svc = v;
     if (p->cfg.pg.enabled && p->pg_own_url) {
         char app[128];
         snprintf(app, sizeof app, "%s:roster", p->cfg.app);
@@ -296,35 +288,27 @@ int services_start(struct sup *s)
     return 0;
 }
 
-static void free_services(uv_handle_t *h)
-{
-    struct services *v = (struct services *)((char *)h - offsetof(struct services, sample_timer));
-    for (size_t i = 0; i < v->nusage; i++)
-        free(v->usage[i].role);
-    free(v->usage);
-    free(v);
-}
+static void cancel(struct inst_services *x);
+static void on_release(void *ud, struct instance *in);
 
-void services_stop(struct sup *s)
+static void on_stop(void *ud, struct sup *s)
 {
-    struct services *v = svc(s);
-    if (!v) return;
+    struct services *v = ud;
     /* locks first: their instances are gone by now */
-    for (size_t i = 0; i < s->nroles; i++)
-        for (int k = 0; k < s->roles[i]->ninst; k++)
-            services_cancel(s->roles[i]->inst[k]);
+    struct inst_iter it = {.s = s};
+    for (struct instance *in; (in = sup_next_instance(&it));)
+        on_release(v, in);
     if (v->pg) pgconn_close(v->pg);
+    v->pg = NULL;
     if (v->redis) redisconn_close(v->redis);
-    s->svc = NULL;
-    if (v->sampling)
-        uv_close((uv_handle_t *)&v->sample_timer, free_services); /* frees v when closed */
-    else
-        free_services((uv_handle_t *)&v->sample_timer);
+    v->redis = NULL;
+    if (v->sampling) uv_close((uv_handle_t *)&v->sample_timer, NULL);
+    v->sampling = false;
 }
 
 /* ---- gates ------------------------------------------------------------------------------- */
 
-static void lock_key(struct sup *s, const char *role, char *out, size_t n)
+static void lock_key(const struct sup *s, const char *role, char *out, size_t n)
 {
     /* FNV-1a over roster:<app>:lock:<role>, as a signed 64-bit advisory lock key */
     char name[256];
@@ -340,7 +324,8 @@ static void lock_key(struct sup *s, const char *role, char *out, size_t n)
 static void on_locked(void *ud, PGresult *res, const char *err, double secs)
 {
     struct pglock *l = ud;
-    struct instance *in = l->in;
+    struct inst_services *x = l->x;
+    struct instance *in = x->in;
     struct sup *s = in->role->sup;
     l->requested = false;
     if (!res) {
@@ -349,261 +334,201 @@ static void on_locked(void *ud, PGresult *res, const char *err, double secs)
                      "%s: waiting for the postgres lock failed: %s", in->label, err);
         return;
     }
-    in->lock_held = true;
+    x->lock_held = true;
     char extra[64];
     snprintf(extra, sizeof extra, "\"waited_ms\":%.0f", secs * 1000);
     logmux_event(&s->log, "locked", role_cfg(in->role)->name, in->index, extra,
                  "%s holds the postgres lock (waited %.1f s)", in->label, secs);
-    sup_gates_changed(s);
+    sup_post_gates_changed(s);
 }
 
 static void on_lock_state(void *ud, bool up, const char *err)
 {
     struct pglock *l = ud;
-    struct instance *in = l->in;
+    struct inst_services *x = l->x;
+    struct instance *in = x->in;
     (void)err;
-    if (up && !in->lock_held && !l->requested) {
+    if (up && !x->lock_held && !l->requested) {
         const char *params[1] = {l->key};
         if (pgconn_query(l->conn, "SELECT pg_advisory_lock($1::bigint)", 1, params, 0, on_locked,
                          l) == 0)
             l->requested = true;
-    } else if (!up && in->lock_held) {
-        in->lock_held = false;
+    } else if (!up && x->lock_held) {
+        x->lock_held = false;
         logmux_event(&in->role->sup->log, "warning", role_cfg(in->role)->name, in->index, NULL,
                      "%s: the connection holding the postgres lock was lost", in->label);
     }
 }
 
-static void start_lock(struct instance *in)
+static void start_lock(struct inst_services *x)
 {
+    struct instance *in = x->in;
     struct sup *s = in->role->sup;
     struct pglock *l = xcalloc(1, sizeof *l);
-    l->in = in;
+    l->x = x;
     lock_key(s, role_cfg(in->role)->name, l->key, sizeof l->key);
     char app[160];
     snprintf(app, sizeof app, "%s:roster-lock:%s", s->plan->cfg.app, role_cfg(in->role)->name);
     struct pgconn_opts o = {.url = s->plan->pg_own_url, .appname = app, .retry_max_ms = 2000};
     l->conn = pgconn_new(s->loop, &o, on_lock_state, l);
-    in->lock = l;
+    x->lock = l;
     logmux_event(&s->log, "lock_wait", role_cfg(in->role)->name, in->index, NULL,
                  "%s waits for the postgres lock", in->label);
     pgconn_start(l->conn);
 }
 
-static void set_wait(struct instance *in, const char *what)
+static void set_wait(struct inst_services *x, const char *what)
 {
-    if (in->gate_wait && what && !strcmp(in->gate_wait, what)) return;
-    free(in->gate_wait);
-    in->gate_wait = what ? xstrdup(what) : NULL;
+    struct instance *in = x->in;
+    if (x->gate_wait && what && !strcmp(x->gate_wait, what)) return;
+    free(x->gate_wait);
+    x->gate_wait = what ? xstrdup(what) : NULL;
     if (what)
         logmux_event(&in->role->sup->log, "waiting", role_cfg(in->role)->name, in->index, NULL,
                      "%s is %s", in->label, what);
 }
 
-bool services_gate(struct instance *in)
+static bool on_gate(void *ud, struct instance *in)
 {
-    struct sup *s = in->role->sup;
-    struct services *v = svc(s);
+    struct services *v = ud;
     const struct role_config *c = role_cfg(in->role);
+    const struct plan_role *pr = role_plan(in->role);
+    bool in_budget = plan_role_in_budget(in->role->plan, in->role->pidx);
+    if (!c->wait_postgres && !c->wait_redis && !in_budget && !c->lock_postgres) return true;
+    struct inst_services *x = ctx(v, in);
     const char *wait = NULL;
-    if (c->wait_postgres && !(v && v->pg_up))
+    (void)pr;
+    if (c->wait_postgres && !v->pg_up)
         wait = "waiting for postgres";
-    else if (c->wait_redis && !(v && v->redis_up))
+    else if (c->wait_redis && !v->redis_up)
         wait = "waiting for redis";
-    else if (plan_role_in_budget(in->role->plan, in->role->pidx) && !in->role->plan->budget_known)
+    else if (in_budget && !in->role->plan->budget_known)
         wait = "waiting for the postgres budget";
-    else if (c->lock_postgres && !in->lock_held) {
-        if (!in->lock) start_lock(in);
+    else if (c->lock_postgres && !x->lock_held) {
+        if (!x->lock) start_lock(x);
         wait = "waiting for the postgres lock";
     }
-    set_wait(in, wait);
+    set_wait(x, wait);
     return wait == NULL;
 }
 
-void services_cancel(struct instance *in)
+static void cancel(struct inst_services *x)
 {
-    if (in->lock) {
-        pgconn_close(in->lock->conn);
-        free(in->lock);
-        in->lock = NULL;
+    if (x->lock) {
+        pgconn_close(x->lock->conn);
+        free(x->lock);
+        x->lock = NULL;
     }
-    in->lock_held = false;
-    free(in->gate_wait);
-    in->gate_wait = NULL;
+    x->lock_held = false;
+    free(x->gate_wait);
+    x->gate_wait = NULL;
 }
 
-void services_exited(struct instance *in)
+static void on_state(void *ud, struct instance *in, enum inst_state old, enum inst_state now)
 {
-    if (in->lock && in->lock_held)
+    struct services *v = ud;
+    struct inst_services *x = inst_ctx(in, v->slot);
+    /* a start given up before the spawn (stop, shutdown) lets go of its gates */
+    if (x && old == ST_STARTING && now == ST_DOWN) cancel(x);
+    else if (x && now == ST_RUNNING && x->gate_wait) {
+        free(x->gate_wait);
+        x->gate_wait = NULL;
+    }
+}
+
+static void on_exited(void *ud, struct instance *in)
+{
+    struct services *v = ud;
+    struct inst_services *x = inst_ctx(in, v->slot);
+    if (!x) return;
+    if (x->lock && x->lock_held)
         logmux_event(&in->role->sup->log, "unlocked", role_cfg(in->role)->name, in->index, NULL,
                      "%s released the postgres lock", in->label);
-    services_cancel(in);
+    cancel(x);
 }
 
-/* ---- health, readiness, metrics ---------------------------------------------------------- */
-
-void services_health(struct sup *s, cJSON *checks, const char *now, int *level)
+static void on_release(void *ud, struct instance *in)
 {
-    struct services *v = svc(s);
-    const struct roster_config *c = &s->plan->cfg;
-    if (!v) return;
-    if (v->pg) {
-        int lvl = v->pg_up ? HEALTH_PASS : c->pg.required ? HEALTH_FAIL : HEALTH_WARN;
-        cJSON *arr = cJSON_AddArrayToObject(checks, "postgres:responseTime");
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "componentType", "datastore");
-        if (v->pg_up && v->pg_response >= 0)
-            cJSON_AddNumberToObject(o, "observedValue", (double)(long)(v->pg_response * 1e4) / 10);
-        cJSON_AddStringToObject(o, "observedUnit", "ms");
-        cJSON_AddStringToObject(o, "status", health_level_name((enum health_level)lvl));
-        if (!v->pg_up) cJSON_AddStringToObject(o, "output", pgconn_error(v->pg));
-        cJSON_AddStringToObject(o, "time", now);
-        cJSON_AddItemToArray(arr, o);
-        if (lvl > *level) *level = lvl;
-
-        int clvl = HEALTH_PASS;
-        arr = cJSON_AddArrayToObject(checks, "postgres:connections");
-        o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "componentType", "datastore");
-        if (v->sampled) cJSON_AddNumberToObject(o, "observedValue", v->total_used);
-        cJSON_AddStringToObject(o, "observedUnit", "connections");
-        if (s->plan->budget_known) cJSON_AddNumberToObject(o, "budget", s->plan->budget.usable);
-        cJSON *roles = cJSON_AddObjectToObject(o, "roles");
-        sbuf over;
-        sbuf_init(&over);
-        for (size_t i = 0; s->plan->budget_known && i < s->plan->budget.nlines; i++) {
-            const struct budget_line *l = &s->plan->budget.lines[i];
-            cJSON *r = cJSON_AddObjectToObject(roles, l->role);
-            int used = 0;
-            bool is_over = false;
-            for (size_t k = 0; k < v->nusage; k++)
-                if (!strcmp(v->usage[k].role, l->role)) {
-                    used = v->usage[k].used;
-                    is_over = v->usage[k].over;
-                }
-            cJSON_AddNumberToObject(r, "used", used);
-            cJSON_AddNumberToObject(r, "share", l->total);
-            cJSON_AddNumberToObject(r, "poolEach", l->pool);
-            if (is_over) {
-                clvl = HEALTH_WARN;
-                sbuf_printf(&over, "%s%s uses %d of %d", over.len ? ", " : "", l->role, used,
-                            l->total);
-            }
-        }
-        if (v->sampled) {
-            cJSON_AddNumberToObject(roles, "roster", v->roster_used);
-            cJSON_AddNumberToObject(roles, "other", v->other_used);
-        }
-        if (!v->pg_up) clvl = lvl;
-        cJSON_AddStringToObject(o, "status", health_level_name((enum health_level)clvl));
-        if (over.len)
-            cJSON_AddStringToObject(o, "output", over.data);
-        else if (!s->plan->budget_known)
-            cJSON_AddStringToObject(o, "output", "budget not known yet");
-        sbuf_free(&over);
-        cJSON_AddStringToObject(o, "time", now);
-        cJSON_AddItemToArray(arr, o);
-        if (clvl > *level) *level = clvl;
-    }
-    if (v->redis) {
-        int lvl = v->redis_up ? HEALTH_PASS : c->redis.required ? HEALTH_FAIL : HEALTH_WARN;
-        cJSON *arr = cJSON_AddArrayToObject(checks, "redis:responseTime");
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "componentType", "datastore");
-        double lat = redisconn_latency(v->redis);
-        if (v->redis_up && lat >= 0)
-            cJSON_AddNumberToObject(o, "observedValue", (double)(long)(lat * 1e4) / 10);
-        cJSON_AddStringToObject(o, "observedUnit", "ms");
-        cJSON_AddStringToObject(o, "status", health_level_name((enum health_level)lvl));
-        if (!v->redis_up) cJSON_AddStringToObject(o, "output", redisconn_error(v->redis));
-        cJSON_AddStringToObject(o, "time", now);
-        cJSON_AddItemToArray(arr, o);
-        if (lvl > *level) *level = lvl;
-    }
+    struct services *v = ud;
+    struct inst_services *x = inst_ctx(in, v->slot);
+    if (!x) return;
+    cancel(x);
+    free(x);
+    inst_set_ctx(in, v->slot, NULL);
 }
 
-bool services_ready(struct sup *s, sbuf *not_ready)
+const char *services_gate_wait(const struct services *v, const struct instance *in)
 {
-    struct services *v = svc(s);
-    const struct roster_config *c = &s->plan->cfg;
+    const struct inst_services *x = v ? inst_ctx(in, v->slot) : NULL;
+    return x ? x->gate_wait : NULL;
+}
+
+bool services_ready(const struct services *v, sbuf *not_ready)
+{
+    const struct roster_config *c = &v->s->plan->cfg;
     bool ok = true;
-    if (v && v->pg && !v->pg_up && c->pg.required) {
+    if (v->pg && !v->pg_up && c->pg.required) {
         ok = false;
         if (not_ready)
             sbuf_printf(not_ready, "%spostgres (unreachable)", not_ready->len ? ", " : "");
     }
-    if (v && v->redis && !v->redis_up && c->redis.required) {
+    if (v->redis && !v->redis_up && c->redis.required) {
         ok = false;
         if (not_ready) sbuf_printf(not_ready, "%sredis (unreachable)", not_ready->len ? ", " : "");
     }
     return ok;
 }
 
-void services_metrics(struct sup *s, sbuf *out)
+static void on_plan_prepare(void *ud, struct sup *s, struct plan *np, diags *d)
 {
-    struct services *v = svc(s);
-    struct plan *p = s->plan;
-    if (!v) return;
-    if (v->pg) {
-        metrics_family(out, "roster_postgres_up", "gauge",
-                       "Whether roster's own Postgres connection is up.");
-        sbuf_printf(out, "roster_postgres_up %d\n", v->pg_up ? 1 : 0);
-        metrics_family(out, "roster_postgres_response_seconds", "gauge",
-                       "Round trip of roster's last pg_stat_activity sample.");
-        sbuf_printf(out, "roster_postgres_response_seconds %.6f\n",
-                    v->pg_response >= 0 ? v->pg_response : 0.0);
-        metrics_family(out, "roster_postgres_samples_total", "counter",
-                       "pg_stat_activity samples taken.");
-        sbuf_printf(out, "roster_postgres_samples_total %llu\n", (unsigned long long)v->samples);
-        if (p->budget_known) {
-            metrics_family(out, "roster_postgres_usable_connections", "gauge",
-                           "Connections the app may hold, all instances together.");
-            sbuf_printf(out, "roster_postgres_usable_connections %d\n", p->budget.usable);
-            metrics_family(out, "roster_postgres_budget_connections", "gauge",
-                           "Each role's share of the budget (copies x pool).");
-            for (size_t i = 0; i < p->budget.nlines; i++)
-                sbuf_printf(out, "roster_postgres_budget_connections{role=\"%s\"} %d\n",
-                            p->budget.lines[i].role, p->budget.lines[i].total);
-            metrics_family(out, "roster_postgres_pool_size", "gauge",
-                           "The pool size each copy of a role is given.");
-            for (size_t i = 0; i < p->budget.nlines; i++)
-                sbuf_printf(out, "roster_postgres_pool_size{role=\"%s\"} %d\n",
-                            p->budget.lines[i].role, p->budget.lines[i].pool);
-        }
-        if (v->sampled) {
-            metrics_family(out, "roster_postgres_connections", "gauge",
-                           "Connections in use per role, by application_name, at the last sample.");
-            for (size_t i = 0; i < v->nusage; i++)
-                sbuf_printf(out, "roster_postgres_connections{role=\"%s\"} %d\n", v->usage[i].role,
-                            v->usage[i].used);
-            sbuf_printf(out, "roster_postgres_connections{role=\"roster\"} %d\n", v->roster_used);
-            sbuf_printf(out, "roster_postgres_connections{role=\"other\"} %d\n", v->other_used);
-        }
-    }
-    if (v->redis) {
-        metrics_family(out, "roster_redis_up", "gauge",
-                       "Whether roster's Redis connection answers.");
-        sbuf_printf(out, "roster_redis_up %d\n", v->redis_up ? 1 : 0);
-        double lat = redisconn_latency(v->redis);
-        metrics_family(out, "roster_redis_ping_seconds", "gauge", "Round trip of the last PING.");
-        sbuf_printf(out, "roster_redis_ping_seconds %.6f\n", lat >= 0 ? lat : 0.0);
-    }
-}
-
-void services_plan_prepare(struct sup *s, struct plan *np, diags *d)
-{
-    struct services *v = svc(s);
+    struct services *v = ud;
+    (void)s;
     if (!np->cfg.pg.enabled || !np->cfg.pg.budget_auto || np->budget_known) return;
-    if (!v || !v->settings_known) return;
+    if (!v->settings_known) return;
     int usable = budget_usable(v->max_conn, v->su_reserved, v->reserved, np->cfg.pg.headroom);
+    /* np is not running yet: it is still the reload's to shape */
     plan_apply_budget(np, usable, d);
 }
 
-void services_plan_swapped(struct sup *s)
+static void on_plan_swapped(void *ud, struct sup *s, const struct plan *old)
 {
-    struct services *v = svc(s);
-    if (!v) return;
+    struct services *v = ud;
+    (void)old;
     if (v->sampling)
         uv_timer_start(&v->sample_timer, on_sample_timer, s->plan->cfg.pg.sample_every_ms,
                        s->plan->cfg.pg.sample_every_ms);
+}
+
+static const struct sup_observer services_observer = {
+    .name = "services",
+    .start = on_start,
+    .stop = on_stop,
+    .plan_prepare = on_plan_prepare,
+    .plan_swapped = on_plan_swapped,
+    .gate = on_gate,
+    .state = on_state,
+    .exited = on_exited,
+    .release = on_release,
+};
+
+struct services *services_attach(struct sup *s)
+{
+    struct services *v = xcalloc(1, sizeof *v);
+    v->s = s;
+    v->pg_response = -1;
+    v->slot = sup_attach(s, &services_observer, v);
+    if (v->slot < 0) {
+        free(v);
+        return NULL;
+    }
+    return v;
+}
+
+void services_free(struct services *v)
+{
+    if (!v) return;
+    for (size_t i = 0; i < v->nusage; i++)
+        free(v->usage[i].role);
+    free(v->usage);
+    free(v);
 }

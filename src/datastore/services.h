@@ -1,28 +1,57 @@
 /* services.h — the backing services roster itself talks to: Postgres (budget, connection
- * sampling, advisory locks) and Redis (PING). They gate role starts (wait_for, the budget,
- * lock: postgres) and add their checks to /health and /metrics. */
+ * sampling, advisory locks) and Redis (PING), attached to the supervisor as one observer. They
+ * gate role starts (wait_for, the budget, lock: postgres); the health and metrics outputs read
+ * struct services (a read-only view: only services.c writes it). */
 #ifndef ROSTER_SERVICES_H
 #define ROSTER_SERVICES_H
 
-#include <cjson/cJSON.h>
 #include <stdbool.h>
 
 #include "supervise/supervisor.h"
 
-int services_start(struct sup *s);
-void services_stop(struct sup *s);
-/* Whether a starting instance may spawn now; sets in->gate_wait to what it waits for. */
-bool services_gate(struct instance *in);
-void services_cancel(struct instance *in);
-/* The instance ended: release what it held (the advisory lock). */
-void services_exited(struct instance *in);
-/* Adds postgres:* and redis:* checks; raises *level (a health_level) as needed. */
-void services_health(struct sup *s, cJSON *checks, const char *now, int *level);
+struct pgconn;
+struct redisconn;
+
+/* Connections a role held at the last pg_stat_activity sample. */
+struct usage {
+    char *role;
+    int used;
+    bool over; /* over its share of the budget */
+};
+
+struct services {
+    struct sup *s;
+    int slot; /* observer context slot */
+    /* Postgres: NULL when not configured */
+    struct pgconn *pg;
+    bool pg_up;
+    bool pg_down_logged;
+    bool pg_ever_up;
+    double pg_response; /* seconds, last sample; < 0 none */
+    bool settings_known;
+    int max_conn, su_reserved, reserved;
+    uv_timer_t sample_timer;
+    bool sampling;
+    struct usage *usage;
+    size_t nusage;
+    int other_used, roster_used, total_used;
+    bool sampled;
+    uint64_t samples;
+    bool budget_failed;
+    /* Redis: NULL when not configured */
+    struct redisconn *redis;
+    bool redis_up;
+    bool redis_down_logged;
+    bool redis_ever_up;
+};
+
+/* Attaches to s (before sup_run); the connections open when the run starts. Free with
+ * services_free after sup_run. NULL when no observer slot is left. */
+struct services *services_attach(struct sup *s);
+void services_free(struct services *v);
+/* What a starting instance waits for ("waiting for postgres"), or NULL. */
+const char *services_gate_wait(const struct services *v, const struct instance *in);
 /* False when a required service is down; appends why to not_ready. */
-bool services_ready(struct sup *s, sbuf *not_ready);
-void services_metrics(struct sup *s, sbuf *out);
-/* Reload: carry the server-read budget into the new plan. */
-void services_plan_prepare(struct sup *s, struct plan *np, diags *d);
-void services_plan_swapped(struct sup *s);
+bool services_ready(const struct services *v, sbuf *not_ready);
 
 #endif

@@ -12,10 +12,19 @@
 #include "cli/commands.h"
 #include "config/config.h"
 #include "os/lazylib.h"
+#include "checks/checks.h"
+#include "datastore/services.h"
 #include "plan/plan.h"
+#include "serve/serve.h"
 #include "supervise/supervisor.h"
 
 extern char **environ;
+
+static struct plan_opts plan_opts_for(const struct cli *c, int max_connections)
+{
+    return (struct plan_opts){
+        .roles = c->roles, .environ_ = environ, .max_connections = max_connections};
+}
 
 static int load_plan(const struct cli *c, struct plan **out, int max_connections)
 {
@@ -24,8 +33,7 @@ static int load_plan(const struct cli *c, struct plan **out, int max_connections
     diags d = {0};
     struct plan *p = NULL;
     if (config_load(&co, &cfg, &d) == 0) {
-        struct plan_opts po = {
-            .roles = c->roles, .environ_ = environ, .max_connections = max_connections};
+        struct plan_opts po = plan_opts_for(c, max_connections);
         p = plan_build(&cfg, &po, &d);
     } else {
         config_free(&cfg);
@@ -54,12 +62,21 @@ static int cmd_run(const struct cli *c)
         .no_color = c->no_color,
         .log_format = c->log_format,
         .timestamps = c->timestamps,
+        .plan_opts = plan_opts_for(c, 0),
     };
     uv_loop_t loop;
     uv_loop_init(&loop);
     sup_init(&s, &loop, p, &so);
+    /* What watches and gates the roles, and what serves their state, attach to the supervisor:
+     * probes and sd_notify, Postgres and Redis, then the servers that read both. */
+    struct checks *ck = checks_attach(&s);
+    struct services *svc = services_attach(&s);
+    struct serve *sv = serve_attach(&s, ck, svc);
     rc = sup_run(&s);
     sup_free(&s);
+    serve_free(sv);
+    services_free(svc);
+    checks_free(ck);
     if (uv_loop_close(&loop) != 0) fprintf(stderr, "roster: event loop closed with handles open\n");
     return rc;
 }

@@ -17,7 +17,8 @@
 #include "serve/status.h"
 
 struct control {
-    struct sup *s;
+    struct sup *s; /* for the operator actions, which it posts */
+    struct view v; /* what it reads */
     struct minihttp *http;
     char *path;
     dev_t dev;
@@ -43,16 +44,17 @@ static void error_reply(struct httpd_req *req, int status, const char *msg)
 }
 
 struct list_ctx {
+    const struct view *v;
     cJSON *arr;
     double now;
 };
 
-static void list_one(void *ud, struct instance *in)
+static void list_one(void *ud, const struct instance *in)
 {
     struct list_ctx *lc = ud;
     cJSON *o = cJSON_CreateObject();
     const char *why;
-    enum health_level lvl = status_instance(in, lc->now, &why);
+    enum health_level lvl = status_instance(lc->v, in, lc->now, &why);
     cJSON_AddStringToObject(o, "role", role_cfg(in->role)->name);
     cJSON_AddNumberToObject(o, "instance", in->index);
     cJSON_AddStringToObject(o, "label", in->label);
@@ -62,23 +64,24 @@ static void list_one(void *ud, struct instance *in)
     cJSON_AddNumberToObject(o, "pid", in->pid);
     cJSON_AddNumberToObject(o, "uptime", status_uptime(in, lc->now));
     cJSON_AddNumberToObject(o, "restarts", in->restarts);
-    if (in->has_exit) {
+    if (inst_has_exit(in)) {
         cJSON *e = cJSON_AddObjectToObject(o, "last_exit");
-        if (in->last_code >= 0)
-            cJSON_AddNumberToObject(e, "code", in->last_code);
+        if (in->exit.code >= 0)
+            cJSON_AddNumberToObject(e, "code", in->exit.code);
         else
-            cJSON_AddStringToObject(e, "signal", signal_name(in->last_signal));
-        cJSON_AddNumberToObject(e, "ago", lc->now - in->last_exit_wall);
+            cJSON_AddStringToObject(e, "signal", signal_name(in->exit.signal));
+        cJSON_AddNumberToObject(e, "ago", lc->now - in->exit.wall);
     }
     cJSON_AddItemToArray(lc->arr, o);
 }
 
-static void list_roles(struct sup *s, struct httpd_req *req)
+static void list_roles(const struct view *v, struct httpd_req *req)
 {
+    const struct sup *s = v->s;
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "app", s->plan->cfg.app);
     cJSON_AddNumberToObject(o, "pid", getpid());
-    struct list_ctx lc = {.arr = cJSON_AddArrayToObject(o, "roles"), .now = wall_time()};
+    struct list_ctx lc = {.v = v, .arr = cJSON_AddArrayToObject(o, "roles"), .now = wall_time()};
     cJSON_AddNumberToObject(o, "uptime", lc.now - s->started_wall);
     cJSON_AddBoolToObject(o, "shutting_down", s->shutting_down);
     status_each(s, list_one, &lc);
@@ -97,7 +100,7 @@ static void handle(void *ud, struct httpd_req *req)
             error_reply(req, 405, "use GET /roles");
             return;
         }
-        list_roles(s, req);
+        list_roles(&c->v, req);
         return;
     }
     if (!strcmp(req->path, "/health")) {
@@ -107,7 +110,7 @@ static void handle(void *ud, struct httpd_req *req)
             return;
         }
         enum health_level lvl;
-        char *doc = health_render(s, &lvl);
+        char *doc = health_render(&c->v, &lvl);
         req->status = lvl == HEALTH_FAIL ? 503 : 200;
         req->content_type = "application/health+json";
         sbuf_puts(&req->body, doc);
@@ -202,7 +205,8 @@ static int claim_path(const char *path, char *err, size_t errlen)
     return 0;
 }
 
-struct control *control_start(struct sup *s, const char *path, char *err, size_t errlen)
+struct control *control_start(struct sup *s, const struct view *v, const char *path, char *err,
+                              size_t errlen)
 {
     if (claim_path(path, err, errlen) < 0) {
         if (!err[0]) snprintf(err, errlen, "%s: %s", path, strerror(errno));
@@ -215,6 +219,7 @@ struct control *control_start(struct sup *s, const char *path, char *err, size_t
     }
     struct control *c = xcalloc(1, sizeof *c);
     c->s = s;
+    c->v = *v;
     c->path = xstrdup(path);
     struct stat st;
     if (stat(path, &st) == 0) {

@@ -5,13 +5,16 @@
 #ifndef ROSTER_CONTROL_H
 #define ROSTER_CONTROL_H
 
+#include "serve/status.h"
 #include "supervise/supervisor.h"
 
 struct control;
 
-/* Serves on path. Returns NULL with err set when it cannot (another roster holds the socket,
+/* Serves on path: reads v (copied), and asks s for the operator actions (which s posts to its
+ * next loop turn). Returns NULL with err set when it cannot (another roster holds the socket,
  * or the path is taken by something that is not a socket). */
-struct control *control_start(struct sup *s, const char *path, char *err, size_t errlen);
+struct control *control_start(struct sup *s, const struct view *v, const char *path, char *err,
+                              size_t errlen);
 /* Stops serving and removes the socket file if it is still ours. */
 void control_stop(struct control *c);
 

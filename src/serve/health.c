@@ -8,38 +8,44 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "serve/httpd.h"
-#include "os/lazylib.h"
-#include "serve/metrics.h"
 #include "base/redact.h"
+#include "checks/checks.h"
+#include "datastore/pgconn.h"
+#include "datastore/redisconn.h"
 #include "datastore/services.h"
+#include "os/lazylib.h"
+#include "serve/httpd.h"
+#include "serve/metrics.h"
 #include "serve/status.h"
 
 static void add_exit(cJSON *o, const struct instance *in)
 {
-    if (!in->has_exit) return;
+    if (!inst_has_exit(in)) return;
     cJSON *e = cJSON_AddObjectToObject(o, "lastExit");
-    if (in->last_code >= 0)
-        cJSON_AddNumberToObject(e, "code", in->last_code);
+    if (in->exit.code >= 0)
+        cJSON_AddNumberToObject(e, "code", in->exit.code);
     else
-        cJSON_AddStringToObject(e, "signal", signal_name(in->last_signal));
+        cJSON_AddStringToObject(e, "signal", signal_name(in->exit.signal));
     char ts[32];
-    format_iso8601(ts, sizeof ts, in->last_exit_wall);
+    format_iso8601(ts, sizeof ts, in->exit.wall);
     cJSON_AddStringToObject(e, "time", ts);
 }
 
 struct render {
+    const struct view *v;
     cJSON *checks;
     enum health_level level;
     double now;
     char now_s[32];
 };
 
-static void add_instance(void *ud, struct instance *in)
+static void add_instance(void *ud, const struct instance *in)
 {
     struct render *rd = ud;
     const char *why;
-    enum health_level lvl = status_instance(in, rd->now, &why);
+    enum health_level lvl = status_instance(rd->v, in, rd->now, &why);
+    const char *probe = checks_probe_result(rd->v->checks, in);
+    const char *status_text = checks_status_text(rd->v->checks, in);
     if (lvl > rd->level) rd->level = lvl;
     char key[96];
     snprintf(key, sizeof key, "%s:uptime", role_cfg(in->role)->name);
@@ -56,13 +62,13 @@ static void add_instance(void *ud, struct instance *in)
     cJSON_AddStringToObject(o, "observedUnit", "s");
     cJSON_AddNumberToObject(o, "restarts", in->restarts);
     add_exit(o, in);
-    if (in->probe_result) {
-        char *p = redact_text(in->probe_result);
+    if (probe) {
+        char *p = redact_text(probe);
         cJSON_AddStringToObject(o, "probe", p);
         free(p);
     }
-    if (in->status_text) {
-        char *p = redact_text(in->status_text);
+    if (status_text) {
+        char *p = redact_text(status_text);
         cJSON_AddStringToObject(o, "statusText", p);
         free(p);
     }
@@ -72,10 +78,93 @@ static void add_instance(void *ud, struct instance *in)
     cJSON_AddItemToArray(arr, o);
 }
 
-/* The /health document; *level is the overall status. Caller frees the string. */
-char *health_render(struct sup *s, enum health_level *level)
+/* The postgres:* and redis:* checks; raises *level as needed. */
+static void add_services(const struct view *view, cJSON *checks, const char *now, int *level)
 {
-    struct render rd = {.level = HEALTH_PASS, .now = wall_time()};
+    const struct services *v = view->services;
+    const struct sup *s = view->s;
+    if (!v) return;
+    const struct roster_config *c = &s->plan->cfg;
+    if (v->pg) {
+        int lvl = v->pg_up ? HEALTH_PASS : c->pg.required ? HEALTH_FAIL : HEALTH_WARN;
+        cJSON *arr = cJSON_AddArrayToObject(checks, "postgres:responseTime");
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "componentType", "datastore");
+        if (v->pg_up && v->pg_response >= 0)
+            cJSON_AddNumberToObject(o, "observedValue", (double)(long)(v->pg_response * 1e4) / 10);
+        cJSON_AddStringToObject(o, "observedUnit", "ms");
+        cJSON_AddStringToObject(o, "status", health_level_name((enum health_level)lvl));
+        if (!v->pg_up) cJSON_AddStringToObject(o, "output", pgconn_error(v->pg));
+        cJSON_AddStringToObject(o, "time", now);
+        cJSON_AddItemToArray(arr, o);
+        if (lvl > *level) *level = lvl;
+
+        int clvl = HEALTH_PASS;
+        arr = cJSON_AddArrayToObject(checks, "postgres:connections");
+        o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "componentType", "datastore");
+        if (v->sampled) cJSON_AddNumberToObject(o, "observedValue", v->total_used);
+        cJSON_AddStringToObject(o, "observedUnit", "connections");
+        if (s->plan->budget_known) cJSON_AddNumberToObject(o, "budget", s->plan->budget.usable);
+        cJSON *roles = cJSON_AddObjectToObject(o, "roles");
+        sbuf over;
+        sbuf_init(&over);
+        for (size_t i = 0; s->plan->budget_known && i < s->plan->budget.nlines; i++) {
+            const struct budget_line *l = &s->plan->budget.lines[i];
+            cJSON *r = cJSON_AddObjectToObject(roles, l->role);
+            int used = 0;
+            bool is_over = false;
+            for (size_t k = 0; k < v->nusage; k++)
+                if (!strcmp(v->usage[k].role, l->role)) {
+                    used = v->usage[k].used;
+                    is_over = v->usage[k].over;
+                }
+            cJSON_AddNumberToObject(r, "used", used);
+            cJSON_AddNumberToObject(r, "share", l->total);
+            cJSON_AddNumberToObject(r, "poolEach", l->pool);
+            if (is_over) {
+                clvl = HEALTH_WARN;
+                sbuf_printf(&over, "%s%s uses %d of %d", over.len ? ", " : "", l->role, used,
+                            l->total);
+            }
+        }
+        if (v->sampled) {
+            cJSON_AddNumberToObject(roles, "roster", v->roster_used);
+            cJSON_AddNumberToObject(roles, "other", v->other_used);
+        }
+        if (!v->pg_up) clvl = lvl;
+        cJSON_AddStringToObject(o, "status", health_level_name((enum health_level)clvl));
+        if (over.len)
+            cJSON_AddStringToObject(o, "output", over.data);
+        else if (!s->plan->budget_known)
+            cJSON_AddStringToObject(o, "output", "budget not known yet");
+        sbuf_free(&over);
+        cJSON_AddStringToObject(o, "time", now);
+        cJSON_AddItemToArray(arr, o);
+        if (clvl > *level) *level = clvl;
+    }
+    if (v->redis) {
+        int lvl = v->redis_up ? HEALTH_PASS : c->redis.required ? HEALTH_FAIL : HEALTH_WARN;
+        cJSON *arr = cJSON_AddArrayToObject(checks, "redis:responseTime");
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "componentType", "datastore");
+        double lat = redisconn_latency(v->redis);
+        if (v->redis_up && lat >= 0)
+            cJSON_AddNumberToObject(o, "observedValue", (double)(long)(lat * 1e4) / 10);
+        cJSON_AddStringToObject(o, "observedUnit", "ms");
+        cJSON_AddStringToObject(o, "status", health_level_name((enum health_level)lvl));
+        if (!v->redis_up) cJSON_AddStringToObject(o, "output", redisconn_error(v->redis));
+        cJSON_AddStringToObject(o, "time", now);
+        cJSON_AddItemToArray(arr, o);
+        if (lvl > *level) *level = lvl;
+    }
+}
+
+/* The /health document; *level is the overall status. Caller frees the string. */
+char *health_render(const struct view *v, enum health_level *level)
+{
+    const struct sup *s = v->s;
+    struct render rd = {.v = v, .level = HEALTH_PASS, .now = wall_time()};
     format_iso8601(rd.now_s, sizeof rd.now_s, rd.now);
     cJSON *root = cJSON_CreateObject();
     cJSON *status = cJSON_AddStringToObject(root, "status", "pass");
@@ -85,7 +174,7 @@ char *health_render(struct sup *s, enum health_level *level)
     cJSON_AddStringToObject(root, "description", "roster: the app's roles and services");
     rd.checks = cJSON_AddObjectToObject(root, "checks");
     status_each(s, add_instance, &rd);
-    services_health(s, rd.checks, rd.now_s, (int *)&rd.level);
+    add_services(v, rd.checks, rd.now_s, (int *)&rd.level);
     if (s->shutting_down && rd.level < HEALTH_WARN) rd.level = HEALTH_WARN;
     cJSON_SetValuestring(status, health_level_name(rd.level));
     if (s->shutting_down) cJSON_AddStringToObject(root, "output", "shutting down");
@@ -100,7 +189,11 @@ char *health_render(struct sup *s, enum health_level *level)
  * is a copy of the last one, still from memory, at most that old in its uptimes and samples. */
 #define HEALTH_CACHE_MS 100
 
-struct health_cache {
+struct health {
+    struct view v;
+    uv_loop_t *loop;
+    struct httpd *http;
+    int port;
     sbuf body[2]; /* /health, /metrics */
     int status[2];
     uint64_t version[2];
@@ -108,45 +201,34 @@ struct health_cache {
     bool valid[2];
 };
 
-static const sbuf *cached(struct sup *s, int which, int *status)
+static const sbuf *cached(struct health *h, int which, int *status)
 {
-    if (!s->health_cache) s->health_cache = xcalloc(1, sizeof *s->health_cache);
-    struct health_cache *c = s->health_cache;
-    uint64_t now = uv_now(s->loop);
-    if (!c->valid[which] || c->version[which] != s->state_version ||
-        now - c->at[which] >= HEALTH_CACHE_MS) {
-        sbuf_reset(&c->body[which]);
+    uint64_t now = uv_now(h->loop);
+    uint64_t version = h->v.s->state_version;
+    if (!h->valid[which] || h->version[which] != version || now - h->at[which] >= HEALTH_CACHE_MS) {
+        sbuf_reset(&h->body[which]);
         if (which == 0) {
             enum health_level lvl;
-            char *doc = health_render(s, &lvl);
-            sbuf_puts(&c->body[0], doc);
-            sbuf_putc(&c->body[0], '\n');
+            char *doc = health_render(&h->v, &lvl);
+            sbuf_puts(&h->body[0], doc);
+            sbuf_putc(&h->body[0], '\n');
             free(doc);
-            c->status[0] = lvl == HEALTH_FAIL ? 503 : 200;
+            h->status[0] = lvl == HEALTH_FAIL ? 503 : 200;
         } else {
-            metrics_render(s, &c->body[1]);
-            c->status[1] = 200;
+            metrics_render(&h->v, &h->body[1]);
+            h->status[1] = 200;
         }
-        c->version[which] = s->state_version;
-        c->at[which] = now;
-        c->valid[which] = true;
+        h->version[which] = version;
+        h->at[which] = now;
+        h->valid[which] = true;
     }
-    *status = c->status[which];
-    return &c->body[which];
-}
-
-void health_cache_free(struct sup *s)
-{
-    if (!s->health_cache) return;
-    sbuf_free(&s->health_cache->body[0]);
-    sbuf_free(&s->health_cache->body[1]);
-    free(s->health_cache);
-    s->health_cache = NULL;
+    *status = h->status[which];
+    return &h->body[which];
 }
 
 static void handle(void *ud, struct httpd_req *req)
 {
-    struct sup *s = ud;
+    struct health *h = ud;
     bool get = !strcmp(req->method, "GET") || !strcmp(req->method, "HEAD");
     bool known = !strcmp(req->path, "/livez") || !strcmp(req->path, "/readyz") ||
                  !strcmp(req->path, "/health") || !strcmp(req->path, "/metrics") ||
@@ -168,8 +250,7 @@ static void handle(void *ud, struct httpd_req *req)
     } else if (!strcmp(req->path, "/readyz")) {
         sbuf not ;
         sbuf_init(&not );
-        bool ready = sup_all_ready(s, &not ) && services_ready(s, &not ) && !s->shutting_down;
-        if (s->shutting_down) sbuf_printf(&not, "%sroster is shutting down", not .len ? ", " : "");
+        bool ready = status_ready(&h->v, &not );
         if (ready) {
             sbuf_puts(&req->body, "ready\n");
         } else {
@@ -178,11 +259,11 @@ static void handle(void *ud, struct httpd_req *req)
         }
         sbuf_free(&not );
     } else if (!strcmp(req->path, "/health")) {
-        const sbuf *b = cached(s, 0, &req->status);
+        const sbuf *b = cached(h, 0, &req->status);
         req->content_type = "application/health+json";
         sbuf_append(&req->body, b->data, b->len);
     } else if (!strcmp(req->path, "/metrics")) {
-        const sbuf *b = cached(s, 1, &req->status);
+        const sbuf *b = cached(h, 1, &req->status);
         req->content_type = "text/plain; version=0.0.4; charset=utf-8";
         sbuf_append(&req->body, b->data, b->len);
     } else {
@@ -190,7 +271,8 @@ static void handle(void *ud, struct httpd_req *req)
     }
 }
 
-struct httpd *health_start(struct sup *s, const char *listen, char *err, size_t errlen)
+struct health *health_start(const struct view *v, uv_loop_t *loop, const char *listen,
+                           char *err, size_t errlen)
 {
     /* libmicrohttpd (and the TLS libraries linked to it) load here, when a server is wanted */
     if (lazylib_load(LAZYLIB_MHD, err, errlen) < 0) return NULL;
@@ -200,8 +282,29 @@ struct httpd *health_start(struct sup *s, const char *listen, char *err, size_t 
         snprintf(err, errlen, "cannot listen on %s: %s", listen, strerror(-fd));
         return NULL;
     }
+    struct health *h = xcalloc(1, sizeof *h);
+    h->v = *v;
+    h->loop = loop;
+    h->port = port;
     struct httpd_limits lim = {.connections = 512, .timeout_s = 10, .memory = 16 * 1024};
-    struct httpd *d = httpd_start(s->loop, fd, &lim, handle, s, err, errlen);
-    if (d) s->health_port = port;
-    return d;
+    h->http = httpd_start(loop, fd, &lim, handle, h, err, errlen);
+    if (!h->http) {
+        free(h);
+        return NULL;
+    }
+    return h;
+}
+
+int health_port(const struct health *h)
+{
+    return h->port;
+}
+
+void health_stop(struct health *h)
+{
+    if (!h) return;
+    httpd_stop(h->http);
+    sbuf_free(&h->body[0]);
+    sbuf_free(&h->body[1]);
+    free(h);
 }

@@ -6,13 +6,17 @@
 #include "serve/status.h"
 #include "supervise/supervisor.h"
 
-struct httpd;
+struct health;
 
-/* Starts serving on "host:port". NULL with err set when the address cannot be bound. */
-struct httpd *health_start(struct sup *s, const char *listen, char *err, size_t errlen);
-/* Frees the rendered answers kept for /health and /metrics. */
-void health_cache_free(struct sup *s);
+/* Starts serving on "host:port" on loop, answering from v (copied; what it points to must
+ * outlive the server). NULL with err set when the address cannot be bound. */
+struct health *health_start(const struct view *v, uv_loop_t *loop, const char *listen,
+                           char *err, size_t errlen);
+/* The port it listens on (useful with port 0). */
+int health_port(const struct health *h);
+/* Stops serving and frees the server. NULL is fine. */
+void health_stop(struct health *h);
 /* The /health document (caller frees) and its overall level. */
-char *health_render(struct sup *s, enum health_level *level);
+char *health_render(const struct view *v, enum health_level *level);
 
 #endif

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "datastore/redisconn.h"
 #include "datastore/services.h"
 #include "serve/status.h"
 
@@ -20,16 +21,17 @@ static void labels(sbuf *out, const struct instance *in)
 }
 
 struct mctx {
+    const struct view *v;
     sbuf *out;
     int which;
     double now;
 };
 
-static void one(void *ud, struct instance *in)
+static void one(void *ud, const struct instance *in)
 {
     struct mctx *m = ud;
     sbuf *o = m->out;
-    bool up = in->state == ST_RUNNING || in->state == ST_READY || in->state == ST_STOPPING;
+    bool up = inst_state_alive(in->state);
     switch (m->which) {
     case 0:
         sbuf_puts(o, "roster_role_up");
@@ -56,9 +58,9 @@ static void one(void *ud, struct instance *in)
         labels(o, in);
         /* a death by signal is reported as the shell does: 128 + the signal number */
         sbuf_printf(o, " %d\n",
-                    !in->has_exit        ? 0
-                    : in->last_code >= 0 ? in->last_code
-                                         : 128 + in->last_signal);
+                    !inst_has_exit(in)   ? 0
+                    : in->exit.code >= 0 ? in->exit.code
+                                         : 128 + in->exit.signal);
         break;
     case 5:
         sbuf_puts(o, "roster_role_memory_bytes");
@@ -74,7 +76,7 @@ static void one(void *ud, struct instance *in)
         break;
     case 7: {
         const char *why;
-        enum health_level l = status_instance(in, m->now, &why);
+        enum health_level l = status_instance(m->v, in, m->now, &why);
         sbuf_puts(o, "roster_role_health");
         labels(o, in);
         sbuf_printf(o, " %d\n", l == HEALTH_PASS ? 0 : l == HEALTH_WARN ? 1 : 2);
@@ -83,8 +85,61 @@ static void one(void *ud, struct instance *in)
     }
 }
 
-void metrics_render(struct sup *s, sbuf *out)
+/* roster_postgres_* and roster_redis_*. */
+static void services_metrics(const struct view *view, sbuf *out)
 {
+    const struct services *v = view->services;
+    if (!v) return;
+    const struct plan *p = view->s->plan;
+    if (v->pg) {
+        metrics_family(out, "roster_postgres_up", "gauge",
+                       "Whether roster's own Postgres connection is up.");
+        sbuf_printf(out, "roster_postgres_up %d\n", v->pg_up ? 1 : 0);
+        metrics_family(out, "roster_postgres_response_seconds", "gauge",
+                       "Round trip of roster's last pg_stat_activity sample.");
+        sbuf_printf(out, "roster_postgres_response_seconds %.6f\n",
+                    v->pg_response >= 0 ? v->pg_response : 0.0);
+        metrics_family(out, "roster_postgres_samples_total", "counter",
+                       "pg_stat_activity samples taken.");
+        sbuf_printf(out, "roster_postgres_samples_total %llu\n", (unsigned long long)v->samples);
+        if (p->budget_known) {
+            metrics_family(out, "roster_postgres_usable_connections", "gauge",
+                           "Connections the app may hold, all instances together.");
+            sbuf_printf(out, "roster_postgres_usable_connections %d\n", p->budget.usable);
+            metrics_family(out, "roster_postgres_budget_connections", "gauge",
+                           "Each role's share of the budget (copies x pool).");
+            for (size_t i = 0; i < p->budget.nlines; i++)
+                sbuf_printf(out, "roster_postgres_budget_connections{role=\"%s\"} %d\n",
+                            p->budget.lines[i].role, p->budget.lines[i].total);
+            metrics_family(out, "roster_postgres_pool_size", "gauge",
+                           "The pool size each copy of a role is given.");
+            for (size_t i = 0; i < p->budget.nlines; i++)
+                sbuf_printf(out, "roster_postgres_pool_size{role=\"%s\"} %d\n",
+                            p->budget.lines[i].role, p->budget.lines[i].pool);
+        }
+        if (v->sampled) {
+            metrics_family(out, "roster_postgres_connections", "gauge",
+                           "Connections in use per role, by application_name, at the last sample.");
+            for (size_t i = 0; i < v->nusage; i++)
+                sbuf_printf(out, "roster_postgres_connections{role=\"%s\"} %d\n", v->usage[i].role,
+                            v->usage[i].used);
+            sbuf_printf(out, "roster_postgres_connections{role=\"roster\"} %d\n", v->roster_used);
+            sbuf_printf(out, "roster_postgres_connections{role=\"other\"} %d\n", v->other_used);
+        }
+    }
+    if (v->redis) {
+        metrics_family(out, "roster_redis_up", "gauge",
+                       "Whether roster's Redis connection answers.");
+        sbuf_printf(out, "roster_redis_up %d\n", v->redis_up ? 1 : 0);
+        double lat = redisconn_latency(v->redis);
+        metrics_family(out, "roster_redis_ping_seconds", "gauge", "Round trip of the last PING.");
+        sbuf_printf(out, "roster_redis_ping_seconds %.6f\n", lat >= 0 ? lat : 0.0);
+    }
+}
+
+void metrics_render(const struct view *v, sbuf *out)
+{
+    const struct sup *s = v->s;
     static const struct {
         const char *name, *type, *help;
     } fams[] = {
@@ -101,7 +156,7 @@ void metrics_render(struct sup *s, sbuf *out)
         {"roster_log_lines_total", "counter", "Output lines of the role instance per stream."},
         {"roster_role_health", "gauge", "Health of the role instance: 0 pass, 1 warn, 2 fail."},
     };
-    struct mctx m = {.out = out, .now = wall_time()};
+    struct mctx m = {.v = v, .out = out, .now = wall_time()};
     for (size_t f = 0; f < ARRAY_SIZE(fams); f++) {
         metrics_family(out, fams[f].name, fams[f].type, fams[f].help);
         m.which = (int)f;
@@ -117,5 +172,5 @@ void metrics_render(struct sup *s, sbuf *out)
     metrics_family(out, "roster_orphans_reaped_total", "counter",
                    "Orphaned descendants reaped by roster as PID 1 or subreaper.");
     sbuf_printf(out, "roster_orphans_reaped_total %llu\n", (unsigned long long)s->orphans_reaped);
-    services_metrics(s, out);
+    services_metrics(v, out);
 }

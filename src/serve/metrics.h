@@ -2,10 +2,10 @@
 #ifndef ROSTER_METRICS_H
 #define ROSTER_METRICS_H
 
-#include "supervise/supervisor.h"
+#include "serve/status.h"
 
 /* Appends every metric family, HELP and TYPE lines included. */
-void metrics_render(struct sup *s, sbuf *out);
+void metrics_render(const struct view *v, sbuf *out);
 
 /* Appends one metric family header. */
 void metrics_family(sbuf *out, const char *name, const char *type, const char *help);

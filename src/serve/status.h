@@ -5,16 +5,30 @@
 
 #include "supervise/supervisor.h"
 
+struct checks;
+struct services;
+
+/* What the outputs read: the supervisor and what the observers know, all read-only. */
+struct view {
+    const struct sup *s;
+    const struct checks *checks;     /* NULL: no probe results or STATUS= to show */
+    const struct services *services; /* NULL: no Postgres or Redis */
+};
+
 enum health_level { HEALTH_PASS, HEALTH_WARN, HEALTH_FAIL };
 
 #define STATUS_RECENT_RESTART_S 60.0 /* a restart this recent turns an instance to warn */
 
 const char *health_level_name(enum health_level l);
 /* An instance's level and, when not pass, why (a static or instance-owned string). */
-enum health_level status_instance(const struct instance *in, double now, const char **why);
+enum health_level status_instance(const struct view *v, const struct instance *in, double now,
+                                  const char **why);
 /* Seconds since the current process started (0 when none runs). */
 double status_uptime(const struct instance *in, double now);
 /* Calls fn for every instance of every selected role, in plan order. */
-void status_each(struct sup *s, void (*fn)(void *ud, struct instance *in), void *ud);
+void status_each(const struct sup *s, void (*fn)(void *ud, const struct instance *in), void *ud);
+/* True when every selected role is ready (oneshots: succeeded), every required service is up
+ * and roster is not shutting down; otherwise appends why to not_ready. */
+bool status_ready(const struct view *v, sbuf *not_ready);
 
 #endif

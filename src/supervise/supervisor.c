@@ -1,5 +1,6 @@
-/* supervisor.c — role instances' lifecycles on one uv loop: spawn, output, reaping, restarts
- * with backoff, dependencies, ordered shutdown and reload. */
+/* supervisor.c — role instances' lifecycles on one uv loop: the dispatch of lifecycle.h's table
+ * and its entry actions, dependencies and reconciling, ordered shutdown, reload, operator
+ * actions, posted work and the observers. Output pipes are output.c's. */
 #include "supervise/supervisor.h"
 
 #include <errno.h>
@@ -10,43 +11,71 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "serve/health.h"
-#include "supervise/hooks.h"
-#include "os/proc.h"
 #include "base/units.h"
+#include "supervise/observer.h"
+#include "supervise/output.h"
 
 #define GROUP_POLL_MS    50
 #define STREAM_PIPE_SIZE (256u << 10) /* a chatty child blocks less often */
-#define STREAM_READ_SIZE (64u << 10)  /* the most one wakeup reads: keeps loop turns short */
 #define MEM_SAMPLE_MS    1000
 
-static void reconcile(struct sup *s);
-static void spawn_instance(struct instance *in);
-static void finalize_exit(struct instance *in);
-static void stop_instance(struct instance *in, enum after_stop next, const char *why);
+static void dispatch(struct instance *in, enum inst_event ev, const char *why);
+static void post_reconcile(struct sup *s);
 static void release_instance(struct instance *in);
 
-const char *inst_state_name(enum inst_state s)
+/* ---- the real process backend ------------------------------------------------------------ */
+
+static int os_spawn(void *ud, const struct spawn_opts *o, pid_t *pid, char *err, size_t errlen)
 {
-    switch (s) {
-    case ST_STOPPED: return "stopped";
-    case ST_STARTING: return "starting";
-    case ST_RUNNING: return "running";
-    case ST_READY: return "ready";
-    case ST_STOPPING: return "stopping";
-    case ST_BACKOFF: return "backoff";
-    case ST_EXITED: return "exited";
-    case ST_GIVEN_UP: return "given_up";
-    }
-    return "?";
+    (void)ud;
+    return proc_spawn(o, pid, err, errlen);
 }
+
+static int os_signal_group(void *ud, pid_t pgid, int sig)
+{
+    (void)ud;
+    return proc_signal_group(pgid, sig);
+}
+
+static bool os_group_alive(void *ud, pid_t pgid)
+{
+    (void)ud;
+    return proc_group_alive(pgid);
+}
+
+static pid_t os_wait_any(void *ud, int *status)
+{
+    (void)ud;
+    pid_t pid;
+    do
+        pid = waitpid(-1, status, WNOHANG);
+    while (pid < 0 && errno == EINTR);
+    return pid > 0 ? pid : 0;
+}
+
+static void os_groups_rss(void *ud, const pid_t *pgids, uint64_t *rss, size_t n)
+{
+    (void)ud;
+    proc_groups_rss(pgids, rss, n);
+}
+
+const struct proc_backend proc_backend_os = {
+    .spawn = os_spawn,
+    .signal_group = os_signal_group,
+    .group_alive = os_group_alive,
+    .wait_any = os_wait_any,
+    .groups_rss = os_groups_rss,
+    .uses_sigchld = true,
+};
+
+/* ---- small helpers ----------------------------------------------------------------------- */
 
 const struct role_config *role_cfg(const struct role *r)
 {
     return r->plan->roles[r->pidx].cfg;
 }
 
-static const struct plan_role *role_plan(const struct role *r)
+const struct plan_role *role_plan(const struct role *r)
 {
     return &r->plan->roles[r->pidx];
 }
@@ -75,99 +104,36 @@ bool inst_alive(const struct instance *in)
     return in->pgid > 0; /* a process group that has not been seen empty yet */
 }
 
+bool inst_has_exit(const struct instance *in)
+{
+    return in->exit.wall != 0;
+}
+
 static bool is_oneshot(const struct role *r)
 {
     return role_cfg(r)->kind == ROLE_ONESHOT;
 }
 
-/* ---- output ---------------------------------------------------------------------------- */
-
-static void on_line(void *ud, const char *line, size_t len, int kind)
+static void describe_exit(const struct exit_info *e, char *buf, size_t n, char *json, size_t jn)
 {
-    struct stream *st = ud;
-    struct instance *in = st->inst;
-    struct sup *s = in->role->sup;
-    (void)kind;
-    in->lines[st->which]++;
-    logmux_line(&s->log, &in->src, st->which, line, len);
-    hooks_line(in, line, len);
-}
-
-/* Reads what the pipe holds now: one read per wakeup, so a flooding child cannot hold the loop
- * (and the health server) for long. With drain, reads until the pipe is empty regardless of
- * pressure (bounded by the pipe's size): used once the process group is gone. */
-static void stream_read(struct stream *st, bool drain)
-{
-    struct sup *s = st->inst->role->sup;
-    for (int rounds = 0; rounds < (drain ? 64 : 1); rounds++) {
-        size_t avail;
-        char *p = linebuf_space(&st->lb, &avail);
-        ssize_t n = read(st->fd, p, avail);
-        if (n > 0) {
-            linebuf_commit(&st->lb, (size_t)n, on_line, st);
-            if (!drain && s->log.paused) break;
-            continue;
-        }
-        if (n == 0) {
-            st->eof = true;
-            break;
-        }
-        if (errno == EINTR) continue;
-        break; /* EAGAIN, or an error: nothing more now */
-    }
-    if (st->eof) linebuf_flush(&st->lb, on_line, st);
-}
-
-static void stream_closed(uv_handle_t *h)
-{
-    struct stream *st = h->data;
-    struct instance *in = st->inst;
-    linebuf_free(&st->lb);
-    free(st);
-    in->handles--;
-    if (in->released && in->handles == 0) release_instance(in);
-}
-
-static void stream_close(struct stream *st)
-{
-    if (!st) return;
-    struct instance *in = st->inst;
-    in->streams[st->which] = NULL;
-    if (st->polling) uv_poll_stop(&st->poll);
-    st->polling = false;
-    close(st->fd);
-    uv_close((uv_handle_t *)&st->poll, stream_closed);
-}
-
-static void on_readable(uv_poll_t *h, int status, int events)
-{
-    struct stream *st = h->data;
-    (void)events;
-    if (status < 0) {
-        st->eof = true;
+    if (e->code >= 0) {
+        snprintf(buf, n, "code %d", e->code);
+        snprintf(json, jn, "\"code\":%d", e->code);
     } else {
-        stream_read(st, false);
-    }
-    if (st->eof) {
-        linebuf_flush(&st->lb, on_line, st);
-        stream_close(st);
+        snprintf(buf, n, "signal %s", signal_name(e->signal));
+        snprintf(json, jn, "\"signal\":\"%s\"", signal_name(e->signal));
     }
 }
 
-static void stream_poll(struct stream *st, bool on)
+/* The status a shell would report: the code, or 128 + the signal. */
+static int exit_status_code(const struct exit_info *e)
 {
-    if (on && !st->polling && !st->eof) {
-        uv_poll_start(&st->poll, UV_READABLE | UV_DISCONNECT, on_readable);
-        st->polling = true;
-    } else if (!on && st->polling) {
-        uv_poll_stop(&st->poll);
-        st->polling = false;
-    }
+    return e->code >= 0 ? e->code : 128 + e->signal;
 }
 
 struct instance *sup_next_instance(struct inst_iter *it)
 {
-    struct sup *s = it->s;
+    const struct sup *s = it->s;
     for (; it->list < 2; it->list++, it->role = 0, it->k = 0) {
         struct role **roles = it->list == 0 ? s->roles : s->retiring;
         size_t n = it->list == 0 ? s->nroles : s->nretiring;
@@ -177,97 +143,212 @@ struct instance *sup_next_instance(struct inst_iter *it)
     return NULL;
 }
 
-static void each_stream(struct sup *s, bool on)
+/* ---- observers --------------------------------------------------------------------------- */
+
+#define EMIT(s, cb, ...)                                                                           \
+    do {                                                                                           \
+        for (int i_ = 0; i_ < (s)->nobs; i_++)                                                     \
+            if ((s)->obs[i_].ops->cb) (s)->obs[i_].ops->cb((s)->obs[i_].ud, __VA_ARGS__);          \
+    } while (0)
+
+int sup_attach(struct sup *s, const struct sup_observer *ops, void *ud)
 {
-    struct inst_iter it = {.s = s};
-    for (struct instance *in; (in = sup_next_instance(&it));)
-        for (int w = 0; w < 2; w++)
-            if (in->streams[w]) stream_poll(in->streams[w], on);
+    if (s->nobs >= SUP_MAX_OBSERVERS) return -1;
+    s->obs[s->nobs] = (struct sup_obs_slot){ops, ud};
+    return s->nobs++;
 }
 
-static void on_pressure(void *ud, bool paused)
-{
-    each_stream(ud, !paused);
-}
-
-static struct stream *stream_new(struct instance *in, int which, int fd)
+static bool gates_open(struct instance *in)
 {
     struct sup *s = in->role->sup;
-    struct stream *st = xcalloc(1, sizeof *st);
-    st->inst = in;
-    st->which = which;
-    st->fd = fd;
-    linebuf_init(&st->lb, LINEBUF_MAX_LINE, STREAM_READ_SIZE);
-    uv_poll_init(s->loop, &st->poll, fd);
-    st->poll.data = st;
-    in->handles++;
-    if (!s->log.paused) stream_poll(st, true);
-    return st;
+    for (int i = 0; i < s->nobs; i++)
+        if (s->obs[i].ops->gate && !s->obs[i].ops->gate(s->obs[i].ud, in)) return false;
+    return true;
 }
 
-/* ---- events ------------------------------------------------------------------------------ */
+void sup_changed(struct sup *s)
+{
+    s->state_version++;
+}
 
-static void set_state(struct instance *in, enum inst_state st)
+/* ---- posted work: what observers ask for runs on the next loop turn ---------------------- */
+
+enum post_kind { POST_READY, POST_FAIL, POST_GATES, POST_RECONCILE, POST_OP };
+enum op_kind { OP_RESTART, OP_STOP, OP_START };
+
+struct post {
+    struct post *next;
+    enum post_kind kind;
+    struct instance *in; /* POST_READY, POST_FAIL */
+    char *text;          /* how, why, or the role's name */
+    enum op_kind op;
+};
+
+static void run_posts(uv_timer_t *t);
+
+static void post(struct sup *s, enum post_kind kind, struct instance *in, const char *text,
+                 enum op_kind op)
+{
+    if (s->stopped) return;
+    if (kind == POST_RECONCILE || kind == POST_GATES)
+        for (struct post *p = s->posts; p; p = p->next)
+            if (p->kind == kind) return; /* one is enough */
+    struct post *p = xcalloc(1, sizeof *p);
+    p->kind = kind;
+    p->in = in;
+    p->text = text ? xstrdup(text) : NULL;
+    p->op = op;
+    *s->posts_tail = p;
+    s->posts_tail = &p->next;
+    if (!uv_is_active((uv_handle_t *)&s->post_timer))
+        uv_timer_start(&s->post_timer, run_posts, 0, 0);
+}
+
+static void post_reconcile(struct sup *s)
+{
+    post(s, POST_RECONCILE, NULL, NULL, 0);
+}
+
+void sup_post_ready(struct instance *in, const char *how)
+{
+    post(in->role->sup, POST_READY, in, how, 0);
+}
+
+void sup_post_fail(struct instance *in, const char *why)
+{
+    post(in->role->sup, POST_FAIL, in, why, 0);
+}
+
+void sup_post_gates_changed(struct sup *s)
+{
+    post(s, POST_GATES, NULL, NULL, 0);
+}
+
+/* An instance being freed takes its posts with it. */
+static void drop_posts(struct sup *s, const struct instance *in)
+{
+    struct post **pp = &s->posts;
+    s->posts_tail = &s->posts;
+    while (*pp) {
+        struct post *p = *pp;
+        if (p->in == in) {
+            *pp = p->next;
+            free(p->text);
+            free(p);
+            continue;
+        }
+        pp = &p->next;
+        s->posts_tail = pp;
+    }
+}
+
+static void free_posts(struct sup *s)
+{
+    while (s->posts) {
+        struct post *p = s->posts;
+        s->posts = p->next;
+        free(p->text);
+        free(p);
+    }
+    s->posts_tail = &s->posts;
+}
+
+static void reconcile(struct sup *s);
+static void run_op(struct sup *s, enum op_kind op, const char *name);
+
+static void run_posts(uv_timer_t *t)
+{
+    struct sup *s = t->data;
+    /* Only what was posted before this turn: work posted while running waits for the next. */
+    struct post *batch = s->posts;
+    s->posts = NULL;
+    s->posts_tail = &s->posts;
+    while (batch) {
+        struct post *p = batch;
+        batch = p->next;
+        switch (p->kind) {
+        case POST_READY:
+            if (p->in->state == ST_RUNNING) {
+                dispatch(p->in, EV_READY, p->text);
+                if (p->text)
+                    logmux_event(&s->log, "ready", role_cfg(p->in->role)->name, p->in->index, NULL,
+                                 "%s is ready (%s)", p->in->label, p->text);
+            }
+            break;
+        case POST_FAIL: dispatch(p->in, EV_FAIL, p->text); break;
+        case POST_GATES: {
+            struct inst_iter it = {.s = s};
+            for (struct instance *in; (in = sup_next_instance(&it));)
+                if (in->state == ST_STARTING && !s->shutting_down && gates_open(in))
+                    dispatch(in, EV_GATES_OPEN, NULL);
+            break;
+        }
+        case POST_RECONCILE: reconcile(s); break;
+        case POST_OP: run_op(s, p->op, p->text); break;
+        }
+        free(p->text);
+        free(p);
+    }
+}
+
+/* ---- the lifecycle's dispatch and entry actions ------------------------------------------ */
+
+static void enter(struct instance *in, enum inst_state st)
 {
     if (in->state == st) return;
+    struct sup *s = in->role->sup;
     enum inst_state old = in->state;
     in->state = st;
-    in->role->sup->state_version++;
-    hooks_state(in, old, st);
+    s->state_version++;
+    EMIT(s, state, in, old, st);
+    /* Every change may start, stop or end something else: one reconcile on the next turn
+     * looks at the whole picture (so a restart passes the same dependency gate as a start,
+     * and no chain of immediate retries grows the stack). */
+    post_reconcile(s);
 }
 
-static void describe_exit(const struct instance *in, char *buf, size_t n)
+static void on_timer(uv_timer_t *t)
 {
-    if (in->last_code >= 0)
-        snprintf(buf, n, "code %d", in->last_code);
-    else
-        snprintf(buf, n, "signal %s", signal_name(in->last_signal));
+    dispatch(t->data, EV_TIMER, NULL);
 }
 
-/* ---- spawning ---------------------------------------------------------------------------- */
-
-static void on_timer_backoff(uv_timer_t *t)
+static void record_exit(struct instance *in, int code, int sig)
 {
-    struct instance *in = t->data;
-    if (in->state != ST_BACKOFF) return;
-    set_state(in, ST_STOPPED);
-    reconcile(in->role->sup);
+    in->exit.code = code;
+    in->exit.signal = sig;
+    in->exit.wall = wall_time();
 }
 
-static void begin_start(struct instance *in)
+static void sink_line(struct instance *in, int which, const char *line, size_t len)
 {
-    /* Gates (wait_for, the Postgres budget, lock: postgres) may hold the spawn back. */
-    set_state(in, ST_STARTING);
-    if (hooks_gates_open(in)) spawn_instance(in);
+    struct sup *s = in->role->sup;
+    in->lines[which]++;
+    logmux_line(&s->log, &in->src, which, line, len);
+    EMIT(s, line, in, line, len);
 }
 
-void sup_gates_changed(struct sup *s)
+static void stream_closed(struct instance *in)
 {
-    for (size_t i = 0; i < s->nroles; i++)
-        for (int k = 0; k < s->roles[i]->ninst; k++) {
-            struct instance *in = s->roles[i]->inst[k];
-            if (in->state == ST_STARTING && !s->shutting_down && hooks_gates_open(in))
-                spawn_instance(in);
-        }
+    in->handles--;
+    if (in->released && in->handles == 0) release_instance(in);
 }
 
-static void spawn_failed_now(struct instance *in, int err, const char *msg)
+/* A spawn that failed in roster (not in the child): the process ended at once with 127. */
+static void spawn_failed_now(struct instance *in, const char *msg)
 {
     struct sup *s = in->role->sup;
     logmux_event(&s->log, "spawn_failed", role_cfg(in->role)->name, in->index, NULL,
                  "%s failed to start: %s", in->label, msg);
-    (void)err;
-    in->has_exit = true;
-    in->last_code = 127;
-    in->last_signal = 0;
-    in->last_exit_wall = wall_time();
+    free(in->spawn_error);
+    in->spawn_error = xstrdup(msg);
+    record_exit(in, 127, 0);
     in->spawned_at = now_ms();
     in->pid = 0;
     in->pgid = 0;
-    finalize_exit(in);
+    dispatch(in, EV_GROUP_GONE, NULL);
 }
 
-static void spawn_instance(struct instance *in)
+static void act_spawn(struct instance *in)
 {
     struct role *r = in->role;
     struct sup *s = r->sup;
@@ -275,12 +356,12 @@ static void spawn_instance(struct instance *in)
     const struct role_config *c = pr->cfg;
 
     if (c->user && !pr->has_user && geteuid() != 0) {
-        spawn_failed_now(in, EPERM, "user: needs roster to run as root");
+        spawn_failed_now(in, "user: needs roster to run as root");
         return;
     }
     envmap env = {0};
     plan_instance_env(r->plan, r->pidx, in->index, &env);
-    hooks_env(in, &env);
+    EMIT(s, env, in, &env);
     char **envp = envmap_to_envp(&env);
     envmap_free(&env);
 
@@ -292,7 +373,7 @@ static void spawn_instance(struct instance *in)
         int e = errno;
         if (out[0] >= 0) close(out[0]), close(out[1]);
         envp_free(envp);
-        spawn_failed_now(in, e, strerror(e));
+        spawn_failed_now(in, strerror(e));
         return;
     }
     struct spawn_opts so;
@@ -303,7 +384,7 @@ static void spawn_instance(struct instance *in)
     so.stderr_fd = err[1];
     pid_t pid = 0;
     char msg[256];
-    int rc = proc_spawn(&so, &pid, msg, sizeof msg);
+    int rc = s->be->spawn(s->be->ud, &so, &pid, msg, sizeof msg);
     close(out[1]);
     close(err[1]);
     envp_free(envp);
@@ -318,22 +399,18 @@ static void spawn_instance(struct instance *in)
     if (rc < 0 && pid <= 0) {
         close(out[0]);
         close(err[0]);
-        spawn_failed_now(in, -rc, msg);
+        spawn_failed_now(in, msg);
         return;
     }
     in->pid = pid;
     in->pgid = pid;
-    in->main_reaped = false;
-    in->kill_sent = false;
-    in->crash_stop = false;
-    in->after_stop = AFTER_DEFAULT;
     in->spawned_at = now_ms();
     in->spawned_wall = wall_time();
     in->src.pid = pid;
     logfmt_prepare(&s->log.style, &in->src);
-    in->streams[LOG_STDOUT] = stream_new(in, LOG_STDOUT, out[0]);
-    in->streams[LOG_STDERR] = stream_new(in, LOG_STDERR, err[0]);
-    set_state(in, ST_RUNNING);
+    output_open(in, LOG_STDOUT, out[0], s->log.paused, sink_line, stream_closed);
+    output_open(in, LOG_STDERR, err[0], s->log.paused, sink_line, stream_closed);
+    dispatch(in, EV_SPAWNED, NULL);
     if (rc < 0) {
         /* exec failed in the child, which exits 127; the reaper finishes the story */
         in->spawn_error = xstrdup(msg);
@@ -345,153 +422,180 @@ static void spawn_instance(struct instance *in)
     snprintf(extra, sizeof extra, "\"pid\":%d", (int)pid);
     logmux_event(&s->log, "started", c->name, in->index, extra, "%s started (pid %d)", in->label,
                  (int)pid);
-    hooks_spawned(in);
+    EMIT(s, spawned, in);
+    /* Without a ready check a started process is ready at once. */
+    if (c->ready.kind == PROBE_NONE) dispatch(in, EV_READY, NULL);
 }
 
-/* ---- exits ------------------------------------------------------------------------------- */
-
-static void decide_after_crash(struct instance *in)
+/* The role's stop signal to its whole group (and SIGCONT, in case it was stopped), then SIGKILL
+ * after stop.timeout unless the group is empty by then. */
+static void act_signal_stop(struct instance *in, enum inst_event ev, const char *why)
 {
-    struct role *r = in->role;
-    struct sup *s = r->sup;
-    const struct role_config *c = role_cfg(r);
-    uint64_t now = now_ms();
-    uint64_t uptime = now - in->spawned_at;
-    if (uptime >= c->backoff_reset_ms) in->consecutive = 0;
-    in->consecutive++;
-    size_t recent =
-        restart_window_add(&in->window, now, c->give_up_within_ms, (size_t)c->give_up_after + 1);
-    if ((int)recent > c->give_up_after) {
-        char within[32];
-        units_format_duration(c->give_up_within_ms, within, sizeof within);
-        in->failed = true;
-        set_state(in, ST_GIVEN_UP);
-        logmux_event(&s->log, "gave_up", c->name, in->index, NULL,
-                     "%s gave up: %d restarts within %s (give_up.then: %s)", in->label,
-                     c->give_up_after, within, c->give_up_then == GIVEUP_EXIT ? "exit" : "stay");
-        if (c->give_up_then == GIVEUP_EXIT) sup_shutdown(s, 1, "a role gave up");
-        return;
-    }
-    double r01 = (double)random() / ((double)RAND_MAX + 1.0);
-    uint64_t delay =
-        backoff_delay_ms(c->backoff_initial_ms, c->backoff_max_ms, in->consecutive, r01);
-    in->restarts++;
-    in->last_restart_wall = wall_time();
-    char extra[64];
-    snprintf(extra, sizeof extra, "\"delay_ms\":%llu", (unsigned long long)delay);
-    if (delay == 0) {
-        logmux_event(&s->log, "restarting", c->name, in->index, extra, "%s restarting now",
+    struct sup *s = in->role->sup;
+    const struct role_config *c = role_cfg(in->role);
+    if (ev == EV_LEADER_GONE)
+        logmux_event(&s->log, "stopping_group", c->name, in->index, NULL,
+                     "%s: main process ended but its process group lives on; stopping the group",
                      in->label);
-        set_state(in, ST_STOPPED);
-        /* straight back up, unless its dependencies say otherwise */
-        if (r->want) begin_start(in);
-        return;
-    }
-    logmux_event(&s->log, "restarting", c->name, in->index, extra, "%s restarting in %llu ms",
-                 in->label, (unsigned long long)delay);
-    set_state(in, ST_BACKOFF);
-    uv_timer_start(&in->timer, on_timer_backoff, delay, 0);
+    else
+        logmux_event(&s->log, "stopping", c->name, in->index, NULL, "%s stopping (%s): sending %s",
+                     in->label, why ? why : "stop", signal_name(c->stop_signal));
+    s->be->signal_group(s->be->ud, in->pgid, c->stop_signal);
+    s->be->signal_group(s->be->ud, in->pgid, SIGCONT);
+    uv_timer_start(&in->timer, on_timer, c->stop_timeout_ms, 0);
 }
 
-static void finalize_exit(struct instance *in)
+static void act_kill(struct instance *in)
+{
+    struct sup *s = in->role->sup;
+    if (in->pgid <= 0) return;
+    char tmo[32];
+    units_format_duration(role_cfg(in->role)->stop_timeout_ms, tmo, sizeof tmo);
+    logmux_event(&s->log, "killing", role_cfg(in->role)->name, in->index, NULL,
+                 "%s did not stop within %s; sending SIGKILL to its process group", in->label, tmo);
+    s->be->signal_group(s->be->ud, in->pgid, SIGKILL);
+}
+
+/* The process group is gone: decide what comes next (restart_decide) and enter it. */
+static void act_decide(struct instance *in)
 {
     struct role *r = in->role;
     struct sup *s = r->sup;
     const struct role_config *c = role_cfg(r);
 
-    for (int w = 0; w < 2; w++) {
-        struct stream *st = in->streams[w];
-        if (!st) continue;
-        stream_read(st, true);
-        linebuf_flush(&st->lb, on_line, st);
-        stream_close(st);
-    }
+    output_finish(in);
     uv_timer_stop(&in->timer);
-    hooks_exited(in);
+    EMIT(s, exited, in);
     in->pid = 0;
     in->pgid = 0;
-    in->main_reaped = false;
 
-    char how[64];
-    describe_exit(in, how, sizeof how);
-    char extra[96];
-    if (in->last_code >= 0)
-        snprintf(extra, sizeof extra, "\"code\":%d", in->last_code);
-    else
-        snprintf(extra, sizeof extra, "\"signal\":\"%s\"", signal_name(in->last_signal));
-    bool success = in->last_code == 0 && !in->crash_stop;
-    enum after_stop next = in->after_stop;
-    in->after_stop = AFTER_DEFAULT;
-    bool crash_stop = in->crash_stop;
-    in->crash_stop = false;
+    uint64_t now = now_ms();
+    struct restart_input ri = {
+        .from = in->state,
+        .oneshot = is_oneshot(r),
+        .policy = c->restart,
+        .success = in->exit.code == 0,
+        .shutting_down = s->shutting_down,
+        .uptime_ms = now - in->spawned_at,
+        .consecutive = in->consecutive,
+        .give_up_after = c->give_up_after < 0 ? 0 : (unsigned)c->give_up_after,
+        .backoff_initial_ms = c->backoff_initial_ms,
+        .backoff_max_ms = c->backoff_max_ms,
+        .backoff_reset_ms = c->backoff_reset_ms,
+        .r01 = (double)random() / ((double)RAND_MAX + 1.0),
+    };
+    bool crashable = !s->shutting_down && in->state != ST_STOPPING && in->state != ST_RESTARTING;
+    if (crashable) {
+        size_t with = restart_window_add(&in->window, now, c->give_up_within_ms,
+                                         (size_t)c->give_up_after + 1);
+        ri.recent = with ? (unsigned)(with - 1) : 0;
+    }
+    struct restart_output ro = restart_decide(&ri);
 
-    if (s->shutting_down || next == AFTER_STOP) {
+    char how[64], extra[96];
+    describe_exit(&in->exit, how, sizeof how, extra, sizeof extra);
+    if (ro.verdict == RV_DOWN) {
         logmux_event(&s->log, "stopped", c->name, in->index, extra, "%s stopped (%s)", in->label,
                      how);
-        set_state(in, ST_STOPPED);
-        reconcile(s);
+        enter(in, ST_DOWN);
         return;
     }
     logmux_event(&s->log, "exited", c->name, in->index, extra, "%s exited (%s)", in->label, how);
-    if (next == AFTER_RESTART && !crash_stop) {
+    in->consecutive = ro.consecutive;
+    switch (ro.verdict) {
+    case RV_RESTART:
+    case RV_RESTART_NOW:
+    case RV_RESTART_LATER: {
         in->restarts++;
         in->last_restart_wall = wall_time();
-        in->consecutive = 0;
-        set_state(in, ST_STOPPED);
-        if (r->want) begin_start(in);
-        reconcile(s);
-        return;
+        if (ro.verdict == RV_RESTART) break;
+        char ex[64];
+        snprintf(ex, sizeof ex, "\"delay_ms\":%llu", (unsigned long long)ro.delay_ms);
+        if (ro.verdict == RV_RESTART_NOW)
+            logmux_event(&s->log, "restarting", c->name, in->index, ex, "%s restarting now",
+                         in->label);
+        else
+            logmux_event(&s->log, "restarting", c->name, in->index, ex,
+                         "%s restarting in %llu ms", in->label, (unsigned long long)ro.delay_ms);
+        break;
     }
-    bool restart = c->restart == RESTART_ALWAYS || (c->restart == RESTART_ON_FAILURE && !success);
-    if (is_oneshot(r) && success) restart = false;
-    if (restart) {
-        decide_after_crash(in);
-    } else {
-        in->failed = !success;
-        set_state(in, ST_EXITED);
-        if (!success && c->give_up_then == GIVEUP_EXIT) {
+    case RV_GIVE_UP: {
+        char within[32];
+        units_format_duration(c->give_up_within_ms, within, sizeof within);
+        logmux_event(&s->log, "gave_up", c->name, in->index, NULL,
+                     "%s gave up: %d restarts within %s (give_up.then: %s)", in->label,
+                     c->give_up_after, within, c->give_up_then == GIVEUP_EXIT ? "exit" : "stay");
+        break;
+    }
+    case RV_FAILED:
+        if (c->give_up_then == GIVEUP_EXIT)
             logmux_event(&s->log, "failed", c->name, in->index, NULL,
                          "%s failed and is not restarted (restart: %s); stopping (give_up.then: "
                          "exit)",
                          in->label, restart_policy_name(c->restart));
-            sup_shutdown(s, 1, is_oneshot(r) ? "a oneshot failed" : "a role failed");
-        }
+        break;
+    default: break;
     }
-    reconcile(s);
+    enter(in, restart_verdict_state(ro.verdict));
+    if (ro.verdict == RV_RESTART_LATER) uv_timer_start(&in->timer, on_timer, ro.delay_ms, 0);
+    if (c->give_up_then == GIVEUP_EXIT && ro.verdict == RV_GIVE_UP)
+        sup_shutdown(s, 1, "a role gave up");
+    if (c->give_up_then == GIVEUP_EXIT && ro.verdict == RV_FAILED)
+        sup_shutdown(s, 1, is_oneshot(r) ? "a oneshot failed" : "a role failed");
 }
 
-static void on_kill_timer(uv_timer_t *t);
-static void signal_stop(struct instance *in);
-
-/* The leader is gone but others of its group remain: they get the stop signal too. */
-static void leader_gone(struct instance *in)
+/* The one place an instance changes state: looks the event up in the table, runs the
+ * transition's action, enters the next state. */
+static void dispatch(struct instance *in, enum inst_event ev, const char *why)
 {
-    struct sup *s = in->role->sup;
-    if (in->state != ST_STOPPING) {
-        const struct role_config *c = role_cfg(in->role);
-        logmux_event(&s->log, "stopping_group", c->name, in->index, NULL,
-                     "%s: main process ended but its process group lives on; stopping the group",
-                     in->label);
-        signal_stop(in);
-        set_state(in, ST_STOPPING);
+    struct inst_transition t = lifecycle_step(in->state, ev);
+    switch (t.action) {
+    case ACT_IGNORE: return;
+    case ACT_NONE: enter(in, t.next); return;
+    case ACT_CHECK_GATES:
+        enter(in, t.next);
+        if (gates_open(in)) dispatch(in, EV_GATES_OPEN, NULL);
+        return;
+    case ACT_SPAWN: act_spawn(in); return;
+    case ACT_SIGNAL_STOP:
+        enter(in, t.next);
+        act_signal_stop(in, ev, why);
+        return;
+    case ACT_KILL: act_kill(in); return;
+    case ACT_CANCEL:
+        uv_timer_stop(&in->timer);
+        enter(in, t.next);
+        return;
+    case ACT_DECIDE: act_decide(in); return;
     }
+}
+
+/* ---- reaping ----------------------------------------------------------------------------- */
+
+static struct instance *find_by_pid(struct sup *s, pid_t pid)
+{
+    struct inst_iter it = {.s = s};
+    for (struct instance *in; (in = sup_next_instance(&it));)
+        if (in->pid == pid) return in;
+    return NULL;
 }
 
 static void on_group_timer(uv_timer_t *t);
 
-/* After a reap: an instance whose leader is gone is finished when its group is empty too. */
+/* After a reap: an instance whose main process is gone (pid 0, group kept) ends when its group
+ * is empty too; until then the group is stopped and polled. */
 static void check_groups(struct sup *s)
 {
     bool waiting = false;
     struct inst_iter it = {.s = s};
     for (struct instance *in; (in = sup_next_instance(&it));) {
-        if (!in->main_reaped) continue;
-        if (proc_group_alive(in->pgid)) {
-            leader_gone(in);
+        if (in->pid != 0 || in->pgid <= 0) continue;
+        if (s->be->group_alive(s->be->ud, in->pgid)) {
+            dispatch(in, EV_LEADER_GONE, NULL);
             waiting = true;
             continue;
         }
-        finalize_exit(in);
+        dispatch(in, EV_GROUP_GONE, NULL);
     }
     if (waiting && !uv_is_active((uv_handle_t *)&s->group_timer))
         uv_timer_start(&s->group_timer, on_group_timer, GROUP_POLL_MS, GROUP_POLL_MS);
@@ -504,60 +608,26 @@ static void on_group_timer(uv_timer_t *t)
     check_groups(t->data);
 }
 
-static void on_kill_timer(uv_timer_t *t)
-{
-    struct instance *in = t->data;
-    struct sup *s = in->role->sup;
-    if (in->pgid <= 0) return;
-    char tmo[32];
-    units_format_duration(role_cfg(in->role)->stop_timeout_ms, tmo, sizeof tmo);
-    logmux_event(&s->log, "killing", role_cfg(in->role)->name, in->index, NULL,
-                 "%s did not stop within %s; sending SIGKILL to its process group", in->label, tmo);
-    proc_signal_group(in->pgid, SIGKILL);
-    in->kill_sent = true;
-}
-
-/* The role's stop signal to its whole group (and SIGCONT, in case it was stopped), then SIGKILL
- * after stop.timeout unless the group is empty by then. */
-static void signal_stop(struct instance *in)
-{
-    const struct role_config *c = role_cfg(in->role);
-    proc_signal_group(in->pgid, c->stop_signal);
-    proc_signal_group(in->pgid, SIGCONT);
-    uv_timer_start(&in->timer, on_kill_timer, c->stop_timeout_ms, 0);
-}
-
-static struct instance *find_by_pid(struct sup *s, pid_t pid)
-{
-    struct inst_iter it = {.s = s};
-    for (struct instance *in; (in = sup_next_instance(&it));)
-        if (in->pid == pid) return in;
-    return NULL;
-}
-
-static void reap(struct sup *s)
+void sup_reap(struct sup *s)
 {
     for (;;) {
-        int status;
-        pid_t pid = waitpid(-1, &status, WNOHANG);
+        int status = 0;
+        pid_t pid = s->be->wait_any(s->be->ud, &status);
         if (pid <= 0) break;
-        if (hooks_reaped(s, pid, status)) continue;
+        bool owned = false;
+        for (int i = 0; i < s->nobs && !owned; i++)
+            if (s->obs[i].ops->reaped) owned = s->obs[i].ops->reaped(s->obs[i].ud, s, pid, status);
+        if (owned) continue;
         struct instance *in = find_by_pid(s, pid);
         if (!in) {
             s->orphans_reaped++;
             continue;
         }
         in->pid = 0;
-        in->main_reaped = true;
-        in->has_exit = true;
-        in->last_exit_wall = wall_time();
-        if (WIFEXITED(status)) {
-            in->last_code = WEXITSTATUS(status);
-            in->last_signal = 0;
-        } else {
-            in->last_code = -1;
-            in->last_signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
-        }
+        if (WIFEXITED(status))
+            record_exit(in, WEXITSTATUS(status), 0);
+        else
+            record_exit(in, -1, WIFSIGNALED(status) ? WTERMSIG(status) : 0);
     }
     /* Group checks come after the whole batch: members killed together are all reaped now. */
     check_groups(s);
@@ -566,55 +636,10 @@ static void reap(struct sup *s)
 static void on_sigchld(uv_signal_t *h, int sig)
 {
     (void)sig;
-    reap(h->data);
+    sup_reap(h->data);
 }
 
-/* ---- stopping ---------------------------------------------------------------------------- */
-
-static void stop_instance(struct instance *in, enum after_stop next, const char *why)
-{
-    struct sup *s = in->role->sup;
-    const struct role_config *c = role_cfg(in->role);
-    switch (in->state) {
-    case ST_BACKOFF:
-    case ST_STARTING:
-        uv_timer_stop(&in->timer);
-        hooks_cancel_start(in);
-        set_state(in, ST_STOPPED);
-        if (next == AFTER_RESTART && in->role->want && !s->shutting_down) begin_start(in);
-        return;
-    case ST_RUNNING:
-    case ST_READY: break;
-    case ST_STOPPING:
-        if (next != AFTER_DEFAULT) in->after_stop = next;
-        return;
-    default: return;
-    }
-    in->after_stop = next;
-    logmux_event(&s->log, "stopping", c->name, in->index, NULL, "%s stopping (%s): sending %s",
-                 in->label, why, signal_name(c->stop_signal));
-    set_state(in, ST_STOPPING);
-    hooks_stopping(in);
-    signal_stop(in);
-}
-
-void inst_fail(struct instance *in, const char *why)
-{
-    if (in->state != ST_RUNNING && in->state != ST_READY) return;
-    stop_instance(in, AFTER_DEFAULT, why);
-    in->crash_stop = true;
-}
-
-void inst_became_ready(struct instance *in, const char *how)
-{
-    struct sup *s = in->role->sup;
-    if (in->state != ST_RUNNING) return;
-    set_state(in, ST_READY);
-    if (how)
-        logmux_event(&s->log, "ready", role_cfg(in->role)->name, in->index, NULL,
-                     "%s is ready (%s)", in->label, how);
-    reconcile(s);
-}
+/* ---- shutdown ---------------------------------------------------------------------------- */
 
 static bool role_alive(const struct role *r)
 {
@@ -626,13 +651,8 @@ static bool role_alive(const struct role *r)
 static void kill_all(struct sup *s)
 {
     struct inst_iter it = {.s = s};
-    for (struct instance *in; (in = sup_next_instance(&it));) {
-        if (in->pgid > 0) {
-            proc_signal_group(in->pgid, SIGKILL);
-            in->kill_sent = true;
-        }
-    }
-    hooks_kill_all(s);
+    for (struct instance *in; (in = sup_next_instance(&it));)
+        if (in->pgid > 0) s->be->signal_group(s->be->ud, in->pgid, SIGKILL);
 }
 
 static void on_shutdown_timer(uv_timer_t *t)
@@ -664,9 +684,10 @@ void sup_shutdown(struct sup *s, int exit_code, const char *why)
     s->shutting_down = true;
     s->exit_code = exit_code;
     logmux_event(&s->log, "shutdown", NULL, 0, NULL, "shutting down (%s)", why);
-    hooks_shutdown(s);
+    EMIT(s, shutdown, s);
     uv_timer_start(&s->shutdown_timer, on_shutdown_timer, s->plan->cfg.shutdown_timeout_ms, 0);
-    reconcile(s);
+    /* posted: this may run under a walk over the instances (a role gave up) */
+    post_reconcile(s);
 }
 
 static void on_stop_signal(uv_signal_t *h, int sig)
@@ -706,14 +727,13 @@ static enum dep_verdict dep_check(struct sup *s, const struct plan_dep *d, const
     *which = role_cfg(dr)->name;
     enum dep_verdict v = DEP_MET;
     for (int k = 0; k < dr->ninst; k++) {
-        struct instance *di = dr->inst[k];
-        bool done_ok = di->state == ST_EXITED && !di->failed;
-        if ((di->state == ST_EXITED && di->failed) || di->state == ST_GIVEN_UP) return DEP_BLOCKED;
+        enum inst_state st = dr->inst[k]->state;
+        if (st == ST_FAILED || st == ST_GIVEN_UP) return DEP_BLOCKED;
         bool ok;
         switch (d->cond) {
-        case DEP_STARTED: ok = di->state == ST_RUNNING || di->state == ST_READY || done_ok; break;
-        case DEP_READY: ok = di->state == ST_READY || done_ok; break;
-        default: ok = done_ok;
+        case DEP_STARTED: ok = st == ST_RUNNING || st == ST_READY || st == ST_EXITED; break;
+        case DEP_READY: ok = st == ST_READY || st == ST_EXITED; break;
+        default: ok = st == ST_EXITED;
         }
         if (!ok) v = DEP_WAIT;
     }
@@ -748,29 +768,30 @@ static bool dependents_alive(struct sup *s, size_t i)
     return alive;
 }
 
+static void stop_role(struct role *r, const char *why)
+{
+    for (int k = 0; k < r->ninst; k++)
+        dispatch(r->inst[k], EV_STOP, why);
+}
+
 static void shutdown_step(struct sup *s)
 {
     bool any = false;
     for (size_t i = 0; i < s->nretiring; i++) {
-        struct role *r = s->retiring[i];
-        for (int k = 0; k < r->ninst; k++)
-            stop_instance(r->inst[k], AFTER_STOP, "shutdown");
-        any |= role_alive(r);
+        stop_role(s->retiring[i], "shutdown");
+        any |= role_alive(s->retiring[i]);
     }
     for (size_t i = 0; i < s->nroles; i++) {
         struct role *r = s->roles[i];
         if (!role_alive(r)) {
-            for (int k = 0; k < r->ninst; k++)
-                if (r->inst[k]->state == ST_BACKOFF || r->inst[k]->state == ST_STARTING)
-                    stop_instance(r->inst[k], AFTER_STOP, "shutdown");
+            stop_role(r, "shutdown"); /* pending starts and backoffs are dropped */
             continue;
         }
         any = true;
         /* Reverse dependency order: wait while a role that depends on this one, directly or
          * through others (api -> migrate -> postgres), still runs. */
         if (dependents_alive(s, i)) continue;
-        for (int k = 0; k < r->ninst; k++)
-            stop_instance(r->inst[k], AFTER_STOP, "shutdown");
+        stop_role(r, "shutdown");
     }
     if (!any && !s->finished) {
         s->finished = true;
@@ -780,13 +801,8 @@ static void shutdown_step(struct sup *s)
     }
 }
 
-static int oneshot_status(const struct instance *in)
-{
-    if (in->last_code >= 0) return in->last_code;
-    return 128 + in->last_signal;
-}
-
-/* A run of one oneshot (a PRE_DEPLOY job) exits with that command's own status. */
+/* A run of one oneshot (a PRE_DEPLOY job) exits with that command's own status, also when it
+ * was stopped by roster's shutdown (143 for SIGTERM). */
 static bool lone_oneshot_status(struct sup *s, int *code)
 {
     struct role *only = NULL;
@@ -797,8 +813,8 @@ static bool lone_oneshot_status(struct sup *s, int *code)
     }
     if (!only || !is_oneshot(only) || only->ninst != 1) return false;
     struct instance *in = only->inst[0];
-    if (in->state != ST_EXITED || !in->has_exit) return false;
-    *code = oneshot_status(in);
+    if (inst_alive(in) || !inst_has_exit(in)) return false;
+    *code = exit_status_code(&in->exit);
     return true;
 }
 
@@ -811,10 +827,11 @@ static void check_done(struct sup *s)
         if (!sup_role_selected(r)) continue;
         selected++;
         for (int k = 0; k < r->ninst; k++) {
-            if (r->inst[k]->state != ST_EXITED) return;
+            enum inst_state st = r->inst[k]->state;
+            if (st != ST_EXITED && st != ST_FAILED) return;
             /* give_up.then: stay keeps a failed role down and roster up, /health failing */
-            if (r->inst[k]->failed && role_cfg(r)->give_up_then == GIVEUP_STAY) return;
-            any_failed |= r->inst[k]->failed;
+            if (st == ST_FAILED && role_cfg(r)->give_up_then == GIVEUP_STAY) return;
+            any_failed |= st == ST_FAILED;
         }
     }
     if (s->nretiring || selected == 0) return;
@@ -827,102 +844,91 @@ static void check_done(struct sup *s)
     uv_stop(s->loop);
 }
 
-static void on_gc_timer(uv_timer_t *t)
+static void free_role(struct role *r)
 {
-    struct sup *s = t->data;
+    for (int k = 0; k < r->ninst; k++) {
+        r->inst[k]->released = true;
+        release_instance(r->inst[k]);
+    }
+    free(r->inst);
+    plan_unref(r->plan);
+    free(r);
+}
+
+/* Retired roles (reload) are freed here, once gone, never under a walk over the role lists. */
+static void collect_retired(struct sup *s)
+{
     for (size_t i = 0; i < s->nretiring;) {
         struct role *r = s->retiring[i];
         if (role_alive(r)) {
             i++;
             continue;
         }
-        for (int k = 0; k < r->ninst; k++) {
-            r->inst[k]->released = true;
-            release_instance(r->inst[k]);
-        }
-        free(r->inst);
-        plan_unref(r->plan);
-        free(r);
+        for (size_t j = 0; j < s->nroles; j++)
+            if (s->roles[j]->predecessor == r) s->roles[j]->predecessor = NULL;
+        free_role(r);
         s->retiring[i] = s->retiring[--s->nretiring];
     }
-    reconcile(s);
 }
 
+static void start_role_if_due(struct sup *s, struct role *r)
+{
+    if (r->goal != GOAL_UP || r->predecessor) return;
+    bool any_down = false;
+    for (int k = 0; k < r->ninst; k++)
+        any_down |= r->inst[k]->state == ST_DOWN;
+    if (!any_down) return;
+    const struct plan_role *pr = role_plan(r);
+    enum dep_verdict v = DEP_MET;
+    const char *dep_name = NULL;
+    for (size_t d = 0; d < pr->ndeps && v != DEP_BLOCKED; d++) {
+        const char *name;
+        enum dep_verdict dv = dep_check(s, &pr->deps[d], &name);
+        if (dv > v) {
+            v = dv;
+            dep_name = name;
+        }
+    }
+    if (v == DEP_BLOCKED && !r->blocked_logged) {
+        r->blocked_logged = true;
+        logmux_event(&s->log, "blocked", pr->cfg->name, 0, NULL,
+                     "%s will not start: its dependency %s failed", pr->cfg->name, dep_name);
+    }
+    if (v != DEP_MET) return;
+    for (int k = 0; k < r->ninst; k++)
+        if (r->inst[k]->state == ST_DOWN) dispatch(r->inst[k], EV_START, NULL);
+}
+
+/* Looks at the whole picture after changes: what should start, stop or end. Runs as posted
+ * work (once per loop turn at most), and once directly when the run begins. */
 static void reconcile(struct sup *s)
 {
     if (s->finished) return;
+    for (size_t i = 0; i < s->nretiring; i++)
+        stop_role(s->retiring[i], "reload");
+    collect_retired(s);
     if (s->shutting_down) {
         shutdown_step(s);
-        return;
+    } else {
+        for (size_t oi = 0; oi < s->plan->norder; oi++)
+            start_role_if_due(s, s->roles[s->plan->order[oi]]);
+        if (s->shutting_down)
+            shutdown_step(s);
+        else
+            check_done(s);
     }
-    /* Retired roles (reload) stop; once gone, their successors may start. They are freed from
-     * a timer callback, never under a caller that may be walking the role lists. */
-    for (size_t i = 0; i < s->nretiring; i++) {
-        struct role *r = s->retiring[i];
-        for (int k = 0; k < r->ninst; k++)
-            stop_instance(r->inst[k], AFTER_STOP, "reload");
-        if (!role_alive(r)) {
-            for (size_t j = 0; j < s->nroles; j++)
-                if (s->roles[j]->predecessor == r) s->roles[j]->predecessor = NULL;
-            if (!uv_is_active((uv_handle_t *)&s->gc_timer))
-                uv_timer_start(&s->gc_timer, on_gc_timer, 0, 0);
-        }
-    }
-    for (size_t oi = 0; oi < s->plan->norder; oi++) {
-        size_t i = s->plan->order[oi];
-        struct role *r = s->roles[i];
-        if (!r->want || r->predecessor) continue;
-        bool any_stopped = false;
-        for (int k = 0; k < r->ninst; k++)
-            any_stopped |= r->inst[k]->state == ST_STOPPED;
-        if (!any_stopped) continue;
-        const struct plan_role *pr = role_plan(r);
-        enum dep_verdict v = DEP_MET;
-        const char *dep_name = NULL;
-        for (size_t d = 0; d < pr->ndeps && v != DEP_BLOCKED; d++) {
-            const char *name;
-            enum dep_verdict dv = dep_check(s, &pr->deps[d], &name);
-            if (dv > v) {
-                v = dv;
-                dep_name = name;
-            }
-        }
-        if (v == DEP_BLOCKED) {
-            if (!r->blocked_logged) {
-                r->blocked_logged = true;
-                logmux_event(&s->log, "blocked", pr->cfg->name, 0, NULL,
-                             "%s will not start: its dependency %s failed", pr->cfg->name,
-                             dep_name);
-            }
-            continue;
-        }
-        if (v == DEP_WAIT) continue;
-        for (int k = 0; k < r->ninst; k++)
-            if (r->inst[k]->state == ST_STOPPED) begin_start(r->inst[k]);
-    }
-    if (s->shutting_down) {
-        shutdown_step(s);
-        return;
-    }
-    check_done(s);
-    hooks_reconciled(s);
+    if (!s->finished) EMIT(s, settled, s);
 }
 
-void sup_reconcile(struct sup *s)
-{
-    reconcile(s);
-}
-
-bool sup_all_ready(struct sup *s, sbuf *not_ready)
+bool sup_all_ready(const struct sup *s, sbuf *not_ready)
 {
     bool all = true;
     for (size_t i = 0; i < s->nroles; i++) {
-        struct role *r = s->roles[i];
+        const struct role *r = s->roles[i];
         if (!sup_role_selected(r)) continue;
         for (int k = 0; k < r->ninst; k++) {
-            struct instance *in = r->inst[k];
-            bool ok =
-                is_oneshot(r) ? (in->state == ST_EXITED && !in->failed) : in->state == ST_READY;
+            const struct instance *in = r->inst[k];
+            bool ok = is_oneshot(r) ? in->state == ST_EXITED : in->state == ST_READY;
             if (!ok) {
                 all = false;
                 if (not_ready)
@@ -947,9 +953,12 @@ static void release_instance(struct instance *in)
 {
     if (!in->released) return;
     if (in->handles > 0) {
-        /* close what is still open; the last close callback comes back here */
+        /* close what is still open; the last close callback comes back here (by then the role
+         * may be gone: in->role is not touched again) */
         if (!uv_is_closing((uv_handle_t *)&in->timer)) {
-            hooks_release(in);
+            struct sup *s = in->role->sup;
+            EMIT(s, release, in);
+            drop_posts(s, in);
             uv_close((uv_handle_t *)&in->timer, instance_handle_closed);
         }
         return;
@@ -958,9 +967,6 @@ static void release_instance(struct instance *in)
     logfmt_source_free(&in->src);
     free(in->label);
     free(in->spawn_error);
-    free(in->status_text);
-    free(in->probe_result);
-    free(in->gate_wait);
     free(in);
 }
 
@@ -971,8 +977,8 @@ static struct instance *instance_new(struct role *r, int index)
     in->role = r;
     in->index = index;
     in->label = plan_instance_label(r->plan, r->pidx, index);
-    in->state = ST_STOPPED;
-    in->last_code = -1;
+    in->state = ST_DOWN;
+    in->exit.code = -1;
     uv_timer_init(s->loop, &in->timer);
     in->timer.data = in;
     in->handles = 1;
@@ -990,7 +996,7 @@ static struct role *role_new(struct sup *s, struct plan *p, size_t idx)
     r->sup = s;
     r->plan = plan_ref(p);
     r->pidx = idx;
-    r->want = true;
+    r->goal = GOAL_UP;
     r->color = idx;
     if (p->roles[idx].selected) {
         r->ninst = p->roles[idx].cfg->instances;
@@ -1001,7 +1007,7 @@ static struct role *role_new(struct sup *s, struct plan *p, size_t idx)
     return r;
 }
 
-struct role *sup_find_role(struct sup *s, const char *name)
+struct role *sup_find_role(const struct sup *s, const char *name)
 {
     for (size_t i = 0; i < s->nroles; i++)
         if (!strcmp(role_cfg(s->roles[i])->name, name)) return s->roles[i];
@@ -1009,6 +1015,11 @@ struct role *sup_find_role(struct sup *s, const char *name)
 }
 
 /* ---- logs' look -------------------------------------------------------------------------- */
+
+static void on_pressure(void *ud, bool paused)
+{
+    output_pause_all(ud, paused);
+}
 
 static void apply_style(struct sup *s)
 {
@@ -1045,39 +1056,16 @@ static void apply_style(struct sup *s)
 
 /* ---- reload ------------------------------------------------------------------------------ */
 
-int sup_reload(struct sup *s, sbuf *errout)
-{
-    if (s->shutting_down) {
-        sbuf_puts(errout, "roster is shutting down");
-        return -1;
-    }
-    struct roster_config cfg;
-    diags d = {0};
-    struct plan *np = NULL;
-    if (config_load(&s->opts.copts, &cfg, &d) == 0) {
-        struct plan_opts po = {.roles = s->opts.roles, .environ_ = s->opts.environ_};
-        np = plan_build(&cfg, &po, &d);
-    } else {
-        config_free(&cfg);
-    }
-    if (np) hooks_plan_prepare(s, np, &d);
-    if (!np || diags_count(&d)) {
-        for (size_t i = 0; i < d.items.n; i++) {
-            logmux_event(&s->log, "reload_failed", NULL, 0, NULL, "reload failed: %s",
-                         d.items.v[i]);
-            sbuf_printf(errout, "%s\n", d.items.v[i]);
-        }
-        logmux_event(&s->log, "reload_failed", NULL, 0, NULL,
-                     "reload failed; the running roles are kept as they are");
-        diags_free(&d);
-        if (np) plan_unref(np);
-        return -1;
-    }
-    diags_free(&d);
+struct swap_counts {
+    int unchanged, changed, added, removed;
+};
 
+/* Runs np instead of the current plan: roles whose fingerprint is unchanged carry on under it;
+ * changed ones get a new role that starts once the old one (retiring) has stopped. */
+static void swap_plan(struct sup *s, struct plan *np, struct swap_counts *n)
+{
     struct role **nr = xcalloc(np->nroles ? np->nroles : 1, sizeof *nr);
     bool *taken = xcalloc(s->nroles ? s->nroles : 1, sizeof *taken);
-    int unchanged = 0, changed = 0, added = 0, removed = 0;
     for (size_t j = 0; j < np->nroles; j++) {
         const struct plan_role *npr = &np->roles[j];
         struct role *old = NULL;
@@ -1099,15 +1087,15 @@ int sup_reload(struct sup *s, sbuf *errout)
                 old->inst[k]->src.color = logfmt_color(j);
             }
             nr[j] = old;
-            if (npr->selected) unchanged++;
+            if (npr->selected) n->unchanged++;
             continue;
         }
         nr[j] = role_new(s, np, j);
         if (old && sup_role_selected(old)) {
             nr[j]->predecessor = old;
-            if (npr->selected) changed++;
+            if (npr->selected) n->changed++;
         } else if (npr->selected) {
-            added++;
+            n->added++;
         }
     }
     for (size_t i = 0; i < s->nroles; i++) {
@@ -1116,8 +1104,8 @@ int sup_reload(struct sup *s, sbuf *errout)
         bool replaced = false;
         for (size_t j = 0; j < np->nroles; j++)
             if (nr[j]->predecessor == old) replaced = true;
-        if (!replaced && sup_role_selected(old)) removed++;
-        old->want = false;
+        if (!replaced && sup_role_selected(old)) n->removed++;
+        old->goal = GOAL_DOWN;
         s->retiring = xrealloc(s->retiring, (s->nretiring + 1) * sizeof *s->retiring);
         s->retiring[s->nretiring++] = old;
     }
@@ -1127,14 +1115,56 @@ int sup_reload(struct sup *s, sbuf *errout)
     s->nroles = np->nroles;
     struct plan *old_plan = s->plan;
     s->plan = np;
-    hooks_plan_swapped(s, old_plan);
+    EMIT(s, plan_swapped, s, old_plan);
     plan_unref(old_plan);
-    s->reloads++;
+    s->state_version++;
     apply_style(s);
+    post_reconcile(s);
+}
+
+void sup_replace_plan(struct sup *s, struct plan *np)
+{
+    struct swap_counts n = {0};
+    swap_plan(s, np, &n);
+    if (n.changed || n.added || n.removed)
+        logmux_event(&s->log, "replanned", NULL, 0, NULL,
+                     "plan updated: %d changed, %d added, %d removed, %d unchanged", n.changed,
+                     n.added, n.removed, n.unchanged);
+}
+
+int sup_reload(struct sup *s, sbuf *errout)
+{
+    if (s->shutting_down) {
+        sbuf_puts(errout, "roster is shutting down");
+        return -1;
+    }
+    struct roster_config cfg;
+    diags d = {0};
+    struct plan *np = NULL;
+    if (config_load(&s->opts.copts, &cfg, &d) == 0)
+        np = plan_build(&cfg, &s->opts.plan_opts, &d);
+    else
+        config_free(&cfg);
+    if (np) EMIT(s, plan_prepare, s, np, &d);
+    if (!np || diags_count(&d)) {
+        for (size_t i = 0; i < d.items.n; i++) {
+            logmux_event(&s->log, "reload_failed", NULL, 0, NULL, "reload failed: %s",
+                         d.items.v[i]);
+            sbuf_printf(errout, "%s\n", d.items.v[i]);
+        }
+        logmux_event(&s->log, "reload_failed", NULL, 0, NULL,
+                     "reload failed; the running roles are kept as they are");
+        diags_free(&d);
+        if (np) plan_unref(np);
+        return -1;
+    }
+    diags_free(&d);
+    struct swap_counts n = {0};
+    swap_plan(s, np, &n);
+    s->reloads++;
     logmux_event(&s->log, "reloaded", NULL, 0, NULL,
-                 "config reloaded: %d changed, %d added, %d removed, %d unchanged", changed, added,
-                 removed, unchanged);
-    reconcile(s);
+                 "config reloaded: %d changed, %d added, %d removed, %d unchanged", n.changed,
+                 n.added, n.removed, n.unchanged);
     return 0;
 }
 
@@ -1163,100 +1193,150 @@ static struct role *role_for_action(struct sup *s, const char *name, sbuf *err)
 /* An operator start or restart forgets past failures: backoff and give_up count anew. */
 static void start_afresh(struct instance *in)
 {
-    in->failed = false;
     in->consecutive = 0;
     restart_window_clear(&in->window);
-    set_state(in, ST_STOPPED);
+}
+
+static void run_op(struct sup *s, enum op_kind op, const char *name)
+{
+    struct role *r = sup_find_role(s, name);
+    if (!r || s->shutting_down) return; /* gone meanwhile (a reload) */
+    switch (op) {
+    case OP_RESTART:
+        r->goal = GOAL_UP;
+        for (int k = 0; k < r->ninst; k++) {
+            struct instance *in = r->inst[k];
+            if (in->state == ST_DOWN || inst_state_ended(in->state)) start_afresh(in);
+            dispatch(in, EV_RESTART, "restart requested");
+        }
+        r->blocked_logged = false;
+        logmux_event(&s->log, "restart_requested", name, 0, NULL, "%s: restart requested", name);
+        break;
+    case OP_STOP:
+        r->goal = GOAL_DOWN;
+        stop_role(r, "stop requested");
+        logmux_event(&s->log, "stop_requested", name, 0, NULL, "%s: stop requested", name);
+        break;
+    case OP_START:
+        r->goal = GOAL_UP;
+        r->blocked_logged = false;
+        for (int k = 0; k < r->ninst; k++) {
+            struct instance *in = r->inst[k];
+            if (!inst_state_ended(in->state)) continue;
+            start_afresh(in);
+            dispatch(in, EV_RESTART, "start requested");
+        }
+        logmux_event(&s->log, "start_requested", name, 0, NULL, "%s: start requested", name);
+        break;
+    }
+    post_reconcile(s);
+}
+
+static int role_op(struct sup *s, enum op_kind op, const char *name, sbuf *err)
+{
+    if (!role_for_action(s, name, err)) return -1;
+    post(s, POST_OP, NULL, name, op);
+    return 0;
 }
 
 int sup_role_restart(struct sup *s, const char *name, sbuf *err)
 {
-    struct role *r = role_for_action(s, name, err);
-    if (!r) return -1;
-    r->want = true;
-    for (int k = 0; k < r->ninst; k++) {
-        struct instance *in = r->inst[k];
-        if (in->state == ST_RUNNING || in->state == ST_READY || in->state == ST_STOPPING ||
-            in->state == ST_BACKOFF || in->state == ST_STARTING) {
-            stop_instance(in, AFTER_RESTART, "restart requested");
-        } else {
-            /* exited, given up or stopped: start it afresh */
-            start_afresh(in);
-        }
-    }
-    r->blocked_logged = false;
-    logmux_event(&s->log, "restart_requested", name, 0, NULL, "%s: restart requested", name);
-    reconcile(s);
-    return 0;
+    return role_op(s, OP_RESTART, name, err);
 }
 
 int sup_role_stop(struct sup *s, const char *name, sbuf *err)
 {
-    struct role *r = role_for_action(s, name, err);
-    if (!r) return -1;
-    r->want = false;
-    for (int k = 0; k < r->ninst; k++)
-        stop_instance(r->inst[k], AFTER_STOP, "stop requested");
-    logmux_event(&s->log, "stop_requested", name, 0, NULL, "%s: stop requested", name);
-    reconcile(s);
-    return 0;
+    return role_op(s, OP_STOP, name, err);
 }
 
 int sup_role_start(struct sup *s, const char *name, sbuf *err)
 {
-    struct role *r = role_for_action(s, name, err);
-    if (!r) return -1;
-    r->want = true;
-    r->blocked_logged = false;
-    for (int k = 0; k < r->ninst; k++) {
-        struct instance *in = r->inst[k];
-        if (in->state == ST_EXITED || in->state == ST_GIVEN_UP) start_afresh(in);
-    }
-    logmux_event(&s->log, "start_requested", name, 0, NULL, "%s: start requested", name);
-    reconcile(s);
-    return 0;
+    return role_op(s, OP_START, name, err);
 }
 
-/* ---- memory ------------------------------------------------------------------------------ */
+/* ---- memory: sampled on libuv's thread pool, never on the loop --------------------------- */
+
+struct mem_sample {
+    struct sup *s;
+    const struct proc_backend *be;
+    pid_t *pgids;
+    uint64_t *rss;
+    size_t n;
+};
+
+static void mem_work(uv_work_t *w)
+{
+    struct mem_sample *m = w->data;
+    m->be->groups_rss(m->be->ud, m->pgids, m->rss, m->n);
+}
+
+static void mem_free(struct mem_sample *m)
+{
+    if (!m) return;
+    free(m->pgids);
+    free(m->rss);
+    free(m);
+}
+
+static void mem_done(uv_work_t *w, int status)
+{
+    struct mem_sample *m = w->data;
+    struct sup *s = m->s;
+    s->mem_busy = false;
+    s->mem = NULL;
+    if (status < 0 || s->stopped) {
+        mem_free(m);
+        return;
+    }
+    /* The instances may have changed meanwhile: results are matched by process group. */
+    struct inst_iter it = {.s = s};
+    for (struct instance *in; (in = sup_next_instance(&it));) {
+        in->memory = 0;
+        if (in->state != ST_RUNNING && in->state != ST_READY) continue;
+        for (size_t i = 0; i < m->n; i++)
+            if (m->pgids[i] == in->pgid) in->memory = m->rss[i];
+        const struct role_config *c = role_cfg(in->role);
+        if (c->max_memory && in->memory > c->max_memory) {
+            char used[32], lim[32], why[96];
+            snprintf(used, sizeof used, "%.1fMiB", (double)in->memory / 1048576.0);
+            units_format_size(c->max_memory, lim, sizeof lim);
+            snprintf(why, sizeof why, "memory %s over max_memory %s", used, lim);
+            dispatch(in, EV_FAIL, why);
+        }
+    }
+    mem_free(m);
+}
 
 static void on_mem_timer(uv_timer_t *t)
 {
     struct sup *s = t->data;
-    /* one pass over /proc for every running group */
-    size_t n = 0, cap = 0;
-    struct instance **ins = NULL;
-    pid_t *pgids = NULL;
-    for (size_t i = 0; i < s->nroles; i++)
-        for (int k = 0; k < s->roles[i]->ninst; k++) {
-            struct instance *in = s->roles[i]->inst[k];
-            in->memory = 0;
-            if (in->state != ST_RUNNING && in->state != ST_READY) continue;
-            if (n == cap) {
-                cap = cap ? cap * 2 : 16;
-                ins = xrealloc(ins, cap * sizeof *ins);
-                pgids = xrealloc(pgids, cap * sizeof *pgids);
-            }
-            ins[n] = in;
-            pgids[n++] = in->pgid;
+    if (s->mem_busy || !s->be->groups_rss) return;
+    struct mem_sample *m = xcalloc(1, sizeof *m);
+    m->s = s;
+    m->be = s->be;
+    size_t cap = 0;
+    struct inst_iter it = {.s = s};
+    for (struct instance *in; (in = sup_next_instance(&it));) {
+        if (in->state != ST_RUNNING && in->state != ST_READY) continue;
+        if (m->n == cap) {
+            cap = cap ? cap * 2 : 16;
+            m->pgids = xrealloc(m->pgids, cap * sizeof *m->pgids);
         }
-    uint64_t *rss = xcalloc(n ? n : 1, sizeof *rss);
-    proc_groups_rss(pgids, rss, n);
-    for (size_t i = 0; i < n; i++) {
-        struct instance *in = ins[i];
-        const struct role_config *c = role_cfg(in->role);
-        in->memory = rss[i];
-        if (c->max_memory && in->memory > c->max_memory) {
-            char used[32], lim[32];
-            snprintf(used, sizeof used, "%.1fMiB", (double)in->memory / 1048576.0);
-            units_format_size(c->max_memory, lim, sizeof lim);
-            char why[96];
-            snprintf(why, sizeof why, "memory %s over max_memory %s", used, lim);
-            inst_fail(in, why);
-        }
+        m->pgids[m->n++] = in->pgid;
     }
-    free(rss);
-    free(ins);
-    free(pgids);
+    if (m->n == 0) {
+        mem_free(m);
+        return;
+    }
+    m->rss = xcalloc(m->n, sizeof *m->rss);
+    s->mem_work.data = m;
+    s->mem = m;
+    if (uv_queue_work(s->loop, &s->mem_work, mem_work, mem_done) == 0)
+        s->mem_busy = true;
+    else {
+        s->mem = NULL;
+        mem_free(m);
+    }
 }
 
 /* ---- setup and run ----------------------------------------------------------------------- */
@@ -1266,8 +1346,10 @@ int sup_init(struct sup *s, uv_loop_t *loop, struct plan *plan, const struct sup
     memset(s, 0, sizeof *s);
     s->loop = loop;
     s->opts = *opts;
+    s->be = opts->backend ? opts->backend : &proc_backend_os;
     s->plan = plan;
     s->started_wall = wall_time();
+    s->posts_tail = &s->posts;
     srandom((unsigned)(now_us() ^ (uint64_t)getpid()));
     logmux_init(&s->log, loop, 1);
     logmux_set_pressure_cb(&s->log, on_pressure, s);
@@ -1283,21 +1365,17 @@ int sup_init(struct sup *s, uv_loop_t *loop, struct plan *plan, const struct sup
         uv_signal_init(loop, sigs[i]);
         sigs[i]->data = s;
     }
-    uv_signal_start(&s->sig_chld, on_sigchld, SIGCHLD);
+    if (s->be->uses_sigchld) uv_signal_start(&s->sig_chld, on_sigchld, SIGCHLD);
     uv_signal_start(&s->sig_term, on_stop_signal, SIGTERM);
     uv_signal_start(&s->sig_int, on_stop_signal, SIGINT);
     uv_signal_start(&s->sig_quit, on_stop_signal, SIGQUIT);
     uv_signal_start(&s->sig_hup, on_sighup, SIGHUP);
-    uv_timer_init(loop, &s->group_timer);
-    s->group_timer.data = s;
-    uv_timer_init(loop, &s->shutdown_timer);
-    s->shutdown_timer.data = s;
-    uv_timer_init(loop, &s->mem_timer);
-    s->mem_timer.data = s;
-    uv_timer_init(loop, &s->gc_timer);
-    s->gc_timer.data = s;
-
-    if (proc_become_subreaper() < 0)
+    uv_timer_t *timers[] = {&s->group_timer, &s->shutdown_timer, &s->mem_timer, &s->post_timer};
+    for (size_t i = 0; i < ARRAY_SIZE(timers); i++) {
+        uv_timer_init(loop, timers[i]);
+        timers[i]->data = s;
+    }
+    if (s->be == &proc_backend_os && proc_become_subreaper() < 0)
         logmux_event(&s->log, "warning", NULL, 0, NULL,
                      "could not become a child subreaper; orphaned grandchildren are not reaped");
     return 0;
@@ -1321,34 +1399,33 @@ int sup_run(struct sup *s)
     sbuf_free(&sel);
     for (size_t i = 0; i < s->plan->notes.n; i++)
         logmux_event(&s->log, "note", NULL, 0, NULL, "%s", s->plan->notes.v[i]);
-    if (hooks_start(s) < 0) {
+    int started = 0;
+    for (; started < s->nobs; started++)
+        if (s->obs[started].ops->start && s->obs[started].ops->start(s->obs[started].ud, s) < 0)
+            break;
+    if (started < s->nobs) {
         s->finished = true;
         s->exit_code = 1;
     } else {
         uv_timer_start(&s->mem_timer, on_mem_timer, MEM_SAMPLE_MS, MEM_SAMPLE_MS);
         reconcile(s);
-        /* A child that exited before the loop ran is reaped here. */
-        reap(s);
         if (!s->finished) uv_run(s->loop, UV_RUN_DEFAULT);
     }
     /* Done: whatever is left (after shutdown_timeout) is killed; close every handle. */
     kill_all(s);
-    reap(s);
-    hooks_stop(s);
+    sup_reap(s);
+    for (int i = 0; i < started && i < s->nobs; i++)
+        if (s->obs[i].ops->stop) s->obs[i].ops->stop(s->obs[i].ud, s);
+    s->stopped = true;
+    free_posts(s);
     logmux_flush_sync(&s->log, 5000);
     logmux_stop(&s->log);
-    for (size_t i = 0; i < s->nroles; i++) {
-        struct role *r = s->roles[i];
-        for (int k = 0; k < r->ninst; k++)
-            for (int w = 0; w < 2; w++)
-                if (r->inst[k]->streams[w]) {
-                    close(r->inst[k]->streams[w]->fd);
-                    r->inst[k]->streams[w]->fd = -1;
-                }
-    }
+    struct inst_iter it = {.s = s};
+    for (struct instance *in; (in = sup_next_instance(&it));)
+        output_close_fds(in);
     uv_walk(s->loop, close_walk, NULL);
     /* A uv_stop() whose uv_run never happened leaves the stop flag set: the first run only
-     * clears it. The second runs the close callbacks. */
+     * clears it. The second runs the close callbacks (and a memory sample still in flight). */
     uv_run(s->loop, UV_RUN_NOWAIT);
     uv_run(s->loop, UV_RUN_DEFAULT);
     int code;
@@ -1364,23 +1441,14 @@ void sup_free(struct sup *s)
         for (size_t i = 0; i < counts[l]; i++) {
             struct role *r = lists[l][i];
             for (int k = 0; k < r->ninst; k++) {
-                struct instance *in = r->inst[k];
-                for (int w = 0; w < 2; w++)
-                    if (in->streams[w]) {
-                        linebuf_free(&in->streams[w]->lb);
-                        free(in->streams[w]);
-                    }
-                in->handles = 0;
-                in->released = true;
-                release_instance(in);
+                output_free(r->inst[k]);
+                r->inst[k]->handles = 0;
             }
-            free(r->inst);
-            plan_unref(r->plan);
-            free(r);
+            free_role(r);
         }
     free(s->roles);
     free(s->retiring);
-    health_cache_free(s);
+    free_posts(s);
     plan_unref(s->plan);
     logmux_close(&s->log);
 }

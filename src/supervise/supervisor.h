@@ -1,17 +1,13 @@
 /* supervisor.h — the running side of roster: one uv loop that spawns, reaps, restarts and stops
- * the roles of a plan, frames their output into logmux, and answers reloads. Health, metrics
- * and control only read this state (and call the few operations below).
+ * the roles of a plan, frames their output into logmux, and answers reloads.
  *
- * Each role instance has one lifecycle (enum inst_state) changed in one place, set_state():
- *
- *   stopped ──deps met──> starting ──gates open──> running ──ready──> ready
- *      ^                     │                       │                  │
- *      │                     └─────────────┬─────────┴──────────────────┘
- *      │                          exit, stop or failed probe
- *      │                                   v
- *      └──── stopped <── stopping ──(group empty)──> backoff ──timer──> running
- *                                                 └> exited | given_up
- */
+ * Each instance's life is the table of lifecycle.h, driven by one function (dispatch in
+ * supervisor.c). What watches or gates instances — probes, sd_notify, Postgres and Redis, the
+ * health and control servers — attaches through struct sup_observer (observer.h): it gets
+ * events, keeps its own per-instance context, and never writes these structs; what it asks of
+ * the supervisor (ready, fail, gates changed, operator actions) is posted to the next loop turn.
+ * Processes are started and signalled through struct proc_backend, so unit tests run the
+ * lifecycle on a real loop with fake processes. */
 #ifndef ROSTER_SUPERVISOR_H
 #define ROSTER_SUPERVISOR_H
 
@@ -25,28 +21,39 @@
 #include "log/linebuf.h"
 #include "log/logfmt.h"
 #include "log/logmux.h"
+#include "os/proc.h"
 #include "plan/plan.h"
-
-enum inst_state {
-    ST_STOPPED,  /* not running and not about to: before its start, or stopped on purpose */
-    ST_STARTING, /* dependencies met; waiting on gates (services, budget, lock) to spawn */
-    ST_RUNNING,  /* process alive, not (yet) ready */
-    ST_READY,    /* process alive and ready */
-    ST_STOPPING, /* stop signal sent; waiting for the process group to empty */
-    ST_BACKOFF,  /* crashed; a restart is scheduled */
-    ST_EXITED,   /* ended and will not be restarted (a oneshot's normal end) */
-    ST_GIVEN_UP, /* crashed too often; left down */
-};
-
-const char *inst_state_name(enum inst_state s);
+#include "supervise/lifecycle.h"
 
 struct sup;
 struct role;
 struct instance;
-struct probe;
-struct notify_sock;
-struct pglock;
-struct services;
+struct sup_observer;
+struct post;
+
+#define SUP_MAX_OBSERVERS 8
+
+/* How processes are started, signalled and collected. The real one (proc_backend_os) uses
+ * fork/exec, kill(-pgid) and waitpid(-1); tests pass a fake. */
+struct proc_backend {
+    /* Starts a process as proc_spawn does: 0 with *pid, or -errno with err (pid may then still
+     * be set: the exec failed in the child, which exits 127). */
+    int (*spawn)(void *ud, const struct spawn_opts *o, pid_t *pid, char *err, size_t errlen);
+    /* Signals a process group; 0 or -errno. */
+    int (*signal_group)(void *ud, pid_t pgid, int sig);
+    /* True while any process of the group exists. */
+    bool (*group_alive)(void *ud, pid_t pgid);
+    /* Collects one ended child: its pid (> 0) and wait status, or 0 when there is none now. */
+    pid_t (*wait_any)(void *ud, int *status);
+    /* Resident memory of each group in bytes (may be NULL: no memory sampling). Runs on a
+     * thread of libuv's pool, never on the loop. */
+    void (*groups_rss)(void *ud, const pid_t *pgids, uint64_t *rss, size_t n);
+    /* True when SIGCHLD announces ended children (the real backend); a fake calls sup_reap. */
+    bool uses_sigchld;
+    void *ud;
+};
+
+extern const struct proc_backend proc_backend_os;
 
 /* One of a running child's output pipes. Heap-allocated per spawn: its poll handle may still be
  * closing when the next process of the instance starts. */
@@ -60,16 +67,20 @@ struct stream {
     struct linebuf lb;
 };
 
-enum after_stop { AFTER_DEFAULT, AFTER_STOP, AFTER_RESTART };
+/* The last end of an instance's process. */
+struct exit_info {
+    int code;     /* exit code, or -1 when killed by a signal */
+    int signal;   /* the signal that ended it, or 0 */
+    double wall;  /* when; 0: it has not ended yet (no exit to report) */
+};
 
 struct instance {
     struct role *role;
     int index;
     char *label;
     enum inst_state state;
-    pid_t pid;  /* main process, 0 when none */
+    pid_t pid;  /* main process, 0 when none (not started, or reaped) */
     pid_t pgid; /* its group, kept until the group is empty */
-    bool main_reaped;
     char *spawn_error; /* why the last exec failed, if it did */
     struct stream *streams[2];
     struct log_source src;
@@ -80,29 +91,16 @@ struct instance {
     struct restart_window window;
     unsigned restarts; /* all restarts, for status and metrics */
     double last_restart_wall;
-    bool has_exit;
-    int last_code; /* -1 when killed by a signal */
-    int last_signal;
-    double last_exit_wall;
-    bool failed; /* ended unsuccessfully (exited or given up) */
-    enum after_stop after_stop;
-    bool crash_stop; /* this stop is a failure (liveness, memory, readiness timeout) */
-    bool kill_sent;
+    struct exit_info exit;
     uint64_t memory;   /* last sampled RSS of the group */
     uint64_t lines[2]; /* output lines per stream */
-    /* probes and sd_notify */
-    struct probe *ready_probe;
-    struct probe *live_probe;
-    struct notify_sock *notify;
-    char *status_text;  /* last STATUS= */
-    char *probe_result; /* last probe outcome, for /health */
-    /* gates: wait_for, the budget, lock: postgres */
-    struct pglock *lock;
-    bool lock_held;
-    char *gate_wait; /* what a starting instance waits for, for status */
-    int handles;     /* open uv handles; freed when 0 after release */
+    void *ctx[SUP_MAX_OBSERVERS]; /* each observer's own context (observer.h) */
+    int handles;                  /* open uv handles; freed when 0 after release */
     bool released;
 };
+
+/* What the operator wants of a role. */
+enum role_goal { GOAL_UP, GOAL_DOWN };
 
 struct role {
     struct sup *sup;
@@ -110,7 +108,7 @@ struct role {
     size_t pidx;       /* index in plan->roles */
     struct instance **inst;
     int ninst;
-    bool want; /* false after `roster stop ROLE` */
+    enum role_goal goal; /* GOAL_DOWN after `roster stop ROLE`, or when retired by a reload */
     bool blocked_logged;
     struct role *predecessor; /* reload: the old definition still stopping */
     size_t color;
@@ -123,11 +121,19 @@ struct sup_opts {
     bool force_color, no_color;
     int log_format; /* -1: from config */
     int timestamps; /* -1: from config */
+    struct plan_opts plan_opts; /* how a reload builds its plan (roles, environment, lookups) */
+    const struct proc_backend *backend; /* NULL: proc_backend_os */
+};
+
+struct sup_obs_slot {
+    const struct sup_observer *ops;
+    void *ud;
 };
 
 struct sup {
     uv_loop_t *loop;
     struct sup_opts opts;
+    const struct proc_backend *be;
     struct plan *plan;
     struct role **roles; /* parallel to plan->roles */
     size_t nroles;
@@ -137,34 +143,29 @@ struct sup {
     uv_signal_t sig_chld, sig_term, sig_int, sig_hup, sig_quit;
     uv_timer_t group_timer; /* polls groups whose leader is gone */
     uv_timer_t shutdown_timer;
-    uv_timer_t mem_timer; /* samples group memory each second */
-    uv_timer_t gc_timer;  /* frees retired roles outside of any walk over the roles */
+    uv_timer_t mem_timer; /* samples group memory each second, off the loop */
+    uv_work_t mem_work;
+    bool mem_busy;
+    struct mem_sample *mem;
+    uv_timer_t post_timer; /* runs posted work on the next loop turn */
+    struct post *posts, **posts_tail;
     bool shutting_down;
     bool force_killed;
     bool finished;
+    bool stopped; /* sup_run has returned: observers are detached, handles closed */
     int exit_code;
     double started_wall;
     uint64_t orphans_reaped;
-    /* health, control, probes, sd_notify */
-    struct httpd *health;
-    int health_port;
     uint64_t state_version; /* bumped by every change /health reports; keys its cache */
-    struct health_cache *health_cache;
-    struct control *control;
-    struct curlm *curl;
-    bool self_ready_sent;
-    char *self_notify; /* NOTIFY_SOCKET roster itself was given */
-    uint64_t self_watchdog_usec;
-    uv_timer_t self_watchdog;
-    bool self_watchdog_on;
     uint64_t reloads;
-    /* Postgres and Redis (services.c) */
-    struct services *svc;
+    struct sup_obs_slot obs[SUP_MAX_OBSERVERS];
+    int nobs;
 };
 
 /* Sets up the loop side (signals, logs) for plan, which the supervisor takes over. */
 int sup_init(struct sup *s, uv_loop_t *loop, struct plan *plan, const struct sup_opts *opts);
-/* Starts the roles and runs the loop until roster is done; returns the exit code. */
+/* Starts the observers and the roles and runs the loop until roster is done; returns the exit
+ * code. */
 int sup_run(struct sup *s);
 void sup_free(struct sup *s);
 
@@ -172,41 +173,52 @@ void sup_free(struct sup *s);
 void sup_shutdown(struct sup *s, int exit_code, const char *why);
 /* Re-reads the config; returns 0, or -1 with the errors logged and written to err. */
 int sup_reload(struct sup *s, sbuf *err);
+/* Runs a new plan (the same config with a budget applied): roles whose fingerprint is unchanged
+ * carry on under it, the others restart as on reload. Takes over np. */
+void sup_replace_plan(struct sup *s, struct plan *np);
 
-/* Operator actions on a role (all its instances). 0, or -1 with a message in err. */
+/* Operator actions on a role (all its instances): checked now, carried out on the next loop
+ * turn. 0, or -1 with a message in err. */
 int sup_role_restart(struct sup *s, const char *name, sbuf *err);
 int sup_role_stop(struct sup *s, const char *name, sbuf *err);
 int sup_role_start(struct sup *s, const char *name, sbuf *err);
-struct role *sup_find_role(struct sup *s, const char *name);
+struct role *sup_find_role(const struct sup *s, const char *name);
 
 /* Walks every instance of the current roles, then of roles still stopping after a reload:
  *   struct inst_iter it = {.s = s};
  *   for (struct instance *in; (in = sup_next_instance(&it));) ... */
 struct inst_iter {
-    struct sup *s;
+    const struct sup *s;
     size_t list, role;
     int k;
 };
 struct instance *sup_next_instance(struct inst_iter *it);
 
-/* Helpers for the modules that watch instances. */
+/* Read-only helpers for the modules that watch instances. */
 const struct role_config *role_cfg(const struct role *r);
-struct spawn_opts;
+const struct plan_role *role_plan(const struct role *r);
 /* How the role's processes start (cwd, user, its own process group, stdin from /dev/null); the
  * caller sets argv, envp and the output descriptors. */
 void role_spawn_opts(const struct role *r, struct spawn_opts *so);
 bool inst_alive(const struct instance *in);
+bool inst_has_exit(const struct instance *in);
 bool sup_role_selected(const struct role *r);
-/* Marks an instance ready (a probe passed, READY=1 arrived). */
-void inst_became_ready(struct instance *in, const char *how);
-/* Restarts an instance gracefully because it failed (liveness, watchdog, memory, readiness
- * timeout): counts as a crash for backoff and give_up. */
-void inst_fail(struct instance *in, const char *why);
-/* Re-evaluates what should start, stop or end; call after any state change. */
-void sup_reconcile(struct sup *s);
-/* Spawns starting instances whose gates have opened (a service answered, a lock came). */
-void sup_gates_changed(struct sup *s);
 /* True when every selected service is ready and every selected oneshot has succeeded. */
-bool sup_all_ready(struct sup *s, sbuf *not_ready);
+bool sup_all_ready(const struct sup *s, sbuf *not_ready);
+
+/* What observers ask of the supervisor. Each is posted: it runs on the next loop turn, never on
+ * the caller's stack (a library callback's). An instance freed meanwhile drops its posts. */
+/* The instance is ready (how: for the log line; NULL logs nothing). */
+void sup_post_ready(struct instance *in, const char *how);
+/* The instance failed (liveness, watchdog, memory, readiness timeout): it is restarted as a
+ * crash, counting towards backoff and give_up. */
+void sup_post_fail(struct instance *in, const char *why);
+/* A start gate may have opened: starting instances ask their gates again. */
+void sup_post_gates_changed(struct sup *s);
+/* Something /health reports changed outside the supervisor (a service went up or down). */
+void sup_changed(struct sup *s);
+
+/* For the fake process backend of the unit tests: collect ended children now. */
+void sup_reap(struct sup *s);
 
 #endif
