@@ -42,7 +42,14 @@ struct pgconn {
     struct pq_poll *poll;
     uv_timer_t timer; /* connect timeout, query timeout, or the wait before a retry */
     struct pq_gai *gai;
-    char hostaddr[INET6_ADDRSTRLEN];
+    /* The URL's hosts, resolved on the loop one after another: libpq gets them back as host,
+     * hostaddr and port lists (hosts that did not resolve left out), so it never calls the
+     * blocking getaddrinfo itself, for one host or a list (host=a,b,c failover). */
+    strvec hosts, ports;
+    size_t next_host;
+    strvec ok_hosts, ok_addrs, ok_ports;
+    char resolve_err[200];
+    char *host_list, *addr_list, *port_list;
     struct pgquery *head, *tail;
     bool in_flight;
     PGresult *last;
@@ -57,6 +64,12 @@ static void begin(struct pgconn *c);
 static void maybe_free(struct pgconn *c)
 {
     if (c->st == PG_CLOSED && c->handles == 0) {
+        strvec *lists[] = {&c->hosts, &c->ports, &c->ok_hosts, &c->ok_addrs, &c->ok_ports};
+        for (size_t i = 0; i < ARRAY_SIZE(lists); i++)
+            strvec_free(lists[i]);
+        free(c->host_list);
+        free(c->addr_list);
+        free(c->port_list);
         free(c->url);
         free(c->appname);
         free(c);
@@ -294,15 +307,38 @@ static void connect_step(struct pgconn *c)
     if (c->st == PG_UP) next_query(c);
 }
 
+static char *join(const strvec *v)
+{
+    sbuf b;
+    sbuf_init(&b);
+    for (size_t i = 0; i < v->n; i++)
+        sbuf_printf(&b, "%s%s", i ? "," : "", v->v[i]);
+    return b.data ? sbuf_detach(&b) : xstrdup("");
+}
+
 static void start_libpq(struct pgconn *c)
 {
-    const char *keys[5], *vals[5];
+    const char *keys[7], *vals[7];
     int n = 0;
     keys[n] = "dbname";
     vals[n++] = c->url;
-    if (c->hostaddr[0]) {
+    free(c->host_list);
+    free(c->addr_list);
+    free(c->port_list);
+    c->host_list = c->addr_list = c->port_list = NULL;
+    if (c->ok_addrs.n) {
+        /* later keys override what the URL said (expand_dbname) */
+        c->host_list = join(&c->ok_hosts);
+        c->addr_list = join(&c->ok_addrs);
+        keys[n] = "host";
+        vals[n++] = c->host_list;
         keys[n] = "hostaddr";
-        vals[n++] = c->hostaddr;
+        vals[n++] = c->addr_list;
+        if (c->ok_ports.n) {
+            c->port_list = join(&c->ok_ports);
+            keys[n] = "port";
+            vals[n++] = c->port_list;
+        }
     }
     keys[n] = "application_name";
     vals[n++] = c->appname;
@@ -326,30 +362,94 @@ static void start_libpq(struct pgconn *c)
     watch(c, UV_WRITABLE, on_connect_io, true);
 }
 
+static void resolve_next(struct pgconn *c);
+
 static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 {
     struct pq_gai *g = req->data;
     struct pgconn *c = g->c;
     if (c) {
         c->gai = NULL;
+        size_t i = c->next_host++;
         if (status < 0 || !res) {
-            char why[200];
-            snprintf(why, sizeof why, "cannot resolve the database host: %s", uv_strerror(status));
-            go_down(c, why);
+            snprintf(c->resolve_err, sizeof c->resolve_err,
+                     "cannot resolve the database host %s: %s", c->hosts.v[i],
+                     uv_strerror(status));
         } else {
-            addr_to_text(res->ai_addr, c->hostaddr, sizeof c->hostaddr);
-            start_libpq(c);
+            char addr[INET6_ADDRSTRLEN];
+            addr_to_text(res->ai_addr, addr, sizeof addr);
+            strvec_pushdup(&c->ok_hosts, c->hosts.v[i]);
+            strvec_pushdup(&c->ok_addrs, addr);
+            if (c->ports.n > 1) strvec_pushdup(&c->ok_ports, c->ports.v[i]);
         }
+        resolve_next(c);
     }
     if (res) uv_freeaddrinfo(res);
     free(g);
 }
 
-/* Resolves the host through the loop when libpq would otherwise do it with a blocking call. */
+/* Resolves the next host of the list, or hands what resolved to libpq. */
+static void resolve_next(struct pgconn *c)
+{
+    if (c->next_host >= c->hosts.n) {
+        if (!c->ok_addrs.n) {
+            go_down(c, c->resolve_err);
+            return;
+        }
+        if (c->ports.n == 1) strvec_pushdup(&c->ok_ports, c->ports.v[0]);
+        start_libpq(c);
+        return;
+    }
+    const char *host = c->hosts.v[c->next_host];
+    if (!*host || host[0] == '/' || host[0] == '@') {
+        /* a unix socket needs no resolving: libpq takes it as it is */
+        strvec_pushdup(&c->ok_hosts, host);
+        strvec_pushdup(&c->ok_addrs, "");
+        if (c->ports.n > 1) strvec_pushdup(&c->ok_ports, c->ports.v[c->next_host]);
+        c->next_host++;
+        resolve_next(c);
+        return;
+    }
+    struct pq_gai *g = xcalloc(1, sizeof *g);
+    g->c = c;
+    g->req.data = g;
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+    c->gai = g;
+    int rc = uv_getaddrinfo(c->loop, &g->req, on_resolved, host, NULL, &hints);
+    if (rc < 0) {
+        c->gai = NULL;
+        free(g);
+        snprintf(c->resolve_err, sizeof c->resolve_err,
+                 "cannot resolve the database host %s: %s", host, uv_strerror(rc));
+        c->next_host++;
+        resolve_next(c);
+    }
+}
+
+static void split_list(strvec *out, const char *list)
+{
+    strvec_free(out);
+    const char *p = list;
+    for (;;) {
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        strvec_push(out, xstrndup(p, n));
+        if (!comma) break;
+        p = comma + 1;
+    }
+}
+
+/* Resolves the hosts through the loop when libpq would otherwise do it with blocking calls. */
 static void begin(struct pgconn *c)
 {
     if (c->st == PG_CLOSED) return;
-    c->hostaddr[0] = '\0';
+    strvec_free(&c->ok_hosts);
+    strvec_free(&c->ok_addrs);
+    strvec_free(&c->ok_ports);
+    strvec_free(&c->hosts);
+    strvec_free(&c->ports);
+    c->next_host = 0;
+    c->resolve_err[0] = '\0';
     char *errmsg = NULL;
     PQconninfoOption *opts = PQconninfoParse(c->url, &errmsg);
     if (!opts) {
@@ -359,34 +459,33 @@ static void begin(struct pgconn *c)
         go_down(c, why);
         return;
     }
-    const char *host = NULL, *hostaddr = NULL;
+    const char *host = NULL, *hostaddr = NULL, *port = NULL;
     for (PQconninfoOption *o = opts; o->keyword; o++) {
         if (!strcmp(o->keyword, "host")) host = o->val;
         if (!strcmp(o->keyword, "hostaddr")) hostaddr = o->val;
+        if (!strcmp(o->keyword, "port")) port = o->val;
     }
-    bool resolve = host && *host && host[0] != '/' && host[0] != '@' && !strchr(host, ',') &&
-                   !(hostaddr && *hostaddr);
+    bool resolve = host && *host && !(hostaddr && *hostaddr);
+    if (resolve) {
+        split_list(&c->hosts, host);
+        resolve = false; /* only names need resolving, not sockets */
+        for (size_t i = 0; i < c->hosts.n; i++)
+            resolve |= c->hosts.v[i][0] && c->hosts.v[i][0] != '/' && c->hosts.v[i][0] != '@';
+    }
     if (!resolve) {
         PQconninfoFree(opts);
         start_libpq(c);
         return;
     }
-    struct pq_gai *g = xcalloc(1, sizeof *g);
-    g->c = c;
-    g->req.data = g;
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
-    c->gai = g;
+    if (port && *port) split_list(&c->ports, port);
+    PQconninfoFree(opts);
+    if (c->ports.n > 1 && c->ports.n != c->hosts.n) {
+        go_down(c, "invalid connection URL: the port list does not match the host list");
+        return;
+    }
     c->st = PG_RESOLVING;
     uv_timer_start(&c->timer, on_timeout, c->connect_timeout_ms, 0);
-    int rc = uv_getaddrinfo(c->loop, &g->req, on_resolved, host, NULL, &hints);
-    PQconninfoFree(opts);
-    if (rc < 0) {
-        c->gai = NULL;
-        free(g);
-        char why[200];
-        snprintf(why, sizeof why, "cannot resolve the database host: %s", uv_strerror(rc));
-        go_down(c, why);
-    }
+    resolve_next(c);
 }
 
 struct pgconn *pgconn_new(uv_loop_t *loop, const struct pgconn_opts *o, pgconn_state_cb cb,

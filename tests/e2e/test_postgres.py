@@ -294,6 +294,26 @@ roles:
     pg.cleanup()
 
 
+def test_multi_host_url_is_resolved_on_the_loop():
+    """A host list (libpq failover): roster resolves every name itself, off the blocking path,
+    and hands libpq the addresses; the first host refuses, the second answers."""
+    pg = Postgres(max_connections=25)
+    dead = free_port()
+    url = "postgresql://postgres@localhost:%d,127.0.0.1:%d/postgres" % (dead, pg.port)
+    cfg = """
+postgres: {url: "%s", budget: auto}
+roles:
+  api:
+    command: [@CHILD@, sleep, "1000"]
+""" % url
+    with Roster(cfg) as r:
+        r.wait_event("postgres_up", timeout=20)
+        r.wait_event("budget", timeout=20)
+        r.wait_event("started", "api", timeout=20)
+        r.stop()
+    pg.cleanup()
+
+
 def test_lone_migrate_exit_status_with_lock():
     pg = Postgres(max_connections=25)
     cfg = """
