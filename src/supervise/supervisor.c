@@ -18,6 +18,8 @@
 #define GROUP_POLL_MS    50
 #define STREAM_PIPE_SIZE (256u << 10) /* a chatty child blocks less often */
 #define MEM_SAMPLE_MS    1000
+#define MEM_SAMPLE_MAX_MS 10000
+#define MEM_COST_SHARE   1000
 
 static void dispatch(struct instance *in, enum inst_event ev, const char *why);
 static void post_reconcile(struct sup *s);
@@ -1262,12 +1264,35 @@ struct mem_sample {
     pid_t *pgids;
     uint64_t *rss;
     size_t n;
+    uint64_t cost_ns; /* CPU time the scan took, measured on the worker thread */
 };
+
+static void on_mem_timer(uv_timer_t *t);
+
+static uint64_t thread_cpu_ns(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) < 0) return 0;
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 static void mem_work(uv_work_t *w)
 {
     struct mem_sample *m = w->data;
+    uint64_t t0 = thread_cpu_ns();
     m->be->groups_rss(m->be->ud, m->pgids, m->rss, m->n);
+    m->cost_ns = thread_cpu_ns() - t0;
+}
+
+/* The next sample comes after MEM_SAMPLE_MS, or later when a scan costs more: a scan reads
+ * /proc/PID/stat of every process on the host, so with hundreds of roles it is spaced out until
+ * it takes at most 1/MEM_COST_SHARE of a core (500 idle roles: ~5 ms a scan, one every 5 s). */
+static void mem_schedule(struct sup *s, uint64_t cost_ns)
+{
+    uint64_t ms = cost_ns * MEM_COST_SHARE / 1000000u;
+    if (ms < MEM_SAMPLE_MS) ms = MEM_SAMPLE_MS;
+    if (ms > MEM_SAMPLE_MAX_MS) ms = MEM_SAMPLE_MAX_MS;
+    if (!s->stopped) uv_timer_start(&s->mem_timer, on_mem_timer, ms, 0);
 }
 
 static void mem_free(struct mem_sample *m)
@@ -1288,6 +1313,7 @@ static void mem_done(uv_work_t *w, int status)
         mem_free(m);
         return;
     }
+    mem_schedule(s, m->cost_ns);
     /* The instances may have changed meanwhile: results are matched by process group. */
     struct inst_iter it = {.s = s};
     for (struct instance *in; (in = sup_next_instance(&it));) {
@@ -1326,6 +1352,7 @@ static void on_mem_timer(uv_timer_t *t)
     }
     if (m->n == 0) {
         mem_free(m);
+        mem_schedule(s, 0);
         return;
     }
     m->rss = xcalloc(m->n, sizeof *m->rss);
@@ -1336,6 +1363,7 @@ static void on_mem_timer(uv_timer_t *t)
     else {
         s->mem = NULL;
         mem_free(m);
+        mem_schedule(s, 0);
     }
 }
 
@@ -1407,7 +1435,7 @@ int sup_run(struct sup *s)
         s->finished = true;
         s->exit_code = 1;
     } else {
-        uv_timer_start(&s->mem_timer, on_mem_timer, MEM_SAMPLE_MS, MEM_SAMPLE_MS);
+        mem_schedule(s, 0);
         reconcile(s);
         if (!s->finished) uv_run(s->loop, UV_RUN_DEFAULT);
     }

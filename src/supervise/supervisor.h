@@ -143,7 +143,7 @@ struct sup {
     uv_signal_t sig_chld, sig_term, sig_int, sig_hup, sig_quit;
     uv_timer_t group_timer; /* polls groups whose leader is gone */
     uv_timer_t shutdown_timer;
-    uv_timer_t mem_timer; /* samples group memory each second, off the loop */
+    uv_timer_t mem_timer; /* samples group memory (each second or less often), off the loop */
     uv_work_t mem_work;
     bool mem_busy;
     struct mem_sample *mem;
