@@ -74,8 +74,8 @@ static const struct cell expected[] = {
 
 static const char *action_name(enum inst_action a)
 {
-    static const char *const names[] = {"none",   "check_gates", "spawn",  "signal_stop",
-                                        "kill",   "cancel",      "decide", "ignore"};
+    static const char *const names[] = {"none", "check_gates", "spawn",  "signal_stop",
+                                        "kill", "cancel",      "decide", "ignore"};
     return (unsigned)a < sizeof names / sizeof names[0] ? names[a] : "?";
 }
 
@@ -96,8 +96,8 @@ static void test_table(void)
             cells++;
             struct inst_transition got = lifecycle_step(st, ev);
             if (got.next != want.next || got.action != want.act)
-                fprintf(stderr, "  %s + %s: got %s/%s, expected %s/%s\n",
-                        inst_state_name(st), inst_event_name(ev),
+                fprintf(stderr, "  %s + %s: got %s/%s, expected %s/%s\n", inst_state_name(st),
+                        inst_event_name(ev),
                         got.next == ST__COUNT ? "-" : inst_state_name(got.next),
                         action_name(got.action),
                         want.next == ST__COUNT ? "-" : inst_state_name(want.next),
@@ -112,7 +112,7 @@ static void test_table(void)
     CHECK_INT(t.action, ACT_IGNORE);
     t = lifecycle_step(ST_DOWN, EV__COUNT);
     CHECK_INT(t.action, ACT_IGNORE);
-    t = lifecycle_step((enum inst_state)-1, EV_START);
+    t = lifecycle_step((enum inst_state)(-1), EV_START);
     CHECK_INT(t.action, ACT_IGNORE);
 }
 
@@ -166,8 +166,22 @@ static struct restart_input base_input(void)
     };
 }
 
-enum field { F_NONE, F_FROM, F_ONESHOT, F_POLICY, F_SUCCESS, F_SHUTDOWN, F_UPTIME, F_CONSEC,
-             F_RECENT, F_GIVE_UP, F_INITIAL, F_MAX, F_R01 };
+/* The fields of the input a case changes. */
+enum field {
+    F_NONE,
+    F_FROM,
+    F_ONESHOT,
+    F_POLICY,
+    F_SUCCESS,
+    F_SHUTDOWN,
+    F_UPTIME,
+    F_CONSEC,
+    F_RECENT,
+    F_GIVE_UP,
+    F_INITIAL,
+    F_MAX,
+    F_R01
+};
 
 struct change {
     enum field f;
@@ -201,10 +215,22 @@ static void apply(struct restart_input *in, const struct change *c)
     }
 }
 
-#define EXIT0 {F_SUCCESS, 1}
-#define FROM(s) {F_FROM, s}
-#define POLICY(p) {F_POLICY, p}
-#define CONSEC(n) {F_CONSEC, n}
+#define EXIT0                                                                                      \
+    {                                                                                              \
+        F_SUCCESS, 1                                                                               \
+    }
+#define FROM(s)                                                                                    \
+    {                                                                                              \
+        F_FROM, s                                                                                  \
+    }
+#define POLICY(p)                                                                                  \
+    {                                                                                              \
+        F_POLICY, p                                                                                \
+    }
+#define CONSEC(n)                                                                                  \
+    {                                                                                              \
+        F_CONSEC, n                                                                                \
+    }
 
 static const struct decide_case cases[] = {
     /* restart: always — a service restarts whatever its exit; the first restart is at once */
@@ -226,12 +252,20 @@ static const struct decide_case cases[] = {
     {"jitter high", {CONSEC(2), {F_R01, 0.999}}, RV_RESTART_LATER, 230, 240, 3},
     {"jitter out of range is clamped", {CONSEC(2), {F_R01, 7}}, RV_RESTART_LATER, 230, 240, 3},
     /* backoff.initial: 0ms retries at once however often it crashed (bug 9's config) */
-    {"initial 0: always at once", {CONSEC(5000), {F_INITIAL, 0}, {F_GIVE_UP, 100000}},
-     RV_RESTART_NOW, 0, 0, 5001},
+    {"initial 0: always at once",
+     {CONSEC(5000), {F_INITIAL, 0}, {F_GIVE_UP, 100000}},
+     RV_RESTART_NOW,
+     0,
+     0,
+     5001},
     /* a run longer than reset_after forgets the earlier crashes */
     {"long run resets backoff", {CONSEC(7), {F_UPTIME, 30000}}, RV_RESTART_NOW, 0, 0, 1},
-    {"a run just short of reset keeps it", {CONSEC(7), {F_UPTIME, 29999}}, RV_RESTART_LATER,
-     6400, 6400, 8},
+    {"a run just short of reset keeps it",
+     {CONSEC(7), {F_UPTIME, 29999}},
+     RV_RESTART_LATER,
+     6400,
+     6400,
+     8},
     /* give_up: more than after restarts within the window */
     {"the after-th restart still happens", {{F_RECENT, 9}}, RV_RESTART_NOW, 0, 0, 1},
     {"one more gives up", {{F_RECENT, 10}}, RV_GIVE_UP, 0, 0, 1},
@@ -240,8 +274,7 @@ static const struct decide_case cases[] = {
     /* restart: on-failure */
     {"on-failure, exit 0", {POLICY(RESTART_ON_FAILURE), EXIT0}, RV_EXITED, 0, 0, 0},
     {"on-failure, exit 1", {POLICY(RESTART_ON_FAILURE)}, RV_RESTART_NOW, 0, 0, 1},
-    {"on-failure, backoff", {POLICY(RESTART_ON_FAILURE), CONSEC(1)}, RV_RESTART_LATER, 100, 100,
-     2},
+    {"on-failure, backoff", {POLICY(RESTART_ON_FAILURE), CONSEC(1)}, RV_RESTART_LATER, 100, 100, 2},
     {"on-failure, gives up", {POLICY(RESTART_ON_FAILURE), {F_RECENT, 10}}, RV_GIVE_UP, 0, 0, 1},
     /* restart: never */
     {"never, exit 0", {POLICY(RESTART_NEVER), EXIT0}, RV_EXITED, 0, 0, 0},
@@ -251,36 +284,62 @@ static const struct decide_case cases[] = {
     {"oneshot, always, exit 0", {{F_ONESHOT, 1}, EXIT0}, RV_EXITED, 0, 0, 0},
     {"oneshot, always, exit 1", {{F_ONESHOT, 1}}, RV_RESTART_NOW, 0, 0, 1},
     {"oneshot, never, exit 1", {{F_ONESHOT, 1}, POLICY(RESTART_NEVER)}, RV_FAILED, 0, 0, 0},
-    {"oneshot, on-failure, exit 1", {{F_ONESHOT, 1}, POLICY(RESTART_ON_FAILURE)},
-     RV_RESTART_NOW, 0, 0, 1},
-    /* failing (a liveness check, memory, ready timeout): a failure even when it exits 0 */
-    {"failing, on-failure, exit 0", {FROM(ST_FAILING), POLICY(RESTART_ON_FAILURE), EXIT0},
-     RV_RESTART_NOW, 0, 0, 1},
-    {"failing, never, exit 0", {FROM(ST_FAILING), POLICY(RESTART_NEVER), EXIT0}, RV_FAILED, 0,
-     0, 0},
-    {"failing oneshot, exit 0", {FROM(ST_FAILING), {F_ONESHOT, 1}, EXIT0}, RV_RESTART_NOW, 0, 0,
+    {"oneshot, on-failure, exit 1",
+     {{F_ONESHOT, 1}, POLICY(RESTART_ON_FAILURE)},
+     RV_RESTART_NOW,
+     0,
+     0,
      1},
+    /* failing (a liveness check, memory, ready timeout): a failure even when it exits 0 */
+    {"failing, on-failure, exit 0",
+     {FROM(ST_FAILING), POLICY(RESTART_ON_FAILURE), EXIT0},
+     RV_RESTART_NOW,
+     0,
+     0,
+     1},
+    {"failing, never, exit 0",
+     {FROM(ST_FAILING), POLICY(RESTART_NEVER), EXIT0},
+     RV_FAILED,
+     0,
+     0,
+     0},
+    {"failing oneshot, exit 0", {FROM(ST_FAILING), {F_ONESHOT, 1}, EXIT0}, RV_RESTART_NOW, 0, 0, 1},
     /* exiting (the leader ended, its group was stopped): its exit decides, as from running */
-    {"exiting, on-failure, exit 0", {FROM(ST_EXITING), POLICY(RESTART_ON_FAILURE), EXIT0},
-     RV_EXITED, 0, 0, 0},
+    {"exiting, on-failure, exit 0",
+     {FROM(ST_EXITING), POLICY(RESTART_ON_FAILURE), EXIT0},
+     RV_EXITED,
+     0,
+     0,
+     0},
     {"exiting, exit 1", {FROM(ST_EXITING), CONSEC(1)}, RV_RESTART_LATER, 100, 100, 2},
     {"ready, exit 1", {FROM(ST_READY)}, RV_RESTART_NOW, 0, 0, 1},
     /* operator stop: down, whatever the exit or policy; not a crash */
     {"operator stop", {FROM(ST_STOPPING), CONSEC(3)}, RV_DOWN, 0, 0, 3},
     {"operator stop, exit 0", {FROM(ST_STOPPING), EXIT0, {F_RECENT, 50}}, RV_DOWN, 0, 0, 0},
-    {"operator stop of a never role", {FROM(ST_STOPPING), POLICY(RESTART_NEVER)}, RV_DOWN, 0, 0,
-     0},
+    {"operator stop of a never role", {FROM(ST_STOPPING), POLICY(RESTART_NEVER)}, RV_DOWN, 0, 0, 0},
     /* roster shutting down: down, even from running with a failure */
     {"shutdown", {{F_SHUTDOWN, 1}, CONSEC(2)}, RV_DOWN, 0, 0, 2},
     {"shutdown of a oneshot", {{F_SHUTDOWN, 1}, {F_ONESHOT, 1}}, RV_DOWN, 0, 0, 0},
-    {"shutdown during an operator restart", {{F_SHUTDOWN, 1}, FROM(ST_RESTARTING)}, RV_DOWN, 0, 0,
+    {"shutdown during an operator restart",
+     {{F_SHUTDOWN, 1}, FROM(ST_RESTARTING)},
+     RV_DOWN,
+     0,
+     0,
      0},
     /* operator restart: back up, not a crash, backoff starts over */
     {"operator restart", {FROM(ST_RESTARTING), CONSEC(6)}, RV_RESTART, 0, 0, 0},
-    {"operator restart of a never role", {FROM(ST_RESTARTING), POLICY(RESTART_NEVER)},
-     RV_RESTART, 0, 0, 0},
-    {"operator restart after many crashes", {FROM(ST_RESTARTING), {F_RECENT, 50}}, RV_RESTART, 0,
-     0, 0},
+    {"operator restart of a never role",
+     {FROM(ST_RESTARTING), POLICY(RESTART_NEVER)},
+     RV_RESTART,
+     0,
+     0,
+     0},
+    {"operator restart after many crashes",
+     {FROM(ST_RESTARTING), {F_RECENT, 50}},
+     RV_RESTART,
+     0,
+     0,
+     0},
 };
 
 static void test_restart_decide(void)
