@@ -186,7 +186,7 @@ struct post {
     enum op_kind op;
 };
 
-static void run_posts(uv_timer_t *t);
+static void run_posts(uv_idle_t *h);
 
 static void post(struct sup *s, enum post_kind kind, struct instance *in, const char *text,
                  enum op_kind op)
@@ -202,8 +202,10 @@ static void post(struct sup *s, enum post_kind kind, struct instance *in, const 
     p->op = op;
     *s->posts_tail = p;
     s->posts_tail = &p->next;
-    if (!uv_is_active((uv_handle_t *)&s->post_timer))
-        uv_timer_start(&s->post_timer, run_posts, 0, 0);
+    /* An idle handle, not a 0 ms timer: libuv before 1.45 runs a 0 ms timer started from its
+     * own callback again in the same pass, so a run of immediate retries would never let the
+     * loop poll (signals, the control socket, the children's pipes). */
+    if (!uv_is_active((uv_handle_t *)&s->post_idle)) uv_idle_start(&s->post_idle, run_posts);
 }
 
 static void post_reconcile(struct sup *s)
@@ -258,9 +260,9 @@ static void free_posts(struct sup *s)
 static void reconcile(struct sup *s);
 static void run_op(struct sup *s, enum op_kind op, const char *name);
 
-static void run_posts(uv_timer_t *t)
+static void run_posts(uv_idle_t *h)
 {
-    struct sup *s = t->data;
+    struct sup *s = h->data;
     /* Only what was posted before this turn: work posted while running waits for the next. */
     struct post *batch = s->posts;
     s->posts = NULL;
@@ -291,6 +293,7 @@ static void run_posts(uv_timer_t *t)
         free(p->text);
         free(p);
     }
+    if (!s->posts) uv_idle_stop(h); /* else what was posted meanwhile runs on the next turn */
 }
 
 /* ---- the lifecycle's dispatch and entry actions ------------------------------------------ */
@@ -1398,11 +1401,13 @@ int sup_init(struct sup *s, uv_loop_t *loop, struct plan *plan, const struct sup
     uv_signal_start(&s->sig_int, on_stop_signal, SIGINT);
     uv_signal_start(&s->sig_quit, on_stop_signal, SIGQUIT);
     uv_signal_start(&s->sig_hup, on_sighup, SIGHUP);
-    uv_timer_t *timers[] = {&s->group_timer, &s->shutdown_timer, &s->mem_timer, &s->post_timer};
+    uv_timer_t *timers[] = {&s->group_timer, &s->shutdown_timer, &s->mem_timer};
     for (size_t i = 0; i < ARRAY_SIZE(timers); i++) {
         uv_timer_init(loop, timers[i]);
         timers[i]->data = s;
     }
+    uv_idle_init(loop, &s->post_idle);
+    s->post_idle.data = s;
     if (s->be == &proc_backend_os && proc_become_subreaper() < 0)
         logmux_event(&s->log, "warning", NULL, 0, NULL,
                      "could not become a child subreaper; orphaned grandchildren are not reaped");

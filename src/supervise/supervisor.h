@@ -147,7 +147,7 @@ struct sup {
     uv_work_t mem_work;
     bool mem_busy;
     struct mem_sample *mem;
-    uv_timer_t post_timer; /* runs posted work on the next loop turn */
+    uv_idle_t post_idle; /* runs posted work on the next loop turn */
     struct post *posts, **posts_tail;
     bool shutting_down;
     bool force_killed;
