@@ -641,7 +641,9 @@ char *concur_expand_args(const char *command, const strvec *args)
 {
     sbuf b;
     sbuf_init(&b);
-    for (const char *p = command; *p;) {
+    /* Past the longest command the caller accepts, the rest does not matter: it stops there
+     * rather than grow without end ({@}{@}{@}... with long arguments). */
+    for (const char *p = command; *p && b.len <= CONCUR_MAX_COMMAND_LEN;) {
         size_t n;
         if (p[0] == '\\' && (n = placeholder(p + 1))) { /* escaped: kept, without the \ */
             sbuf_append(&b, p + 1, n);

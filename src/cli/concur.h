@@ -129,8 +129,9 @@ struct concur_opts {
  * Returns 0, or -1 with a message in err naming the bad argument, for example
  * "-s: unknown value 'frist' (all, first, last, command-NAME, command-INDEX, !command-...)",
  * to be printed after "roster: " as a usage error (exit 2); 256 bytes hold any message but
- * the longest values. On success the caller frees o with concur_free; on failure it is already
- * empty (concur_free is harmless on it). Nothing in o points into argv or environ_. */
+ * the longest values. o is overwritten, not freed: free an earlier result first. On success
+ * the caller frees o with concur_free; on failure it is already empty (concur_free is harmless
+ * on it). Nothing in o points into argv or environ_. */
 int concur_parse(int argc, char **argv, char **environ_, const char *dir, struct concur_opts *o,
                  char *err, size_t errlen);
 void concur_free(struct concur_opts *o);
@@ -153,7 +154,8 @@ void concur_pick_colors(const char *const *custom, size_t ncustom, const char *c
 
 /* Expands passthrough placeholders in command as concurrently's -P does: {N} the Nth argument,
  * {@} all of them, {*} all of them as one, each quoted for the shell as shell-quote 1.8.3 does;
- * a missing argument gives ""; \{1} is left as {1}. Returns an owned string. */
+ * a missing argument gives ""; \{1} is left as {1}. Returns an owned string, cut short once it
+ * is longer than CONCUR_MAX_COMMAND_LEN (which concur_parse then reports). */
 char *concur_expand_args(const char *command, const strvec *args);
 
 /* The text of the concurrently-mode help. */

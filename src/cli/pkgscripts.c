@@ -28,6 +28,17 @@ static char *path_in(const char *dir, const char *name)
     return xasprintf("%s/%s", dir ? dir : ".", name);
 }
 
+/* Copies the JSON string starting at **r (its opening quote) to *w, escapes and all. */
+static void copy_string(char **r, char **w)
+{
+    *(*w)++ = *(*r)++;
+    while (**r && **r != '"') {
+        if (**r == '\\' && (*r)[1]) *(*w)++ = *(*r)++;
+        *(*w)++ = *(*r)++;
+    }
+    if (**r) *(*w)++ = *(*r)++;
+}
+
 /* Removes // and block comments, then commas before ] or }, outside strings: what concurrently's
  * copy of tiny-jsonc does to read deno.jsonc. Works in place. */
 static void jsonc_strip(char *s)
@@ -35,12 +46,7 @@ static void jsonc_strip(char *s)
     char *w = s;
     for (char *r = s; *r;) {
         if (*r == '"') {
-            *w++ = *r++;
-            while (*r && *r != '"') {
-                if (*r == '\\' && r[1]) *w++ = *r++;
-                *w++ = *r++;
-            }
-            if (*r) *w++ = *r++;
+            copy_string(&r, &w);
         } else if (r[0] == '/' && r[1] == '/') {
             while (*r && *r != '\n')
                 r++;
@@ -54,24 +60,15 @@ static void jsonc_strip(char *s)
     *w = '\0';
     w = s;
     for (char *r = s; *r;) {
-        if (*r == '"') {
+        const char *n = r + 1;
+        while (*r == ',' && js_space(*n))
+            n++;
+        if (*r == '"')
+            copy_string(&r, &w);
+        else if (*r == ',' && (*n == ']' || *n == '}'))
+            r = (char *)n;
+        else
             *w++ = *r++;
-            while (*r && *r != '"') {
-                if (*r == '\\' && r[1]) *w++ = *r++;
-                *w++ = *r++;
-            }
-            if (*r) *w++ = *r++;
-        } else if (*r == ',') {
-            const char *n = r + 1;
-            while (js_space(*n))
-                n++;
-            if (*n == ']' || *n == '}')
-                r = (char *)n;
-            else
-                *w++ = *r++;
-        } else {
-            *w++ = *r++;
-        }
     }
     *w = '\0';
 }

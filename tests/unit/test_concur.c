@@ -496,7 +496,8 @@ static void test_read_files(void)
     pkg_project_free(&p);
     d = new_dir();
     put(d, "deno.jsonc",
-        "/* comment */ {\"tasks\": {// a task\n \"watch-b\": \"echo // not a comment\",}, }");
+        "/* comment */ {\"tasks\": {// a task\n \"watch-b\": \"echo // not a comment\",}, "
+        "\"x\": \"a \\\" /* ,} \\\\\", \"y\": [1, /* c */ ] }");
     pkg_project_init(&p, d);
     CHECK_INT(expand(&p, "deno task watch-*", "", &l), 0);
     CHECK_STR(listed(&l), "b=deno task watch-b");
@@ -1042,6 +1043,18 @@ static void test_errors(void)
     CHECK(strstr(err, "command 1 (eeee") == err);
     CHECK(strstr(err, "is longer than 131072 bytes") != NULL);
     free(big);
+    /* -P cannot make a command grow without end */
+    char *arg = xmalloc(2001), *many = xmalloc(3 * 100 + 1);
+    memset(arg, 'a', 2000);
+    arg[2000] = '\0';
+    for (int i = 0; i < 100; i++)
+        memcpy(many + 3 * i, "{@}", 3);
+    many[300] = '\0';
+    CHECK_INT(PARSE("-P", many, "--", arg), -1);
+    CHECK(strstr(err, "command 0 (aaaa") == err);
+    CHECK(strstr(err, "is longer than 131072 bytes") != NULL);
+    free(arg);
+    free(many);
     /* the error buffer is honoured when small */
     char small[8];
     concur_free(&o);
