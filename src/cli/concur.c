@@ -742,6 +742,7 @@ static int convert(struct parse *P, struct concur_opts *o, const char *dir)
 
     long n;
     if (number(P, O_PREFIX_LENGTH, 0, &n) < 0) return -1;
+    /* It becomes an int, and no terminal is that wide. */
     if (n > 100000) return fail(P, "%s: at most 100000", spell(P, O_PREFIX_LENGTH, sp, sizeof sp));
     o->prefix_length = n ? (int)n : 10;
 

@@ -8,7 +8,8 @@
  * option that needs a value and has none is an error (yargs uses the default), so is a value
  * that concurrently would silently read as its default (`-s frist` meaning all, a color chalk
  * does not know, `--restart-after soon`), a flag given something other than true or false, and
- * a value option given twice (which makes concurrently crash or misbehave). Anything yargs
+ * a value option given twice (which makes concurrently crash or misbehave); numbers are whole
+ * decimal numbers (JavaScript's Number() also takes 1e3, 0x10 or 1.5). Anything yargs
  * reads correctly is read the same way: `--opt=value` and `--opt value`, camelCase spellings
  * (`--killOthers`), `--no-FLAG`, `--FLAG true|false`, short clusters as yargs splits them
  * (`-ki`, `-l5`, `-n=a,b`, `-p{index}`; `-ks first` is -k -s first, so the kill-signal alias is
