@@ -81,7 +81,8 @@ roles:
 """
     with Roster(cfg) as r:
         gc = read_pidfile(os.path.join(r.dir, "gc"))
-        pgid = r.pids("parent")[0]
+        # the pidfile can appear before roster's 'started' line has been read: wait for it
+        pgid = r.wait_event("started", "parent")[0]["pid"]
         check(pid_alive(gc), "grandchild running")
         check(r.stop(timeout=10) == 0, "exit 0")
         check(not pid_alive(gc), "the grandchild (which ignores SIGTERM) is gone")
