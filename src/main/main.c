@@ -14,6 +14,7 @@
 #include "os/lazylib.h"
 #include "checks/checks.h"
 #include "datastore/services.h"
+#include "plan/libs.h"
 #include "plan/plan.h"
 #include "serve/serve.h"
 #include "supervise/supervisor.h"
@@ -44,6 +45,15 @@ static int load_plan(const struct cli *c, struct plan **out, int max_connections
         return 2;
     }
     diags_free(&d);
+    /* Every optional library the plan calls is loaded now, whole: a missing one, or one without
+     * a function roster calls, stops `roster run` and `roster check` here with the package to
+     * install, instead of aborting when a probe or a server first calls into it. */
+    char err[640];
+    if (lazylib_require(plan_libs(p), err, sizeof err) < 0) {
+        fprintf(stderr, "roster: %s\n", err);
+        plan_unref(p);
+        return 2;
+    }
     *out = p;
     return 0;
 }
