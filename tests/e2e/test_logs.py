@@ -8,7 +8,7 @@ import subprocess
 import threading
 import time
 
-from harness import tmpdir, CHILD, ROSTER, Roster, check, run, wait_for
+from harness import tmpdir, CHILD, ROSTER, Roster, check, run, run_roster, wait_for
 
 N = 200000
 LEN = 100
@@ -211,6 +211,51 @@ roles:
     with Roster(cfg, json_logs=False, env={"FORCE_COLOR": "1", "NO_COLOR": "1"}) as r:
         r.wait_exit(10)
         check(not any("\x1b[" in l for l in r.output()), "NO_COLOR wins over FORCE_COLOR")
+
+
+def test_closed_std_fds():
+    # Started with descriptors 0, 1 and 2 closed (a careless parent), roster must not hand them
+    # to what it opens (its event loop, a child's pipe, the control socket) and then write its
+    # log into them: it serves its control socket, runs a role to the end and exits 0. Before
+    # /dev/null was put on them, libuv's own pipe got descriptors 1 and 2 and roster aborted.
+    d = tmpdir()
+    path = os.path.join(d, "roster.yaml")
+    with open(path, "w") as f:
+        f.write("""
+control: {socket: "@DIR@/ctl.sock"}
+roles:
+  job:
+    kind: oneshot
+    command: [sh, -c, "echo started; while [ ! -f @DIR@/go ]; do sleep 0.05; done; echo done"]
+""".replace("@DIR@", d))
+
+    def close_std():
+        for fd in (0, 1, 2):
+            os.close(fd)
+    p = subprocess.Popen([ROSTER, "-c", path], preexec_fn=close_std,
+                         env=dict(os.environ, TMPDIR=d, NO_COLOR="1"))
+    try:
+        sock = os.path.join(d, "ctl.sock")
+
+        def job_running():
+            if p.poll() is not None:
+                return "exited"
+            if not os.path.exists(sock):
+                return None
+            code, out, _ = run_roster(["status", "--json", "--socket", sock])
+            if code != 0:
+                return None
+            roles = json.loads(out)["roles"]
+            return "running" if any(r["role"] == "job" and r.get("pid") for r in roles) else None
+        state = wait_for(job_running, 10, "the job running and the control socket answering")
+        check(state == "running", "roster runs with 0-2 closed (exit %s)" % p.returncode)
+        open(os.path.join(d, "go"), "w").close()
+        code = p.wait(timeout=10)
+        check(code == 0, "the job ran to the end and roster exited 0 (got %s)" % code)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
 
 
 if __name__ == "__main__":
