@@ -258,5 +258,62 @@ roles:
             p.wait()
 
 
+def test_stalled_stdout_and_a_crash_loop_stay_bounded():
+    # roster's stdout is a pipe nobody reads; a chatty role fills its pipes, exits 1 and is
+    # restarted at once, again and again. What an exited role left in its pipes is read whatever
+    # the pressure, so before the hard cap roster's memory grew ~10 MB/s (90 MB after 8 s). Now
+    # the queue stops at LOGMUX_MAX_QUEUED (8 MiB): the lines over it are dropped, and once the
+    # pipe is read again an event says how many.
+    d = tmpdir()
+    path = os.path.join(d, "roster.yaml")
+    with open(path, "w") as f:
+        f.write("""
+roles:
+  chatty:
+    command: [sh, -c, "@CHILD@ flood 300 200 chatty; exit 1"]
+    backoff: {initial: 0ms, max: 10ms}
+    give_up: {after: 1000000, within: 1s}
+""".replace("@CHILD@", CHILD))
+    r, w = os.pipe()
+    p = subprocess.Popen([ROSTER, "-c", path, "--log-format", "json"], stdout=w,
+                         stderr=subprocess.DEVNULL, env=dict(os.environ, TMPDIR=d))
+    os.close(w)
+    chunks = []
+    reader = threading.Thread(target=lambda: [chunks.append(b) for b in iter(
+        lambda: os.read(r, 1 << 20), b"")], daemon=True)
+    try:
+        limit_kb = 32 * 1024
+        max_rss = 0
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and max_rss < limit_kb:
+            check(p.poll() is None, "roster runs (exit %s)" % p.returncode)
+            max_rss = max(max_rss, rss_kb(p.pid))
+            time.sleep(0.1)
+        print("  stalled stdout, crash loop: roster max RSS %d KiB over %.1f s" % (
+            max_rss, 10 - max(0, deadline - time.monotonic())))
+        check(max_rss < limit_kb, "roster's memory stayed under %d KiB (%d KiB)" % (
+            limit_kb, max_rss))
+        # the pipe is read again: the report comes, and the role's lines flow again
+        reader.start()
+
+        def dropped():
+            for l in b"".join(chunks).split(b"\n"):
+                if b'"event":"dropped"' in l:
+                    return json.loads(l)
+            return None
+        ev = wait_for(dropped, 20, "the lines-dropped event")
+        check(ev.get("subject") == "chatty" and ev.get("lines", 0) > 0, ev)
+        check(re.match(r"chatty: \d+ lines dropped \(output stalled\)$", ev["msg"]), ev["msg"])
+        p.terminate()
+        check(p.wait(timeout=30) == 0, "exit 0 on SIGTERM")
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        if reader.is_alive():
+            reader.join(timeout=5)
+        os.close(r)
+
+
 if __name__ == "__main__":
     run(globals())
