@@ -172,6 +172,8 @@ int main(void)
     /* the report comes once, after the gap: nothing is counted twice */
     CHECK(strstr(strstr(data, "roster | api: ") + 1, "roster | api: ") == NULL);
 
+    logfmt_source_free(&api);
+    logfmt_source_free(&worker);
     uv_loop_close(&loop);
     close(fds[0]);
     sbuf_free(&rd.got);
