@@ -11,7 +11,7 @@ import signal
 import subprocess
 import time
 
-from harness import (Roster, check, free_port, run, run_roster, tmpdir, wait_for)
+from harness import Roster, check, free_port, run, run_roster, tmpdir
 
 CC = shutil.which("cc") or shutil.which("gcc")
 
@@ -80,57 +80,33 @@ def need_cc():
     return True
 
 
-def test_libcurl_lacking_a_function():
+# (what the stub is: soname, the functions it defines, a dependency of its own that is missing;
+#  a config that needs it; what roster must say)
+BROKEN = [
+    ("libcurl.so.4", ["curl_global_init", "curl_easy_init"], None,
+     'roles:\n  web:\n    command: [sleep, "1000"]\n    ready: {http: "http://127.0.0.1:9/"}\n',
+     ["libcurl.so.4 lacks ", "upgrade the Debian package libcurl4"]),
+    ("libmicrohttpd.so.12", ["MHD_run"], None,
+     'health: {listen: "127.0.0.1:@PORT@"}\nroles:\n  web:\n    command: [sleep, "1000"]\n',
+     ["libmicrohttpd.so.12 lacks ", "libmicrohttpd12"]),
+    ("libpq.so.5", ["PQlibVersion"], None,
+     'postgres: {url: "postgres://roster@127.0.0.1:9/app"}\n'
+     'roles:\n  web:\n    command: [sleep, "1000"]\n',
+     ["libpq.so.5 lacks ", "libpq5"]),
+    ("libcurl.so.4", ["curl_global_init"], "libroster-gone.so.1",
+     'roles:\n  web:\n    command: [sleep, "1000"]\n    live: {http: "http://127.0.0.1:9/"}\n',
+     ["cannot load libcurl.so.4: libroster-gone.so.1", "install Debian package libcurl4"]),
+]
+
+
+def test_broken_library_fails_at_start():
+    # Before, `roster check` passed all of these; `roster run` aborted when the health server
+    # started or the first probe ran, or (a library that cannot be loaded) probed forever.
     if not need_cc():
         return
-    libdir = stub("libcurl.so.4", ["curl_global_init", "curl_easy_init"])
-    cfg = """
-roles:
-  web:
-    command: [sleep, "1000"]
-    ready: {http: "http://127.0.0.1:9/"}
-"""
-    fails_at_start(cfg, libdir, ["libcurl.so.4 lacks ", "libcurl4"])
-
-
-def test_libmicrohttpd_lacking_a_function():
-    if not need_cc():
-        return
-    libdir = stub("libmicrohttpd.so.12", ["MHD_run"])
-    cfg = """
-health: {listen: "127.0.0.1:%d"}
-roles:
-  web:
-    command: [sleep, "1000"]
-""" % free_port()
-    fails_at_start(cfg, libdir, ["libmicrohttpd.so.12 lacks ", "libmicrohttpd12"])
-
-
-def test_libpq_lacking_a_function():
-    if not need_cc():
-        return
-    libdir = stub("libpq.so.5", ["PQlibVersion"])
-    cfg = """
-postgres: {url: "postgres://roster@127.0.0.1:9/app"}
-roles:
-  web:
-    command: [sleep, "1000"]
-"""
-    fails_at_start(cfg, libdir, ["libpq.so.5 lacks ", "libpq5"])
-
-
-def test_library_that_cannot_be_loaded():
-    if not need_cc():
-        return
-    libdir = stub("libcurl.so.4", ["curl_global_init"], needs="libroster-gone.so.1")
-    cfg = """
-roles:
-  web:
-    command: [sleep, "1000"]
-    live: {http: "http://127.0.0.1:9/"}
-"""
-    fails_at_start(cfg, libdir, ["cannot load libcurl.so.4: libroster-gone.so.1",
-                                 "install Debian package libcurl4"])
+    for soname, defines, needs, cfg, want in BROKEN:
+        libdir = stub(soname, defines, needs=needs)
+        fails_at_start(cfg.replace("@PORT@", str(free_port())), libdir, want)
 
 
 def test_reload_needing_a_broken_library_is_refused():

@@ -213,21 +213,27 @@ roles:
         check(not any("\x1b[" in l for l in r.output()), "NO_COLOR wins over FORCE_COLOR")
 
 
+def config_in_tmpdir(text):
+    """A temporary directory holding roster.yaml (with @DIR@ and @CHILD@ filled in)."""
+    d = tmpdir()
+    path = os.path.join(d, "roster.yaml")
+    with open(path, "w") as f:
+        f.write(text.replace("@DIR@", d).replace("@CHILD@", CHILD))
+    return d, path
+
+
 def test_closed_std_fds():
     # Started with descriptors 0, 1 and 2 closed (a careless parent), roster must not hand them
     # to what it opens (its event loop, a child's pipe, the control socket) and then write its
     # log into them: it serves its control socket, runs a role to the end and exits 0. Before
     # /dev/null was put on them, libuv's own pipe got descriptors 1 and 2 and roster aborted.
-    d = tmpdir()
-    path = os.path.join(d, "roster.yaml")
-    with open(path, "w") as f:
-        f.write("""
+    d, path = config_in_tmpdir("""
 control: {socket: "@DIR@/ctl.sock"}
 roles:
   job:
     kind: oneshot
     command: [sh, -c, "echo started; while [ ! -f @DIR@/go ]; do sleep 0.05; done; echo done"]
-""".replace("@DIR@", d))
+""")
 
     def close_std():
         for fd in (0, 1, 2):
@@ -264,16 +270,13 @@ def test_stalled_stdout_and_a_crash_loop_stay_bounded():
     # the pressure, so before the hard cap roster's memory grew ~10 MB/s (90 MB after 8 s). Now
     # the queue stops at LOGMUX_MAX_QUEUED (8 MiB): the lines over it are dropped, and once the
     # pipe is read again an event says how many.
-    d = tmpdir()
-    path = os.path.join(d, "roster.yaml")
-    with open(path, "w") as f:
-        f.write("""
+    d, path = config_in_tmpdir("""
 roles:
   chatty:
     command: [sh, -c, "@CHILD@ flood 300 200 chatty; exit 1"]
     backoff: {initial: 0ms, max: 10ms}
     give_up: {after: 1000000, within: 1s}
-""".replace("@CHILD@", CHILD))
+""")
     r, w = os.pipe()
     # Under AddressSanitizer freed memory sits in a quarantine (256 MB) before it is reused,
     # which a crash loop's churn fills: without it, the figure is roster's own.
