@@ -62,24 +62,19 @@ struct lazysym {
     struct lazysym *next;
 };
 
-static struct lazysym *syms;
+static struct lazysym *syms, **syms_tail = &syms; /* in the order of this file, as reported */
 
 #define LAZYSYM(lib, var, symname)                                                                 \
     static struct lazysym var##_sym = {lib, symname, (void **)&var, NULL};                         \
     __attribute__((constructor)) static void var##_register(void)                                  \
     {                                                                                              \
-        var##_sym.next = syms;                                                                     \
-        syms = &var##_sym;                                                                         \
+        *syms_tail = &var##_sym;                                                                   \
+        syms_tail = &var##_sym.next;                                                               \
     }
 
 const char *lazylib_soname(enum lazylib lib)
 {
     return sonames[lib];
-}
-
-const char *lazylib_package(enum lazylib lib)
-{
-    return packages[lib];
 }
 
 static void set_slots(enum lazylib lib, void *h)

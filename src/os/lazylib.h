@@ -23,7 +23,5 @@ int lazylib_load(enum lazylib lib, char *err, size_t errlen);
 int lazylib_require(unsigned libs, char *err, size_t errlen);
 /* The shared object's name, e.g. "libpq.so.5" (scripts/runtime-deps.sh lists the same). */
 const char *lazylib_soname(enum lazylib lib);
-/* The Debian package that ships it, e.g. "libpq5". */
-const char *lazylib_package(enum lazylib lib);
 
 #endif
