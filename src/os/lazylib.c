@@ -150,8 +150,7 @@ static void unloaded(enum lazylib lib, const char *name)
 {
     char err[512];
     if (lazylib_load(lib, err, sizeof err) == 0) return;
-    fprintf(stderr, "roster: %s (needed for %s, which start-up did not check: a bug)\n", err,
-            name);
+    fprintf(stderr, "roster: %s (needed for %s, which start-up did not check: a bug)\n", err, name);
     abort();
 }
 
@@ -292,8 +291,7 @@ CURLcode curl_easy_getinfo(CURL *curl, CURLINFO info, ...)
 
 #define MH LAZYLIB_MHD
 static struct MHD_Daemon *(*start_daemon_va_fn)(unsigned int, uint16_t, MHD_AcceptPolicyCallback,
-                                                void *, MHD_AccessHandlerCallback, void *,
-                                                va_list);
+                                                void *, MHD_AccessHandlerCallback, void *, va_list);
 LAZYSYM(MH, start_daemon_va_fn, "MHD_start_daemon_va")
 struct MHD_Daemon *MHD_start_daemon(unsigned int flags, uint16_t port, MHD_AcceptPolicyCallback apc,
                                     void *apc_cls, MHD_AccessHandlerCallback dh, void *dh_cls, ...)

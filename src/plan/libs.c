@@ -9,8 +9,7 @@ unsigned plan_libs(const struct plan *p)
     if (p->cfg.pg.enabled) libs |= LAZYLIB_BIT(LAZYLIB_PQ);
     for (size_t i = 0; i < p->nroles; i++) {
         const struct role_config *rc = p->roles[i].cfg;
-        if (p->roles[i].selected &&
-            (rc->ready.kind == PROBE_HTTP || rc->live.kind == PROBE_HTTP))
+        if (p->roles[i].selected && (rc->ready.kind == PROBE_HTTP || rc->live.kind == PROBE_HTTP))
             libs |= LAZYLIB_BIT(LAZYLIB_CURL);
     }
     /* libmicrohttpd serves the health port and the control socket alike */

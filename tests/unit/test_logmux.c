@@ -13,8 +13,8 @@
 #include "log/logmux.h"
 #include "t.h"
 
-#define LINE_LEN 100
-#define API_LINES 80000    /* 8 MB: together with worker's, more than the cap */
+#define LINE_LEN     100
+#define API_LINES    80000 /* 8 MB: together with worker's, more than the cap */
 #define WORKER_LINES 40000 /* 4 MB */
 
 /* The read end of the pipe, read into `got` by a thread once the test lets it. */
@@ -67,8 +67,7 @@ static bool run_until(uv_loop_t *loop, const char *needle)
     return false;
 }
 
-static void feed(struct logmux *m, const struct log_source *src, const char *tag, int from,
-                 int to)
+static void feed(struct logmux *m, const struct log_source *src, const char *tag, int from, int to)
 {
     char line[LINE_LEN + 1];
     for (int i = from; i < to; i++) {
