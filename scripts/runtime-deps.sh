@@ -35,9 +35,9 @@ libs=$(printf '%s\n' "$out" | awk '
     $2 == "=>" && $3 ~ /^\// {print $3; next}
     $1 ~ /^\// {print $1}')
 
-# roster loads libpq, libcurl and libmicrohttpd itself on first use (src/os/lazylib.c), so ldd does
-# not see them: their sonames are strings in the binary. Resolve every soname the binary names
-# with the loader's cache, and take each one's own dependencies too.
+# roster loads libpq, libcurl and libmicrohttpd itself when its config needs them
+# (src/os/lazylib.c), so ldd does not see them: their sonames are strings in the binary. Resolve
+# every soname the binary names with the loader's cache, and take each one's own dependencies too.
 command -v strings >/dev/null 2>&1 || { echo "runtime-deps.sh: strings not found (binutils)" >&2; exit 2; }
 for so in $(strings -a "$bin" | grep -xE 'lib[A-Za-z0-9_+.-]+\.so\.[0-9]+' | sort -u); do
     path=$(ldconfig -p | awk -v s="$so" '$1 == s { print $NF; exit }')

@@ -357,6 +357,13 @@ int commands_budget(const struct cli *c, char **environ_)
         diags_free(&d);
         return 2;
     }
+    char lerr[640];
+    if (lazylib_require(LAZYLIB_BIT(LAZYLIB_PQ), lerr, sizeof lerr) < 0) {
+        fprintf(stderr, "roster: %s\n", lerr);
+        plan_unref(p);
+        diags_free(&d);
+        return 2;
+    }
     const char *source;
     char srcbuf[256];
     if (fixed) {

@@ -3,10 +3,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -62,26 +64,95 @@ static void *writer(void *arg)
 
 /* ---- the loop side ------------------------------------------------------------------------ */
 
-/* Gives what the loop has formatted to the writer, when the writer is free. */
+static void queued(struct logmux *m);
+
+/* Gives what the loop has formatted to the writer, when the writer is free, and notes what the
+ * writer holds. */
 static void hand_over(struct logmux *m)
 {
-    if (m->buf.len == 0) return;
     if (!m->thread_ok) {
         /* no writer thread could be started: write here, blocking */
+        if (m->buf.len == 0) return;
         write_all(m, m->buf.data, m->buf.len);
         sbuf_reset(&m->buf);
         return;
     }
     pthread_mutex_lock(&m->mu);
-    if (!m->busy) {
+    if (!m->busy && m->buf.len) {
         sbuf t = m->wbuf;
         m->wbuf = m->buf;
         m->buf = t;
         sbuf_reset(&m->buf);
+        /* A buffer grown past the high-water mark held a burst (an exited role's pipes): give
+         * its pages back rather than keep them for the next one. */
+        if (m->buf.cap > 2 * LOGMUX_HIGH_WATER) sbuf_free(&m->buf);
         m->busy = true;
         pthread_cond_signal(&m->cv);
     }
+    /* Until the loop looks again this may count bytes already written: the cap errs on the
+     * safe side. */
+    m->inflight = m->busy ? m->wbuf.len : 0;
     pthread_mutex_unlock(&m->mu);
+}
+
+/* Bytes queued and not known to be written, without taking the lock (loop side). */
+static size_t queued_bytes(const struct logmux *m)
+{
+    return m->buf.len + m->inflight;
+}
+
+static void append_event(struct logmux *m, const char *event, const char *subject,
+                         const char *json_extra, const char *msg)
+{
+    logfmt_event(&m->style, event, subject, 0, json_extra, msg, wall_time(), &m->buf);
+}
+
+static void count_drop(struct logmux *m, const char *role)
+{
+    for (size_t i = 0; i < m->ndrops; i++)
+        if (!strcmp(m->drops[i].role, role)) {
+            m->drops[i].lines++;
+            return;
+        }
+    if (m->ndrops < LOGMUX_DROP_ROLES) {
+        m->drops[m->ndrops].role = xstrdup(role);
+        m->drops[m->ndrops++].lines = 1;
+    } else {
+        m->drops_other++;
+    }
+}
+
+/* Says what was dropped since the last report: one event per role, in the order of their first
+ * dropped line. These few lines go past the cap: they are what explains the gap. */
+static void report_drops(struct logmux *m)
+{
+    char msg[256], extra[64];
+    for (size_t i = 0; i < m->ndrops; i++) {
+        snprintf(msg, sizeof msg, "%s: %" PRIu64 " lines dropped (output stalled)",
+                 m->drops[i].role, m->drops[i].lines);
+        snprintf(extra, sizeof extra, "\"lines\":%" PRIu64, m->drops[i].lines);
+        append_event(m, "dropped", m->drops[i].role, extra, msg);
+        free(m->drops[i].role);
+    }
+    if (m->drops_other) {
+        snprintf(msg, sizeof msg, "%" PRIu64 " lines of other roles dropped (output stalled)",
+                 m->drops_other);
+        snprintf(extra, sizeof extra, "\"lines\":%" PRIu64, m->drops_other);
+        append_event(m, "dropped", NULL, extra, msg);
+    }
+    if (m->drops_events) {
+        snprintf(msg, sizeof msg, "%" PRIu64 " roster events dropped (output stalled)",
+                 m->drops_events);
+        snprintf(extra, sizeof extra, "\"events\":%" PRIu64, m->drops_events);
+        append_event(m, "dropped", NULL, extra, msg);
+    }
+    m->ndrops = 0;
+    m->drops_other = m->drops_events = 0;
+}
+
+static bool has_drops(const struct logmux *m)
+{
+    return m->ndrops || m->drops_other || m->drops_events;
 }
 
 size_t logmux_pending(struct logmux *m)
@@ -99,6 +170,10 @@ static void on_done(uv_async_t *h)
 {
     struct logmux *m = h->data;
     hand_over(m);
+    if (has_drops(m) && queued_bytes(m) <= LOGMUX_LOW_WATER) {
+        report_drops(m);
+        queued(m);
+    }
     if (m->paused && logmux_pending(m) <= LOGMUX_LOW_WATER) set_paused(m, false);
 }
 
@@ -169,6 +244,10 @@ static double line_time(struct logmux *m)
 void logmux_line(struct logmux *m, const struct log_source *src, int stream, const char *msg,
                  size_t len)
 {
+    if (queued_bytes(m) >= LOGMUX_MAX_QUEUED) {
+        count_drop(m, src->role ? src->role : src->label);
+        return;
+    }
     logfmt_line(&m->style, src, stream, msg, len, line_time(m), &m->buf);
     queued(m);
 }
@@ -176,6 +255,10 @@ void logmux_line(struct logmux *m, const struct log_source *src, int stream, con
 void logmux_event(struct logmux *m, const char *event, const char *subject, int instance,
                   const char *json_extra, const char *fmt, ...)
 {
+    if (queued_bytes(m) >= LOGMUX_MAX_QUEUED) {
+        m->drops_events++;
+        return;
+    }
     sbuf msg;
     sbuf_init(&msg);
     va_list ap;
@@ -190,6 +273,7 @@ void logmux_event(struct logmux *m, const char *event, const char *subject, int 
 
 void logmux_flush_sync(struct logmux *m, uint64_t timeout_ms)
 {
+    if (has_drops(m)) report_drops(m);
     if (!m->thread_ok) {
         hand_over(m);
         return;
@@ -239,4 +323,7 @@ void logmux_close(struct logmux *m)
     if (!uv_is_closing((uv_handle_t *)&m->flush)) uv_close((uv_handle_t *)&m->flush, NULL);
     sbuf_free(&m->buf);
     if (!m->stuck) sbuf_free(&m->wbuf); /* a stuck writer still uses it */
+    for (size_t i = 0; i < m->ndrops; i++)
+        free(m->drops[i].role);
+    m->ndrops = 0;
 }

@@ -4,8 +4,12 @@
  * slow stdout never blocks the loop, and copying into stdout runs beside the loop's own work on
  * another core. When stdout is slower than the children, the bytes not yet written pass a
  * high-water mark and logmux asks its owner to stop reading the children's pipes (they block in
- * write) until they drain below the low-water mark: nothing is dropped. The writer thread touches
- * nothing but the buffer it was handed. */
+ * write) until they drain below the low-water mark: a running role's lines are not dropped.
+ * Lines that arrive regardless (what an exited role left in its pipes is read whatever the
+ * pressure, and the role may restart and write more) are held up to a hard cap; beyond it a
+ * line is dropped and counted for its role, and once the queue has drained, one event per role
+ * says how many ("api: 120 lines dropped (output stalled)"). The writer thread touches nothing
+ * but the buffer it was handed. */
 #ifndef ROSTER_LOGMUX_H
 #define ROSTER_LOGMUX_H
 
@@ -18,6 +22,14 @@
 
 #define LOGMUX_HIGH_WATER (1u << 20)
 #define LOGMUX_LOW_WATER  (256u << 10)
+#define LOGMUX_MAX_QUEUED (8u << 20) /* the hard cap on bytes queued and not yet written */
+#define LOGMUX_DROP_ROLES 64         /* roles whose dropped lines are counted by name */
+
+/* Lines dropped for one role since the last report. */
+struct logmux_drop {
+    char *role;
+    uint64_t lines;
+};
 
 typedef void (*logmux_pressure_cb)(void *ud, bool paused);
 
@@ -45,15 +57,20 @@ struct logmux {
     bool stopped, stuck; /* the writer thread was told to quit; it was mid-write then */
     double ts;           /* wall time shared by the lines of one loop turn */
     bool ts_valid;
+    size_t inflight; /* bytes handed to the writer, maybe not all written yet (loop side) */
+    struct logmux_drop drops[LOGMUX_DROP_ROLES];
+    size_t ndrops;
+    uint64_t drops_other;  /* lines of roles beyond the table */
+    uint64_t drops_events; /* roster's own events */
 };
 
 /* Sets up writing to fd (normally 1) and starts the writer thread. */
 void logmux_init(struct logmux *m, uv_loop_t *loop, int fd);
 void logmux_set_pressure_cb(struct logmux *m, logmux_pressure_cb cb, void *ud);
-/* Queues one child line. */
+/* Queues one child line; over the hard cap the line is dropped and counted instead. */
 void logmux_line(struct logmux *m, const struct log_source *src, int stream, const char *msg,
                  size_t len);
-/* Queues one roster event; see logfmt_event. */
+/* Queues one roster event (see logfmt_event); over the hard cap it is dropped and counted. */
 void logmux_event(struct logmux *m, const char *event, const char *subject, int instance,
                   const char *json_extra, const char *fmt, ...) ROSTER_PRINTF(6, 7);
 /* Bytes queued and not yet written. */

@@ -1,5 +1,6 @@
 /* main.c — roster's entry point: parse the command line and run the command. */
 #include <errno.h>
+#include <fcntl.h>
 #include <hiredis/hiredis.h>
 #include <libpq-fe.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include "os/lazylib.h"
 #include "checks/checks.h"
 #include "datastore/services.h"
+#include "plan/libs.h"
 #include "plan/plan.h"
 #include "serve/serve.h"
 #include "supervise/supervisor.h"
@@ -44,6 +46,15 @@ static int load_plan(const struct cli *c, struct plan **out, int max_connections
         return 2;
     }
     diags_free(&d);
+    /* Every optional library the plan calls is loaded now, whole: a missing one, or one without
+     * a function roster calls, stops `roster run` and `roster check` here with the package to
+     * install, instead of aborting when a probe or a server first calls into it. */
+    char err[640];
+    if (lazylib_require(plan_libs(p), err, sizeof err) < 0) {
+        fprintf(stderr, "roster: %s\n", err);
+        plan_unref(p);
+        return 2;
+    }
     *out = p;
     return 0;
 }
@@ -122,8 +133,21 @@ static void entrypoint_passthrough(int *argc, char ***argv)
     }
 }
 
+/* Descriptors 0, 1 and 2 closed by whoever started roster would be handed out to the first files
+ * roster opens (the event loop, a child's pipe, a socket), and its log would then be written into
+ * them. They are pointed at /dev/null before anything else opens a file. */
+static void claim_std_fds(void)
+{
+    for (int fd = 0; fd <= 2; fd++) {
+        if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF) continue;
+        int nfd = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+        if (nfd != fd) _exit(1); /* no /dev/null, and nowhere to say so */
+    }
+}
+
 int main(int argc, char **argv)
 {
+    claim_std_fds();
     struct cli c;
     entrypoint_passthrough(&argc, &argv);
     char err[256];

@@ -452,8 +452,8 @@ struct plan *plan_build(struct roster_config *cfg, const struct plan_opts *opts,
 #endif
     }
     char lerr[512];
-    if (p->cfg.pg.enabled && lazylib_load(LAZYLIB_PQ, lerr, sizeof lerr) < 0) {
-        diags_add(d, p->cfg.pg.pos, "postgres: %s (install libpq5)", lerr);
+    if (p->cfg.pg.enabled && lazylib_require(LAZYLIB_BIT(LAZYLIB_PQ), lerr, sizeof lerr) < 0) {
+        diags_add(d, p->cfg.pg.pos, "postgres: %s", lerr);
     } else if (p->cfg.pg.enabled && p->cfg.pg.url) {
         struct pgurl u;
         char err[128];

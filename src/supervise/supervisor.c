@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include "base/units.h"
+#include "os/lazylib.h"
+#include "plan/libs.h"
 #include "supervise/observer.h"
 #include "supervise/output.h"
 
@@ -1150,6 +1152,10 @@ int sup_reload(struct sup *s, sbuf *errout)
         np = plan_build(&cfg, &s->opts.plan_opts, &d);
     else
         config_free(&cfg);
+    char lerr[640];
+    /* a library the new config needs is loaded now, or the reload fails (see os/lazylib.h) */
+    if (np && lazylib_require(plan_libs(np), lerr, sizeof lerr) < 0)
+        diags_add(&d, (src_pos){0}, "%s", lerr);
     if (np) EMIT(s, plan_prepare, s, np, &d);
     if (!np || diags_count(&d)) {
         for (size_t i = 0; i < d.items.n; i++) {

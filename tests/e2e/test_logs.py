@@ -8,7 +8,7 @@ import subprocess
 import threading
 import time
 
-from harness import tmpdir, CHILD, ROSTER, Roster, check, run, wait_for
+from harness import tmpdir, CHILD, ROSTER, Roster, check, run, run_roster, wait_for
 
 N = 200000
 LEN = 100
@@ -211,6 +211,115 @@ roles:
     with Roster(cfg, json_logs=False, env={"FORCE_COLOR": "1", "NO_COLOR": "1"}) as r:
         r.wait_exit(10)
         check(not any("\x1b[" in l for l in r.output()), "NO_COLOR wins over FORCE_COLOR")
+
+
+def config_in_tmpdir(text):
+    """A temporary directory holding roster.yaml (with @DIR@ and @CHILD@ filled in)."""
+    d = tmpdir()
+    path = os.path.join(d, "roster.yaml")
+    with open(path, "w") as f:
+        f.write(text.replace("@DIR@", d).replace("@CHILD@", CHILD))
+    return d, path
+
+
+def test_closed_std_fds():
+    # Started with descriptors 0, 1 and 2 closed (a careless parent), roster must not hand them
+    # to what it opens (its event loop, a child's pipe, the control socket) and then write its
+    # log into them: it serves its control socket, runs a role to the end and exits 0. Before
+    # /dev/null was put on them, libuv's own pipe got descriptors 1 and 2 and roster aborted.
+    d, path = config_in_tmpdir("""
+control: {socket: "@DIR@/ctl.sock"}
+roles:
+  job:
+    kind: oneshot
+    command: [sh, -c, "echo started; while [ ! -f @DIR@/go ]; do sleep 0.05; done; echo done"]
+""")
+
+    def close_std():
+        for fd in (0, 1, 2):
+            os.close(fd)
+    p = subprocess.Popen([ROSTER, "-c", path], preexec_fn=close_std,
+                         env=dict(os.environ, TMPDIR=d, NO_COLOR="1"))
+    try:
+        sock = os.path.join(d, "ctl.sock")
+
+        def job_running():
+            if p.poll() is not None:
+                return "exited"
+            if not os.path.exists(sock):
+                return None
+            code, out, _ = run_roster(["status", "--json", "--socket", sock])
+            if code != 0:
+                return None
+            roles = json.loads(out)["roles"]
+            return "running" if any(r["role"] == "job" and r.get("pid") for r in roles) else None
+        state = wait_for(job_running, 10, "the job running and the control socket answering")
+        check(state == "running", "roster runs with 0-2 closed (exit %s)" % p.returncode)
+        open(os.path.join(d, "go"), "w").close()
+        code = p.wait(timeout=10)
+        check(code == 0, "the job ran to the end and roster exited 0 (got %s)" % code)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+def test_stalled_stdout_and_a_crash_loop_stay_bounded():
+    # roster's stdout is a pipe nobody reads; a chatty role fills its pipes, exits 1 and is
+    # restarted at once, again and again. What an exited role left in its pipes is read whatever
+    # the pressure, so before the hard cap roster's memory grew ~10 MB/s (90 MB after 8 s). Now
+    # the queue stops at LOGMUX_MAX_QUEUED (8 MiB): the lines over it are dropped, and once the
+    # pipe is read again an event says how many.
+    d, path = config_in_tmpdir("""
+roles:
+  chatty:
+    command: [sh, -c, "@CHILD@ flood 300 200 chatty; exit 1"]
+    backoff: {initial: 0ms, max: 10ms}
+    give_up: {after: 1000000, within: 1s}
+""")
+    r, w = os.pipe()
+    # Under AddressSanitizer freed memory sits in a quarantine (256 MB) before it is reused,
+    # which a crash loop's churn fills: without it, the figure is roster's own.
+    asan = os.environ.get("ASAN_OPTIONS", "") + ":quarantine_size_mb=0"
+    p = subprocess.Popen([ROSTER, "-c", path, "--log-format", "json"], stdout=w,
+                         stderr=subprocess.DEVNULL, env=dict(os.environ, TMPDIR=d,
+                                                             ASAN_OPTIONS=asan))
+    os.close(w)
+    chunks = []
+    reader = threading.Thread(target=lambda: [chunks.append(b) for b in iter(
+        lambda: os.read(r, 1 << 20), b"")], daemon=True)
+    try:
+        limit_kb = 32 * 1024
+        max_rss = 0
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and max_rss < limit_kb:
+            check(p.poll() is None, "roster runs (exit %s)" % p.returncode)
+            max_rss = max(max_rss, rss_kb(p.pid))
+            time.sleep(0.1)
+        print("  stalled stdout, crash loop: roster max RSS %d KiB over %.1f s" % (
+            max_rss, 10 - max(0, deadline - time.monotonic())))
+        check(max_rss < limit_kb, "roster's memory stayed under %d KiB (%d KiB)" % (
+            limit_kb, max_rss))
+        # the pipe is read again: the report comes, and the role's lines flow again
+        reader.start()
+
+        def dropped():
+            for l in b"".join(chunks).split(b"\n"):
+                if b'"event":"dropped"' in l:
+                    return json.loads(l)
+            return None
+        ev = wait_for(dropped, 20, "the lines-dropped event")
+        check(ev.get("subject") == "chatty" and ev.get("lines", 0) > 0, ev)
+        check(re.match(r"chatty: \d+ lines dropped \(output stalled\)$", ev["msg"]), ev["msg"])
+        p.terminate()
+        check(p.wait(timeout=30) == 0, "exit 0 on SIGTERM")
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        if reader.is_alive():
+            reader.join(timeout=5)
+        os.close(r)
 
 
 if __name__ == "__main__":
