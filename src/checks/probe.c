@@ -155,8 +155,8 @@ static void tcp_connected(uv_connect_t *req, int status)
     char detail[160];
     if (status == 0)
         snprintf(detail, sizeof detail, "tcp connected");
-    else
-        snprintf(detail, sizeof detail, "connect: %s", uv_strerror(status));
+    else /* which copy's port was tried, as curl says for http */
+        snprintf(detail, sizeof detail, "connect to %s: %s", p->cfg.target, uv_strerror(status));
     outcome(p, status == 0, detail);
 }
 
