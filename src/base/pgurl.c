@@ -169,12 +169,19 @@ void pgurl_set_param(struct pgurl *u, const char *key, const char *val)
     strvec_pushdup(&u->vals, val);
 }
 
-int pgurl_strip_unknown(struct pgurl *u, bool (*known)(const char *key), sbuf *removed)
+static bool is_known(const char *const *known, const char *key)
+{
+    for (; known && *known; known++)
+        if (!strcmp(*known, key)) return true;
+    return false;
+}
+
+int pgurl_strip_unknown(struct pgurl *u, const char *const *known, sbuf *removed)
 {
     int count = 0;
     size_t j = 0;
     for (size_t i = 0; i < u->keys.n; i++) {
-        if (known(u->keys.v[i])) {
+        if (is_known(known, u->keys.v[i])) {
             u->keys.v[j] = u->keys.v[i];
             u->vals.v[j] = u->vals.v[i];
             j++;

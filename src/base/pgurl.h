@@ -24,9 +24,10 @@ int pgurl_parse(const char *url, struct pgurl *u, char *err, size_t errlen);
 char *pgurl_format(const struct pgurl *u); /* caller frees */
 const char *pgurl_get_param(const struct pgurl *u, const char *key);
 void pgurl_set_param(struct pgurl *u, const char *key, const char *val);
-/* Removes every parameter for which known() is false; returns how many were removed and
- * appends their names (comma-separated) to removed when it is not NULL. */
-int pgurl_strip_unknown(struct pgurl *u, bool (*known)(const char *key), sbuf *removed);
+/* Removes every parameter not in known (a NULL-terminated list of keywords, as libpq's
+ * PQconndefaults names them); returns how many were removed and appends their names
+ * (comma-separated) to removed when it is not NULL. */
+int pgurl_strip_unknown(struct pgurl *u, const char *const *known, sbuf *removed);
 void pgurl_free(struct pgurl *u);
 
 /* Splits host[:port] (or [v6]:port) between s and end: *host is decoded and allocated (NULL

@@ -155,8 +155,8 @@ static void tcp_connected(uv_connect_t *req, int status)
     char detail[160];
     if (status == 0)
         snprintf(detail, sizeof detail, "tcp connected");
-    else
-        snprintf(detail, sizeof detail, "connect: %s", uv_strerror(status));
+    else /* which copy's port was tried, as curl says for http */
+        snprintf(detail, sizeof detail, "connect to %s: %s", p->cfg.target, uv_strerror(status));
     outcome(p, status == 0, detail);
 }
 
@@ -326,6 +326,10 @@ static void attempt(struct probe *p)
     uint64_t tmo = p->mode == PROBE_MODE_READY ? p->cfg.attempt_timeout_ms : p->cfg.timeout_ms;
     p->attempt_ms = tmo;
     if (p->mode == PROBE_MODE_LIVE) uv_timer_start(&p->limit, on_attempt_timeout, tmo, 0);
+    if (!p->cfg.target && (p->cfg.kind == PROBE_HTTP || p->cfg.kind == PROBE_TCP)) {
+        outcome(p, false, "the target does not expand for this copy");
+        return;
+    }
     switch (p->cfg.kind) {
     case PROBE_HTTP: {
         /* libcurl (and the TLS library it initialises) is set up on the first HTTP probe only:
@@ -357,7 +361,11 @@ struct probe *probe_start(struct instance *in, enum probe_mode mode, struct chec
     p->result = result;
     p->mode = mode;
     p->cfg = *pc;
-    p->cfg.target = xstrdup(pc->target);
+    /* http and tcp targets are templates: ${PORT} is this copy's port (plan_probe_target) */
+    char err[256];
+    if (plan_probe_target(in->role->plan, in->role->pidx, in->index, mode == PROBE_MODE_LIVE,
+                          &p->cfg.target, err, sizeof err) < 0)
+        p->cfg.target = NULL;
     uv_loop_t *loop = in->role->sup->loop;
     uv_timer_init(loop, &p->timer);
     uv_timer_init(loop, &p->limit);

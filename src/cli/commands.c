@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "cli/plan_inputs.h"
 #include "config/config.h"
 #include "os/lazylib.h"
 #include "plan/plan.h"
@@ -350,8 +351,11 @@ int commands_budget(const struct cli *c, char **environ_)
         return 2;
     }
     bool fixed = !cfg.pg.budget_auto;
-    struct plan_opts po = {.environ_ = environ_, .max_connections = c->max_connections};
+    struct plan_inputs in;
+    plan_inputs_init(&in, environ_);
+    struct plan_opts po = plan_inputs_opts(&in, NULL, c->max_connections);
     struct plan *p = plan_build(&cfg, &po, &d);
+    plan_inputs_free(&in);
     if (!p) {
         diags_print(&d, stderr);
         diags_free(&d);
@@ -385,12 +389,16 @@ int commands_budget(const struct cli *c, char **environ_)
             diags_free(&d);
             return 1;
         }
-        if (plan_apply_budget(p, budget_usable(max, su, reserved, p->cfg.pg.headroom), &d) < 0) {
+        struct plan *bp =
+            plan_with_budget(p, budget_usable(max, su, reserved, p->cfg.pg.headroom), &d);
+        if (!bp) {
             diags_print(&d, stderr);
             plan_unref(p);
             diags_free(&d);
             return 2;
         }
+        plan_unref(p);
+        p = bp;
         snprintf(srcbuf, sizeof srcbuf,
                  "from the server: max_connections %d - superuser_reserved %d - reserved %d - "
                  "headroom %d",

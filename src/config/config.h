@@ -30,6 +30,10 @@ struct dep {
 struct probe_config {
     enum probe_kind kind;
     char *target;                /* URL, host:port, shell command or regex */
+    /* http and tcp targets are kept as written, ${VAR} unexpanded: each copy of a role expands
+     * them with its own environment (plan_probe_target), so ${PORT} is the copy's port. */
+    src_pos target_pos; /* http/tcp: where the target is written (its opening quote) */
+    int target_col;     /* http/tcp: column of its first character; 0 when it spans lines */
     uint64_t every_ms;           /* how often to try */
     uint64_t timeout_ms;         /* ready: give up starting after this; live: one attempt's limit */
     uint64_t attempt_timeout_ms; /* ready: one attempt's limit */

@@ -112,6 +112,20 @@ static char *get_str(struct loader *L, yaml_node_t *n, const char *what)
     return out;
 }
 
+/* A scalar kept as written, ${VAR} unexpanded, with where its text starts (for errors that
+ * plan.c finds in it later). NULL (and an error) when it is not a value. Caller frees. */
+static char *get_template(struct loader *L, yaml_node_t *n, const char *what, src_pos *pos,
+                          int *col)
+{
+    if (n->type != YAML_SCALAR_NODE || is_null(n)) return get_str(L, n, what);
+    *pos = pos_of(L, n);
+    *col = 0;
+    if (!strchr(sval(n), '\n'))
+        *col = pos->col + (n->data.scalar.style == YAML_SINGLE_QUOTED_SCALAR_STYLE ||
+                           n->data.scalar.style == YAML_DOUBLE_QUOTED_SCALAR_STYLE);
+    return xstrdup(sval(n));
+}
+
 static bool parse_bool_text(const char *s, bool *out)
 {
     static const char *yes[] = {"true", "yes", "on", "1"};
@@ -636,16 +650,14 @@ static void parse_probe(struct loader *L, struct probe_config *pc, yaml_node_t *
             } else if (!strcmp(k, "watchdog")) {
                 get_duration(L, v, "live.watchdog", &pc->watchdog_ms);
                 if (pc->watchdog_ms == 0) err_at(L, v, "live.watchdog must be more than 0s");
+            } else if (kind == PROBE_HTTP || kind == PROBE_TCP) {
+                /* expanded and checked per copy by plan.c: ${PORT} is each copy's port */
+                pc->target = get_template(L, v, k, &pc->target_pos, &pc->target_col);
             } else {
                 char *s = get_str(L, v, k);
                 char rerr[160];
                 if (s && kind == PROBE_LOG && check_regex(s, rerr, sizeof rerr) < 0) {
                     err_at(L, v, "%s.log: invalid regular expression '%s': %s", what, s, rerr);
-                } else if (s && kind == PROBE_HTTP && !str_has_prefix(s, "http://") &&
-                           !str_has_prefix(s, "https://")) {
-                    err_at(L, v, "%s.http must be an http:// or https:// URL, not '%s'", what, s);
-                } else if (s && kind == PROBE_TCP && !strrchr(s, ':')) {
-                    err_at(L, v, "%s.tcp must be host:port, not '%s'", what, s);
                 }
                 pc->target = s;
             }

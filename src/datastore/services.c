@@ -47,14 +47,6 @@ static struct inst_services *ctx(struct services *v, struct instance *in)
     return x;
 }
 
-/* TEMPORARY until plan_with_budget lands in plan/: applies the budget to the running plan. */
-static struct plan *plan_with_budget(const struct plan *cur, int usable, diags *d)
-{
-    struct plan *p = (struct plan *)cur;
-    if (plan_apply_budget(p, usable, d) < 0) return NULL;
-    return plan_ref(p);
-}
-
 /* ---- budget: auto ------------------------------------------------------------------------ */
 
 static void apply_settings(struct services *v)
@@ -479,15 +471,15 @@ bool services_ready(const struct services *v, sbuf *not_ready)
     return ok;
 }
 
-static void on_plan_prepare(void *ud, struct sup *s, struct plan *np, diags *d)
+static struct plan *on_plan_prepare(void *ud, struct sup *s, const struct plan *np, diags *d)
 {
     struct services *v = ud;
     (void)s;
-    if (!np->cfg.pg.enabled || !np->cfg.pg.budget_auto || np->budget_known) return;
-    if (!v->settings_known) return;
+    if (!np->cfg.pg.enabled || !np->cfg.pg.budget_auto || np->budget_known) return NULL;
+    if (!v->settings_known) return NULL;
+    /* the server's limit is known already: the reloaded plan starts with its budget */
     int usable = budget_usable(v->max_conn, v->su_reserved, v->reserved, np->cfg.pg.headroom);
-    /* np is not running yet: it is still the reload's to shape */
-    plan_apply_budget(np, usable, d);
+    return plan_with_budget(np, usable, d);
 }
 
 static void on_plan_swapped(void *ud, struct sup *s, const struct plan *old)

@@ -11,6 +11,7 @@
 
 #include "cli/cli.h"
 #include "cli/commands.h"
+#include "cli/plan_inputs.h"
 #include "config/config.h"
 #include "os/lazylib.h"
 #include "checks/checks.h"
@@ -22,20 +23,15 @@
 
 extern char **environ;
 
-static struct plan_opts plan_opts_for(const struct cli *c, int max_connections)
-{
-    return (struct plan_opts){
-        .roles = c->roles, .environ_ = environ, .max_connections = max_connections};
-}
-
-static int load_plan(const struct cli *c, struct plan **out, int max_connections)
+static int load_plan(const struct cli *c, struct plan_inputs *in, struct plan **out,
+                     int max_connections)
 {
     struct config_opts co = cli_config_opts(c, environ);
     struct roster_config cfg;
     diags d = {0};
     struct plan *p = NULL;
     if (config_load(&co, &cfg, &d) == 0) {
-        struct plan_opts po = plan_opts_for(c, max_connections);
+        struct plan_opts po = plan_inputs_opts(in, c->roles, max_connections);
         p = plan_build(&cfg, &po, &d);
     } else {
         config_free(&cfg);
@@ -62,8 +58,13 @@ static int load_plan(const struct cli *c, struct plan **out, int max_connections
 static int cmd_run(const struct cli *c)
 {
     struct plan *p;
-    int rc = load_plan(c, &p, 0);
-    if (rc) return rc;
+    struct plan_inputs in;
+    plan_inputs_init(&in, environ);
+    int rc = load_plan(c, &in, &p, 0);
+    if (rc) {
+        plan_inputs_free(&in);
+        return rc;
+    }
     struct sup s;
     struct sup_opts so = {
         .copts = cli_config_opts(c, environ),
@@ -73,7 +74,7 @@ static int cmd_run(const struct cli *c)
         .no_color = c->no_color,
         .log_format = c->log_format,
         .timestamps = c->timestamps,
-        .plan_opts = plan_opts_for(c, 0),
+        .plan_opts = plan_inputs_opts(&in, c->roles, 0),
     };
     uv_loop_t loop;
     uv_loop_init(&loop);
@@ -88,6 +89,7 @@ static int cmd_run(const struct cli *c)
     serve_free(sv);
     services_free(svc);
     checks_free(ck);
+    plan_inputs_free(&in);
     if (uv_loop_close(&loop) != 0) fprintf(stderr, "roster: event loop closed with handles open\n");
     return rc;
 }
@@ -95,12 +97,16 @@ static int cmd_run(const struct cli *c)
 static int cmd_check(const struct cli *c)
 {
     struct plan *p;
-    int rc = load_plan(c, &p, c->max_connections);
-    if (rc) return rc;
-    plan_print(p, stdout);
-    printf("ok\n");
-    plan_unref(p);
-    return 0;
+    struct plan_inputs in;
+    plan_inputs_init(&in, environ);
+    int rc = load_plan(c, &in, &p, c->max_connections);
+    if (rc == 0) {
+        plan_print(p, stdout);
+        printf("ok\n");
+        plan_unref(p);
+    }
+    plan_inputs_free(&in);
+    return rc;
 }
 
 static int cmd_version(void)

@@ -1,20 +1,23 @@
 /* plan.c — from a loaded config to a plan the supervisor can run: selection, dependency checks
- * and order, environments, users, the Postgres budget and the URLs handed to roles. */
+ * and order, environments, users, the Postgres budget and the URLs handed to roles. Pure: what
+ * comes from the system (environment, users, libpq) arrives through plan_opts. */
 #include "plan/plan.h"
 
 #include <errno.h>
-#include <grp.h>
-#include <libpq-fe.h>
-#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "os/lazylib.h"
 #include "base/pgurl.h"
 #include "base/redact.h"
 #include "base/redisurl.h"
 #include "base/units.h"
+#include "config/interp.h"
+
+/* The config behind a plan, shared by the plans made from one build (plan_with_budget). */
+struct plan_config {
+    int refs;
+    struct roster_config cfg;
+};
 
 /* Variables that describe roster's own situation and must not leak to children. */
 static const char *const private_vars[] = {
@@ -100,9 +103,9 @@ static int check_deps(struct plan *p, diags *d)
 {
     int rc = 0;
     for (size_t i = 0; i < p->nroles; i++) {
-        struct role_config *r = p->roles[i].cfg;
+        const struct role_config *r = p->roles[i].cfg;
         for (size_t j = 0; j < r->ndeps; j++) {
-            struct dep *dep = &r->deps[j];
+            const struct dep *dep = &r->deps[j];
             ssize_t k = plan_find_role(p, dep->role);
             if (k < 0) {
                 const char *s = suggest_role(&p->cfg, dep->role);
@@ -144,7 +147,7 @@ static bool find_cycle(struct plan *p, size_t i, int *mark, size_t *stack, size_
 {
     mark[i] = 1;
     stack[depth] = i;
-    struct role_config *r = p->roles[i].cfg;
+    const struct role_config *r = p->roles[i].cfg;
     for (size_t j = 0; j < r->ndeps; j++) {
         ssize_t k = plan_find_role(p, r->deps[j].role);
         if (k < 0 || (size_t)k == i) continue;
@@ -205,52 +208,37 @@ static int order_roles(struct plan *p, diags *d)
     return 0;
 }
 
-static int resolve_user(struct plan *p, struct plan_role *pr, diags *d)
+static int resolve_user(struct plan *p, struct plan_role *pr, const struct plan_opts *opts,
+                        diags *d)
 {
-    struct role_config *r = pr->cfg;
+    const struct role_config *r = pr->cfg;
     if (!r->user) return 0;
-    if (geteuid() != 0) {
+    if (!opts->lookup_user) {
         /* Checked again at start: a non-root roster cannot switch users. */
         strvec_push(&p->notes, xasprintf("role %s: user %s is ignored unless roster runs as root",
                                          r->name, r->user));
         return 0;
     }
-    struct passwd pw, *res = NULL;
-    char buf[4096];
-    char *end;
-    long uid = strtol(r->user, &end, 10);
-    int e;
-    if (!*end)
-        e = getpwuid_r((uid_t)uid, &pw, buf, sizeof buf, &res);
-    else
-        e = getpwnam_r(r->user, &pw, buf, sizeof buf, &res);
-    if (e || !res) {
+    struct plan_user u = {0};
+    int e = opts->lookup_user(opts->user_ctx, r->user, &u);
+    if (e == -ENOENT) {
         diags_add(d, r->user_pos, "role '%s': user '%s' does not exist", r->name, r->user);
         return -1;
     }
-    pr->has_user = true;
-    pr->uid = pw.pw_uid;
-    pr->gid = pw.pw_gid;
-    int ng = 64;
-    pr->groups = xcalloc((size_t)ng, sizeof(gid_t));
-    if (getgrouplist(pw.pw_name, pw.pw_gid, pr->groups, &ng) < 0) {
-        pr->groups = xrealloc(pr->groups, (size_t)ng * sizeof(gid_t));
-        if (getgrouplist(pw.pw_name, pw.pw_gid, pr->groups, &ng) < 0) ng = 0;
+    if (e < 0) {
+        diags_add(d, r->user_pos, "role '%s': cannot look up user '%s': %s", r->name, r->user,
+                  strerror(-e));
+        return -1;
     }
-    pr->ngroups = ng;
+    pr->has_user = true;
+    pr->uid = u.uid;
+    pr->gid = u.gid;
+    pr->groups = u.groups;
+    pr->ngroups = u.ngroups;
     return 0;
 }
 
 static bool uses_postgres(const struct plan *p, const struct role_config *r);
-
-static bool libpq_knows(const char *key)
-{
-    static PQconninfoOption *opts;
-    if (!opts) opts = PQconndefaults();
-    for (PQconninfoOption *o = opts; o && o->keyword; o++)
-        if (!strcmp(o->keyword, key)) return true;
-    return false;
-}
 
 bool plan_role_in_budget(const struct plan *p, size_t role)
 {
@@ -275,7 +263,7 @@ static int fleet_copies(const struct plan *p, const struct role_config *r)
 
 static void fingerprint(struct plan *p, struct plan_role *pr)
 {
-    struct role_config *r = pr->cfg;
+    const struct role_config *r = pr->cfg;
     sbuf b;
     sbuf_init(&b);
     sbuf_printf(&b, "kind=%d\nshell=%s\n", r->kind, r->shell ? r->shell : "");
@@ -325,7 +313,7 @@ static void fingerprint(struct plan *p, struct plan_role *pr)
 /* Sets what a role's copies learn of their Postgres share. */
 static void apply_pool_env(struct plan *p, struct plan_role *pr)
 {
-    struct role_config *r = pr->cfg;
+    const struct role_config *r = pr->cfg;
     free(pr->db_url);
     pr->db_url = NULL;
     if (pr->pool_size <= 0) return;
@@ -348,13 +336,14 @@ static void apply_pool_env(struct plan *p, struct plan_role *pr)
     }
 }
 
-int plan_apply_budget(struct plan *p, int usable, diags *d)
+/* Computes the budget for usable connections into p, a plan still being built. */
+static int apply_budget(struct plan *p, int usable, diags *d)
 {
     struct budget_in *in = xcalloc(p->nroles ? p->nroles : 1, sizeof *in);
     size_t *idx = xcalloc(p->nroles ? p->nroles : 1, sizeof *idx);
     size_t n = 0;
     for (size_t i = 0; i < p->nroles; i++) {
-        struct role_config *r = p->roles[i].cfg;
+        const struct role_config *r = p->roles[i].cfg;
         if (!uses_postgres(p, r)) continue;
         in[n].role = r->name;
         in[n].copies = p->roles[i].copies;
@@ -384,8 +373,8 @@ int plan_apply_budget(struct plan *p, int usable, diags *d)
 
 static void build_env(struct plan *p, struct plan_role *pr, const struct plan_opts *opts)
 {
-    struct role_config *r = pr->cfg;
-    envmap_from_environ(&pr->env, opts->environ_);
+    const struct role_config *r = pr->cfg;
+    if (opts->env) envmap_copy(&pr->env, opts->env);
     for (size_t i = 0; i < ARRAY_SIZE(private_vars); i++)
         envmap_unset(&pr->env, private_vars[i]);
     envmap_merge_defaults(&pr->env, &p->cfg.file_env);
@@ -398,13 +387,86 @@ static void build_env(struct plan *p, struct plan_role *pr, const struct plan_op
     if (p->redis_url) envmap_set(&pr->env, "REDIS_URL", p->redis_url);
 }
 
+/* What ${VAR} in a probe target sees: the copy's environment, then the config's variables. */
+struct target_vars {
+    envmap inst;
+    const envmap *vars;
+};
+
+static const char *target_lookup(void *ud, const char *name)
+{
+    const struct target_vars *tv = ud;
+    const char *v = envmap_get(&tv->inst, name);
+    return v ? v : envmap_get(tv->vars, name);
+}
+
+static bool target_is_template(const struct probe_config *pc)
+{
+    return pc->kind == PROBE_HTTP || pc->kind == PROBE_TCP;
+}
+
+static int expand_target(const struct plan *p, size_t role, int instance,
+                         const struct probe_config *pc, char **out, struct interp_error *ie)
+{
+    struct target_vars tv = {.vars = &p->vars};
+    plan_instance_env(p, role, instance, &tv.inst);
+    int rc = interp_expand(pc->target, target_lookup, &tv, out, ie);
+    envmap_free(&tv.inst);
+    return rc;
+}
+
+int plan_probe_target(const struct plan *p, size_t role, int instance, bool live, char **out,
+                      char *err, size_t errlen)
+{
+    const struct role_config *r = p->roles[role].cfg;
+    const struct probe_config *pc = live ? &r->live : &r->ready;
+    if (!target_is_template(pc)) {
+        /* the other kinds were expanded when the config was loaded */
+        *out = pc->target ? xstrdup(pc->target) : NULL;
+        return 0;
+    }
+    struct interp_error ie;
+    if (expand_target(p, role, instance, pc, out, &ie) < 0) {
+        snprintf(err, errlen, "%s", ie.msg);
+        return -1;
+    }
+    return 0;
+}
+
+/* An http or tcp probe's target is checked as copy 0 will use it (the copies differ only in
+ * what roster sets, such as PORT), with errors at the place the target is written. */
+static void check_probe(const struct plan *p, size_t role, bool live, diags *d)
+{
+    const struct role_config *r = p->roles[role].cfg;
+    const struct probe_config *pc = live ? &r->live : &r->ready;
+    if (!target_is_template(pc) || !pc->target) return;
+    const char *what = live ? "live" : "ready";
+    char *t;
+    struct interp_error ie;
+    if (expand_target(p, role, 0, pc, &t, &ie) < 0) {
+        src_pos at = pc->target_pos;
+        if (pc->target_col > 0) at.col = pc->target_col + (int)ie.offset;
+        diags_add(d, at, "%s", ie.msg);
+        return;
+    }
+    if (pc->kind == PROBE_HTTP && !str_has_prefix(t, "http://") && !str_has_prefix(t, "https://"))
+        diags_add(d, pc->target_pos, "%s.http must be an http:// or https:// URL, not '%s'", what,
+                  t);
+    else if (pc->kind == PROBE_TCP && !strrchr(t, ':'))
+        diags_add(d, pc->target_pos, "%s.tcp must be host:port, not '%s'", what, t);
+    free(t);
+}
+
 struct plan *plan_build(struct roster_config *cfg, const struct plan_opts *opts, diags *d)
 {
     size_t before = diags_count(d);
     struct plan *p = xcalloc(1, sizeof *p);
     p->refs = 1;
-    p->cfg = *cfg;
+    p->shared = xcalloc(1, sizeof *p->shared);
+    p->shared->refs = 1;
+    p->shared->cfg = *cfg;
     memset(cfg, 0, sizeof *cfg);
+    p->cfg = p->shared->cfg;
     p->nroles = p->cfg.nroles;
     p->roles = xcalloc(p->nroles ? p->nroles : 1, sizeof *p->roles);
     for (size_t i = 0; i < p->nroles; i++)
@@ -416,7 +478,7 @@ struct plan *plan_build(struct roster_config *cfg, const struct plan_opts *opts,
             struct plan_role *pr = &p->roles[i];
             pr->deps = xcalloc(pr->cfg->ndeps ? pr->cfg->ndeps : 1, sizeof *pr->deps);
             for (size_t j = 0; j < pr->cfg->ndeps; j++) {
-                struct dep *dep = &pr->cfg->deps[j];
+                const struct dep *dep = &pr->cfg->deps[j];
                 size_t k = (size_t)plan_find_role(p, dep->role);
                 if (!p->roles[k].selected) {
                     if (pr->selected)
@@ -435,13 +497,12 @@ struct plan *plan_build(struct roster_config *cfg, const struct plan_opts *opts,
         order_roles(p, d);
     }
 
-    envmap vars = {0};
-    envmap_from_environ(&vars, opts->environ_);
-    envmap_merge_defaults(&vars, &p->cfg.file_env);
+    if (opts->env) envmap_copy(&p->vars, opts->env);
+    envmap_merge_defaults(&p->vars, &p->cfg.file_env);
 
     if (p->cfg.redis.enabled) {
         char err[200];
-        p->redis_url = redisurl_resolve(p->cfg.redis.url, &vars, err, sizeof err);
+        p->redis_url = redisurl_resolve(p->cfg.redis.url, &p->vars, err, sizeof err);
         if (!p->redis_url) diags_add(d, p->cfg.redis.pos, "redis: %s", err);
 #ifndef ROSTER_HAVE_REDIS_TLS
         else if (str_has_prefix(p->redis_url, "rediss://"))
@@ -451,9 +512,12 @@ struct plan *plan_build(struct roster_config *cfg, const struct plan_opts *opts,
                       ROSTER_HIREDIS_VERSION);
 #endif
     }
-    char lerr[512];
-    if (p->cfg.pg.enabled && lazylib_require(LAZYLIB_BIT(LAZYLIB_PQ), lerr, sizeof lerr) < 0) {
-        diags_add(d, p->cfg.pg.pos, "postgres: %s", lerr);
+    char lerr[512] = "";
+    const char *const *pq_keywords = NULL;
+    if (p->cfg.pg.enabled)
+        pq_keywords = opts->pq_keywords ? opts->pq_keywords(opts->pq_ctx, lerr, sizeof lerr) : NULL;
+    if (p->cfg.pg.enabled && !pq_keywords) {
+        diags_add(d, p->cfg.pg.pos, "postgres: %s", lerr[0] ? lerr : "libpq is not available");
     } else if (p->cfg.pg.enabled && p->cfg.pg.url) {
         struct pgurl u;
         char err[128];
@@ -462,7 +526,7 @@ struct plan *plan_build(struct roster_config *cfg, const struct plan_opts *opts,
         } else {
             sbuf removed;
             sbuf_init(&removed);
-            if (pgurl_strip_unknown(&u, libpq_knows, &removed) > 0)
+            if (pgurl_strip_unknown(&u, pq_keywords, &removed) > 0)
                 strvec_push(&p->notes,
                             xasprintf("postgres: roster's own connection drops URL parameters "
                                       "libpq rejects: %s (roles still get the URL as written)",
@@ -477,7 +541,6 @@ struct plan *plan_build(struct roster_config *cfg, const struct plan_opts *opts,
                           "postgres.instances names unknown role '%s'",
                           p->cfg.pg.instances[i].role);
     }
-    envmap_free(&vars);
 
     for (size_t i = 0; i < p->nroles; i++) {
         const struct role_config *r = p->roles[i].cfg;
@@ -490,19 +553,23 @@ struct plan *plan_build(struct roster_config *cfg, const struct plan_opts *opts,
     }
     for (size_t i = 0; i < p->nroles; i++) {
         struct plan_role *pr = &p->roles[i];
-        resolve_user(p, pr, d);
+        resolve_user(p, pr, opts, d);
         build_env(p, pr, opts);
         pr->copies = fleet_copies(p, pr->cfg);
     }
+    for (size_t i = 0; i < p->nroles; i++) {
+        check_probe(p, i, false, d);
+        check_probe(p, i, true, d);
+    }
     if (p->cfg.pg.enabled && diags_count(d) == before) {
         if (!p->cfg.pg.budget_auto)
-            plan_apply_budget(p, p->cfg.pg.budget, d);
+            apply_budget(p, p->cfg.pg.budget, d);
         else if (opts->max_connections > 0)
             /* a server's max_connections, with PostgreSQL's default 3 reserved for superusers */
-            plan_apply_budget(p,
-                              budget_usable(opts->max_connections, PG_DEFAULT_SUPERUSER_RESERVED, 0,
-                                            p->cfg.pg.headroom),
-                              d);
+            apply_budget(p,
+                         budget_usable(opts->max_connections, PG_DEFAULT_SUPERUSER_RESERVED, 0,
+                                       p->cfg.pg.headroom),
+                         d);
     }
     for (size_t i = 0; i < p->nroles; i++)
         if (!p->roles[i].fingerprint) fingerprint(p, &p->roles[i]);
@@ -514,31 +581,86 @@ struct plan *plan_build(struct roster_config *cfg, const struct plan_opts *opts,
     return p;
 }
 
-struct plan *plan_ref(struct plan *p)
+/* A copy of p sharing its config, for plan_with_budget: everything derived is copied except
+ * the budget, which the caller computes anew. */
+static struct plan *copy_for_budget(const struct plan *p)
 {
-    p->refs++;
-    return p;
+    struct plan *np = xcalloc(1, sizeof *np);
+    np->refs = 1;
+    np->cfg = p->cfg;
+    np->shared = p->shared;
+    np->shared->refs++;
+    np->nroles = p->nroles;
+    np->roles = xcalloc(p->nroles ? p->nroles : 1, sizeof *np->roles);
+    for (size_t i = 0; i < p->nroles; i++) {
+        const struct plan_role *pr = &p->roles[i];
+        struct plan_role *nr = &np->roles[i];
+        *nr = *pr;
+        nr->deps = xcalloc(pr->ndeps ? pr->ndeps : 1, sizeof *nr->deps);
+        memcpy(nr->deps, pr->deps, pr->ndeps * sizeof *nr->deps);
+        nr->env = (envmap){0};
+        envmap_copy(&nr->env, &pr->env);
+        nr->groups = NULL;
+        if (pr->ngroups > 0) {
+            nr->groups = xcalloc((size_t)pr->ngroups, sizeof *nr->groups);
+            memcpy(nr->groups, pr->groups, (size_t)pr->ngroups * sizeof *nr->groups);
+        }
+        nr->db_url = pr->db_url ? xstrdup(pr->db_url) : NULL;
+        nr->fingerprint = pr->fingerprint ? xstrdup(pr->fingerprint) : NULL;
+    }
+    np->order = xcalloc(p->nroles ? p->nroles : 1, sizeof *np->order);
+    memcpy(np->order, p->order, p->norder * sizeof *np->order);
+    np->norder = p->norder;
+    for (size_t i = 0; i < p->notes.n; i++)
+        strvec_pushdup(&np->notes, p->notes.v[i]);
+    np->pg_own_url = p->pg_own_url ? xstrdup(p->pg_own_url) : NULL;
+    np->redis_url = p->redis_url ? xstrdup(p->redis_url) : NULL;
+    envmap_copy(&np->vars, &p->vars);
+    return np;
 }
 
-void plan_unref(struct plan *p)
+struct plan *plan_with_budget(const struct plan *p, int usable, diags *d)
 {
-    if (!p || --p->refs > 0) return;
-    for (size_t i = 0; i < p->nroles; i++) {
-        struct plan_role *pr = &p->roles[i];
+    struct plan *np = copy_for_budget(p);
+    if (apply_budget(np, usable, d) < 0) {
+        plan_unref(np);
+        return NULL;
+    }
+    return np;
+}
+
+struct plan *plan_ref(const struct plan *p)
+{
+    /* The count is not part of what the plan says: it may change on a const plan. */
+    struct plan *mp = (struct plan *)p;
+    mp->refs++;
+    return mp;
+}
+
+void plan_unref(const struct plan *p)
+{
+    struct plan *mp = (struct plan *)p;
+    if (!mp || --mp->refs > 0) return;
+    for (size_t i = 0; i < mp->nroles; i++) {
+        struct plan_role *pr = &mp->roles[i];
         free(pr->deps);
         envmap_free(&pr->env);
         free(pr->groups);
         free(pr->db_url);
         free(pr->fingerprint);
     }
-    free(p->roles);
-    free(p->order);
-    strvec_free(&p->notes);
-    budget_free(&p->budget);
-    free(p->pg_own_url);
-    free(p->redis_url);
-    config_free(&p->cfg);
-    free(p);
+    free(mp->roles);
+    free(mp->order);
+    strvec_free(&mp->notes);
+    budget_free(&mp->budget);
+    free(mp->pg_own_url);
+    free(mp->redis_url);
+    envmap_free(&mp->vars);
+    if (mp->shared && --mp->shared->refs == 0) {
+        config_free(&mp->shared->cfg);
+        free(mp->shared);
+    }
+    free(mp);
 }
 
 char *plan_instance_label(const struct plan *p, size_t role, int instance)
@@ -577,8 +699,11 @@ static void print_env(FILE *out, const envmap *m, const char *indent)
     }
 }
 
-static void print_probe(FILE *out, const char *what, const struct probe_config *pc)
+static void print_probe(FILE *out, const struct plan *p, size_t role, bool live)
 {
+    const struct role_config *r = p->roles[role].cfg;
+    const struct probe_config *pc = live ? &r->live : &r->ready;
+    const char *what = live ? "live" : "ready";
     char every[32], timeout[32];
     if (pc->kind == PROBE_NONE) return;
     units_format_duration(pc->every_ms, every, sizeof every);
@@ -589,8 +714,17 @@ static void print_probe(FILE *out, const char *what, const struct probe_config *
         return;
     }
     char *target = pc->target ? redact_text(pc->target) : xstrdup("true");
-    fprintf(out, "    %s: %s %s (every %s, timeout %s", what, probe_kind_name(pc->kind), target,
-            every, timeout);
+    fprintf(out, "    %s: %s %s (", what, probe_kind_name(pc->kind), target);
+    char *copy0 = NULL, err[8];
+    if (target_is_template(pc) &&
+        plan_probe_target(p, role, 0, live, &copy0, err, sizeof err) == 0 &&
+        strcmp(copy0, pc->target) != 0) {
+        char *shown = redact_text(copy0);
+        fprintf(out, "%s %s, ", r->instances > 1 ? "copy 0:" : "that is", shown);
+        free(shown);
+    }
+    free(copy0);
+    fprintf(out, "every %s, timeout %s", every, timeout);
     if (!strcmp(what, "live")) fprintf(out, ", failures %d", pc->failures);
     fprintf(out, ")\n");
     free(target);
@@ -672,8 +806,8 @@ void plan_print(const struct plan *p, FILE *out)
                 units_format_size(r->max_memory, buf, sizeof buf);
                 fprintf(out, "    max_memory: %s\n", buf);
             }
-            print_probe(out, "ready", &r->ready);
-            print_probe(out, "live", &r->live);
+            print_probe(out, p, i, false);
+            print_probe(out, p, i, true);
             if (r->lock_postgres) fprintf(out, "    lock: postgres\n");
             if (r->wait_postgres || r->wait_redis)
                 fprintf(out, "    wait_for:%s%s\n", r->wait_postgres ? " postgres" : "",

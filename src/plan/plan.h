@@ -1,6 +1,8 @@
 /* plan.h — the validated plan: which roles run, in which dependency order, with which
- * environment. Built from a config (which it then owns) and the process environment; pure but
- * for user lookups. The supervisor runs a plan; reload builds a new one and swaps it in. */
+ * environment. Built from a config (which it then owns) and what plan_opts passes in: roster's
+ * environment, a user lookup and libpq's parameter list, so building is pure and tests give
+ * fakes. A plan is never changed once built: the supervisor runs one, a reload builds a new one
+ * and swaps it in, and a budget learnt at run time makes a new one (plan_with_budget). */
 #ifndef ROSTER_PLAN_H
 #define ROSTER_PLAN_H
 
@@ -18,7 +20,7 @@ struct plan_dep {
 };
 
 struct plan_role {
-    struct role_config *cfg; /* points into plan->cfg */
+    const struct role_config *cfg; /* points into plan->cfg */
     bool selected;
     struct plan_dep *deps; /* only dependencies on selected roles */
     size_t ndeps;
@@ -34,9 +36,14 @@ struct plan_role {
     char *fingerprint; /* everything that makes a restart necessary when it changes */
 };
 
+struct plan_config;
+
 struct plan {
-    int refs;
+    int refs; /* the one field that changes after build (plan_ref, plan_unref) */
+    /* The config as loaded, shared read-only by the plans made from one build (owned by
+     * shared: a plan made by plan_with_budget holds the same pointers, not a copy). */
     struct roster_config cfg;
+    struct plan_config *shared;
     struct plan_role *roles; /* same order as cfg.roles */
     size_t nroles;
     size_t *order; /* selected role indices in start order */
@@ -46,25 +53,59 @@ struct plan {
     bool budget_known; /* false when budget: auto waits for the server */
     char *pg_own_url;  /* the URL roster itself connects with (foreign params stripped) */
     char *redis_url;   /* normalized REDIS_URL, or NULL */
+    envmap vars;       /* what ${VAR} sees in the config: roster's environment, then env files */
 };
 
 #define PG_DEFAULT_SUPERUSER_RESERVED 3
 
+/* A user a role runs as, as the system's user database knows it. */
+struct plan_user {
+    uid_t uid;
+    gid_t gid;
+    gid_t *groups; /* supplementary groups (malloc'd; the plan takes them over) */
+    int ngroups;
+};
+
+/* Looks up a user name or numeric uid: 0 with *out filled, -ENOENT when there is no such user,
+ * another negative errno when the lookup failed. */
+typedef int (*plan_user_lookup)(void *ctx, const char *name, struct plan_user *out);
+/* libpq's connection keywords (what PQconndefaults lists): a NULL-terminated list that outlives
+ * every plan, or NULL with err filled (libpq cannot be loaded). Asked for only when the config
+ * has a postgres: section. */
+typedef const char *const *(*plan_pq_keywords)(void *ctx, char *err, size_t errlen);
+
+/* Everything a plan is built from besides the config. The caller supplies the real ones
+ * (cli/plan_inputs.h); tests pass fakes. */
 struct plan_opts {
-    const char *roles; /* comma list from --role or ROSTER_ROLES; NULL: all */
-    char **environ_;
+    const char *roles;   /* comma list from --role or ROSTER_ROLES; NULL: all */
+    const envmap *env;   /* roster's environment (borrowed; NULL: empty) */
     int max_connections; /* budget: auto with a known server max_connections (0: unknown) */
+    /* NULL: roster cannot switch users (it does not run as root), so user: is noted and
+     * ignored */
+    plan_user_lookup lookup_user;
+    void *user_ctx;
+    plan_pq_keywords pq_keywords;
+    void *pq_ctx;
 };
 
 /* Builds a plan from cfg, which it takes over (cfg is zeroed). Returns NULL with d filled. */
 struct plan *plan_build(struct roster_config *cfg, const struct plan_opts *opts, diags *d);
-/* Recomputes the budget part once the server's usable connections are known; 0 or -1 with d. */
-int plan_apply_budget(struct plan *p, int usable, diags *d);
-struct plan *plan_ref(struct plan *p);
-void plan_unref(struct plan *p);
+/* A new plan: p with the Postgres budget computed for usable connections (the server's limit,
+ * once known). p is left as it was. Returns NULL with d filled when the budget cannot hold. */
+struct plan *plan_with_budget(const struct plan *p, int usable, diags *d);
+/* References: a plan is freed with its last plan_unref. They take const plans because the
+ * count is the only thing that changes in a built plan. */
+struct plan *plan_ref(const struct plan *p);
+void plan_unref(const struct plan *p);
 
 /* The complete environment of one copy of a role (caller frees with envmap_free). */
 void plan_instance_env(const struct plan *p, size_t role, int instance, envmap *out);
+/* The target of a role's http or tcp probe (ready when live is false) for one copy: the URL or
+ * host:port as written, with ${VAR} expanded from that copy's environment (so ${PORT} is the
+ * copy's port), then from the config's variables. Returns 0 with *out allocated (caller frees),
+ * or -1 with err filled. */
+int plan_probe_target(const struct plan *p, size_t role, int instance, bool live, char **out,
+                      char *err, size_t errlen);
 /* "api" or "worker.1" (instance suffix only when the role has several). Caller frees. */
 char *plan_instance_label(const struct plan *p, size_t role, int instance);
 ssize_t plan_find_role(const struct plan *p, const char *name);

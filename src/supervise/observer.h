@@ -26,9 +26,11 @@ struct sup_observer {
     int (*start)(void *ud, struct sup *s);
     /* The loop is done: close every handle (after this the loop runs once more to close). */
     void (*stop)(void *ud, struct sup *s);
-    /* A reload's new plan is about to replace the running one: carry over what was learnt at
-     * run time, report what does not fit into d (which fails the reload). */
-    void (*plan_prepare)(void *ud, struct sup *s, struct plan *np, diags *d);
+    /* A reload's new plan np is about to replace the running one. An observer that learnt at run
+     * time something the plan holds (the Postgres budget) returns a new plan made from np, which
+     * the supervisor runs instead (np is released); NULL keeps np. What does not fit goes into d
+     * (which fails the reload). */
+    struct plan *(*plan_prepare)(void *ud, struct sup *s, const struct plan *np, diags *d);
     /* The new plan runs (s->plan); old is still valid during the call. */
     void (*plan_swapped)(void *ud, struct sup *s, const struct plan *old);
     /* The instance's environment is being built for a spawn: add to env. */

@@ -1120,7 +1120,7 @@ static void swap_plan(struct sup *s, struct plan *np, struct swap_counts *n)
     free(s->roles);
     s->roles = nr;
     s->nroles = np->nroles;
-    struct plan *old_plan = s->plan;
+    const struct plan *old_plan = s->plan;
     s->plan = np;
     EMIT(s, plan_swapped, s, old_plan);
     plan_unref(old_plan);
@@ -1156,7 +1156,14 @@ int sup_reload(struct sup *s, sbuf *errout)
     /* a library the new config needs is loaded now, or the reload fails (see os/lazylib.h) */
     if (np && lazylib_require(plan_libs(np), lerr, sizeof lerr) < 0)
         diags_add(&d, (src_pos){0}, "%s", lerr);
-    if (np) EMIT(s, plan_prepare, s, np, &d);
+    for (int i = 0; np && i < s->nobs; i++) {
+        if (!s->obs[i].ops->plan_prepare) continue;
+        struct plan *made = s->obs[i].ops->plan_prepare(s->obs[i].ud, s, np, &d);
+        if (made) {
+            plan_unref(np);
+            np = made;
+        }
+    }
     if (!np || diags_count(&d)) {
         for (size_t i = 0; i < d.items.n; i++) {
             logmux_event(&s->log, "reload_failed", NULL, 0, NULL, "reload failed: %s",

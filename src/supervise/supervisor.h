@@ -104,7 +104,7 @@ enum role_goal { GOAL_UP, GOAL_DOWN };
 
 struct role {
     struct sup *sup;
-    struct plan *plan; /* reference held */
+    const struct plan *plan; /* reference held */
     size_t pidx;       /* index in plan->roles */
     struct instance **inst;
     int ninst;
@@ -134,7 +134,7 @@ struct sup {
     uv_loop_t *loop;
     struct sup_opts opts;
     const struct proc_backend *be;
-    struct plan *plan;
+    const struct plan *plan; /* reference held; never changed, replaced by sup_replace_plan */
     struct role **roles; /* parallel to plan->roles */
     size_t nroles;
     struct role **retiring; /* roles of an older plan still stopping after a reload */

@@ -81,6 +81,48 @@ roles:
     pg.cleanup()
 
 
+def test_reload_after_the_server_answered_plans_with_its_budget():
+    """The budget read from the server is a new plan; a reload's plan gets it before it runs, so
+    changed weights restart the roles with their new shares and nothing waits for the server."""
+    pg = Postgres(max_connections=25)
+    cfg = """
+app: shop
+postgres:
+  url: "%s"
+  budget: auto
+  headroom: 0
+roles:
+  api:
+    command: [@CHILD@, env, ROSTER_PG_POOL_SIZE]
+    postgres: {weight: %d}
+  worker:
+    command: [@CHILD@, env, ROSTER_PG_POOL_SIZE]
+  side:
+    command: [@CHILD@, sleep, "1000"]
+    postgres: false
+"""
+    pool = lambda r, role: child_env(r, role).get("ROSTER_PG_POOL_SIZE")
+    with Roster(cfg % (pg.url, 1)) as r:
+        r.wait_event("budget", timeout=20)
+        # 25 - 3 reserved = 22 usable, weights 1:1
+        wait_for(lambda: pool(r, "api") == "11" and pool(r, "worker") == "11", 10, "first pools")
+        side = r.pids("side")
+        waited = [e for e in r.events("waiting") if "budget" in e["msg"]]
+        with open(r.config_path, "w") as f:
+            f.write(cfg.replace("@CHILD@", __import__("harness").CHILD) % (pg.url, 10))
+        r.send(signal.SIGHUP)
+        msg = r.wait_event("reloaded")[0]["msg"]
+        check("2 changed, 0 added, 0 removed, 1 unchanged" in msg, msg)
+        # weights 10:1 of the same 22
+        wait_for(lambda: pool(r, "api") == "20" and pool(r, "worker") == "2", 10, "new pools")
+        check(r.pids("side") == side, "a role outside the budget is not restarted")
+        waits = [e for e in r.events("waiting") if "budget" in e["msg"]]
+        check(waited and waits == waited, "after the reload nothing waits for the budget: %s" % waits)
+        check(len(r.events("budget")) == 1, "the server was read once")
+        r.stop()
+    pg.cleanup()
+
+
 def test_budget_command_and_check():
     pg = Postgres(max_connections=25)
     d = tmpdir()

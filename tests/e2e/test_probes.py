@@ -1,10 +1,13 @@
 """Readiness and liveness probes: each kind passing, failing and timing out; dependents wait for
 readiness; liveness and the watchdog restart a hung child."""
+import json
 import os
 import signal
+import socket
 import time
 
-from harness import Roster, check, free_port, pid_alive, read_pidfile, run, wait_for
+from harness import (Roster, check, free_port, http_get, pid_alive, read_pidfile, run,
+                     wait_for)
 
 
 def failed_start(r, role, timeout=15):
@@ -65,6 +68,70 @@ roles:
         msg = failed_start(r, "full")
         check("not ready within 1.5s" in msg, msg)
         r.stop()
+
+
+def _port_pair():
+    """A free port whose next port is free too: the copies of a role with port: P use P and P+1."""
+    for _ in range(100):
+        p = free_port()
+        s = socket.socket()
+        try:
+            s.bind(("127.0.0.1", p + 1))
+            return p
+        except OSError:
+            continue
+        finally:
+            s.close()
+    raise AssertionError("no two consecutive free ports")
+
+
+def _probe_of(health_port, label):
+    """The last probe result /health shows for an instance ("" when none yet)."""
+    _, body, _ = http_get("http://127.0.0.1:%d/health" % health_port)
+    for arr in json.loads(body)["checks"].values():
+        for o in arr:
+            if o.get("componentId") == label:
+                return o.get("probe", "")
+    return ""
+
+
+def _each_copy_probes_its_port(kind, target):
+    """instances: 2 with a port: copy 0 listens on its port, copy 1 never listens. Copy 1's probe
+    must try its own port (not copy 0's) and so never pass."""
+    port, health = _port_pair(), free_port()
+    cfg = """
+health: {listen: "127.0.0.1:%d"}
+roles:
+  web:
+    command: [sh, -c, 'if [ "$ROSTER_INSTANCE" = 0 ]; then exec @PYTHON@ @PYHELPER@ http "$PORT"; else exec @CHILD@ sleep 1000; fi']
+    port: %d
+    instances: 2
+    ready: {%s: "%s", every: 100ms, timeout: 60s}
+""" % (health, port, kind, target.replace("@PORT@", str(port)))
+    copy = lambda i: (lambda e: e.get("instance") == i)
+    ready1 = lambda r: [e for e in r.events("ready", "web") if e.get("instance") == 1]
+    with Roster(cfg) as r:
+        # the sentinel: copy 0's probe passes at its port, so a probe at that port would pass
+        ev = r.wait_event("ready", "web", where=copy(0), timeout=10)[0]
+        check(("HTTP 200" if kind == "http" else "tcp connected") in ev["msg"], ev["msg"])
+        # copy 1 is probed at its own port, and refused there
+        want = ("port %d" if kind == "http" else ":%d:") % (port + 1)
+        wait_for(lambda: want in _probe_of(health, "web.1") or ready1(r), 10,
+                 "copy 1 probed at port %d" % (port + 1))
+        check(not ready1(r), "copy 1 never listens, yet was reported ready: %s" % ready1(r))
+        probe = _probe_of(health, "web.1")
+        check(want in probe and ("refused" in probe or "Couldn't connect" in probe), probe)
+        st, body, _ = http_get("http://127.0.0.1:%d/readyz" % health)
+        check(st == 503 and "web.1" in body, "readyz with copy 1 not ready: %d %s" % (st, body))
+        r.stop()
+
+
+def test_http_probe_of_each_copy_uses_its_port():
+    _each_copy_probes_its_port("http", "http://127.0.0.1:${PORT:-@PORT@}/")
+
+
+def test_tcp_probe_of_each_copy_uses_its_port():
+    _each_copy_probes_its_port("tcp", "127.0.0.1:${PORT}")
 
 
 def test_exec_probe_pass_fail_timeout():

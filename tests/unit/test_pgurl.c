@@ -118,13 +118,8 @@ static void test_parse_errors(void)
     CHECK_STR(err, "invalid port in URL");
 }
 
-static bool known_to_libpq(const char *key)
-{
-    static const char *const known[] = {"sslmode", "application_name", "connect_timeout", "host"};
-    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
-        if (!strcmp(known[i], key)) return true;
-    return false;
-}
+static const char *const known_to_libpq[] = {"sslmode", "application_name", "connect_timeout",
+                                             "host", NULL};
 
 static void test_params(void)
 {

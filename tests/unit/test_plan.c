@@ -1,6 +1,8 @@
 /* test_plan.c — from a loaded config to a plan: start order, selection, dependency errors, the
- * environment of each copy and the Postgres budget handed to roles. Configs are written to a
+ * environment of each copy and the Postgres budget handed to roles, users and libpq's keywords
+ * from fakes, a budget that makes a new plan, probe targets per copy. Configs are written to a
  * temporary directory and loaded with config_load, as roster itself does. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +15,41 @@
 
 static char dir[64];
 static char *cfg_path;
+
+/* libpq's keywords as a fake PQconndefaults lists them (connection_limit is not one). */
+static const char *const fake_pq_list[] = {
+    "host",
+    "hostaddr",
+    "port",
+    "dbname",
+    "user",
+    "password",
+    "sslmode",
+    "application_name",
+    "connect_timeout",
+    NULL,
+};
+static int pq_asked; /* how often the plan asked for the keywords */
+
+static const char *const *fake_pq_keywords(void *ctx, char *err, size_t errlen)
+{
+    (void)err;
+    (void)errlen;
+    pq_asked++;
+    return ctx ? ctx : fake_pq_list;
+}
+
+static const char *const *fake_pq_missing(void *ctx, char *err, size_t errlen)
+{
+    (void)ctx;
+    pq_asked++;
+    snprintf(err, errlen, "libpq.so.5: cannot open shared object file (install libpq5)");
+    return NULL;
+}
+
+/* What the next build() passes besides roles, environment and max_connections; tests that
+ * need other fakes set these and put them back. */
+static struct plan_opts fakes = {.pq_keywords = fake_pq_keywords};
 
 static void write_file(const char *name, const char *text)
 {
@@ -37,9 +74,14 @@ static struct plan *build(const char *yaml, const char *roles, char **environ_, 
     diags d = {0};
     struct plan *p = NULL;
     if (config_load(&co, &cfg, &d) == 0) {
-        struct plan_opts po = {
-            .roles = roles, .environ_ = environ_, .max_connections = max_connections};
+        envmap env = {0};
+        envmap_from_environ(&env, environ_);
+        struct plan_opts po = fakes;
+        po.roles = roles;
+        po.env = &env;
+        po.max_connections = max_connections;
         p = plan_build(&cfg, &po, &d);
+        envmap_free(&env);
     }
     config_free(&cfg);
     sbuf b;
@@ -457,23 +499,69 @@ static void test_budget_modes(void)
         CHECK_STR(env_get(&e, "ROSTER_PG_POOL_SIZE"), "(unset)");
         CHECK_STR(env_get(&e, "PGAPPNAME"), "shop:api:0");
         envmap_free(&e);
-        /* ... until the usable count arrives */
+        /* ... until the usable count arrives: a new plan, the old one as it was */
+        char *fp0 = xstrdup(p->roles[0].fingerprint);
+        char *fp1 = xstrdup(p->roles[1].fingerprint);
         diags d = {0};
-        CHECK_INT(plan_apply_budget(p, 10, &d), 0);
+        struct plan *b = plan_with_budget(p, 10, &d);
+        CHECK(b != NULL && b != p);
         CHECK_INT(d.items.n, 0);
-        CHECK(p->budget_known);
-        /* pinned 2 fixed; 8 left by weight 3:1 → 6 and 2 */
-        CHECK_INT(p->roles[0].pool_size, 6);
-        CHECK_INT(p->roles[1].pool_size, 2);
-        CHECK_INT(p->roles[2].pool_size, 2);
+        if (b) {
+            CHECK(b->budget_known);
+            CHECK_INT(b->refs, 1);
+            /* pinned 2 fixed; 8 left by weight 3:1 → 6 and 2 */
+            CHECK_INT(b->roles[0].pool_size, 6);
+            CHECK_INT(b->roles[1].pool_size, 2);
+            CHECK_INT(b->roles[2].pool_size, 2);
+            plan_instance_env(b, 2, 0, &e);
+            CHECK_STR(env_get(&e, "ROSTER_PG_POOL_SIZE"), "2");
+            /* url_param rewrites the variable url_env names, from postgres.url when it is unset */
+            CHECK_STR(env_get(&e, "OTHER_URL"), "postgres://db/app?pool_max_conns=2");
+            CHECK_STR(env_get(&e, "DATABASE_URL"), "(unset)");
+            envmap_free(&e);
+            /* a changed pool is a changed role (a reload restarts it) */
+            CHECK(strcmp(b->roles[0].fingerprint, fp0) != 0);
+            /* the same config, shared rather than copied */
+            CHECK(b->roles[0].cfg == p->roles[0].cfg);
+            char *o = order_of(b);
+            CHECK_STR(o, "api,worker,pinned");
+            free(o);
+        }
+        /* the plan it was made from is untouched */
+        CHECK(!p->budget_known);
+        CHECK_INT(p->refs, 1);
+        CHECK_INT(p->budget.nlines, 0);
+        for (size_t i = 0; i < p->nroles; i++)
+            CHECK_INT(p->roles[i].pool_size, 0);
+        CHECK_STR(p->roles[0].fingerprint, fp0);
+        CHECK_STR(p->roles[1].fingerprint, fp1);
+        CHECK(p->roles[2].db_url == NULL);
         plan_instance_env(p, 2, 0, &e);
-        CHECK_STR(env_get(&e, "ROSTER_PG_POOL_SIZE"), "2");
-        /* url_param rewrites the variable url_env names, from postgres.url when it is unset */
-        CHECK_STR(env_get(&e, "OTHER_URL"), "postgres://db/app?pool_max_conns=2");
-        CHECK_STR(env_get(&e, "DATABASE_URL"), "(unset)");
+        CHECK_STR(env_get(&e, "ROSTER_PG_POOL_SIZE"), "(unset)");
+        CHECK_STR(env_get(&e, "OTHER_URL"), "(unset)");
         envmap_free(&e);
-        /* a budget that cannot hold */
-        CHECK_INT(plan_apply_budget(p, 3, &d), -1);
+        free(fp0);
+        free(fp1);
+        /* the new plan outlives the one it was made from */
+        plan_unref(p);
+        p = b;
+        if (p) {
+            plan_instance_env(p, 0, 0, &e);
+            CHECK_STR(env_get(&e, "ROSTER_PG_POOL_SIZE"), "6");
+            CHECK_STR(env_get(&e, "PGAPPNAME"), "shop:api:0");
+            envmap_free(&e);
+        }
+        diags_free(&d);
+        plan_unref(p);
+    }
+    p = build(yaml, NULL, NULL, 0, &dt);
+    free(dt);
+    CHECK(p != NULL);
+    if (p) {
+        diags d = {0};
+        /* a budget that cannot hold: no plan, and the old one still waits for a budget */
+        CHECK(plan_with_budget(p, 3, &d) == NULL);
+        CHECK(!p->budget_known);
         CHECK_INT(d.items.n, 1);
         if (d.items.n == 1) {
             char *want = xasprintf("%s:4:11: postgres budget: 2 copies of weighted roles need at "
@@ -509,6 +597,225 @@ static void test_budget_modes(void)
          NULL, "@:4:15: postgres.instances names unknown role 'ghost'");
 }
 
+/* A user database of two users and one that cannot be read. */
+static int users_asked;
+
+static int fake_lookup_user(void *ctx, const char *name, struct plan_user *out)
+{
+    (void)ctx;
+    users_asked++;
+    if (!strcmp(name, "app") || !strcmp(name, "1000")) {
+        out->uid = 1000;
+        out->gid = 1000;
+        out->ngroups = 2;
+        out->groups = xcalloc(2, sizeof(gid_t));
+        out->groups[0] = 1000;
+        out->groups[1] = 27;
+        return 0;
+    }
+    if (!strcmp(name, "broken")) return -EIO;
+    return -ENOENT;
+}
+
+static void test_users(void)
+{
+    static const char yaml[] = "roles:\n"
+                               "  web: {command: x, user: app}\n"
+                               "  job: {command: y, user: \"1000\"}\n"
+                               "  free: {command: z}\n";
+    char *dt;
+    fakes.lookup_user = fake_lookup_user;
+    users_asked = 0;
+    struct plan *p = build(yaml, NULL, NULL, 0, &dt);
+    CHECK(p != NULL);
+    CHECK_STR(dt, "");
+    free(dt);
+    CHECK_INT(users_asked, 2);
+    if (p) {
+        CHECK(p->roles[0].has_user);
+        CHECK_INT(p->roles[0].uid, 1000);
+        CHECK_INT(p->roles[0].gid, 1000);
+        CHECK_INT(p->roles[0].ngroups, 2);
+        if (p->roles[0].ngroups == 2) CHECK_INT(p->roles[0].groups[1], 27);
+        CHECK(p->roles[1].has_user);
+        CHECK_INT(p->roles[1].uid, 1000);
+        CHECK(!p->roles[2].has_user);
+        CHECK_INT(p->notes.n, 0);
+        /* a copy for the budget keeps its own groups */
+        diags d = {0};
+        struct plan *b = plan_with_budget(p, 5, &d);
+        CHECK(b != NULL);
+        if (b) {
+            CHECK(b->roles[0].groups != p->roles[0].groups);
+            CHECK_INT(b->roles[0].ngroups, 2);
+            plan_unref(b);
+        }
+        diags_free(&d);
+        plan_unref(p);
+    }
+    FAIL("roles:\n  web: {command: x, user: ghost}\n", NULL,
+         "@:2:27: role 'web': user 'ghost' does not exist");
+    FAIL("roles:\n  web: {command: x, user: broken}\n", NULL,
+         "@:2:27: role 'web': cannot look up user 'broken': Input/output error");
+
+    /* without a lookup (roster is not root) user: is noted, never looked up */
+    fakes.lookup_user = NULL;
+    users_asked = 0;
+    p = build(yaml, NULL, NULL, 0, &dt);
+    CHECK(p != NULL);
+    free(dt);
+    CHECK_INT(users_asked, 0);
+    if (p) {
+        CHECK(!p->roles[0].has_user);
+        char *notes = notes_of(p);
+        CHECK_STR(notes, "role web: user app is ignored unless roster runs as root\n"
+                         "role job: user 1000 is ignored unless roster runs as root");
+        free(notes);
+        plan_unref(p);
+    }
+}
+
+static void test_pq_keywords(void)
+{
+    static const char yaml[] =
+        "postgres:\n  url: "
+        "\"postgres://db/app?sslmode=require&pgbouncer=true&application_name=x\"\n"
+        "  budget: 4\n"
+        "roles:\n  web: {command: x}\n";
+    char *dt;
+    /* roster's own URL keeps what libpq knows, as the list passed in says */
+    pq_asked = 0;
+    struct plan *p = build(yaml, NULL, NULL, 0, &dt);
+    CHECK(p != NULL);
+    CHECK_STR(dt, "");
+    free(dt);
+    CHECK_INT(pq_asked, 1);
+    if (p) {
+        CHECK_STR(p->pg_own_url, "postgres://db/app?sslmode=require&application_name=x");
+        char *notes = notes_of(p);
+        CHECK_STR(notes, "postgres: roster's own connection drops URL parameters libpq rejects: "
+                         "pgbouncer (roles still get the URL as written)");
+        free(notes);
+        plan_unref(p);
+    }
+    /* a libpq that knows fewer keywords */
+    static const char *const old_libpq[] = {"host", "dbname", "sslmode", NULL};
+    fakes.pq_ctx = (void *)old_libpq;
+    p = build(yaml, NULL, NULL, 0, &dt);
+    free(dt);
+    CHECK(p != NULL);
+    if (p) {
+        CHECK_STR(p->pg_own_url, "postgres://db/app?sslmode=require");
+        plan_unref(p);
+    }
+    fakes.pq_ctx = NULL;
+    /* no postgres: section, no question asked (libpq is never loaded for it) */
+    pq_asked = 0;
+    p = build("roles:\n  web: {command: x}\n", NULL, NULL, 0, &dt);
+    free(dt);
+    CHECK_INT(pq_asked, 0);
+    plan_unref(p);
+    /* libpq missing: a config error at the postgres: section */
+    fakes.pq_keywords = fake_pq_missing;
+    FAIL(yaml, NULL,
+         "@:2:3: postgres: libpq.so.5: cannot open shared object file (install libpq5)");
+    fakes.pq_keywords = fake_pq_keywords;
+}
+
+/* plan_probe_target as a string ("error: ..." when it fails). Caller frees. */
+static char *target_of(const struct plan *p, const char *role, int instance, bool live)
+{
+    char *out = NULL, err[256];
+    ssize_t i = plan_find_role(p, role);
+    CHECK(i >= 0);
+    if (i < 0) return xstrdup("(no role)");
+    if (plan_probe_target(p, (size_t)i, instance, live, &out, err, sizeof err) < 0)
+        return xasprintf("error: %s", err);
+    return out ? out : xstrdup("(none)");
+}
+
+#define CHECK_TARGET(p, role, instance, live, want)                                                \
+    do {                                                                                           \
+        char *t_ = target_of(p, role, instance, live);                                             \
+        CHECK_STR(t_, want);                                                                       \
+        free(t_);                                                                                  \
+    } while (0)
+
+static void test_probe_targets(void)
+{
+    static const char yaml[] =
+        "env: {HOST: 127.0.0.2}\n"
+        "roles:\n"
+        "  web:\n"
+        "    command: x\n"
+        "    port: 3010\n"
+        "    instances: 3\n"
+        "    ready: {http: \"http://127.0.0.1:${PORT:-3010}/health?copy=${ROSTER_INSTANCE}\"}\n"
+        "    live: {tcp: \"${HOST}:${PORT}\"}\n"
+        "  api:\n"
+        "    command: x\n"
+        "    port: 4000\n"
+        "    env: {HOST: \"::1\"}\n"
+        "    ready: {tcp: \"[${HOST}]:$${PORT}\"}\n"
+        "  bg:\n"
+        "    command: x\n"
+        "    ready: {http: \"http://localhost:${PORT}/\"}\n"
+        "    live: {exec: \"curl -f localhost:$PORT\"}\n"
+        "  quiet: {command: x, ready: {log: \"^up$\"}}\n";
+    static char *environ_[] = {"PORT=8080", "HOST=10.0.0.1", NULL};
+    char *dt;
+    struct plan *p = build(yaml, NULL, environ_, 0, &dt);
+    CHECK(p != NULL);
+    CHECK_STR(dt, "");
+    free(dt);
+    if (!p) return;
+    /* each copy of a role with a port probes its own port */
+    CHECK_TARGET(p, "web", 0, false, "http://127.0.0.1:3010/health?copy=0");
+    CHECK_TARGET(p, "web", 1, false, "http://127.0.0.1:3011/health?copy=1");
+    CHECK_TARGET(p, "web", 2, false, "http://127.0.0.1:3012/health?copy=2");
+    /* the role's environment: the top env wins over roster's, as for the role's process */
+    CHECK_TARGET(p, "web", 1, true, "127.0.0.2:3011");
+    CHECK_TARGET(p, "api", 0, false, "[::1]:${PORT}");
+    /* no port: roster's own PORT, as everywhere else in the config */
+    CHECK_TARGET(p, "bg", 0, false, "http://localhost:8080/");
+    /* other kinds are as loaded (an exec probe's shell sees the copy's $PORT itself) */
+    CHECK_TARGET(p, "bg", 0, true, "curl -f localhost:$PORT");
+    CHECK_TARGET(p, "quiet", 0, false, "^up$");
+    CHECK_TARGET(p, "quiet", 0, true, "(none)");
+    /* the config keeps the template */
+    CHECK_STR(p->roles[0].cfg->ready.target,
+              "http://127.0.0.1:${PORT:-3010}/health?copy=${ROSTER_INSTANCE}");
+
+    /* `roster check` shows the template and what copy 0 makes of it */
+    char *out = NULL;
+    size_t outlen = 0;
+    FILE *f = open_memstream(&out, &outlen);
+    plan_print(p, f);
+    fclose(f);
+    CHECK(strstr(out,
+                 "    ready: http http://127.0.0.1:${PORT:-3010}/health?copy=${ROSTER_INSTANCE} "
+                 "(copy 0: http://127.0.0.1:3010/health?copy=0, every 500ms") != NULL);
+    CHECK(strstr(out, "    ready: http http://localhost:${PORT}/ (that is http://localhost:8080/, "
+                      "every 500ms") != NULL);
+    free(out);
+    plan_unref(p);
+
+    /* checked as copy 0 expands them, errors where they are written */
+    FAIL("roles:\n  web:\n    command: x\n    ready: {http: \"h:80\"}\n", NULL,
+         "@:4:19: ready.http must be an http:// or https:// URL, not 'h:80'");
+    FAIL("roles:\n  web:\n    command: x\n    port: 80\n    ready: {http: \"h:${PORT}\"}\n", NULL,
+         "@:5:19: ready.http must be an http:// or https:// URL, not 'h:80'");
+    FAIL("roles:\n  web:\n    command: x\n    live: {tcp: localhost}\n", NULL,
+         "@:4:17: live.tcp must be host:port, not 'localhost'");
+    FAIL("roles:\n  web:\n    command: x\n    ready: {http: \"http://h:${NOPE}/\"}\n", NULL,
+         "@:4:29: variable NOPE is not set (use ${NOPE:-default} to give a default)");
+    FAIL("roles:\n  web:\n    command: x\n    ready: {tcp: 'h:${PORT:?needs a port}'}\n", NULL,
+         "@:4:21: PORT: needs a port");
+    /* without a port, roster's PORT is what ${PORT} means; unset, it is an error */
+    FAIL("roles:\n  web:\n    command: x\n    ready:\n      tcp: h:${PORT}\n", NULL,
+         "@:5:14: variable PORT is not set (use ${PORT:-default} to give a default)");
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "/tmp/roster-test-plan-XXXXXX");
@@ -522,6 +829,9 @@ int main(void)
     test_dependency_errors();
     test_env();
     test_budget_modes();
+    test_users();
+    test_pq_keywords();
+    test_probe_targets();
     unlink(cfg_path);
     free(cfg_path);
     rmdir(dir);
