@@ -175,6 +175,12 @@ int config_load(const struct config_opts *opts, struct roster_config *cfg, diags
         for (char **e = opts->environ_; e && *e; e++)
             if (str_has_prefix(*e, "TMPDIR=")) tmp = *e + 7;
         cfg->control_socket = xasprintf("%s/roster-%s.sock", tmp && *tmp ? tmp : "/tmp", cfg->app);
+        /* A $TMPDIR too deep for a unix socket gives way to /tmp, which always fits (an app name
+         * is at most 63 bytes); roster check shows the path chosen. */
+        if (strlen(cfg->control_socket) > CONFIG_SOCKET_PATH_MAX) {
+            free(cfg->control_socket);
+            cfg->control_socket = xasprintf("/tmp/roster-%s.sock", cfg->app);
+        }
     }
     return rc;
 }

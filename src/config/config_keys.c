@@ -603,19 +603,24 @@ static int key_listen(struct walk *w, const struct key_def *k, yaml_node_t *v)
     return 0;
 }
 
+/* control.socket: a path, relative to the config's directory. Its length is checked once the
+ * directory is in front of it, since that is the path the server binds. */
 static int key_control_socket(struct walk *w, const struct key_def *k, yaml_node_t *v)
 {
     char *s = get_str(w->L, v, what_of(k));
-    if (s && strlen(s) >= 100) {
-        err_at(w->L, v, "control.socket path is too long for a unix socket");
-        free(s);
+    if (!s) return -1;
+    char *full = resolve_path(w->L, s);
+    free(s);
+    size_t len = strlen(full);
+    if (len > CONFIG_SOCKET_PATH_MAX) {
+        err_at(w->L, v, "%s: '%s' is %zu bytes, longer than the %zu a unix socket allows",
+               what_of(k), full, len, (size_t)CONFIG_SOCKET_PATH_MAX);
+        free(full);
         return -1;
     }
-    if (!s) return -1;
     char **f = FIELD(w, k, char *);
     free(*f);
-    *f = resolve_path(w->L, s);
-    free(s);
+    *f = full;
     return 0;
 }
 

@@ -11,15 +11,16 @@
 #include "base/util.h"
 #include "t.h"
 
-/* Loads YAML text as "roster.yaml" with vars (NULL: none). Returns the loader's result; the
- * diagnostics, joined by newlines, go to *diag_text (caller frees). */
-static int load_yaml(const char *text, const envmap *vars, struct roster_config *cfg,
-                     char **diag_text)
+/* Loads YAML text as "roster.yaml" in dir (NULL: none) with vars (NULL: none). Returns the
+ * loader's result; the diagnostics, joined by newlines, go to *diag_text (caller frees). */
+static int load_yaml_in(const char *dir, const char *text, const envmap *vars,
+                        struct roster_config *cfg, char **diag_text)
 {
     envmap none = {0};
     diags d = {0};
     config_defaults(cfg);
     cfg->path = xstrdup("roster.yaml");
+    cfg->dir = xstrdup(dir);
     int rc = config_load_yaml(cfg->path, text, strlen(text), vars ? vars : &none, cfg, &d);
     sbuf b;
     sbuf_init(&b);
@@ -28,6 +29,12 @@ static int load_yaml(const char *text, const envmap *vars, struct roster_config 
     *diag_text = sbuf_detach(&b);
     diags_free(&d);
     return rc;
+}
+
+static int load_yaml(const char *text, const envmap *vars, struct roster_config *cfg,
+                     char **diag_text)
+{
+    return load_yaml_in(NULL, text, vars, cfg, diag_text);
 }
 
 /* ---- a full config ---- */
@@ -827,6 +834,99 @@ static void test_procfile(void)
     config_free(&cfg);
 }
 
+/* ---- the control socket's path ---- */
+
+/* A directory name of n bytes: "/" and then 'd's, under which nothing needs to exist. */
+static char *dir_of(size_t n)
+{
+    char *d = xmalloc(n + 1);
+    d[0] = '/';
+    memset(d + 1, 'd', n - 1);
+    d[n] = '\0';
+    return d;
+}
+
+/* control.socket is measured after the config's directory is put in front of it, against the
+ * limit of a unix socket (107 bytes on Linux), and the error says the whole path. */
+static void test_control_socket_length(void)
+{
+    const size_t max = CONFIG_SOCKET_PATH_MAX;
+    const char *text = "control: {socket: ctl.sock}\nroles:\n  web: {command: x}\n";
+    struct roster_config cfg;
+    char *dt;
+
+    /* a relative name that fits only without its directory */
+    char *dir = dir_of(max - strlen("/ctl.sock") + 1);
+    CHECK_INT(load_yaml_in(dir, text, NULL, &cfg, &dt), -1);
+    char *want = xasprintf("roster.yaml:1:19: control.socket: '%s/ctl.sock' is %zu bytes, longer "
+                           "than the %zu a unix socket allows",
+                           dir, max + 1, max);
+    CHECK_STR(dt, want);
+    free(want);
+    free(dt);
+    config_free(&cfg);
+    free(dir);
+
+    /* exactly the limit is fine, and the path kept is the whole one */
+    dir = dir_of(max - strlen("/ctl.sock"));
+    CHECK_INT(load_yaml_in(dir, text, NULL, &cfg, &dt), 0);
+    CHECK_STR(dt, "");
+    free(dt);
+    CHECK_INT(strlen(cfg.control_socket), max);
+    CHECK(str_has_prefix(cfg.control_socket, dir));
+    config_free(&cfg);
+    free(dir);
+
+    /* an absolute path is measured as written */
+    char *path = dir_of(max + 1);
+    char *abs_text = xasprintf("control: {socket: \"%s\"}\nroles:\n  web: {command: x}\n", path);
+    CHECK_INT(load_yaml_in("/srv", abs_text, NULL, &cfg, &dt), -1);
+    want = xasprintf("roster.yaml:1:19: control.socket: '%s' is %zu bytes, longer than the %zu a "
+                     "unix socket allows",
+                     path, max + 1, max);
+    CHECK_STR(dt, want);
+    free(want);
+    free(dt);
+    config_free(&cfg);
+    free(abs_text);
+    free(path);
+}
+
+/* The default socket sits in $TMPDIR, unless that would be too long to bind: then in /tmp. */
+static void test_default_control_socket(void)
+{
+    char *cfgpath = xasprintf("%s/roster.yaml", tmpdir);
+    FILE *f = fopen(cfgpath, "w");
+    CHECK(f != NULL);
+    if (!f) {
+        free(cfgpath);
+        return;
+    }
+    fputs("app: sock\nroles:\n  web: {command: x}\n", f);
+    fclose(f);
+
+    char *deep = dir_of(CONFIG_SOCKET_PATH_MAX);
+    char *tmp_short = xstrdup("TMPDIR=/run/user/1000");
+    char *tmp_long = xasprintf("TMPDIR=%s", deep);
+    char *envs[][2] = {{tmp_short, NULL}, {tmp_long, NULL}};
+    const char *want[] = {"/run/user/1000/roster-sock.sock", "/tmp/roster-sock.sock"};
+    for (size_t i = 0; i < 2; i++) {
+        struct config_opts opts = {.path = cfgpath, .environ_ = envs[i]};
+        struct roster_config cfg;
+        diags d = {0};
+        CHECK_INT(config_load(&opts, &cfg, &d), 0);
+        CHECK_INT(diags_count(&d), 0);
+        CHECK_STR(cfg.control_socket, want[i]);
+        config_free(&cfg);
+        diags_free(&d);
+    }
+    free(tmp_short);
+    free(tmp_long);
+    free(deep);
+    unlink(cfgpath);
+    free(cfgpath);
+}
+
 int main(void)
 {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/roster-test-config-XXXXXX");
@@ -839,6 +939,8 @@ int main(void)
     test_broken_configs();
     test_every_key();
     test_procfile();
+    test_control_socket_length();
+    test_default_control_socket();
     rmdir(tmpdir);
     return t_done("config");
 }
