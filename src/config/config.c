@@ -134,14 +134,17 @@ int config_load(const struct config_opts *opts, struct roster_config *cfg, diags
     for (size_t i = 0; i < opts->env_files.n; i++) {
         envmap fenv = {0};
         struct dotenv_error de;
-        int r = dotenv_load(opts->env_files.v[i], &fenv, &de);
-        if (r == -1) {
+        switch (dotenv_load(opts->env_files.v[i], &fenv, &de)) {
+        case DOTENV_OK: break;
+        case DOTENV_ESYNTAX:
             diags_add(d, (src_pos){opts->env_files.v[i], de.line, de.col}, "%s", de.msg);
             rc = -1;
-        } else if (r < 0) {
+            break;
+        case DOTENV_EREAD:
             diags_add(d, (src_pos){opts->env_files.v[i], 0, 0}, "--env-file: cannot read: %s",
-                      strerror(-r));
+                      de.msg);
             rc = -1;
+            break;
         }
         for (size_t j = 0; j < fenv.n; j++)
             if (envmap_set_default(&vars, fenv.v[j].key, fenv.v[j].val))

@@ -214,13 +214,13 @@ static void load_env_file(struct loader *L, yaml_node_t *at, const char *path, b
     char *full = resolve_path(L, path);
     struct dotenv_error de;
     envmap tmp = {0};
-    int rc = dotenv_load(full, &tmp, &de);
-    if (rc == -1) {
-        diags_add(L->d, (src_pos){full, de.line, de.col}, "%s", de.msg);
-    } else if (rc < 0 && (required || rc != -ENOENT)) {
-        err_at(L, at, "env_file: cannot read '%s': %s", full, strerror(-rc));
-    } else if (rc == 0) {
-        envmap_merge(out, &tmp);
+    switch (dotenv_load(full, &tmp, &de)) {
+    case DOTENV_OK: envmap_merge(out, &tmp); break;
+    case DOTENV_ESYNTAX: diags_add(L->d, (src_pos){full, de.line, de.col}, "%s", de.msg); break;
+    case DOTENV_EREAD:
+        if (required || de.sys_errno != ENOENT)
+            err_at(L, at, "env_file: cannot read '%s': %s", full, de.msg);
+        break;
     }
     envmap_free(&tmp);
     free(full);

@@ -117,6 +117,32 @@ def test_errors_in_an_env_file_name_that_file():
           "got %r" % err)
 
 
+def test_unreadable_env_files_say_why():
+    """A read error names the errno's words (never an empty syntax error): a directory where
+    the file should be (EISDIR), a file that is not there (ENOENT), for each way in."""
+    d = tmpdir()
+    os.mkdir(os.path.join(d, "adir.env"))
+    path = os.path.join(d, "roster.yaml")
+    with open(path, "w") as f:
+        f.write("env_file: adir.env\nroles:\n  a:\n    command: x\n"
+                "    env_file: [{path: gone.env, required: true}]\n")
+    code, out, err = run_roster(["check", "-c", path, "--env-file", os.path.join(d, "adir.env")])
+    want = ["%s/adir.env: --env-file: cannot read: Is a directory" % d,
+            "%s:1:11: env_file: cannot read '%s/adir.env': Is a directory" % (path, d),
+            "%s:5:23: env_file: cannot read '%s/gone.env': No such file or directory" % (path, d)]
+    check(code == 2 and err.rstrip("\n").split("\n") == want,
+          "exit %d\n  got:  %r\n  want: %r" % (code, err, want))
+
+    # the .env beside a Procfile
+    p = tmpdir()
+    os.mkdir(os.path.join(p, ".env"))
+    with open(os.path.join(p, "Procfile"), "w") as f:
+        f.write("web: x\n")
+    code, out, err = run_roster(["check", "--procfile", os.path.join(p, "Procfile")])
+    want = "%s/.env: cannot read: Is a directory" % p
+    check(code == 2 and err.strip() == want, "exit %d\n  got:  %r\n  want: %r" % (code, err, want))
+
+
 SOCKET_MAX = 107  # sun_path less its NUL, on Linux
 
 
