@@ -38,24 +38,28 @@ static const char *what_of(const struct key_def *k)
 
 /* ---- parsers any table may use ---- */
 
-/* A string; a later value replaces an earlier one. */
-static int key_str(struct walk *w, const struct key_def *k, yaml_node_t *v)
+/* Stores an allocated string (or NULL) in the key's field; a later value replaces an earlier one.
+ * Returns 0 for a string, -1 for NULL. */
+static int set_str(struct walk *w, const struct key_def *k, char *owned)
 {
     char **f = FIELD(w, k, char *);
     free(*f);
-    *f = get_str(w->L, v, what_of(k));
-    return *f ? 0 : -1;
+    *f = owned;
+    return owned ? 0 : -1;
+}
+
+static int key_str(struct walk *w, const struct key_def *k, yaml_node_t *v)
+{
+    return set_str(w, k, get_str(w->L, v, what_of(k)));
 }
 
 /* A path, made absolute against the config's directory. */
 static int key_path(struct walk *w, const struct key_def *k, yaml_node_t *v)
 {
-    char **f = FIELD(w, k, char *);
-    free(*f);
     char *s = get_str(w->L, v, what_of(k));
-    *f = s ? resolve_path(w->L, s) : NULL;
+    char *full = s ? resolve_path(w->L, s) : NULL;
     free(s);
-    return *f ? 0 : -1;
+    return set_str(w, k, full);
 }
 
 /* One string or a list of them, each added to a strvec. */
@@ -577,10 +581,7 @@ static int key_app(struct walk *w, const struct key_def *k, yaml_node_t *v)
         free(s);
         return -1;
     }
-    char **f = FIELD(w, k, char *);
-    free(*f);
-    *f = s;
-    return 0;
+    return set_str(w, k, s);
 }
 
 /* health.listen: host:port, or a bare port on every address. */
@@ -596,11 +597,9 @@ static int key_listen(struct walk *w, const struct key_def *k, yaml_node_t *v)
         free(s);
         return -1;
     }
-    char **f = FIELD(w, k, char *);
-    free(*f);
-    *f = colon ? s : xasprintf("0.0.0.0:%ld", port);
-    if (!colon) free(s);
-    return 0;
+    if (colon) return set_str(w, k, s);
+    free(s);
+    return set_str(w, k, xasprintf("0.0.0.0:%ld", port));
 }
 
 /* control.socket: a path, relative to the config's directory. Its length is checked once the
@@ -618,10 +617,7 @@ static int key_control_socket(struct walk *w, const struct key_def *k, yaml_node
         free(full);
         return -1;
     }
-    char **f = FIELD(w, k, char *);
-    free(*f);
-    *f = full;
-    return 0;
+    return set_str(w, k, full);
 }
 
 static int key_pg_url(struct walk *w, const struct key_def *k, yaml_node_t *v)
