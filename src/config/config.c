@@ -134,14 +134,17 @@ int config_load(const struct config_opts *opts, struct roster_config *cfg, diags
     for (size_t i = 0; i < opts->env_files.n; i++) {
         envmap fenv = {0};
         struct dotenv_error de;
-        int r = dotenv_load(opts->env_files.v[i], &fenv, &de);
-        if (r == -1) {
+        switch (dotenv_load(opts->env_files.v[i], &fenv, &de)) {
+        case DOTENV_OK: break;
+        case DOTENV_ESYNTAX:
             diags_add(d, (src_pos){opts->env_files.v[i], de.line, de.col}, "%s", de.msg);
             rc = -1;
-        } else if (r < 0) {
+            break;
+        case DOTENV_EREAD:
             diags_add(d, (src_pos){opts->env_files.v[i], 0, 0}, "--env-file: cannot read: %s",
-                      strerror(-r));
+                      de.msg);
             rc = -1;
+            break;
         }
         for (size_t j = 0; j < fenv.n; j++)
             if (envmap_set_default(&vars, fenv.v[j].key, fenv.v[j].val))
@@ -175,6 +178,12 @@ int config_load(const struct config_opts *opts, struct roster_config *cfg, diags
         for (char **e = opts->environ_; e && *e; e++)
             if (str_has_prefix(*e, "TMPDIR=")) tmp = *e + 7;
         cfg->control_socket = xasprintf("%s/roster-%s.sock", tmp && *tmp ? tmp : "/tmp", cfg->app);
+        /* A $TMPDIR too deep for a unix socket gives way to /tmp, which always fits (an app name
+         * is at most 63 bytes); roster check shows the path chosen. */
+        if (strlen(cfg->control_socket) > CONFIG_SOCKET_PATH_MAX) {
+            free(cfg->control_socket);
+            cfg->control_socket = xasprintf("/tmp/roster-%s.sock", cfg->app);
+        }
     }
     return rc;
 }

@@ -7,10 +7,14 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/un.h>
 
 #include "base/diag.h"
 #include "base/envmap.h"
 #include "base/util.h"
+
+/* The longest path a unix socket binds (sun_path less its NUL): 107 bytes on Linux. */
+#define CONFIG_SOCKET_PATH_MAX (sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
 
 enum role_kind { ROLE_SERVICE, ROLE_ONESHOT };
 enum restart_policy { RESTART_DEFAULT, RESTART_ALWAYS, RESTART_ON_FAILURE, RESTART_NEVER };
@@ -125,7 +129,7 @@ struct roster_config {
     enum color_mode color;
     uint64_t shutdown_timeout_ms;
     char *health_listen;  /* "host:port", NULL: no health server */
-    char *control_socket; /* path; defaults per app */
+    char *control_socket; /* path, at most CONFIG_SOCKET_PATH_MAX bytes; defaults per app */
     struct postgres_config pg;
     struct redis_config redis;
     struct role_config *roles;

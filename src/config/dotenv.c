@@ -26,6 +26,7 @@ static void fail(struct dotenv_error *err, const struct cursor *c, const char *m
 {
     err->line = c->line;
     err->col = col_of(c);
+    err->sys_errno = 0;
     snprintf(err->msg, sizeof err->msg, "%s", msg);
 }
 
@@ -122,13 +123,14 @@ static int parse_single(struct cursor *c, sbuf *val, struct dotenv_error *err)
     return -1;
 }
 
-int dotenv_parse(const char *text, size_t len, dotenv_cb cb, void *ud, struct dotenv_error *err)
+enum dotenv_result dotenv_parse(const char *text, size_t len, dotenv_cb cb, void *ud,
+                                struct dotenv_error *err)
 {
     struct cursor c = {text, text + len, text, 1};
     sbuf key, val;
     sbuf_init(&key);
     sbuf_init(&val);
-    int rc = 0;
+    enum dotenv_result rc = DOTENV_OK;
 
     /* A UTF-8 byte order mark at the very start is ignored. */
     if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) c.p += 3, c.line_start = c.p;
@@ -151,7 +153,7 @@ int dotenv_parse(const char *text, size_t len, dotenv_cb cb, void *ud, struct do
         if (!key_start(*c.p)) {
             fail(err, &c,
                  "expected a variable name (letters, digits and _, not starting with a digit)");
-            rc = -1;
+            rc = DOTENV_ESYNTAX;
             break;
         }
         while (c.p < c.end && key_char(*c.p))
@@ -163,7 +165,7 @@ int dotenv_parse(const char *text, size_t len, dotenv_cb cb, void *ud, struct do
                 fail(err, &c, "expected '=' after the variable name");
             else
                 fail(err, &c, "invalid character in variable name (expected KEY=VALUE)");
-            rc = -1;
+            rc = DOTENV_ESYNTAX;
             break;
         }
         c.p++;
@@ -171,14 +173,14 @@ int dotenv_parse(const char *text, size_t len, dotenv_cb cb, void *ud, struct do
         if (c.p < c.end && (*c.p == '"' || *c.p == '\'')) {
             char q = *c.p++;
             if ((q == '"' ? parse_double(&c, &val, err) : parse_single(&c, &val, err)) < 0) {
-                rc = -1;
+                rc = DOTENV_ESYNTAX;
                 break;
             }
             skip_blanks(&c);
             if (c.p < c.end && *c.p == '\r') c.p++;
             if (c.p < c.end && *c.p != '\n' && *c.p != '#') {
                 fail(err, &c, "unexpected text after the closing quote");
-                rc = -1;
+                rc = DOTENV_ESYNTAX;
                 break;
             }
         } else {
@@ -208,13 +210,18 @@ static void to_envmap(void *ud, const char *key, const char *value, int line)
     envmap_set(ud, key, value);
 }
 
-int dotenv_load(const char *path, envmap *out, struct dotenv_error *err)
+enum dotenv_result dotenv_load(const char *path, envmap *out, struct dotenv_error *err)
 {
     char *text;
     size_t len;
     int rc = read_file(path, DOTENV_MAX_FILE, &text, &len);
-    if (rc < 0) return rc;
-    rc = dotenv_parse(text, len, to_envmap, out, err);
+    if (rc < 0) {
+        err->line = err->col = 0;
+        err->sys_errno = -rc;
+        snprintf(err->msg, sizeof err->msg, "%s", strerror(-rc));
+        return DOTENV_EREAD;
+    }
+    enum dotenv_result r = dotenv_parse(text, len, to_envmap, out, err);
     free(text);
-    return rc;
+    return r;
 }

@@ -18,13 +18,14 @@ int config_load_procfile(const char *path, const char *text, size_t len, const e
     char *envpath = xasprintf("%s/.env", cfg->dir ? cfg->dir : ".");
     envmap fenv = {0};
     struct dotenv_error de;
-    int r = dotenv_load(envpath, &fenv, &de);
-    if (r == -1)
-        diags_add(d, (src_pos){envpath, de.line, de.col}, "%s", de.msg);
-    else if (r < 0 && r != -ENOENT)
-        diags_add(d, (src_pos){envpath, 0, 0}, "cannot read: %s", strerror(-r));
-    else if (r == 0)
-        strvec_pushdup(&cfg->env_files, envpath);
+    switch (dotenv_load(envpath, &fenv, &de)) {
+    case DOTENV_OK: strvec_pushdup(&cfg->env_files, envpath); break;
+    case DOTENV_ESYNTAX: diags_add(d, (src_pos){envpath, de.line, de.col}, "%s", de.msg); break;
+    case DOTENV_EREAD:
+        if (de.sys_errno != ENOENT)
+            diags_add(d, (src_pos){envpath, 0, 0}, "cannot read: %s", de.msg);
+        break;
+    }
     for (size_t j = 0; j < fenv.n; j++)
         if (!envmap_get(vars, fenv.v[j].key))
             envmap_set(&cfg->file_env, fenv.v[j].key, fenv.v[j].val);

@@ -1,7 +1,8 @@
 """Broken configs: each prints exactly its FILE:LINE:COL error and exits 2."""
 import os
+import stat
 
-from harness import tmpdir, check, run, run_roster
+from harness import CHILD, Roster, tmpdir, check, run, run_roster, wait_for
 
 # (name, config text, expected stderr lines). F stands for the config's path.
 CASES = [
@@ -114,6 +115,79 @@ def test_errors_in_an_env_file_name_that_file():
     check(code == 2, "exit 2")
     check(err.strip() == "%s/bad.env:2:6: invalid character in variable name (expected KEY=VALUE)" % d,
           "got %r" % err)
+
+
+def test_unreadable_env_files_say_why():
+    """A read error names the errno's words (never an empty syntax error): a directory where
+    the file should be (EISDIR), a file that is not there (ENOENT), for each way in."""
+    d = tmpdir()
+    os.mkdir(os.path.join(d, "adir.env"))
+    path = os.path.join(d, "roster.yaml")
+    with open(path, "w") as f:
+        f.write("env_file: adir.env\nroles:\n  a:\n    command: x\n"
+                "    env_file: [{path: gone.env, required: true}]\n")
+    code, out, err = run_roster(["check", "-c", path, "--env-file", os.path.join(d, "adir.env")])
+    want = ["%s/adir.env: --env-file: cannot read: Is a directory" % d,
+            "%s:1:11: env_file: cannot read '%s/adir.env': Is a directory" % (path, d),
+            "%s:5:23: env_file: cannot read '%s/gone.env': No such file or directory" % (path, d)]
+    check(code == 2 and err.rstrip("\n").split("\n") == want,
+          "exit %d\n  got:  %r\n  want: %r" % (code, err, want))
+
+    # the .env beside a Procfile
+    p = tmpdir()
+    os.mkdir(os.path.join(p, ".env"))
+    with open(os.path.join(p, "Procfile"), "w") as f:
+        f.write("web: x\n")
+    code, out, err = run_roster(["check", "--procfile", os.path.join(p, "Procfile")])
+    want = "%s/.env: cannot read: Is a directory" % p
+    check(code == 2 and err.strip() == want, "exit %d\n  got:  %r\n  want: %r" % (code, err, want))
+
+
+SOCKET_MAX = 107  # sun_path less its NUL, on Linux
+
+
+def deep_dir(total, name):
+    """A new directory whose path, with "/" + name after it, is total bytes long."""
+    d = tmpdir()
+    rest = total - len(d) - 1 - len(name)  # what the directories below d add, "/" and a name each
+    check(rest == 0 or rest >= 2, "no directory adds %d bytes" % rest)
+    while rest > 0:
+        part = min(rest - 1, 60)
+        if rest - (part + 1) == 1:  # never leave one byte over: no directory is that short
+            part -= 1
+        d = os.path.join(d, "d" * part)
+        rest -= part + 1
+    os.makedirs(d)
+    check(len(os.path.join(d, name)) == total, "deep_dir made %d bytes" % len(os.path.join(d, name)))
+    return d
+
+
+def test_control_socket_is_measured_with_the_config_directory():
+    for total in (130, SOCKET_MAX + 1):
+        d = deep_dir(total, "ctl.sock")
+        path = os.path.join(d, "roster.yaml")
+        with open(path, "w") as f:
+            f.write("app: x\ncontrol: {socket: ctl.sock}\nroles:\n  a: {command: x}\n")
+        code, out, err = run_roster(["check", "-c", path])
+        want = ("%s:2:19: control.socket: '%s/ctl.sock' is %d bytes, longer than the 107 a unix "
+                "socket allows" % (path, d, total))
+        check(code == 2 and err.strip() == want, "exit %d\n  got:  %r\n  want: %r" % (code, err, want))
+
+
+def test_control_socket_of_the_longest_path_is_served_there():
+    d = deep_dir(SOCKET_MAX, "ctl.sock")
+    sock = os.path.join(d, "ctl.sock")
+    path = os.path.join(d, "roster.yaml")
+    with open(path, "w") as f:
+        f.write("app: x\ncontrol: {socket: ctl.sock}\nroles:\n"
+                "  a: {command: [@CHILD@, sleep, \"1000\"]}\n".replace("@CHILD@", CHILD))
+    with Roster(args=["-c", path]) as r:
+        r.wait_event("started", "a")
+        wait_for(lambda: os.path.exists(sock) and stat.S_ISSOCK(os.lstat(sock).st_mode), 10,
+                 "the socket at the whole %d-byte path" % len(sock))
+        code, out, err = run_roster(["status", "--socket", sock])
+        check(code == 0 and "a" in out, "status over %s: exit %d %s" % (sock, code, out + err))
+        r.stop()
 
 
 if __name__ == "__main__":

@@ -11,15 +11,16 @@
 #include "base/util.h"
 #include "t.h"
 
-/* Loads YAML text as "roster.yaml" with vars (NULL: none). Returns the loader's result; the
- * diagnostics, joined by newlines, go to *diag_text (caller frees). */
-static int load_yaml(const char *text, const envmap *vars, struct roster_config *cfg,
-                     char **diag_text)
+/* Loads YAML text as "roster.yaml" in dir (NULL: none) with vars (NULL: none). Returns the
+ * loader's result; the diagnostics, joined by newlines, go to *diag_text (caller frees). */
+static int load_yaml_in(const char *dir, const char *text, const envmap *vars,
+                        struct roster_config *cfg, char **diag_text)
 {
     envmap none = {0};
     diags d = {0};
     config_defaults(cfg);
     cfg->path = xstrdup("roster.yaml");
+    cfg->dir = xstrdup(dir);
     int rc = config_load_yaml(cfg->path, text, strlen(text), vars ? vars : &none, cfg, &d);
     sbuf b;
     sbuf_init(&b);
@@ -28,6 +29,12 @@ static int load_yaml(const char *text, const envmap *vars, struct roster_config 
     *diag_text = sbuf_detach(&b);
     diags_free(&d);
     return rc;
+}
+
+static int load_yaml(const char *text, const envmap *vars, struct roster_config *cfg,
+                     char **diag_text)
+{
+    return load_yaml_in(NULL, text, vars, cfg, diag_text);
 }
 
 /* ---- a full config ---- */
@@ -552,6 +559,128 @@ static void test_broken_configs(void)
         "roster.yaml:8:14: restart must be always, on-failure or never, not 'sometimes'");
 }
 
+/* Every key's own mistakes, in every mapping: each value error, and each table's unknown-key
+ * error with its suggestion, as the tables word them. */
+static void test_every_key(void)
+{
+    BAD("roles:\n  web:\n    command: x\n    user: {name: x}\n",
+        "roster.yaml:4:11: user must be a value, not a mapping");
+    BAD("roles:\n  web:\n    command: x\n    cwd: [a]\n",
+        "roster.yaml:4:10: cwd must be a value, not a list");
+    BAD("roles:\n  web:\n    command: x\n    env: [\"=x\"]\n",
+        "roster.yaml:4:11: env entries must look like NAME=value, not '=x'");
+    BAD("roles:\n  web:\n    command: x\n    env_file: [{required: false}]\n",
+        "roster.yaml:4:16: env_file entry needs a path");
+    BAD("roles:\n  web:\n    command: x\n    depends_on: [{a: b}]\n",
+        "roster.yaml:4:18: depends_on entry must be a value, not a mapping");
+    BAD("roles:\n  web:\n    command: x\n    depends_on: {db: {condition: up}}\n",
+        "roster.yaml:4:34: depends_on condition must be started, ready or completed, not 'up'");
+    BAD("roles:\n  web:\n    command: x\n    depends_on: {db: {conditon: ready}}\n",
+        "roster.yaml:4:23: unknown key 'conditon' in depends_on entry (did you mean 'condition'?)");
+    BAD("roles:\n  web:\n    command: x\n    give_up: {after: -1, within: soon}\n",
+        "roster.yaml:4:22: give_up.after must be between 0 and 1000000, not -1\nroster.yaml:4:34: "
+        "give_up.within: invalid duration (expected e.g. 500ms, 10s, 5m, 1h30m), not 'soon'");
+    BAD("roles:\n  web:\n    command: x\n    backoff: {reset_after: 10}\n",
+        "roster.yaml:4:28: backoff.reset_after: duration needs a unit (ms, s, m, h), e.g. 10s, not "
+        "'10'");
+    BAD("roles:\n  web:\n    command: x\n    ready: {log: \"(\"}\n",
+        "roster.yaml:4:18: ready.log: invalid regular expression '(': Unmatched ( or \\(");
+    /* ready.tcp and live.http targets: checked per copy by the plan (test_plan.c) */
+    BAD("roles:\n  web:\n    command: x\n    ready: {exec: [a]}\n",
+        "roster.yaml:4:19: exec must be a value, not a list");
+    BAD("roles:\n  web:\n    command: x\n    ready: {notify: maybe}\n",
+        "roster.yaml:4:21: ready.notify must be true or false, not 'maybe'");
+    BAD("roles:\n  web:\n    command: x\n    ready: {http: \"http://h/\", every: 0s, "
+        "attempt_timeout: 1y}\n",
+        "roster.yaml:4:39: every must be more than 0s\nroster.yaml:4:60: attempt_timeout: unknown "
+        "duration unit (use ms, s, m, h or d), not '1y'");
+    BAD("roles:\n  web:\n    command: x\n    live: {watchdog: 0s}\n",
+        "roster.yaml:4:22: live.watchdog must be more than 0s");
+    BAD("roles:\n  web:\n    command: x\n    live: {watchdog: soon}\n",
+        "roster.yaml:4:22: live.watchdog: invalid duration (expected e.g. 500ms, 10s, 5m, 1h30m), "
+        "not 'soon'\nroster.yaml:4:22: live.watchdog must be more than 0s");
+    BAD("roles:\n  web:\n    command: x\n    live: {every: 5s}\n",
+        "roster.yaml:4:11: live needs one of http, tcp, exec or watchdog");
+    BAD("roles:\n  web:\n    command: x\n    live: {exec: \"true\", failures: 0}\n",
+        "roster.yaml:4:36: failures must be between 1 and 1000, not 0");
+    BAD("roles:\n  web:\n    command: x\n    live: {exec: \"true\", log: x}\n",
+        "roster.yaml:4:26: unknown key 'log' in live");
+    BAD("roles:\n  web:\n    command: x\n    postgres: maybe\n",
+        "roster.yaml:4:15: postgres must be true or false, not 'maybe'");
+    BAD("roles:\n  web:\n    command: x\n    postgres: {weight: 0, pool_env: {a: b}, url_env: "
+        "[x]}\n",
+        "roster.yaml:4:24: postgres.weight must be between 1 and 1000, not 0\nroster.yaml:4:37: "
+        "pool_env must be a value, not a mapping\nroster.yaml:4:54: postgres.url_env must be a "
+        "value, not a list");
+    BAD("roles:\n  web:\n    command: x\n    postgres: {conections: 2}\n",
+        "roster.yaml:4:16: unknown key 'conections' in a role's postgres (did you mean "
+        "'connections'?)");
+    BAD("roles:\n  web:\n    command: x\n    lock: redis\n",
+        "roster.yaml:4:11: lock must be postgres, not 'redis'");
+    BAD("roles:\n  web:\n    command: x\n    wait_for: [postgres, mongo]\n",
+        "roster.yaml:4:26: wait_for must be postgres or redis, not 'mongo'");
+    BAD("roles:\n  web:\n    command: x\n    max_memory: {a: 1}\n",
+        "roster.yaml:4:17: max_memory must be a value, not a mapping");
+    BAD("roles:\n  web:\n    command: x\n    kind: [service]\n",
+        "roster.yaml:4:11: kind must be a value, not a list");
+    BAD("roles:\n  web:\n    command: x\n    stop: 5s\n",
+        "roster.yaml:4:11: stop must be a mapping (key: value lines), not a value");
+    BAD("roles:\n  web:\n    command: x\n    backoff: {intial: 1s}\n",
+        "roster.yaml:4:15: unknown key 'intial' in backoff (did you mean 'initial'?)");
+    BAD("roles:\n  web:\n    command: x\n    give_up: {then: exit, afterr: 3}\n",
+        "roster.yaml:4:27: unknown key 'afterr' in give_up (did you mean 'after'?)");
+    BAD("roles:\n  web:\n    command: x\n    x-note: fine\n    [a]: b\n",
+        "roster.yaml:5:5: keys in a role must be plain names");
+    BAD("log: {color: purple, timestamp: true}\nroles:\n  web:\n    command: x\n",
+        "roster.yaml:1:14: log.color must be auto, always or never, not "
+        "'purple'\nroster.yaml:1:22: unknown key 'timestamp' in log (did you mean 'timestamps'?)");
+    BAD("health: {listen: \"0.0.0.0:9090\", port: 9090}\nroles:\n  web:\n    command: x\n",
+        "roster.yaml:1:34: unknown key 'port' in health");
+    BAD("control: {sockt: /tmp/x.sock}\nroles:\n  web:\n    command: x\n",
+        "roster.yaml:1:11: unknown key 'sockt' in control (did you mean 'socket'?)");
+    BAD("postgres:\n  url: postgres://h/db\n  budget: lots\n  headroom: -1\n  instances: {api: "
+        "many}\n  sample_every: 50ms\n  required: maybe\n  samples: 1\nroles:\n  web:\n    "
+        "command: x\n",
+        "roster.yaml:3:11: postgres.budget (a number or auto) must be a whole number, not "
+        "'lots'\nroster.yaml:4:13: postgres.headroom must be between 0 and 100000, not "
+        "-1\nroster.yaml:5:20: api must be a whole number, not 'many'\nroster.yaml:6:17: "
+        "postgres.sample_every must be 100ms or more\nroster.yaml:7:13: postgres.required must be "
+        "true or false, not 'maybe'\nroster.yaml:8:3: unknown key 'samples' in postgres");
+    BAD("postgres: {budget: 0}\nroles:\n  web:\n    command: x\n",
+        "roster.yaml:1:20: postgres.budget (a number or auto) must be between 1 and 100000, not "
+        "0\nroster.yaml:1:11: postgres needs a url (e.g. url: ${DATABASE_URL})");
+    BAD("redis: {url: [x], required: maybe, urll: x}\nroles:\n  web:\n    command: x\n",
+        "roster.yaml:1:29: redis.required must be true or false, not 'maybe'\nroster.yaml:1:36: "
+        "unknown key 'urll' in redis (did you mean 'url'?)\nroster.yaml:1:14: redis.url must be a "
+        "value, not a list");
+    BAD("env_file: [{path: /nonexistent/roster-test.env, requird: false}]\nroles:\n  web:\n    "
+        "command: x\n",
+        "roster.yaml:1:49: unknown key 'requird' in env_file (did you mean "
+        "'required'?)\nroster.yaml:1:19: env_file: cannot read '/nonexistent/roster-test.env': No "
+        "such file or directory");
+    BAD("env_file: {path: x}\nroles:\n  web:\n    command: x\n",
+        "roster.yaml:1:18: env_file: cannot read 'x': No such file or directory");
+    BAD("shutdown_timeout: [1s]\nroles:\n  web:\n    command: x\n",
+        "roster.yaml:1:19: shutdown_timeout must be a value, not a list");
+    BAD("app: [x]\nroles:\n  web:\n    command: x\n",
+        "roster.yaml:1:6: app must be a value, not a list");
+    BAD("env: [A=1, 5]\nroles:\n  web:\n    command: x\n",
+        "roster.yaml:1:12: env entries must look like NAME=value, not '5'");
+
+    /* extension keys are skipped at the top and in roles and roles:, optional env files too */
+    struct roster_config cfg;
+    char *dt;
+    CHECK_INT(load_yaml("x-top: ok\nenv_file: [{path: /nonexistent/roster-test.env, required: "
+                        "false}]\nroles:\n  x-skipped: {command: y}\n  web: {command: x, x-n: 1}\n",
+                        NULL, &cfg, &dt),
+              0);
+    CHECK_STR(dt, "");
+    free(dt);
+    CHECK_INT(cfg.nroles, 1);
+    CHECK_INT(cfg.env_files.n, 1);
+    config_free(&cfg);
+}
+
 /* ---- Procfile ---- */
 
 static char tmpdir[64];
@@ -701,6 +830,99 @@ static void test_procfile(void)
     config_free(&cfg);
 }
 
+/* ---- the control socket's path ---- */
+
+/* A directory name of n bytes: "/" and then 'd's, under which nothing needs to exist. */
+static char *dir_of(size_t n)
+{
+    char *d = xmalloc(n + 1);
+    d[0] = '/';
+    memset(d + 1, 'd', n - 1);
+    d[n] = '\0';
+    return d;
+}
+
+/* control.socket is measured after the config's directory is put in front of it, against the
+ * limit of a unix socket (107 bytes on Linux), and the error says the whole path. */
+static void test_control_socket_length(void)
+{
+    const size_t max = CONFIG_SOCKET_PATH_MAX;
+    const char *text = "control: {socket: ctl.sock}\nroles:\n  web: {command: x}\n";
+    struct roster_config cfg;
+    char *dt;
+
+    /* a relative name that fits only without its directory */
+    char *dir = dir_of(max - strlen("/ctl.sock") + 1);
+    CHECK_INT(load_yaml_in(dir, text, NULL, &cfg, &dt), -1);
+    char *want = xasprintf("roster.yaml:1:19: control.socket: '%s/ctl.sock' is %zu bytes, longer "
+                           "than the %zu a unix socket allows",
+                           dir, max + 1, max);
+    CHECK_STR(dt, want);
+    free(want);
+    free(dt);
+    config_free(&cfg);
+    free(dir);
+
+    /* exactly the limit is fine, and the path kept is the whole one */
+    dir = dir_of(max - strlen("/ctl.sock"));
+    CHECK_INT(load_yaml_in(dir, text, NULL, &cfg, &dt), 0);
+    CHECK_STR(dt, "");
+    free(dt);
+    CHECK_INT(strlen(cfg.control_socket), max);
+    CHECK(str_has_prefix(cfg.control_socket, dir));
+    config_free(&cfg);
+    free(dir);
+
+    /* an absolute path is measured as written */
+    char *path = dir_of(max + 1);
+    char *abs_text = xasprintf("control: {socket: \"%s\"}\nroles:\n  web: {command: x}\n", path);
+    CHECK_INT(load_yaml_in("/srv", abs_text, NULL, &cfg, &dt), -1);
+    want = xasprintf("roster.yaml:1:19: control.socket: '%s' is %zu bytes, longer than the %zu a "
+                     "unix socket allows",
+                     path, max + 1, max);
+    CHECK_STR(dt, want);
+    free(want);
+    free(dt);
+    config_free(&cfg);
+    free(abs_text);
+    free(path);
+}
+
+/* The default socket sits in $TMPDIR, unless that would be too long to bind: then in /tmp. */
+static void test_default_control_socket(void)
+{
+    char *cfgpath = xasprintf("%s/roster.yaml", tmpdir);
+    FILE *f = fopen(cfgpath, "w");
+    CHECK(f != NULL);
+    if (!f) {
+        free(cfgpath);
+        return;
+    }
+    fputs("app: sock\nroles:\n  web: {command: x}\n", f);
+    fclose(f);
+
+    char *deep = dir_of(CONFIG_SOCKET_PATH_MAX);
+    char *tmp_short = xstrdup("TMPDIR=/run/user/1000");
+    char *tmp_long = xasprintf("TMPDIR=%s", deep);
+    char *envs[][2] = {{tmp_short, NULL}, {tmp_long, NULL}};
+    const char *want[] = {"/run/user/1000/roster-sock.sock", "/tmp/roster-sock.sock"};
+    for (size_t i = 0; i < 2; i++) {
+        struct config_opts opts = {.path = cfgpath, .environ_ = envs[i]};
+        struct roster_config cfg;
+        diags d = {0};
+        CHECK_INT(config_load(&opts, &cfg, &d), 0);
+        CHECK_INT(diags_count(&d), 0);
+        CHECK_STR(cfg.control_socket, want[i]);
+        config_free(&cfg);
+        diags_free(&d);
+    }
+    free(tmp_short);
+    free(tmp_long);
+    free(deep);
+    unlink(cfgpath);
+    free(cfgpath);
+}
+
 int main(void)
 {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/roster-test-config-XXXXXX");
@@ -711,7 +933,10 @@ int main(void)
     test_full_config();
     test_valid_shapes();
     test_broken_configs();
+    test_every_key();
     test_procfile();
+    test_control_socket_length();
+    test_default_control_socket();
     rmdir(tmpdir);
     return t_done("config");
 }

@@ -1,10 +1,12 @@
-/* test_dotenv.c — the .env format: assignments, quoting, comments, line endings and errors. */
+/* test_dotenv.c — the .env format: assignments, quoting, comments, line endings and errors; and
+ * what the loaders say when an env file cannot be read. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "config/config.h"
 #include "config/dotenv.h"
 #include "base/envmap.h"
 #include "base/util.h"
@@ -176,13 +178,13 @@ static void test_crlf_and_bom(void)
     seen_free(&s);
 
     /* a BOM counts for nothing in columns either */
-    CHECK_INT(parse(BOM "A\n", &s, &err), -1);
+    CHECK_INT(parse(BOM "A\n", &s, &err), DOTENV_ESYNTAX);
     CHECK_INT(err.line, 1);
     CHECK_INT(err.col, 2);
     seen_free(&s);
 
     /* a BOM anywhere else is not ignored */
-    CHECK_INT(parse("A=1\n" BOM "B=2\n", &s, &err), -1);
+    CHECK_INT(parse("A=1\n" BOM "B=2\n", &s, &err), DOTENV_ESYNTAX);
     CHECK_INT(err.line, 2);
     CHECK_INT(err.col, 1);
     seen_free(&s);
@@ -193,7 +195,7 @@ static void expect_error(const char *text, int line, int col, const char *msg, i
 {
     struct seen s;
     struct dotenv_error err;
-    CHECK_INT(parse(text, &s, &err), -1);
+    CHECK_INT(parse(text, &s, &err), DOTENV_ESYNTAX);
     CHECK_INT(err.line, line);
     CHECK_INT(err.col, col);
     CHECK_STR(err.msg, msg);
@@ -249,15 +251,111 @@ static void test_load(void)
         CHECK_INT(write(fd, "OK=1\nBAD\n", 9), 9);
         close(fd);
     }
-    CHECK_INT(dotenv_load(path, &env, &err), -1);
+    CHECK_INT(dotenv_load(path, &env, &err), DOTENV_ESYNTAX);
     CHECK_INT(err.line, 2);
     CHECK_INT(err.col, 4);
+    CHECK_INT(err.sys_errno, 0);
     envmap_free(&env);
     unlink(path);
 
-    CHECK_INT(dotenv_load(path, &env, &err), -ENOENT);
+    CHECK_INT(dotenv_load(path, &env, &err), DOTENV_EREAD);
+    CHECK_INT(err.sys_errno, ENOENT);
+    CHECK_STR(err.msg, strerror(ENOENT));
+    CHECK_INT(err.line, 0);
     CHECK_INT(env.n, 0);
     envmap_free(&env);
+}
+
+/* ---- an env file that cannot be opened ----
+ * EPERM is what a seccomp sandbox or an LSM answers an open with; root (which runs these tests)
+ * is never refused by file modes, so the link wraps read_file (tests/CMakeLists.txt): a path
+ * under EPERM_DIR fails with EPERM, and dotenv_load and the config loaders take their real
+ * error path. EPERM is 1: as -EPERM it was -1, dotenv's old syntax-error code. */
+
+#define EPERM_DIR "/roster-test-eperm"
+
+int __real_read_file(const char *path, size_t max, char **out, size_t *len);
+int __wrap_read_file(const char *path, size_t max, char **out, size_t *len);
+
+int __wrap_read_file(const char *path, size_t max, char **out, size_t *len)
+{
+    if (str_has_prefix(path, EPERM_DIR "/")) return -EPERM;
+    return __real_read_file(path, max, out, len);
+}
+
+static char *diags_text(const diags *d)
+{
+    sbuf b;
+    sbuf_init(&b);
+    for (size_t i = 0; i < d->items.n; i++)
+        sbuf_printf(&b, "%s%s", i ? "\n" : "", d->items.v[i]);
+    return sbuf_detach(&b);
+}
+
+static void test_open_refused(void)
+{
+    /* the loader itself: a read error, never a syntax error */
+    envmap env = {0};
+    struct dotenv_error err;
+    CHECK_INT(dotenv_load(EPERM_DIR "/x.env", &env, &err), DOTENV_EREAD);
+    CHECK_INT(err.sys_errno, EPERM);
+    CHECK_STR(err.msg, "Operation not permitted");
+    CHECK_INT(env.n, 0);
+    envmap_free(&env);
+
+    /* the config's env_file (required or not: only a missing optional file is skipped), a role's
+     * env_file and --env-file each say the file and the errno's words */
+    char dir[] = "/tmp/roster-test-dotenv-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char *cfgpath = xasprintf("%s/roster.yaml", dir);
+    FILE *f = fopen(cfgpath, "w");
+    CHECK(f != NULL);
+    if (f) {
+        fputs("env_file: " EPERM_DIR "/top.env\n"
+              "roles:\n"
+              "  web:\n"
+              "    command: x\n"
+              "    env_file: [{path: " EPERM_DIR "/role.env, required: false}]\n",
+              f);
+        fclose(f);
+    }
+    char *none[] = {NULL};
+    struct config_opts opts = {.path = cfgpath, .environ_ = none};
+    strvec_pushdup(&opts.env_files, EPERM_DIR "/cli.env");
+    struct roster_config cfg;
+    diags d = {0};
+    CHECK_INT(config_load(&opts, &cfg, &d), -1);
+    char *got = diags_text(&d);
+    char *want =
+        xasprintf(EPERM_DIR "/cli.env: --env-file: cannot read: Operation not permitted\n"
+                            "%s:1:11: env_file: cannot read '" EPERM_DIR "/top.env': Operation "
+                            "not permitted\n"
+                            "%s:5:23: env_file: cannot read '" EPERM_DIR "/role.env': Operation "
+                            "not permitted",
+                  cfgpath, cfgpath);
+    CHECK_STR(got, want);
+    free(got);
+    free(want);
+    config_free(&cfg);
+    diags_free(&d);
+    strvec_free(&opts.env_files);
+    unlink(cfgpath);
+    free(cfgpath);
+    rmdir(dir);
+
+    /* the .env beside a Procfile */
+    envmap vars = {0};
+    config_defaults(&cfg);
+    cfg.path = xstrdup("Procfile");
+    cfg.dir = xstrdup(EPERM_DIR);
+    cfg.procfile = true;
+    d = (diags){0};
+    CHECK_INT(config_load_procfile(cfg.path, "web: x\n", 7, &vars, &cfg, &d), -1);
+    got = diags_text(&d);
+    CHECK_STR(got, EPERM_DIR "/.env: cannot read: Operation not permitted");
+    free(got);
+    config_free(&cfg);
+    diags_free(&d);
 }
 
 int main(void)
@@ -271,5 +369,6 @@ int main(void)
     test_crlf_and_bom();
     test_errors();
     test_load();
+    test_open_refused();
     return t_done("dotenv");
 }

@@ -807,6 +807,10 @@ static void test_probe_targets(void)
          "@:5:19: ready.http must be an http:// or https:// URL, not 'h:80'");
     FAIL("roles:\n  web:\n    command: x\n    live: {tcp: localhost}\n", NULL,
          "@:4:17: live.tcp must be host:port, not 'localhost'");
+    FAIL("roles:\n  web:\n    command: x\n    ready: {tcp: \"localhost\"}\n", NULL,
+         "@:4:18: ready.tcp must be host:port, not 'localhost'");
+    FAIL("roles:\n  web:\n    command: x\n    live: {http: \"h\"}\n", NULL,
+         "@:4:18: live.http must be an http:// or https:// URL, not 'h'");
     FAIL("roles:\n  web:\n    command: x\n    ready: {http: \"http://h:${NOPE}/\"}\n", NULL,
          "@:4:29: variable NOPE is not set (use ${NOPE:-default} to give a default)");
     FAIL("roles:\n  web:\n    command: x\n    ready: {tcp: 'h:${PORT:?needs a port}'}\n", NULL,

@@ -1,0 +1,888 @@
+/* config_keys.c — the keys of a roster.yaml, as tables: for each mapping, every key's name, the
+ * parser that reads its value and the field it fills (nginx's ngx_command_t). The walk in
+ * config_yaml.c reads a mapping through its table, and the unknown-key error with its "did you
+ * mean" comes from the same table. The tables are at the end of the file, outermost last. */
+#include <ctype.h>
+#include <errno.h>
+#include <regex.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/config_yaml.h"
+#include "config/dotenv.h"
+#include "base/units.h"
+
+/* A choice is stored through an int: the enums it fills must be int-sized. */
+_Static_assert(sizeof(enum role_kind) == sizeof(int), "enum role_kind is int-sized");
+_Static_assert(sizeof(enum restart_policy) == sizeof(int), "enum restart_policy is int-sized");
+_Static_assert(sizeof(enum give_up_then) == sizeof(int), "enum give_up_then is int-sized");
+_Static_assert(sizeof(enum dep_cond) == sizeof(int), "enum dep_cond is int-sized");
+_Static_assert(sizeof(enum log_format) == sizeof(int), "enum log_format is int-sized");
+_Static_assert(sizeof(enum color_mode) == sizeof(int), "enum color_mode is int-sized");
+
+/* The name, parser and field of a key; the rest of its entry is designated. */
+#define KEY(name_, parse_, offset_) .name = (name_), .parse = (parse_), .offset = (offset_)
+/* The names of a choice, in the order errors list them. */
+#define CHOICES(names_) .names = (names_), .n = ARRAY_SIZE(names_)
+
+/* Tables used by parsers defined before them. */
+static const struct key_table env_file_table, dep_table;
+static const struct choices dep_conds;
+
+static const char *what_of(const struct key_def *k)
+{
+    return k->what ? k->what : k->name;
+}
+
+/* ---- parsers any table may use ---- */
+
+/* Stores an allocated string (or NULL) in the key's field; a later value replaces an earlier one.
+ * Returns 0 for a string, -1 for NULL. */
+static int set_str(struct walk *w, const struct key_def *k, char *owned)
+{
+    char **f = FIELD(w, k, char *);
+    free(*f);
+    *f = owned;
+    return owned ? 0 : -1;
+}
+
+static int key_str(struct walk *w, const struct key_def *k, yaml_node_t *v)
+{
+    return set_str(w, k, get_str(w->L, v, what_of(k)));
+}
+
+/* A path, made absolute against the config's directory. */
+static int key_path(struct walk *w, const struct key_def *k, yaml_node_t *v)
+{
+    char *s = get_str(w->L, v, what_of(k));
+    char *full = s ? resolve_path(w->L, s) : NULL;
+    free(s);
+    return set_str(w, k, full);
+}
+
+/* One string or a list of them, each added to a strvec. */
+static int key_str_list(struct walk *w, const struct key_def *k, yaml_node_t *v)
+{
+    strvec *f = FIELD(w, k, strvec);
+    struct items its;
+    int rc = 0;
+    items_of(w->L, v, &its);
+    for (yaml_node_item_t *it = its.start; it < its.top; it++) {
+        char *s = get_str(w->L, node_at(w->L, *it), what_of(k));
+        if (s)
+            strvec_push(f, s);
+        else
+            rc = -1;
+    }
+    return rc;
+}
+
+/* A whole number between min and max. */
+static int key_int(struct walk *w, const struct key_def *k, yaml_node_t *v)
+{
+    return get_int(w->L, v, what_of(k), k->min, k->max, FIELD(w, k, int));
+}
+
+static int key_bool(struct walk *w, const struct key_def *k, yaml_node_t *v)
+{
+    return get_bool(w->L, v, what_of(k), FIELD(w, k, bool));
+}
+
+/* A duration of at least min milliseconds. The minimum is checked even when the value was wrong:
+ * the field then keeps its default, which may be below it (live.watchdog's 0). */
+static int key_duration(struct walk *w, const struct key_def *k, yaml_node_t *v)
+{
+    uint64_t *f = FIELD(w, k, uint64_t);
+    int rc = get_duration(w->L, v, what_of(k), f);
+    if (k->min > 0 && *f < (uint64_t)k->min) {
+        if (k->min == 1) {
+            err_at(w->L, v, "%s must be more than 0s", what_of(k));
+        } else {
+            char least[32];
+            units_format_duration((uint64_t)k->min, least, sizeof least);
+            err_at(w->L, v, "%s must be %s or more", what_of(k), least);
+        }
+        rc = -1;
+    }
+    return rc;
+}
+
+static int key_size(struct walk *w, const struct key_def *k, yaml_node_t *v)
+{
+    return get_size(w->L, v, what_of(k), FIELD(w, k, uint64_t));
+}
+
+static int choice_value(const struct choices *c, size_t i)
+{
+    return c->values ? c->values[i] : (int)i;
+}
+
+/* One of the names in k->choices, stored as its value. A plain YAML boolean stands for the
+ * choice the table names for it (restart: false is never), read before interpolation. */
+static int key_choice(struct walk *w, const struct key_def *k, yaml_node_t *v)
+{
+    const struct choices *c = k->choices;
+    int *f = FIELD(w, k, int);
+    bool b;
+    if (v->type == YAML_SCALAR_NODE && parse_bool_text(sval(v), &b)) {
+        const char *name = b ? c->if_true : c->if_false;
+        for (size_t i = 0; name && i < c->n; i++) {
+            if (!strcmp(c->names[i], name)) {
+                *f = choice_value(c, i);
+                return 0;
+            }
+        }
+    }
+    int i = get_enum(w->L, v, what_of(k), c->names, c->n);
+    if (i < 0) return -1;
+    *f = choice_value(c, (size_t)i);
+    return 0;
+}
+
+/* env: a mapping of NAME: value, or a list of "NAME=value" strings. */
+static void parse_env(struct loader *L, yaml_node_t *n, const char *what, envmap *out)
+{
+    if (is_null(n)) return;
+    if (n->type == YAML_SEQUENCE_NODE) {
+        for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top;
+             it++) {
+            yaml_node_t *item = node_at(L, *it);
+            char *s = get_str(L, item, what);
+            if (!s) continue;
+            char *eq = strchr(s, '=');
+            if (!eq || eq == s) {
+                err_at(L, item, "%s entries must look like NAME=value, not '%s'", what, s);
+            } else {
+                *eq = '\0';
+                envmap_set(out, s, eq + 1);
+            }
+            free(s);
+        }
+        return;
+    }
+    struct pairs ps;
+    if (get_pairs(L, n, what, &ps) < 0) return;
+    for (size_t i = 0; i < ps.n; i++) {
+        const char *key = ps.p[i].key;
+        bool ok = isalpha((unsigned char)key[0]) || key[0] == '_';
+        for (const char *c = key; *c && ok; c++)
+            ok = isalnum((unsigned char)*c) || *c == '_' || *c == '.';
+        if (!ok) {
+            err_at(L, ps.p[i].k, "'%s' is not a valid environment variable name", key);
+            continue;
+        }
+        if (is_null(ps.p[i].v)) {
+            envmap_set(out, key, "");
+            continue;
+        }
+        char *v = get_str(L, ps.p[i].v, key);
+        if (v) envmap_set(out, key, v);
+        free(v);
+    }
+    free(ps.p);
+}
+
+static int key_env(struct walk *w, const struct key_def *k, yaml_node_t *v)
+{
+    parse_env(w->L, v, what_of(k), FIELD(w, k, envmap));
+    return 0;
+}
+
+/* A nested mapping read through its own table, into the field at the key's offset. */
+static int key_section(struct walk *w, const struct key_def *k, yaml_node_t *v)
+{
+    return walk_mapping(w->L, k->table, v, FIELD(w, k, char));
+}
+
+/* ---- env_file ---- */
+
+/* One {path: P, required: false} entry of an env_file list. */
+struct env_file_entry {
+    char *path;
+    bool required;
+    yaml_node_t *at; /* the path's node, where a read error points */
+};
+
+static int key_env_file_path(struct walk *w, const struct key_def *k, yaml_node_t *v)
+{
+    ((struct env_file_entry *)w->base)->at = v;
+    return key_str(w, k, v);
+}
+
+/* Reads one env file into out (later lines win). A missing optional file is skipped. */
+static void load_env_file(struct loader *L, yaml_node_t *at, const char *path, bool required,
+                          envmap *out)
+{
+    char *full = resolve_path(L, path);
+    struct dotenv_error de;
+    envmap tmp = {0};
+    switch (dotenv_load(full, &tmp, &de)) {
+    case DOTENV_OK: envmap_merge(out, &tmp); break;
+    case DOTENV_ESYNTAX: diags_add(L->d, (src_pos){full, de.line, de.col}, "%s", de.msg); break;
+    case DOTENV_EREAD:
+        if (required || de.sys_errno != ENOENT)
+            err_at(L, at, "env_file: cannot read '%s': %s", full, de.msg);
+        break;
+    }
+    envmap_free(&tmp);
+    free(full);
+}
+
+/* env_file: a path, a list of paths, or list items {path: P, required: false}. */
+static void parse_env_files(struct loader *L, yaml_node_t *n, strvec *paths, envmap *out)
+{
+    if (is_null(n)) return;
+    struct items its;
+    items_of(L, n, &its);
+    for (yaml_node_item_t *it = its.start; it < its.top; it++) {
+        yaml_node_t *item = node_at(L, *it);
+        struct env_file_entry e = {.required = true, .at = item};
+        if (item->type == YAML_MAPPING_NODE) {
+            walk_mapping(L, &env_file_table, item, &e);
+            if (!e.path) {
+                err_at(L, item, "env_file entry needs a path");
+                continue;
+            }
+        } else {
+            e.path = get_str(L, item, "env_file");
+            if (!e.path) continue;
+        }
+        strvec_pushdup(paths, e.path);
+        load_env_file(L, e.at, e.path, e.required, out);
+        free(e.path);
+    }
+}
+
+/* A role's env_file: the variables go to the role's environment only. */
+static int key_role_env_file(struct walk *w, const struct key_def *k, yaml_node_t *v)
+{
+    struct role_config *r = w->base;
+    (void)k;
+    parse_env_files(w->L, v, &r->env_files, &r->file_env);
+    return 0;
+}
+
+/* The top-level env_file: its variables are visible to ${VAR} everywhere else (so it is read
+ * first), and those the environment lacks are passed on to the roles. */
+static int key_top_env_file(struct walk *w, const struct key_def *k, yaml_node_t *v)
+{
+    struct roster_config *cfg = w->base;
+    envmap fenv = {0};
+    (void)k;
+    parse_env_files(w->L, v, &cfg->env_files, &fenv);
+    for (size_t j = 0; j < fenv.n; j++) {
+        if (envmap_set_default(&w->L->vars, fenv.v[j].key, fenv.v[j].val))
+            envmap_set(&cfg->file_env, fenv.v[j].key, fenv.v[j].val);
+    }
+    envmap_free(&fenv);
+    return 0;
+}
+
+/* ---- a role ---- */
+
+static int key_signal(struct walk *w, const struct key_def *k, yaml_node_t *v)
+{
+    char *s = get_str(w->L, v, what_of(k));
+    if (!s) return -1;
+    int sig = signal_from_name(s);
+    if (sig <= 0 || sig == SIGSTOP || sig == SIGCHLD) {
+        err_at(w->L, v, "%s: unknown signal '%s' (e.g. TERM, INT, QUIT, HUP, USR1, KILL)",
+               what_of(k), s);
+        free(s);
+        return -1;
+    }
+    free(s);
+    *FIELD(w, k, int) = sig;
+    return 0;
+}
+
+/* command: a string run by /bin/sh -c, or a list exec'd as is. */
+static int key_command(struct walk *w, const struct key_def *k, yaml_node_t *n)
+{
+    struct loader *L = w->L;
+    struct role_config *r = w->base;
+    (void)k;
+    r->command_pos = pos_of(L, n);
+    if (n->type == YAML_SEQUENCE_NODE) {
+        for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top;
+             it++) {
+            char *s = get_str(L, node_at(L, *it), "command");
+            if (s) strvec_push(&r->argv, s);
+        }
+        if (r->argv.n == 0) {
+            err_at(L, n, "command must not be an empty list");
+            return -1;
+        }
+        return 0;
+    }
+    char *s = get_str(L, n, "command");
+    if (!s) return -1;
+    const char *p = s;
+    while (isspace((unsigned char)*p))
+        p++;
+    if (!*p) {
+        err_at(L, n, "command must not be empty");
+        free(s);
+        return -1;
+    }
+    r->shell = s;
+    return 0;
+}
+
+static int key_user(struct walk *w, const struct key_def *k, yaml_node_t *v)
+{
+    struct role_config *r = w->base;
+    int rc = key_str(w, k, v);
+    r->user_pos = pos_of(w->L, v);
+    if (r->user && !*r->user) {
+        /* user: ${RUN_AS:-} leaves it unset when the variable is empty */
+        free(r->user);
+        r->user = NULL;
+    }
+    return rc;
+}
+
+/* depends_on: a list of role names, or a mapping of name: condition (or {condition: ...}). */
+static int key_deps(struct walk *w, const struct key_def *k, yaml_node_t *n)
+{
+    struct loader *L = w->L;
+    struct role_config *r = w->base;
+    (void)k;
+    if (n->type == YAML_SEQUENCE_NODE) {
+        size_t count = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+        r->deps = xcalloc(count, sizeof *r->deps);
+        for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top;
+             it++) {
+            yaml_node_t *item = node_at(L, *it);
+            char *name = get_str(L, item, "depends_on entry");
+            if (!name) continue;
+            r->deps[r->ndeps].role = name;
+            r->deps[r->ndeps].cond = DEP_STARTED;
+            r->deps[r->ndeps].pos = pos_of(L, item);
+            r->ndeps++;
+        }
+        return 0;
+    }
+    struct pairs ps;
+    if (get_pairs(L, n, "depends_on", &ps) < 0) return -1;
+    r->deps = xcalloc(ps.n, sizeof *r->deps);
+    for (size_t i = 0; i < ps.n; i++) {
+        struct dep dep = {.cond = DEP_STARTED};
+        yaml_node_t *v = ps.p[i].v;
+        if (v->type == YAML_MAPPING_NODE) {
+            if (walk_mapping(L, &dep_table, v, &dep) < 0) continue;
+        } else if (!is_null(v)) {
+            int c = get_enum(L, v, what_of(&dep_table.keys[0]), dep_conds.names, dep_conds.n);
+            if (c < 0) continue;
+            dep.cond = (enum dep_cond)c;
+        }
+        dep.role = xstrdup(ps.p[i].key);
+        dep.pos = pos_of(L, ps.p[i].k);
+        r->deps[r->ndeps++] = dep;
+    }
+    free(ps.p);
+    return 0;
+}
+
+/* A log probe's pattern must compile as POSIX extended, as the probe will use it. */
+static int check_regex(const char *re, char *err, size_t errlen)
+{
+    regex_t r;
+    int rc = regcomp(&r, re, REG_EXTENDED | REG_NOSUB);
+    if (rc != 0) {
+        regerror(rc, &r, err, errlen);
+        return -1;
+    }
+    regfree(&r);
+    return 0;
+}
+
+/* A scalar kept as written, ${VAR} unexpanded, with where its text starts (for errors that
+ * plan.c finds in it later). NULL (and an error) when it is not a value. Caller frees. */
+static char *get_template(struct loader *L, yaml_node_t *n, const char *what, src_pos *pos,
+                          int *col)
+{
+    if (n->type != YAML_SCALAR_NODE || is_null(n)) return get_str(L, n, what);
+    *pos = pos_of(L, n);
+    *col = 0;
+    if (!strchr(sval(n), '\n'))
+        *col = pos->col + (n->data.scalar.style == YAML_SINGLE_QUOTED_SCALAR_STYLE ||
+                           n->data.scalar.style == YAML_DOUBLE_QUOTED_SCALAR_STYLE);
+    return xstrdup(sval(n));
+}
+
+/* http, tcp, exec and log: the probe's kind and its target (URL, host:port, command, regex).
+ * http and tcp targets stay templates: plan.c expands and checks them per copy, so ${PORT} is
+ * each copy's port. */
+static int key_probe_target(struct walk *w, const struct key_def *k, yaml_node_t *v)
+{
+    struct probe_config *pc = w->base;
+    const char *what = w->t->what;
+    pc->kind = (enum probe_kind)k->value;
+    if (pc->kind == PROBE_HTTP || pc->kind == PROBE_TCP) {
+        pc->target = get_template(w->L, v, k->name, &pc->target_pos, &pc->target_col);
+        return pc->target ? 0 : -1;
+    }
+    char *s = get_str(w->L, v, k->name);
+    char rerr[160];
+    int rc = s ? 0 : -1;
+    if (s && pc->kind == PROBE_LOG && check_regex(s, rerr, sizeof rerr) < 0) {
+        err_at(w->L, v, "%s.log: invalid regular expression '%s': %s", what, s, rerr);
+        rc = -1;
+    }
+    pc->target = s;
+    return rc;
+}
+
+/* ready.notify: true waits for READY=1; false is no check at all. */
+static int key_probe_notify(struct walk *w, const struct key_def *k, yaml_node_t *v)
+{
+    struct probe_config *pc = w->base;
+    bool on = false;
+    pc->kind = PROBE_NOTIFY;
+    if (get_bool(w->L, v, what_of(k), &on) < 0) return -1;
+    if (!on) pc->kind = PROBE_NONE;
+    return 0;
+}
+
+/* live.watchdog: the WATCHDOG=1 interval of a notify-speaking role. */
+static int key_probe_watchdog(struct walk *w, const struct key_def *k, yaml_node_t *v)
+{
+    ((struct probe_config *)w->base)->kind = PROBE_NOTIFY;
+    return key_duration(w, k, v);
+}
+
+/* ready: and live: keep their position for the errors the plan reports about them. */
+static int key_probe(struct walk *w, const struct key_def *k, yaml_node_t *v)
+{
+    struct probe_config *pc = FIELD(w, k, struct probe_config);
+    pc->pos = pos_of(w->L, v);
+    return walk_mapping(w->L, k->table, v, pc);
+}
+
+/* A role's postgres: true/false, or a mapping of its share of the connections. */
+static int key_role_pg(struct walk *w, const struct key_def *k, yaml_node_t *v)
+{
+    struct role_pg_config *pg = FIELD(w, k, struct role_pg_config);
+    pg->pos = pos_of(w->L, v);
+    if (v->type == YAML_SCALAR_NODE) {
+        bool on;
+        if (get_bool(w->L, v, what_of(k), &on) < 0) return -1;
+        pg->mode = on ? PGROLE_DEFAULT : PGROLE_OFF;
+        return 0;
+    }
+    return walk_mapping(w->L, k->table, v, pg);
+}
+
+static void role_pg_done(struct walk *w)
+{
+    struct role_pg_config *pg = w->base;
+    bool weight = walk_ok(w, "weight"), fixed = walk_ok(w, "connections");
+    if (weight && fixed)
+        err_at(w->L, walk_seen(w, "connections"),
+               "postgres takes either weight or connections, not both");
+    else if (fixed)
+        pg->mode = PGROLE_FIXED;
+    else if (weight)
+        pg->mode = PGROLE_WEIGHT;
+}
+
+static const char *const lock_names[] = {"postgres"};
+static const struct choices locks = {CHOICES(lock_names)};
+
+/* lock: postgres — the oneshot holds an advisory lock while it runs. */
+static int key_lock(struct walk *w, const struct key_def *k, yaml_node_t *v)
+{
+    if (get_enum(w->L, v, what_of(k), k->choices->names, k->choices->n) < 0) return -1;
+    *FIELD(w, k, bool) = true;
+    return 0;
+}
+
+static const char *const service_names[] = {"postgres", "redis"};
+
+/* wait_for: postgres, redis, or a list of them. */
+static int key_wait_for(struct walk *w, const struct key_def *k, yaml_node_t *v)
+{
+    struct role_config *r = w->base;
+    struct items its;
+    int rc = 0;
+    items_of(w->L, v, &its);
+    for (yaml_node_item_t *it = its.start; it < its.top; it++) {
+        int s = get_enum(w->L, node_at(w->L, *it), what_of(k), service_names,
+                         ARRAY_SIZE(service_names));
+        if (s == 0) r->wait_postgres = true;
+        if (s == 1) r->wait_redis = true;
+        if (s < 0) rc = -1;
+    }
+    return rc;
+}
+
+static void backoff_done(struct walk *w)
+{
+    struct role_config *r = w->base;
+    if (r->backoff_initial_ms > r->backoff_max_ms)
+        err_at(w->L, w->map, "backoff.initial must not exceed backoff.max");
+}
+
+static void role_done(struct walk *w)
+{
+    struct role_config *r = w->base;
+    if (!walk_seen(w, "command")) diags_add(w->L->d, r->pos, "role '%s' needs a command", r->name);
+    if (r->lock_postgres && r->kind != ROLE_ONESHOT)
+        diags_add(w->L->d, r->pos, "role '%s': lock: postgres is for oneshot roles (kind: oneshot)",
+                  r->name);
+    if (r->kind == ROLE_ONESHOT && r->live.kind != PROBE_NONE)
+        diags_add(w->L->d, r->live.pos, "role '%s': a oneshot cannot have a liveness check",
+                  r->name);
+}
+
+static bool valid_role_name(const char *s)
+{
+    if (!*s || strlen(s) > 64) return false;
+    if (!isalnum((unsigned char)s[0])) return false;
+    for (; *s; s++)
+        if (!isalnum((unsigned char)*s) && *s != '_' && *s != '-') return false;
+    return true;
+}
+
+/* roles: a mapping of name: role, each read through the role table. */
+static int key_roles(struct walk *w, const struct key_def *k, yaml_node_t *n)
+{
+    struct loader *L = w->L;
+    struct pairs ps;
+    if (get_pairs(L, n, what_of(k), &ps) < 0) return -1;
+    if (ps.n == 0) err_at(L, n, "roles is empty: define at least one role");
+    L->cfg->roles = xcalloc(ps.n, sizeof *L->cfg->roles);
+    for (size_t i = 0; i < ps.n; i++) {
+        const char *name = ps.p[i].key;
+        if (is_extension_key(name)) continue;
+        if (!valid_role_name(name)) {
+            err_at(L, ps.p[i].k,
+                   "role name '%s' must be letters, digits, '-' and '_' (at most 64, starting "
+                   "with a letter or digit)",
+                   name);
+            continue;
+        }
+        if (!strcmp(name, "roster")) {
+            err_at(L, ps.p[i].k,
+                   "'roster' is reserved for roster's own log lines; rename the role");
+            continue;
+        }
+        struct role_config *r = &L->cfg->roles[L->cfg->nroles++];
+        config_role_defaults(r);
+        r->name = xstrdup(name);
+        r->pos = pos_of(L, ps.p[i].k);
+        walk_mapping(L, k->table, ps.p[i].v, r);
+    }
+    free(ps.p);
+    return 0;
+}
+
+/* ---- the top level ---- */
+
+static int key_app(struct walk *w, const struct key_def *k, yaml_node_t *v)
+{
+    char *s = get_str(w->L, v, what_of(k));
+    if (!s) return -1;
+    bool ok = *s && strlen(s) <= 63;
+    for (const char *c = s; *c && ok; c++)
+        ok = isalnum((unsigned char)*c) || *c == '-' || *c == '_' || *c == '.';
+    if (!ok) {
+        err_at(w->L, v, "app must be letters, digits, '.', '-' and '_' (at most 63), not '%s'", s);
+        free(s);
+        return -1;
+    }
+    return set_str(w, k, s);
+}
+
+/* health.listen: host:port, or a bare port on every address. */
+static int key_listen(struct walk *w, const struct key_def *k, yaml_node_t *v)
+{
+    char *s = get_str(w->L, v, what_of(k));
+    if (!s) return -1;
+    const char *colon = strrchr(s, ':');
+    char *end = NULL;
+    long port = colon ? strtol(colon + 1, &end, 10) : strtol(s, &end, 10);
+    if (!end || *end || port < 0 || port > 65535 || (colon && colon == s)) {
+        err_at(w->L, v, "health.listen must be host:port (e.g. 0.0.0.0:9090), not '%s'", s);
+        free(s);
+        return -1;
+    }
+    if (colon) return set_str(w, k, s);
+    free(s);
+    return set_str(w, k, xasprintf("0.0.0.0:%ld", port));
+}
+
+/* control.socket: a path, relative to the config's directory. Its length is checked once the
+ * directory is in front of it, since that is the path the server binds. */
+static int key_control_socket(struct walk *w, const struct key_def *k, yaml_node_t *v)
+{
+    char *s = get_str(w->L, v, what_of(k));
+    if (!s) return -1;
+    char *full = resolve_path(w->L, s);
+    free(s);
+    size_t len = strlen(full);
+    if (len > CONFIG_SOCKET_PATH_MAX) {
+        err_at(w->L, v, "%s: '%s' is %zu bytes, longer than the %zu a unix socket allows",
+               what_of(k), full, len, (size_t)CONFIG_SOCKET_PATH_MAX);
+        free(full);
+        return -1;
+    }
+    return set_str(w, k, full);
+}
+
+static int key_pg_url(struct walk *w, const struct key_def *k, yaml_node_t *v)
+{
+    char **url = FIELD(w, k, char *);
+    if (key_str(w, k, v) < 0) return -1;
+    if (!str_has_prefix(*url, "postgres://") && !str_has_prefix(*url, "postgresql://")) {
+        err_at(w->L, v, "postgres.url must start with postgres:// or postgresql://");
+        return -1;
+    }
+    return 0;
+}
+
+/* postgres.budget: a number, or auto (read from the server's max_connections). */
+static int key_budget(struct walk *w, const struct key_def *k, yaml_node_t *v)
+{
+    struct postgres_config *pg = w->base;
+    pg->budget_pos = pos_of(w->L, v);
+    if (v->type == YAML_SCALAR_NODE && !strcmp(sval(v), "auto")) {
+        pg->budget_auto = true;
+        return 0;
+    }
+    pg->budget_auto = false;
+    return key_int(w, k, v);
+}
+
+/* postgres.instances: role: copies, for roles that run outside this roster. */
+static int key_pg_instances(struct walk *w, const struct key_def *k, yaml_node_t *v)
+{
+    struct loader *L = w->L;
+    struct postgres_config *pg = w->base;
+    struct pairs ips;
+    if (get_pairs(L, v, what_of(k), &ips) < 0) return -1;
+    pg->instances = xcalloc(ips.n, sizeof *pg->instances);
+    for (size_t j = 0; j < ips.n; j++) {
+        int copies;
+        if (get_int(L, ips.p[j].v, ips.p[j].key, k->min, k->max, &copies) < 0) continue;
+        pg->instances[pg->ninstances].role = xstrdup(ips.p[j].key);
+        pg->instances[pg->ninstances].copies = copies;
+        pg->instances[pg->ninstances].pos = pos_of(L, ips.p[j].k);
+        pg->ninstances++;
+    }
+    free(ips.p);
+    return 0;
+}
+
+/* A postgres: mapping turns the budget on; it needs a url. */
+static void pg_done(struct walk *w)
+{
+    struct postgres_config *pg = w->base;
+    pg->enabled = true;
+    pg->pos = pos_of(w->L, w->map);
+    if (!pg->url) err_at(w->L, w->map, "postgres needs a url (e.g. url: ${DATABASE_URL})");
+}
+
+/* An empty redis url falls back to REDIS_HOST/REDIS_PORT/REDIS_PASSWORD (see redisurl.c). */
+static int key_redis_url(struct walk *w, const struct key_def *k, yaml_node_t *v)
+{
+    if (is_null(v)) return 0;
+    return key_str(w, k, v);
+}
+
+static void redis_done(struct walk *w)
+{
+    struct redis_config *rc = w->base;
+    rc->enabled = true;
+    rc->pos = pos_of(w->L, w->map);
+}
+
+static void top_done(struct walk *w)
+{
+    if (!walk_seen(w, "roles"))
+        err_at(w->L, w->map, "the config has no roles: (add e.g. roles: {web: {command: ...}})");
+}
+
+/* ---- the tables, innermost first ----
+ * The order of a table's keys is the order of preference of "did you mean" on a tie, and of the
+ * names in "ready needs one of ...". */
+
+static const struct key_def env_file_keys[] = {
+    {KEY("path", key_env_file_path, offsetof(struct env_file_entry, path)),
+     .what = "env_file path"},
+    {KEY("required", key_bool, offsetof(struct env_file_entry, required))},
+};
+static const struct key_table env_file_table = {KEYS("env_file", env_file_keys)};
+
+static const char *const dep_cond_names[] = {"started", "ready", "completed"};
+static const struct choices dep_conds = {CHOICES(dep_cond_names)};
+
+/* docker compose's long form of a dependency: {condition: ...} */
+static const struct key_def dep_keys[] = {
+    {KEY("condition", key_choice, offsetof(struct dep, cond)), .what = "depends_on condition",
+     .choices = &dep_conds},
+};
+static const struct key_table dep_table = {KEYS("depends_on entry", dep_keys)};
+
+#define ROLE(f)  offsetof(struct role_config, f)
+#define PROBE(f) offsetof(struct probe_config, f)
+#define CFG(f)   offsetof(struct roster_config, f)
+
+static const struct key_def backoff_keys[] = {
+    {KEY("initial", key_duration, ROLE(backoff_initial_ms)), .what = "backoff.initial"},
+    {KEY("max", key_duration, ROLE(backoff_max_ms)), .what = "backoff.max"},
+    {KEY("reset_after", key_duration, ROLE(backoff_reset_ms)), .what = "backoff.reset_after"},
+};
+static const struct key_table backoff_table = {KEYS("backoff", backoff_keys), .done = backoff_done};
+
+static const char *const give_up_then_names[] = {"exit", "stay"};
+static const struct choices give_up_thens = {CHOICES(give_up_then_names)};
+static const struct key_def give_up_keys[] = {
+    {KEY("after", key_int, ROLE(give_up_after)), .what = "give_up.after", .min = 0, .max = 1000000},
+    {KEY("within", key_duration, ROLE(give_up_within_ms)), .what = "give_up.within"},
+    {KEY("then", key_choice, ROLE(give_up_then)), .what = "give_up.then",
+     .choices = &give_up_thens},
+};
+static const struct key_table give_up_table = {KEYS("give_up", give_up_keys)};
+
+static const struct key_def stop_keys[] = {
+    {KEY("signal", key_signal, ROLE(stop_signal)), .what = "stop.signal"},
+    {KEY("timeout", key_duration, ROLE(stop_timeout_ms)), .what = "stop.timeout"},
+};
+static const struct key_table stop_table = {KEYS("stop", stop_keys)};
+
+/* ready: {http|tcp|exec|log|notify, every, timeout, attempt_timeout} */
+static const struct key_def ready_keys[] = {
+    {KEY("http", key_probe_target, 0), .value = PROBE_HTTP, .flags = KEY_ONE_OF},
+    {KEY("tcp", key_probe_target, 0), .value = PROBE_TCP, .flags = KEY_ONE_OF},
+    {KEY("exec", key_probe_target, 0), .value = PROBE_EXEC, .flags = KEY_ONE_OF},
+    {KEY("log", key_probe_target, 0), .value = PROBE_LOG, .flags = KEY_ONE_OF},
+    {KEY("notify", key_probe_notify, 0), .what = "ready.notify", .flags = KEY_ONE_OF},
+    {KEY("every", key_duration, PROBE(every_ms)), .min = 1},
+    {KEY("timeout", key_duration, PROBE(timeout_ms))},
+    {KEY("attempt_timeout", key_duration, PROBE(attempt_timeout_ms))},
+};
+static const struct key_table ready_table = {KEYS("ready", ready_keys), .one_of = "check"};
+
+/* live: {http|tcp|exec|watchdog, every, timeout, failures} */
+static const struct key_def live_keys[] = {
+    {KEY("http", key_probe_target, 0), .value = PROBE_HTTP, .flags = KEY_ONE_OF},
+    {KEY("tcp", key_probe_target, 0), .value = PROBE_TCP, .flags = KEY_ONE_OF},
+    {KEY("exec", key_probe_target, 0), .value = PROBE_EXEC, .flags = KEY_ONE_OF},
+    {KEY("watchdog", key_probe_watchdog, PROBE(watchdog_ms)), .what = "live.watchdog", .min = 1,
+     .flags = KEY_ONE_OF},
+    {KEY("every", key_duration, PROBE(every_ms)), .min = 1},
+    {KEY("timeout", key_duration, PROBE(timeout_ms))},
+    {KEY("failures", key_int, PROBE(failures)), .min = 1, .max = 1000},
+};
+static const struct key_table live_table = {KEYS("live", live_keys), .one_of = "check"};
+
+#define RPG(f) offsetof(struct role_pg_config, f)
+static const struct key_def role_pg_keys[] = {
+    {KEY("weight", key_int, RPG(weight)), .what = "postgres.weight", .min = 1, .max = 1000},
+    {KEY("connections", key_int, RPG(connections)), .what = "postgres.connections", .min = 1,
+     .max = 100000},
+    {KEY("pool_env", key_str_list, RPG(pool_env))},
+    {KEY("url_env", key_str, RPG(url_env)), .what = "postgres.url_env"},
+    {KEY("url_param", key_str, RPG(url_param)), .what = "postgres.url_param"},
+};
+static const struct key_table role_pg_table = {KEYS("postgres", role_pg_keys),
+                                               .where = "a role's postgres", .done = role_pg_done};
+
+static const char *const kind_names[] = {"service", "oneshot"};
+static const struct choices kinds = {CHOICES(kind_names)};
+static const char *const restart_names[] = {"always", "on-failure", "never"};
+static const int restart_values[] = {RESTART_ALWAYS, RESTART_ON_FAILURE, RESTART_NEVER};
+/* "no" and false read as never, as docker compose spells it */
+static const struct choices restarts = {CHOICES(restart_names), .values = restart_values,
+                                        .if_false = "never"};
+
+/* Keys at offset 0 fill several fields of the role (command), or the role itself (backoff). */
+static const struct key_def role_keys[] = {
+    {KEY("command", key_command, 0)},
+    {KEY("kind", key_choice, ROLE(kind)), .choices = &kinds},
+    {KEY("cwd", key_path, ROLE(cwd))},
+    {KEY("user", key_user, ROLE(user))},
+    {KEY("env", key_env, ROLE(env))},
+    {KEY("env_file", key_role_env_file, 0)},
+    {KEY("port", key_int, ROLE(port)), .min = 1, .max = 65535},
+    {KEY("instances", key_int, ROLE(instances)), .min = 1, .max = 1000},
+    {KEY("depends_on", key_deps, 0)},
+    {KEY("restart", key_choice, ROLE(restart)), .choices = &restarts},
+    {KEY("backoff", key_section, 0), .table = &backoff_table},
+    {KEY("give_up", key_section, 0), .table = &give_up_table},
+    {KEY("stop", key_section, 0), .table = &stop_table},
+    {KEY("max_memory", key_size, ROLE(max_memory))},
+    {KEY("ready", key_probe, ROLE(ready)), .table = &ready_table},
+    {KEY("live", key_probe, ROLE(live)), .table = &live_table},
+    {KEY("postgres", key_role_pg, ROLE(pg)), .table = &role_pg_table},
+    {KEY("lock", key_lock, ROLE(lock_postgres)), .choices = &locks},
+    {KEY("wait_for", key_wait_for, 0)},
+};
+static const struct key_table role_table = {KEYS("a role", role_keys), .extensions = true,
+                                            .done = role_done};
+
+static const char *const format_names[] = {"text", "json"};
+static const struct choices formats = {CHOICES(format_names)};
+static const char *const color_names[] = {"auto", "always", "never"};
+/* color: true/false reads naturally too */
+static const struct choices colors = {CHOICES(color_names), .if_true = "always",
+                                      .if_false = "never"};
+static const struct key_def log_keys[] = {
+    {KEY("format", key_choice, CFG(log_format)), .what = "log.format", .choices = &formats},
+    {KEY("timestamps", key_bool, CFG(timestamps)), .what = "log.timestamps"},
+    {KEY("color", key_choice, CFG(color)), .what = "log.color", .choices = &colors},
+};
+static const struct key_table log_table = {KEYS("log", log_keys)};
+
+static const struct key_def health_keys[] = {
+    {KEY("listen", key_listen, CFG(health_listen)), .what = "health.listen"},
+};
+static const struct key_table health_table = {KEYS("health", health_keys), .null_ok = true};
+
+static const struct key_def control_keys[] = {
+    {KEY("socket", key_control_socket, CFG(control_socket)), .what = "control.socket"},
+};
+static const struct key_table control_table = {KEYS("control", control_keys)};
+
+#define PG(f) offsetof(struct postgres_config, f)
+static const struct key_def pg_keys[] = {
+    {KEY("url", key_pg_url, PG(url)), .what = "postgres.url"},
+    {KEY("budget", key_budget, PG(budget)), .what = "postgres.budget (a number or auto)", .min = 1,
+     .max = 100000},
+    {KEY("headroom", key_int, PG(headroom)), .what = "postgres.headroom", .min = 0, .max = 100000},
+    {KEY("instances", key_pg_instances, 0), .what = "postgres.instances", .min = 0, .max = 10000},
+    {KEY("sample_every", key_duration, PG(sample_every_ms)), .what = "postgres.sample_every",
+     .min = 100},
+    {KEY("required", key_bool, PG(required)), .what = "postgres.required"},
+};
+static const struct key_table pg_table = {KEYS("postgres", pg_keys), .null_ok = true,
+                                          .done = pg_done};
+
+#define REDIS(f) offsetof(struct redis_config, f)
+static const struct key_def redis_keys[] = {
+    /* read last, as it always was: an error in the url comes after the others */
+    {KEY("url", key_redis_url, REDIS(url)), .what = "redis.url", .flags = KEY_LAST},
+    {KEY("required", key_bool, REDIS(required)), .what = "redis.required"},
+};
+static const struct key_table redis_table = {KEYS("redis", redis_keys), .null_ok = true,
+                                             .done = redis_done};
+
+static const struct key_def top_keys[] = {
+    {KEY("app", key_app, CFG(app))},
+    {KEY("env_file", key_top_env_file, 0), .flags = KEY_FIRST},
+    {KEY("env", key_env, CFG(env))},
+    {KEY("log", key_section, 0), .table = &log_table},
+    {KEY("health", key_section, 0), .table = &health_table},
+    {KEY("control", key_section, 0), .table = &control_table},
+    {KEY("shutdown_timeout", key_duration, CFG(shutdown_timeout_ms))},
+    {KEY("postgres", key_section, CFG(pg)), .table = &pg_table},
+    {KEY("redis", key_section, CFG(redis)), .table = &redis_table},
+    /* last: every role sees the whole top level (its env, its env_file variables) */
+    {KEY("roles", key_roles, 0), .table = &role_table, .flags = KEY_LAST},
+};
+const struct key_table top_table = {KEYS("the config", top_keys), .extensions = true,
+                                    .done = top_done};
