@@ -11,15 +11,15 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "os/lazylib.h"
 #include "serve/health.h"
 #include "serve/httpd.h"
-#include "serve/minihttp.h"
 #include "serve/status.h"
 
 struct control {
     struct sup *s; /* for the operator actions, which it posts */
     struct view v; /* what it reads */
-    struct minihttp *http;
+    struct httpd *http;
     char *path;
     dev_t dev;
     ino_t ino;
@@ -208,6 +208,10 @@ static int claim_path(const char *path, char *err, size_t errlen)
 struct control *control_start(struct sup *s, const struct view *v, const char *path, char *err,
                               size_t errlen)
 {
+    /* The same server as the health port's, libmicrohttpd, which start-up has loaded with
+     * whatever else the plan needs (plan_libs); here a library that is not there is this
+     * error, never an abort. */
+    if (lazylib_load(LAZYLIB_MHD, err, errlen) < 0) return NULL;
     if (claim_path(path, err, errlen) < 0) {
         if (!err[0]) snprintf(err, errlen, "%s: %s", path, strerror(errno));
         return NULL;
@@ -227,7 +231,7 @@ struct control *control_start(struct sup *s, const struct view *v, const char *p
         c->ino = st.st_ino;
     }
     struct httpd_limits lim = {.connections = 32, .timeout_s = 10, .memory = 16 * 1024};
-    c->http = minihttp_start(s->loop, fd, &lim, handle, c, err, errlen);
+    c->http = httpd_start(s->loop, fd, &lim, handle, c, err, errlen);
     if (!c->http) {
         unlink(path);
         free(c->path);
@@ -240,7 +244,7 @@ struct control *control_start(struct sup *s, const struct view *v, const char *p
 void control_stop(struct control *c)
 {
     if (!c) return;
-    minihttp_stop(c->http);
+    httpd_stop(c->http);
     struct stat st;
     if (stat(c->path, &st) == 0 && st.st_dev == c->dev && st.st_ino == c->ino) unlink(c->path);
     free(c->path);

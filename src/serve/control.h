@@ -1,7 +1,8 @@
 /* control.h — the control socket: HTTP over a unix socket (mode 0600) that lists roles and
- * restarts, stops, starts roles or reloads the config. The `roster status|restart|stop|start|
- * reload` commands are its clients (commands.c). State-changing requests exist only here, never
- * on the TCP health port. */
+ * restarts, stops, starts roles or reloads the config, served by httpd.c (libmicrohttpd) as the
+ * health port is. The `roster status|restart|stop|start|reload` commands are its clients
+ * (commands.c, through libcurl). State-changing requests exist only here, never on the TCP
+ * health port. */
 #ifndef ROSTER_CONTROL_H
 #define ROSTER_CONTROL_H
 

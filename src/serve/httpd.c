@@ -24,25 +24,42 @@ struct httpd {
     uv_poll_t poll;
     uv_timer_t timer;
     int handles;
+    unsigned connections; /* as MHD counted them after its last run */
     httpd_handler handler;
     void *ud;
     bool stopping;
 };
 
-static void reschedule(struct httpd *d);
+static void reschedule(struct httpd *d, bool again);
+
+/* One MHD run; true when it closed connections. At its connection limit MHD takes its listening
+ * socket out of its epoll set, and it puts it back only at the start of a later run, once it is
+ * below the limit: a run that closes connections must be followed by another, or, when it closed
+ * the last ones, nothing would ever wake the server again (issue 8, bug 7). */
+static bool run_once(struct httpd *d)
+{
+    MHD_run(d->mhd);
+    const union MHD_DaemonInfo *info =
+        MHD_get_daemon_info(d->mhd, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+    unsigned before = d->connections;
+    d->connections = info ? info->num_connections : 0;
+    return d->connections < before;
+}
 
 /* One wakeup may take a request through several MHD steps (read it, answer it, write the
- * answer): keep running while MHD says it has more to do right now, a bounded number of times,
- * so an answer does not wait for the next loop turn behind a busy log pump. */
+ * answer): keep running while MHD says it has more to do right now, or while a run closed
+ * connections, a bounded number of times, so an answer does not wait for the next loop turn
+ * behind a busy log pump; past the bound the next turn runs it again. */
 static void run_mhd(struct httpd *d)
 {
     if (d->stopping) return;
+    bool closed = false;
     for (int i = 0; i < 8; i++) {
-        MHD_run(d->mhd);
+        closed = run_once(d);
         MHD_UNSIGNED_LONG_LONG ms;
-        if (MHD_get_timeout(d->mhd, &ms) != MHD_YES || ms != 0) break;
+        if (!closed && (MHD_get_timeout(d->mhd, &ms) != MHD_YES || ms != 0)) break;
     }
-    reschedule(d);
+    reschedule(d, closed);
 }
 
 static void on_timer(uv_timer_t *t)
@@ -57,10 +74,13 @@ static void on_poll(uv_poll_t *h, int status, int events)
     run_mhd(h->data);
 }
 
-static void reschedule(struct httpd *d)
+/* Arms the timer for MHD's next deadline, or for the next loop turn when again is set. */
+static void reschedule(struct httpd *d, bool again)
 {
     MHD_UNSIGNED_LONG_LONG ms;
-    if (MHD_get_timeout(d->mhd, &ms) == MHD_YES)
+    if (again)
+        uv_timer_start(&d->timer, on_timer, 0, 0);
+    else if (MHD_get_timeout(d->mhd, &ms) == MHD_YES)
         uv_timer_start(&d->timer, on_timer, ms, 0);
     else
         uv_timer_stop(&d->timer);
@@ -155,7 +175,7 @@ struct httpd *httpd_start(uv_loop_t *loop, int listen_fd, const struct httpd_lim
     d->timer.data = d;
     d->handles = 2;
     uv_poll_start(&d->poll, UV_READABLE, on_poll);
-    reschedule(d);
+    reschedule(d, false);
     return d;
 }
 

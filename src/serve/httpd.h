@@ -1,8 +1,9 @@
-/* httpd.h — a small HTTP server on roster's loop: libmicrohttpd in external-polling epoll mode,
- * its epoll fd watched by one uv_poll and its timeouts by one uv_timer, so no thread of its own
- * touches roster's state. Handlers answer synchronously from memory. Requests with a body are
- * refused (413); connection count, per-connection memory (so header size) and idle time are
- * capped, so a slow or hostile client cannot hold the loop. */
+/* httpd.h — a small HTTP server on roster's loop, for the health port and the control socket:
+ * libmicrohttpd in external-polling epoll mode, its epoll fd watched by one uv_poll and its
+ * timeouts by one uv_timer, so no thread of its own touches roster's state. Handlers answer
+ * synchronously from memory. Requests with a body are refused (413); connection count,
+ * per-connection memory (so header size) and idle time are capped, so a slow or hostile client
+ * cannot hold the loop. */
 #ifndef ROSTER_HTTPD_H
 #define ROSTER_HTTPD_H
 

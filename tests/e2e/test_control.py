@@ -1,6 +1,8 @@
 """The control socket and the CLI that uses it: status, restart, stop, start, reload."""
 import json
 import os
+import signal
+import socket
 import stat
 
 from harness import Roster, check, http_get, pid_alive, run, run_roster, wait_for
@@ -118,6 +120,110 @@ def test_second_roster_does_not_steal_the_socket():
             r2.stop()
         code, out, _ = run_roster(["status", "--socket", os.path.join(r.dir, "ctl.sock")])
         check("roster pid %d" % r.pid in out, "the first roster still owns its socket")
+        r.stop()
+
+
+def _raw(sock_path, request):
+    """Sends one raw request on the control socket; the answer's status, or 0 when the server
+    closed the connection without one."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(5)
+    try:
+        s.connect(sock_path)
+        s.sendall(request)
+        head = b""
+        while b"\r\n" not in head:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            head += chunk
+    finally:
+        s.close()
+    line = head.split(b"\r\n")[0].split()
+    return int(line[1]) if len(line) >= 2 and line[0].startswith(b"HTTP/1.") else 0
+
+
+def test_requests_the_socket_refuses():
+    """What the control socket's own parser was unit-tested for, asked of the server itself:
+    request bodies are refused before they are read, a query string does not change the route,
+    and malformed requests are refused without running anything."""
+    with Roster(CFG) as r:
+        r.wait_event("started", "cron")
+        sock = os.path.join(r.dir, "ctl.sock")
+        check(_raw(sock, b"GET /roles HTTP/1.1\r\nHost: roster\r\n\r\n") == 200, "a plain GET")
+        st = _raw(sock, b"POST /roles/worker/restart?now=1 HTTP/1.0\r\nContent-Length: 0\r\n\r\n")
+        check(st == 200, "the query string is not part of the path: %d" % st)
+        r.wait_event("started", "worker", count=2)
+        for req in (b"POST /reload HTTP/1.1\r\nHost: r\r\nContent-Length: 5\r\n\r\nhello",
+                    b"POST /reload HTTP/1.1\r\nHost: r\r\ntransfer-encoding: chunked\r\n\r\n"):
+            st = _raw(sock, req)
+            check(st == 413, "a request body is refused: %r -> %d" % (req, st))
+        bad = {
+            b"GET\r\n\r\n": (0, 400),
+            b"get /roles HTTP/1.1\r\nHost: r\r\n\r\n": (405,),
+            b"GET /roles SPDY/3\r\nHost: r\r\n\r\n": (400, 505),
+            b"GET /roles HTTP/2.0\r\nHost: r\r\n\r\n": (505,),
+            b"GET /roles HTTP/1.1\r\nHost: r\r\nno colon here\r\n\r\n": (400,),
+            b"GET /roles HTTP/1.1\r\nHost: r\r\nX-Big: " + b"a" * 20000 + b"\r\n\r\n": (431,),
+            b"POST roles/cron/stop HTTP/1.1\r\nHost: r\r\n\r\n": (400, 404),
+        }
+        for req, want in bad.items():
+            st = _raw(sock, req)
+            check(st in want, "%r refused with %s, got %d" % (req[:40], want, st))
+        # the sentinel: the socket still serves, and the malformed stop did not stop cron
+        code, out, err = run_roster(["status", "--socket", sock])
+        check(code == 0, err)
+        check([l for l in out.split("\n") if l.startswith("cron")][0].split()[2] == "ready", out)
+        check(not r.events("stopped", "cron") and not r.events("reloaded"),
+              "nothing ran: %s" % r.events())
+        r.stop()
+
+
+def _try_connect(path):
+    c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    c.setblocking(False)
+    try:
+        c.connect(path)
+        return c
+    except BlockingIOError:
+        c.close()
+        return None
+
+
+def _socket_fds(pid):
+    n = 0
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            n += os.readlink("/proc/%d/fd/%s" % (pid, fd)).startswith("socket:")
+        except OSError:
+            pass
+    return n
+
+
+def test_socket_serves_again_after_its_connection_limit():
+    """The control socket runs on the health server's code: 40 idle clients fill its 32
+    connections and let go while roster is not scheduled (stopped), so one run of the server
+    sees every close; the next `roster status` must still be answered (issue 8, bug 7)."""
+    with Roster(CFG) as r:
+        r.wait_event("started", "cron")
+        sock = os.path.join(r.dir, "ctl.sock")
+        base = _socket_fds(r.pid)  # no client has connected yet
+        held = []
+        try:
+            for _ in range(40):
+                # a full backlog refuses at once (EAGAIN) until roster accepts: try again
+                held.append(wait_for(lambda: _try_connect(sock), 5, "a connection"))
+            wait_for(lambda: _socket_fds(r.pid) >= base + 32, 10, "32 connections held")
+            check(_socket_fds(r.pid) == base + 32, "no more than 32 held")
+            os.kill(r.pid, signal.SIGSTOP)
+            for c in held:
+                c.close()
+        finally:
+            for c in held:
+                c.close()
+            os.kill(r.pid, signal.SIGCONT)
+        code, out, err = run_roster(["status", "--socket", sock], timeout=5)
+        check(code == 0 and "roster pid %d" % r.pid in out, "status answers: %s" % err)
         r.stop()
 
 

@@ -1,0 +1,174 @@
+"""The health server after its connection limit: a client fills all 512 connections (and more
+wait in the listen backlog), then lets go; /livez must answer again within a second, every time,
+with the CPU busy. libmicrohttpd takes its listening socket out of its epoll set while it is at
+the limit and puts it back only at the start of a later run, so a run that closes the last held
+connections must be followed by another (issue 8, bug 7)."""
+import os
+import resource
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+from harness import Failure, Roster, check, free_port, http_get, run, wait_for
+
+LIMIT = 512      # health.c's connection limit
+CLIENTS = 600    # past the limit; the 88 beyond it fit in the listen backlog (128)
+ROUNDS = 20
+SKIP = 77        # ctest's SKIP_RETURN_CODE for this test
+
+
+def _raise_fd_limit(need):
+    """Raises the soft fd limit (roster inherits it); False when the hard limit is too low."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft >= need:
+        return True
+    if hard != resource.RLIM_INFINITY and hard < need:
+        return False
+    resource.setrlimit(resource.RLIMIT_NOFILE, (need, hard))
+    return True
+
+
+def _accepted(port, peers, state=None):
+    """How many of our connections (client ports in peers) the server on port has accepted, in
+    a given TCP state if one is named (e.g. "08", CLOSE_WAIT). In /proc/net/tcp a connection
+    still in the accept queue has no inode, an accepted one has. The file is read in pieces
+    while the table changes, so a socket can be listed twice, or missed: they are counted by
+    inode, and the callers poll."""
+    inodes = set()
+    with open("/proc/net/tcp") as f:
+        next(f)
+        for line in f:
+            fields = line.split()
+            local, remote, st, inode = fields[1], fields[2], fields[3], fields[9]
+            if (int(local.split(":")[1], 16) == port and int(remote.split(":")[1], 16) in peers
+                    and inode != "0" and (state is None or st == state)):
+                inodes.add(inode)
+    return len(inodes)
+
+
+def _connect(port, held, peers):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setblocking(False)
+    s.connect_ex(("127.0.0.1", port))
+    held.append(s)
+    peers.add(s.getsockname()[1])
+
+
+def _fill(port, held, peers, rnd):
+    """Opens CLIENTS connections and waits until the server holds LIMIT of them. The first LIMIT
+    go no faster than the server accepts them: a burst would overflow the listen backlog (128)
+    and the kernel would drop connections the client believes open. The rest wait in the
+    backlog."""
+    for i in range(LIMIT):
+        if i % 64 == 0 and i >= 64:
+            wait_for(lambda: _accepted(port, peers) >= i - 64, 20,
+                     "round %d: the server to accept %d connections" % (rnd, i - 64))
+        _connect(port, held, peers)
+    wait_for(lambda: _accepted(port, peers) >= LIMIT, 20,
+             "round %d: the server to hold %d connections" % (rnd, LIMIT))
+    for _ in range(CLIENTS - LIMIT):
+        _connect(port, held, peers)
+
+
+def _backlog(port):
+    """Connections waiting in the accept queue of the port (no inode yet)."""
+    n = set()
+    with open("/proc/net/tcp") as f:
+        next(f)
+        for line in f:
+            fields = line.split()
+            if (int(fields[1].split(":")[1], 16) == port and fields[3] == "01" and
+                    fields[9] == "0"):
+                n.add(fields[2])
+    return len(n)
+
+
+def _stopped(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        return f.read().rsplit(")", 1)[1].split()[0] == "T"
+
+
+def _busy(seconds):
+    """A process that spins for at most `seconds`: CPU load that ends on its own."""
+    code = "import time\nend = time.monotonic() + %d\nwhile time.monotonic() < end: pass\n" % seconds
+    return subprocess.Popen([sys.executable, "-c", code])
+
+
+def _livez_within(port, budget):
+    """Seconds until /livez answered 200, trying afresh until `budget` runs out; None if not."""
+    t0 = time.monotonic()
+    while True:
+        left = budget - (time.monotonic() - t0)
+        if left <= 0:
+            return None
+        try:
+            st, _, _ = http_get("http://127.0.0.1:%d/livez" % port, timeout=min(0.25, left))
+            if st == 200:
+                return time.monotonic() - t0
+        except OSError:
+            pass
+
+
+def test_livez_answers_after_the_connection_limit_is_released():
+    if not _raise_fd_limit(2 * CLIENTS + 200):
+        print("SKIP: the fd hard limit (%d) is below %d" %
+              (resource.getrlimit(resource.RLIMIT_NOFILE)[1], 2 * CLIENTS + 200))
+        sys.exit(SKIP)
+    port = free_port()
+    cfg = """
+health: {listen: "127.0.0.1:%d"}
+roles:
+  a:
+    command: [@CHILD@, sleep, "1000"]
+""" % port
+    load = [_busy(150) for _ in range(2)]
+    try:
+        with Roster(cfg) as r:
+            wait_for(lambda: _livez_within(port, 0.5) is not None, 10, "livez before the test")
+            worst = 0
+            for rnd in range(ROUNDS):
+                held, peers, frozen = [], set(), False
+                try:
+                    _fill(port, held, peers, rnd)
+                    # the sentinel: the server really is full, and holds no more than its limit
+                    wait_for(lambda: _backlog(port) >= CLIENTS - LIMIT, 5,
+                             "round %d: %d connections in the backlog" % (rnd, CLIENTS - LIMIT))
+                    n = _accepted(port, peers)
+                    check(n <= LIMIT, "round %d: at most %d held (%d)" % (rnd, LIMIT, n))
+                    # Every other round, the busy host at its worst: roster is not scheduled
+                    # until every client has gone, so one run of the server sees all the closes.
+                    frozen = rnd % 2 == 0
+                    if frozen:
+                        os.kill(r.pid, signal.SIGSTOP)
+                        wait_for(lambda: _stopped(r.pid), 5, "roster stopped")
+                    for s in held:
+                        s.close()
+                    if frozen:
+                        wait_for(lambda: _accepted(port, peers, "08") >= LIMIT, 5,
+                                 "round %d: every held connection closed by the client" % rnd)
+                finally:
+                    for s in held:
+                        s.close()
+                    if frozen:
+                        os.kill(r.pid, signal.SIGCONT)
+                secs = _livez_within(port, 1.0)
+                if secs is None:
+                    later = _livez_within(port, 3.0)
+                    raise Failure("round %d: /livez did not answer within 1 s of the release "
+                                  "(3 s later: %s)" % (rnd, "answers" if later is not None
+                                                       else "still silent"))
+                worst = max(worst, secs)
+            print("  %d rounds of %d connections held and released: /livez answered again "
+                  "within %.1f ms at worst" % (ROUNDS, CLIENTS, worst * 1000))
+            check(r.proc.poll() is None, "roster still runs")
+            r.stop()
+    finally:
+        for p in load:
+            p.kill()
+            p.wait()
+
+
+if __name__ == "__main__":
+    run(globals())
