@@ -7,9 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/exitstatus.h"
 #include "checks/checks.h"
 #include "checks/curlm.h"
 #include "os/proc.h"
@@ -272,12 +272,11 @@ bool probe_reaped(struct probe *p, pid_t pid, int status)
 {
     if (!p || p->exec_pid != pid || pid <= 0) return false;
     p->exec_pid = 0;
+    int code, sig;
+    exitstatus_decode(status, &code, &sig);
     char detail[64];
-    if (WIFEXITED(status))
-        snprintf(detail, sizeof detail, "exit %d", WEXITSTATUS(status));
-    else
-        snprintf(detail, sizeof detail, "killed by %s", signal_name(WTERMSIG(status)));
-    outcome(p, WIFEXITED(status) && WEXITSTATUS(status) == 0, detail);
+    exitstatus_describe(code, sig, EXITSTATUS_PROBE, detail, sizeof detail);
+    outcome(p, code == 0, detail);
     return true;
 }
 
