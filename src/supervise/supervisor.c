@@ -14,6 +14,7 @@
 #include "base/exitstatus.h"
 #include "base/units.h"
 #include "os/lazylib.h"
+#include "os/sys.h"
 #include "plan/libs.h"
 #include "supervise/observer.h"
 #include "supervise/output.h"
@@ -359,9 +360,12 @@ static void act_spawn(struct instance *in)
     char *shell_argv[4] = {"/bin/sh", "-c", c->shell, NULL};
     char *const *argv = c->shell ? shell_argv : c->argv.v;
 
+    /* Bigger pipes: a chatty child blocks less often, and each read takes more lines. */
     int out[2] = {-1, -1}, err[2] = {-1, -1};
-    if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) {
-        int e = errno;
+    int prc = os_pipe(out, STREAM_PIPE_SIZE);
+    if (prc == 0) prc = os_pipe(err, STREAM_PIPE_SIZE);
+    if (prc < 0) {
+        int e = -prc;
         if (out[0] >= 0) close(out[0]), close(out[1]);
         envp_free(envp);
         spawn_failed_now(in, strerror(e));
@@ -381,9 +385,6 @@ static void act_spawn(struct instance *in)
     envp_free(envp);
     fcntl(out[0], F_SETFL, O_NONBLOCK);
     fcntl(err[0], F_SETFL, O_NONBLOCK);
-    /* Bigger pipes: a chatty child blocks less often, and each read takes more lines. */
-    fcntl(out[0], F_SETPIPE_SZ, STREAM_PIPE_SIZE);
-    fcntl(err[0], F_SETPIPE_SZ, STREAM_PIPE_SIZE);
 
     free(in->spawn_error);
     in->spawn_error = NULL;
@@ -1405,7 +1406,7 @@ int sup_init(struct sup *s, uv_loop_t *loop, struct plan *plan, const struct sup
     }
     uv_idle_init(loop, &s->post_idle);
     s->post_idle.data = s;
-    if (s->be == &proc_backend_os && proc_become_subreaper() < 0)
+    if (s->be == &proc_backend_os && os_set_subreaper() < 0)
         logmux_event(&s->log, "warning", NULL, 0, NULL,
                      "could not become a child subreaper; orphaned grandchildren are not reaped");
     return 0;
