@@ -63,24 +63,35 @@ static void test_forms(void)
 
 static void test_errors(void)
 {
+    static const struct {
+        const char *in;
+        unsigned flags;
+        enum hostport_err want;
+    } bad[] = {
+        {"[::1", 0, HOSTPORT_EBRACKET},
+        {"[::1]x", 0, HOSTPORT_EPORT},
+        {"[::1]:", 0, HOSTPORT_EPORT},
+        {"[::1]:x", 0, HOSTPORT_EPORT},
+        {"::1:9090", HOSTPORT_LISTEN, HOSTPORT_ECOLONS},
+        {"h:1:2", 0, HOSTPORT_ECOLONS},
+        {"h:", 0, HOSTPORT_EPORT},
+        {"h:0", 0, HOSTPORT_EPORT},
+        {"h:65536", 0, HOSTPORT_EPORT},
+        {"h:99999", 0, HOSTPORT_EPORT},
+        {"h:123456", HOSTPORT_ZERO_PORT, HOSTPORT_EPORT},
+        {"h:5x", 0, HOSTPORT_EPORT},
+        {"h:+80", 0, HOSTPORT_EPORT},
+        {"h: 80", 0, HOSTPORT_EPORT},
+        {"h:-1", 0, HOSTPORT_EPORT},
+        {"localhost", HOSTPORT_NEED_PORT, HOSTPORT_ENOPORT},
+        {"[::1]", HOSTPORT_NEED_PORT, HOSTPORT_ENOPORT},
+    };
     struct hostport hp;
-    CHECK_INT(parse("[::1", 0, &hp), HOSTPORT_EBRACKET);
-    CHECK_INT(parse("[::1]x", 0, &hp), HOSTPORT_EPORT);
-    CHECK_INT(parse("[::1]:", 0, &hp), HOSTPORT_EPORT);
-    CHECK_INT(parse("[::1]:x", 0, &hp), HOSTPORT_EPORT);
-    CHECK_INT(parse("::1:9090", HOSTPORT_LISTEN, &hp), HOSTPORT_ECOLONS);
-    CHECK_INT(parse("h:1:2", 0, &hp), HOSTPORT_ECOLONS);
-    CHECK_INT(parse("h:", 0, &hp), HOSTPORT_EPORT);
-    CHECK_INT(parse("h:0", 0, &hp), HOSTPORT_EPORT);
-    CHECK_INT(parse("h:65536", 0, &hp), HOSTPORT_EPORT);
-    CHECK_INT(parse("h:99999", 0, &hp), HOSTPORT_EPORT);
-    CHECK_INT(parse("h:123456", HOSTPORT_ZERO_PORT, &hp), HOSTPORT_EPORT);
-    CHECK_INT(parse("h:5x", 0, &hp), HOSTPORT_EPORT);
-    CHECK_INT(parse("h:+80", 0, &hp), HOSTPORT_EPORT);
-    CHECK_INT(parse("h: 80", 0, &hp), HOSTPORT_EPORT);
-    CHECK_INT(parse("h:-1", 0, &hp), HOSTPORT_EPORT);
-    CHECK_INT(parse("localhost", HOSTPORT_NEED_PORT, &hp), HOSTPORT_ENOPORT);
-    CHECK_INT(parse("[::1]", HOSTPORT_NEED_PORT, &hp), HOSTPORT_ENOPORT);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        enum hostport_err e = parse(bad[i].in, bad[i].flags, &hp);
+        if (e != bad[i].want) fprintf(stderr, "'%s':\n", bad[i].in);
+        CHECK_INT(e, bad[i].want);
+    }
     char longhost[300];
     memset(longhost, 'a', 256);
     strcpy(longhost + 256, ":80");

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -21,28 +22,30 @@
 
 static void test_stat_parse(void)
 {
+    /* the name runs from the first '(' to the last ')', whatever it holds */
+    static const struct {
+        const char *head; /* "pid (comm) state ppid pgrp session" */
+        const char *comm;
+        char state;
+        int pid, ppid, pgrp;
+    } good[] = {
+        {"4242 (sleep) S 1 4242 4242", "sleep", 'S', 4242, 1, 4242},
+        {"77 (a) b (c) R 5 70 70", "a) b (c", 'R', 77, 5, 70},
+        {"78 () Z 5 9 9", "", 'Z', 78, 5, 9},
+        {"79 ( ) ) ) S 5 -3 9", " ) ) ", 'S', 79, 5, -3},
+    };
     struct os_proc_stat st;
-    CHECK_INT(os_proc_stat_parse("4242 (sleep) S 1 4242 4242" STAT_TAIL "\n", &st), 0);
-    CHECK_INT(st.pid, 4242);
-    CHECK_STR(st.comm, "sleep");
-    CHECK_INT(st.state, 'S');
-    CHECK_INT(st.ppid, 1);
-    CHECK_INT(st.pgrp, 4242);
-    CHECK_INT(st.rss_pages, 321);
-
-    /* spaces and parentheses in the name: the name ends at the last ')' */
-    CHECK_INT(os_proc_stat_parse("77 (a) b (c) R 5 70 70" STAT_TAIL, &st), 0);
-    CHECK_STR(st.comm, "a) b (c");
-    CHECK_INT(st.state, 'R');
-    CHECK_INT(st.ppid, 5);
-    CHECK_INT(st.pgrp, 70);
-    CHECK_INT(st.rss_pages, 321);
-    CHECK_INT(os_proc_stat_parse("78 () Z 5 9 9" STAT_TAIL, &st), 0);
-    CHECK_STR(st.comm, "");
-    CHECK_INT(st.state, 'Z');
-    CHECK_INT(os_proc_stat_parse("79 ( ) ) ) S 5 -3 9" STAT_TAIL, &st), 0);
-    CHECK_STR(st.comm, " ) ) ");
-    CHECK_INT(st.pgrp, -3);
+    char line[512];
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        snprintf(line, sizeof line, "%s%s\n", good[i].head, STAT_TAIL);
+        CHECK_INT(os_proc_stat_parse(line, &st), 0);
+        CHECK_INT(st.pid, good[i].pid);
+        CHECK_STR(st.comm, good[i].comm);
+        CHECK_INT(st.state, good[i].state);
+        CHECK_INT(st.ppid, good[i].ppid);
+        CHECK_INT(st.pgrp, good[i].pgrp);
+        CHECK_INT(st.rss_pages, 321);
+    }
 
     /* not a stat line */
     CHECK_INT(os_proc_stat_parse("", &st), -EINVAL);
