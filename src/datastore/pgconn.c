@@ -498,7 +498,7 @@ struct pgconn *pgconn_new(uv_loop_t *loop, const struct pgconn_opts *o, pgconn_s
     c->appname = xstrdup(o->appname ? o->appname : "roster");
     c->connect_timeout_ms = o->connect_timeout_ms ? o->connect_timeout_ms : 5000;
     c->backoff = (struct retry_backoff){.initial_ms = 250,
-                                         .max_ms = o->retry_max_ms ? o->retry_max_ms : 10000};
+                                        .max_ms = o->retry_max_ms ? o->retry_max_ms : 10000};
     c->cb = cb;
     c->ud = ud;
     c->st = PG_IDLE;

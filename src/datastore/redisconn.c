@@ -441,7 +441,7 @@ struct redisconn *redisconn_new(uv_loop_t *loop, const struct redisconn_opts *o,
     r->command_timeout_ms = o->command_timeout_ms ? o->command_timeout_ms : 2000;
     r->ping_every_ms = o->ping_every_ms ? o->ping_every_ms : 5000;
     r->backoff = (struct retry_backoff){.initial_ms = 250,
-                                         .max_ms = o->retry_max_ms ? o->retry_max_ms : 10000};
+                                        .max_ms = o->retry_max_ms ? o->retry_max_ms : 10000};
     r->latency = -1;
     r->cb = cb;
     r->ud = ud;
