@@ -232,9 +232,10 @@ static void test_subreaper(void)
         }
         pid_t mid = fork();
         if (mid == 0) {
+            pid_t parent = getpid(); /* before the fork: it may be gone before the child runs */
             if (fork() == 0) {
                 /* the grandchild: once its parent is gone, say who adopted it (5 s at most) */
-                pid_t parent = getppid(), pp = parent;
+                pid_t pp = getppid();
                 for (int i = 0; i < 500 && pp == parent; i++) {
                     usleep(10000);
                     pp = getppid();
