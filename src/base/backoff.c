@@ -11,7 +11,7 @@ uint64_t backoff_base_ms(uint64_t initial_ms, uint64_t max_ms, unsigned n)
     if (n <= 1) return 0;
     uint64_t d = initial_ms;
     for (unsigned i = 2; i < n; i++) {
-        if (d >= max_ms) break;
+        if (d == 0 || d >= max_ms) break;
         d *= 2;
     }
     return d > max_ms ? max_ms : d;
@@ -25,6 +25,20 @@ uint64_t backoff_delay_ms(uint64_t initial_ms, uint64_t max_ms, unsigned n, doub
     if (r >= 1) r = 0.999999;
     double f = 0.8 + 0.4 * r;
     return (uint64_t)((double)base * f);
+}
+
+uint64_t retry_backoff_next(struct retry_backoff *b)
+{
+    /* The n-th failure waits as the n+1-th restart would: initial × 2^(n-1). The count stops
+     * growing once the cap is reached, so it cannot wrap however long the server stays away. */
+    uint64_t d = backoff_base_ms(b->initial_ms, b->max_ms, b->failures + 2);
+    if (d < b->max_ms) b->failures++;
+    return d;
+}
+
+void retry_backoff_reset(struct retry_backoff *b)
+{
+    b->failures = 0;
 }
 
 size_t restart_window_add(struct restart_window *w, uint64_t now, uint64_t within_ms, size_t keep)

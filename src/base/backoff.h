@@ -11,6 +11,19 @@ uint64_t backoff_delay_ms(uint64_t initial_ms, uint64_t max_ms, unsigned n, doub
 /* The unjittered delay, and the bounds jitter keeps it in. */
 uint64_t backoff_base_ms(uint64_t initial_ms, uint64_t max_ms, unsigned n);
 
+/* The wait before each retry of a connection that keeps failing: initial, then doubling up to
+ * max, and initial again after a success. roster's own Postgres and Redis connections use it;
+ * no jitter, as there is one connection of each to the server. */
+struct retry_backoff {
+    uint64_t initial_ms, max_ms;
+    unsigned failures; /* consecutive, since the last success */
+};
+
+/* Counts one more failure and returns how long to wait before the next try. */
+uint64_t retry_backoff_next(struct retry_backoff *b);
+/* A success: the next failure waits initial_ms again. */
+void retry_backoff_reset(struct retry_backoff *b);
+
 /* Restart times within a sliding window. */
 struct restart_window {
     uint64_t *t;

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/hostport.h"
+
 static int hexval(char c)
 {
     if (c >= '0' && c <= '9') return c - '0';
@@ -45,33 +47,16 @@ char *url_encode_userinfo(const char *s)
 
 int url_hostport(const char *s, const char *end, char **host, int *port, const char **why)
 {
-    const char *portp = NULL;
+    struct hostport hp;
+    enum hostport_err e = hostport_parse(s, (size_t)(end - s), 0, &hp);
     *host = NULL;
-    if (s < end && *s == '[') {
-        const char *close = memchr(s, ']', (size_t)(end - s));
-        if (!close) {
-            *why = "unterminated IPv6 address";
-            return -1;
-        }
-        *host = url_decode(s + 1, (size_t)(close - s - 1));
-        if (close + 1 < end && close[1] == ':') portp = close + 2;
-    } else {
-        const char *colon = memchr(s, ':', (size_t)(end - s));
-        const char *he = colon ? colon : end;
-        if (he > s) *host = url_decode(s, (size_t)(he - s));
-        if (colon) portp = colon + 1;
+    if (e != HOSTPORT_OK) {
+        *why = hostport_strerror(e);
+        return -1;
     }
-    if (portp) {
-        char *pe;
-        long v = strtol(portp, &pe, 10);
-        if (pe != end || v < 1 || v > 65535) {
-            free(*host);
-            *host = NULL;
-            *why = "invalid port";
-            return -1;
-        }
-        *port = (int)v;
-    }
+    /* "[]" is an empty host that was written; nothing at all is no host */
+    if (hp.bracketed || hp.host[0]) *host = url_decode(hp.host, strlen(hp.host));
+    if (hp.has_port) *port = hp.port;
     return 0;
 }
 

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/hostport.h"
 #include "base/pgurl.h"
 #include "base/util.h"
 
@@ -78,10 +79,9 @@ char *redisurl_format(const struct redis_target *t)
         free(pw);
         sbuf_putc(&b, '@');
     }
-    if (strchr(t->host, ':'))
-        sbuf_printf(&b, "[%s]:%d", t->host, t->port);
-    else
-        sbuf_printf(&b, "%s:%d", t->host, t->port);
+    char hp[300];
+    hostport_format(t->host, t->port, hp, sizeof hp);
+    sbuf_puts(&b, hp);
     if (t->db) sbuf_printf(&b, "/%d", t->db);
     return sbuf_detach(&b);
 }
@@ -103,15 +103,10 @@ char *redisurl_resolve(const char *url, const envmap *env, char *err, size_t err
         t.host = xstrdup(host);
         t.port = 6379;
         const char *port = envmap_get(env, "REDIS_PORT");
-        if (port && *port) {
-            char *end;
-            long v = strtol(port, &end, 10);
-            if (*end || v < 1 || v > 65535) {
-                snprintf(err, errlen, "REDIS_PORT must be a port number, not '%s'", port);
-                redisurl_free(&t);
-                return NULL;
-            }
-            t.port = (int)v;
+        if (port && *port && hostport_port(port, strlen(port), 0, &t.port) != HOSTPORT_OK) {
+            snprintf(err, errlen, "REDIS_PORT must be a port number, not '%s'", port);
+            redisurl_free(&t);
+            return NULL;
         }
         const char *pw = envmap_get(env, "REDIS_PASSWORD");
         if (pw && *pw) t.password = xstrdup(pw);

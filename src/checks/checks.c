@@ -10,6 +10,7 @@
 #include "checks/curlm.h"
 #include "checks/notify.h"
 #include "checks/probe.h"
+#include "os/sys.h"
 #include "supervise/observer.h"
 
 struct checks {
@@ -78,18 +79,8 @@ const char *checks_status_text(const struct checks *ck, const struct instance *i
 
 static pid_t pgid_of(pid_t pid)
 {
-    char path[64], buf[512];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "re");
-    if (!f) return -1;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    char *rp = strrchr(buf, ')');
-    int ppid, pgrp;
-    char st;
-    if (!rp || sscanf(rp + 2, "%c %d %d", &st, &ppid, &pgrp) != 3) return -1;
-    return pgrp;
+    struct os_proc_stat st;
+    return os_proc_stat(pid, &st) == 0 ? st.pgrp : -1;
 }
 
 static void on_notify(void *ud, pid_t sender, const char *msg, size_t len)

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "base/util.h"
+#include "os/sys.h"
 
 void notify_parse(const char *msg, size_t len, struct notify_msg *out)
 {
@@ -43,20 +44,6 @@ void notify_parse(const char *msg, size_t len, struct notify_msg *out)
     }
 }
 
-static socklen_t make_addr(const char *socket, struct sockaddr_un *sa)
-{
-    size_t len = strlen(socket);
-    memset(sa, 0, sizeof *sa);
-    sa->sun_family = AF_UNIX;
-    if (len == 0 || len >= sizeof sa->sun_path) return 0;
-    memcpy(sa->sun_path, socket, len);
-    if (socket[0] == '@') {
-        sa->sun_path[0] = '\0';
-        return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len);
-    }
-    return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len + 1);
-}
-
 static void on_readable(uv_poll_t *h, int status, int events)
 {
     struct notify_sock *n = (struct notify_sock *)h;
@@ -64,58 +51,83 @@ static void on_readable(uv_poll_t *h, int status, int events)
     if (status < 0) return;
     for (int i = 0; i < 16; i++) {
         char buf[4096];
-        char cbuf[CMSG_SPACE(sizeof(struct ucred))];
-        struct iovec iov = {buf, sizeof buf - 1};
-        struct msghdr mh = {
-            .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
-        ssize_t r = recvmsg(n->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+        pid_t sender;
+        ssize_t r = os_recv_cred(n->fd, buf, sizeof buf, &sender);
         if (r < 0) break;
-        pid_t sender = 0;
-        for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-            if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS) {
-                struct ucred uc;
-                memcpy(&uc, CMSG_DATA(c), sizeof uc);
-                sender = uc.pid;
-            } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-                /* FDSTORE is not supported: close what was passed */
-                int nfd = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-                int *fds = (int *)CMSG_DATA(c);
-                for (int k = 0; k < nfd; k++)
-                    close(fds[k]);
-            }
-        }
-        buf[r] = '\0';
         n->cb(n->ud, sender, buf, (size_t)r);
     }
+}
+
+/* Binds n->fd to n->name: 0 or -errno. */
+static int bind_name(struct notify_sock *n)
+{
+    struct sockaddr_un sa;
+    socklen_t sl;
+    int rc = os_unix_addr(n->name, &sa, &sl);
+    if (rc < 0) return rc;
+    return bind(n->fd, (struct sockaddr *)&sa, sl) < 0 ? -errno : 0;
+}
+
+/* True when path is a socket file nobody is bound to: left by a roster that died. */
+static bool stale(const char *path)
+{
+    struct sockaddr_un sa;
+    socklen_t sl;
+    if (os_unix_addr(path, &sa, &sl) < 0) return false;
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return false;
+    bool dead = connect(fd, (struct sockaddr *)&sa, sl) < 0 && errno == ECONNREFUSED;
+    close(fd);
+    return dead;
 }
 
 struct notify_sock *notify_open(uv_loop_t *loop, const char *name, notify_cb cb, void *ud)
 {
     struct notify_sock *n = xcalloc(1, sizeof *n);
-    snprintf(n->name, sizeof n->name, "@%s", name);
     n->cb = cb;
     n->ud = ud;
+    int rc;
     n->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (n->fd < 0) goto fail;
-    int one = 1;
-    setsockopt(n->fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof one);
-    struct sockaddr_un sa;
-    socklen_t sl = make_addr(n->name, &sa);
-    if (!sl || bind(n->fd, (struct sockaddr *)&sa, sl) < 0) goto fail;
-    if (uv_poll_init(loop, &n->poll, n->fd) != 0) goto fail;
+    if (n->fd < 0) {
+        rc = -errno;
+        goto fail;
+    }
+    /* Without credentials no sender can be told apart: every message is then ignored. */
+    (void)os_passcred(n->fd);
+    /* The abstract namespace leaves no file behind. Where there is none (another Unix, a
+     * sandbox that refuses it) or the name is taken (two rosters running as PID 1 in one network
+     * namespace), a file in the temporary directory instead, removed on close. */
+    snprintf(n->name, sizeof n->name, "@%s", name);
+    rc = bind_name(n);
+    if (rc < 0) {
+        const char *tmp = getenv("TMPDIR");
+        snprintf(n->name, sizeof n->name, "%s/%s.notify", tmp && *tmp ? tmp : "/tmp", name);
+        rc = bind_name(n);
+        if (rc == -EADDRINUSE && stale(n->name)) {
+            unlink(n->name);
+            rc = bind_name(n);
+        }
+        n->is_path = rc == 0;
+    }
+    if (rc < 0) goto fail;
+    if (uv_poll_init(loop, &n->poll, n->fd) != 0) {
+        rc = -EIO;
+        goto fail;
+    }
     uv_poll_start(&n->poll, UV_READABLE, on_readable);
     return n;
-fail:;
-    int e = errno;
+fail:
+    if (n->is_path) unlink(n->name);
     if (n->fd >= 0) close(n->fd);
     free(n);
-    errno = e;
+    errno = -rc;
     return NULL;
 }
 
 static void closed(uv_handle_t *h)
 {
     struct notify_sock *n = (struct notify_sock *)h;
+    if (n->is_path) unlink(n->name);
     close(n->fd);
     free(n);
 }
@@ -129,8 +141,9 @@ void notify_close(struct notify_sock *n)
 int notify_send(const char *socket_name, const char *msg)
 {
     struct sockaddr_un sa;
-    socklen_t sl = make_addr(socket_name, &sa);
-    if (!sl) return -EINVAL;
+    socklen_t sl;
+    int rc = os_unix_addr(socket_name, &sa, &sl);
+    if (rc < 0) return rc;
     int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (fd < 0) return -errno;
     ssize_t r = sendto(fd, msg, strlen(msg), MSG_NOSIGNAL, (struct sockaddr *)&sa, sl);

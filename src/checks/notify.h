@@ -24,12 +24,14 @@ typedef void (*notify_cb)(void *ud, pid_t sender, const char *msg, size_t len);
 struct notify_sock {
     uv_poll_t poll; /* first: the handle is the socket */
     int fd;
-    char name[96]; /* "@roster-..." as put in NOTIFY_SOCKET */
+    char name[108]; /* "@roster-..." as put in NOTIFY_SOCKET, or a path (is_path) */
+    bool is_path;   /* a file, removed on close, where there is no abstract namespace */
     notify_cb cb;
     void *ud;
 };
 
-/* Binds an abstract datagram socket named "@<name>". NULL on failure (errno set). */
+/* Binds a datagram socket named "@<name>" in the abstract namespace, or where there is none
+ * "$TMPDIR/<name>.notify". NULL on failure (errno set). */
 struct notify_sock *notify_open(uv_loop_t *loop, const char *name, notify_cb cb, void *ud);
 /* Stops receiving and frees the socket once its handle is closed. */
 void notify_close(struct notify_sock *n);

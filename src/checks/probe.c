@@ -7,9 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/exitstatus.h"
+#include "base/hostport.h"
 #include "checks/checks.h"
 #include "checks/curlm.h"
 #include "os/proc.h"
@@ -194,41 +195,25 @@ static void gai_done(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
     free(g);
 }
 
-static int split_hostport(const char *target, char *host, size_t hl, char *port, size_t pl)
-{
-    const char *colon = strrchr(target, ':');
-    if (!colon) return -1;
-    const char *h = target;
-    size_t n = (size_t)(colon - target);
-    if (n >= 2 && h[0] == '[' && h[n - 1] == ']') {
-        h++;
-        n -= 2;
-    }
-    if (n >= hl || strlen(colon + 1) >= pl) return -1;
-    memcpy(host, h, n);
-    host[n] = '\0';
-    strcpy(port, colon + 1);
-    if (!*host) snprintf(host, hl, "127.0.0.1");
-    return 0;
-}
-
 static void tcp_attempt(struct probe *p)
 {
-    char host[256], port[8];
-    if (split_hostport(p->cfg.target, host, sizeof host, port, sizeof port) < 0) {
+    struct hostport hp;
+    if (hostport_parse(p->cfg.target, strlen(p->cfg.target), HOSTPORT_NEED_PORT, &hp) !=
+        HOSTPORT_OK) {
         outcome(p, false, "target is not host:port");
         return;
     }
+    const char *host = hp.host[0] ? hp.host : "127.0.0.1";
     struct sockaddr_storage ss;
-    if (uv_ip4_addr(host, atoi(port), (struct sockaddr_in *)&ss) == 0 ||
-        uv_ip6_addr(host, atoi(port), (struct sockaddr_in6 *)&ss) == 0) {
+    if (uv_ip4_addr(host, hp.port, (struct sockaddr_in *)&ss) == 0 ||
+        uv_ip6_addr(host, hp.port, (struct sockaddr_in6 *)&ss) == 0) {
         tcp_connect_to(p, (struct sockaddr *)&ss);
         return;
     }
     struct gai_attempt *g = xcalloc(1, sizeof *g);
     g->p = p;
     g->req.data = g;
-    snprintf(g->port, sizeof g->port, "%s", port);
+    snprintf(g->port, sizeof g->port, "%d", hp.port);
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
     p->gai = g;
     int rc = uv_getaddrinfo(p->in->role->sup->loop, &g->req, gai_done, host, g->port, &hints);
@@ -272,12 +257,11 @@ bool probe_reaped(struct probe *p, pid_t pid, int status)
 {
     if (!p || p->exec_pid != pid || pid <= 0) return false;
     p->exec_pid = 0;
+    int code, sig;
+    exitstatus_decode(status, &code, &sig);
     char detail[64];
-    if (WIFEXITED(status))
-        snprintf(detail, sizeof detail, "exit %d", WEXITSTATUS(status));
-    else
-        snprintf(detail, sizeof detail, "killed by %s", signal_name(WTERMSIG(status)));
-    outcome(p, WIFEXITED(status) && WEXITSTATUS(status) == 0, detail);
+    exitstatus_describe(code, sig, EXITSTATUS_PROBE, detail, sizeof detail);
+    outcome(p, code == 0, detail);
     return true;
 }
 

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "base/hostport.h"
 #include "cli/plan_inputs.h"
 #include "config/config.h"
 #include "os/lazylib.h"
@@ -219,17 +220,17 @@ static char *health_url(const struct cli *c, char **environ_)
     struct roster_config cfg;
     diags d = {0};
     char *url = NULL;
-    if (config_load(&co, &cfg, &d) == 0 && cfg.health_listen) {
-        const char *colon = strrchr(cfg.health_listen, ':');
-        char host[256];
-        size_t hl = (size_t)(colon - cfg.health_listen);
-        if (hl >= sizeof host) hl = sizeof host - 1;
-        memcpy(host, cfg.health_listen, hl);
-        host[hl] = '\0';
-        const char *h = host;
+    struct hostport hp;
+    if (config_load(&co, &cfg, &d) == 0 && cfg.health_listen &&
+        hostport_parse(cfg.health_listen, strlen(cfg.health_listen), HOSTPORT_LISTEN, &hp) ==
+            HOSTPORT_OK) {
+        /* a listen address for every interface is reached on the loopback one */
+        const char *h = hp.host;
         if (!*h || !strcmp(h, "0.0.0.0") || !strcmp(h, "*")) h = "127.0.0.1";
-        if (!strcmp(h, "[::]") || !strcmp(h, "::")) h = "[::1]";
-        url = xasprintf("http://%s:%s/livez", h, colon + 1);
+        if (!strcmp(h, "::")) h = "::1";
+        char addr[300];
+        hostport_format(h, hp.port, addr, sizeof addr);
+        url = xasprintf("http://%s/livez", addr);
     }
     config_free(&cfg);
     diags_free(&d);

@@ -12,6 +12,7 @@
 
 #include "config/config_yaml.h"
 #include "config/dotenv.h"
+#include "base/hostport.h"
 #include "base/units.h"
 
 /* A choice is stored through an int: the enums it fills must be int-sized. */
@@ -602,17 +603,18 @@ static int key_listen(struct walk *w, const struct key_def *k, yaml_node_t *v)
 {
     char *s = get_str(w->L, v, what_of(k));
     if (!s) return -1;
-    const char *colon = strrchr(s, ':');
-    char *end = NULL;
-    long port = colon ? strtol(colon + 1, &end, 10) : strtol(s, &end, 10);
-    if (!end || *end || port < 0 || port > 65535 || (colon && colon == s)) {
+    /* "9090" alone listens on every address; ":9090" is a mistake, not a shorthand */
+    struct hostport hp;
+    bool bare = !strchr(s, ':');
+    unsigned flags = HOSTPORT_LISTEN | HOSTPORT_BARE_PORT;
+    if (hostport_parse(s, strlen(s), flags, &hp) != HOSTPORT_OK || (!bare && !hp.host[0])) {
         err_at(w->L, v, "health.listen must be host:port (e.g. 0.0.0.0:9090), not '%s'", s);
         free(s);
         return -1;
     }
-    if (colon) return set_str(w, k, s);
+    if (!bare) return set_str(w, k, s);
     free(s);
-    return set_str(w, k, xasprintf("0.0.0.0:%ld", port));
+    return set_str(w, k, xasprintf("0.0.0.0:%d", hp.port));
 }
 
 /* control.socket: a path, relative to the config's directory. Its length is checked once the

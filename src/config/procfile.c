@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/hostport.h"
 #include "config/config.h"
 #include "config/dotenv.h"
 
@@ -34,16 +35,9 @@ int config_load_procfile(const char *path, const char *text, size_t len, const e
 
     const char *port_s = envmap_get(vars, "PORT");
     if (!port_s) port_s = envmap_get(&cfg->file_env, "PORT");
-    long base_port = 5000;
-    if (port_s && *port_s) {
-        char *end;
-        base_port = strtol(port_s, &end, 10);
-        if (*end || base_port < 1 || base_port > 65535) {
-            diags_add(d, (src_pos){cfg->path, 0, 0}, "PORT must be a port number, not '%s'",
-                      port_s);
-            base_port = 5000;
-        }
-    }
+    int base_port = 5000;
+    if (port_s && *port_s && hostport_port(port_s, strlen(port_s), 0, &base_port) != HOSTPORT_OK)
+        diags_add(d, (src_pos){cfg->path, 0, 0}, "PORT must be a port number, not '%s'", port_s);
 
     size_t cap = 8;
     cfg->roles = xcalloc(cap, sizeof *cfg->roles);

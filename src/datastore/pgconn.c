@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/backoff.h"
 #include "base/util.h"
 
 enum pg_state { PG_IDLE, PG_RESOLVING, PG_CONNECTING, PG_UP, PG_RETRY, PG_CLOSED };
@@ -34,7 +35,8 @@ struct pgquery {
 struct pgconn {
     uv_loop_t *loop;
     char *url, *appname;
-    uint64_t connect_timeout_ms, retry_max_ms, backoff_ms;
+    uint64_t connect_timeout_ms;
+    struct retry_backoff backoff; /* the wait before each retry */
     pgconn_state_cb cb;
     void *ud;
     enum pg_state st;
@@ -155,8 +157,7 @@ static void go_down(struct pgconn *c, const char *why)
     if (c->st != PG_RETRY) return; /* a callback closed us */
     c->cb(c->ud, false, c->err);
     if (c->st != PG_RETRY) return;
-    uv_timer_start(&c->timer, on_retry, c->backoff_ms, 0);
-    c->backoff_ms = c->backoff_ms * 2 > c->retry_max_ms ? c->retry_max_ms : c->backoff_ms * 2;
+    uv_timer_start(&c->timer, on_retry, retry_backoff_next(&c->backoff), 0);
 }
 
 static void on_timeout(uv_timer_t *t)
@@ -301,7 +302,7 @@ static void connect_step(struct pgconn *c)
     PQsetNoticeProcessor(c->conn, discard_notice, NULL);
     c->st = PG_UP;
     c->err[0] = '\0';
-    c->backoff_ms = 250;
+    retry_backoff_reset(&c->backoff);
     watch(c, UV_READABLE, on_query_io, true);
     c->cb(c->ud, true, NULL);
     if (c->st == PG_UP) next_query(c);
@@ -496,8 +497,8 @@ struct pgconn *pgconn_new(uv_loop_t *loop, const struct pgconn_opts *o, pgconn_s
     c->url = xstrdup(o->url);
     c->appname = xstrdup(o->appname ? o->appname : "roster");
     c->connect_timeout_ms = o->connect_timeout_ms ? o->connect_timeout_ms : 5000;
-    c->retry_max_ms = o->retry_max_ms ? o->retry_max_ms : 10000;
-    c->backoff_ms = 250;
+    c->backoff = (struct retry_backoff){.initial_ms = 250,
+                                        .max_ms = o->retry_max_ms ? o->retry_max_ms : 10000};
     c->cb = cb;
     c->ud = ud;
     c->st = PG_IDLE;

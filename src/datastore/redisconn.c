@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/backoff.h"
 #include "base/redisurl.h"
 #include "base/util.h"
 
@@ -34,7 +35,8 @@ struct r_gai {
 struct redisconn {
     uv_loop_t *loop;
     struct redis_target t;
-    uint64_t connect_timeout_ms, command_timeout_ms, ping_every_ms, retry_max_ms, backoff_ms;
+    uint64_t connect_timeout_ms, command_timeout_ms, ping_every_ms;
+    struct retry_backoff backoff; /* the wait before each retry */
     redisconn_state_cb cb;
     void *ud;
     enum r_state st;
@@ -204,8 +206,7 @@ static void go_down(struct redisconn *r, const char *why)
     }
     r->cb(r->ud, false, r->err);
     if (r->st != R_RETRY) return;
-    uv_timer_start(&r->timer, on_retry, r->backoff_ms, 0);
-    r->backoff_ms = r->backoff_ms * 2 > r->retry_max_ms ? r->retry_max_ms : r->backoff_ms * 2;
+    uv_timer_start(&r->timer, on_retry, retry_backoff_next(&r->backoff), 0);
 }
 
 static void on_timeout(uv_timer_t *t)
@@ -244,7 +245,7 @@ static void on_pong(redisAsyncContext *ac, void *reply, void *priv)
     if (r->st == R_HANDSHAKE) {
         r->st = R_UP;
         r->err[0] = '\0';
-        r->backoff_ms = 250;
+        retry_backoff_reset(&r->backoff);
         r->cb(r->ud, true, NULL);
         if (r->st != R_UP) return;
     }
@@ -439,8 +440,8 @@ struct redisconn *redisconn_new(uv_loop_t *loop, const struct redisconn_opts *o,
     r->connect_timeout_ms = o->connect_timeout_ms ? o->connect_timeout_ms : 3000;
     r->command_timeout_ms = o->command_timeout_ms ? o->command_timeout_ms : 2000;
     r->ping_every_ms = o->ping_every_ms ? o->ping_every_ms : 5000;
-    r->retry_max_ms = o->retry_max_ms ? o->retry_max_ms : 10000;
-    r->backoff_ms = 250;
+    r->backoff = (struct retry_backoff){.initial_ms = 250,
+                                        .max_ms = o->retry_max_ms ? o->retry_max_ms : 10000};
     r->latency = -1;
     r->cb = cb;
     r->ud = ud;

@@ -11,15 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "base/util.h"
-
-#ifndef CLOSE_RANGE_CLOEXEC
-#define CLOSE_RANGE_CLOEXEC (1U << 2)
-#endif
+#include "os/sys.h"
 
 struct exec_fail {
     int err;
@@ -34,20 +29,6 @@ static void child_report(int fd, int stage)
     ssize_t r = write(fd, &f, sizeof f);
     (void)r;
     _exit(127);
-}
-
-/* Marks every descriptor from 3 up close-on-exec, except keep. */
-static void close_others(int keep)
-{
-    if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) == 0) {
-        int fl = fcntl(keep, F_GETFD);
-        fcntl(keep, F_SETFD, fl | FD_CLOEXEC);
-        return;
-    }
-    long max = sysconf(_SC_OPEN_MAX);
-    if (max < 0 || max > 65536) max = 65536;
-    for (int fd = 3; fd < max; fd++)
-        if (fd != keep) fcntl(fd, F_SETFD, FD_CLOEXEC);
 }
 
 static const char *env_path(char *const *envp)
@@ -80,11 +61,11 @@ int proc_spawn(const struct spawn_opts *o, pid_t *pid, char *err, size_t errlen)
     }
 
     int errpipe[2];
-    if (pipe2(errpipe, O_CLOEXEC) < 0) {
-        int e = errno;
-        snprintf(err, errlen, "pipe: %s", strerror(e));
+    int prc = os_pipe(errpipe, 0);
+    if (prc < 0) {
+        snprintf(err, errlen, "pipe: %s", strerror(-prc));
         strvec_free(&cands);
-        return -e;
+        return prc;
     }
     int devnull = -1;
     if (o->stdin_fd < 0) devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -103,7 +84,8 @@ int proc_spawn(const struct spawn_opts *o, pid_t *pid, char *err, size_t errlen)
         int in = o->stdin_fd >= 0 ? o->stdin_fd : devnull;
         if ((in >= 0 && dup2(in, 0) < 0) || dup2(o->stdout_fd, 1) < 0 || dup2(o->stderr_fd, 2) < 0)
             child_report(errpipe[1], STAGE_FD);
-        close_others(errpipe[1]);
+        /* errpipe[1] too: it closes at exec, which tells the parent the exec worked */
+        os_close_from(3, true);
         if (o->cwd && chdir(o->cwd) < 0) child_report(errpipe[1], STAGE_CWD);
         if (o->set_user) {
             if (setgroups((size_t)o->ngroups, o->groups) < 0 || setgid(o->gid) < 0 ||
@@ -180,44 +162,19 @@ void proc_groups_rss(const pid_t *pgids, uint64_t *rss, size_t n)
     for (size_t i = 0; i < n; i++)
         rss[i] = 0;
     if (n == 0) return;
+    /* Without /proc (another Unix, a sandbox that hides it) every group reads as 0 bytes, and
+     * max_memory never triggers. */
     DIR *d = opendir("/proc");
     if (!d) return;
     struct dirent *de;
-    char path[300], buf[512];
     while ((de = readdir(d))) {
         if (!isdigit((unsigned char)de->d_name[0])) continue;
-        snprintf(path, sizeof path, "/proc/%s/stat", de->d_name);
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0) continue;
-        ssize_t len = read(fd, buf, sizeof buf - 1);
-        close(fd);
-        if (len <= 0) continue;
-        buf[len] = '\0';
-        /* pid (comm) state ppid pgrp ... ; comm may hold spaces and parens */
-        char *rp = strrchr(buf, ')');
-        if (!rp) continue;
-        char state;
-        int ppid, pgrp;
-        if (sscanf(rp + 2, "%c %d %d", &state, &ppid, &pgrp) != 3) continue;
+        struct os_proc_stat st;
+        if (os_proc_stat((pid_t)atoi(de->d_name), &st) < 0) continue;
         size_t i = 0;
-        while (i < n && pgids[i] != pgrp)
+        while (i < n && pgids[i] != st.pgrp)
             i++;
-        if (i == n) continue;
-        /* field 24 (rss, in pages): skip 21 more fields after pgrp */
-        char *p = rp + 2;
-        int field = 3;
-        while (*p && field < 24) {
-            if (*p == ' ') field++;
-            p++;
-        }
-        rss[i] += strtoull(p, NULL, 10) * (uint64_t)page;
+        if (i < n) rss[i] += st.rss_pages * (uint64_t)page;
     }
     closedir(d);
-}
-
-int proc_become_subreaper(void)
-{
-    if (getpid() == 1) return 0;
-    if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0) return -errno;
-    return 0;
 }

@@ -29,10 +29,8 @@ int proc_spawn(const struct spawn_opts *o, pid_t *pid, char *err, size_t errlen)
 int proc_signal_group(pid_t pgid, int sig);
 /* True while any process of the group exists. */
 bool proc_group_alive(pid_t pgid);
-/* Resident memory of each process group in pgids[0..n), in bytes: one pass over /proc. */
+/* Resident memory of each process group in pgids[0..n), in bytes: one pass over /proc (all 0
+ * where there is no /proc). */
 void proc_groups_rss(const pid_t *pgids, uint64_t *rss, size_t n);
-/* Makes this process a child subreaper (when it is not PID 1): orphans of its descendants are
- * reparented to it, so it can reap them. Returns 0 or -errno. */
-int proc_become_subreaper(void);
 
 #endif

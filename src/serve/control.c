@@ -64,14 +64,8 @@ static void list_one(void *ud, const struct instance *in)
     cJSON_AddNumberToObject(o, "pid", in->pid);
     cJSON_AddNumberToObject(o, "uptime", status_uptime(in, lc->now));
     cJSON_AddNumberToObject(o, "restarts", in->restarts);
-    if (inst_has_exit(in)) {
-        cJSON *e = cJSON_AddObjectToObject(o, "last_exit");
-        if (in->exit.code >= 0)
-            cJSON_AddNumberToObject(e, "code", in->exit.code);
-        else
-            cJSON_AddStringToObject(e, "signal", signal_name(in->exit.signal));
-        cJSON_AddNumberToObject(e, "ago", lc->now - in->exit.wall);
-    }
+    cJSON *e = status_add_exit(o, "last_exit", in);
+    if (e) cJSON_AddNumberToObject(e, "ago", lc->now - in->exit.wall);
     cJSON_AddItemToArray(lc->arr, o);
 }
 

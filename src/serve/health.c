@@ -20,12 +20,8 @@
 
 static void add_exit(cJSON *o, const struct instance *in)
 {
-    if (!inst_has_exit(in)) return;
-    cJSON *e = cJSON_AddObjectToObject(o, "lastExit");
-    if (in->exit.code >= 0)
-        cJSON_AddNumberToObject(e, "code", in->exit.code);
-    else
-        cJSON_AddStringToObject(e, "signal", signal_name(in->exit.signal));
+    cJSON *e = status_add_exit(o, "lastExit", in);
+    if (!e) return;
     char ts[32];
     format_iso8601(ts, sizeof ts, in->exit.wall);
     cJSON_AddStringToObject(e, "time", ts);

@@ -13,6 +13,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "base/hostport.h"
+
 #if MHD_VERSION < 0x00097002
 typedef int MHD_Result_t;
 #else
@@ -198,24 +200,17 @@ void httpd_stop(struct httpd *d)
 
 int httpd_listen_tcp(const char *hostport, int *port_out)
 {
-    const char *colon = strrchr(hostport, ':');
-    if (!colon) return -EINVAL;
-    char host[256];
-    size_t hl = (size_t)(colon - hostport);
-    const char *h = hostport;
-    if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
-        h++;
-        hl -= 2;
-    }
-    if (hl >= sizeof host) return -EINVAL;
-    memcpy(host, h, hl);
-    host[hl] = '\0';
+    struct hostport hp;
+    if (hostport_parse(hostport, strlen(hostport), HOSTPORT_LISTEN, &hp) != HOSTPORT_OK)
+        return -EINVAL;
+    char port[8];
+    snprintf(port, sizeof port, "%d", hp.port);
     struct addrinfo hints = {.ai_family = AF_UNSPEC,
                              .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
     struct addrinfo *res;
     /* Config time, before the loop runs: a blocking lookup of a literal address is fine. */
-    int rc = getaddrinfo(hl ? host : NULL, colon + 1, &hints, &res);
+    int rc = getaddrinfo(hp.host[0] ? hp.host : NULL, port, &hints, &res);
     if (rc != 0) return -EADDRNOTAVAIL;
     int fd = -1, err = 0;
     for (struct addrinfo *a = res; a; a = a->ai_next) {

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/exitstatus.h"
 #include "datastore/redisconn.h"
 #include "datastore/services.h"
 #include "serve/status.h"
@@ -58,9 +59,7 @@ static void one(void *ud, const struct instance *in)
         labels(o, in);
         /* a death by signal is reported as the shell does: 128 + the signal number */
         sbuf_printf(o, " %d\n",
-                    !inst_has_exit(in)   ? 0
-                    : in->exit.code >= 0 ? in->exit.code
-                                         : 128 + in->exit.signal);
+                    inst_has_exit(in) ? exitstatus_shell(in->exit.code, in->exit.signal) : 0);
         break;
     case 5:
         sbuf_puts(o, "roster_role_memory_bytes");

@@ -12,6 +12,17 @@ const char *health_level_name(enum health_level l)
     }
 }
 
+cJSON *status_add_exit(cJSON *o, const char *name, const struct instance *in)
+{
+    if (!inst_has_exit(in)) return NULL;
+    cJSON *e = cJSON_AddObjectToObject(o, name);
+    if (in->exit.code >= 0)
+        cJSON_AddNumberToObject(e, "code", in->exit.code);
+    else
+        cJSON_AddStringToObject(e, "signal", signal_name(in->exit.signal));
+    return e;
+}
+
 double status_uptime(const struct instance *in, double now)
 {
     if (!inst_state_alive(in->state)) return 0;

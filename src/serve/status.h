@@ -3,6 +3,8 @@
 #ifndef ROSTER_STATUS_H
 #define ROSTER_STATUS_H
 
+#include <cjson/cJSON.h>
+
 #include "supervise/supervisor.h"
 
 struct checks;
@@ -25,6 +27,9 @@ enum health_level status_instance(const struct view *v, const struct instance *i
                                   const char **why);
 /* Seconds since the current process started (0 when none runs). */
 double status_uptime(const struct instance *in, double now);
+/* Adds the instance's last end to o as the object name: {"code":N} or {"signal":"SIGTERM"}, and
+ * returns it for more members; NULL, adding nothing, when it has not ended yet. */
+cJSON *status_add_exit(cJSON *o, const char *name, const struct instance *in);
 /* Calls fn for every instance of every selected role, in plan order. */
 void status_each(const struct sup *s, void (*fn)(void *ud, const struct instance *in), void *ud);
 /* True when every selected role is ready (oneshots: succeeded), every required service is up

@@ -11,8 +11,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/exitstatus.h"
 #include "base/units.h"
 #include "os/lazylib.h"
+#include "os/sys.h"
 #include "plan/libs.h"
 #include "supervise/observer.h"
 #include "supervise/output.h"
@@ -116,23 +118,6 @@ bool inst_has_exit(const struct instance *in)
 static bool is_oneshot(const struct role *r)
 {
     return role_cfg(r)->kind == ROLE_ONESHOT;
-}
-
-static void describe_exit(const struct exit_info *e, char *buf, size_t n, char *json, size_t jn)
-{
-    if (e->code >= 0) {
-        snprintf(buf, n, "code %d", e->code);
-        snprintf(json, jn, "\"code\":%d", e->code);
-    } else {
-        snprintf(buf, n, "signal %s", signal_name(e->signal));
-        snprintf(json, jn, "\"signal\":\"%s\"", signal_name(e->signal));
-    }
-}
-
-/* The status a shell would report: the code, or 128 + the signal. */
-static int exit_status_code(const struct exit_info *e)
-{
-    return e->code >= 0 ? e->code : 128 + e->signal;
 }
 
 struct instance *sup_next_instance(struct inst_iter *it)
@@ -375,9 +360,12 @@ static void act_spawn(struct instance *in)
     char *shell_argv[4] = {"/bin/sh", "-c", c->shell, NULL};
     char *const *argv = c->shell ? shell_argv : c->argv.v;
 
+    /* Bigger pipes: a chatty child blocks less often, and each read takes more lines. */
     int out[2] = {-1, -1}, err[2] = {-1, -1};
-    if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) {
-        int e = errno;
+    int prc = os_pipe(out, STREAM_PIPE_SIZE);
+    if (prc == 0) prc = os_pipe(err, STREAM_PIPE_SIZE);
+    if (prc < 0) {
+        int e = -prc;
         if (out[0] >= 0) close(out[0]), close(out[1]);
         envp_free(envp);
         spawn_failed_now(in, strerror(e));
@@ -397,9 +385,6 @@ static void act_spawn(struct instance *in)
     envp_free(envp);
     fcntl(out[0], F_SETFL, O_NONBLOCK);
     fcntl(err[0], F_SETFL, O_NONBLOCK);
-    /* Bigger pipes: a chatty child blocks less often, and each read takes more lines. */
-    fcntl(out[0], F_SETPIPE_SZ, STREAM_PIPE_SIZE);
-    fcntl(err[0], F_SETPIPE_SZ, STREAM_PIPE_SIZE);
 
     free(in->spawn_error);
     in->spawn_error = NULL;
@@ -500,7 +485,8 @@ static void act_decide(struct instance *in)
     struct restart_output ro = restart_decide(&ri);
 
     char how[64], extra[96];
-    describe_exit(&in->exit, how, sizeof how, extra, sizeof extra);
+    exitstatus_describe(in->exit.code, in->exit.signal, EXITSTATUS_EVENT, how, sizeof how);
+    exitstatus_json(in->exit.code, in->exit.signal, extra, sizeof extra);
     if (ro.verdict == RV_DOWN) {
         logmux_event(&s->log, "stopped", c->name, in->index, extra, "%s stopped (%s)", in->label,
                      how);
@@ -631,10 +617,9 @@ void sup_reap(struct sup *s)
             continue;
         }
         in->pid = 0;
-        if (WIFEXITED(status))
-            record_exit(in, WEXITSTATUS(status), 0);
-        else
-            record_exit(in, -1, WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+        int code, sig;
+        exitstatus_decode(status, &code, &sig);
+        record_exit(in, code, sig);
     }
     /* Group checks come after the whole batch: members killed together are all reaped now. */
     check_groups(s);
@@ -821,7 +806,7 @@ static bool lone_oneshot_status(struct sup *s, int *code)
     if (!only || !is_oneshot(only) || only->ninst != 1) return false;
     struct instance *in = only->inst[0];
     if (inst_alive(in) || !inst_has_exit(in)) return false;
-    *code = exit_status_code(&in->exit);
+    *code = exitstatus_shell(in->exit.code, in->exit.signal);
     return true;
 }
 
@@ -1421,7 +1406,7 @@ int sup_init(struct sup *s, uv_loop_t *loop, struct plan *plan, const struct sup
     }
     uv_idle_init(loop, &s->post_idle);
     s->post_idle.data = s;
-    if (s->be == &proc_backend_os && proc_become_subreaper() < 0)
+    if (s->be == &proc_backend_os && os_set_subreaper() < 0)
         logmux_event(&s->log, "warning", NULL, 0, NULL,
                      "could not become a child subreaper; orphaned grandchildren are not reaped");
     return 0;

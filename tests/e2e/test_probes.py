@@ -4,6 +4,7 @@ import json
 import os
 import signal
 import socket
+import sys
 import time
 
 from harness import (Roster, check, free_port, http_get, pid_alive, read_pidfile, run,
@@ -212,6 +213,40 @@ roles:
         msg = failed_start(r, "silent")
         check("not ready within 600ms" in msg, msg)
         r.stop()
+
+
+# Runs roster under the same pid after taking the abstract name roster's first sd_notify socket
+# would get ("@roster-<pid>-1"), as a second roster running as PID 1 in a shared network
+# namespace would have taken it.
+SQUAT = ("import os, socket, sys\n"
+         "s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)\n"
+         "s.bind('\\0roster-%d-1' % os.getpid())\n"
+         "s.set_inheritable(True)\n"
+         "os.execv(sys.argv[1], sys.argv[1:])\n")
+
+
+def test_notify_socket_falls_back_to_a_file():
+    cfg = """
+roles:
+  ok:
+    command: [sh, -c, "echo socket=$NOTIFY_SOCKET; exec @PYTHON@ @PYHELPER@ notify 0.1 up"]
+    ready: {notify: true, timeout: 10s}
+"""
+    with Roster(cfg) as r:
+        # the sentinel: unhindered, the socket is abstract and leaves no file
+        r.wait_event("ready", "ok", timeout=10)
+        m = r.wait_line(r"socket=([^\s\"]+)")
+        check(m.group(1).startswith("@roster-%d-" % r.pid), m.group(1))
+        r.stop()
+    with Roster(cfg, prefix_cmd=[sys.executable, "-c", SQUAT]) as r:
+        ev = r.wait_event("ready", "ok", timeout=10)[0]
+        check("READY=1" in ev["msg"], ev["msg"])
+        path = os.path.join(r.dir, "roster-%d-1.notify" % r.pid)
+        m = r.wait_line(r"socket=([^\s\"]+)")
+        check(m.group(1) == path, "NOTIFY_SOCKET is a file in $TMPDIR: %s" % m.group(1))
+        check(os.path.exists(path), "the socket file exists while the role runs")
+        check(r.stop() == 0, "clean shutdown")
+        check(not os.path.exists(path), "the socket file is removed with the socket")
 
 
 def test_dependents_start_after_ready():

@@ -68,6 +68,33 @@ static void test_jitter(void)
     CHECK_INT(decreasing, 0);
 }
 
+/* The connections' retry wait: 250, 500, 1000 ... capped, and 250 again after a success; the
+ * sequence pgconn.c and redisconn.c each computed by hand before. */
+static void test_retry(void)
+{
+    struct retry_backoff b = {.initial_ms = 250, .max_ms = 2000};
+    static const uint64_t want[] = {250, 500, 1000, 2000, 2000, 2000};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        CHECK_INT(retry_backoff_next(&b), want[i]);
+    /* the count stops at the cap: a server away for days cannot wrap it */
+    for (int i = 0; i < 100000; i++)
+        retry_backoff_next(&b);
+    CHECK(b.failures < 10);
+    CHECK_INT(retry_backoff_next(&b), 2000);
+    retry_backoff_reset(&b);
+    CHECK_INT(retry_backoff_next(&b), 250);
+    CHECK_INT(retry_backoff_next(&b), 500);
+
+    /* a cap below the first wait: the cap */
+    struct retry_backoff low = {.initial_ms = 250, .max_ms = 100};
+    CHECK_INT(retry_backoff_next(&low), 100);
+    CHECK_INT(retry_backoff_next(&low), 100);
+    /* no wait at all stays no wait, and ends (backoff_base_ms stops doubling a zero) */
+    struct retry_backoff zero = {.initial_ms = 0, .max_ms = 1000};
+    CHECK_INT(retry_backoff_next(&zero), 0);
+    CHECK_INT(backoff_base_ms(0, 1000, 4000000000u), 0);
+}
+
 static void test_window(void)
 {
     struct restart_window w = {0};
@@ -126,6 +153,7 @@ int main(void)
 {
     test_base();
     test_jitter();
+    test_retry();
     test_window();
     return t_done("backoff");
 }

@@ -361,6 +361,16 @@ static void test_valid_shapes(void)
     CHECK_INT(cfg.nroles, 2);
     config_free(&cfg);
 
+    /* an IPv6 listen address in brackets, port 0 for any free one, kept as written */
+    CHECK_INT(load_yaml("health: {listen: \"[::1]:0\"}\n"
+                        "roles:\n  web: {command: x, ready: {tcp: \"[::1]:5432\"}}\n",
+                        NULL, &cfg, &dt),
+              0);
+    CHECK_STR(dt, "");
+    free(dt);
+    CHECK_STR(cfg.health_listen, "[::1]:0");
+    config_free(&cfg);
+
     /* stop.signal: with or without SIG, any case, or a number */
     CHECK_INT(load_yaml("roles:\n  a: {command: x, stop: {signal: SIGUSR1}}\n"
                         "  b: {command: x, stop: {signal: quit}}\n"
@@ -541,6 +551,14 @@ static void test_broken_configs(void)
         "roster.yaml:1:17: postgres.url must start with postgres:// or postgresql://");
     BAD("health: {listen: \"host:port\"}\nroles:\n  web: {command: x}\n",
         "roster.yaml:1:18: health.listen must be host:port (e.g. 0.0.0.0:9090), not 'host:port'");
+    /* listen addresses are read as base/hostport.c reads them: IPv6 in brackets, ports in range */
+    BAD("health: {listen: \":9090\"}\nroles:\n  web: {command: x}\n",
+        "roster.yaml:1:18: health.listen must be host:port (e.g. 0.0.0.0:9090), not ':9090'");
+    BAD("health: {listen: \"::1:9090\"}\nroles:\n  web: {command: x}\n",
+        "roster.yaml:1:18: health.listen must be host:port (e.g. 0.0.0.0:9090), not '::1:9090'");
+    BAD("health: {listen: \"0.0.0.0:70000\"}\nroles:\n  web: {command: x}\n",
+        "roster.yaml:1:18: health.listen must be host:port (e.g. 0.0.0.0:9090), not "
+        "'0.0.0.0:70000'");
     BAD("x-val: &v 5\nroles:\n  web:\n    <<: *v\n    command: x\n",
         "roster.yaml:1:8: '<<' merges a mapping (an alias such as *defaults), not a value");
 
