@@ -10,6 +10,7 @@
 #include "base/pgurl.h"
 #include "base/redact.h"
 #include "base/redisurl.h"
+#include "base/shellwords.h"
 #include "base/units.h"
 #include "config/interp.h"
 
@@ -371,6 +372,22 @@ static int apply_budget(struct plan *p, int usable, diags *d)
     return rc;
 }
 
+/* The argv a role's copies are exec'd with. A string command without shell syntax is exec'd as
+ * its words, as foreman does: the pid is the program's, it gets the stop signal itself, its own
+ * exit status is reported, and no /bin/sh stays beside it. */
+static void build_argv(struct plan_role *pr)
+{
+    const struct role_config *r = pr->cfg;
+    if (!r->shell) {
+        strvec_copy(&pr->argv, &r->argv);
+        return;
+    }
+    if (shellwords_split(r->shell, &pr->argv)) return;
+    strvec_pushdup(&pr->argv, "/bin/sh");
+    strvec_pushdup(&pr->argv, "-c");
+    strvec_pushdup(&pr->argv, r->shell);
+}
+
 static void build_env(struct plan *p, struct plan_role *pr, const struct plan_opts *opts)
 {
     const struct role_config *r = pr->cfg;
@@ -555,6 +572,7 @@ struct plan *plan_build(struct roster_config *cfg, const struct plan_opts *opts,
         struct plan_role *pr = &p->roles[i];
         resolve_user(p, pr, opts, d);
         build_env(p, pr, opts);
+        build_argv(pr);
         pr->copies = fleet_copies(p, pr->cfg);
     }
     for (size_t i = 0; i < p->nroles; i++) {
@@ -600,6 +618,8 @@ static struct plan *copy_for_budget(const struct plan *p)
         memcpy(nr->deps, pr->deps, pr->ndeps * sizeof *nr->deps);
         nr->env = (envmap){0};
         envmap_copy(&nr->env, &pr->env);
+        nr->argv = (strvec){0};
+        strvec_copy(&nr->argv, &pr->argv);
         nr->groups = NULL;
         if (pr->ngroups > 0) {
             nr->groups = xcalloc((size_t)pr->ngroups, sizeof *nr->groups);
@@ -645,6 +665,7 @@ void plan_unref(const struct plan *p)
         struct plan_role *pr = &mp->roles[i];
         free(pr->deps);
         envmap_free(&pr->env);
+        strvec_free(&pr->argv);
         free(pr->groups);
         free(pr->db_url);
         free(pr->fingerprint);
@@ -771,19 +792,15 @@ void plan_print(const struct plan *p, FILE *out)
             fprintf(out, "  %s (%s", r->name, r->kind == ROLE_ONESHOT ? "oneshot" : "service");
             if (r->instances > 1) fprintf(out, ", %d instances", r->instances);
             fprintf(out, ")%s\n", pr->selected ? "" : " [not selected]");
-            if (r->shell) {
-                char *cmd = redact_text(r->shell);
-                fprintf(out, "    command: /bin/sh -c %s\n", cmd);
-                free(cmd);
-            } else {
-                fprintf(out, "    command:");
-                for (size_t a = 0; a < r->argv.n; a++) {
-                    char *arg = redact_text(r->argv.v[a]);
-                    fprintf(out, " %s", arg);
-                    free(arg);
-                }
-                fprintf(out, "\n");
+            fprintf(out, "    command:");
+            for (size_t a = 0; a < pr->argv.n; a++) {
+                char *arg = redact_text(pr->argv.v[a]);
+                fprintf(out, " %s", arg);
+                free(arg);
             }
+            fprintf(out, "%s\n", r->shell && strcmp(pr->argv.v[0], "/bin/sh") != 0
+                                      ? " (exec'd: no shell syntax)"
+                                      : "");
             if (r->cwd) fprintf(out, "    cwd: %s\n", r->cwd);
             if (r->user) fprintf(out, "    user: %s\n", r->user);
             if (r->port > 0) fprintf(out, "    port: %d\n", r->port);

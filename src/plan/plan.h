@@ -25,6 +25,9 @@ struct plan_role {
     struct plan_dep *deps; /* only dependencies on selected roles */
     size_t ndeps;
     envmap env; /* the environment every instance starts from */
+    /* What is exec'd: a list command as written; a string command split into its words when it
+     * needs no shell (base/shellwords.h), else /bin/sh -c STRING. */
+    strvec argv;
     bool has_user;
     uid_t uid;
     gid_t gid;

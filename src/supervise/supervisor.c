@@ -357,8 +357,7 @@ static void act_spawn(struct instance *in)
     char **envp = envmap_to_envp(&env);
     envmap_free(&env);
 
-    char *shell_argv[4] = {"/bin/sh", "-c", c->shell, NULL};
-    char *const *argv = c->shell ? shell_argv : c->argv.v;
+    char *const *argv = pr->argv.v;
 
     /* Bigger pipes: a chatty child blocks less often, and each read takes more lines. */
     int out[2] = {-1, -1}, err[2] = {-1, -1};

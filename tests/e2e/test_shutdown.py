@@ -160,5 +160,26 @@ roles:
         check("SIGINT" in r.events("stopping", "polite")[0]["msg"], "stopping names SIGINT")
 
 
+def test_string_command_without_shell_syntax_is_execd():
+    """A string command with no shell syntax runs as the program itself (its pid is the one
+    roster started and signals), as foreman does; one with shell syntax still goes to /bin/sh."""
+    cfg = """
+roles:
+  plain:
+    command: "@CHILD@ pidfile @DIR@/plain"
+  shelled:
+    command: "@CHILD@ pidfile @DIR@/shelled && true"
+"""
+    with Roster(cfg) as r:
+        plain = read_pidfile(os.path.join(r.dir, "plain"))
+        shelled = read_pidfile(os.path.join(r.dir, "shelled"))
+        started = {e["subject"]: e["pid"] for e in r.wait_event("started", count=2)}
+        check(started["plain"] == plain, "plain: roster started %s, the program is %s (a shell "
+              "between them)" % (started["plain"], plain))
+        # the sentinel: with shell syntax the program is the shell's child, not the pid started
+        check(started["shelled"] != shelled, "shelled: the shell runs the command")
+        check(r.stop() == 0, "exit 0")
+
+
 if __name__ == "__main__":
     run(globals())

@@ -820,6 +820,44 @@ static void test_probe_targets(void)
          "@:5:14: variable PORT is not set (use ${PORT:-default} to give a default)");
 }
 
+/* What each role is exec'd with: a list as written, a plain string as its words, a string with
+ * shell syntax through /bin/sh -c; a budgeted copy of the plan keeps the same. */
+static void test_argv(void)
+{
+    char *diag = NULL;
+    struct plan *p = build("roles:\n"
+                           "  a: {command: node dist/index.js --port 3000}\n"
+                           "  b: {command: \"node a.js && node b.js\"}\n"
+                           "  c: {command: [sh, -c, \"exit 0\"]}\n"
+                           "  d: {command: \"node -e 'console.log(1)'\"}\n",
+                           NULL, NULL, 0, &diag);
+    CHECK(p != NULL);
+    free(diag);
+    if (!p) return;
+    const char *want[][5] = {
+        {"node", "dist/index.js", "--port", "3000", NULL},
+        {"/bin/sh", "-c", "node a.js && node b.js", NULL},
+        {"sh", "-c", "exit 0", NULL},
+        {"node", "-e", "console.log(1)", NULL},
+    };
+    diags d = {0};
+    struct plan *q = plan_with_budget(p, 10, &d);
+    diags_free(&d);
+    for (size_t i = 0; i < 4; i++) {
+        const struct plan_role *pr = &p->roles[plan_find_role(p, (const char[]){(char)('a' + i), 0})];
+        size_t n = 0;
+        while (want[i][n])
+            n++;
+        CHECK_INT(pr->argv.n, n);
+        for (size_t k = 0; k < n && k < pr->argv.n; k++)
+            CHECK_STR(pr->argv.v[k], want[i][k]);
+        CHECK(pr->argv.v[pr->argv.n] == NULL);
+        if (q) CHECK(strvec_equal(&q->roles[pr - p->roles].argv, &pr->argv));
+    }
+    if (q) plan_unref(q);
+    plan_unref(p);
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "/tmp/roster-test-plan-XXXXXX");
@@ -836,6 +874,7 @@ int main(void)
     test_users();
     test_pq_keywords();
     test_probe_targets();
+    test_argv();
     unlink(cfg_path);
     free(cfg_path);
     rmdir(dir);
