@@ -1,8 +1,13 @@
 """Reload (SIGHUP): only changed roles restart; added and removed roles; a bad config is
-reported and the running roles are kept."""
+reported and the running roles are kept. A reload reads its config off the loop: /livez keeps
+answering while an env_file (a FIFO) holds the read, and a shutdown meanwhile is clean."""
+import errno
+import os
 import signal
+import threading
+import time
 
-from harness import Roster, check, pid_alive, run
+from harness import Roster, check, free_port, http_get, pid_alive, run, run_roster, wait_for
 
 BASE = """
 roles:
@@ -91,6 +96,166 @@ roles:
         r.wait_line('"MODE=two"')
         check(r.pids("b") == [b], "b untouched")
         r.stop()
+
+
+STALL = """
+app: stall
+health: {listen: "127.0.0.1:%d"}
+control: {socket: "@DIR@/ctl.sock"}
+roles:
+  a:
+    command: [@CHILD@, env, MODE]
+    restart: always
+    env_file: a.env
+  b:
+    command: [@CHILD@, sleep, "1000"]
+"""
+
+
+def fifo_env(r):
+    """Turns a.env into a FIFO nobody writes yet: the next config read waits on it."""
+    path = os.path.join(r.dir, "a.env")
+    os.remove(path)
+    os.mkfifo(path)
+    return path
+
+
+def open_writer(path, timeout=10):
+    """Opens the FIFO for writing once roster has opened it for reading: from then on roster's
+    read waits for what this end writes or for its close. Opening first also proves roster is in
+    the read (a non-blocking open without a reader fails with ENXIO)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return os.open(path, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError as e:
+            if e.errno != errno.ENXIO or time.monotonic() > deadline:
+                raise
+        time.sleep(0.01)
+
+
+def livez_latencies(port, seconds):
+    """Polls /livez every 50 ms for `seconds`: each answer's latency (a failed request counts as
+    its whole timeout)."""
+    out = []
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        t0 = time.monotonic()
+        try:
+            st, _, _ = http_get("http://127.0.0.1:%d/livez" % port, timeout=1)
+            ok = st == 200
+        except OSError:
+            ok = False
+        dt = time.monotonic() - t0
+        out.append(dt if ok else max(dt, 1.0))
+        time.sleep(0.05)
+    return out
+
+
+def check_livez_during_stall(r, port, fifo):
+    fd = open_writer(fifo)
+    try:
+        lat = livez_latencies(port, 2.0)
+        lat.sort()
+        p99 = lat[int(len(lat) * 0.99) - 1] if len(lat) > 1 else lat[0]
+        print("livez during a stalled reload: %d requests, p50 %.1f ms, p99 %.1f ms, max %.1f ms"
+              % (len(lat), lat[len(lat) // 2] * 1000, p99 * 1000, lat[-1] * 1000))
+        check(len(lat) >= 10 and lat[-1] < 0.25,
+              "/livez answers quickly while a reload reads a stalled file (max %.0f ms)"
+              % (lat[-1] * 1000))
+        check(not r.events("reloaded") and not r.events("reload_failed"),
+              "the reload was still waiting on the file")
+        os.write(fd, b"MODE=two\n")
+    finally:
+        os.close(fd)
+
+
+def test_livez_answers_during_a_stalled_sighup_reload():
+    port = free_port()
+    with Roster(STALL % port, extra_files={"a.env": "MODE=one\n"}) as r:
+        r.wait_line('"MODE=one"')
+        b = r.pids("b")[0]
+        fifo = fifo_env(r)
+        r.send(signal.SIGHUP)
+        check_livez_during_stall(r, port, fifo)
+        r.wait_event("reloaded")
+        r.wait_line('"MODE=two"')
+        check(r.pids("b") == [b], "b untouched")
+        check(r.stop() == 0, "exit 0")
+
+
+def test_livez_answers_during_a_stalled_control_reload():
+    port = free_port()
+    with Roster(STALL % port, extra_files={"a.env": "MODE=one\n"}) as r:
+        r.wait_line('"MODE=one"')
+        fifo = fifo_env(r)
+        res = {}
+        sock = os.path.join(r.dir, "ctl.sock")
+        t = threading.Thread(target=lambda: res.update(
+            rc=run_roster(["reload", "--socket", sock], timeout=30)))
+        t.start()
+        check_livez_during_stall(r, port, fifo)
+        t.join(30)
+        code, out, err = res["rc"]
+        check(code == 0 and "config reloaded" in out, "roster reload: %d %s %s" % (code, out, err))
+        r.wait_line('"MODE=two"')
+        # the control socket answers other requests while a reload waits: none is in flight now,
+        # so ask during a second stall
+        fifo_env(r)
+        t = threading.Thread(target=lambda: res.update(
+            rc=run_roster(["reload", "--socket", sock], timeout=30)))
+        t.start()
+        fd = open_writer(os.path.join(r.dir, "a.env"))
+        try:
+            t0 = time.monotonic()
+            st, _, _ = http_get("http://x/roles", unix=sock, timeout=2)
+            check(st == 200 and time.monotonic() - t0 < 0.5, "GET /roles answers meanwhile")
+            os.write(fd, b"MODE=three\n")
+        finally:
+            os.close(fd)
+        t.join(30)
+        check(res["rc"][0] == 0, "second reload: %s" % (res["rc"],))
+        r.wait_line('"MODE=three"')
+        check(r.stop() == 0, "exit 0")
+
+
+def test_sigterm_during_a_stalled_reload():
+    port = free_port()
+    with Roster(STALL % port, extra_files={"a.env": "MODE=one\n"}) as r:
+        r.wait_line('"MODE=one"')
+        fifo = fifo_env(r)
+        res = {}
+        sock = os.path.join(r.dir, "ctl.sock")
+        # SIGHUP starts a reload that stalls; a `roster reload` meanwhile waits for the next one
+        r.send(signal.SIGHUP)
+        fd = open_writer(fifo)
+        try:
+            t = threading.Thread(target=lambda: res.update(
+                rc=run_roster(["reload", "--socket", sock], timeout=30)))
+            t.start()
+            wait_for(lambda: _waiting_client(sock), 5,
+                     "the reload client to be connected")
+            r.send(signal.SIGTERM)
+            # answered at once, while the first reload still waits on the FIFO
+            t.join(10)
+            check("rc" in res, "roster reload answered during the shutdown")
+            code, out, err = res["rc"]
+            check(code == 1 and "roster is shutting down" in err,
+                  "roster reload: %d %s %s" % (code, out, err))
+            r.wait_event("exit")
+            check(r.proc.poll() is None, "roster waits for the reload's read (sentinel)")
+        finally:
+            # the read ends (EOF): roster drops the reload and exits
+            os.close(fd)
+        check(r.wait_exit(10) == 0, "exit 0 as for a normal shutdown")
+        check(not r.events("reloaded"), "nothing swapped in after the shutdown began")
+
+
+def _waiting_client(sock):
+    """True once roster holds a connection on its control socket (the reload client's): its
+    listening socket and the accepted one both show in /proc/net/unix with the path."""
+    with open("/proc/net/unix") as f:
+        return sum(1 for line in f if line.rstrip().endswith(" " + sock)) >= 2
 
 
 if __name__ == "__main__":
