@@ -134,6 +134,14 @@ def open_writer(path, timeout=10):
         time.sleep(0.01)
 
 
+def reload_client(sock, res):
+    """Runs `roster reload --socket sock` on a thread; its (code, out, err) lands in res["rc"]."""
+    t = threading.Thread(target=lambda: res.update(
+        rc=run_roster(["reload", "--socket", sock], timeout=30)))
+    t.start()
+    return t
+
+
 def livez_latencies(port, seconds):
     """Polls /livez every 50 ms for `seconds`: each answer's latency (a failed request counts as
     its whole timeout)."""
@@ -191,20 +199,16 @@ def test_livez_answers_during_a_stalled_control_reload():
         fifo = fifo_env(r)
         res = {}
         sock = os.path.join(r.dir, "ctl.sock")
-        t = threading.Thread(target=lambda: res.update(
-            rc=run_roster(["reload", "--socket", sock], timeout=30)))
-        t.start()
+        t = reload_client(sock, res)
         check_livez_during_stall(r, port, fifo)
         t.join(30)
         code, out, err = res["rc"]
         check(code == 0 and "config reloaded" in out, "roster reload: %d %s %s" % (code, out, err))
         r.wait_line('"MODE=two"')
-        # the control socket answers other requests while a reload waits: none is in flight now,
-        # so ask during a second stall
+        # the control socket answers other requests while a reload waits on a second stall
         fifo_env(r)
-        t = threading.Thread(target=lambda: res.update(
-            rc=run_roster(["reload", "--socket", sock], timeout=30)))
-        t.start()
+        res = {}
+        t = reload_client(sock, res)
         fd = open_writer(os.path.join(r.dir, "a.env"))
         try:
             t0 = time.monotonic()
@@ -214,7 +218,7 @@ def test_livez_answers_during_a_stalled_control_reload():
         finally:
             os.close(fd)
         t.join(30)
-        check(res["rc"][0] == 0, "second reload: %s" % (res["rc"],))
+        check(res.get("rc", (None,))[0] == 0, "second reload: %s" % (res,))
         r.wait_line('"MODE=three"')
         check(r.stop() == 0, "exit 0")
 
@@ -230,9 +234,7 @@ def test_sigterm_during_a_stalled_reload():
         r.send(signal.SIGHUP)
         fd = open_writer(fifo)
         try:
-            t = threading.Thread(target=lambda: res.update(
-                rc=run_roster(["reload", "--socket", sock], timeout=30)))
-            t.start()
+            t = reload_client(sock, res)
             wait_for(lambda: _waiting_client(sock), 5,
                      "the reload client to be connected")
             r.send(signal.SIGTERM)
