@@ -120,6 +120,12 @@ def fifo_env(r):
     return path
 
 
+def started(r):
+    """Waits for role a's first run, then makes a.env a FIFO; returns it and the socket path."""
+    r.wait_line('"MODE=one"')
+    return fifo_env(r), os.path.join(r.dir, "ctl.sock")
+
+
 def open_writer(path, timeout=10):
     """Opens the FIFO for writing once roster has opened it for reading: from then on roster's
     read waits for what this end writes or for its close. Opening first also proves roster is in
@@ -195,10 +201,8 @@ def test_livez_answers_during_a_stalled_sighup_reload():
 def test_livez_answers_during_a_stalled_control_reload():
     port = free_port()
     with Roster(STALL % port, extra_files={"a.env": "MODE=one\n"}) as r:
-        r.wait_line('"MODE=one"')
-        fifo = fifo_env(r)
+        fifo, sock = started(r)
         res = {}
-        sock = os.path.join(r.dir, "ctl.sock")
         t = reload_client(sock, res)
         check_livez_during_stall(r, port, fifo)
         t.join(30)
@@ -226,10 +230,8 @@ def test_livez_answers_during_a_stalled_control_reload():
 def test_sigterm_during_a_stalled_reload():
     port = free_port()
     with Roster(STALL % port, extra_files={"a.env": "MODE=one\n"}) as r:
-        r.wait_line('"MODE=one"')
-        fifo = fifo_env(r)
+        fifo, sock = started(r)
         res = {}
-        sock = os.path.join(r.dir, "ctl.sock")
         # SIGHUP starts a reload that stalls; a `roster reload` meanwhile waits for the next one
         r.send(signal.SIGHUP)
         fd = open_writer(fifo)
