@@ -1294,7 +1294,11 @@ int sup_reload(struct sup *s, sup_reload_cb cb, void *ud)
     } else {
         s->reload_again = true;
     }
-    if (!s->reload) reload_begin(s);
+    if (!s->reload)
+        reload_begin(s);
+    else
+        logmux_event(&s->log, "reload_pending", NULL, 0, NULL,
+                     "a reload is in progress; another follows it");
     return 0;
 }
 

@@ -7,7 +7,7 @@ import signal
 import threading
 import time
 
-from harness import Roster, check, free_port, http_get, pid_alive, run, run_roster, wait_for
+from harness import Roster, check, free_port, http_get, pid_alive, run, run_roster
 
 BASE = """
 roles:
@@ -237,8 +237,7 @@ def test_sigterm_during_a_stalled_reload():
         fd = open_writer(fifo)
         try:
             t = reload_client(sock, res)
-            wait_for(lambda: _waiting_client(sock), 5,
-                     "the reload client to be connected")
+            r.wait_event("reload_pending")
             r.send(signal.SIGTERM)
             # answered at once, while the first reload still waits on the FIFO
             t.join(10)
@@ -283,13 +282,6 @@ def test_sighups_during_a_reload_make_one_more():
         time.sleep(0.2)  # a stray fourth would come at once; no condition to wait on
         check(len(r.events("reloaded")) == 3, "three SIGHUPs during a reload made one more")
         check(r.stop() == 0, "exit 0")
-
-
-def _waiting_client(sock):
-    """True once roster holds a connection on its control socket (the reload client's): its
-    listening socket and the accepted one both show in /proc/net/unix with the path."""
-    with open("/proc/net/unix") as f:
-        return sum(1 for line in f if line.rstrip().endswith(" " + sock)) >= 2
 
 
 if __name__ == "__main__":
