@@ -14,6 +14,7 @@
 /* More supplementary groups than Linux's NGROUPS_MAX is not a user we can switch to. */
 #define MAX_GROUPS 65536
 
+/* Thread-safe (getpwnam_r, getpwuid_r, getgrouplist): a reload calls it off the loop. */
 static int lookup_user(void *ctx, const char *name, struct plan_user *out)
 {
     (void)ctx;
@@ -42,29 +43,37 @@ static int lookup_user(void *ctx, const char *name, struct plan_user *out)
     return 0;
 }
 
+/* A reload calls this on a thread of libuv's pool while the loop runs, so the first read is
+ * under a lock. Loading libpq there is safe: lazylib is only ever called from start-up, before
+ * the loop, and from the one reload in flight, whose loop half runs after this. */
 static const char *const *pq_keywords(void *ctx, char *err, size_t errlen)
 {
     struct plan_inputs *in = ctx;
+    const char *const *kw = NULL;
+    pthread_mutex_lock(&in->pq_lock);
     if (!in->pq_read) {
         /* the error names the library and the package that provides it */
-        if (lazylib_require(LAZYLIB_BIT(LAZYLIB_PQ), err, errlen) < 0) return NULL;
+        if (lazylib_require(LAZYLIB_BIT(LAZYLIB_PQ), err, errlen) < 0) goto out;
         PQconninfoOption *opts = PQconndefaults();
         for (PQconninfoOption *o = opts; o && o->keyword; o++)
             strvec_pushdup(&in->pq_keywords, o->keyword);
         PQconninfoFree(opts);
         in->pq_read = true;
     }
-    if (!in->pq_keywords.v) {
+    if (!in->pq_keywords.v)
         snprintf(err, errlen, "libpq lists no connection parameters");
-        return NULL;
-    }
-    return (const char *const *)in->pq_keywords.v;
+    else
+        kw = (const char *const *)in->pq_keywords.v;
+out:
+    pthread_mutex_unlock(&in->pq_lock);
+    return kw;
 }
 
 void plan_inputs_init(struct plan_inputs *in, char **environ_)
 {
     memset(in, 0, sizeof *in);
     envmap_from_environ(&in->env, environ_);
+    pthread_mutex_init(&in->pq_lock, NULL);
 }
 
 struct plan_opts plan_inputs_opts(struct plan_inputs *in, const char *roles, int max_connections)
@@ -84,4 +93,5 @@ void plan_inputs_free(struct plan_inputs *in)
 {
     envmap_free(&in->env);
     strvec_free(&in->pq_keywords);
+    pthread_mutex_destroy(&in->pq_lock);
 }

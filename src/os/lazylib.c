@@ -319,6 +319,8 @@ FWD(MH, MHD_Result_t, MHD_run, (struct MHD_Daemon * daemon), (daemon))
 FWD(MH, MHD_Result_t, MHD_get_timeout,
     (struct MHD_Daemon * daemon, MHD_UNSIGNED_LONG_LONG *timeout), (daemon, timeout))
 FWD_VOID(MH, MHD_stop_daemon, (struct MHD_Daemon * daemon), (daemon))
+FWD_VOID(MH, MHD_suspend_connection, (struct MHD_Connection * connection), (connection))
+FWD_VOID(MH, MHD_resume_connection, (struct MHD_Connection * connection), (connection))
 FWD(MH, struct MHD_Response *, MHD_create_response_from_buffer,
     (size_t size, void *buffer, enum MHD_ResponseMemoryMode mode), (size, buffer, mode))
 FWD(MH, MHD_Result_t, MHD_add_response_header,

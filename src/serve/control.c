@@ -82,6 +82,23 @@ static void list_roles(const struct view *v, struct httpd_req *req)
     json_reply(req, 200, o);
 }
 
+/* The end of a reload asked for by POST /reload (sup_reload_cb). */
+static void reload_answered(void *ud, int rc, const char *err)
+{
+    struct httpd_req ans = {0};
+    sbuf_init(&ans.body);
+    if (rc < 0) {
+        error_reply(&ans, 422, err ? err : "reload failed");
+    } else {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddBoolToObject(o, "ok", 1);
+        cJSON_AddStringToObject(o, "message", "config reloaded");
+        json_reply(&ans, 200, o);
+    }
+    httpd_answer(ud, &ans);
+    sbuf_free(&ans.body);
+}
+
 static void handle(void *ud, struct httpd_req *req)
 {
     struct control *c = ud;
@@ -117,17 +134,12 @@ static void handle(void *ud, struct httpd_req *req)
             error_reply(req, 405, "use POST /reload");
             return;
         }
-        sbuf err;
-        sbuf_init(&err);
-        if (sup_reload(s, &err) < 0) {
-            error_reply(req, 422, err.data ? err.data : "reload failed");
-        } else {
-            cJSON *o = cJSON_CreateObject();
-            cJSON_AddBoolToObject(o, "ok", 1);
-            cJSON_AddStringToObject(o, "message", "config reloaded");
-            json_reply(req, 200, o);
+        if (s->shutting_down) {
+            error_reply(req, 422, "roster is shutting down");
+            return;
         }
-        sbuf_free(&err);
+        /* The reload reads the config off the loop; the answer waits for its end. */
+        sup_reload(s, reload_answered, httpd_defer(req));
         return;
     }
     /* /roles/NAME/ACTION */

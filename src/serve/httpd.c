@@ -30,6 +30,14 @@ struct httpd {
     httpd_handler handler;
     void *ud;
     bool stopping;
+    struct httpd_later *laters; /* deferred requests not yet answered */
+};
+
+/* A deferred request: its connection is suspended until httpd_answer. */
+struct httpd_later {
+    struct httpd *d;
+    struct MHD_Connection *conn;
+    struct httpd_later *next, **prev;
 };
 
 static void reschedule(struct httpd *d, bool again);
@@ -130,7 +138,8 @@ static MHD_Result_t on_request(void *cls, struct MHD_Connection *c, const char *
         *con_cls = d;
         return MHD_YES;
     }
-    struct httpd_req req = {.method = method, .status = 200, .content_type = "text/plain"};
+    struct httpd_req req = {
+        .method = method, .status = 200, .content_type = "text/plain", .d = d, .conn = c};
     const char *q = strchr(url, '?');
     char path[512];
     size_t pl = q ? (size_t)(q - url) : strlen(url);
@@ -141,10 +150,44 @@ static MHD_Result_t on_request(void *cls, struct MHD_Connection *c, const char *
     req.query = q ? q + 1 : "";
     sbuf_init(&req.body);
     d->handler(d->ud, &req);
+    if (req.later) {
+        /* answered by httpd_answer, which queues the answer on the suspended connection (MHD
+         * allows that at any time) and resumes it */
+        MHD_suspend_connection(c);
+        sbuf_free(&req.body);
+        return MHD_YES;
+    }
     MHD_Result_t rc = queue(c, req.status, req.content_type, req.allow,
                             req.body.data ? req.body.data : "", req.body.len);
     sbuf_free(&req.body);
     return rc;
+}
+
+struct httpd_later *httpd_defer(struct httpd_req *req)
+{
+    struct httpd *d = req->d;
+    struct httpd_later *l = xcalloc(1, sizeof *l);
+    l->d = d;
+    l->conn = req->conn;
+    l->next = d->laters;
+    if (l->next) l->next->prev = &l->next;
+    l->prev = &d->laters;
+    d->laters = l;
+    req->later = l;
+    return l;
+}
+
+void httpd_answer(struct httpd_later *l, const struct httpd_req *ans)
+{
+    struct httpd *d = l->d;
+    queue(l->conn, ans->status, ans->content_type, ans->allow,
+          ans->body.data ? ans->body.data : "", ans->body.len);
+    MHD_resume_connection(l->conn);
+    *l->prev = l->next;
+    if (l->next) l->next->prev = l->prev;
+    free(l);
+    /* MHD takes a resumed connection up in its next run, which nothing else may wake soon */
+    if (!d->stopping) reschedule(d, true);
 }
 
 struct httpd *httpd_start(uv_loop_t *loop, int listen_fd, const struct httpd_limits *lim,
@@ -153,8 +196,9 @@ struct httpd *httpd_start(uv_loop_t *loop, int listen_fd, const struct httpd_lim
     struct httpd *d = xcalloc(1, sizeof *d);
     d->handler = h;
     d->ud = ud;
-    /* TURBO: read and write opportunistically instead of waiting for readiness first */
-    unsigned flags = MHD_USE_EPOLL | MHD_USE_TURBO;
+    /* TURBO: read and write opportunistically instead of waiting for readiness first;
+     * SUSPEND_RESUME for answers given on a later loop turn (httpd_defer) */
+    unsigned flags = MHD_USE_EPOLL | MHD_USE_TURBO | MHD_ALLOW_SUSPEND_RESUME;
     d->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, d, MHD_OPTION_LISTEN_SOCKET,
                               listen_fd, MHD_OPTION_CONNECTION_LIMIT, lim->connections,
                               MHD_OPTION_CONNECTION_TIMEOUT, lim->timeout_s,
@@ -193,6 +237,10 @@ static void closed(uv_handle_t *h)
 void httpd_stop(struct httpd *d)
 {
     if (!d) return;
+    /* MHD must not be stopped with a connection suspended */
+    struct httpd_req busy = {.status = 503, .content_type = "text/plain"};
+    while (d->laters)
+        httpd_answer(d->laters, &busy);
     d->stopping = true;
     uv_close((uv_handle_t *)&d->poll, closed);
     uv_close((uv_handle_t *)&d->timer, closed);

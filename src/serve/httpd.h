@@ -1,7 +1,7 @@
 /* httpd.h — a small HTTP server on roster's loop, for the health port and the control socket:
  * libmicrohttpd in external-polling epoll mode, its epoll fd watched by one uv_poll and its
  * timeouts by one uv_timer, so no thread of its own touches roster's state. Handlers answer
- * synchronously from memory. Requests with a body are refused (413); connection count,
+ * synchronously from memory, or defer the answer (httpd_defer) to a later loop turn. Requests with a body are refused (413); connection count,
  * per-connection memory (so header size) and idle time are capped, so a slow or hostile client
  * cannot hold the loop. */
 #ifndef ROSTER_HTTPD_H
@@ -12,6 +12,9 @@
 
 #include "base/util.h"
 
+struct httpd_later;
+struct MHD_Connection;
+
 struct httpd_req {
     const char *method;
     const char *path;  /* without the query string */
@@ -21,6 +24,10 @@ struct httpd_req {
     const char *content_type;
     const char *allow; /* for 405: the Allow header */
     sbuf body;
+    /* internal: */
+    struct httpd *d;
+    struct MHD_Connection *conn;
+    struct httpd_later *later;
 };
 
 typedef void (*httpd_handler)(void *ud, struct httpd_req *req);
@@ -37,7 +44,16 @@ struct httpd;
  * set on failure. */
 struct httpd *httpd_start(uv_loop_t *loop, int listen_fd, const struct httpd_limits *lim,
                           httpd_handler h, void *ud, char *err, size_t errlen);
+/* Stops serving. A deferred request still unanswered is answered 503 here and its handle is
+ * no longer valid: answer them first. */
 void httpd_stop(struct httpd *d);
+/* Called from a handler: the request is answered later, on the loop, with httpd_answer (its
+ * connection is suspended meanwhile, still counted against the limit, and its idle timeout
+ * paused). The handler's own answer is ignored. */
+struct httpd_later *httpd_defer(struct httpd_req *req);
+/* Answers a deferred request with ans's status, content type, Allow header and body (copied),
+ * and frees l. */
+void httpd_answer(struct httpd_later *l, const struct httpd_req *ans);
 /* Opens a listening TCP socket on "host:port" (port 0 picks one). -errno on failure. */
 int httpd_listen_tcp(const char *hostport, int *port_out);
 /* Opens a listening unix socket at path with the given mode; -errno on failure. */

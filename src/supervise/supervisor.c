@@ -3,6 +3,7 @@
  * actions, posted work and the observers. Output pipes are output.c's. */
 #include "supervise/supervisor.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -27,6 +28,7 @@
 
 static void dispatch(struct instance *in, enum inst_event ev, const char *why);
 static void post_reconcile(struct sup *s);
+static void reload_abandon(struct sup *s);
 static void release_instance(struct instance *in);
 
 /* ---- the real process backend ------------------------------------------------------------ */
@@ -675,6 +677,7 @@ void sup_shutdown(struct sup *s, int exit_code, const char *why)
     s->shutting_down = true;
     s->exit_code = exit_code;
     logmux_event(&s->log, "shutdown", NULL, 0, NULL, "shutting down (%s)", why);
+    reload_abandon(s);
     EMIT(s, shutdown, s);
     uv_timer_start(&s->shutdown_timer, on_shutdown_timer, s->plan->cfg.shutdown_timeout_ms, 0);
     /* posted: this may run under a walk over the instances (a role gave up) */
@@ -699,13 +702,11 @@ static void on_stop_signal(uv_signal_t *h, int sig)
     }
 }
 
+/* SIGHUP: a reload, coalesced with one in flight (see sup_reload). */
 static void on_sighup(uv_signal_t *h, int sig)
 {
     (void)sig;
-    sbuf err;
-    sbuf_init(&err);
-    sup_reload(h->data, &err);
-    sbuf_free(&err);
+    sup_reload(h->data, NULL, NULL);
 }
 
 /* ---- dependencies and the big picture ---------------------------------------------------- */
@@ -1123,51 +1124,193 @@ void sup_replace_plan(struct sup *s, struct plan *np)
                      n.added, n.removed, n.unchanged);
 }
 
-int sup_reload(struct sup *s, sbuf *errout)
+/* A reload in flight: its inputs, copied on the loop so the pool thread shares nothing with it,
+ * and what the thread made of them. */
+struct reload_job {
+    uv_work_t work;
+    struct sup *s;
+    struct config_opts copts; /* its strings, env_files and environ_ are the job's own */
+    envmap env;               /* roster's environment, for plan_opts.env */
+    struct plan_opts po;
+    char *roles;
+    struct reload_waiter *waiters; /* answered when this job ends */
+    struct plan *np;               /* made on the thread, or NULL with d filled */
+    diags d;
+};
+
+struct reload_waiter {
+    sup_reload_cb cb;
+    void *ud;
+    struct reload_waiter *next;
+};
+
+static char *dup_or_null(const char *p)
 {
-    if (s->shutting_down) {
-        sbuf_puts(errout, "roster is shutting down");
-        return -1;
+    return p ? xstrdup(p) : NULL;
+}
+
+static struct reload_job *reload_job_new(struct sup *s)
+{
+    struct reload_job *j = xcalloc(1, sizeof *j);
+    j->s = s;
+    j->work.data = j;
+    const struct config_opts *co = &s->opts.copts;
+    j->copts.path = dup_or_null(co->path);
+    j->copts.procfile = dup_or_null(co->procfile);
+    strvec_copy(&j->copts.env_files, &co->env_files);
+    envmap pe = {0};
+    envmap_from_environ(&pe, co->environ_);
+    j->copts.environ_ = envmap_to_envp(&pe);
+    envmap_free(&pe);
+    j->po = s->opts.plan_opts;
+    if (j->po.env) envmap_copy(&j->env, j->po.env);
+    j->po.env = &j->env;
+    j->roles = dup_or_null(j->po.roles);
+    j->po.roles = j->roles;
+    return j;
+}
+
+static void reload_job_free(struct reload_job *j)
+{
+    free((char *)j->copts.path);
+    free((char *)j->copts.procfile);
+    strvec_free(&j->copts.env_files);
+    envp_free(j->copts.environ_);
+    envmap_free(&j->env);
+    free(j->roles);
+    if (j->np) plan_unref(j->np);
+    diags_free(&j->d);
+    free(j);
+}
+
+/* Calls and frees every waiter of the list. */
+static void reload_answer(struct reload_waiter **list, int rc, const char *err)
+{
+    struct reload_waiter *w = *list;
+    *list = NULL;
+    while (w) {
+        struct reload_waiter *next = w->next;
+        w->cb(w->ud, rc, err);
+        free(w);
+        w = next;
     }
+}
+
+/* On a thread of libuv's pool: the blocking half (files, env files, user lookups, libpq's
+ * keywords). Touches only the job. */
+static void reload_work(uv_work_t *w)
+{
+    struct reload_job *j = w->data;
     struct roster_config cfg;
-    diags d = {0};
-    struct plan *np = NULL;
-    if (config_load(&s->opts.copts, &cfg, &d) == 0)
-        np = plan_build(&cfg, &s->opts.plan_opts, &d);
+    if (config_load(&j->copts, &cfg, &j->d) == 0)
+        j->np = plan_build(&cfg, &j->po, &j->d);
     else
         config_free(&cfg);
+}
+
+static void reload_begin(struct sup *s);
+
+/* Back on the loop: the rest of the reload, then the next one if it was asked for meanwhile. */
+static void reload_done(uv_work_t *w, int status)
+{
+    struct reload_job *j = w->data;
+    struct sup *s = j->s;
+    s->reload = NULL;
+    /* Cancelled, or ended after shutdown began: nothing is swapped in (the waiters were told
+     * when the shutdown began, see reload_abandon). */
+    if (status < 0 || s->shutting_down || s->stopped) {
+        reload_answer(&j->waiters, -1, "roster is shutting down");
+        reload_job_free(j);
+        return;
+    }
+    struct plan *np = j->np;
+    j->np = NULL;
+    diags *d = &j->d;
     char lerr[640];
     /* a library the new config needs is loaded now, or the reload fails (see os/lazylib.h) */
     if (np && lazylib_require(plan_libs(np), lerr, sizeof lerr) < 0)
-        diags_add(&d, (src_pos){0}, "%s", lerr);
+        diags_add(d, (src_pos){0}, "%s", lerr);
     for (int i = 0; np && i < s->nobs; i++) {
         if (!s->obs[i].ops->plan_prepare) continue;
-        struct plan *made = s->obs[i].ops->plan_prepare(s->obs[i].ud, s, np, &d);
+        struct plan *made = s->obs[i].ops->plan_prepare(s->obs[i].ud, s, np, d);
         if (made) {
             plan_unref(np);
             np = made;
         }
     }
-    if (!np || diags_count(&d)) {
-        for (size_t i = 0; i < d.items.n; i++) {
+    sbuf err;
+    sbuf_init(&err);
+    if (!np || diags_count(d)) {
+        for (size_t i = 0; i < d->items.n; i++) {
             logmux_event(&s->log, "reload_failed", NULL, 0, NULL, "reload failed: %s",
-                         d.items.v[i]);
-            sbuf_printf(errout, "%s\n", d.items.v[i]);
+                         d->items.v[i]);
+            sbuf_printf(&err, "%s\n", d->items.v[i]);
         }
         logmux_event(&s->log, "reload_failed", NULL, 0, NULL,
                      "reload failed; the running roles are kept as they are");
-        diags_free(&d);
         if (np) plan_unref(np);
-        return -1;
+        reload_answer(&j->waiters, -1, err.data ? err.data : "reload failed");
+    } else {
+        struct swap_counts n = {0};
+        swap_plan(s, np, &n);
+        s->reloads++;
+        logmux_event(&s->log, "reloaded", NULL, 0, NULL,
+                     "config reloaded: %d changed, %d added, %d removed, %d unchanged",
+                     n.changed, n.added, n.removed, n.unchanged);
+        reload_answer(&j->waiters, 0, NULL);
     }
-    diags_free(&d);
-    struct swap_counts n = {0};
-    swap_plan(s, np, &n);
-    s->reloads++;
-    logmux_event(&s->log, "reloaded", NULL, 0, NULL,
-                 "config reloaded: %d changed, %d added, %d removed, %d unchanged", n.changed,
-                 n.added, n.removed, n.unchanged);
+    sbuf_free(&err);
+    reload_job_free(j);
+    /* Asked for while this one read the config: the files may have changed after it read them,
+     * so they are read again, once for all who asked. */
+    if (s->reload_again || s->reload_next) reload_begin(s);
+}
+
+/* Starts a reload with the waiters of reload_next. */
+static void reload_begin(struct sup *s)
+{
+    struct reload_job *j = reload_job_new(s);
+    j->waiters = s->reload_next;
+    s->reload_next = NULL;
+    s->reload_again = false;
+    /* fails only without a work callback: cb is never called before sup_reload returns */
+    int rc = uv_queue_work(s->loop, &j->work, reload_work, reload_done);
+    assert(rc == 0);
+    (void)rc;
+    s->reload = j;
+}
+
+int sup_reload(struct sup *s, sup_reload_cb cb, void *ud)
+{
+    if (s->shutting_down || s->stopped) return -ESHUTDOWN;
+    if (cb) {
+        /* one per control connection at most, so the list is bounded by their limit */
+        struct reload_waiter *w = xcalloc(1, sizeof *w);
+        w->cb = cb;
+        w->ud = ud;
+        w->next = s->reload_next;
+        s->reload_next = w;
+    } else {
+        s->reload_again = true;
+    }
+    if (!s->reload)
+        reload_begin(s);
+    else
+        logmux_event(&s->log, "reload_pending", NULL, 0, NULL,
+                     "a reload is in progress; another follows it");
     return 0;
+}
+
+/* Shutdown: whoever waits for a reload is answered now, while the control socket can still send
+ * the answer; a reload not yet begun on its thread is cancelled, one reading is left to finish
+ * and is then dropped (reload_done). */
+static void reload_abandon(struct sup *s)
+{
+    s->reload_again = false;
+    reload_answer(&s->reload_next, -1, "roster is shutting down");
+    if (!s->reload) return;
+    reload_answer(&s->reload->waiters, -1, "roster is shutting down");
+    uv_cancel((uv_req_t *)&s->reload->work);
 }
 
 /* ---- operator actions -------------------------------------------------------------------- */
@@ -1441,9 +1584,11 @@ int sup_run(struct sup *s)
         reconcile(s);
         if (!s->finished) uv_run(s->loop, UV_RUN_DEFAULT);
     }
-    /* Done: whatever is left (after shutdown_timeout) is killed; close every handle. */
+    /* Done: whatever is left (after shutdown_timeout) is killed; close every handle. A reload's
+     * waiters are answered before the observers (the control socket) stop. */
     kill_all(s);
     sup_reap(s);
+    reload_abandon(s);
     for (int i = 0; i < started && i < s->nobs; i++)
         if (s->obs[i].ops->stop) s->obs[i].ops->stop(s->obs[i].ud, s);
     s->stopped = true;
@@ -1455,7 +1600,8 @@ int sup_run(struct sup *s)
         output_close_fds(in);
     uv_walk(s->loop, close_walk, NULL);
     /* A uv_stop() whose uv_run never happened leaves the stop flag set: the first run only
-     * clears it. The second runs the close callbacks (and a memory sample still in flight). */
+     * clears it. The second runs the close callbacks (and a memory sample or a reload still in
+     * flight: a reload blocked reading the config, on a FIFO say, is waited for here). */
     uv_run(s->loop, UV_RUN_NOWAIT);
     uv_run(s->loop, UV_RUN_DEFAULT);
     int code;

@@ -30,6 +30,8 @@ struct role;
 struct instance;
 struct sup_observer;
 struct post;
+struct reload_job;
+struct reload_waiter;
 
 #define SUP_MAX_OBSERVERS 8
 
@@ -158,6 +160,9 @@ struct sup {
     uint64_t orphans_reaped;
     uint64_t state_version; /* bumped by every change /health reports; keys its cache */
     uint64_t reloads;
+    struct reload_job *reload;        /* the reload in flight, or NULL */
+    struct reload_waiter *reload_next; /* waiting for the reload after it */
+    bool reload_again;                 /* SIGHUP during a reload: one more follows it */
     struct sup_obs_slot obs[SUP_MAX_OBSERVERS];
     int nobs;
 };
@@ -171,8 +176,18 @@ void sup_free(struct sup *s);
 
 /* Begins the ordered shutdown; exit_code is what roster will return. */
 void sup_shutdown(struct sup *s, int exit_code, const char *why);
-/* Re-reads the config; returns 0, or -1 with the errors logged and written to err. */
-int sup_reload(struct sup *s, sbuf *err);
+/* How a reload ended: rc 0, or -1 with err (its errors, one a line, also logged). Called once,
+ * on the loop. */
+typedef void (*sup_reload_cb)(void *ud, int rc, const char *err);
+/* Asks for a reload. The config is read and the plan built on a thread of libuv's pool (file
+ * reads, env files, user lookups); the rest (optional libraries, the observers' plan_prepare, the
+ * swap, the log lines) runs back on the loop, which keeps serving meanwhile. One reload runs at a
+ * time: asked for while one is in flight, a reload follows it, once for every request made
+ * meanwhile (the files may have changed after the first read them); cb hears of that one. cb may
+ * be NULL (SIGHUP). A shutdown answers every waiting cb with "roster is shutting down" and drops
+ * the reload. Returns 0, or -ESHUTDOWN (cb is not called); cb is never called before
+ * sup_reload returns. */
+int sup_reload(struct sup *s, sup_reload_cb cb, void *ud);
 /* Runs a new plan (the same config with a budget applied): roles whose fingerprint is unchanged
  * carry on under it, the others restart as on reload. Takes over np. */
 void sup_replace_plan(struct sup *s, struct plan *np);
