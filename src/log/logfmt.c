@@ -17,6 +17,14 @@ const char *logfmt_color(size_t n)
     return palette[n % ARRAY_SIZE(palette)];
 }
 
+const char *logfmt_color_level(const char *term, const char *colorterm)
+{
+    if (colorterm && (!strcmp(colorterm, "truecolor") || !strcmp(colorterm, "24bit"))) return "3";
+    size_t n = term ? strlen(term) : 0;
+    if (n >= 8 && !strcmp(term + n - 8, "256color")) return "2";
+    return "1";
+}
+
 static void put_ts(struct log_style *st, double ts, sbuf *out)
 {
     long sec = (long)ts;

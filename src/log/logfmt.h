@@ -34,6 +34,10 @@ enum { LOG_STDOUT = 0, LOG_STDERR = 1 };
 
 /* The color for the n-th role. */
 const char *logfmt_color(size_t n);
+/* The FORCE_COLOR value children get when roster's own output is colored, as concurrently
+ * gives it (supports-color's level): "3" for a truecolor terminal (COLORTERM truecolor or
+ * 24bit), "2" for a 256-color one (TERM ending in 256color), else "1". Either may be NULL. */
+const char *logfmt_color_level(const char *term, const char *colorterm);
 /* Builds src's prefixes for style; call again when the pid, label or style changes. */
 void logfmt_prepare(struct log_style *st, struct log_source *src);
 void logfmt_source_free(struct log_source *src);

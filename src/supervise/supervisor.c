@@ -355,6 +355,12 @@ static void act_spawn(struct instance *in)
     }
     envmap env = {0};
     plan_instance_env(r->plan, r->pidx, in->index, &env);
+    /* Children write into roster's pipes, not a terminal: when roster colors its own output,
+     * FORCE_COLOR tells them to color theirs too (as concurrently does), unless it is set. */
+    if (s->log.style.color)
+        envmap_set_default(&env, "FORCE_COLOR",
+                           logfmt_color_level(envmap_get(&r->plan->vars, "TERM"),
+                                              envmap_get(&r->plan->vars, "COLORTERM")));
     EMIT(s, env, in, &env);
     char **envp = envmap_to_envp(&env);
     envmap_free(&env);

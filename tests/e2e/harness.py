@@ -162,7 +162,7 @@ class Roster:
     """A roster process under test, with its output collected line by line."""
 
     def __init__(self, config=None, args=(), env=None, json_logs=True, filename="roster.yaml",
-                 cwd=None, stdout_file=False, extra_files=None, prefix_cmd=None):
+                 cwd=None, stdout_file=False, extra_files=None, prefix_cmd=None, unset=()):
         self.dir = tempfile.mkdtemp(prefix="roster-e2e-")
         self.cwd = cwd or self.dir
         self.lines = []
@@ -188,6 +188,8 @@ class Roster:
         e["TMPDIR"] = self.dir
         if env:
             e.update(env)
+        for name in unset:
+            e.pop(name, None)
         self.started = time.monotonic()
         self.json = json_logs
         if stdout_file:

@@ -213,6 +213,32 @@ roles:
         check(not any("\x1b[" in l for l in r.output()), "NO_COLOR wins over FORCE_COLOR")
 
 
+def test_children_get_force_color_when_roster_colors():
+    """As concurrently does: colored output from roster means FORCE_COLOR for the children (at
+    the terminal's level), unless it is set already; no color, no FORCE_COLOR."""
+    cfg = """
+log: {color: %s}
+roles:
+  a:
+    kind: oneshot
+    command: [sh, -c, "echo FC=$${FORCE_COLOR-unset}"]
+%s"""
+    cases = [("always", "", {"TERM": "xterm"}, "FC=1"),
+             ("always", "", {"TERM": "xterm-256color"}, "FC=2"),
+             ("always", "", {"TERM": "xterm", "COLORTERM": "truecolor"}, "FC=3"),
+             ("always", "    env: {FORCE_COLOR: \"0\"}\n", {"TERM": "xterm"}, "FC=0"),
+             ("never", "", {"TERM": "xterm"}, "FC=unset")]
+    for color, role_env, env, want in cases:
+        env = dict(env, NO_COLOR="")
+        with Roster(cfg % (color, role_env), json_logs=False, env=env,
+                    unset=["FORCE_COLOR", "COLORTERM"] if "COLORTERM" not in env
+                    else ["FORCE_COLOR"]) as r:
+            r.wait_exit(10)
+            got = [l for l in r.output() if "FC=" in l]
+            check(len(got) == 1 and got[0].endswith(want),
+                  "color %s, env %s: want %s, got %s" % (color, env, want, got))
+
+
 def config_in_tmpdir(text):
     """A temporary directory holding roster.yaml (with @DIR@ and @CHILD@ filled in)."""
     d = tmpdir()

@@ -250,8 +250,21 @@ static void test_events(void)
     }
 }
 
+/* FORCE_COLOR for children: supports-color's levels, as concurrently passes them on. */
+static void test_color_level(void)
+{
+    CHECK_STR(logfmt_color_level(NULL, NULL), "1");
+    CHECK_STR(logfmt_color_level("xterm", NULL), "1");
+    CHECK_STR(logfmt_color_level("xterm-256color", NULL), "2");
+    CHECK_STR(logfmt_color_level("screen-256color", "truecolor"), "3");
+    CHECK_STR(logfmt_color_level("xterm", "24bit"), "3");
+    CHECK_STR(logfmt_color_level("256color", "yes"), "2");
+    CHECK_STR(logfmt_color_level("vt100", ""), "1");
+}
+
 int main(void)
 {
+    test_color_level();
     test_text();
     test_colors();
     test_json_escape();
