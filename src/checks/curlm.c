@@ -3,6 +3,7 @@
 #include "checks/curlm.h"
 
 #include <curl/curl.h>
+#include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,7 +77,11 @@ static void finish_req(struct curlm_req *r, CURLcode res)
     curl_easy_cleanup(r->easy);
     unlink_req(m, r);
     const char *err = "";
-    if (res != CURLE_OK) {
+    if (res == CURLE_OPERATION_TIMEDOUT) {
+        /* The caller set the limit and words its own timeout: curl's timer and the caller's
+         * are due together, and whichever the loop runs first, the user reads one message. */
+        status = -ETIMEDOUT;
+    } else if (res != CURLE_OK) {
         status = 0;
         err = r->errbuf[0] ? r->errbuf : curl_easy_strerror(res);
     }

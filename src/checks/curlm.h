@@ -9,8 +9,9 @@
 struct curlm;
 struct curlm_req;
 
-/* Called once per request: status is the HTTP code (0 when the transfer failed), err a short
- * text for failures ("" otherwise). The request is freed after the callback returns. */
+/* Called once per request: status is the HTTP code, 0 when the transfer failed (err is then a
+ * short text, "" otherwise), or -ETIMEDOUT when the request's timeout ended it (err ""). The
+ * request is freed after the callback returns. */
 typedef void (*curlm_cb)(void *ud, long status, const char *err, double seconds);
 
 struct curlm *curlm_new(uv_loop_t *loop);

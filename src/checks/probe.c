@@ -129,12 +129,26 @@ static void outcome(struct probe *p, bool ok, const char *detail)
 
 /* ---- http ---- */
 
+/* The attempt ran out of its time: said the same way whether roster's timer or the request's own
+ * limit (curl) ended it first. */
+static void attempt_timed_out(struct probe *p)
+{
+    char tmo[32];
+    units_format_duration(p->attempt_ms, tmo, sizeof tmo);
+    char detail[64];
+    snprintf(detail, sizeof detail, "timed out after %s", tmo);
+    outcome(p, false, detail);
+}
+
 static void http_done(void *ud, long status, const char *err, double secs)
 {
     struct probe *p = ud;
     char detail[200];
     p->http = NULL;
-    if (status >= 200 && status < 400) {
+    if (status == -ETIMEDOUT) {
+        /* curl's limit is the attempt's: it is said in roster's words, as the timer says it */
+        attempt_timed_out(p);
+    } else if (status >= 200 && status < 400) {
         snprintf(detail, sizeof detail, "HTTP %ld in %.0f ms", status, secs * 1000);
         outcome(p, true, detail);
     } else if (status) {
@@ -269,12 +283,7 @@ bool probe_reaped(struct probe *p, pid_t pid, int status)
 
 static void on_attempt_timeout(uv_timer_t *t)
 {
-    struct probe *p = t->data;
-    char tmo[32];
-    units_format_duration(p->attempt_ms, tmo, sizeof tmo);
-    char detail[64];
-    snprintf(detail, sizeof detail, "timed out after %s", tmo);
-    outcome(p, false, detail);
+    attempt_timed_out(t->data);
 }
 
 static void on_ready_deadline(uv_timer_t *t)

@@ -6,6 +6,7 @@ import os
 import pwd
 import shutil
 import signal
+import socket
 import subprocess
 import time
 
@@ -103,12 +104,25 @@ roles:
 """
 
 
+def _listening(path):
+    """True when a client can connect to the unix socket at path. Its file exists from bind(),
+    a moment before listen(): a client in that moment is refused (seen under load)."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        s.connect(path)
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
 def _retries(r, target, limit_s):
     """Polls status until the role has restarted target times; each answer must come fast
     (roster keeps turning its loop between retries) and roster must stay up (no stack
     overflow)."""
     sock = os.path.join(os.path.dirname(r.config_path), "ctl.sock")
-    wait_for(lambda: os.path.exists(sock) or r.proc.poll() is not None, 10, "the control socket")
+    wait_for(lambda: _listening(sock) or r.proc.poll() is not None, 10, "the control socket")
     deadline = time.monotonic() + limit_s
     slowest = 0.0
     while True:

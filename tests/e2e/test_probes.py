@@ -45,6 +45,29 @@ roles:
         r.stop()
 
 
+def test_http_timeout_is_said_one_way():
+    """curl's timeout and roster's attempt timer are due at the same moment; whichever the loop
+    runs first, the user reads roster's "timed out after 100ms", never curl's "Operation timed
+    out after 104 milliseconds" (seen under load). Many attempts, each one's words checked."""
+    ports = [free_port() for _ in range(3)]
+    cfg = "roles:\n" + "".join("""
+  hung%d:
+    command: [@PYTHON@, @PYHELPER@, hang, "%d"]
+    ready: {log: "^hanging$"}
+    live: {http: "http://127.0.0.1:%d/", every: 10ms, timeout: 100ms, failures: 1}
+    backoff: {initial: 0ms, max: 10ms}
+    give_up: {after: 1000, within: 1h}
+""" % (i, port, port) for i, port in enumerate(ports))
+    with Roster(cfg) as r:
+        for i in range(len(ports)):
+            r.wait_event("stopping", "hung%d" % i, count=8, timeout=60)
+        msgs = [ev["msg"] for ev in r.events("stopping")]
+        check(len(msgs) >= 24, msgs)
+        for m in msgs:
+            check("(liveness check failed 1 times: timed out after 100ms)" in m, m)
+        r.stop()
+
+
 def test_tcp_probe_pass_fail_timeout():
     p_ok, p_none, p_full = free_port(), free_port(), free_port()
     cfg = """
