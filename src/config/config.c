@@ -242,6 +242,7 @@ void config_free(struct roster_config *cfg)
     strvec_free(&cfg->env_files);
     envmap_free(&cfg->env);
     envmap_free(&cfg->file_env);
+    free(cfg->exit.role);
     free(cfg->health_listen);
     free(cfg->control_socket);
     free(cfg->pg.url);
@@ -284,4 +285,36 @@ const char *probe_kind_name(enum probe_kind k)
     case PROBE_NOTIFY: return "notify";
     }
     return "?";
+}
+
+const char *give_up_then_name(enum give_up_then t)
+{
+    switch (t) {
+    case GIVEUP_EXIT: return "exit";
+    case GIVEUP_STAY: return "stay";
+    case GIVEUP_CONTINUE: return "continue";
+    }
+    return "?";
+}
+
+const char *exit_on_end_name(enum exit_on_end e)
+{
+    switch (e) {
+    case EXIT_ON_END_NEVER: return "false";
+    case EXIT_ON_END_ALWAYS: return "true";
+    case EXIT_ON_END_FAILURE: return "failure";
+    }
+    return "?";
+}
+
+char *exit_success_text(const struct exit_config *e)
+{
+    switch (e->success) {
+    case EXIT_SUCCESS_ALL: return xstrdup("all");
+    case EXIT_SUCCESS_FIRST: return xstrdup("first");
+    case EXIT_SUCCESS_LAST: return xstrdup("last");
+    case EXIT_SUCCESS_ROLE: return xstrdup(e->role ? e->role : "?");
+    case EXIT_SUCCESS_NOT_ROLE: return xasprintf("!%s", e->role ? e->role : "?");
+    }
+    return xstrdup("?");
 }

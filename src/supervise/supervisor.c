@@ -491,6 +491,13 @@ static void act_decide(struct instance *in)
     }
     struct restart_output ro = restart_decide(&ri);
 
+    /* Stopped by roster (a shutdown, an operator stop or restart) is no end of its own. */
+    in->end_seq = ++s->ends;
+    in->end_own = ro.verdict != RV_DOWN && ro.verdict != RV_RESTART;
+    in->end_status = exitstatus_shell(in->exit.code, in->exit.signal);
+    /* a failure that exited 0 (stopped for a failed check) is still one */
+    if (in->end_status == 0 && (!ri.success || in->state == ST_FAILING)) in->end_status = 1;
+
     char how[64], extra[96];
     exitstatus_describe(in->exit.code, in->exit.signal, EXITSTATUS_EVENT, how, sizeof how);
     exitstatus_json(in->exit.code, in->exit.signal, extra, sizeof extra);
@@ -524,7 +531,7 @@ static void act_decide(struct instance *in)
         units_format_duration(c->give_up_within_ms, within, sizeof within);
         logmux_event(&s->log, "gave_up", c->name, in->index, NULL,
                      "%s gave up: %d restarts within %s (give_up.then: %s)", in->label,
-                     c->give_up_after, within, c->give_up_then == GIVEUP_EXIT ? "exit" : "stay");
+                     c->give_up_after, within, give_up_then_name(c->give_up_then));
         break;
     }
     case RV_FAILED:
@@ -539,9 +546,20 @@ static void act_decide(struct instance *in)
     enter(in, restart_verdict_state(ro.verdict));
     if (ro.verdict == RV_RESTART_LATER) uv_timer_start(&in->timer, on_timer, ro.delay_ms, 0);
     if (c->give_up_then == GIVEUP_EXIT && ro.verdict == RV_GIVE_UP)
-        sup_shutdown(s, 1, "a role gave up");
+        sup_shutdown(s, 0, "a role gave up");
     if (c->give_up_then == GIVEUP_EXIT && ro.verdict == RV_FAILED)
-        sup_shutdown(s, 1, is_oneshot(r) ? "a oneshot failed" : "a role failed");
+        sup_shutdown(s, 0, is_oneshot(r) ? "a oneshot failed" : "a role failed");
+    /* exit_on_end: its end for good (no restart follows) stops the others; those are stopped by
+     * the shutdown, so their backoffs and pending restarts are dropped too (concurrently #579,
+     * #496). */
+    bool for_good = ro.verdict == RV_EXITED || ro.verdict == RV_FAILED || ro.verdict == RV_GIVE_UP;
+    if (for_good && (c->exit_on_end == EXIT_ON_END_ALWAYS ||
+                     (c->exit_on_end == EXIT_ON_END_FAILURE && ro.verdict != RV_EXITED))) {
+        char why[128];
+        snprintf(why, sizeof why, "%s ended (exit_on_end: %s)", in->label,
+                 exit_on_end_name(c->exit_on_end));
+        sup_shutdown(s, 0, why);
+    }
 }
 
 /* The one place an instance changes state: looks the event up in the table, runs the
@@ -694,6 +712,7 @@ static void on_stop_signal(uv_signal_t *h, int sig)
 {
     struct sup *s = h->data;
     if (!s->shutting_down) {
+        s->stop_signal = sig;
         char why[64];
         snprintf(why, sizeof why, "%s received", signal_name(sig));
         sup_shutdown(s, 0, why);
@@ -772,6 +791,38 @@ static void stop_role(struct role *r, const char *why)
         dispatch(r->inst[k], EV_STOP, why);
 }
 
+/* The run's exit code: a failure of roster's own (s->exit_code), else 0 after SIGTERM, else
+ * what exit.success makes of each instance's last end of its own (run_exit_code), unless
+ * exit.interrupted says a run interrupted by Ctrl-C succeeds. */
+static bool lone_oneshot_status(struct sup *s, int *code);
+
+static int run_code(struct sup *s)
+{
+    const struct exit_config *rule = &s->plan->cfg.exit;
+    if (s->exit_code) return s->exit_code;
+    /* SIGTERM is how a platform stops a container: a clean end whatever ran. Ctrl-C is someone
+     * interrupting a run, which exit.interrupted decides. */
+    if (s->stop_signal && s->stop_signal != SIGINT) return 0;
+    if (s->stop_signal == SIGINT && rule->interrupted == EXIT_INTERRUPTED_SUCCESS) return 0;
+    size_t n = 0, cap = 0;
+    struct run_end *ends = NULL;
+    for (size_t i = 0; i < s->nroles; i++) {
+        struct role *r = s->roles[i];
+        for (int k = 0; k < r->ninst; k++) {
+            struct instance *in = r->inst[k];
+            if (!in->end_seq || !in->end_own) continue;
+            if (n == cap) {
+                cap = cap ? cap * 2 : 8;
+                ends = xrealloc(ends, cap * sizeof *ends);
+            }
+            ends[n++] = (struct run_end){role_cfg(r)->name, in->end_status, in->end_seq};
+        }
+    }
+    int code = run_exit_code(ends, n, rule);
+    free(ends);
+    return code;
+}
+
 static void shutdown_step(struct sup *s)
 {
     bool any = false;
@@ -793,6 +844,8 @@ static void shutdown_step(struct sup *s)
     }
     if (!any && !s->finished) {
         s->finished = true;
+        s->exit_code = run_code(s);
+        lone_oneshot_status(s, &s->exit_code);
         logmux_event(&s->log, "exit", NULL, 0, NULL, "all roles stopped; exiting with code %d",
                      s->exit_code);
         uv_stop(s->loop);
@@ -819,21 +872,19 @@ static bool lone_oneshot_status(struct sup *s, int *code)
 static void check_done(struct sup *s)
 {
     size_t selected = 0;
-    bool any_failed = false;
     for (size_t i = 0; i < s->nroles; i++) {
         struct role *r = s->roles[i];
         if (!sup_role_selected(r)) continue;
         selected++;
         for (int k = 0; k < r->ninst; k++) {
             enum inst_state st = r->inst[k]->state;
-            if (st != ST_EXITED && st != ST_FAILED) return;
+            if (st != ST_EXITED && st != ST_FAILED && st != ST_GIVEN_UP) return;
             /* give_up.then: stay keeps a failed role down and roster up, /health failing */
-            if (st == ST_FAILED && role_cfg(r)->give_up_then == GIVEUP_STAY) return;
-            any_failed |= st == ST_FAILED;
+            if (st != ST_EXITED && role_cfg(r)->give_up_then == GIVEUP_STAY) return;
         }
     }
     if (s->nretiring || selected == 0) return;
-    int code = any_failed ? 1 : 0;
+    int code = run_code(s);
     lone_oneshot_status(s, &code);
     s->exit_code = code;
     s->finished = true;
@@ -1610,8 +1661,8 @@ int sup_run(struct sup *s)
      * flight: a reload blocked reading the config, on a FIFO say, is waited for here). */
     uv_run(s->loop, UV_RUN_NOWAIT);
     uv_run(s->loop, UV_RUN_DEFAULT);
-    int code;
-    if (lone_oneshot_status(s, &code)) s->exit_code = code;
+    s->exit_code = run_code(s);
+    lone_oneshot_status(s, &s->exit_code);
     return s->exit_code;
 }
 

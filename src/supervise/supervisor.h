@@ -94,6 +94,11 @@ struct instance {
     unsigned restarts; /* all restarts, for status and metrics */
     double last_restart_wall;
     struct exit_info exit;
+    /* For the run's exit code (lifecycle.h's run_end): when its process last ended (0: never),
+     * and whether it ended on its own rather than stopped by roster. */
+    uint64_t end_seq;
+    bool end_own;
+    int end_status; /* shell-style (128 + signal); never 0 for a failure */
     uint64_t memory;   /* last sampled RSS of the group */
     uint64_t lines[2]; /* output lines per stream */
     void *ctx[SUP_MAX_OBSERVERS]; /* each observer's own context (observer.h) */
@@ -154,6 +159,8 @@ struct sup {
     bool shutting_down;
     bool force_killed;
     bool finished;
+    int stop_signal;  /* the signal the shutdown began with (SIGINT, SIGTERM, SIGQUIT), or 0 */
+    uint64_t ends;    /* processes ended so far: numbers end_seq */
     bool stopped; /* sup_run has returned: observers are detached, handles closed */
     int exit_code;
     double started_wall;
@@ -174,7 +181,8 @@ int sup_init(struct sup *s, uv_loop_t *loop, struct plan *plan, const struct sup
 int sup_run(struct sup *s);
 void sup_free(struct sup *s);
 
-/* Begins the ordered shutdown; exit_code is what roster will return. */
+/* Begins the ordered shutdown. exit_code, when not 0, is what roster will return (a failure
+ * of roster's own); 0 leaves it to the roles' ends and the config's exit: rules. */
 void sup_shutdown(struct sup *s, int exit_code, const char *why);
 /* How a reload ended: rc 0, or -1 with err (its errors, one a line, also logged). Called once,
  * on the loop. */
