@@ -116,6 +116,23 @@ char *config_locate(const struct config_opts *opts, bool *procfile, diags *d)
     return NULL;
 }
 
+void config_finish(struct roster_config *cfg, char **environ_)
+{
+    if (!cfg->app) cfg->app = default_app_name(cfg->dir);
+    if (!cfg->control_socket) {
+        const char *tmp = NULL;
+        for (char **e = environ_; e && *e; e++)
+            if (str_has_prefix(*e, "TMPDIR=")) tmp = *e + 7;
+        cfg->control_socket = xasprintf("%s/roster-%s.sock", tmp && *tmp ? tmp : "/tmp", cfg->app);
+        /* A $TMPDIR too deep for a unix socket gives way to /tmp, which always fits (an app name
+         * is at most 63 bytes); roster check shows the path chosen. */
+        if (strlen(cfg->control_socket) > CONFIG_SOCKET_PATH_MAX) {
+            free(cfg->control_socket);
+            cfg->control_socket = xasprintf("/tmp/roster-%s.sock", cfg->app);
+        }
+    }
+}
+
 int config_load(const struct config_opts *opts, struct roster_config *cfg, diags *d)
 {
     config_defaults(cfg);
@@ -172,19 +189,7 @@ int config_load(const struct config_opts *opts, struct roster_config *cfg, diags
     }
     free(text);
     envmap_free(&vars);
-    if (!cfg->app) cfg->app = default_app_name(cfg->dir);
-    if (!cfg->control_socket) {
-        const char *tmp = NULL;
-        for (char **e = opts->environ_; e && *e; e++)
-            if (str_has_prefix(*e, "TMPDIR=")) tmp = *e + 7;
-        cfg->control_socket = xasprintf("%s/roster-%s.sock", tmp && *tmp ? tmp : "/tmp", cfg->app);
-        /* A $TMPDIR too deep for a unix socket gives way to /tmp, which always fits (an app name
-         * is at most 63 bytes); roster check shows the path chosen. */
-        if (strlen(cfg->control_socket) > CONFIG_SOCKET_PATH_MAX) {
-            free(cfg->control_socket);
-            cfg->control_socket = xasprintf("/tmp/roster-%s.sock", cfg->app);
-        }
-    }
+    config_finish(cfg, opts->environ_);
     return rc;
 }
 

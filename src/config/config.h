@@ -190,6 +190,10 @@ int config_load_yaml(const char *path, const char *text, size_t len, const envma
 int config_load_procfile(const char *path, const char *text, size_t len, const envmap *vars,
                          struct roster_config *cfg, diags *d);
 
+/* The defaults a loaded config takes from where it lives: app (its directory's name) and the
+ * control socket (in $TMPDIR of environ_, else /tmp). config_load calls it; so does a config
+ * built in memory (concurrently's command line). */
+void config_finish(struct roster_config *cfg, char **environ_);
 /* Settles what depends on several keys (restart by kind, url_env); both loaders call it. */
 void config_finish_roles(struct roster_config *cfg);
 /* Fills defaults for a role (shared by both loaders). */

@@ -730,8 +730,12 @@ static void on_stop_signal(uv_signal_t *h, int sig)
 /* SIGHUP: a reload, coalesced with one in flight (see sup_reload). */
 static void on_sighup(uv_signal_t *h, int sig)
 {
-    (void)sig;
-    sup_reload(h->data, NULL, NULL);
+    struct sup *s = h->data;
+    if (s->opts.no_reload) {
+        on_stop_signal(h, sig);
+        return;
+    }
+    sup_reload(s, NULL, NULL);
 }
 
 /* ---- dependencies and the big picture ---------------------------------------------------- */
@@ -1339,6 +1343,7 @@ static void reload_begin(struct sup *s)
 
 int sup_reload(struct sup *s, sup_reload_cb cb, void *ud)
 {
+    if (s->opts.no_reload) return -EOPNOTSUPP;
     if (s->shutting_down || s->stopped) return -ESHUTDOWN;
     if (cb) {
         /* one per control connection at most, so the list is bounded by their limit */

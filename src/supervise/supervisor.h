@@ -129,6 +129,9 @@ struct sup_opts {
     int log_format; /* -1: from config */
     int timestamps; /* -1: from config */
     struct plan_opts plan_opts; /* how a reload builds its plan (roles, environment, lookups) */
+    /* No config to reload (concurrently's command line): SIGHUP stops the run, as it stops
+     * concurrently's commands, and sup_reload is refused. */
+    bool no_reload;
     const struct proc_backend *backend; /* NULL: proc_backend_os */
 };
 
@@ -194,7 +197,7 @@ typedef void (*sup_reload_cb)(void *ud, int rc, const char *err);
  * meanwhile (the files may have changed after the first read them); cb hears of that one. cb may
  * be NULL (SIGHUP). A shutdown answers every waiting cb with "roster is shutting down" and drops
  * the reload. Returns 0, or -ESHUTDOWN (cb is not called); cb is never called before
- * sup_reload returns. */
+ * sup_reload returns. With opts.no_reload it returns -EOPNOTSUPP. */
 int sup_reload(struct sup *s, sup_reload_cb cb, void *ud);
 /* Runs a new plan (the same config with a budget applied): roles whose fingerprint is unchanged
  * carry on under it, the others restart as on reload. Takes over np. */
