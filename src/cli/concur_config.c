@@ -82,6 +82,27 @@ int concur_config(const struct concur_opts *o, const char *dir, char **environ_,
                                                   : COLOR_AUTO;
     /* concurrently's Ctrl-C is a success (its kill-on-signal.ts maps SIGINT's exits to 0) */
     cfg->exit.interrupted = EXIT_INTERRUPTED_SUCCESS;
+    /* concurrently's look: -p (its keywords bracketed, its templates as written), -l, -t, -r */
+    struct look_config *lk = &cfg->look;
+    lk->on = true;
+    lk->raw = o->raw;
+    lk->pad = o->pad_prefix;
+    lk->command_length = o->prefix_length;
+    lk->time_format = xstrdup(o->timestamp_format);
+    static const char *const keywords[] = {
+        [CONCUR_PREFIX_INDEX] = "{index}",     [CONCUR_PREFIX_PID] = "{pid}",
+        [CONCUR_PREFIX_TIME] = "{time}",       [CONCUR_PREFIX_COMMAND] = "{command}",
+        [CONCUR_PREFIX_NAME] = "{name}",
+    };
+    switch (o->prefix) {
+    case CONCUR_PREFIX_DEFAULT: break;
+    case CONCUR_PREFIX_NONE: lk->prefix = xstrdup(""); break;
+    case CONCUR_PREFIX_TEMPLATE: lk->prefix = xstrdup(o->prefix_template); break;
+    default:
+        lk->prefix = xstrdup(keywords[o->prefix]);
+        lk->brackets = true;
+        break;
+    }
     cfg->roles = xcalloc(o->ncmds ? o->ncmds : 1, sizeof *cfg->roles);
     for (size_t i = 0; i < o->ncmds; i++) {
         const struct concur_cmd *c = &o->cmds[i];
@@ -92,6 +113,9 @@ int concur_config(const struct concur_opts *o, const char *dir, char **environ_,
         r->pos = (src_pos){cfg->path, 0, 0};
         r->command_pos = r->pos;
         r->shell = xstrdup(c->command);
+        r->look_name = xstrdup(c->name);
+        r->look_color = xstrdup(strcmp(c->color, "reset") ? c->color : "");
+        r->look_hidden = c->hidden;
         if (o->cwd) r->cwd = xstrdup(o->cwd);
         /* a command ends for good unless it failed and has tries left; the others carry on */
         r->give_up_then = GIVEUP_CONTINUE;

@@ -234,6 +234,8 @@ static void role_free(struct role_config *r)
     strvec_free(&r->pg.pool_env);
     free(r->pg.url_env);
     free(r->pg.url_param);
+    free(r->look_name);
+    free(r->look_color);
 }
 
 void config_free(struct roster_config *cfg)
@@ -248,6 +250,8 @@ void config_free(struct roster_config *cfg)
     envmap_free(&cfg->env);
     envmap_free(&cfg->file_env);
     free(cfg->exit.role);
+    free(cfg->look.prefix);
+    free(cfg->look.time_format);
     free(cfg->health_listen);
     free(cfg->control_socket);
     free(cfg->pg.url);

@@ -110,6 +110,24 @@ struct role_config {
     struct role_pg_config pg;
     bool lock_postgres;
     bool wait_postgres, wait_redis;
+    /* concurrently's look (struct look_config): the command's name ("" for none), its prefix
+     * color as a chalk style ("red", "bgBlue.bold", "#23de43"; "" for none), and --hide */
+    char *look_name;
+    char *look_color;
+    bool look_hidden;
+};
+
+/* concurrently's look for the output, from its command line (no roster.yaml keys yet): each
+ * line prefixed as -p says, its event lines ("[1] exit 1 exited with code 1"). */
+struct look_config {
+    bool on;
+    char *prefix;       /* -p's template ({index} {pid} {time} {command} {name}); "" for none;
+                           NULL: concurrently's default, {name} or else {index} */
+    bool brackets;      /* [ ] around the prefix (-p's keywords, not its templates) */
+    int command_length; /* -l: {command} shortened to this with ".." */
+    bool pad;           /* --pad-prefix */
+    char *time_format;  /* -t: a Unicode date pattern for {time} */
+    bool raw;           /* -r: output only */
 };
 
 struct pg_instances {
@@ -159,6 +177,7 @@ struct roster_config {
     enum color_mode color;
     uint64_t shutdown_timeout_ms;
     struct exit_config exit;
+    struct look_config look;
     char *health_listen;  /* "host:port", NULL: no health server */
     char *control_socket; /* path, at most CONFIG_SOCKET_PATH_MAX bytes; defaults per app */
     struct postgres_config pg;

@@ -327,12 +327,22 @@ static void stream_closed(struct instance *in)
     if (in->released && in->handles == 0) release_instance(in);
 }
 
+/* concurrently's look: its LogError lines. */
+static void look_spawn_failed(struct instance *in, const char *msg)
+{
+    struct sup *s = in->role->sup;
+    if (!s->log.style.look) return;
+    logmux_note(&s->log, &in->src, "Error occurred when executing command: %s", in->src.command);
+    logmux_note(&s->log, &in->src, "%s", msg);
+}
+
 /* A spawn that failed in roster (not in the child): the process ended at once with 127. */
 static void spawn_failed_now(struct instance *in, const char *msg)
 {
     struct sup *s = in->role->sup;
     logmux_event(&s->log, "spawn_failed", role_cfg(in->role)->name, in->index, NULL,
                  "%s failed to start: %s", in->label, msg);
+    look_spawn_failed(in, msg);
     free(in->spawn_error);
     in->spawn_error = xstrdup(msg);
     record_exit(in, 127, 0);
@@ -366,6 +376,9 @@ static void act_spawn(struct instance *in)
     envmap_free(&env);
 
     char *const *argv = pr->argv.v;
+    /* concurrently says so before it starts a command again */
+    if (s->log.style.look && in->spawned_wall != 0)
+        logmux_note(&s->log, &in->src, "%s restarted", in->src.command);
 
     /* Bigger pipes: a chatty child blocks less often, and each read takes more lines. */
     int out[2] = {-1, -1}, err[2] = {-1, -1};
@@ -415,6 +428,7 @@ static void act_spawn(struct instance *in)
         in->spawn_error = xstrdup(msg);
         logmux_event(&s->log, "spawn_failed", c->name, in->index, NULL, "%s failed to start: %s",
                      in->label, msg);
+        look_spawn_failed(in, msg);
         return;
     }
     char extra[64];
@@ -501,6 +515,15 @@ static void act_decide(struct instance *in)
     char how[64], extra[96];
     exitstatus_describe(in->exit.code, in->exit.signal, EXITSTATUS_EVENT, how, sizeof how);
     exitstatus_json(in->exit.code, in->exit.signal, extra, sizeof extra);
+    if (s->log.style.look) {
+        /* concurrently's words: the code, or the signal's name */
+        char code[32];
+        if (in->exit.signal)
+            snprintf(code, sizeof code, "%s", signal_name(in->exit.signal));
+        else
+            snprintf(code, sizeof code, "%d", in->exit.code);
+        logmux_note(&s->log, &in->src, "%s exited with code %s", in->src.command, code);
+    }
     if (ro.verdict == RV_DOWN) {
         logmux_event(&s->log, "stopped", c->name, in->index, extra, "%s stopped (%s)", in->label,
                      how);
@@ -558,6 +581,13 @@ static void act_decide(struct instance *in)
         char why[128];
         snprintf(why, sizeof why, "%s ended (exit_on_end: %s)", in->label,
                  exit_on_end_name(c->exit_on_end));
+        bool others = false;
+        struct inst_iter it = {.s = s};
+        for (struct instance *o; (o = sup_next_instance(&it));)
+            others |= o != in && inst_alive(o);
+        if (s->log.style.look && others && !s->shutting_down)
+            logmux_note(&s->log, NULL, "Sending %s to other processes..",
+                        signal_name(c->stop_signal));
         sup_shutdown(s, 0, why);
     }
 }
@@ -1023,6 +1053,28 @@ static void release_instance(struct instance *in)
     free(in);
 }
 
+/* concurrently's look for a role's lines (config's look_config): its prefix template, as
+ * concurrently's Logger.getPrefixContent picks it, and what the template names. */
+static void look_source(const struct role *r, struct log_source *src)
+{
+    const struct role_config *c = role_cfg(r);
+    const struct look_config *lk = &r->plan->cfg.look;
+    src->name = c->look_name ? c->look_name : c->name;
+    src->command = c->shell ? c->shell : role_plan(r)->argv.v[0];
+    src->chalk = c->look_color;
+    src->hidden = c->look_hidden;
+    src->look_index = (int)r->pidx;
+    src->brackets = true;
+    if (!lk->prefix)
+        src->tmpl = *src->name ? "{name}" : "{index}";
+    else if (!*lk->prefix)
+        src->tmpl = NULL;
+    else {
+        src->tmpl = lk->prefix;
+        src->brackets = lk->brackets;
+    }
+}
+
 static struct instance *instance_new(struct role *r, int index)
 {
     struct sup *s = r->sup;
@@ -1039,6 +1091,7 @@ static struct instance *instance_new(struct role *r, int index)
     in->src.role = role_cfg(r)->name;
     in->src.instance = index;
     in->src.color = logfmt_color(r->color);
+    look_source(r, &in->src);
     logfmt_prepare(&s->log.style, &in->src);
     return in;
 }
@@ -1102,6 +1155,20 @@ static void apply_style(struct sup *s)
         if (len > pad) pad = len;
     }
     st->pad = pad;
+    const struct look_config *lk = &c->look;
+    st->look = lk->on;
+    st->raw = lk->raw;
+    st->command_length = lk->command_length;
+    st->time_format = lk->time_format;
+    st->look_pad = 0;
+    int widest = 0;
+    for (size_t i = 0; i < s->nroles; i++)
+        for (int k = 0; k < s->roles[i]->ninst; k++) {
+            look_source(s->roles[i], &s->roles[i]->inst[k]->src);
+            int w = logfmt_look_width(st, &s->roles[i]->inst[k]->src);
+            if (w > widest) widest = w;
+        }
+    if (lk->pad) st->look_pad = widest; /* --pad-prefix: as concurrently's LoggerPadding */
     for (size_t i = 0; i < s->nroles; i++)
         for (int k = 0; k < s->roles[i]->ninst; k++)
             logfmt_prepare(st, &s->roles[i]->inst[k]->src);
