@@ -180,6 +180,15 @@ static void yaml_duration(FILE *out, const char *key, uint64_t ms)
 void concur_print_yaml(const struct roster_config *cfg, FILE *out)
 {
     fprintf(out, "# roster.yaml: the same run as the command line (roster --to-yaml)\n");
+    const struct look_config *lk = &cfg->look;
+    bool look = lk->prefix || lk->raw || lk->pad || lk->command_length != 10 ||
+                (lk->time_format && strcmp(lk->time_format, "yyyy-MM-dd HH:mm:ss.SSS"));
+    for (size_t i = 0; i < cfg->nroles && !look; i++)
+        look = cfg->roles[i].look_hidden || (cfg->roles[i].look_color && *cfg->roles[i].look_color);
+    if (look)
+        fprintf(out, "# Not said here (no roster.yaml keys yet): concurrently's output look "
+                     "(-p, -c, -l, -t, -r, --hide, --pad-prefix);\n# roster.yaml runs show "
+                     "roster's own prefixes.\n");
     if (cfg->color != COLOR_AUTO)
         fprintf(out, "log: {color: %s}\n", cfg->color == COLOR_ALWAYS ? "always" : "never");
     char *success = exit_success_text(&cfg->exit);
