@@ -36,9 +36,9 @@ const char *cli_usage(void)
 }
 
 /* roster's options that take a value as the next word. */
-static const char *const value_opts[] = {"-c",       "--config",    "-r",
-                                         "--role",   "--roles",     "--procfile",
-                                         "--env-file", "--log-format", "--max-connections",
+static const char *const value_opts[] = {"-c",          "--config",     "-r",
+                                         "--role",      "--roles",      "--procfile",
+                                         "--env-file",  "--log-format", "--max-connections",
                                          "--instances", "--socket"};
 
 bool cli_is_concurrently(int argc, char **argv)

@@ -16,10 +16,10 @@
 
 int concur_unsupported(const struct concur_opts *o, char *err, size_t errlen)
 {
-    const char *flag = o->handle_input  ? "-i/--handle-input"
-                       : o->group       ? "-g/--group"
-                       : o->timings     ? "--timings"
-                       : o->teardown.n  ? "--teardown"
+    const char *flag = o->handle_input    ? "-i/--handle-input"
+                       : o->group         ? "-g/--group"
+                       : o->timings       ? "--timings"
+                       : o->teardown.n    ? "--teardown"
                        : o->max_processes ? "-m/--max-processes"
                                           : NULL;
     if (!flag) return 0;
@@ -90,8 +90,8 @@ int concur_config(const struct concur_opts *o, const char *dir, char **environ_,
     lk->command_length = o->prefix_length;
     lk->time_format = xstrdup(o->timestamp_format);
     static const char *const keywords[] = {
-        [CONCUR_PREFIX_INDEX] = "{index}",     [CONCUR_PREFIX_PID] = "{pid}",
-        [CONCUR_PREFIX_TIME] = "{time}",       [CONCUR_PREFIX_COMMAND] = "{command}",
+        [CONCUR_PREFIX_INDEX] = "{index}", [CONCUR_PREFIX_PID] = "{pid}",
+        [CONCUR_PREFIX_TIME] = "{time}",   [CONCUR_PREFIX_COMMAND] = "{command}",
         [CONCUR_PREFIX_NAME] = "{name}",
     };
     switch (o->prefix) {
@@ -129,7 +129,8 @@ int concur_config(const struct concur_opts *o, const char *dir, char **environ_,
             r->give_up_within_ms = FOREVER_MS;
             r->backoff_reset_ms = FOREVER_MS;
             r->backoff_initial_ms = o->restart_exponential ? 1000 : (uint64_t)o->restart_after_ms;
-            r->backoff_max_ms = o->restart_exponential ? 24 * 3600 * 1000ull : r->backoff_initial_ms;
+            r->backoff_max_ms =
+                o->restart_exponential ? 24 * 3600 * 1000ull : r->backoff_initial_ms;
         }
         r->exit_on_end = o->kill_others           ? EXIT_ON_END_ALWAYS
                          : o->kill_others_on_fail ? EXIT_ON_END_FAILURE

@@ -1,9 +1,9 @@
 /* concur_config.h — concurrently's command line as a roster config (issue 9 §1): each command a
  * service role named as concurrently names it (its name, else its index), restarts from
  * --restart-tries and --restart-after, and the run's end from -k, --kill-others-on-fail and -s in
- * the exit: keys of roster.yaml (exit_on_end, exit.success, exit.interrupted: success, give_up.then:
- * continue), so a command line and a config mean the same; --to-yaml prints that config. Built in
- * memory, as a Procfile is (config/procfile.c). Pure. */
+ * the exit: keys of roster.yaml (exit_on_end, exit.success, exit.interrupted: success,
+ * give_up.then: continue), so a command line and a config mean the same; --to-yaml prints that
+ * config. Built in memory, as a Procfile is (config/procfile.c). Pure. */
 #ifndef ROSTER_CONCUR_CONFIG_H
 #define ROSTER_CONCUR_CONFIG_H
 

@@ -29,7 +29,7 @@ enum give_up_then { GIVEUP_EXIT, GIVEUP_STAY, GIVEUP_CONTINUE };
 enum exit_on_end { EXIT_ON_END_NEVER, EXIT_ON_END_ALWAYS, EXIT_ON_END_FAILURE };
 /* exit.success: whose ends make the run's exit code (concurrently's --success). */
 enum exit_success {
-    EXIT_SUCCESS_ALL,  /* every role that ended on its own ended well; else the first failure's */
+    EXIT_SUCCESS_ALL,   /* every role that ended on its own ended well; else the first failure's */
     EXIT_SUCCESS_FIRST, /* the first role to end on its own: its status */
     EXIT_SUCCESS_LAST,  /* the last one to end on its own */
     EXIT_SUCCESS_ROLE,  /* the named role: its status (it must have ended) */

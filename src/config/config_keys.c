@@ -724,15 +724,15 @@ static int key_exit_success(struct walk *w, const struct key_def *k, yaml_node_t
             return 0;
         }
     }
-    bool not = s[0] == '!';
-    if (!s[not]) {
-        err_at(w->L, v, "%s must be all, first, last, a role's name or !ROLE, not '%s'",
-               what_of(k), s);
+    bool negated = s[0] == '!';
+    if (!s[negated]) {
+        err_at(w->L, v, "%s must be all, first, last, a role's name or !ROLE, not '%s'", what_of(k),
+               s);
         free(s);
         return -1;
     }
-    e->success = not ? EXIT_SUCCESS_NOT_ROLE : EXIT_SUCCESS_ROLE;
-    e->role = xstrdup(s + not);
+    e->success = negated ? EXIT_SUCCESS_NOT_ROLE : EXIT_SUCCESS_ROLE;
+    e->role = xstrdup(s + negated);
     e->role_pos = pos_of(w->L, v);
     free(s);
     return 0;
@@ -749,8 +749,10 @@ static void top_done(struct walk *w)
         sbuf_init(&known);
         for (size_t i = 0; i < cfg->nroles; i++)
             sbuf_printf(&known, "%s%s", i ? ", " : "", cfg->roles[i].name);
-        diags_add(w->L->d, cfg->exit.role_pos, "exit.success names role '%s', which is not defined "
-                  "(roles: %s)", r, known.data ? known.data : "");
+        diags_add(w->L->d, cfg->exit.role_pos,
+                  "exit.success names role '%s', which is not defined "
+                  "(roles: %s)",
+                  r, known.data ? known.data : "");
         sbuf_free(&known);
     }
 }

@@ -215,17 +215,50 @@ static const struct {
     const char *name;
     int code;
 } chalk_codes[] = {
-    {"reset", 0},          {"bold", 1},         {"dim", 2},             {"italic", 3},
-    {"underline", 4},      {"inverse", 7},      {"hidden", 8},          {"strikethrough", 9},
-    {"black", 30},         {"red", 31},         {"green", 32},          {"yellow", 33},
-    {"blue", 34},          {"magenta", 35},     {"cyan", 36},           {"white", 37},
-    {"gray", 90},          {"grey", 90},        {"blackBright", 90},    {"redBright", 91},
-    {"greenBright", 92},   {"yellowBright", 93}, {"blueBright", 94},    {"magentaBright", 95},
-    {"cyanBright", 96},    {"whiteBright", 97}, {"bgBlack", 40},        {"bgRed", 41},
-    {"bgGreen", 42},       {"bgYellow", 43},    {"bgBlue", 44},         {"bgMagenta", 45},
-    {"bgCyan", 46},        {"bgWhite", 47},     {"bgGray", 100},        {"bgGrey", 100},
-    {"bgBlackBright", 100}, {"bgRedBright", 101}, {"bgGreenBright", 102}, {"bgYellowBright", 103},
-    {"bgBlueBright", 104}, {"bgMagentaBright", 105}, {"bgCyanBright", 106}, {"bgWhiteBright", 107},
+    {"reset", 0},
+    {"bold", 1},
+    {"dim", 2},
+    {"italic", 3},
+    {"underline", 4},
+    {"inverse", 7},
+    {"hidden", 8},
+    {"strikethrough", 9},
+    {"black", 30},
+    {"red", 31},
+    {"green", 32},
+    {"yellow", 33},
+    {"blue", 34},
+    {"magenta", 35},
+    {"cyan", 36},
+    {"white", 37},
+    {"gray", 90},
+    {"grey", 90},
+    {"blackBright", 90},
+    {"redBright", 91},
+    {"greenBright", 92},
+    {"yellowBright", 93},
+    {"blueBright", 94},
+    {"magentaBright", 95},
+    {"cyanBright", 96},
+    {"whiteBright", 97},
+    {"bgBlack", 40},
+    {"bgRed", 41},
+    {"bgGreen", 42},
+    {"bgYellow", 43},
+    {"bgBlue", 44},
+    {"bgMagenta", 45},
+    {"bgCyan", 46},
+    {"bgWhite", 47},
+    {"bgGray", 100},
+    {"bgGrey", 100},
+    {"bgBlackBright", 100},
+    {"bgRedBright", 101},
+    {"bgGreenBright", 102},
+    {"bgYellowBright", 103},
+    {"bgBlueBright", 104},
+    {"bgMagentaBright", 105},
+    {"bgCyanBright", 106},
+    {"bgWhiteBright", 107},
 };
 
 static int hexval(char c)
@@ -266,9 +299,9 @@ void logfmt_chalk_sgr(const char *chalk, char *out, size_t n)
     }
 }
 
-static const char *const months[] = {"January", "February", "March",     "April",
-                                     "May",     "June",     "July",      "August",
-                                     "September", "October", "November", "December"};
+static const char *const months[] = {"January",   "February", "March",    "April",
+                                     "May",       "June",     "July",     "August",
+                                     "September", "October",  "November", "December"};
 static const char *const days[] = {"Sunday",   "Monday", "Tuesday", "Wednesday",
                                    "Thursday", "Friday", "Saturday"};
 
@@ -367,8 +400,7 @@ static void put_shortened(sbuf *out, const char *text, int max)
 
 /* The prefix's content: the template with its fields replaced, padded to --pad-prefix's
  * width. */
-static void look_content(struct log_style *st, const struct log_source *src, double ts,
-                         sbuf *out)
+static void look_content(struct log_style *st, const struct log_source *src, double ts, sbuf *out)
 {
     size_t start = out->len;
     for (const char *p = src->tmpl; *p;) {

@@ -45,8 +45,8 @@ struct log_source {
     const char *command;
     const char *chalk;
     bool hidden;
-    bool time_prefix; /* tmpl has {time}: made for each line (set by logfmt_prepare) */
-    char sgr[80];     /* chalk as an SGR sequence (set by logfmt_prepare) */
+    bool time_prefix;  /* tmpl has {time}: made for each line (set by logfmt_prepare) */
+    char sgr[80];      /* chalk as an SGR sequence (set by logfmt_prepare) */
     sbuf prefix[2];    /* text: padded label; json: fields up to "msg":", per stream */
 };
 

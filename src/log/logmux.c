@@ -252,42 +252,44 @@ void logmux_line(struct logmux *m, const struct log_source *src, int stream, con
     queued(m);
 }
 
-void logmux_event(struct logmux *m, const char *event, const char *subject, int instance,
-                  const char *json_extra, const char *fmt, ...)
+/* An event's text, or NULL when the queue is over its hard cap (the event is counted). */
+static char *event_text(struct logmux *m, const char *fmt, va_list ap)
 {
     if (queued_bytes(m) >= LOGMUX_MAX_QUEUED) {
         m->drops_events++;
-        return;
+        return NULL;
     }
     sbuf msg;
     sbuf_init(&msg);
+    sbuf_vprintf(&msg, fmt, ap);
+    return msg.data ? sbuf_detach(&msg) : xstrdup("");
+}
+
+void logmux_event(struct logmux *m, const char *event, const char *subject, int instance,
+                  const char *json_extra, const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
-    sbuf_vprintf(&msg, fmt, ap);
+    char *msg = event_text(m, fmt, ap);
     va_end(ap);
-    logfmt_event(&m->style, event, subject, instance, json_extra, msg.data ? msg.data : "",
-                 wall_time(), &m->buf);
-    sbuf_free(&msg);
+    if (!msg) return;
+    logfmt_event(&m->style, event, subject, instance, json_extra, msg, wall_time(), &m->buf);
+    free(msg);
     queued(m);
 }
 
 void logmux_note(struct logmux *m, const struct log_source *src, const char *fmt, ...)
 {
-    if (queued_bytes(m) >= LOGMUX_MAX_QUEUED) {
-        m->drops_events++;
-        return;
-    }
-    sbuf msg;
-    sbuf_init(&msg);
     va_list ap;
     va_start(ap, fmt);
-    sbuf_vprintf(&msg, fmt, ap);
+    char *msg = event_text(m, fmt, ap);
     va_end(ap);
+    if (!msg) return;
     if (src)
-        logfmt_note(&m->style, src, msg.data ? msg.data : "", wall_time(), &m->buf);
+        logfmt_note(&m->style, src, msg, wall_time(), &m->buf);
     else
-        logfmt_global(&m->style, msg.data ? msg.data : "", &m->buf);
-    sbuf_free(&msg);
+        logfmt_global(&m->style, msg, &m->buf);
+    free(msg);
     queued(m);
 }
 

@@ -139,7 +139,8 @@ static void handle(void *ud, struct httpd_req *req)
             return;
         }
         if (s->opts.no_reload) {
-            error_reply(req, 422, "nothing to reload: this roster runs a command line, not a config");
+            error_reply(req, 422,
+                        "nothing to reload: this roster runs a command line, not a config");
             return;
         }
         /* The reload reads the config off the loop; the answer waits for its end. */

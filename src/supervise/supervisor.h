@@ -98,7 +98,7 @@ struct instance {
      * and whether it ended on its own rather than stopped by roster. */
     uint64_t end_seq;
     bool end_own;
-    int end_status; /* shell-style (128 + signal); never 0 for a failure */
+    int end_status;    /* shell-style (128 + signal); never 0 for a failure */
     uint64_t memory;   /* last sampled RSS of the group */
     uint64_t lines[2]; /* output lines per stream */
     void *ctx[SUP_MAX_OBSERVERS]; /* each observer's own context (observer.h) */
@@ -162,8 +162,8 @@ struct sup {
     bool shutting_down;
     bool force_killed;
     bool finished;
-    int stop_signal;  /* the signal the shutdown began with (SIGINT, SIGTERM, SIGQUIT), or 0 */
-    uint64_t ends;    /* processes ended so far: numbers end_seq */
+    int stop_signal; /* the signal the shutdown began with (SIGINT, SIGTERM, SIGQUIT), or 0 */
+    uint64_t ends;   /* processes ended so far: numbers end_seq */
     bool stopped; /* sup_run has returned: observers are detached, handles closed */
     int exit_code;
     double started_wall;

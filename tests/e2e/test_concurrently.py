@@ -17,18 +17,21 @@ from harness import (ROSTER, Roster, check, pid_alive, run, run_roster, tmpdir, 
 # ---- roster.yaml: the same semantics -----------------------------------------------------------
 
 
-def test_exit_on_end_oneshot_ends_the_run_with_its_status():
-    # concurrently -k -s first "serve" "test:e2e": a service and a oneshot whose end ends the run
-    cfg = """
-exit: {success: first}
+# A service and a oneshot whose end ends the run (concurrently -k "serve" "test:e2e").
+SERVE_AND_E2E = """
 roles:
   serve:
     command: [@CHILD@, sleep, "1000"]
   e2e:
     kind: oneshot
-    command: [@CHILD@, exit, "4", "200"]
+    command: [@CHILD@, exit, "STATUS", "200"]
     exit_on_end: true
 """
+
+
+def test_exit_on_end_oneshot_ends_the_run_with_its_status():
+    # -s first: the run exits with the oneshot's status
+    cfg = "exit: {success: first}\n" + SERVE_AND_E2E.replace("STATUS", "4")
     with Roster(cfg) as r:
         code = r.wait_exit(10)
         check(code == 4, "the run exits with e2e's status 4, got %s\n%s" % (code, r.tail()))
@@ -39,16 +42,7 @@ roles:
 
 def test_exit_on_end_success_is_success():
     # -k: serve is killed, which is not a failure of the run (concurrently #187)
-    cfg = """
-roles:
-  serve:
-    command: [@CHILD@, sleep, "1000"]
-  e2e:
-    kind: oneshot
-    command: [@CHILD@, exit, "0", "200"]
-    exit_on_end: true
-"""
-    with Roster(cfg) as r:
+    with Roster(SERVE_AND_E2E.replace("STATUS", "0")) as r:
         code = r.wait_exit(10)
         check(code == 0, "every role that ended on its own succeeded: 0, got %s\n%s" % (
             code, r.tail()))

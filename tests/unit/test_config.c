@@ -591,12 +591,13 @@ static void test_exit_keys(void)
     config_free(&cfg);
     free(diag);
 
-    CHECK_INT(load_yaml("exit: {success: '!e2e', interrupted: success}\n"
-                        "roles:\n  e2e: {command: x, exit_on_end: true, give_up: {then: continue}}\n"
-                        "  web: {command: x, exit_on_end: failure}\n  db: {command: x, "
-                        "exit_on_end: false}\n",
-                        NULL, &cfg, &diag),
-              0);
+    CHECK_INT(
+        load_yaml("exit: {success: '!e2e', interrupted: success}\n"
+                  "roles:\n  e2e: {command: x, exit_on_end: true, give_up: {then: continue}}\n"
+                  "  web: {command: x, exit_on_end: failure}\n  db: {command: x, "
+                  "exit_on_end: false}\n",
+                  NULL, &cfg, &diag),
+        0);
     CHECK_STR(diag, "");
     CHECK_INT(cfg.exit.success, EXIT_SUCCESS_NOT_ROLE);
     CHECK_STR(cfg.exit.role, "e2e");
@@ -611,8 +612,7 @@ static void test_exit_keys(void)
     config_free(&cfg);
     free(diag);
 
-    CHECK_INT(load_yaml("exit: {success: first}\nroles:\n  web: {command: x}\n", NULL, &cfg,
-                        &diag),
+    CHECK_INT(load_yaml("exit: {success: first}\nroles:\n  web: {command: x}\n", NULL, &cfg, &diag),
               0);
     CHECK_INT(cfg.exit.success, EXIT_SUCCESS_FIRST);
     CHECK(cfg.exit.role == NULL);

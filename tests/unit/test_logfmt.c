@@ -353,7 +353,8 @@ static void test_look(void)
     CHECK_INT(out.len, 0);
     logfmt_note(&st, &src, "exit 1 exited with code 1", TS, &out);
     logfmt_global(&st, "Sending SIGTERM to other processes..", &out);
-    CHECK_STR(out.data, "[1] exit 1 exited with code 1\n--> Sending SIGTERM to other processes..\n");
+    CHECK_STR(out.data,
+              "[1] exit 1 exited with code 1\n--> Sending SIGTERM to other processes..\n");
     sbuf_reset(&out);
     st.raw = true;
     logfmt_note(&st, &src, "x", TS, &out);
