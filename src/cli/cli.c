@@ -35,6 +35,30 @@ const char *cli_usage(void)
            "failed (a lone oneshot exits with its own status); 2 usage or config error.\n";
 }
 
+/* roster's options that take a value as the next word. */
+static const char *const value_opts[] = {"-c",          "--config",     "-r",
+                                         "--role",      "--roles",      "--procfile",
+                                         "--env-file",  "--log-format", "--max-connections",
+                                         "--instances", "--socket"};
+
+bool cli_is_concurrently(int argc, char **argv)
+{
+    if (argc >= 2 && !strcmp(argv[1], "--")) return true;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--")) return true; /* roster's own line has no "--" */
+        if (a[0] == '-' && a[1]) {
+            for (size_t k = 0; k < ARRAY_SIZE(value_opts); k++)
+                if (!strcmp(a, value_opts[k])) i++;
+            continue;
+        }
+        for (size_t k = 0; k < ARRAY_SIZE(commands); k++)
+            if (!strcmp(a, commands[k].name)) return false;
+        return true;
+    }
+    return false;
+}
+
 static int need_value(int argc, char **argv, int *i, const char *opt, const char **out, char *err,
                       size_t errlen)
 {

@@ -221,8 +221,34 @@ static void test_errors(void)
     CHECK_STR(err, "--max-connections must be a positive number, not '-5'");
 }
 
+/* issue 9 §1: which command lines are concurrently's */
+#define CONCUR(...) cli_is_concurrently(ARGC(__VA_ARGS__), (char *[]){"roster", __VA_ARGS__, NULL})
+#define ARGC(...)   (int)(sizeof((char *[]){"roster", __VA_ARGS__}) / sizeof(char *))
+static void test_concurrently_mode(void)
+{
+    CHECK(!cli_is_concurrently(1, (char *[]){"roster", NULL}));
+    CHECK(CONCUR("echo a", "echo b"));
+    CHECK(CONCUR("npm:dev:*"));
+    CHECK(CONCUR("-k", "-n", "api,web", "node api.js", "vite"));
+    CHECK(CONCUR("--", "check"));        /* -- forces it, even for a subcommand's word */
+    CHECK(CONCUR("-k", "--", "a", "b")); /* roster's own line has no -- */
+    CHECK(!CONCUR("check"));
+    CHECK(!CONCUR("-c", "roster.yaml"));
+    CHECK(!CONCUR("-c", "roster.yaml", "check"));
+    CHECK(!CONCUR("--role", "web"));
+    CHECK(!CONCUR("-r", "web"));
+    CHECK(!CONCUR("restart", "api"));
+    CHECK(!CONCUR("--help"));
+    CHECK(!CONCUR("--log-format", "json", "run"));
+    /* concurrently's -c colors and -r raw: a command after them makes the line concurrently's */
+    CHECK(CONCUR("-c", "red,blue", "echo a", "echo b"));
+    CHECK(CONCUR("-r", "echo a", "echo b"));
+    CHECK(CONCUR("--config=x.yaml", "echo a"));
+}
+
 int main(void)
 {
+    test_concurrently_mode();
     test_defaults();
     test_commands();
     test_options_any_order();
