@@ -189,6 +189,9 @@ static void test_errors(void)
     CHECK_STR(err, "unexpected argument 'extra'");
     CHECK_INT(PARSE("frobnicate"), -1);
     CHECK_STR(err, "unknown command 'frobnicate'");
+    CHECK_INT(PARSE("stauts"), -1);
+    CHECK_STR(err, "unknown command 'stauts' (did you mean 'status'? `roster -- stauts` runs a "
+                   "program of that name)");
     CHECK_INT(PARSE("-"), -1);
     CHECK_STR(err, "unknown command '-'");
     CHECK_INT(PARSE("--frob"), -1);
@@ -244,6 +247,14 @@ static void test_concurrently_mode(void)
     CHECK(CONCUR("-c", "red,blue", "echo a", "echo b"));
     CHECK(CONCUR("-r", "echo a", "echo b"));
     CHECK(CONCUR("--config=x.yaml", "echo a"));
+    /* a lone word two edits from a subcommand is its typo, refused with a suggestion */
+    CHECK(!CONCUR("stauts"));
+    CHECK(!CONCUR("--socket", "s", "restrat"));
+    CHECK(CONCUR("stauts", "echo b")); /* beside another command it is a command */
+    CHECK(CONCUR("vite"));             /* far from every subcommand: a program */
+    CHECK(CONCUR("top"));              /* shorter than four letters: a program */
+    CHECK(CONCUR("./check"));          /* a path is a program */
+    CHECK(CONCUR("--", "stauts"));
 }
 
 int main(void)
