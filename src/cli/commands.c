@@ -21,7 +21,10 @@
 
 struct config_opts cli_config_opts(const struct cli *c, char **environ_)
 {
-    struct config_opts co = {.path = c->config, .procfile = c->procfile, .environ_ = environ_};
+    struct config_opts co = {.path = c->config,
+                             .procfile = c->procfile,
+                             .formation = c->formation,
+                             .environ_ = environ_};
     co.env_files = c->env_files;
     return co;
 }
