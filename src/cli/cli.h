@@ -47,7 +47,8 @@ void cli_free(struct cli *c);
  * word that is not an option (nor the value of one of roster's options: -c FILE, -r ROLES, ...)
  * is not a roster subcommand. So `roster -c red "npm start"` and `roster -r "a" "b"` are
  * concurrently's (-c colors, -r raw), `roster -c roster.yaml` and `roster -r web` roster's; a
- * command that is a subcommand's word is run with `roster -- check`. */
+ * command that is a subcommand's word is run with `roster -- check`. Likewise foreman's
+ * `roster -m web=2` is roster's (a formation) and `roster -m 2 "a" "b"` concurrently's. */
 bool cli_is_concurrently(int argc, char **argv);
 /* The text of roster --help. */
 const char *cli_usage(void);

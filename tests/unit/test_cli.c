@@ -307,6 +307,11 @@ static void test_concurrently_mode(void)
     CHECK(CONCUR("top"));              /* shorter than four letters: a program */
     CHECK(CONCUR("./check"));          /* a path is a program */
     CHECK(CONCUR("--", "stauts"));
+    /* foreman's -m formation, -f and -e take a value; concurrently's -m N then commands */
+    CHECK(!CONCUR("-m", "web=2,worker=1"));
+    CHECK(!CONCUR("-f", "Procfile.dev", "-e", ".env.dev", "-m", "all=1"));
+    CHECK(!CONCUR("--formation", "web=2", "--env", ".env", "check"));
+    CHECK(CONCUR("-m", "2", "echo a", "echo b"));
 }
 
 int main(void)
