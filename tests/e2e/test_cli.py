@@ -29,11 +29,16 @@ def test_role_selection_env():
         r.stop()
 
 
-def test_unknown_role_is_an_error():
-    d = tmpdir()
-    path = os.path.join(d, "roster.yaml")
+def three_config():
+    """THREE written as a roster.yaml in a new directory; its path."""
+    path = os.path.join(tmpdir(), "roster.yaml")
     with open(path, "w") as f:
         f.write(THREE.replace("@CHILD@", CHILD))
+    return path
+
+
+def test_unknown_role_is_an_error():
+    path = three_config()
     code, out, err = run_roster(["-c", path, "--role", "a,wrker"])
     check(code == 2, "exit 2")
     check(err.strip() == "%s: unknown role 'wrker'; known roles: a, b, c" % path, err)
@@ -173,20 +178,14 @@ def test_procfile_formation_and_ps():
 
 
 def test_formation_needs_a_procfile():
-    d = tmpdir()
-    path = os.path.join(d, "roster.yaml")
-    with open(path, "w") as f:
-        f.write(THREE.replace("@CHILD@", CHILD))
+    path = three_config()
     code, _, err = run_roster(["-c", path, "-m", "a=2"])
     check(code == 2 and "--formation is for Procfile mode" in err, err)
 
 
 def test_planning_flags_are_errors_in_run_mode():
     """--max-connections and --instances used to be accepted by a run and ignored."""
-    d = tmpdir()
-    path = os.path.join(d, "roster.yaml")
-    with open(path, "w") as f:
-        f.write(THREE.replace("@CHILD@", CHILD))
+    path = three_config()
     code, _, err = run_roster(["-c", path, "--max-connections", "50"], timeout=10)
     check(code == 2 and "--max-connections is for `roster budget` and `roster check`" in err, err)
     code, _, err = run_roster(["run", "-c", path, "--instances", "a=2"], timeout=10)

@@ -41,21 +41,25 @@ def test_status_table_and_json():
         r.stop()
 
 
+def _restart_and_compare(r, target, restarted, starts):
+    """`roster restart TARGET`, then: the copies in restarted have new pids, every other one
+    its old pid; starts is (role, how many started events to wait for)."""
+    before = {(e["subject"], e["instance"]): e["pid"] for e in r.events("started")}
+    code, out, err = run_roster(["restart", target, "-c", r.config_path])
+    check(code == 0 and "%s: restart requested" % target in out, out + err)
+    r.wait_event("started", starts[0], count=starts[1])
+    after = {(e["subject"], e["instance"]): e["pid"] for e in r.events("started")}
+    for key, pid in before.items():
+        if key in restarted:
+            check(after[key] != pid and not pid_alive(pid), "%s.%d restarted" % key)
+        else:
+            check(after[key] == pid and pid_alive(pid), "%s kept pid %d" % (key, pid))
+
+
 def test_restart_leaves_other_pids_unchanged():
     with Roster(CFG) as r:
         r.wait_event("started", "cron")
-        before = {(e["subject"], e["instance"]): e["pid"] for e in r.events("started")}
-        code, out, err = run_roster(["restart", "worker", "-c", r.config_path])
-        check(code == 0 and "worker: restart requested" in out, out + err)
-        r.wait_event("started", "worker", count=2)
-        after = {}
-        for e in r.events("started"):
-            after[(e["subject"], e["instance"])] = e["pid"]
-        for key, pid in before.items():
-            if key[0] == "worker":
-                check(after[key] != pid and not pid_alive(pid), "worker restarted")
-            else:
-                check(after[key] == pid and pid_alive(pid), "%s kept pid %d" % (key, pid))
+        _restart_and_compare(r, "worker", {("worker", 0)}, ("worker", 2))
         r.stop()
 
 
@@ -123,6 +127,17 @@ def test_second_roster_does_not_steal_the_socket():
         r.stop()
 
 
+def _recv_until(conn, end):
+    """Reads from conn until end has come, or the peer closed."""
+    data = b""
+    while end not in data:
+        chunk = conn.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
 def _raw(sock_path, request):
     """Sends one raw request on the control socket; the answer's status, or 0 when the server
     closed the connection without one."""
@@ -131,12 +146,7 @@ def _raw(sock_path, request):
     try:
         s.connect(sock_path)
         s.sendall(request)
-        head = b""
-        while b"\r\n" not in head:
-            chunk = s.recv(4096)
-            if not chunk:
-                break
-            head += chunk
+        head = _recv_until(s, b"\r\n")
     finally:
         s.close()
     line = head.split(b"\r\n")[0].split()
@@ -183,16 +193,7 @@ def test_restart_one_copy():
     """`roster restart api.1` restarts that copy only; stop and start act on whole roles."""
     with Roster(CFG) as r:
         r.wait_event("started", "cron")
-        before = {(e["subject"], e["instance"]): e["pid"] for e in r.events("started")}
-        code, out, err = run_roster(["restart", "api.1", "-c", r.config_path])
-        check(code == 0 and "api.1: restart requested" in out, out + err)
-        r.wait_event("started", "api", count=3)
-        after = {(e["subject"], e["instance"]): e["pid"] for e in r.events("started")}
-        for key, pid in before.items():
-            if key == ("api", 1):
-                check(after[key] != pid and not pid_alive(pid), "api.1 restarted")
-            else:
-                check(after[key] == pid and pid_alive(pid), "%s kept pid %d" % (key, pid))
+        _restart_and_compare(r, "api.1", {("api", 1)}, ("api", 3))
         code, _, err = run_roster(["restart", "api.2", "-c", r.config_path])
         check(code == 1 and "role 'api' has 2 copies, api.0 to api.1" in err, err)
         code, _, err = run_roster(["stop", "api.0", "-c", r.config_path])
@@ -230,6 +231,7 @@ def test_role_names_cannot_change_the_request():
 
 
 def _serve_once(path, answer, ready):
+    """A one-request server on a unix socket that answers its request with answer."""
     srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     srv.bind(path)
     srv.listen(1)
@@ -238,12 +240,7 @@ def _serve_once(path, answer, ready):
     try:
         c, _ = srv.accept()
         c.settimeout(5)
-        data = b""
-        while b"\r\n\r\n" not in data:
-            chunk = c.recv(4096)
-            if not chunk:
-                break
-            data += chunk
+        _recv_until(c, b"\r\n\r\n")
         c.sendall(answer)
         c.close()
     except OSError:
