@@ -46,10 +46,9 @@ const char *cli_usage(void)
 
 /* roster's options that take a value as the next word. */
 static const char *const value_opts[] = {
-    "-c",           "--config",          "-r",          "--role",   "--roles",
-    "--procfile",   "-f",                "--env-file",  "-e",       "--env",
-    "-m",           "--formation",       "--log-format", "--max-connections",
-    "--instances",  "--socket"};
+    "-c",           "--config",          "-r",          "--role",  "--roles", "--procfile",
+    "-f",           "--env-file",        "-e",          "--env",   "-m",      "--formation",
+    "--log-format", "--max-connections", "--instances", "--socket"};
 
 /* The subcommand a word is a typo of ("stauts"), or NULL: a lone word within two edits of a
  * subcommand is taken as roster's own line (and refused with a suggestion), not as a program to

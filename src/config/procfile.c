@@ -130,8 +130,7 @@ int config_apply_formation(struct roster_config *cfg, const char *spec, diags *d
     struct formation_entry *ents = NULL;
     size_t n = 0;
     char *save = NULL;
-    for (char *tok = strtok_r(copy, ",", &save); tok;
-         tok = strtok_r(NULL, ",", &save)) {
+    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
         char *eq = strchr(tok, '=');
         char *end = NULL;
         long v = eq ? strtol(eq + 1, &end, 10) : -1;

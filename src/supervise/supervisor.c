@@ -1447,8 +1447,8 @@ static void reload_abandon(struct sup *s)
 /* The role a target (ROLE or ROLE.N) names, and in *index the copy (-1: all), or NULL with a
  * message. One copy can be restarted; stop and start act on the whole role, since what the
  * operator wants (the goal) is kept per role. */
-static struct role *role_for_action(struct sup *s, enum op_kind op, const char *target,
-                                    int *index, sbuf *err)
+static struct role *role_for_action(struct sup *s, enum op_kind op, const char *target, int *index,
+                                    sbuf *err)
 {
     if (s->shutting_down) {
         sbuf_puts(err, "roster is shutting down");
@@ -1477,7 +1477,8 @@ static struct role *role_for_action(struct sup *s, enum op_kind op, const char *
         return NULL;
     }
     if (op != OP_RESTART) {
-        sbuf_printf(err, "%s acts on the whole role: roster %s %s (roster restart %s restarts "
+        sbuf_printf(err,
+                    "%s acts on the whole role: roster %s %s (roster restart %s restarts "
                     "one copy)",
                     op == OP_STOP ? "stop" : "start", op == OP_STOP ? "stop" : "start", name,
                     target);

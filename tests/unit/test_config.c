@@ -1084,9 +1084,9 @@ static void test_targets(void)
     CHECK_INT(config_parse_target("w.999999", name, &inst), 0);
     CHECK_INT(inst, 999999);
     static const char *const bad[] = {
-        "",  "api/stop?", "../../reload#", "api/stop", "a b", "api%2F", "-api", "_api",
-        ".1", "api.", "api.01", "api.-1", "api.+1", "api.1.2", "api.1x", "api.1000000",
-        "api?x", "api#", "é",
+        "",       "api/stop?",   "../../reload#", "api/stop", "a b",    "api%2F", "-api",
+        "_api",   ".1",          "api.",          "api.01",   "api.-1", "api.+1", "api.1.2",
+        "api.1x", "api.1000000", "api?x",         "api#",     "é",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         if (config_parse_target(bad[i], name, &inst) != -1) fprintf(stderr, "'%s'\n", bad[i]);
