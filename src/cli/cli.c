@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config/config.h"
+
 static const struct {
     const char *name;
     enum cli_cmd cmd;
@@ -19,11 +21,13 @@ static const struct {
 const char *cli_usage(void)
 {
     return "usage:\n"
-           "  roster [run] [-c FILE] [-r|--role ROLES] [--procfile FILE] [--env-file FILE]\n"
+           "  roster [run] [-c FILE] [-r|--role ROLES] [-f|--procfile FILE] [--env-file FILE]\n"
+           "               [-e|--env FILE,...] [-m|--formation all=1,web=2]\n"
            "               [--log-format text|json] [--timestamps] [--no-color|--color]\n"
-           "  roster check  [-c FILE] [--role ROLES]    validate; print the resolved plan\n"
+           "  roster check  [-c FILE] [--role ROLES] [--max-connections N] [-m ...]\n"
+           "                                            validate; print the resolved plan\n"
            "  roster budget [-c FILE] [--max-connections N] [--instances ROLE=N,...]\n"
-           "  roster status [--json] | restart ROLE | stop ROLE | start ROLE | reload\n"
+           "  roster status [--json] | restart ROLE[.N] | stop ROLE | start ROLE | reload\n"
            "                [-c FILE] [--socket PATH]   talk to a running roster\n"
            "  roster health [URL]                       exit 0 if /livez answers 200\n"
            "  roster version | --help\n"
@@ -41,10 +45,10 @@ const char *cli_usage(void)
 }
 
 /* roster's options that take a value as the next word. */
-static const char *const value_opts[] = {"-c",          "--config",     "-r",
-                                         "--role",      "--roles",      "--procfile",
-                                         "--env-file",  "--log-format", "--max-connections",
-                                         "--instances", "--socket"};
+static const char *const value_opts[] = {
+    "-c",           "--config",          "-r",          "--role",  "--roles", "--procfile",
+    "-f",           "--env-file",        "-e",          "--env",   "-m",      "--formation",
+    "--log-format", "--max-connections", "--instances", "--socket"};
 
 /* The subcommand a word is a typo of ("stauts"), or NULL: a lone word within two edits of a
  * subcommand is taken as roster's own line (and refused with a suggestion), not as a program to
@@ -98,6 +102,46 @@ static bool opt_is(const char *arg, const char *name)
     return !strncmp(arg, name, n) && (arg[n] == '\0' || (arg[n] == '=' && name[1] == '-'));
 }
 
+/* Pushes each item of a comma list; an empty item is an error. */
+static int push_list(strvec *out, const char *list, const char *opt, char *err, size_t errlen)
+{
+    for (const char *p = list;;) {
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        if (n == 0) {
+            snprintf(err, errlen, "%s takes FILE[,FILE...], not '%s'", opt, list);
+            return -1;
+        }
+        strvec_push(out, xstrndup(p, n));
+        if (!comma) return 0;
+        p = comma + 1;
+    }
+}
+
+/* Options that only some commands act on are refused by the others, never ignored. */
+static int check_scope(const struct cli *c, char *err, size_t errlen)
+{
+    bool planning = c->cmd == CMD_BUDGET || c->cmd == CMD_CHECK;
+    if (c->max_connections && !planning) {
+        snprintf(err, errlen,
+                 "--max-connections is for `roster budget` and `roster check` (a plan without "
+                 "a server); a running roster reads the server's max_connections, or set "
+                 "postgres.budget: N");
+        return -1;
+    }
+    if (c->instances && c->cmd != CMD_BUDGET) {
+        snprintf(err, errlen,
+                 "--instances is for `roster budget`; a running roster's fleet copies are "
+                 "postgres.instances: in the config (copies inside it: instances: per role)");
+        return -1;
+    }
+    if (c->formation && c->cmd != CMD_RUN && c->cmd != CMD_CHECK) {
+        snprintf(err, errlen, "--formation is for `roster run` and `roster check`");
+        return -1;
+    }
+    return 0;
+}
+
 int cli_parse(int argc, char **argv, char **environ_, struct cli *c, char *err, size_t errlen)
 {
     memset(c, 0, sizeof *c);
@@ -118,12 +162,19 @@ int cli_parse(int argc, char **argv, char **environ_, struct cli *c, char *err, 
                 if (need_value(argc, argv, &i, "--config", &c->config, err, errlen) < 0) return -1;
             } else if (opt_is(a, "-r") || opt_is(a, "--role") || opt_is(a, "--roles")) {
                 if (need_value(argc, argv, &i, "--role", &c->roles, err, errlen) < 0) return -1;
-            } else if (opt_is(a, "--procfile")) {
+            } else if (opt_is(a, "--procfile") || opt_is(a, "-f")) {
                 if (need_value(argc, argv, &i, "--procfile", &c->procfile, err, errlen) < 0)
                     return -1;
             } else if (opt_is(a, "--env-file")) {
                 if (need_value(argc, argv, &i, "--env-file", &v, err, errlen) < 0) return -1;
                 strvec_pushdup(&c->env_files, v);
+            } else if (opt_is(a, "-e") || opt_is(a, "--env")) {
+                /* foreman's: a comma list of env files */
+                if (need_value(argc, argv, &i, "--env", &v, err, errlen) < 0) return -1;
+                if (push_list(&c->env_files, v, "--env", err, errlen) < 0) return -1;
+            } else if (opt_is(a, "-m") || opt_is(a, "--formation")) {
+                if (need_value(argc, argv, &i, "--formation", &c->formation, err, errlen) < 0)
+                    return -1;
             } else if (opt_is(a, "--log-format")) {
                 if (need_value(argc, argv, &i, "--log-format", &v, err, errlen) < 0) return -1;
                 if (!strcmp(v, "text"))
@@ -208,6 +259,17 @@ int cli_parse(int argc, char **argv, char **environ_, struct cli *c, char *err, 
                                        : "start");
         return -1;
     }
+    char name[CONFIG_ROLE_NAME_MAX + 1];
+    int instance;
+    if (nargs > 0 && config_parse_target(c->arg, name, &instance) < 0) {
+        /* only names of the config's grammar reach the control socket's request path */
+        snprintf(err, errlen,
+                 "'%.80s' is not a role (letters, digits, '-' and '_', starting with a letter or "
+                 "digit) nor ROLE.N for one copy",
+                 c->arg);
+        return -1;
+    }
+    if (check_scope(c, err, errlen) < 0) return -1;
     if (!c->roles) {
         for (char **e = environ_; e && *e; e++)
             if (!strncmp(*e, "ROSTER_ROLES=", 13) && (*e)[13]) c->roles = *e + 13;

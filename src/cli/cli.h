@@ -25,12 +25,13 @@ struct cli {
     enum cli_cmd cmd;
     const char *config; /* -c */
     const char *roles;  /* --role, else $ROSTER_ROLES */
-    const char *procfile;
-    strvec env_files;
+    const char *procfile;  /* --procfile, -f (foreman's) */
+    strvec env_files;      /* --env-file, and -e/--env FILE,... (foreman's) */
+    const char *formation; /* -m/--formation NAME=N,... (foreman's; Procfile mode) */
     int log_format; /* -1 unset, else enum log_format */
     int timestamps; /* -1 unset, 0/1 */
     bool no_color, force_color;
-    const char *arg;       /* ROLE for restart/stop/start, URL for health */
+    const char *arg;       /* ROLE or ROLE.N for restart/stop/start (validated), URL for health */
     int max_connections;   /* budget --max-connections */
     const char *instances; /* budget --instances ROLE=N,... */
     const char *socket;    /* --socket for the control commands */
@@ -46,7 +47,8 @@ void cli_free(struct cli *c);
  * word that is not an option (nor the value of one of roster's options: -c FILE, -r ROLES, ...)
  * is not a roster subcommand. So `roster -c red "npm start"` and `roster -r "a" "b"` are
  * concurrently's (-c colors, -r raw), `roster -c roster.yaml` and `roster -r web` roster's; a
- * command that is a subcommand's word is run with `roster -- check`. */
+ * command that is a subcommand's word is run with `roster -- check`. Likewise foreman's
+ * `roster -m web=2` is roster's (a formation) and `roster -m 2 "a" "b"` concurrently's. */
 bool cli_is_concurrently(int argc, char **argv);
 /* The text of roster --help. */
 const char *cli_usage(void);

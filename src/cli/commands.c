@@ -4,6 +4,7 @@
 #include "cli/commands.h"
 
 #include <cjson/cJSON.h>
+#include <ctype.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <stdio.h>
@@ -21,7 +22,10 @@
 
 struct config_opts cli_config_opts(const struct cli *c, char **environ_)
 {
-    struct config_opts co = {.path = c->config, .procfile = c->procfile, .environ_ = environ_};
+    struct config_opts co = {.path = c->config,
+                             .procfile = c->procfile,
+                             .formation = c->formation,
+                             .environ_ = environ_};
     co.env_files = c->env_files;
     return co;
 }
@@ -65,7 +69,10 @@ static long http_call(const char *unix_path, const char *url, const char *method
     return status;
 }
 
-/* The socket path: --socket, else the config's control.socket (or its per-app default). */
+/* The socket path: --socket, else the config's control.socket (or its per-directory default).
+ * Only app: and control.socket make the path, so a config that fails elsewhere (a ${VAR} set in
+ * the server's environment and not in this shell) still names it; when the path itself is in
+ * doubt, the errors are printed and the client stops rather than guess. */
 static char *socket_path(const struct cli *c, char **environ_)
 {
     if (c->socket) return xstrdup(c->socket);
@@ -73,10 +80,11 @@ static char *socket_path(const struct cli *c, char **environ_)
     struct roster_config cfg;
     diags d = {0};
     char *path = NULL;
-    if (config_load(&co, &cfg, &d) == 0) {
+    if (config_load(&co, &cfg, &d) == 0 || (cfg.control_socket && !cfg.socket_unsure)) {
         path = xstrdup(cfg.control_socket);
     } else {
-        fprintf(stderr, "roster: cannot find the control socket without a config (or --socket):\n");
+        fprintf(stderr, "roster: cannot tell the control socket from the config (or give "
+                        "--socket PATH):\n");
         diags_print(&d, stderr);
     }
     config_free(&cfg);
@@ -156,6 +164,37 @@ static int print_status(const char *json)
     return 0;
 }
 
+/* Percent-encodes all but RFC 3986's unreserved characters. Allocated. */
+static char *url_escape(const char *s)
+{
+    sbuf b;
+    sbuf_init(&b);
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (isalnum(ch) || ch == '-' || ch == '.' || ch == '_' || ch == '~')
+            sbuf_putc(&b, (char)ch);
+        else
+            sbuf_printf(&b, "%%%02X", ch);
+    }
+    return sbuf_detach(&b);
+}
+
+/* status --json passes the answer through, once it is the JSON object it should be (an
+ * empty or foreign answer is an error, never a crash). */
+static int print_json(const char *body)
+{
+    cJSON *root = body ? cJSON_Parse(body) : NULL;
+    if (!cJSON_IsObject(root)) {
+        fprintf(stderr, "roster: the control socket answered %s\n",
+                body && *body ? "something that is not a JSON object" : "nothing");
+        cJSON_Delete(root);
+        return 1;
+    }
+    cJSON_Delete(root);
+    fputs(body, stdout);
+    return 0;
+}
+
 int commands_control(const struct cli *c, char **environ_)
 {
     char *path = socket_path(c, environ_);
@@ -169,16 +208,20 @@ int commands_control(const struct cli *c, char **environ_)
     }
     char url[256];
     const char *method = "POST";
+    /* cli_parse let through only ROLE or ROLE.N, which need no escaping; the role is escaped
+     * all the same, so nothing it holds can ever change the request's path or query */
+    char *role = c->arg ? url_escape(c->arg) : NULL;
     switch (c->cmd) {
     case CMD_STATUS:
         snprintf(url, sizeof url, "http://roster/roles");
         method = "GET";
         break;
     case CMD_RELOAD: snprintf(url, sizeof url, "http://roster/reload"); break;
-    case CMD_RESTART: snprintf(url, sizeof url, "http://roster/roles/%s/restart", c->arg); break;
-    case CMD_STOP: snprintf(url, sizeof url, "http://roster/roles/%s/stop", c->arg); break;
-    default: snprintf(url, sizeof url, "http://roster/roles/%s/start", c->arg); break;
+    case CMD_RESTART: snprintf(url, sizeof url, "http://roster/roles/%s/restart", role); break;
+    case CMD_STOP: snprintf(url, sizeof url, "http://roster/roles/%s/stop", role); break;
+    default: snprintf(url, sizeof url, "http://roster/roles/%s/start", role); break;
     }
+    free(role);
     sbuf body;
     sbuf_init(&body);
     char err[256];
@@ -194,7 +237,7 @@ int commands_control(const struct cli *c, char **environ_)
         cJSON_Delete(o);
         rc = 1;
     } else if (c->cmd == CMD_STATUS) {
-        rc = c->json ? (fputs(body.data, stdout), 0) : print_status(body.data);
+        rc = c->json ? print_json(body.data) : print_status(body.data ? body.data : "");
     } else {
         cJSON *o = cJSON_Parse(body.data ? body.data : "");
         cJSON *m = o ? cJSON_GetObjectItemCaseSensitive(o, "message") : NULL;

@@ -119,18 +119,8 @@ char *config_locate(const struct config_opts *opts, bool *procfile, diags *d)
 void config_finish(struct roster_config *cfg, char **environ_)
 {
     if (!cfg->app) cfg->app = default_app_name(cfg->dir);
-    if (!cfg->control_socket) {
-        const char *tmp = NULL;
-        for (char **e = environ_; e && *e; e++)
-            if (str_has_prefix(*e, "TMPDIR=")) tmp = *e + 7;
-        cfg->control_socket = xasprintf("%s/roster-%s.sock", tmp && *tmp ? tmp : "/tmp", cfg->app);
-        /* A $TMPDIR too deep for a unix socket gives way to /tmp, which always fits (an app name
-         * is at most 63 bytes); roster check shows the path chosen. */
-        if (strlen(cfg->control_socket) > CONFIG_SOCKET_PATH_MAX) {
-            free(cfg->control_socket);
-            cfg->control_socket = xasprintf("/tmp/roster-%s.sock", cfg->app);
-        }
-    }
+    if (!cfg->control_socket)
+        cfg->control_socket = config_default_socket(cfg->app, cfg->dir, environ_);
 }
 
 int config_load(const struct config_opts *opts, struct roster_config *cfg, diags *d)
@@ -173,6 +163,8 @@ int config_load(const struct config_opts *opts, struct roster_config *cfg, diags
     char *text = NULL;
     size_t len = 0;
     int r = read_file(path, CONFIG_MAX_FILE, &text, &len);
+    /* Without the file's text the socket's path is a guess (app: may name it). */
+    cfg->socket_unsure = r < 0 || memchr(text, '\0', len);
     if (r == -EFBIG) {
         diags_add(d, (src_pos){path, 0, 0}, "config is larger than 1 MiB");
         rc = -1;
@@ -187,10 +179,80 @@ int config_load(const struct config_opts *opts, struct roster_config *cfg, diags
     } else {
         if (config_load_yaml(path, text, len, &vars, cfg, d) < 0) rc = -1;
     }
+    /* foreman's -m belongs to Procfiles; a roster.yaml says instances: per role */
+    if (opts->formation && !procfile) {
+        diags_add(d, (src_pos){path, 0, 0},
+                  "--formation is for Procfile mode; in a roster.yaml set instances: on each "
+                  "role");
+        rc = -1;
+    } else if (opts->formation && r >= 0 && config_apply_formation(cfg, opts->formation, d) < 0) {
+        rc = -1;
+    }
     free(text);
     envmap_free(&vars);
     config_finish(cfg, opts->environ_);
     return rc;
+}
+
+/* FNV-1a, 32 bits: enough to tell a user's checkouts apart in a file name, not a secret. */
+static uint32_t fnv1a(const char *s)
+{
+    uint32_t h = 2166136261u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
+char *config_default_socket(const char *app, const char *dir, char **environ_)
+{
+    const char *tmp = NULL;
+    for (char **e = environ_; e && *e; e++)
+        if (str_has_prefix(*e, "TMPDIR=")) tmp = *e + 7;
+    /* The real path, so `-c ./roster.yaml`, an absolute -c and a symlinked checkout all name
+     * the roster that the server side named. */
+    char *abs = realpath(dir && *dir ? dir : ".", NULL);
+    uint32_t h = fnv1a(abs ? abs : dir ? dir : ".");
+    free(abs);
+    char *path = xasprintf("%s/roster-%s-%08x.sock", tmp && *tmp ? tmp : "/tmp", app, h);
+    /* A $TMPDIR too deep for a unix socket gives way to /tmp, which always fits (an app name
+     * is at most 63 bytes); roster check shows the path chosen. */
+    if (strlen(path) > CONFIG_SOCKET_PATH_MAX) {
+        free(path);
+        path = xasprintf("/tmp/roster-%s-%08x.sock", app, h);
+    }
+    return path;
+}
+
+bool config_role_name_valid(const char *s)
+{
+    if (!*s || strlen(s) > CONFIG_ROLE_NAME_MAX) return false;
+    if (!isalnum((unsigned char)s[0])) return false;
+    for (; *s; s++)
+        if (!isalnum((unsigned char)*s) && *s != '_' && *s != '-') return false;
+    return true;
+}
+
+int config_parse_target(const char *s, char name[CONFIG_ROLE_NAME_MAX + 1], int *instance)
+{
+    const char *dot = strchr(s, '.');
+    size_t n = dot ? (size_t)(dot - s) : strlen(s);
+    if (n == 0 || n > CONFIG_ROLE_NAME_MAX) return -1;
+    memcpy(name, s, n);
+    name[n] = '\0';
+    if (!config_role_name_valid(name)) return -1;
+    *instance = -1;
+    if (!dot) return 0;
+    /* N as roster prints it: digits, no sign, no leading zero, at most 6 of them */
+    const char *d = dot + 1;
+    size_t nd = strlen(d);
+    if (nd == 0 || nd > 6 || (d[0] == '0' && nd > 1)) return -1;
+    int v = 0;
+    for (; *d; d++) {
+        if (*d < '0' || *d > '9') return -1;
+        v = v * 10 + (*d - '0');
+    }
+    *instance = v;
+    return 0;
 }
 
 void config_finish_roles(struct roster_config *cfg)
@@ -216,7 +278,7 @@ static void probe_free(struct probe_config *p)
     free(p->target);
 }
 
-static void role_free(struct role_config *r)
+void config_role_free(struct role_config *r)
 {
     free(r->name);
     free(r->shell);
@@ -241,7 +303,7 @@ static void role_free(struct role_config *r)
 void config_free(struct roster_config *cfg)
 {
     for (size_t i = 0; i < cfg->nroles; i++)
-        role_free(&cfg->roles[i]);
+        config_role_free(&cfg->roles[i]);
     free(cfg->roles);
     free(cfg->path);
     free(cfg->dir);

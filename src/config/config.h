@@ -180,6 +180,10 @@ struct roster_config {
     struct look_config look;
     char *health_listen;  /* "host:port", NULL: no health server */
     char *control_socket; /* path, at most CONFIG_SOCKET_PATH_MAX bytes; defaults per app */
+    /* Set when a load that failed left control_socket in doubt: the file unreadable, not YAML,
+     * or an error in app: or control.socket. The control client trusts control_socket after a
+     * failed load (a ${VAR} it lacks elsewhere in the file) only when this is false. */
+    bool socket_unsure;
     struct postgres_config pg;
     struct redis_config redis;
     struct role_config *roles;
@@ -191,6 +195,7 @@ struct config_opts {
     const char *path;     /* -c; NULL: search */
     const char *procfile; /* --procfile */
     strvec env_files;     /* --env-file, read before the config's own env_file */
+    const char *formation; /* -m/--formation NAME=N,...: Procfile mode's copies (foreman's) */
     char **environ_;      /* the process environment (NULL: empty) */
 };
 
@@ -220,7 +225,28 @@ void config_role_defaults(struct role_config *r);
 /* Sets the config's defaults (shared by both loaders). */
 void config_defaults(struct roster_config *cfg);
 struct role_config *config_find_role(const struct roster_config *cfg, const char *name);
+
+/* The longest role name. */
+#define CONFIG_ROLE_NAME_MAX 64
+/* Whether s is a role name: letters, digits, '-' and '_', at most CONFIG_ROLE_NAME_MAX bytes,
+ * starting with a letter or digit. Pure. */
+bool config_role_name_valid(const char *s);
+/* Reads what an operator names, ROLE or ROLE.N (one copy, numbered from 0 as roster's labels
+ * are: worker.0, worker.1), into name and *instance (-1: every copy). Returns 0, or -1 when s
+ * is neither. A role name has no '.', so the split is never ambiguous. Pure. */
+int config_parse_target(const char *s, char name[CONFIG_ROLE_NAME_MAX + 1], int *instance);
+/* Applies a foreman formation, "all=N,web=2,worker=1" (blanks ignored), to a Procfile's roles:
+ * each named process gets that many copies, the others all's count, 0 without an all= (as
+ * foreman runs only what -m names). Processes with no copies are dropped from cfg (their PORTs
+ * stay as the Procfile's order gave them). Returns 0, or -1 with errors in d. */
+int config_apply_formation(struct roster_config *cfg, const char *spec, diags *d);
+/* The default control socket: ${TMPDIR:-/tmp}/roster-<app>-<8 hex>.sock, the hex a hash of the
+ * config directory's real path, so two checkouts both named app never share one; /tmp when
+ * $TMPDIR is too deep for a unix socket. Allocated. */
+char *config_default_socket(const char *app, const char *dir, char **environ_);
 void config_free(struct roster_config *cfg);
+/* Frees what one role owns (config_free does it for every role). */
+void config_role_free(struct role_config *r);
 
 const char *dep_cond_name(enum dep_cond c);
 const char *restart_policy_name(enum restart_policy p);

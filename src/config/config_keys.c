@@ -541,15 +541,6 @@ static void role_done(struct walk *w)
                   r->name);
 }
 
-static bool valid_role_name(const char *s)
-{
-    if (!*s || strlen(s) > 64) return false;
-    if (!isalnum((unsigned char)s[0])) return false;
-    for (; *s; s++)
-        if (!isalnum((unsigned char)*s) && *s != '_' && *s != '-') return false;
-    return true;
-}
-
 /* roles: a mapping of name: role, each read through the role table. */
 static int key_roles(struct walk *w, const struct key_def *k, yaml_node_t *n)
 {
@@ -561,7 +552,7 @@ static int key_roles(struct walk *w, const struct key_def *k, yaml_node_t *n)
     for (size_t i = 0; i < ps.n; i++) {
         const char *name = ps.p[i].key;
         if (is_extension_key(name)) continue;
-        if (!valid_role_name(name)) {
+        if (!config_role_name_valid(name)) {
             err_at(L, ps.p[i].k,
                    "role name '%s' must be letters, digits, '-' and '_' (at most 64, starting "
                    "with a letter or digit)",
@@ -588,12 +579,15 @@ static int key_roles(struct walk *w, const struct key_def *k, yaml_node_t *n)
 static int key_app(struct walk *w, const struct key_def *k, yaml_node_t *v)
 {
     char *s = get_str(w->L, v, what_of(k));
-    if (!s) return -1;
-    bool ok = *s && strlen(s) <= 63;
-    for (const char *c = s; *c && ok; c++)
+    bool ok = s && *s && strlen(s) <= 63;
+    for (const char *c = s; ok && *c; c++)
         ok = isalnum((unsigned char)*c) || *c == '-' || *c == '_' || *c == '.';
     if (!ok) {
-        err_at(w->L, v, "app must be letters, digits, '.', '-' and '_' (at most 63), not '%s'", s);
+        /* the default control socket is named after the app; an explicit one is not */
+        if (!w->L->cfg->control_socket) w->L->cfg->socket_unsure = true;
+        if (s)
+            err_at(w->L, v, "app must be letters, digits, '.', '-' and '_' (at most 63), not '%s'",
+                   s);
         free(s);
         return -1;
     }
@@ -623,6 +617,7 @@ static int key_listen(struct walk *w, const struct key_def *k, yaml_node_t *v)
  * directory is in front of it, since that is the path the server binds. */
 static int key_control_socket(struct walk *w, const struct key_def *k, yaml_node_t *v)
 {
+    w->L->cfg->socket_unsure = true;
     char *s = get_str(w->L, v, what_of(k));
     if (!s) return -1;
     char *full = resolve_path(w->L, s);
@@ -634,6 +629,7 @@ static int key_control_socket(struct walk *w, const struct key_def *k, yaml_node
         free(full);
         return -1;
     }
+    w->L->cfg->socket_unsure = false;
     return set_str(w, k, full);
 }
 

@@ -417,11 +417,13 @@ int config_load_yaml(const char *path, const char *text, size_t len, const envma
             diags_add(d, p, "YAML syntax error: %s %s", parser.problem, parser.context);
         else
             diags_add(d, p, "YAML syntax error: %s", parser.problem ? parser.problem : "unknown");
+        cfg->socket_unsure = true;
         yaml_parser_delete(&parser);
         envmap_free(&L.vars);
         return -1;
     }
     yaml_node_t *root = yaml_document_get_root_node(&L.doc);
+    if (!root || is_null(root) || root->type != YAML_MAPPING_NODE) cfg->socket_unsure = true;
     if (!root || is_null(root)) {
         diags_add(d, (src_pos){cfg->path, 0, 0},
                   "the config is empty (expected app:, roles: and the rest)");

@@ -1,6 +1,7 @@
 /* procfile.c — foreman-compatible Procfile loading: each "name: command" line is a service role
  * run by /bin/sh -c. As foreman does, every process gets a PORT: $PORT (default 5000) for the
- * first, plus 100 for each next one; `.env` beside the Procfile is read when present. */
+ * first, plus 100 for each next one; `.env` beside the Procfile is read when present; a
+ * formation (-m web=2,worker=1) sets how many copies of each run. */
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -104,4 +105,77 @@ int config_load_procfile(const char *path, const char *text, size_t len, const e
         diags_add(d, (src_pos){cfg->path, 0, 0},
                   "Procfile has no processes (expected 'name: command' lines)");
     return diags_count(d) > before ? -1 : 0;
+}
+
+/* One NAME=N of a formation. */
+struct formation_entry {
+    char name[CONFIG_ROLE_NAME_MAX + 1];
+    int copies;
+};
+
+/* The most copies of a role (as instances: allows). */
+#define FORMATION_MAX_COPIES 1000
+
+int config_apply_formation(struct roster_config *cfg, const char *spec, diags *d)
+{
+    size_t before = diags_count(d);
+    const src_pos at = {"--formation", 0, 0};
+    /* foreman drops every blank before it splits */
+    sbuf b;
+    sbuf_init(&b);
+    for (const char *c = spec; *c; c++)
+        if (!isspace((unsigned char)*c)) sbuf_putc(&b, *c);
+    char *copy = sbuf_detach(&b);
+    int all = 0; /* foreman's default for what -m leaves unnamed */
+    struct formation_entry *ents = NULL;
+    size_t n = 0;
+    char *save = NULL;
+    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(tok, '=');
+        char *end = NULL;
+        long v = eq ? strtol(eq + 1, &end, 10) : -1;
+        if (!eq || eq == tok || end == eq + 1 || *end || v < 0 || v > FORMATION_MAX_COPIES) {
+            diags_add(d, at, "takes NAME=N,... (N from 0 to %d), not '%s'", FORMATION_MAX_COPIES,
+                      tok);
+            continue;
+        }
+        *eq = '\0';
+        if (!strcmp(tok, "all")) {
+            all = (int)v;
+            continue;
+        }
+        if (!config_find_role(cfg, tok)) {
+            diags_add(d, at, "names '%s', which the Procfile does not define", tok);
+            continue;
+        }
+        ents = xrealloc(ents, (n + 1) * sizeof *ents);
+        snprintf(ents[n].name, sizeof ents[n].name, "%s", tok);
+        ents[n].copies = (int)v;
+        n++;
+    }
+    free(copy);
+    if (diags_count(d) > before) {
+        free(ents);
+        return -1;
+    }
+    /* Dropped processes leave their PORT behind: foreman numbers by the Procfile's order. */
+    size_t kept = 0;
+    for (size_t i = 0; i < cfg->nroles; i++) {
+        int copies = all;
+        for (size_t j = 0; j < n; j++)
+            if (!strcmp(ents[j].name, cfg->roles[i].name)) copies = ents[j].copies;
+        if (copies == 0) {
+            config_role_free(&cfg->roles[i]);
+            continue;
+        }
+        cfg->roles[i].instances = copies;
+        cfg->roles[kept++] = cfg->roles[i];
+    }
+    cfg->nroles = kept;
+    free(ents);
+    if (kept == 0) {
+        diags_add(d, at, "'%s' runs no process", spec);
+        return -1;
+    }
+    return 0;
 }

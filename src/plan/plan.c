@@ -699,6 +699,12 @@ void plan_instance_env(const struct plan *p, size_t role, int instance, envmap *
     char num[16];
     snprintf(num, sizeof num, "%d", instance);
     envmap_set(out, "ROSTER_INSTANCE", num);
+    if (p->cfg.procfile) {
+        /* foreman's name for the copy, numbered from 1: web.1 is ROSTER_INSTANCE=0 */
+        char *ps = xasprintf("%s.%d", r->name, instance + 1);
+        envmap_set(out, "PS", ps);
+        free(ps);
+    }
     if (r->port > 0) {
         /* Copies of a role with a port get consecutive ports, as foreman gives them. */
         snprintf(num, sizeof num, "%d", r->port + instance);

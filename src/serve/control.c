@@ -11,6 +11,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "config/config.h"
 #include "os/lazylib.h"
 #include "serve/health.h"
 #include "serve/httpd.h"
@@ -152,11 +153,22 @@ static void handle(void *ud, struct httpd_req *req)
         const char *name = req->path + 7;
         const char *slash = strchr(name, '/');
         if (slash && slash > name && strlen(slash + 1) > 0 && strlen(slash + 1) < 16) {
-            char role[80];
+            /* ROLE or ROLE.N, in the config's grammar; anything else names no role */
+            char target[80], role[CONFIG_ROLE_NAME_MAX + 1];
+            int instance;
             size_t n = (size_t)(slash - name);
-            if (n >= sizeof role) n = sizeof role - 1;
-            memcpy(role, name, n);
-            role[n] = '\0';
+            bool ok = n < sizeof target;
+            if (ok) {
+                memcpy(target, name, n);
+                target[n] = '\0';
+                ok = config_parse_target(target, role, &instance) == 0;
+            }
+            if (!ok) {
+                error_reply(req, 400,
+                            "a role is letters, digits, '-' and '_' (at most 64), or ROLE.N "
+                            "for one copy");
+                return;
+            }
             const char *action = slash + 1;
             int (*fn)(struct sup *, const char *, sbuf *) = NULL;
             if (!strcmp(action, "restart"))
@@ -173,14 +185,14 @@ static void handle(void *ud, struct httpd_req *req)
                 }
                 sbuf err;
                 sbuf_init(&err);
-                if (fn(s, role, &err) < 0) {
+                if (fn(s, target, &err) < 0) {
                     int code = sup_find_role(s, role) ? 409 : 404;
                     error_reply(req, code, err.data);
                 } else {
                     cJSON *o = cJSON_CreateObject();
                     cJSON_AddBoolToObject(o, "ok", 1);
                     char msg[160];
-                    snprintf(msg, sizeof msg, "%s: %s requested", role, action);
+                    snprintf(msg, sizeof msg, "%s: %s requested", target, action);
                     cJSON_AddStringToObject(o, "message", msg);
                     json_reply(req, 200, o);
                 }

@@ -1444,10 +1444,19 @@ static void reload_abandon(struct sup *s)
 
 /* ---- operator actions -------------------------------------------------------------------- */
 
-static struct role *role_for_action(struct sup *s, const char *name, sbuf *err)
+/* The role a target (ROLE or ROLE.N) names, and in *index the copy (-1: all), or NULL with a
+ * message. One copy can be restarted; stop and start act on the whole role, since what the
+ * operator wants (the goal) is kept per role. */
+static struct role *role_for_action(struct sup *s, enum op_kind op, const char *target, int *index,
+                                    sbuf *err)
 {
     if (s->shutting_down) {
         sbuf_puts(err, "roster is shutting down");
+        return NULL;
+    }
+    char name[CONFIG_ROLE_NAME_MAX + 1];
+    if (config_parse_target(target, name, index) < 0) {
+        sbuf_printf(err, "'%s' is not a role name", target);
         return NULL;
     }
     struct role *r = sup_find_role(s, name);
@@ -1461,6 +1470,24 @@ static struct role *role_for_action(struct sup *s, const char *name, sbuf *err)
         sbuf_printf(err, "role '%s' is not run by this roster (not selected)", name);
         return NULL;
     }
+    if (*index < 0) return r;
+    if (*index >= r->ninst) {
+        sbuf_printf(err, "role '%s' has %d cop%s, %s.0 to %s.%d", name, r->ninst,
+                    r->ninst == 1 ? "y" : "ies", name, name, r->ninst - 1);
+        return NULL;
+    }
+    if (op != OP_RESTART) {
+        sbuf_printf(err,
+                    "%s acts on the whole role: roster %s %s (roster restart %s restarts "
+                    "one copy)",
+                    op == OP_STOP ? "stop" : "start", op == OP_STOP ? "stop" : "start", name,
+                    target);
+        return NULL;
+    }
+    if (r->goal == GOAL_DOWN) {
+        sbuf_printf(err, "role '%s' is stopped; roster start %s starts it", name, name);
+        return NULL;
+    }
     return r;
 }
 
@@ -1471,20 +1498,25 @@ static void start_afresh(struct instance *in)
     restart_window_clear(&in->window);
 }
 
-static void run_op(struct sup *s, enum op_kind op, const char *name)
+static void run_op(struct sup *s, enum op_kind op, const char *target)
 {
+    char name[CONFIG_ROLE_NAME_MAX + 1];
+    int index;
+    if (config_parse_target(target, name, &index) < 0) return; /* role_for_action said so */
     struct role *r = sup_find_role(s, name);
-    if (!r || s->shutting_down) return; /* gone meanwhile (a reload) */
+    if (!r || s->shutting_down || index >= r->ninst) return; /* gone meanwhile (a reload) */
     switch (op) {
     case OP_RESTART:
         r->goal = GOAL_UP;
         for (int k = 0; k < r->ninst; k++) {
             struct instance *in = r->inst[k];
+            if (index >= 0 && k != index) continue;
             if (in->state == ST_DOWN || inst_state_ended(in->state)) start_afresh(in);
             dispatch(in, EV_RESTART, "restart requested");
         }
         r->blocked_logged = false;
-        logmux_event(&s->log, "restart_requested", name, 0, NULL, "%s: restart requested", name);
+        logmux_event(&s->log, "restart_requested", name, index < 0 ? 0 : index, NULL,
+                     "%s: restart requested", target);
         break;
     case OP_STOP:
         r->goal = GOAL_DOWN;
@@ -1506,10 +1538,11 @@ static void run_op(struct sup *s, enum op_kind op, const char *name)
     post_reconcile(s);
 }
 
-static int role_op(struct sup *s, enum op_kind op, const char *name, sbuf *err)
+static int role_op(struct sup *s, enum op_kind op, const char *target, sbuf *err)
 {
-    if (!role_for_action(s, name, err)) return -1;
-    post(s, POST_OP, NULL, name, op);
+    int index;
+    if (!role_for_action(s, op, target, &index, err)) return -1;
+    post(s, POST_OP, NULL, target, op);
     return 0;
 }
 

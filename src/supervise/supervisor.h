@@ -203,8 +203,9 @@ int sup_reload(struct sup *s, sup_reload_cb cb, void *ud);
  * carry on under it, the others restart as on reload. Takes over np. */
 void sup_replace_plan(struct sup *s, struct plan *np);
 
-/* Operator actions on a role (all its instances): checked now, carried out on the next loop
- * turn. 0, or -1 with a message in err. */
+/* Operator actions on a role (all its instances), or for restart on one copy named ROLE.N (as
+ * its label says, from 0): checked now, carried out on the next loop turn. 0, or -1 with a
+ * message in err. */
 int sup_role_restart(struct sup *s, const char *name, sbuf *err);
 int sup_role_stop(struct sup *s, const char *name, sbuf *err);
 int sup_role_start(struct sup *s, const char *name, sbuf *err);

@@ -29,11 +29,16 @@ def test_role_selection_env():
         r.stop()
 
 
-def test_unknown_role_is_an_error():
-    d = tmpdir()
-    path = os.path.join(d, "roster.yaml")
+def three_config():
+    """THREE written as a roster.yaml in a new directory; its path."""
+    path = os.path.join(tmpdir(), "roster.yaml")
     with open(path, "w") as f:
         f.write(THREE.replace("@CHILD@", CHILD))
+    return path
+
+
+def test_unknown_role_is_an_error():
+    path = three_config()
     code, out, err = run_roster(["-c", path, "--role", "a,wrker"])
     check(code == 2, "exit 2")
     check(err.strip() == "%s: unknown role 'wrker'; known roles: a, b, c" % path, err)
@@ -136,6 +141,55 @@ def test_procfile_mode():
                       ("worker", "PORT=5100"), ("worker", "GREETING=hello")},
               "foreman ports and .env: %s" % got)
         check(r.stop() == 0, "exit 0")
+
+
+
+def test_procfile_formation_and_ps():
+    """foreman's -f, -e and -m: copies per process, PORT per process and copy, PS=web.1."""
+    procfile = ("web: @CHILD@ env PORT PS GREETING\nworker: @CHILD@ env PORT PS GREETING\n"
+                "clock: @CHILD@ env PORT PS GREETING\n")
+    d = tmpdir()
+    with open(os.path.join(d, "Procfile.dev"), "w") as f:
+        f.write(procfile.replace("@CHILD@", CHILD))
+    with open(os.path.join(d, "dev.env"), "w") as f:
+        f.write("GREETING=hello\n")
+    args = ["-f", os.path.join(d, "Procfile.dev"), "-e", os.path.join(d, "dev.env"),
+            "-m", "web=2,worker=1"]
+    code, out, err = run_roster(["check"] + args, env={"ROSTER_CONFIG": "", "PORT": ""})
+    check(code == 0, "check passes: %s" % err)
+    check("web (service, 2 instances)" in out and "worker (service)" in out, out)
+    check("clock" not in out, "clock has no copies: %s" % out)
+    with Roster(None, cwd=d, args=args, env={"ROSTER_CONFIG": "", "PORT": ""}) as r:
+        def lines():
+            return {(x["role"], x.get("instance", 0), x["msg"]) for x in r.records()
+                    if x.get("role") in ("web", "worker", "clock") and "msg" in x}
+        wait_for(lambda: len(lines()) >= 9, 5, "every copy's env")
+        got = lines()
+        want = {("web", 0, "PORT=5000"), ("web", 0, "PS=web.1"), ("web", 0, "GREETING=hello"),
+                ("web", 1, "PORT=5001"), ("web", 1, "PS=web.2"), ("web", 1, "GREETING=hello"),
+                ("worker", 0, "PORT=5100"), ("worker", 0, "PS=worker.1"),
+                ("worker", 0, "GREETING=hello")}
+        check(got == want, "foreman's ports and PS: %s" % sorted(got))
+        check(not r.pids("clock"), "clock not run")
+        check(r.stop() == 0, "exit 0")
+    code, _, err = run_roster(["check", "-f", os.path.join(d, "Procfile.dev"), "-m", "api=1"])
+    check(code == 2 and "--formation: names 'api', which the Procfile does not define" in err,
+          err)
+
+
+def test_formation_needs_a_procfile():
+    path = three_config()
+    code, _, err = run_roster(["-c", path, "-m", "a=2"])
+    check(code == 2 and "--formation is for Procfile mode" in err, err)
+
+
+def test_planning_flags_are_errors_in_run_mode():
+    """--max-connections and --instances used to be accepted by a run and ignored."""
+    path = three_config()
+    code, _, err = run_roster(["-c", path, "--max-connections", "50"], timeout=10)
+    check(code == 2 and "--max-connections is for `roster budget` and `roster check`" in err, err)
+    code, _, err = run_roster(["run", "-c", path, "--instances", "a=2"], timeout=10)
+    check(code == 2 and "--instances is for `roster budget`" in err, err)
 
 
 if __name__ == "__main__":

@@ -41,21 +41,25 @@ def test_status_table_and_json():
         r.stop()
 
 
+def _restart_and_compare(r, target, restarted, starts):
+    """`roster restart TARGET`, then: the copies in restarted have new pids, every other one
+    its old pid; starts is (role, how many started events to wait for)."""
+    before = {(e["subject"], e["instance"]): e["pid"] for e in r.events("started")}
+    code, out, err = run_roster(["restart", target, "-c", r.config_path])
+    check(code == 0 and "%s: restart requested" % target in out, out + err)
+    r.wait_event("started", starts[0], count=starts[1])
+    after = {(e["subject"], e["instance"]): e["pid"] for e in r.events("started")}
+    for key, pid in before.items():
+        if key in restarted:
+            check(after[key] != pid and not pid_alive(pid), "%s.%d restarted" % key)
+        else:
+            check(after[key] == pid and pid_alive(pid), "%s kept pid %d" % (key, pid))
+
+
 def test_restart_leaves_other_pids_unchanged():
     with Roster(CFG) as r:
         r.wait_event("started", "cron")
-        before = {(e["subject"], e["instance"]): e["pid"] for e in r.events("started")}
-        code, out, err = run_roster(["restart", "worker", "-c", r.config_path])
-        check(code == 0 and "worker: restart requested" in out, out + err)
-        r.wait_event("started", "worker", count=2)
-        after = {}
-        for e in r.events("started"):
-            after[(e["subject"], e["instance"])] = e["pid"]
-        for key, pid in before.items():
-            if key[0] == "worker":
-                check(after[key] != pid and not pid_alive(pid), "worker restarted")
-            else:
-                check(after[key] == pid and pid_alive(pid), "%s kept pid %d" % (key, pid))
+        _restart_and_compare(r, "worker", {("worker", 0)}, ("worker", 2))
         r.stop()
 
 
@@ -123,6 +127,17 @@ def test_second_roster_does_not_steal_the_socket():
         r.stop()
 
 
+def _recv_until(conn, end):
+    """Reads from conn until end has come, or the peer closed."""
+    data = b""
+    while end not in data:
+        chunk = conn.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
 def _raw(sock_path, request):
     """Sends one raw request on the control socket; the answer's status, or 0 when the server
     closed the connection without one."""
@@ -131,12 +146,7 @@ def _raw(sock_path, request):
     try:
         s.connect(sock_path)
         s.sendall(request)
-        head = b""
-        while b"\r\n" not in head:
-            chunk = s.recv(4096)
-            if not chunk:
-                break
-            head += chunk
+        head = _recv_until(s, b"\r\n")
     finally:
         s.close()
     line = head.split(b"\r\n")[0].split()
@@ -177,6 +187,138 @@ def test_requests_the_socket_refuses():
         check(not r.events("stopped", "cron") and not r.events("reloaded"),
               "nothing ran: %s" % r.events())
         r.stop()
+
+
+def test_restart_one_copy():
+    """`roster restart api.1` restarts that copy only; stop and start act on whole roles."""
+    with Roster(CFG) as r:
+        r.wait_event("started", "cron")
+        _restart_and_compare(r, "api.1", {("api", 1)}, ("api", 3))
+        code, _, err = run_roster(["restart", "api.2", "-c", r.config_path])
+        check(code == 1 and "role 'api' has 2 copies, api.0 to api.1" in err, err)
+        code, _, err = run_roster(["stop", "api.0", "-c", r.config_path])
+        check(code == 1 and "stop acts on the whole role: roster stop api" in err, err)
+        code, out, err = run_roster(["restart", "worker.0", "-c", r.config_path])
+        check(code == 0, "a single copy is .0: %s" % err)
+        r.wait_event("started", "worker", count=2)
+        check(len(r.events("started", "api")) == 3, "api untouched by the refused requests")
+        r.stop()
+
+
+def test_role_names_cannot_change_the_request():
+    """A role name that held a path, a query or a fragment reached the socket unescaped:
+    `roster restart 'api/stop?'` stopped api and `roster stop '../../reload#'` reloaded."""
+    with Roster(CFG) as r:
+        r.wait_event("started", "cron")
+        sock = os.path.join(r.dir, "ctl.sock")
+        for args in (["restart", "api/stop?"], ["stop", "../../reload#"], ["start", "api%2Fstop"]):
+            code, _, err = run_roster(args + ["--socket", sock])
+            check(code == 2 and "is not a role" in err, "%s refused: %d %s" % (args, code, err))
+        # the server checks names too (a decoded %2F is a plain slash to it, as it would be
+        # in any HTTP server: keeping the path whole is the client's part, tested above)
+        for path in (b"/roles/a%20b/restart", b"/roles/api.x/restart", b"/roles/-api/stop",
+                     b"/roles/api.01/restart"):
+            st = _raw(sock, b"POST " + path + b" HTTP/1.0\r\nContent-Length: 0\r\n\r\n")
+            check(st == 400, "%r refused: %d" % (path, st))
+        # the sentinel: a good request is still heard, and nothing else ran before it
+        code, out, err = run_roster(["restart", "cron", "--socket", sock])
+        check(code == 0, err)
+        r.wait_event("started", "cron", count=2)
+        check(not r.events("stopped", "api") and not r.events("reloaded") and
+              not r.events("stop_requested") and len(r.events("restart_requested")) == 1,
+              "only cron's restart ran: %s" % r.events())
+        r.stop()
+
+
+def _serve_once(path, answer, ready):
+    """A one-request server on a unix socket that answers its request with answer."""
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(path)
+    srv.listen(1)
+    ready.set()
+    srv.settimeout(10)
+    try:
+        c, _ = srv.accept()
+        c.settimeout(5)
+        _recv_until(c, b"\r\n\r\n")
+        c.sendall(answer)
+        c.close()
+    except OSError:
+        pass
+    finally:
+        srv.close()
+
+
+def test_status_json_with_an_empty_answer():
+    """`roster status --json` crashed when the socket answered 200 with no body."""
+    import tempfile
+    import threading
+    d = tempfile.mkdtemp(prefix="roster-e2e-")
+    answers = {
+        b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n": "nothing",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc":
+            "not a JSON object",
+    }
+    for i, (answer, says) in enumerate(answers.items()):
+        for args in (["status", "--json"], ["status"]):
+            path = os.path.join(d, "s%d%s.sock" % (i, len(args)))
+            ready = threading.Event()
+            t = threading.Thread(target=_serve_once, args=(path, answer, ready), daemon=True)
+            t.start()
+            ready.wait(5)
+            code, out, err = run_roster(args + ["--socket", path])
+            t.join(10)
+            check(code == 1 and out == "", "%s: exit 1: %d %r %r" % (args, code, out, err))
+            want = says if args[-1] == "--json" else "something unexpected"
+            check(want in err, "%s says why: %r" % (args, err))
+
+
+APP_CFG = """
+app: app
+roles:
+  web:
+    command: [@CHILD@, sleep, "1000"]
+    env: {NEEDED: "${ONLY_IN_THE_SERVER}"}
+"""
+
+
+def test_default_socket_per_checkout():
+    """Two configs of one app name in two directories (two checkouts of `app`) run side by
+    side, each with its own default control socket, and the client finds each one's own
+    without the variables only the servers were given."""
+    import tempfile
+    tmp = tempfile.mkdtemp(prefix="roster-e2e-")
+    env = {"TMPDIR": tmp}
+    rs = []
+    try:
+        for _ in range(2):
+            rs.append(Roster(APP_CFG, env=dict(env, ONLY_IN_THE_SERVER="x")))
+        for r in rs:
+            r.wait_event("started", "web")
+        for r in rs:
+            code, out, err = run_roster(["status", "-c", r.config_path], env=env)
+            check(code == 0 and "roster pid %d" % r.pid in out, "found its own: %s%s" % (out, err))
+        socks = [f for f in os.listdir(tmp) if f.startswith("roster-app-") and f.endswith(".sock")]
+        check(len(socks) == 2, "two sockets: %s" % socks)
+        for r in rs:
+            check(not r.events("warning"), "each has its own socket: %s" % r.events("warning"))
+            r.stop()
+    finally:
+        for r in rs:
+            r.cleanup()
+
+
+def test_socket_path_with_an_unset_variable():
+    """When control.socket itself needs a variable the client lacks, it says so (exit 2)
+    rather than guess."""
+    import tempfile
+    d = tempfile.mkdtemp(prefix="roster-e2e-")
+    path = os.path.join(d, "roster.yaml")
+    with open(path, "w") as f:
+        f.write('control: {socket: "${SOCK_DIR_UNSET}/ctl.sock"}\nroles:\n  a: {command: x}\n')
+    code, _, err = run_roster(["status", "-c", path])
+    check(code == 2 and "cannot tell the control socket from the config" in err and
+          "SOCK_DIR_UNSET" in err, err)
 
 
 def _try_connect(path):

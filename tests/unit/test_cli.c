@@ -146,6 +146,58 @@ static void test_options_any_order(void)
     CHECK_STR(c.config, "r.yaml");
 }
 
+/* foreman's -f, -e and -m, beside roster's own spellings. */
+static void test_foreman_options(void)
+{
+    CHECK_INT(PARSE("-f", "Procfile.dev", "-e", ".env,.env.local", "-m", "web=2,worker=1"), 0);
+    CHECK_INT(c.cmd, CMD_RUN);
+    CHECK_STR(c.procfile, "Procfile.dev");
+    CHECK_INT(c.env_files.n, 2);
+    if (c.env_files.n == 2) {
+        CHECK_STR(c.env_files.v[0], ".env");
+        CHECK_STR(c.env_files.v[1], ".env.local");
+    }
+    CHECK_STR(c.formation, "web=2,worker=1");
+    CHECK_INT(PARSE("check", "--formation=all=1,web=0", "--env", "a.env", "--env-file", "b.env"),
+              0);
+    CHECK_STR(c.formation, "all=1,web=0");
+    CHECK_INT(c.env_files.n, 2);
+    CHECK_INT(PARSE("-e", ".env,,x"), -1);
+    CHECK_STR(err, "--env takes FILE[,FILE...], not '.env,,x'");
+    CHECK_INT(PARSE("-m"), -1);
+    CHECK_STR(err, "option --formation needs a value");
+}
+
+/* Options a command would ignore are usage errors that name the commands they belong to. */
+static void test_option_scope(void)
+{
+    CHECK_INT(PARSE("--max-connections", "25"), -1);
+    CHECK(str_has_prefix(err, "--max-connections is for `roster budget` and `roster check`"));
+    CHECK_INT(PARSE("run", "--instances", "api=2"), -1);
+    CHECK(str_has_prefix(err, "--instances is for `roster budget`;"));
+    CHECK_INT(PARSE("check", "--instances", "api=2"), -1);
+    CHECK(str_has_prefix(err, "--instances is for `roster budget`;"));
+    CHECK_INT(PARSE("status", "--max-connections", "3"), -1);
+    CHECK_INT(PARSE("budget", "-m", "web=1"), -1);
+    CHECK_STR(err, "--formation is for `roster run` and `roster check`");
+    CHECK_INT(PARSE("check", "--max-connections", "25"), 0);
+    CHECK_INT(PARSE("-m", "web=2", "check"), 0);
+}
+
+/* What restart, stop and start name is a role (the config's grammar) or ROLE.N: nothing else
+ * reaches the control socket's request path. */
+static void test_role_targets(void)
+{
+    CHECK_INT(PARSE("restart", "worker.1"), 0);
+    CHECK_STR(c.arg, "worker.1");
+    CHECK_INT(PARSE("restart", "api/stop?"), -1);
+    CHECK_STR(err, "'api/stop?' is not a role (letters, digits, '-' and '_', starting with a "
+                   "letter or digit) nor ROLE.N for one copy");
+    CHECK_INT(PARSE("stop", "../../reload#"), -1);
+    CHECK_INT(PARSE("start", "a%2Fb"), -1);
+    CHECK_INT(PARSE("restart", "api.x"), -1);
+}
+
 static void test_roles_from_environment(void)
 {
     char *env[] = {"PATH=/bin", "ROSTER_ROLES=worker,scheduler", NULL};
@@ -255,6 +307,11 @@ static void test_concurrently_mode(void)
     CHECK(CONCUR("top"));              /* shorter than four letters: a program */
     CHECK(CONCUR("./check"));          /* a path is a program */
     CHECK(CONCUR("--", "stauts"));
+    /* foreman's -m formation, -f and -e take a value; concurrently's -m N then commands */
+    CHECK(!CONCUR("-m", "web=2,worker=1"));
+    CHECK(!CONCUR("-f", "Procfile.dev", "-e", ".env.dev", "-m", "all=1"));
+    CHECK(!CONCUR("--formation", "web=2", "--env", ".env", "check"));
+    CHECK(CONCUR("-m", "2", "echo a", "echo b"));
 }
 
 int main(void)
@@ -263,6 +320,9 @@ int main(void)
     test_defaults();
     test_commands();
     test_options_any_order();
+    test_foreman_options();
+    test_option_scope();
+    test_role_targets();
     test_roles_from_environment();
     test_health();
     test_errors();

@@ -1,6 +1,8 @@
 /* test_config.c — roster.yaml and Procfile loading: every field of a full config, and the exact
  * "FILE:LINE:COL: message" each kind of mistake produces. */
 #include <signal.h>
+#include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -958,39 +960,197 @@ static void test_control_socket_length(void)
     free(path);
 }
 
-/* The default socket sits in $TMPDIR, unless that would be too long to bind: then in /tmp. */
+/* Whether s is PREFIX, 8 hex digits and ".sock". */
+static bool socket_like(const char *s, const char *prefix)
+{
+    if (!str_has_prefix(s, prefix)) return false;
+    s += strlen(prefix);
+    for (int i = 0; i < 8; i++)
+        if (!strchr("0123456789abcdef", s[i])) return false;
+    return !strcmp(s + 8, ".sock");
+}
+
+static char *write_config(const char *dir, const char *text)
+{
+    char *path = xasprintf("%s/roster.yaml", dir);
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    if (f) {
+        fputs(text, f);
+        fclose(f);
+    }
+    return path;
+}
+
+static char *socket_of(const char *cfgpath, char **environ_)
+{
+    struct config_opts opts = {.path = cfgpath, .environ_ = environ_};
+    struct roster_config cfg;
+    diags d = {0};
+    CHECK_INT(config_load(&opts, &cfg, &d), 0);
+    CHECK_INT(diags_count(&d), 0);
+    char *sock = xstrdup(cfg.control_socket ? cfg.control_socket : "");
+    config_free(&cfg);
+    diags_free(&d);
+    return sock;
+}
+
+/* The default socket sits in $TMPDIR, unless that would be too long to bind: then in /tmp. Its
+ * name carries a hash of the config's real directory: two checkouts with one app name never
+ * share a socket, and every spelling of one directory finds the same. */
 static void test_default_control_socket(void)
 {
-    char *cfgpath = xasprintf("%s/roster.yaml", tmpdir);
-    FILE *f = fopen(cfgpath, "w");
-    CHECK(f != NULL);
-    if (!f) {
-        free(cfgpath);
-        return;
-    }
-    fputs("app: sock\nroles:\n  web: {command: x}\n", f);
-    fclose(f);
+    char *cfgpath = write_config(tmpdir, "app: sock\nroles:\n  web: {command: x}\n");
+    char *other = xasprintf("%s/other", tmpdir);
+    mkdir(other, 0700);
+    char *otherpath = write_config(other, "app: sock\nroles:\n  web: {command: x}\n");
 
     char *deep = dir_of(CONFIG_SOCKET_PATH_MAX);
     char *tmp_short = xstrdup("TMPDIR=/run/user/1000");
     char *tmp_long = xasprintf("TMPDIR=%s", deep);
     char *envs[][2] = {{tmp_short, NULL}, {tmp_long, NULL}};
-    const char *want[] = {"/run/user/1000/roster-sock.sock", "/tmp/roster-sock.sock"};
+    const char *want[] = {"/run/user/1000/roster-sock-", "/tmp/roster-sock-"};
     for (size_t i = 0; i < 2; i++) {
-        struct config_opts opts = {.path = cfgpath, .environ_ = envs[i]};
-        struct roster_config cfg;
-        diags d = {0};
-        CHECK_INT(config_load(&opts, &cfg, &d), 0);
-        CHECK_INT(diags_count(&d), 0);
-        CHECK_STR(cfg.control_socket, want[i]);
-        config_free(&cfg);
-        diags_free(&d);
+        char *sock = socket_of(cfgpath, envs[i]);
+        CHECK(socket_like(sock, want[i]));
+        char *sock2 = socket_of(otherpath, envs[i]);
+        CHECK(socket_like(sock2, want[i]));
+        CHECK(strcmp(sock, sock2) != 0);
+        free(sock);
+        free(sock2);
     }
+    /* the same directory, spelled another way */
+    char *a = socket_of(cfgpath, envs[0]);
+    char *dotted = xasprintf("%s/other/../roster.yaml", tmpdir);
+    char *b = socket_of(dotted, envs[0]);
+    CHECK_STR(a, b);
+    free(a);
+    free(b);
+    free(dotted);
     free(tmp_short);
     free(tmp_long);
     free(deep);
+    unlink(otherpath);
+    free(otherpath);
+    rmdir(other);
+    free(other);
     unlink(cfgpath);
     free(cfgpath);
+}
+
+/* After a failed load, the control client may still trust the socket's path, unless the
+ * failure touched what the path is made of. */
+static void test_socket_unsure(void)
+{
+    static const struct {
+        const char *text;
+        bool unsure;
+    } cases[] = {
+        {"app: a\nroles:\n  web: {command: \"${UNSET_X}\"}\n", false},
+        {"roles:\n  web: {command: \"${UNSET_X}\"}\n", false},
+        {"app: \"${UNSET_X}\"\nroles:\n  web: {command: x}\n", true},
+        {"app: \"${UNSET_X}\"\ncontrol: {socket: /tmp/x.sock}\nroles:\n  web: {command: x}\n",
+         false},
+        {"control: {socket: /tmp/x.sock}\napp: \"${UNSET_X}\"\nroles:\n  web: {command: x}\n",
+         false},
+        {"control: {socket: \"${UNSET_X}/x.sock\"}\nroles:\n  web: {command: x}\n", true},
+        {"app: a\nroles: [\n", true},
+        {"- a\n", true},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct roster_config cfg;
+        char *dt;
+        CHECK_INT(load_yaml(cases[i].text, NULL, &cfg, &dt), -1);
+        if (cfg.socket_unsure != cases[i].unsure) fprintf(stderr, "case %zu: %s\n", i, dt);
+        CHECK(cfg.socket_unsure == cases[i].unsure);
+        free(dt);
+        config_free(&cfg);
+    }
+}
+
+static void test_targets(void)
+{
+    char name[CONFIG_ROLE_NAME_MAX + 1];
+    int inst = 7;
+    CHECK_INT(config_parse_target("api", name, &inst), 0);
+    CHECK_STR(name, "api");
+    CHECK_INT(inst, -1);
+    CHECK_INT(config_parse_target("worker.1", name, &inst), 0);
+    CHECK_STR(name, "worker");
+    CHECK_INT(inst, 1);
+    CHECK_INT(config_parse_target("w-2_x.0", name, &inst), 0);
+    CHECK_STR(name, "w-2_x");
+    CHECK_INT(inst, 0);
+    CHECK_INT(config_parse_target("w.999999", name, &inst), 0);
+    CHECK_INT(inst, 999999);
+    static const char *const bad[] = {
+        "",       "api/stop?",   "../../reload#", "api/stop", "a b",    "api%2F", "-api",
+        "_api",   ".1",          "api.",          "api.01",   "api.-1", "api.+1", "api.1.2",
+        "api.1x", "api.1000000", "api?x",         "api#",     "é",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        if (config_parse_target(bad[i], name, &inst) != -1) fprintf(stderr, "'%s'\n", bad[i]);
+        CHECK_INT(config_parse_target(bad[i], name, &inst), -1);
+    }
+    char longname[CONFIG_ROLE_NAME_MAX + 2];
+    memset(longname, 'a', sizeof longname - 1);
+    longname[sizeof longname - 1] = '\0';
+    CHECK_INT(config_parse_target(longname, name, &inst), -1);
+    longname[CONFIG_ROLE_NAME_MAX] = '\0';
+    CHECK_INT(config_parse_target(longname, name, &inst), 0);
+    CHECK(config_role_name_valid("web"));
+    CHECK(!config_role_name_valid("web.1"));
+}
+
+/* foreman's formation over a Procfile: copies per process, all=, unnamed processes dropped
+ * with their PORTs kept in Procfile order. */
+static void test_formation(void)
+{
+    const char *text = "web: w\nworker: k\nclock: c\n";
+    static const struct {
+        const char *spec;
+        const char *want; /* name=copies@port ..., or the error */
+    } cases[] = {
+        {"web=2,worker=1", "web=2@5000 worker=1@5100"},
+        {" web = 2 , worker=1 ", "web=2@5000 worker=1@5100"},
+        {"all=1", "web=1@5000 worker=1@5100 clock=1@5200"},
+        {"all=2,web=0", "worker=2@5100 clock=2@5200"},
+        {"clock=3", "clock=3@5200"},
+        {"web=1,web=4", "web=4@5000"},
+        {"web=1,", "web=1@5000"},
+        {"web", "--formation: takes NAME=N,... (N from 0 to 1000), not 'web'"},
+        {"web=", "--formation: takes NAME=N,... (N from 0 to 1000), not 'web='"},
+        {"=2", "--formation: takes NAME=N,... (N from 0 to 1000), not '=2'"},
+        {"web=-1", "--formation: takes NAME=N,... (N from 0 to 1000), not 'web=-1'"},
+        {"web=1001", "--formation: takes NAME=N,... (N from 0 to 1000), not 'web=1001'"},
+        {"web=2x", "--formation: takes NAME=N,... (N from 0 to 1000), not 'web=2x'"},
+        {"api=1", "--formation: names 'api', which the Procfile does not define"},
+        {"web=0", "--formation: 'web=0' runs no process"},
+        {"", "--formation: '' runs no process"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct roster_config cfg;
+        char *dt;
+        CHECK_INT(load_procfile(text, NULL, &cfg, &dt), 0);
+        free(dt);
+        diags d = {0};
+        int rc = config_apply_formation(&cfg, cases[i].spec, &d);
+        sbuf b;
+        sbuf_init(&b);
+        if (rc == 0) {
+            for (size_t j = 0; j < cfg.nroles; j++)
+                sbuf_printf(&b, "%s%s=%d@%d", j ? " " : "", cfg.roles[j].name,
+                            cfg.roles[j].instances, cfg.roles[j].port);
+        } else {
+            for (size_t j = 0; j < d.items.n; j++)
+                sbuf_printf(&b, "%s%s", j ? "\n" : "", d.items.v[j]);
+        }
+        char *got = sbuf_detach(&b);
+        CHECK_STR(got, cases[i].want);
+        free(got);
+        diags_free(&d);
+        config_free(&cfg);
+    }
 }
 
 int main(void)
@@ -1008,6 +1168,9 @@ int main(void)
     test_procfile();
     test_control_socket_length();
     test_default_control_socket();
+    test_socket_unsure();
+    test_targets();
+    test_formation();
     rmdir(tmpdir);
     return t_done("config");
 }
