@@ -36,6 +36,7 @@ void config_role_defaults(struct role_config *r)
     r->live.failures = 3;
     r->pg.mode = PGROLE_DEFAULT;
     r->pg.weight = 1;
+    r->watch_debounce_ms = 200;
 }
 
 void config_defaults(struct roster_config *cfg)
@@ -229,6 +230,8 @@ static void role_free(struct role_config *r)
     strvec_free(&r->pg.pool_env);
     free(r->pg.url_env);
     free(r->pg.url_param);
+    strvec_free(&r->watch);
+    strvec_free(&r->watch_ignore);
 }
 
 void config_free(struct roster_config *cfg)

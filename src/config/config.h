@@ -22,6 +22,7 @@ enum give_up_then { GIVEUP_EXIT, GIVEUP_STAY };
 enum dep_cond { DEP_STARTED, DEP_READY, DEP_COMPLETED };
 enum log_format { LOG_TEXT, LOG_JSON };
 enum color_mode { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER };
+enum watch_restart { WATCH_RESTART_ROLE, WATCH_RESTART_DEPENDENTS };
 enum probe_kind { PROBE_NONE, PROBE_HTTP, PROBE_TCP, PROBE_EXEC, PROBE_LOG, PROBE_NOTIFY };
 
 struct dep {
@@ -88,6 +89,13 @@ struct role_config {
     struct role_pg_config pg;
     bool lock_postgres;
     bool wait_postgres, wait_redis;
+    /* watch: paths and globs whose changes restart the role, made absolute against its cwd (or
+     * the config's directory); watch_ignore: patterns whose matches never do (node_modules and
+     * .git are ignored besides, by the watcher). */
+    strvec watch;
+    strvec watch_ignore;
+    uint64_t watch_debounce_ms;
+    enum watch_restart watch_restart;
 };
 
 struct pg_instances {
