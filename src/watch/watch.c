@@ -274,7 +274,7 @@ static void on_debounce(uv_timer_t *t)
     struct role *ro = sup_find_role(s, r->name);
     if (ro && !s->shutting_down && ro->goal == GOAL_UP) {
         char more[48] = "";
-        if (r->changes > 1) snprintf(more, sizeof more, " (and %u more)", r->changes - 1);
+        if (r->changes > 1) snprintf(more, sizeof more, " (%u file events)", r->changes);
         logmux_event(&s->log, "watch_changed", r->name, 0, NULL, "%s: %s changed%s; restarting%s",
                      r->name, r->first, more, r->dependents ? " it and its dependents" : "");
         sbuf err;
