@@ -6,7 +6,7 @@ so the test would have seen the restart it says did not happen."""
 import os
 import time
 
-from harness import Roster, check, run, run_roster, tmpdir, wait_for, Failure
+from harness import Roster, check, run, run_roster, tmpdir, wait_for
 
 
 def write(path, text="x"):
@@ -29,17 +29,25 @@ def changes(r, role):
     return r.events("watch_changed", role)
 
 
-def test_several_writes_within_the_window_restart_once():
-    app = app_dir()
-    cfg = """
+def watched_api(app, keys):
+    """roster running one role, api, in app with the watch keys given; started."""
+    r = Roster("""
 roles:
   api:
     command: [@CHILD@, sleep, "1000"]
     cwd: %s
-    watch: src
-""" % app
-    with Roster(cfg) as r:
+%s""" % (app, "".join("    %s\n" % k for k in keys)))
+    try:
         r.wait_event("started", "api")
+    except Exception:
+        r.cleanup()
+        raise
+    return r
+
+
+def test_several_writes_within_the_window_restart_once():
+    app = app_dir()
+    with watched_api(app, ["watch: src"]) as r:
         t0 = time.monotonic()
         for n in range(5):
             write(os.path.join(app, "src", "index.js"), str(n))
@@ -64,16 +72,7 @@ roles:
 
 def test_ignored_paths_do_not_restart():
     app = app_dir()
-    cfg = """
-roles:
-  api:
-    command: [@CHILD@, sleep, "1000"]
-    cwd: %s
-    watch: .
-    watch_ignore: ["*.tmp", build]
-""" % app
-    with Roster(cfg) as r:
-        r.wait_event("started", "api")
+    with watched_api(app, ["watch: .", 'watch_ignore: ["*.tmp", build]']) as r:
         write(os.path.join(app, "node_modules", "lib", "index.js"))
         write(os.path.join(app, "node_modules", "fresh", "deep", "x.js"))  # new, under an ignore
         write(os.path.join(app, ".git", "objects", "y"))
@@ -94,15 +93,7 @@ roles:
 
 def test_a_new_subdirectory_is_watched():
     app = app_dir()
-    cfg = """
-roles:
-  api:
-    command: [@CHILD@, sleep, "1000"]
-    cwd: %s
-    watch: "src/**/*.js"
-""" % app
-    with Roster(cfg) as r:
-        r.wait_event("started", "api")
+    with watched_api(app, ['watch: "src/**/*.js"']) as r:
         os.makedirs(os.path.join(app, "src", "a", "b"))
         write(os.path.join(app, "src", "a", "b", "x.js"))
         ev = r.wait_event("watch_changed", "api")[0]
