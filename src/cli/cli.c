@@ -27,12 +27,53 @@ const char *cli_usage(void)
            "                [-c FILE] [--socket PATH]   talk to a running roster\n"
            "  roster health [URL]                       exit 0 if /livez answers 200\n"
            "  roster version | --help\n"
+           "  roster [concurrently's options] COMMAND...  run commands as concurrently 9 does\n"
+           "               (-n, -c, -p, -k, -s, --restart-tries, npm:dev:*, ...; `roster --` forces\n"
+           "               this form; --to-yaml prints the equivalent roster.yaml)\n"
            "\n"
            "Config: -c FILE, else $ROSTER_CONFIG, ./roster.yaml, ./config/roster.yaml, "
            "./Procfile.\n"
            "ROLES is a comma list (also $ROSTER_ROLES); without it every role runs.\n"
-           "Exit codes: 0 clean shutdown or all oneshots succeeded; 1 a role gave up or a oneshot\n"
-           "failed (a lone oneshot exits with its own status); 2 usage or config error.\n";
+           "Exit codes: 0 clean shutdown (SIGTERM) or every oneshot succeeded; a role that gave up\n"
+           "or a failed oneshot: that role's own status (its code, or 128+N for signal N; exit:\n"
+           "in the config says whose status counts); 1 roster itself failed; 2 usage or config\n"
+           "error.\n";
+}
+
+/* roster's options that take a value as the next word. */
+static const char *const value_opts[] = {"-c",          "--config",     "-r",
+                                         "--role",      "--roles",      "--procfile",
+                                         "--env-file",  "--log-format", "--max-connections",
+                                         "--instances", "--socket"};
+
+/* The subcommand a word is a typo of ("stauts"), or NULL: a lone word within two edits of a
+ * subcommand is taken as roster's own line (and refused with a suggestion), not as a program to
+ * run; `roster -- WORD` runs such a program. */
+static const char *near_command(const char *a)
+{
+    if (strpbrk(a, " /=") || strlen(a) < 4) return NULL; /* top, bun: programs */
+    for (size_t k = 0; k < ARRAY_SIZE(commands); k++)
+        if (str_distance(a, commands[k].name, 2) <= 2) return commands[k].name;
+    return NULL;
+}
+
+bool cli_is_concurrently(int argc, char **argv)
+{
+    if (argc >= 2 && !strcmp(argv[1], "--")) return true;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--")) return true; /* roster's own line has no "--" */
+        if (a[0] == '-' && a[1]) {
+            for (size_t k = 0; k < ARRAY_SIZE(value_opts); k++)
+                if (!strcmp(a, value_opts[k])) i++;
+            continue;
+        }
+        for (size_t k = 0; k < ARRAY_SIZE(commands); k++)
+            if (!strcmp(a, commands[k].name)) return false;
+        if (i == argc - 1 && near_command(a)) return false;
+        return true;
+    }
+    return false;
 }
 
 static int need_value(int argc, char **argv, int *i, const char *opt, const char **out, char *err,
@@ -140,7 +181,14 @@ int cli_parse(int argc, char **argv, char **environ_, struct cli *c, char *err, 
                 }
             }
             if (!found) {
-                snprintf(err, errlen, "unknown command '%s'", a);
+                const char *near = near_command(a);
+                if (near)
+                    snprintf(err, errlen,
+                             "unknown command '%s' (did you mean '%s'? `roster -- %s` runs a "
+                             "program of that name)",
+                             a, near, a);
+                else
+                    snprintf(err, errlen, "unknown command '%s'", a);
                 return -1;
             }
             have_cmd = true;

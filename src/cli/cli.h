@@ -41,6 +41,13 @@ struct cli {
  * borrows from argv and environ_. */
 int cli_parse(int argc, char **argv, char **environ_, struct cli *c, char *err, size_t errlen);
 void cli_free(struct cli *c);
+/* Whether argv (the whole of it, program name first) is concurrently's command line rather
+ * than roster's (SPEC §2, issue 9 §1): `--` first forces it; otherwise it is when the first
+ * word that is not an option (nor the value of one of roster's options: -c FILE, -r ROLES, ...)
+ * is not a roster subcommand. So `roster -c red "npm start"` and `roster -r "a" "b"` are
+ * concurrently's (-c colors, -r raw), `roster -c roster.yaml` and `roster -r web` roster's; a
+ * command that is a subcommand's word is run with `roster -- check`. */
+bool cli_is_concurrently(int argc, char **argv);
 /* The text of roster --help. */
 const char *cli_usage(void);
 

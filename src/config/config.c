@@ -117,6 +117,23 @@ char *config_locate(const struct config_opts *opts, bool *procfile, diags *d)
     return NULL;
 }
 
+void config_finish(struct roster_config *cfg, char **environ_)
+{
+    if (!cfg->app) cfg->app = default_app_name(cfg->dir);
+    if (!cfg->control_socket) {
+        const char *tmp = NULL;
+        for (char **e = environ_; e && *e; e++)
+            if (str_has_prefix(*e, "TMPDIR=")) tmp = *e + 7;
+        cfg->control_socket = xasprintf("%s/roster-%s.sock", tmp && *tmp ? tmp : "/tmp", cfg->app);
+        /* A $TMPDIR too deep for a unix socket gives way to /tmp, which always fits (an app name
+         * is at most 63 bytes); roster check shows the path chosen. */
+        if (strlen(cfg->control_socket) > CONFIG_SOCKET_PATH_MAX) {
+            free(cfg->control_socket);
+            cfg->control_socket = xasprintf("/tmp/roster-%s.sock", cfg->app);
+        }
+    }
+}
+
 int config_load(const struct config_opts *opts, struct roster_config *cfg, diags *d)
 {
     config_defaults(cfg);
@@ -173,19 +190,7 @@ int config_load(const struct config_opts *opts, struct roster_config *cfg, diags
     }
     free(text);
     envmap_free(&vars);
-    if (!cfg->app) cfg->app = default_app_name(cfg->dir);
-    if (!cfg->control_socket) {
-        const char *tmp = NULL;
-        for (char **e = opts->environ_; e && *e; e++)
-            if (str_has_prefix(*e, "TMPDIR=")) tmp = *e + 7;
-        cfg->control_socket = xasprintf("%s/roster-%s.sock", tmp && *tmp ? tmp : "/tmp", cfg->app);
-        /* A $TMPDIR too deep for a unix socket gives way to /tmp, which always fits (an app name
-         * is at most 63 bytes); roster check shows the path chosen. */
-        if (strlen(cfg->control_socket) > CONFIG_SOCKET_PATH_MAX) {
-            free(cfg->control_socket);
-            cfg->control_socket = xasprintf("/tmp/roster-%s.sock", cfg->app);
-        }
-    }
+    config_finish(cfg, opts->environ_);
     return rc;
 }
 
@@ -230,6 +235,8 @@ static void role_free(struct role_config *r)
     strvec_free(&r->pg.pool_env);
     free(r->pg.url_env);
     free(r->pg.url_param);
+    free(r->look_name);
+    free(r->look_color);
     strvec_free(&r->watch);
     strvec_free(&r->watch_ignore);
 }
@@ -245,6 +252,9 @@ void config_free(struct roster_config *cfg)
     strvec_free(&cfg->env_files);
     envmap_free(&cfg->env);
     envmap_free(&cfg->file_env);
+    free(cfg->exit.role);
+    free(cfg->look.prefix);
+    free(cfg->look.time_format);
     free(cfg->health_listen);
     free(cfg->control_socket);
     free(cfg->pg.url);
@@ -287,4 +297,36 @@ const char *probe_kind_name(enum probe_kind k)
     case PROBE_NOTIFY: return "notify";
     }
     return "?";
+}
+
+const char *give_up_then_name(enum give_up_then t)
+{
+    switch (t) {
+    case GIVEUP_EXIT: return "exit";
+    case GIVEUP_STAY: return "stay";
+    case GIVEUP_CONTINUE: return "continue";
+    }
+    return "?";
+}
+
+const char *exit_on_end_name(enum exit_on_end e)
+{
+    switch (e) {
+    case EXIT_ON_END_NEVER: return "false";
+    case EXIT_ON_END_ALWAYS: return "true";
+    case EXIT_ON_END_FAILURE: return "failure";
+    }
+    return "?";
+}
+
+char *exit_success_text(const struct exit_config *e)
+{
+    switch (e->success) {
+    case EXIT_SUCCESS_ALL: return xstrdup("all");
+    case EXIT_SUCCESS_FIRST: return xstrdup("first");
+    case EXIT_SUCCESS_LAST: return xstrdup("last");
+    case EXIT_SUCCESS_ROLE: return xstrdup(e->role ? e->role : "?");
+    case EXIT_SUCCESS_NOT_ROLE: return xasprintf("!%s", e->role ? e->role : "?");
+    }
+    return xstrdup("?");
 }

@@ -18,7 +18,28 @@
 
 enum role_kind { ROLE_SERVICE, ROLE_ONESHOT };
 enum restart_policy { RESTART_DEFAULT, RESTART_ALWAYS, RESTART_ON_FAILURE, RESTART_NEVER };
-enum give_up_then { GIVEUP_EXIT, GIVEUP_STAY };
+/* What a role's failure for good (given up, or failed and not restarted) does to the run: exit
+ * stops every role and ends it; stay keeps the role down and roster up (/health failing) even
+ * when nothing else runs; continue lets the others carry on, and the run ends once every role has
+ * ended (concurrently's way, and process-compose's). */
+enum give_up_then { GIVEUP_EXIT, GIVEUP_STAY, GIVEUP_CONTINUE };
+/* exit_on_end: whether a role's end for good (no restart follows) stops the others and ends the
+ * run: never; always (concurrently's --kill-others, process-compose's exit_on_end); only when it
+ * ended unsuccessfully (--kill-others-on-fail). */
+enum exit_on_end { EXIT_ON_END_NEVER, EXIT_ON_END_ALWAYS, EXIT_ON_END_FAILURE };
+/* exit.success: whose ends make the run's exit code (concurrently's --success). */
+enum exit_success {
+    EXIT_SUCCESS_ALL,   /* every role that ended on its own ended well; else the first failure's */
+    EXIT_SUCCESS_FIRST, /* the first role to end on its own: its status */
+    EXIT_SUCCESS_LAST,  /* the last one to end on its own */
+    EXIT_SUCCESS_ROLE,  /* the named role: its status (it must have ended) */
+    EXIT_SUCCESS_NOT_ROLE, /* every role but the named one ended well */
+};
+/* exit.interrupted: what a run stopped by Ctrl-C (SIGINT) exits with: the roles' status as
+ * exit.success reads it (a crash loop interrupted exits with the crash's code, as foreman does),
+ * or success whatever happened (concurrently's way). SIGTERM and SIGQUIT, a platform stopping
+ * roster, exit 0 either way. */
+enum exit_interrupted { EXIT_INTERRUPTED_STATUS, EXIT_INTERRUPTED_SUCCESS };
 enum dep_cond { DEP_STARTED, DEP_READY, DEP_COMPLETED };
 enum log_format { LOG_TEXT, LOG_JSON };
 enum color_mode { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER };
@@ -81,6 +102,7 @@ struct role_config {
     int give_up_after;
     uint64_t give_up_within_ms;
     enum give_up_then give_up_then;
+    enum exit_on_end exit_on_end;
     int stop_signal;
     uint64_t stop_timeout_ms;
     uint64_t max_memory; /* bytes; 0: no limit */
@@ -89,6 +111,11 @@ struct role_config {
     struct role_pg_config pg;
     bool lock_postgres;
     bool wait_postgres, wait_redis;
+    /* concurrently's look (struct look_config): the command's name ("" for none), its prefix
+     * color as a chalk style ("red", "bgBlue.bold", "#23de43"; "" for none), and --hide */
+    char *look_name;
+    char *look_color;
+    bool look_hidden;
     /* watch: paths and globs whose changes restart the role, made absolute against its cwd (or
      * the config's directory); watch_ignore: patterns whose matches never do (node_modules and
      * .git are ignored besides, by the watcher). */
@@ -96,6 +123,19 @@ struct role_config {
     strvec watch_ignore;
     uint64_t watch_debounce_ms;
     enum watch_restart watch_restart;
+};
+
+/* concurrently's look for the output, from its command line (no roster.yaml keys yet): each
+ * line prefixed as -p says, its event lines ("[1] exit 1 exited with code 1"). */
+struct look_config {
+    bool on;
+    char *prefix;       /* -p's template ({index} {pid} {time} {command} {name}); "" for none;
+                           NULL: concurrently's default, {name} or else {index} */
+    bool brackets;      /* [ ] around the prefix (-p's keywords, not its templates) */
+    int command_length; /* -l: {command} shortened to this with ".." */
+    bool pad;           /* --pad-prefix */
+    char *time_format;  /* -t: a Unicode date pattern for {time} */
+    bool raw;           /* -r: output only */
 };
 
 struct pg_instances {
@@ -124,6 +164,14 @@ struct redis_config {
     src_pos pos;
 };
 
+/* The top-level exit: mapping: how the run's exit code is decided. */
+struct exit_config {
+    enum exit_success success;
+    char *role; /* EXIT_SUCCESS_ROLE and EXIT_SUCCESS_NOT_ROLE: the role's name */
+    src_pos role_pos;
+    enum exit_interrupted interrupted;
+};
+
 struct roster_config {
     char *path; /* the file that was loaded; positions point into it */
     char *dir;  /* its directory, for relative env_file and cwd */
@@ -136,6 +184,8 @@ struct roster_config {
     bool timestamps;
     enum color_mode color;
     uint64_t shutdown_timeout_ms;
+    struct exit_config exit;
+    struct look_config look;
     char *health_listen;  /* "host:port", NULL: no health server */
     char *control_socket; /* path, at most CONFIG_SOCKET_PATH_MAX bytes; defaults per app */
     struct postgres_config pg;
@@ -167,6 +217,10 @@ int config_load_yaml(const char *path, const char *text, size_t len, const envma
 int config_load_procfile(const char *path, const char *text, size_t len, const envmap *vars,
                          struct roster_config *cfg, diags *d);
 
+/* The defaults a loaded config takes from where it lives: app (its directory's name) and the
+ * control socket (in $TMPDIR of environ_, else /tmp). config_load calls it; so does a config
+ * built in memory (concurrently's command line). */
+void config_finish(struct roster_config *cfg, char **environ_);
 /* Settles what depends on several keys (restart by kind, url_env); both loaders call it. */
 void config_finish_roles(struct roster_config *cfg);
 /* Fills defaults for a role (shared by both loaders). */
@@ -179,5 +233,9 @@ void config_free(struct roster_config *cfg);
 const char *dep_cond_name(enum dep_cond c);
 const char *restart_policy_name(enum restart_policy p);
 const char *probe_kind_name(enum probe_kind k);
+const char *give_up_then_name(enum give_up_then t);
+const char *exit_on_end_name(enum exit_on_end e);
+/* "all", "first", "last", the role's name, or "!" and its name. Caller frees. */
+char *exit_success_text(const struct exit_config *e);
 
 #endif

@@ -22,6 +22,8 @@ _Static_assert(sizeof(enum give_up_then) == sizeof(int), "enum give_up_then is i
 _Static_assert(sizeof(enum dep_cond) == sizeof(int), "enum dep_cond is int-sized");
 _Static_assert(sizeof(enum log_format) == sizeof(int), "enum log_format is int-sized");
 _Static_assert(sizeof(enum color_mode) == sizeof(int), "enum color_mode is int-sized");
+_Static_assert(sizeof(enum exit_on_end) == sizeof(int), "enum exit_on_end is int-sized");
+_Static_assert(sizeof(enum exit_interrupted) == sizeof(int), "enum exit_interrupted is int-sized");
 
 /* The name, parser and field of a key; the rest of its entry is designated. */
 #define KEY(name_, parse_, offset_) .name = (name_), .parse = (parse_), .offset = (offset_)
@@ -754,10 +756,57 @@ static void redis_done(struct walk *w)
     rc->pos = pos_of(w->L, w->map);
 }
 
+/* exit.success: all, first, last, a role's name, or "!" and a role's name (concurrently's
+ * all, first, last, command-NAME and !command-NAME). The name is checked once the roles are
+ * known (top_done). */
+static int key_exit_success(struct walk *w, const struct key_def *k, yaml_node_t *v)
+{
+    struct exit_config *e = w->base;
+    char *s = get_str(w->L, v, what_of(k));
+    if (!s) return -1;
+    static const char *const words[] = {"all", "first", "last"};
+    static const enum exit_success modes[] = {EXIT_SUCCESS_ALL, EXIT_SUCCESS_FIRST,
+                                              EXIT_SUCCESS_LAST};
+    free(e->role);
+    e->role = NULL;
+    for (size_t i = 0; i < ARRAY_SIZE(words); i++) {
+        if (!strcmp(s, words[i])) {
+            e->success = modes[i];
+            free(s);
+            return 0;
+        }
+    }
+    bool negated = s[0] == '!';
+    if (!s[negated]) {
+        err_at(w->L, v, "%s must be all, first, last, a role's name or !ROLE, not '%s'", what_of(k),
+               s);
+        free(s);
+        return -1;
+    }
+    e->success = negated ? EXIT_SUCCESS_NOT_ROLE : EXIT_SUCCESS_ROLE;
+    e->role = xstrdup(s + negated);
+    e->role_pos = pos_of(w->L, v);
+    free(s);
+    return 0;
+}
+
 static void top_done(struct walk *w)
 {
     if (!walk_seen(w, "roles"))
         err_at(w->L, w->map, "the config has no roles: (add e.g. roles: {web: {command: ...}})");
+    const struct roster_config *cfg = w->L->cfg;
+    const char *r = cfg->exit.role;
+    if (r && walk_seen(w, "roles") && !config_find_role(cfg, r)) {
+        sbuf known;
+        sbuf_init(&known);
+        for (size_t i = 0; i < cfg->nroles; i++)
+            sbuf_printf(&known, "%s%s", i ? ", " : "", cfg->roles[i].name);
+        diags_add(w->L->d, cfg->exit.role_pos,
+                  "exit.success names role '%s', which is not defined "
+                  "(roles: %s)",
+                  r, known.data ? known.data : "");
+        sbuf_free(&known);
+    }
 }
 
 /* ---- the tables, innermost first ----
@@ -792,7 +841,7 @@ static const struct key_def backoff_keys[] = {
 };
 static const struct key_table backoff_table = {KEYS("backoff", backoff_keys), .done = backoff_done};
 
-static const char *const give_up_then_names[] = {"exit", "stay"};
+static const char *const give_up_then_names[] = {"exit", "stay", "continue"};
 static const struct choices give_up_thens = {CHOICES(give_up_then_names)};
 static const struct key_def give_up_keys[] = {
     {KEY("after", key_int, ROLE(give_up_after)), .what = "give_up.after", .min = 0, .max = 1000000},
@@ -854,6 +903,10 @@ static const int restart_values[] = {RESTART_ALWAYS, RESTART_ON_FAILURE, RESTART
 static const struct choices restarts = {CHOICES(restart_names), .values = restart_values,
                                         .if_false = "never"};
 
+static const char *const exit_on_end_names[] = {"false", "true", "failure"};
+/* exit_on_end: true/false as YAML booleans, or failure */
+static const struct choices exit_on_ends = {CHOICES(exit_on_end_names), .if_true = "true",
+                                            .if_false = "false"};
 static const char *const watch_restart_names[] = {"role", "dependents"};
 static const struct choices watch_restarts = {CHOICES(watch_restart_names)};
 _Static_assert(sizeof(enum watch_restart) == sizeof(int), "enum watch_restart is int-sized");
@@ -879,6 +932,7 @@ static const struct key_def role_keys[] = {
     {KEY("postgres", key_role_pg, ROLE(pg)), .table = &role_pg_table},
     {KEY("lock", key_lock, ROLE(lock_postgres)), .choices = &locks},
     {KEY("wait_for", key_wait_for, 0)},
+    {KEY("exit_on_end", key_choice, ROLE(exit_on_end)), .choices = &exit_on_ends},
     {KEY("watch", key_str_list, ROLE(watch))},
     {KEY("watch_ignore", key_str_list, ROLE(watch_ignore))},
     {KEY("watch_debounce", key_duration, ROLE(watch_debounce_ms))},
@@ -909,6 +963,16 @@ static const struct key_def control_keys[] = {
     {KEY("socket", key_control_socket, CFG(control_socket)), .what = "control.socket"},
 };
 static const struct key_table control_table = {KEYS("control", control_keys)};
+
+static const char *const interrupted_names[] = {"status", "success"};
+static const struct choices interrupteds = {CHOICES(interrupted_names)};
+#define EXIT(f) offsetof(struct exit_config, f)
+static const struct key_def exit_keys[] = {
+    {KEY("success", key_exit_success, 0), .what = "exit.success"},
+    {KEY("interrupted", key_choice, EXIT(interrupted)), .what = "exit.interrupted",
+     .choices = &interrupteds},
+};
+static const struct key_table exit_table = {KEYS("exit", exit_keys)};
 
 #define PG(f) offsetof(struct postgres_config, f)
 static const struct key_def pg_keys[] = {
@@ -941,6 +1005,7 @@ static const struct key_def top_keys[] = {
     {KEY("health", key_section, 0), .table = &health_table},
     {KEY("control", key_section, 0), .table = &control_table},
     {KEY("shutdown_timeout", key_duration, CFG(shutdown_timeout_ms))},
+    {KEY("exit", key_section, CFG(exit)), .table = &exit_table},
     {KEY("postgres", key_section, CFG(pg)), .table = &pg_table},
     {KEY("redis", key_section, CFG(redis)), .table = &redis_table},
     /* last: every role sees the whole top level (its env, its env_file variables) */

@@ -102,8 +102,19 @@ void json_escape(sbuf *out, const char *s, size_t len)
     }
 }
 
+static void look_prefix(struct log_style *st, const struct log_source *src, double ts, sbuf *out);
+
 void logfmt_prepare(struct log_style *st, struct log_source *src)
 {
+    if (st->look && st->format == LOG_TEXT) {
+        logfmt_chalk_sgr(src->chalk, src->sgr, sizeof src->sgr);
+        src->time_prefix = src->tmpl && strstr(src->tmpl, "{time}");
+        for (int s = 0; s < 2; s++) {
+            sbuf_reset(&src->prefix[s]);
+            if (!src->time_prefix) look_prefix(st, src, 0, &src->prefix[s]);
+        }
+        return;
+    }
     for (int s = 0; s < 2; s++) {
         sbuf *b = &src->prefix[s];
         sbuf_reset(b);
@@ -141,6 +152,18 @@ void logfmt_line(struct log_style *st, const struct log_source *src, int stream,
         return;
     }
     sbuf_reserve(out, len + pre->len + 32);
+    if (st->look) {
+        if (src->hidden) return;
+        if (!st->raw) {
+            if (src->time_prefix)
+                look_prefix(st, src, ts, out);
+            else if (pre->len)
+                sbuf_append(out, pre->data, pre->len);
+        }
+        sbuf_append(out, msg, len);
+        sbuf_putc(out, '\n');
+        return;
+    }
     if (st->timestamps) {
         put_ts(st, ts, out);
         sbuf_putc(out, ' ');
@@ -173,6 +196,7 @@ void logfmt_event(struct log_style *st, const char *event, const char *subject, 
         sbuf_puts(out, "\"}\n");
         return;
     }
+    if (st->look) return; /* concurrently's own lines are logfmt_note's and logfmt_global's */
     if (st->timestamps) {
         put_ts(st, ts, out);
         sbuf_putc(out, ' ');
@@ -181,6 +205,273 @@ void logfmt_event(struct log_style *st, const char *event, const char *subject, 
     sbuf_printf(out, "%-*s |", st->pad, "roster");
     if (st->color) sbuf_puts(out, RESET);
     sbuf_putc(out, ' ');
+    sbuf_puts(out, msg);
+    sbuf_putc(out, '\n');
+}
+
+/* ---- concurrently's look ----------------------------------------------------------------- */
+
+static const struct {
+    const char *name;
+    int code;
+} chalk_codes[] = {
+    {"reset", 0},
+    {"bold", 1},
+    {"dim", 2},
+    {"italic", 3},
+    {"underline", 4},
+    {"inverse", 7},
+    {"hidden", 8},
+    {"strikethrough", 9},
+    {"black", 30},
+    {"red", 31},
+    {"green", 32},
+    {"yellow", 33},
+    {"blue", 34},
+    {"magenta", 35},
+    {"cyan", 36},
+    {"white", 37},
+    {"gray", 90},
+    {"grey", 90},
+    {"blackBright", 90},
+    {"redBright", 91},
+    {"greenBright", 92},
+    {"yellowBright", 93},
+    {"blueBright", 94},
+    {"magentaBright", 95},
+    {"cyanBright", 96},
+    {"whiteBright", 97},
+    {"bgBlack", 40},
+    {"bgRed", 41},
+    {"bgGreen", 42},
+    {"bgYellow", 43},
+    {"bgBlue", 44},
+    {"bgMagenta", 45},
+    {"bgCyan", 46},
+    {"bgWhite", 47},
+    {"bgGray", 100},
+    {"bgGrey", 100},
+    {"bgBlackBright", 100},
+    {"bgRedBright", 101},
+    {"bgGreenBright", 102},
+    {"bgYellowBright", 103},
+    {"bgBlueBright", 104},
+    {"bgMagentaBright", 105},
+    {"bgCyanBright", 106},
+    {"bgWhiteBright", 107},
+};
+
+static int hexval(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
+}
+
+void logfmt_chalk_sgr(const char *chalk, char *out, size_t n)
+{
+    size_t len = 0;
+    out[0] = '\0';
+    for (const char *seg = chalk ? chalk : ""; *seg;) {
+        size_t k = strcspn(seg, ".");
+        char code[32] = "";
+        if (seg[0] == '#' && (k == 4 || k == 7)) {
+            int r, g, b;
+            if (k == 4) {
+                r = hexval(seg[1]) * 17, g = hexval(seg[2]) * 17, b = hexval(seg[3]) * 17;
+            } else {
+                r = hexval(seg[1]) * 16 + hexval(seg[2]);
+                g = hexval(seg[3]) * 16 + hexval(seg[4]);
+                b = hexval(seg[5]) * 16 + hexval(seg[6]);
+            }
+            snprintf(code, sizeof code, "\x1b[38;2;%d;%d;%dm", r, g, b);
+        } else {
+            for (size_t i = 0; i < ARRAY_SIZE(chalk_codes); i++)
+                if (strlen(chalk_codes[i].name) == k && !strncmp(chalk_codes[i].name, seg, k) &&
+                    chalk_codes[i].code != 0)
+                    snprintf(code, sizeof code, "\x1b[%dm", chalk_codes[i].code);
+        }
+        size_t cl = strlen(code);
+        if (len + cl < n) {
+            memcpy(out + len, code, cl + 1);
+            len += cl;
+        }
+        seg += k;
+        if (*seg) seg++;
+    }
+}
+
+static const char *const months[] = {"January",   "February", "March",    "April",
+                                     "May",       "June",     "July",     "August",
+                                     "September", "October",  "November", "December"};
+static const char *const days[] = {"Sunday",   "Monday", "Tuesday", "Wednesday",
+                                   "Thursday", "Friday", "Saturday"};
+
+size_t logfmt_date(const char *pattern, double ts, char *out, size_t n)
+{
+    time_t sec = (time_t)ts;
+    struct tm tm;
+    localtime_r(&sec, &tm);
+    int ms = (int)((ts - (double)sec) * 1000.0);
+    if (ms < 0) ms = 0;
+    if (ms > 999) ms = 999;
+    sbuf b;
+    sbuf_init(&b);
+    for (const char *p = pattern; *p;) {
+        if (*p == '\'') { /* 'literal', '' for a quote */
+            p++;
+            if (*p == '\'') {
+                sbuf_putc(&b, '\'');
+                p++;
+                continue;
+            }
+            while (*p && !(*p == '\'' && p[1] != '\'')) {
+                if (*p == '\'') p++;
+                sbuf_putc(&b, *p++);
+            }
+            if (*p) p++;
+            continue;
+        }
+        char c = *p;
+        size_t k = 1;
+        while (p[k] == c)
+            k++;
+        int w = (int)k;
+        switch (c) {
+        case 'y':
+            if (k == 2)
+                sbuf_printf(&b, "%02d", (tm.tm_year + 1900) % 100);
+            else
+                sbuf_printf(&b, "%0*d", w, tm.tm_year + 1900);
+            break;
+        case 'M':
+        case 'L':
+            if (k <= 2)
+                sbuf_printf(&b, "%0*d", w, tm.tm_mon + 1);
+            else if (k == 3)
+                sbuf_printf(&b, "%.3s", months[tm.tm_mon]);
+            else if (k == 4)
+                sbuf_puts(&b, months[tm.tm_mon]);
+            else
+                sbuf_putc(&b, months[tm.tm_mon][0]);
+            break;
+        case 'd': sbuf_printf(&b, "%0*d", w, tm.tm_mday); break;
+        case 'E':
+            if (k <= 3)
+                sbuf_printf(&b, "%.3s", days[tm.tm_wday]);
+            else if (k == 4)
+                sbuf_puts(&b, days[tm.tm_wday]);
+            else
+                sbuf_putc(&b, days[tm.tm_wday][0]);
+            break;
+        case 'a': sbuf_puts(&b, tm.tm_hour < 12 ? "AM" : "PM"); break;
+        case 'h': sbuf_printf(&b, "%0*d", w, tm.tm_hour % 12 ? tm.tm_hour % 12 : 12); break;
+        case 'H': sbuf_printf(&b, "%0*d", w, tm.tm_hour); break;
+        case 'm': sbuf_printf(&b, "%0*d", w, tm.tm_min); break;
+        case 's': sbuf_printf(&b, "%0*d", w, tm.tm_sec); break;
+        case 'S': { /* fractions of the second, to k digits */
+            char f[8];
+            snprintf(f, sizeof f, "%03d000", ms);
+            sbuf_append(&b, f, k < 6 ? k : 6);
+            break;
+        }
+        default: sbuf_append(&b, p, k); break;
+        }
+        p += k;
+    }
+    size_t len = b.len < n ? b.len : n - 1;
+    if (b.data) memcpy(out, b.data, len);
+    out[len] = '\0';
+    sbuf_free(&b);
+    return len;
+}
+
+/* concurrently's shortenText: the first and last characters of text around "..". */
+static void put_shortened(sbuf *out, const char *text, int max)
+{
+    size_t len = strlen(text);
+    if (max < 3 || len <= (size_t)max) {
+        sbuf_puts(out, text);
+        return;
+    }
+    size_t keep = (size_t)max - 2, end = keep / 2, begin = keep - end;
+    sbuf_append(out, text, begin);
+    sbuf_puts(out, "..");
+    sbuf_append(out, text + len - end, end);
+}
+
+/* The prefix's content: the template with its fields replaced, padded to --pad-prefix's
+ * width. */
+static void look_content(struct log_style *st, const struct log_source *src, double ts, sbuf *out)
+{
+    size_t start = out->len;
+    for (const char *p = src->tmpl; *p;) {
+        static const char *const fields[] = {"{index}", "{pid}", "{time}", "{command}", "{name}"};
+        size_t f = ARRAY_SIZE(fields);
+        for (size_t i = 0; i < ARRAY_SIZE(fields) && f == ARRAY_SIZE(fields); i++)
+            if (!strncmp(p, fields[i], strlen(fields[i]))) f = i;
+        if (f == ARRAY_SIZE(fields)) {
+            sbuf_putc(out, *p++);
+            continue;
+        }
+        char t[128];
+        switch (f) {
+        case 0: sbuf_printf(out, "%d", src->look_index); break;
+        case 1:
+            if (src->pid > 0) sbuf_printf(out, "%d", src->pid);
+            break;
+        case 2:
+            logfmt_date(st->time_format ? st->time_format : "yyyy-MM-dd HH:mm:ss.SSS", ts, t,
+                        sizeof t);
+            sbuf_puts(out, t);
+            break;
+        case 3: put_shortened(out, src->command ? src->command : "", st->command_length); break;
+        case 4: sbuf_puts(out, src->name ? src->name : ""); break;
+        }
+        p += strlen(fields[f]);
+    }
+    while ((int)(out->len - start) < st->look_pad)
+        sbuf_putc(out, ' ');
+}
+
+int logfmt_look_width(struct log_style *st, const struct log_source *src)
+{
+    if (!src->tmpl) return 0;
+    int pad = st->look_pad;
+    st->look_pad = 0;
+    sbuf b;
+    sbuf_init(&b);
+    look_content(st, src, wall_time(), &b);
+    int w = (int)b.len;
+    sbuf_free(&b);
+    st->look_pad = pad;
+    return w;
+}
+
+/* "[content] " colored, or nothing without a template. */
+static void look_prefix(struct log_style *st, const struct log_source *src, double ts, sbuf *out)
+{
+    if (!src->tmpl) return;
+    bool color = st->color && src->sgr[0];
+    if (color) sbuf_puts(out, src->sgr);
+    if (src->brackets) sbuf_putc(out, '[');
+    look_content(st, src, ts, out);
+    if (src->brackets) sbuf_putc(out, ']');
+    if (color) sbuf_puts(out, RESET);
+    sbuf_putc(out, ' ');
+}
+
+void logfmt_note(struct log_style *st, const struct log_source *src, const char *msg, double ts,
+                 sbuf *out)
+{
+    if (st->raw || src->hidden) return;
+    look_prefix(st, src, ts, out);
+    sbuf_puts(out, msg);
+    sbuf_putc(out, '\n');
+}
+
+void logfmt_global(struct log_style *st, const char *msg, sbuf *out)
+{
+    if (st->raw) return;
+    sbuf_puts(out, "--> ");
     sbuf_puts(out, msg);
     sbuf_putc(out, '\n');
 }

@@ -15,6 +15,14 @@ struct log_style {
     bool timestamps;
     bool color;
     int pad; /* width the labels are padded to */
+    /* concurrently's look (config's look_config), when look is set: sources with a template
+     * get concurrently's prefix instead of the padded label, roster's event lines give way to
+     * concurrently's (logfmt_note, logfmt_global), and raw keeps the output alone */
+    bool look;
+    bool raw;
+    int look_pad;            /* --pad-prefix: prefixes padded to this width, else 0 */
+    int command_length;      /* -l: {command} shortened to this */
+    const char *time_format; /* -t: for {time} (borrowed) */
     /* cache: the formatted time for the current second */
     long cached_sec;
     char cached_ts[32];
@@ -27,6 +35,18 @@ struct log_source {
     int instance;
     int pid;
     const char *color; /* SGR sequence such as "\x1b[36m" */
+    /* concurrently's look (borrowed strings): the prefix template (NULL: no prefix), whether it
+     * is bracketed, what {name} and {command} stand for, the prefix color as a chalk style, and
+     * --hide; {pid} is pid */
+    const char *tmpl;
+    int look_index; /* {index}: the command's */
+    bool brackets;
+    const char *name;
+    const char *command;
+    const char *chalk;
+    bool hidden;
+    bool time_prefix;  /* tmpl has {time}: made for each line (set by logfmt_prepare) */
+    char sgr[80];      /* chalk as an SGR sequence (set by logfmt_prepare) */
     sbuf prefix[2];    /* text: padded label; json: fields up to "msg":", per stream */
 };
 
@@ -49,6 +69,23 @@ void logfmt_line(struct log_style *st, const struct log_source *src, int stream,
  * extra JSON members ("code":1) added to the object in JSON format. */
 void logfmt_event(struct log_style *st, const char *event, const char *subject, int instance,
                   const char *json_extra, const char *msg, double ts, sbuf *out);
+/* concurrently's look: one of its event lines about src ("[1] exit 1 exited with code 1"),
+ * nothing when raw or src is hidden. */
+void logfmt_note(struct log_style *st, const struct log_source *src, const char *msg, double ts,
+                 sbuf *out);
+/* concurrently's look: one of its global lines ("--> Sending SIGTERM to other processes.."),
+ * nothing when raw. */
+void logfmt_global(struct log_style *st, const char *msg, sbuf *out);
+/* concurrently's look: how wide src's prefix is inside its brackets, before padding (what
+ * --pad-prefix pads every prefix to, the widest). */
+int logfmt_look_width(struct log_style *st, const struct log_source *src);
+/* A chalk style ("red", "bgBlue.bold", "#23de43.inverse", "greenBright"; "" or "reset" for
+ * none) as an SGR sequence, cut short rather than overflow out. Unknown words add nothing. */
+void logfmt_chalk_sgr(const char *chalk, char *out, size_t n);
+/* Formats wall time ts (local time) with a Unicode date pattern as concurrently's date-format.ts
+ * does for the common fields (y M d E a h H m s S, 'quoted text'); others are copied as
+ * written. Returns the length written (out always terminated). */
+size_t logfmt_date(const char *pattern, double ts, char *out, size_t n);
 /* Appends s as the inside of a JSON string; invalid UTF-8 becomes U+FFFD. */
 void json_escape(sbuf *out, const char *s, size_t len);
 

@@ -231,9 +231,9 @@ static void queued(struct logmux *m)
 }
 
 /* The time for a line: read once per loop turn, and only when the format shows it. */
-static double line_time(struct logmux *m)
+static double line_time(struct logmux *m, const struct log_source *src)
 {
-    if (m->style.format != LOG_JSON && !m->style.timestamps) return 0;
+    if (m->style.format != LOG_JSON && !m->style.timestamps && !src->time_prefix) return 0;
     if (!m->ts_valid) {
         m->ts = wall_time();
         m->ts_valid = true;
@@ -248,26 +248,48 @@ void logmux_line(struct logmux *m, const struct log_source *src, int stream, con
         count_drop(m, src->role ? src->role : src->label);
         return;
     }
-    logfmt_line(&m->style, src, stream, msg, len, line_time(m), &m->buf);
+    logfmt_line(&m->style, src, stream, msg, len, line_time(m, src), &m->buf);
     queued(m);
+}
+
+/* An event's text, or NULL when the queue is over its hard cap (the event is counted). */
+static char *event_text(struct logmux *m, const char *fmt, va_list ap)
+{
+    if (queued_bytes(m) >= LOGMUX_MAX_QUEUED) {
+        m->drops_events++;
+        return NULL;
+    }
+    sbuf msg;
+    sbuf_init(&msg);
+    sbuf_vprintf(&msg, fmt, ap);
+    return msg.data ? sbuf_detach(&msg) : xstrdup("");
 }
 
 void logmux_event(struct logmux *m, const char *event, const char *subject, int instance,
                   const char *json_extra, const char *fmt, ...)
 {
-    if (queued_bytes(m) >= LOGMUX_MAX_QUEUED) {
-        m->drops_events++;
-        return;
-    }
-    sbuf msg;
-    sbuf_init(&msg);
     va_list ap;
     va_start(ap, fmt);
-    sbuf_vprintf(&msg, fmt, ap);
+    char *msg = event_text(m, fmt, ap);
     va_end(ap);
-    logfmt_event(&m->style, event, subject, instance, json_extra, msg.data ? msg.data : "",
-                 wall_time(), &m->buf);
-    sbuf_free(&msg);
+    if (!msg) return;
+    logfmt_event(&m->style, event, subject, instance, json_extra, msg, wall_time(), &m->buf);
+    free(msg);
+    queued(m);
+}
+
+void logmux_note(struct logmux *m, const struct log_source *src, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *msg = event_text(m, fmt, ap);
+    va_end(ap);
+    if (!msg) return;
+    if (src)
+        logfmt_note(&m->style, src, msg, wall_time(), &m->buf);
+    else
+        logfmt_global(&m->style, msg, &m->buf);
+    free(msg);
     queued(m);
 }
 

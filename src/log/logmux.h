@@ -73,6 +73,10 @@ void logmux_line(struct logmux *m, const struct log_source *src, int stream, con
 /* Queues one roster event (see logfmt_event); over the hard cap it is dropped and counted. */
 void logmux_event(struct logmux *m, const char *event, const char *subject, int instance,
                   const char *json_extra, const char *fmt, ...) ROSTER_PRINTF(6, 7);
+/* Queues one of concurrently's event lines about src (logfmt_note), or a global one when src
+ * is NULL (logfmt_global); dropped and counted like an event over the hard cap. */
+void logmux_note(struct logmux *m, const struct log_source *src, const char *fmt, ...)
+    ROSTER_PRINTF(3, 4);
 /* Bytes queued and not yet written. */
 size_t logmux_pending(struct logmux *m);
 /* Writes out everything queued, waiting for stdout at most timeout_ms. For exit. */

@@ -11,6 +11,8 @@
 
 #include "cli/cli.h"
 #include "cli/commands.h"
+#include "cli/concur.h"
+#include "cli/concur_config.h"
 #include "cli/plan_inputs.h"
 #include "config/config.h"
 #include "os/lazylib.h"
@@ -24,25 +26,19 @@
 
 extern char **environ;
 
-static int load_plan(const struct cli *c, struct plan_inputs *in, struct plan **out,
-                     int max_connections)
+/* Builds the plan of a loaded config (which it takes over) and loads the optional libraries it
+ * needs. Returns 0 with *out, or 2 with the errors printed. */
+static int build_plan(struct roster_config *cfg, diags *d, struct plan_inputs *in,
+                      const char *roles, struct plan **out, int max_connections)
 {
-    struct config_opts co = cli_config_opts(c, environ);
-    struct roster_config cfg;
-    diags d = {0};
-    struct plan *p = NULL;
-    if (config_load(&co, &cfg, &d) == 0) {
-        struct plan_opts po = plan_inputs_opts(in, c->roles, max_connections);
-        p = plan_build(&cfg, &po, &d);
-    } else {
-        config_free(&cfg);
-    }
+    struct plan_opts po = plan_inputs_opts(in, roles, max_connections);
+    struct plan *p = plan_build(cfg, &po, d);
     if (!p) {
-        diags_print(&d, stderr);
-        diags_free(&d);
+        diags_print(d, stderr);
+        diags_free(d);
         return 2;
     }
-    diags_free(&d);
+    diags_free(d);
     /* Every optional library the plan calls is loaded now, whole: a missing one, or one without
      * a function roster calls, stops `roster run` and `roster check` here with the package to
      * install, instead of aborting when a probe or a server first calls into it. */
@@ -56,6 +52,44 @@ static int load_plan(const struct cli *c, struct plan_inputs *in, struct plan **
     return 0;
 }
 
+static int load_plan(const struct cli *c, struct plan_inputs *in, struct plan **out,
+                     int max_connections)
+{
+    struct config_opts co = cli_config_opts(c, environ);
+    struct roster_config cfg;
+    diags d = {0};
+    if (config_load(&co, &cfg, &d) < 0) {
+        config_free(&cfg);
+        diags_print(&d, stderr);
+        diags_free(&d);
+        return 2;
+    }
+    return build_plan(&cfg, &d, in, c->roles, out, max_connections);
+}
+
+/* Runs plan p (taken over) under a supervisor with its observers until roster is done. */
+static int supervise(struct plan *p, const struct sup_opts *so)
+{
+    struct sup s;
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    sup_init(&s, &loop, p, so);
+    /* What watches and gates the roles, and what serves their state, attach to the supervisor:
+     * probes and sd_notify, Postgres and Redis, the servers that read both, file watching. */
+    struct checks *ck = checks_attach(&s);
+    struct services *svc = services_attach(&s);
+    struct serve *sv = serve_attach(&s, ck, svc);
+    struct watch *wt = watch_attach(&s);
+    int rc = sup_run(&s);
+    sup_free(&s);
+    serve_free(sv);
+    services_free(svc);
+    checks_free(ck);
+    watch_free(wt);
+    if (uv_loop_close(&loop) != 0) fprintf(stderr, "roster: event loop closed with handles open\n");
+    return rc;
+}
+
 static int cmd_run(const struct cli *c)
 {
     struct plan *p;
@@ -66,7 +100,6 @@ static int cmd_run(const struct cli *c)
         plan_inputs_free(&in);
         return rc;
     }
-    struct sup s;
     struct sup_opts so = {
         .copts = cli_config_opts(c, environ),
         .roles = c->roles,
@@ -77,23 +110,61 @@ static int cmd_run(const struct cli *c)
         .timestamps = c->timestamps,
         .plan_opts = plan_inputs_opts(&in, c->roles, 0),
     };
-    uv_loop_t loop;
-    uv_loop_init(&loop);
-    sup_init(&s, &loop, p, &so);
-    /* What watches and gates the roles, and what serves their state, attach to the supervisor:
-     * probes and sd_notify, Postgres and Redis, the servers that read both, file watching. */
-    struct checks *ck = checks_attach(&s);
-    struct services *svc = services_attach(&s);
-    struct serve *sv = serve_attach(&s, ck, svc);
-    struct watch *wt = watch_attach(&s);
-    rc = sup_run(&s);
-    sup_free(&s);
-    serve_free(sv);
-    services_free(svc);
-    checks_free(ck);
-    watch_free(wt);
+    rc = supervise(p, &so);
     plan_inputs_free(&in);
-    if (uv_loop_close(&loop) != 0) fprintf(stderr, "roster: event loop closed with handles open\n");
+    return rc;
+}
+
+static int cmd_version(void);
+
+/* concurrently's command line (issue 9 §1): its options and commands as an in-memory config,
+ * run as roster runs one (or printed as YAML with --to-yaml). */
+static int cmd_concurrently(int argc, char **argv)
+{
+    struct concur_opts o;
+    char err[512];
+    char *cwd = getcwd(NULL, 0);
+    int rc = 2;
+    if (concur_parse(argc - 1, argv + 1, environ, cwd, &o, err, sizeof err) < 0) {
+        fprintf(stderr, "roster: %s\n(see roster -- --help)\n", err);
+        free(cwd);
+        return 2;
+    }
+    for (size_t i = 0; i < o.warnings.n; i++)
+        fprintf(stderr, "roster: warning: %s\n", o.warnings.v[i]);
+    struct roster_config cfg;
+    if (o.action == CONCUR_HELP) {
+        fputs(concur_usage(), stdout);
+        rc = 0;
+    } else if (o.action == CONCUR_VERSION) {
+        rc = cmd_version();
+    } else if (concur_unsupported(&o, err, sizeof err) < 0 ||
+               concur_config(&o, cwd, environ, &cfg, err, sizeof err) < 0) {
+        fprintf(stderr, "roster: %s\n", err);
+    } else if (o.to_yaml) {
+        concur_print_yaml(&cfg, stdout);
+        config_free(&cfg);
+        rc = 0;
+    } else {
+        struct plan_inputs in;
+        plan_inputs_init(&in, environ);
+        struct plan *p;
+        diags d = {0};
+        rc = build_plan(&cfg, &d, &in, NULL, &p, 0);
+        if (rc == 0) {
+            struct sup_opts so = {
+                .environ_ = environ,
+                .log_format = -1,
+                .timestamps = -1,
+                .plan_opts = plan_inputs_opts(&in, NULL, 0),
+                .no_reload = true,
+            };
+            rc = supervise(p, &so);
+        }
+        plan_inputs_free(&in);
+    }
+    concur_free(&o);
+    free(cwd);
     return rc;
 }
 
@@ -159,6 +230,7 @@ int main(int argc, char **argv)
     claim_std_fds();
     struct cli c;
     entrypoint_passthrough(&argc, &argv);
+    if (cli_is_concurrently(argc, argv)) return cmd_concurrently(argc, argv);
     char err[256];
     if (cli_parse(argc, argv, environ, &c, err, sizeof err) < 0) {
         fprintf(stderr, "roster: %s\n(see roster --help)\n", err);

@@ -776,6 +776,10 @@ void plan_print(const struct plan *p, FILE *out)
     fprintf(out, "app: %s\n", c->app);
     units_format_duration(c->shutdown_timeout_ms, buf, sizeof buf);
     fprintf(out, "shutdown_timeout: %s\n", buf);
+    char *success = exit_success_text(&c->exit);
+    fprintf(out, "exit: success %s, interrupted %s\n", success,
+            c->exit.interrupted == EXIT_INTERRUPTED_SUCCESS ? "success" : "status");
+    free(success);
     fprintf(out, "log: %s%s\n", c->log_format == LOG_JSON ? "json" : "text",
             c->timestamps ? ", timestamps" : "");
     if (c->health_listen) fprintf(out, "health: http://%s/health\n", c->health_listen);
@@ -831,9 +835,13 @@ void plan_print(const struct plan *p, FILE *out)
                 units_format_duration(r->backoff_max_ms, b, sizeof b);
                 units_format_duration(r->give_up_within_ms, w, sizeof w);
                 fprintf(out, " (backoff %s..%s, give up after %d within %s, then %s)", a, b,
-                        r->give_up_after, w, r->give_up_then == GIVEUP_EXIT ? "exit" : "stay");
+                        r->give_up_after, w, give_up_then_name(r->give_up_then));
             }
             fprintf(out, "\n");
+            if (r->exit_on_end != EXIT_ON_END_NEVER)
+                fprintf(out, "    exit_on_end: %s (%s stops the others and ends the run)\n",
+                        exit_on_end_name(r->exit_on_end),
+                        r->exit_on_end == EXIT_ON_END_ALWAYS ? "its end" : "a failed end");
             units_format_duration(r->stop_timeout_ms, buf, sizeof buf);
             fprintf(out, "    stop: %s, then SIGKILL after %s\n", signal_name(r->stop_signal), buf);
             if (r->max_memory) {

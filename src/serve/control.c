@@ -138,6 +138,11 @@ static void handle(void *ud, struct httpd_req *req)
             error_reply(req, 422, "roster is shutting down");
             return;
         }
+        if (s->opts.no_reload) {
+            error_reply(req, 422,
+                        "nothing to reload: this roster runs a command line, not a config");
+            return;
+        }
         /* The reload reads the config off the loop; the answer waits for its end. */
         sup_reload(s, reload_answered, httpd_defer(req));
         return;

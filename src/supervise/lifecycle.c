@@ -2,6 +2,7 @@
 #include "supervise/lifecycle.h"
 
 #include <stddef.h>
+#include <string.h>
 
 #include "base/backoff.h"
 
@@ -147,4 +148,40 @@ const char *restart_verdict_name(enum restart_verdict v)
     static const char *const names[] = {"down",    "restart",  "restart_now", "restart_later",
                                         "give_up", "exited",   "failed"};
     return (unsigned)v < sizeof names / sizeof names[0] ? names[v] : "?";
+}
+
+/* The first failure, by order of ending, among the ends that are (or, with skip, are not) the
+ * role's; 0 when there is none. */
+static int first_failure(const struct run_end *ends, size_t n, const char *role, bool skip)
+{
+    const struct run_end *first = NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (role && (strcmp(ends[i].role, role) == 0) == skip) continue;
+        if (ends[i].status != 0 && (!first || ends[i].seq < first->seq)) first = &ends[i];
+    }
+    return first ? first->status : 0;
+}
+
+int run_exit_code(const struct run_end *ends, size_t n, const struct exit_config *rule)
+{
+    switch (rule->success) {
+    case EXIT_SUCCESS_ALL: return first_failure(ends, n, NULL, false);
+    case EXIT_SUCCESS_FIRST:
+    case EXIT_SUCCESS_LAST: {
+        const struct run_end *pick = NULL;
+        bool first = rule->success == EXIT_SUCCESS_FIRST;
+        for (size_t i = 0; i < n; i++)
+            if (!pick || (first ? ends[i].seq < pick->seq : ends[i].seq > pick->seq))
+                pick = &ends[i];
+        return pick ? pick->status : 0;
+    }
+    case EXIT_SUCCESS_ROLE: {
+        bool ended = false;
+        for (size_t i = 0; i < n; i++)
+            ended |= strcmp(ends[i].role, rule->role) == 0;
+        return ended ? first_failure(ends, n, rule->role, false) : 1;
+    }
+    case EXIT_SUCCESS_NOT_ROLE: return first_failure(ends, n, rule->role, true);
+    }
+    return 1;
 }

@@ -125,4 +125,23 @@ enum inst_state restart_verdict_state(enum restart_verdict v);
 bool restart_verdict_is_crash(enum restart_verdict v);
 const char *restart_verdict_name(enum restart_verdict v);
 
+/* ---- the run's exit code ---------------------------------------------------------------- */
+
+/* The last end of one instance that ended on its own (not stopped by roster: a stop for a
+ * shutdown, an operator stop or restart does not count, nor does a role killed because another
+ * ended, which is concurrently #187). */
+struct run_end {
+    const char *role; /* the role's name */
+    int status;       /* shell-style: 0, the exit code, or 128 + the signal; never 0 for a
+                         failure */
+    uint64_t seq;     /* the order of the ends, from 1 */
+};
+
+/* The run's exit code as rule->success reads these ends (given in any order), concurrently's
+ * --success with the failing role's own status instead of 1: all: 0, or the status of the
+ * first failure; first/last: the status of the first/last end (0 with none); ROLE: the first
+ * failure among its ends, 1 when it has none (it never ended on its own); !ROLE: the first
+ * failure among the other roles' ends. Pure. */
+int run_exit_code(const struct run_end *ends, size_t n, const struct exit_config *rule);
+
 #endif

@@ -327,12 +327,22 @@ static void stream_closed(struct instance *in)
     if (in->released && in->handles == 0) release_instance(in);
 }
 
+/* concurrently's look: its LogError lines. */
+static void look_spawn_failed(struct instance *in, const char *msg)
+{
+    struct sup *s = in->role->sup;
+    if (!s->log.style.look) return;
+    logmux_note(&s->log, &in->src, "Error occurred when executing command: %s", in->src.command);
+    logmux_note(&s->log, &in->src, "%s", msg);
+}
+
 /* A spawn that failed in roster (not in the child): the process ended at once with 127. */
 static void spawn_failed_now(struct instance *in, const char *msg)
 {
     struct sup *s = in->role->sup;
     logmux_event(&s->log, "spawn_failed", role_cfg(in->role)->name, in->index, NULL,
                  "%s failed to start: %s", in->label, msg);
+    look_spawn_failed(in, msg);
     free(in->spawn_error);
     in->spawn_error = xstrdup(msg);
     record_exit(in, 127, 0);
@@ -366,6 +376,9 @@ static void act_spawn(struct instance *in)
     envmap_free(&env);
 
     char *const *argv = pr->argv.v;
+    /* concurrently says so before it starts a command again */
+    if (s->log.style.look && in->spawned_wall != 0)
+        logmux_note(&s->log, &in->src, "%s restarted", in->src.command);
 
     /* Bigger pipes: a chatty child blocks less often, and each read takes more lines. */
     int out[2] = {-1, -1}, err[2] = {-1, -1};
@@ -415,6 +428,7 @@ static void act_spawn(struct instance *in)
         in->spawn_error = xstrdup(msg);
         logmux_event(&s->log, "spawn_failed", c->name, in->index, NULL, "%s failed to start: %s",
                      in->label, msg);
+        look_spawn_failed(in, msg);
         return;
     }
     char extra[64];
@@ -491,9 +505,25 @@ static void act_decide(struct instance *in)
     }
     struct restart_output ro = restart_decide(&ri);
 
+    /* Stopped by roster (a shutdown, an operator stop or restart) is no end of its own. */
+    in->end_seq = ++s->ends;
+    in->end_own = ro.verdict != RV_DOWN && ro.verdict != RV_RESTART;
+    in->end_status = exitstatus_shell(in->exit.code, in->exit.signal);
+    /* a failure that exited 0 (stopped for a failed check) is still one */
+    if (in->end_status == 0 && (!ri.success || in->state == ST_FAILING)) in->end_status = 1;
+
     char how[64], extra[96];
     exitstatus_describe(in->exit.code, in->exit.signal, EXITSTATUS_EVENT, how, sizeof how);
     exitstatus_json(in->exit.code, in->exit.signal, extra, sizeof extra);
+    if (s->log.style.look) {
+        /* concurrently's words: the code, or the signal's name */
+        char code[32];
+        if (in->exit.signal)
+            snprintf(code, sizeof code, "%s", signal_name(in->exit.signal));
+        else
+            snprintf(code, sizeof code, "%d", in->exit.code);
+        logmux_note(&s->log, &in->src, "%s exited with code %s", in->src.command, code);
+    }
     if (ro.verdict == RV_DOWN) {
         logmux_event(&s->log, "stopped", c->name, in->index, extra, "%s stopped (%s)", in->label,
                      how);
@@ -524,7 +554,7 @@ static void act_decide(struct instance *in)
         units_format_duration(c->give_up_within_ms, within, sizeof within);
         logmux_event(&s->log, "gave_up", c->name, in->index, NULL,
                      "%s gave up: %d restarts within %s (give_up.then: %s)", in->label,
-                     c->give_up_after, within, c->give_up_then == GIVEUP_EXIT ? "exit" : "stay");
+                     c->give_up_after, within, give_up_then_name(c->give_up_then));
         break;
     }
     case RV_FAILED:
@@ -539,9 +569,27 @@ static void act_decide(struct instance *in)
     enter(in, restart_verdict_state(ro.verdict));
     if (ro.verdict == RV_RESTART_LATER) uv_timer_start(&in->timer, on_timer, ro.delay_ms, 0);
     if (c->give_up_then == GIVEUP_EXIT && ro.verdict == RV_GIVE_UP)
-        sup_shutdown(s, 1, "a role gave up");
+        sup_shutdown(s, 0, "a role gave up");
     if (c->give_up_then == GIVEUP_EXIT && ro.verdict == RV_FAILED)
-        sup_shutdown(s, 1, is_oneshot(r) ? "a oneshot failed" : "a role failed");
+        sup_shutdown(s, 0, is_oneshot(r) ? "a oneshot failed" : "a role failed");
+    /* exit_on_end: its end for good (no restart follows) stops the others; those are stopped by
+     * the shutdown, so their backoffs and pending restarts are dropped too (concurrently #579,
+     * #496). */
+    bool for_good = ro.verdict == RV_EXITED || ro.verdict == RV_FAILED || ro.verdict == RV_GIVE_UP;
+    if (for_good && (c->exit_on_end == EXIT_ON_END_ALWAYS ||
+                     (c->exit_on_end == EXIT_ON_END_FAILURE && ro.verdict != RV_EXITED))) {
+        char why[128];
+        snprintf(why, sizeof why, "%s ended (exit_on_end: %s)", in->label,
+                 exit_on_end_name(c->exit_on_end));
+        bool others = false;
+        struct inst_iter it = {.s = s};
+        for (struct instance *o; (o = sup_next_instance(&it));)
+            others |= o != in && inst_alive(o);
+        if (s->log.style.look && others && !s->shutting_down)
+            logmux_note(&s->log, NULL, "Sending %s to other processes..",
+                        signal_name(c->stop_signal));
+        sup_shutdown(s, 0, why);
+    }
 }
 
 /* The one place an instance changes state: looks the event up in the table, runs the
@@ -694,6 +742,7 @@ static void on_stop_signal(uv_signal_t *h, int sig)
 {
     struct sup *s = h->data;
     if (!s->shutting_down) {
+        s->stop_signal = sig;
         char why[64];
         snprintf(why, sizeof why, "%s received", signal_name(sig));
         sup_shutdown(s, 0, why);
@@ -711,8 +760,12 @@ static void on_stop_signal(uv_signal_t *h, int sig)
 /* SIGHUP: a reload, coalesced with one in flight (see sup_reload). */
 static void on_sighup(uv_signal_t *h, int sig)
 {
-    (void)sig;
-    sup_reload(h->data, NULL, NULL);
+    struct sup *s = h->data;
+    if (s->opts.no_reload) {
+        on_stop_signal(h, sig);
+        return;
+    }
+    sup_reload(s, NULL, NULL);
 }
 
 /* ---- dependencies and the big picture ---------------------------------------------------- */
@@ -772,6 +825,38 @@ static void stop_role(struct role *r, const char *why)
         dispatch(r->inst[k], EV_STOP, why);
 }
 
+/* The run's exit code: a failure of roster's own (s->exit_code), else 0 after SIGTERM, else
+ * what exit.success makes of each instance's last end of its own (run_exit_code), unless
+ * exit.interrupted says a run interrupted by Ctrl-C succeeds. */
+static bool lone_oneshot_status(struct sup *s, int *code);
+
+static int run_code(struct sup *s)
+{
+    const struct exit_config *rule = &s->plan->cfg.exit;
+    if (s->exit_code) return s->exit_code;
+    /* SIGTERM is how a platform stops a container: a clean end whatever ran. Ctrl-C is someone
+     * interrupting a run, which exit.interrupted decides. */
+    if (s->stop_signal && s->stop_signal != SIGINT) return 0;
+    if (s->stop_signal == SIGINT && rule->interrupted == EXIT_INTERRUPTED_SUCCESS) return 0;
+    size_t n = 0, cap = 0;
+    struct run_end *ends = NULL;
+    for (size_t i = 0; i < s->nroles; i++) {
+        struct role *r = s->roles[i];
+        for (int k = 0; k < r->ninst; k++) {
+            struct instance *in = r->inst[k];
+            if (!in->end_seq || !in->end_own) continue;
+            if (n == cap) {
+                cap = cap ? cap * 2 : 8;
+                ends = xrealloc(ends, cap * sizeof *ends);
+            }
+            ends[n++] = (struct run_end){role_cfg(r)->name, in->end_status, in->end_seq};
+        }
+    }
+    int code = run_exit_code(ends, n, rule);
+    free(ends);
+    return code;
+}
+
 static void shutdown_step(struct sup *s)
 {
     bool any = false;
@@ -793,6 +878,8 @@ static void shutdown_step(struct sup *s)
     }
     if (!any && !s->finished) {
         s->finished = true;
+        s->exit_code = run_code(s);
+        lone_oneshot_status(s, &s->exit_code);
         logmux_event(&s->log, "exit", NULL, 0, NULL, "all roles stopped; exiting with code %d",
                      s->exit_code);
         uv_stop(s->loop);
@@ -819,21 +906,19 @@ static bool lone_oneshot_status(struct sup *s, int *code)
 static void check_done(struct sup *s)
 {
     size_t selected = 0;
-    bool any_failed = false;
     for (size_t i = 0; i < s->nroles; i++) {
         struct role *r = s->roles[i];
         if (!sup_role_selected(r)) continue;
         selected++;
         for (int k = 0; k < r->ninst; k++) {
             enum inst_state st = r->inst[k]->state;
-            if (st != ST_EXITED && st != ST_FAILED) return;
+            if (st != ST_EXITED && st != ST_FAILED && st != ST_GIVEN_UP) return;
             /* give_up.then: stay keeps a failed role down and roster up, /health failing */
-            if (st == ST_FAILED && role_cfg(r)->give_up_then == GIVEUP_STAY) return;
-            any_failed |= st == ST_FAILED;
+            if (st != ST_EXITED && role_cfg(r)->give_up_then == GIVEUP_STAY) return;
         }
     }
     if (s->nretiring || selected == 0) return;
-    int code = any_failed ? 1 : 0;
+    int code = run_code(s);
     lone_oneshot_status(s, &code);
     s->exit_code = code;
     s->finished = true;
@@ -968,6 +1053,28 @@ static void release_instance(struct instance *in)
     free(in);
 }
 
+/* concurrently's look for a role's lines (config's look_config): its prefix template, as
+ * concurrently's Logger.getPrefixContent picks it, and what the template names. */
+static void look_source(const struct role *r, struct log_source *src)
+{
+    const struct role_config *c = role_cfg(r);
+    const struct look_config *lk = &r->plan->cfg.look;
+    src->name = c->look_name ? c->look_name : c->name;
+    src->command = c->shell ? c->shell : role_plan(r)->argv.v[0];
+    src->chalk = c->look_color;
+    src->hidden = c->look_hidden;
+    src->look_index = (int)r->pidx;
+    src->brackets = true;
+    if (!lk->prefix)
+        src->tmpl = *src->name ? "{name}" : "{index}";
+    else if (!*lk->prefix)
+        src->tmpl = NULL;
+    else {
+        src->tmpl = lk->prefix;
+        src->brackets = lk->brackets;
+    }
+}
+
 static struct instance *instance_new(struct role *r, int index)
 {
     struct sup *s = r->sup;
@@ -984,6 +1091,7 @@ static struct instance *instance_new(struct role *r, int index)
     in->src.role = role_cfg(r)->name;
     in->src.instance = index;
     in->src.color = logfmt_color(r->color);
+    look_source(r, &in->src);
     logfmt_prepare(&s->log.style, &in->src);
     return in;
 }
@@ -1047,6 +1155,20 @@ static void apply_style(struct sup *s)
         if (len > pad) pad = len;
     }
     st->pad = pad;
+    const struct look_config *lk = &c->look;
+    st->look = lk->on;
+    st->raw = lk->raw;
+    st->command_length = lk->command_length;
+    st->time_format = lk->time_format;
+    st->look_pad = 0;
+    int widest = 0;
+    for (size_t i = 0; i < s->nroles; i++)
+        for (int k = 0; k < s->roles[i]->ninst; k++) {
+            look_source(s->roles[i], &s->roles[i]->inst[k]->src);
+            int w = logfmt_look_width(st, &s->roles[i]->inst[k]->src);
+            if (w > widest) widest = w;
+        }
+    if (lk->pad) st->look_pad = widest; /* --pad-prefix: as concurrently's LoggerPadding */
     for (size_t i = 0; i < s->nroles; i++)
         for (int k = 0; k < s->roles[i]->ninst; k++)
             logfmt_prepare(st, &s->roles[i]->inst[k]->src);
@@ -1288,6 +1410,7 @@ static void reload_begin(struct sup *s)
 
 int sup_reload(struct sup *s, sup_reload_cb cb, void *ud)
 {
+    if (s->opts.no_reload) return -EOPNOTSUPP;
     if (s->shutting_down || s->stopped) return -ESHUTDOWN;
     if (cb) {
         /* one per control connection at most, so the list is bounded by their limit */
@@ -1610,8 +1733,8 @@ int sup_run(struct sup *s)
      * flight: a reload blocked reading the config, on a FIFO say, is waited for here). */
     uv_run(s->loop, UV_RUN_NOWAIT);
     uv_run(s->loop, UV_RUN_DEFAULT);
-    int code;
-    if (lone_oneshot_status(s, &code)) s->exit_code = code;
+    s->exit_code = run_code(s);
+    lone_oneshot_status(s, &s->exit_code);
     return s->exit_code;
 }
 

@@ -94,6 +94,11 @@ struct instance {
     unsigned restarts; /* all restarts, for status and metrics */
     double last_restart_wall;
     struct exit_info exit;
+    /* For the run's exit code (lifecycle.h's run_end): when its process last ended (0: never),
+     * and whether it ended on its own rather than stopped by roster. */
+    uint64_t end_seq;
+    bool end_own;
+    int end_status;    /* shell-style (128 + signal); never 0 for a failure */
     uint64_t memory;   /* last sampled RSS of the group */
     uint64_t lines[2]; /* output lines per stream */
     void *ctx[SUP_MAX_OBSERVERS]; /* each observer's own context (observer.h) */
@@ -124,6 +129,9 @@ struct sup_opts {
     int log_format; /* -1: from config */
     int timestamps; /* -1: from config */
     struct plan_opts plan_opts; /* how a reload builds its plan (roles, environment, lookups) */
+    /* No config to reload (concurrently's command line): SIGHUP stops the run, as it stops
+     * concurrently's commands, and sup_reload is refused. */
+    bool no_reload;
     const struct proc_backend *backend; /* NULL: proc_backend_os */
 };
 
@@ -154,6 +162,8 @@ struct sup {
     bool shutting_down;
     bool force_killed;
     bool finished;
+    int stop_signal; /* the signal the shutdown began with (SIGINT, SIGTERM, SIGQUIT), or 0 */
+    uint64_t ends;   /* processes ended so far: numbers end_seq */
     bool stopped; /* sup_run has returned: observers are detached, handles closed */
     int exit_code;
     double started_wall;
@@ -174,7 +184,8 @@ int sup_init(struct sup *s, uv_loop_t *loop, struct plan *plan, const struct sup
 int sup_run(struct sup *s);
 void sup_free(struct sup *s);
 
-/* Begins the ordered shutdown; exit_code is what roster will return. */
+/* Begins the ordered shutdown. exit_code, when not 0, is what roster will return (a failure
+ * of roster's own); 0 leaves it to the roles' ends and the config's exit: rules. */
 void sup_shutdown(struct sup *s, int exit_code, const char *why);
 /* How a reload ended: rc 0, or -1 with err (its errors, one a line, also logged). Called once,
  * on the loop. */
@@ -186,7 +197,7 @@ typedef void (*sup_reload_cb)(void *ud, int rc, const char *err);
  * meanwhile (the files may have changed after the first read them); cb hears of that one. cb may
  * be NULL (SIGHUP). A shutdown answers every waiting cb with "roster is shutting down" and drops
  * the reload. Returns 0, or -ESHUTDOWN (cb is not called); cb is never called before
- * sup_reload returns. */
+ * sup_reload returns. With opts.no_reload it returns -EOPNOTSUPP. */
 int sup_reload(struct sup *s, sup_reload_cb cb, void *ud);
 /* Runs a new plan (the same config with a budget applied): roles whose fingerprint is unchanged
  * carry on under it, the others restart as on reload. Takes over np. */

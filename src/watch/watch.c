@@ -414,7 +414,7 @@ static void on_state(void *ud, struct instance *in, enum inst_state old, enum in
     const struct role_config *c = role_cfg(in->role);
     (void)old;
     if (now != ST_GIVEN_UP && now != ST_FAILED) return;
-    if (w->s->shutting_down || c->give_up_then != GIVEUP_STAY || !find_wrole(w, c->name)) return;
+    if (w->s->shutting_down || c->give_up_then == GIVEUP_EXIT || !find_wrole(w, c->name)) return;
     logmux_event(&w->s->log, "watch_waiting", c->name, in->index, NULL,
                  "%s crashed — waiting for file changes", in->label);
 }

@@ -75,7 +75,7 @@ CASES = [
     ("bad log format", "log: {format: xml}\nroles:\n  a: {command: x}\n",
      ["F:1:15: log.format must be text or json, not 'xml'"]),
     ("give_up then", "roles:\n  a:\n    command: x\n    give_up: {then: panic}\n",
-     ["F:4:21: give_up.then must be exit or stay, not 'panic'"]),
+     ["F:4:21: give_up.then must be exit, stay or continue, not 'panic'"]),
     ("missing env_file", "env_file: missing.env\nroles:\n  a: {command: x}\n",
      ["F:1:11: env_file: cannot read 'D/missing.env': No such file or directory"]),
     ("command is a mapping", "roles:\n  a:\n    command: {run: x}\n",

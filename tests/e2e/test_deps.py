@@ -55,7 +55,7 @@ roles:
 """
     with Roster(cfg) as r:
         code = r.wait_exit(10)
-        check(code == 1, "a failed oneshot makes roster exit 1, got %s" % code)
+        check(code == 3, "a failed oneshot makes roster exit with its status 3, got %s" % code)
         check(not r.pids("api") and not r.pids("worker"), "dependents never started")
         check(r.events("failed", "migrate"), "the failure is reported")
 

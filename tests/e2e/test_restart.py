@@ -83,7 +83,7 @@ roles:
 """
     with Roster(cfg) as r:
         code = r.wait_exit(20)
-        check(code == 1, "give_up exit makes roster exit 1, got %s" % code)
+        check(code == 2, "give_up exit makes roster exit with the role's status 2, got %s" % code)
         check(len(r.events("restarting", "crashy")) == 3, "exactly 3 restarts before giving up")
         check(r.events("gave_up", "crashy"), "a gave_up event")
         steady = r.pids("steady")[0]

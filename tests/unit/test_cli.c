@@ -189,6 +189,9 @@ static void test_errors(void)
     CHECK_STR(err, "unexpected argument 'extra'");
     CHECK_INT(PARSE("frobnicate"), -1);
     CHECK_STR(err, "unknown command 'frobnicate'");
+    CHECK_INT(PARSE("stauts"), -1);
+    CHECK_STR(err, "unknown command 'stauts' (did you mean 'status'? `roster -- stauts` runs a "
+                   "program of that name)");
     CHECK_INT(PARSE("-"), -1);
     CHECK_STR(err, "unknown command '-'");
     CHECK_INT(PARSE("--frob"), -1);
@@ -221,8 +224,42 @@ static void test_errors(void)
     CHECK_STR(err, "--max-connections must be a positive number, not '-5'");
 }
 
+/* issue 9 §1: which command lines are concurrently's */
+#define CONCUR(...) cli_is_concurrently(ARGC(__VA_ARGS__), (char *[]){"roster", __VA_ARGS__, NULL})
+#define ARGC(...)   (int)(sizeof((char *[]){"roster", __VA_ARGS__}) / sizeof(char *))
+static void test_concurrently_mode(void)
+{
+    CHECK(!cli_is_concurrently(1, (char *[]){"roster", NULL}));
+    CHECK(CONCUR("echo a", "echo b"));
+    CHECK(CONCUR("npm:dev:*"));
+    CHECK(CONCUR("-k", "-n", "api,web", "node api.js", "vite"));
+    CHECK(CONCUR("--", "check"));        /* -- forces it, even for a subcommand's word */
+    CHECK(CONCUR("-k", "--", "a", "b")); /* roster's own line has no -- */
+    CHECK(!CONCUR("check"));
+    CHECK(!CONCUR("-c", "roster.yaml"));
+    CHECK(!CONCUR("-c", "roster.yaml", "check"));
+    CHECK(!CONCUR("--role", "web"));
+    CHECK(!CONCUR("-r", "web"));
+    CHECK(!CONCUR("restart", "api"));
+    CHECK(!CONCUR("--help"));
+    CHECK(!CONCUR("--log-format", "json", "run"));
+    /* concurrently's -c colors and -r raw: a command after them makes the line concurrently's */
+    CHECK(CONCUR("-c", "red,blue", "echo a", "echo b"));
+    CHECK(CONCUR("-r", "echo a", "echo b"));
+    CHECK(CONCUR("--config=x.yaml", "echo a"));
+    /* a lone word two edits from a subcommand is its typo, refused with a suggestion */
+    CHECK(!CONCUR("stauts"));
+    CHECK(!CONCUR("--socket", "s", "restrat"));
+    CHECK(CONCUR("stauts", "echo b")); /* beside another command it is a command */
+    CHECK(CONCUR("vite"));             /* far from every subcommand: a program */
+    CHECK(CONCUR("top"));              /* shorter than four letters: a program */
+    CHECK(CONCUR("./check"));          /* a path is a program */
+    CHECK(CONCUR("--", "stauts"));
+}
+
 int main(void)
 {
+    test_concurrently_mode();
     test_defaults();
     test_commands();
     test_options_any_order();

@@ -579,6 +579,58 @@ static void test_broken_configs(void)
 
 /* Every key's own mistakes, in every mapping: each value error, and each table's unknown-key
  * error with its suggestion, as the tables word them. */
+/* issue 9 §2: the exit: mapping and exit_on_end, concurrently's --success and --kill-others */
+static void test_exit_keys(void)
+{
+    struct roster_config cfg;
+    char *diag;
+    CHECK_INT(load_yaml("roles:\n  web: {command: x}\n", NULL, &cfg, &diag), 0);
+    CHECK_INT(cfg.exit.success, EXIT_SUCCESS_ALL);
+    CHECK_INT(cfg.exit.interrupted, EXIT_INTERRUPTED_STATUS);
+    CHECK_INT(cfg.roles[0].exit_on_end, EXIT_ON_END_NEVER);
+    config_free(&cfg);
+    free(diag);
+
+    CHECK_INT(
+        load_yaml("exit: {success: '!e2e', interrupted: success}\n"
+                  "roles:\n  e2e: {command: x, exit_on_end: true, give_up: {then: continue}}\n"
+                  "  web: {command: x, exit_on_end: failure}\n  db: {command: x, "
+                  "exit_on_end: false}\n",
+                  NULL, &cfg, &diag),
+        0);
+    CHECK_STR(diag, "");
+    CHECK_INT(cfg.exit.success, EXIT_SUCCESS_NOT_ROLE);
+    CHECK_STR(cfg.exit.role, "e2e");
+    char *text = exit_success_text(&cfg.exit);
+    CHECK_STR(text, "!e2e");
+    free(text);
+    CHECK_INT(cfg.exit.interrupted, EXIT_INTERRUPTED_SUCCESS);
+    CHECK_INT(cfg.roles[0].exit_on_end, EXIT_ON_END_ALWAYS);
+    CHECK_INT(cfg.roles[0].give_up_then, GIVEUP_CONTINUE);
+    CHECK_INT(cfg.roles[1].exit_on_end, EXIT_ON_END_FAILURE);
+    CHECK_INT(cfg.roles[2].exit_on_end, EXIT_ON_END_NEVER);
+    config_free(&cfg);
+    free(diag);
+
+    CHECK_INT(load_yaml("exit: {success: first}\nroles:\n  web: {command: x}\n", NULL, &cfg, &diag),
+              0);
+    CHECK_INT(cfg.exit.success, EXIT_SUCCESS_FIRST);
+    CHECK(cfg.exit.role == NULL);
+    config_free(&cfg);
+    free(diag);
+
+    BAD("exit: {success: api}\nroles:\n  web: {command: x}\n  db: {command: y}\n",
+        "roster.yaml:1:17: exit.success names role 'api', which is not defined (roles: web, db)");
+    BAD("exit: {success: '!'}\nroles:\n  web: {command: x}\n",
+        "roster.yaml:1:17: exit.success must be all, first, last, a role's name or !ROLE, not '!'");
+    BAD("exit: {interrupted: ok}\nroles:\n  web: {command: x}\n",
+        "roster.yaml:1:21: exit.interrupted must be status or success, not 'ok'");
+    BAD("exit: {sucess: all}\nroles:\n  web: {command: x}\n",
+        "roster.yaml:1:8: unknown key 'sucess' in exit (did you mean 'success'?)");
+    BAD("roles:\n  web: {command: x, exit_on_end: maybe}\n",
+        "roster.yaml:2:34: exit_on_end must be false, true or failure, not 'maybe'");
+}
+
 static void test_every_key(void)
 {
     BAD("roles:\n  web:\n    command: x\n    user: {name: x}\n",
@@ -952,6 +1004,7 @@ int main(void)
     test_valid_shapes();
     test_broken_configs();
     test_every_key();
+    test_exit_keys();
     test_procfile();
     test_control_socket_length();
     test_default_control_socket();

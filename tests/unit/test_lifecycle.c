@@ -391,8 +391,44 @@ static void test_verdicts(void)
     CHECK_STR(restart_verdict_name((enum restart_verdict)99), "?");
 }
 
+/* The run's exit code from the ends of its own (issue 9 §2, concurrently's --success). */
+static void test_run_exit_code(void)
+{
+    /* api crashed (3) first, web ended well, job failed (2) last */
+    const struct run_end ends[] = {{"web", 0, 2}, {"job", 2, 3}, {"api", 3, 1}};
+    struct exit_config rule = {.success = EXIT_SUCCESS_ALL};
+    CHECK_INT(run_exit_code(ends, 3, &rule), 3);
+    CHECK_INT(run_exit_code(ends, 1, &rule), 0);
+    CHECK_INT(run_exit_code(NULL, 0, &rule), 0); /* every role stopped by roster */
+    rule.success = EXIT_SUCCESS_FIRST;
+    CHECK_INT(run_exit_code(ends, 3, &rule), 3);
+    CHECK_INT(run_exit_code(ends, 2, &rule), 0);
+    CHECK_INT(run_exit_code(NULL, 0, &rule), 0);
+    rule.success = EXIT_SUCCESS_LAST;
+    CHECK_INT(run_exit_code(ends, 3, &rule), 2);
+    CHECK_INT(run_exit_code(ends, 1, &rule), 0);
+    rule.success = EXIT_SUCCESS_ROLE;
+    rule.role = "web";
+    CHECK_INT(run_exit_code(ends, 3, &rule), 0);
+    rule.role = "job";
+    CHECK_INT(run_exit_code(ends, 3, &rule), 2);
+    rule.role = "nope"; /* the role never ended on its own: as concurrently, a failure */
+    CHECK_INT(run_exit_code(ends, 3, &rule), 1);
+    rule.success = EXIT_SUCCESS_NOT_ROLE;
+    rule.role = "api";
+    CHECK_INT(run_exit_code(ends, 3, &rule), 2);
+    rule.role = "job";
+    CHECK_INT(run_exit_code(ends, 3, &rule), 3);
+    /* two copies of a role: every one counts */
+    const struct run_end copies[] = {{"w", 0, 1}, {"w", 137, 2}};
+    rule.success = EXIT_SUCCESS_ROLE;
+    rule.role = "w";
+    CHECK_INT(run_exit_code(copies, 2, &rule), 137);
+}
+
 int main(void)
 {
+    test_run_exit_code();
     test_table();
     test_state_classes();
     test_restart_decide();

@@ -262,8 +262,139 @@ static void test_color_level(void)
     CHECK_STR(logfmt_color_level("vt100", ""), "1");
 }
 
+/* issue 9 §3: concurrently's look: prefixes from -p's templates, -l, --pad-prefix, -r, --hide,
+ * its colors, its event lines; roster's own events give way to them. */
+static char *look_line(struct log_style *st, struct log_source *src, const char *msg)
+{
+    sbuf out;
+    sbuf_init(&out);
+    logfmt_prepare(st, src);
+    logfmt_line(st, src, LOG_STDOUT, msg, strlen(msg), TS, &out);
+    logfmt_source_free(src);
+    return out.data ? sbuf_detach(&out) : xstrdup("");
+}
+
+static void test_look(void)
+{
+    struct log_style st = style(LOG_TEXT, false, false, 6);
+    st.look = true;
+    st.command_length = 10;
+    struct log_source src = source("0", "0", 0, 4242);
+    src.tmpl = "{index}";
+    src.brackets = true;
+    src.look_index = 1;
+    src.command = "echo foo";
+    src.name = "api";
+    char *l = look_line(&st, &src, "hello");
+    CHECK_STR(l, "[1] hello\n");
+    free(l);
+    src.tmpl = "{name}";
+    l = look_line(&st, &src, "x");
+    CHECK_STR(l, "[api] x\n");
+    free(l);
+    /* -p command -l 5: concurrently's shortenText */
+    st.command_length = 5;
+    src.tmpl = "{command}";
+    l = look_line(&st, &src, "foo");
+    CHECK_STR(l, "[ec..o] foo\n");
+    free(l);
+    st.command_length = 10;
+    l = look_line(&st, &src, "foo");
+    CHECK_STR(l, "[echo foo] foo\n");
+    free(l);
+    /* a template: no brackets, unknown fields kept */
+    src.tmpl = "{pid}:{name}{x}";
+    src.brackets = false;
+    l = look_line(&st, &src, "m");
+    CHECK_STR(l, "4242:api{x} m\n");
+    free(l);
+    /* --pad-prefix pads the content inside the brackets */
+    src.tmpl = "{name}";
+    src.brackets = true;
+    CHECK_INT(logfmt_look_width(&st, &src), 3);
+    st.look_pad = 6;
+    l = look_line(&st, &src, "m");
+    CHECK_STR(l, "[api   ] m\n");
+    free(l);
+    st.look_pad = 0;
+    /* -p none: nothing before the line */
+    src.tmpl = NULL;
+    l = look_line(&st, &src, "m");
+    CHECK_STR(l, "m\n");
+    free(l);
+    /* colors: the prefix only, from the chalk style */
+    st.color = true;
+    src.tmpl = "{index}";
+    src.chalk = "bgBlue.bold";
+    l = look_line(&st, &src, "m");
+    CHECK_STR(l, "\x1b[44m\x1b[1m[1]\x1b[0m m\n");
+    free(l);
+    src.chalk = "";
+    l = look_line(&st, &src, "m");
+    CHECK_STR(l, "[1] m\n");
+    free(l);
+    st.color = false;
+    /* -r: the output alone; --hide: nothing */
+    st.raw = true;
+    l = look_line(&st, &src, "raw");
+    CHECK_STR(l, "raw\n");
+    free(l);
+    st.raw = false;
+    src.hidden = true;
+    l = look_line(&st, &src, "hidden");
+    CHECK_STR(l, "");
+    free(l);
+    src.hidden = false;
+    /* event lines: concurrently's, not roster's */
+    sbuf out;
+    sbuf_init(&out);
+    logfmt_prepare(&st, &src);
+    logfmt_event(&st, "exited", "0", 0, NULL, "0 exited (code 1)", TS, &out);
+    CHECK_INT(out.len, 0);
+    logfmt_note(&st, &src, "exit 1 exited with code 1", TS, &out);
+    logfmt_global(&st, "Sending SIGTERM to other processes..", &out);
+    CHECK_STR(out.data,
+              "[1] exit 1 exited with code 1\n--> Sending SIGTERM to other processes..\n");
+    sbuf_reset(&out);
+    st.raw = true;
+    logfmt_note(&st, &src, "x", TS, &out);
+    logfmt_global(&st, "x", &out);
+    CHECK_INT(out.len, 0);
+    sbuf_free(&out);
+    logfmt_source_free(&src);
+}
+
+static void test_chalk_and_dates(void)
+{
+    char b[80];
+    logfmt_chalk_sgr("red", b, sizeof b);
+    CHECK_STR(b, "\x1b[31m");
+    logfmt_chalk_sgr("reset", b, sizeof b);
+    CHECK_STR(b, "");
+    logfmt_chalk_sgr("#23de43.inverse", b, sizeof b);
+    CHECK_STR(b, "\x1b[38;2;35;222;67m\x1b[7m");
+    logfmt_chalk_sgr("#fff", b, sizeof b);
+    CHECK_STR(b, "\x1b[38;2;255;255;255m");
+    logfmt_chalk_sgr("greenBright.bgWhiteBright.underline", b, sizeof b);
+    CHECK_STR(b, "\x1b[92m\x1b[107m\x1b[4m");
+    logfmt_chalk_sgr("red.bold", b, 8); /* cut short, never overflowed */
+    CHECK_STR(b, "\x1b[31m");
+    /* dates in local time: UTC here */
+    setenv("TZ", "UTC", 1);
+    logfmt_date("yyyy-MM-dd HH:mm:ss.SSS", TS, b, sizeof b);
+    CHECK_STR(b, "2023-11-14 22:13:20.250");
+    logfmt_date("yy/M/d h:mm a EEE MMM 'at' ''S''", TS, b, sizeof b);
+    CHECK_STR(b, "23/11/14 10:13 PM Tue Nov at '2'");
+    logfmt_date("EEEE MMMM", TS, b, sizeof b);
+    CHECK_STR(b, "Tuesday November");
+    CHECK_INT(logfmt_date("yyyy-MM-dd", TS, b, 5), 4);
+    CHECK_STR(b, "2023");
+}
+
 int main(void)
 {
+    test_look();
+    test_chalk_and_dates();
     test_color_level();
     test_text();
     test_colors();

@@ -1,0 +1,410 @@
+"""test_concurrently.py — concurrently's exit semantics (issue 9): first as roster.yaml says them
+(exit_on_end, exit.success, exit.interrupted, give_up.then: continue), then from concurrently's
+own command line. The cases follow concurrently's bin/concurrently.spec.ts where it has them.
+Every wait has a deadline."""
+import os
+import signal
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import re  # noqa: E402
+import subprocess  # noqa: E402
+import time  # noqa: E402
+
+from harness import (ROSTER, Roster, check, pid_alive, run, run_roster, tmpdir,  # noqa: E402
+                     wait_for)
+
+# ---- roster.yaml: the same semantics -----------------------------------------------------------
+
+
+# A service and a oneshot whose end ends the run (concurrently -k "serve" "test:e2e").
+SERVE_AND_E2E = """
+roles:
+  serve:
+    command: [@CHILD@, sleep, "1000"]
+  e2e:
+    kind: oneshot
+    command: [@CHILD@, exit, "STATUS", "200"]
+    exit_on_end: true
+"""
+
+
+def test_exit_on_end_oneshot_ends_the_run_with_its_status():
+    # -s first: the run exits with the oneshot's status
+    cfg = "exit: {success: first}\n" + SERVE_AND_E2E.replace("STATUS", "4")
+    with Roster(cfg) as r:
+        code = r.wait_exit(10)
+        check(code == 4, "the run exits with e2e's status 4, got %s\n%s" % (code, r.tail()))
+        serve = r.pids("serve")[0]
+        check(not pid_alive(serve), "serve was stopped")
+        check(r.events("stopped", "serve"), "serve stopped by the shutdown\n%s" % r.tail())
+
+
+def test_exit_on_end_success_is_success():
+    # -k: serve is killed, which is not a failure of the run (concurrently #187)
+    with Roster(SERVE_AND_E2E.replace("STATUS", "0")) as r:
+        code = r.wait_exit(10)
+        check(code == 0, "every role that ended on its own succeeded: 0, got %s\n%s" % (
+            code, r.tail()))
+
+
+def test_exit_on_end_failure_ignores_success():
+    # --kill-others-on-fail: a success leaves the others running; the run ends when all have
+    cfg = """
+roles:
+  slow:
+    command: [@CHILD@, exit, "0", "600"]
+    restart: never
+    exit_on_end: failure
+  quick:
+    command: [@CHILD@, exit, "0", "50"]
+    restart: never
+    exit_on_end: failure
+"""
+    with Roster(cfg) as r:
+        code = r.wait_exit(10)
+        check(code == 0, "exit 0, got %s" % code)
+        check(not r.events("stopping", "slow"), "slow was not stopped\n%s" % r.tail())
+        check(r.events("exited", "slow"), "slow ended on its own")
+
+
+def test_exit_on_end_failure_kills_on_failure():
+    cfg = """
+roles:
+  slow:
+    command: [@CHILD@, sleep, "1000"]
+    exit_on_end: failure
+  bad:
+    command: [@CHILD@, exit, "6", "50"]
+    restart: never
+    give_up: {then: continue}
+    exit_on_end: failure
+"""
+    with Roster(cfg) as r:
+        code = r.wait_exit(10)
+        check(code == 6, "exit 6 (bad's status), got %s\n%s" % (code, r.tail()))
+        check(r.events("stopped", "slow"), "slow was stopped")
+
+
+def test_exit_on_end_drops_pending_restarts():
+    # concurrently #579/#496: once the run ends, a role waiting in backoff is not restarted
+    cfg = """
+roles:
+  crashy:
+    command: [@CHILD@, exit, "1"]
+    backoff: {initial: 300ms, max: 300ms}
+    give_up: {after: 100, within: 1m}
+  e2e:
+    kind: oneshot
+    command: [@CHILD@, exit, "0", "500"]
+    exit_on_end: true
+"""
+    with Roster(cfg) as r:
+        code = r.wait_exit(10)
+        # crashy's last end was its own crash: under success all, the run fails with it
+        check(code == 1, "exit 1 (crashy's crash), got %s\n%s" % (code, r.tail()))
+        n = len(r.events("started", "crashy"))
+        check(n >= 2, "crashy crashed and restarted meanwhile (%d starts)" % n)
+        recs = r.records()
+        at = [i for i, e in enumerate(recs) if e.get("event") == "shutdown"]
+        check(at, "a shutdown")
+        after = [e for e in recs[at[0]:] if e.get("event") == "started" and
+                 e.get("subject") == "crashy"]
+        check(not after, "crashy was not restarted after the shutdown began\n%s" % r.tail())
+
+
+def test_success_last_and_role():
+    cfg = """
+exit: {success: last}
+roles:
+  a: {command: [@CHILD@, exit, "3", "50"], restart: never, give_up: {then: continue}}
+  b: {command: [@CHILD@, exit, "0", "400"], restart: never}
+"""
+    with Roster(cfg) as r:
+        code = r.wait_exit(10)
+        check(code == 0, "-s last: the last to end (b) succeeded, got %s\n%s" % (code, r.tail()))
+    cfg2 = cfg.replace("success: last", "success: a")
+    with Roster(cfg2) as r:
+        code = r.wait_exit(10)
+        check(code == 3, "success: a: a's status 3, got %s\n%s" % (code, r.tail()))
+    cfg3 = cfg.replace("success: last", "success: '!a'")
+    with Roster(cfg3) as r:
+        code = r.wait_exit(10)
+        check(code == 0, "success: !a: b succeeded, got %s\n%s" % (code, r.tail()))
+
+
+def test_interrupted_crash_loop_exits_with_its_code():
+    # a crash loop interrupted by Ctrl-C exits non-zero (as foreman does) ...
+    cfg = """
+roles:
+  crashy:
+    command: [@CHILD@, exit, "5"]
+    backoff: {initial: 2s, max: 2s}
+  steady:
+    command: [@CHILD@, sleep, "1000"]
+"""
+    with Roster(cfg) as r:
+        r.wait_event("exited", "crashy", count=2)
+        code = r.stop(signal.SIGINT, 10)
+        check(code == 5, "Ctrl-C during a crash loop exits 5, got %s\n%s" % (code, r.tail()))
+    # ... but SIGTERM, a platform stopping roster, is a clean end
+    with Roster(cfg) as r:
+        r.wait_event("exited", "crashy", count=2)
+        code = r.stop(signal.SIGTERM, 10)
+        check(code == 0, "SIGTERM exits 0, got %s" % code)
+    # ... and with exit.interrupted: success (concurrently's way), Ctrl-C is a success
+    with Roster("exit: {interrupted: success}\n" + cfg) as r:
+        r.wait_event("exited", "crashy", count=2)
+        code = r.stop(signal.SIGINT, 10)
+        check(code == 0, "exit.interrupted: success: 0, got %s" % code)
+
+
+def test_give_up_continue_ends_when_all_ended():
+    # give_up.then: continue: a role that gave up ends; the run ends once every role has
+    cfg = """
+roles:
+  crashy:
+    command: [@CHILD@, exit, "2"]
+    backoff: {initial: 10ms, max: 10ms}
+    give_up: {after: 2, within: 1m, then: continue}
+  job:
+    command: [@CHILD@, exit, "0", "600"]
+    restart: on-failure
+"""
+    with Roster(cfg) as r:
+        r.wait_event("gave_up", "crashy")
+        check(r.proc.poll() is None and not r.events("shutdown"),
+              "roster runs on while job runs\n%s" % r.tail())
+        code = r.wait_exit(10)
+        check(code == 2, "the run carries crashy's status 2, got %s\n%s" % (code, r.tail()))
+        check(r.events("exited", "job") and not r.events("stopping", "job"),
+              "job ended on its own")
+
+
+def test_check_shows_exit_rules():
+    d = tmpdir()
+    path = os.path.join(d, "roster.yaml")
+    with open(path, "w") as f:
+        f.write("exit: {success: e2e, interrupted: success}\nroles:\n"
+                "  serve: {command: sleep 100}\n"
+                "  e2e: {kind: oneshot, command: 'true', exit_on_end: true}\n")
+    code, out, err = run_roster(["check", "-c", path])
+    check(code == 0, "roster check passes: %s" % err)
+    check("exit: success e2e, interrupted success" in out, "the exit rule is shown:\n" + out)
+    check("exit_on_end: true" in out, "exit_on_end is shown:\n" + out)
+
+
+# ---- concurrently's command line (bin/concurrently.spec.ts) -------------------------------------
+
+
+def conc(args, cwd=None, env=None, timeout=20):
+    """Runs `roster ARGS...` in concurrently's mode; returns (code, stdout and stderr lines)."""
+    e = {"FORCE_COLOR": "0", "NO_COLOR": ""}
+    e.update(env or {})
+    code, out, err = run_roster(args, cwd=cwd or tmpdir(), env=e, timeout=timeout)
+    return code, [l for l in (out + err).split("\n") if l]
+
+
+def has(lines, text):
+    return any(text in l for l in lines)
+
+
+def test_cli_exit_codes():
+    code, lines = conc(["echo foo", "echo bar"])
+    check(code == 0, "success by default when the commands succeed: %s %s" % (code, lines))
+    code, lines = conc(["echo foo", "exit 1"])
+    check(code > 0, "failure when one fails: %s" % code)
+    code, _ = conc(["--success=first", "echo foo", "sleep 0.5 && exit 1"])
+    check(code == 0, "--success=first, first succeeds: %s" % code)
+    code, _ = conc(["--success=first", "exit 1", "sleep 0.5 && echo foo"])
+    check(code > 0, "--success=first, first fails: %s" % code)
+    for arg in (["--success=last"], ["-s", "last"]):
+        code, _ = conc(arg + ["exit 1", "sleep 0.5 && echo foo"])
+        check(code == 0, "%s, last succeeds: %s" % (arg, code))
+    code, _ = conc(["--success=last", "echo foo", "sleep 0.5 && exit 1"])
+    check(code > 0, "--success=last, last fails: %s" % code)
+    code, _ = conc(["-s", "command-b", "-n", "a,b", "exit 1", "sleep 0.3"])
+    check(code == 0, "-s command-b: b succeeded: %s" % code)
+    code, _ = conc(["-s", "!command-0", "exit 1", "sleep 0.3"])
+    check(code == 0, "-s !command-0: the others succeeded: %s" % code)
+    code, _ = conc(["-s", "command-0", "exit 3", "sleep 0.3"])
+    check(code == 3, "the failing command's own status: %s" % code)
+
+
+def test_cli_sigint_is_success():
+    d = tmpdir()
+    p = subprocess.Popen([ROSTER, "sleep 30"], cwd=d, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, env=dict(os.environ, FORCE_COLOR="0"),
+                         start_new_session=True)
+    try:
+        def started():
+            out = subprocess.run(["pgrep", "-P", str(p.pid)], capture_output=True, text=True)
+            return out.stdout.strip() or None
+        wait_for(started, 10, "the command to start")
+        p.send_signal(signal.SIGINT)
+        code = p.wait(timeout=10)
+        out = p.stdout.read().decode()
+        check(code == 0, "Ctrl-C ends a concurrently run with success: %s\n%s" % (code, out))
+        check(re.search(r"\[0\] sleep 30 exited with code (SIGINT|SIGTERM|130|143|0)", out),
+              "the command's end is said: %s" % out)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+def test_cli_raw_and_hide():
+    for arg in ("--raw", "-r"):
+        code, lines = conc([arg, "echo foo", "echo bar"])
+        check(sorted(lines) == ["bar", "foo"], "%s: only the output: %s" % (arg, lines))
+    code, lines = conc(["--hide", "1", "echo foo", "echo bar"])
+    check(has(lines, "foo") and not has(lines, "bar"), "--hide 1: %s" % lines)
+    code, lines = conc(["-n", "foo,bar", "--hide", "bar", "echo foo", "echo bar"])
+    check(has(lines, "foo") and not has(lines, "bar"), "--hide bar: %s" % lines)
+    code, lines = conc(["--hide", "1", "--raw", "echo foo", "echo bar"])
+    check(lines == ["foo"], "--hide 1 --raw: %s" % lines)
+    code, lines = conc(["-n", "foo,bar", "--hide", "bar", "--raw", "echo foo", "echo bar"])
+    check(lines == ["foo"], "--hide bar --raw: %s" % lines)
+
+
+def test_cli_names_and_prefixes():
+    for arg in ("--names", "-n"):
+        code, lines = conc([arg, "foo,bar", "echo foo", "echo bar"])
+        check("[foo] foo" in lines and "[bar] bar" in lines, "%s: %s" % (arg, lines))
+    code, lines = conc(["--names", "foo|bar", "--name-separator", "|", "echo foo", "echo bar"])
+    check("[foo] foo" in lines and "[bar] bar" in lines, "--name-separator: %s" % lines)
+    code, lines = conc(["echo foo", "echo bar"])
+    check("[0] foo" in lines and "[1] bar" in lines, "the index without names: %s" % lines)
+    for arg in (["--prefix", "command"], ["-p", "command"]):
+        code, lines = conc(arg + ["echo foo", "echo bar"])
+        check("[echo foo] foo" in lines and "[echo bar] bar" in lines, "%s: %s" % (arg, lines))
+    for arg in (["--prefix", "command", "--prefix-length", "5"], ["-p", "command", "-l", "5"]):
+        code, lines = conc(arg + ["echo foo", "echo bar"])
+        check("[ec..o] foo" in lines and "[ec..r] bar" in lines, "%s: %s" % (arg, lines))
+    code, lines = conc(["--pad-prefix", "-n", "foo,barbaz", "echo foo", "echo bar"])
+    check(has(lines, "[foo   ]") and has(lines, "[barbaz]"), "--pad-prefix: %s" % lines)
+    code, lines = conc(["-p", "{index}-{name}:", "-n", "a", "echo x"])
+    check("0-a: x" in lines, "a template, no brackets: %s" % lines)
+    code, lines = conc(["-p", "none", "echo x"])
+    check("x" in lines, "-p none: %s" % lines)
+    code, lines = conc(["-p", "time", "-t", "yyyy", "echo x"])
+    check("[%s] x" % time.strftime("%Y") in lines, "-p time -t yyyy: %s" % lines)
+    code, lines = conc(["-p", "pid", "echo x"])
+    check(any(re.match(r"^\[\d+\] x$", l) for l in lines), "-p pid: %s" % lines)
+
+
+def test_cli_colors():
+    code, lines = conc(["--color", "-c", "red,bgBlue.bold", "echo x", "echo y"])
+    check("\x1b[31m[0]\x1b[0m x" in lines, "-c red colors [0]: %r" % lines)
+    check("\x1b[44m\x1b[1m[1]\x1b[0m y" in lines, "-c bgBlue.bold colors [1]: %r" % lines)
+    code, lines = conc(["--no-color", "-c", "red", "echo x"])
+    check("[0] x" in lines, "--no-color: %r" % lines)
+
+
+def test_cli_restart_tries():
+    code, lines = conc(["--restart-tries", "1", "exit 1"])
+    check(lines == ["[0] exit 1 exited with code 1", "[0] exit 1 restarted",
+                    "[0] exit 1 exited with code 1"], "--restart-tries 1: %s" % lines)
+    check(code == 1, "exit 1: %s" % code)
+
+
+def test_cli_kill_others():
+    for arg in ("--kill-others", "-k"):
+        code, lines = conc([arg, "sleep 10", "exit 0"])
+        check(has(lines, "[1] exit 0 exited with code 0"), "%s: %s" % (arg, lines))
+        check(has(lines, "--> Sending SIGTERM to other processes.."), lines)
+        check(has(lines, "[0] sleep 10 exited with code SIGTERM"), lines)
+        # concurrently #187: the command killed by -k is no failure of the run
+        check(code == 0, "%s: the run succeeds: %s" % (arg, code))
+    code, lines = conc(["--kill-others", "sleep 10", "exit 1"])
+    check(has(lines, "[1] exit 1 exited with code 1") and
+          has(lines, "Sending SIGTERM to other processes") and
+          has(lines, "[0] sleep 10 exited with code SIGTERM"), "-k on failure: %s" % lines)
+    check(code == 1, "exit 1: %s" % code)
+
+
+def test_cli_kill_others_on_fail():
+    code, lines = conc(["--kill-others-on-fail", "sleep 0.5", "exit 0"])
+    check(has(lines, "[1] exit 0 exited with code 0") and
+          has(lines, "[0] sleep 0.5 exited with code 0") and
+          not has(lines, "Sending"), "no kill on success: %s" % lines)
+    code, lines = conc(["--kill-others-on-fail", "sleep 10", "exit 1"])
+    check(has(lines, "[1] exit 1 exited with code 1") and
+          has(lines, "Sending SIGTERM to other processes") and
+          has(lines, "[0] sleep 10 exited with code SIGTERM"), "kill on failure: %s" % lines)
+
+
+def test_cli_kill_others_after_restarts_stops_for_good():
+    # concurrently #496/#579: -k with --restart-tries kills the others once the tries are used
+    # up, and they are not restarted
+    code, lines = conc(["-k", "--restart-tries", "2", "exit 1", "sleep 10"])
+    n = len([l for l in lines if l == "[0] exit 1 exited with code 1"])
+    check(n == 3, "three tries: %s" % lines)
+    check(has(lines, "Sending SIGTERM to other processes"), lines)
+    check(has(lines, "[1] sleep 10 exited with code SIGTERM"), lines)
+    check(not has(lines, "[1] sleep 10 restarted"), "the killed command is not restarted: %s"
+          % lines)
+    check(code == 1, "exit 1: %s" % code)
+
+
+def test_cli_flags_not_supported_yet_say_so():
+    for args in (["-i", "cat"], ["-g", "echo a"], ["--timings", "echo a"],
+                 ["--teardown", "echo t", "echo a"], ["-m", "1", "echo a", "echo b"]):
+        code, lines = conc(args)
+        check(code == 2 and has(lines, "not supported yet"), "%s: %s %s" % (args, code, lines))
+        check(not has(lines, "exited with code"), "nothing ran: %s" % lines)
+
+
+def test_cli_subcommand_words_and_double_dash():
+    code, out, err = run_roster(["--", "echo check"], cwd=tmpdir(), env={"FORCE_COLOR": "0"})
+    check(code == 0 and "[0] check" in out, "-- forces the mode: %s %s" % (out, err))
+    code, out, err = run_roster(["--help"])
+    check(code == 0 and "roster check" in out, "roster --help stays roster's")
+    code, out, err = run_roster(["-h", "echo"], cwd=tmpdir())
+    check(code == 0 and "concurrently" in out, "-h with a command: concurrently's help: %s" % out)
+
+
+def test_cli_npm_wildcards():
+    d = tmpdir()
+    with open(os.path.join(d, "package.json"), "w") as f:
+        f.write('{"scripts": {"dev:api": "x", "dev:web": "y", "build": "z"}}')
+    bindir = os.path.join(d, "bin")
+    os.mkdir(bindir)
+    npm = os.path.join(bindir, "npm")
+    with open(npm, "w") as f:
+        f.write("#!/bin/sh\necho \"npm $*\"\n")
+    os.chmod(npm, 0o755)
+    env = {"PATH": bindir + ":" + os.environ["PATH"]}
+    code, lines = conc(["npm:dev:*"], cwd=d, env=env)
+    check(code == 0, "exit 0: %s %s" % (code, lines))
+    check("[api] npm run dev:api" in lines and "[web] npm run dev:web" in lines,
+          "each script as a command named by the wildcard: %s" % lines)
+    check(not has(lines, "build"), "only the matching scripts: %s" % lines)
+    code, lines = conc(["npm:dev:*(!web)"], cwd=d, env=env)
+    check("[api] npm run dev:api" in lines and not has(lines, "dev:web"),
+          "an exclusion: %s" % lines)
+
+
+def test_cli_to_yaml_round_trip():
+    d = tmpdir()
+    code, out, err = run_roster(["--to-yaml", "-k", "-s", "first", "-n", "serve,e2e",
+                                 "--restart-tries", "2", "--restart-after", "100",
+                                 "sleep 100", "exit 0"], cwd=d)
+    check(code == 0, "--to-yaml: %s" % err)
+    check("exit_on_end: true" in out and 'success: "first"' in out, out)
+    path = os.path.join(d, "roster.yaml")
+    with open(path, "w") as f:
+        f.write(out)
+    code, chk, err = run_roster(["check", "-c", path], cwd=d)
+    check(code == 0, "roster check accepts it: %s\n%s" % (err, out))
+    check("exit: success first, interrupted success" in chk, chk)
+    check("give up after 2" in chk and "then continue" in chk, chk)
+    # and it runs as the command line does: e2e's end ends the run with its status
+    with Roster(out, args=()) as r:
+        code = r.wait_exit(10)
+        check(code == 0, "the YAML runs the same: %s\n%s" % (code, r.tail()))
+        check(r.events("stopped", "serve"), "serve stopped when e2e ended\n%s" % r.tail())
+
+
+if __name__ == "__main__":
+    run(globals())
