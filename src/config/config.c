@@ -36,6 +36,7 @@ void config_role_defaults(struct role_config *r)
     r->live.failures = 3;
     r->pg.mode = PGROLE_DEFAULT;
     r->pg.weight = 1;
+    r->watch_debounce_ms = 200;
 }
 
 void config_defaults(struct roster_config *cfg)
@@ -298,6 +299,8 @@ void config_role_free(struct role_config *r)
     free(r->pg.url_param);
     free(r->look_name);
     free(r->look_color);
+    strvec_free(&r->watch);
+    strvec_free(&r->watch_ignore);
 }
 
 void config_free(struct roster_config *cfg)

@@ -43,6 +43,7 @@ enum exit_interrupted { EXIT_INTERRUPTED_STATUS, EXIT_INTERRUPTED_SUCCESS };
 enum dep_cond { DEP_STARTED, DEP_READY, DEP_COMPLETED };
 enum log_format { LOG_TEXT, LOG_JSON };
 enum color_mode { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER };
+enum watch_restart { WATCH_RESTART_ROLE, WATCH_RESTART_DEPENDENTS };
 enum probe_kind { PROBE_NONE, PROBE_HTTP, PROBE_TCP, PROBE_EXEC, PROBE_LOG, PROBE_NOTIFY };
 
 struct dep {
@@ -115,6 +116,13 @@ struct role_config {
     char *look_name;
     char *look_color;
     bool look_hidden;
+    /* watch: paths and globs whose changes restart the role, made absolute against its cwd (or
+     * the config's directory); watch_ignore: patterns whose matches never do (node_modules and
+     * .git are ignored besides, by the watcher). */
+    strvec watch;
+    strvec watch_ignore;
+    uint64_t watch_debounce_ms;
+    enum watch_restart watch_restart;
 };
 
 /* concurrently's look for the output, from its command line (no roster.yaml keys yet): each

@@ -529,9 +529,61 @@ static void backoff_done(struct walk *w)
         err_at(w->L, w->map, "backoff.initial must not exceed backoff.max");
 }
 
+/* A watch entry or an ignore pattern with a '/' made absolute against the role's cwd, or the
+ * config's directory when it has none (cwd is read by then: done runs after the keys). An ignore
+ * pattern without '/' stays as written: it matches a name at any depth (*.log, tmp). */
+static void watch_paths_absolute(struct loader *L, struct role_config *r, strvec *v, bool names)
+{
+    const char *base = r->cwd ? r->cwd : L->cfg->dir ? L->cfg->dir : ".";
+    for (size_t i = 0; i < v->n; i++) {
+        char *p = v->v[i];
+        while (p[0] == '.' && p[1] == '/')
+            p += 2;
+        if (p[0] == '/' || (names && !strchr(p, '/'))) continue;
+        char *full = !*p || !strcmp(p, ".") ? xstrdup(base) : xasprintf("%s/%s", base, p);
+        size_t n = strlen(full);
+        while (n > 1 && full[n - 1] == '/')
+            full[--n] = '\0';
+        free(v->v[i]);
+        v->v[i] = full;
+    }
+}
+
+/* Whether a mapping node has the key name, as written (not through a '<<' merge). */
+static bool mapping_has_key(struct loader *L, yaml_node_t *n, const char *name)
+{
+    if (!n || n->type != YAML_MAPPING_NODE) return false;
+    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = node_at(L, p->key);
+        if (k && k->type == YAML_SCALAR_NODE && !strcmp(sval(k), name)) return true;
+    }
+    return false;
+}
+
+/* watch: and its companions. A watched role that gives up waits for the next change instead
+ * of stopping roster (nodemon's "waiting for file changes"), unless give_up.then says exit. */
+static void watch_done(struct walk *w, struct role_config *r)
+{
+    static const char *const companions[] = {"watch_ignore", "watch_debounce", "watch_restart"};
+    if (!walk_seen(w, "watch")) {
+        for (size_t i = 0; i < ARRAY_SIZE(companions); i++)
+            if (walk_seen(w, companions[i]))
+                err_at(w->L, walk_seen(w, companions[i]), "role '%s': %s needs watch:", r->name,
+                       companions[i]);
+        return;
+    }
+    for (size_t i = 0; i < r->watch.n; i++)
+        if (!r->watch.v[i][0])
+            err_at(w->L, walk_seen(w, "watch"), "role '%s': a watch entry is empty", r->name);
+    watch_paths_absolute(w->L, r, &r->watch, false);
+    watch_paths_absolute(w->L, r, &r->watch_ignore, true);
+    if (!mapping_has_key(w->L, walk_seen(w, "give_up"), "then")) r->give_up_then = GIVEUP_STAY;
+}
+
 static void role_done(struct walk *w)
 {
     struct role_config *r = w->base;
+    watch_done(w, r);
     if (!walk_seen(w, "command")) diags_add(w->L->d, r->pos, "role '%s' needs a command", r->name);
     if (r->lock_postgres && r->kind != ROLE_ONESHOT)
         diags_add(w->L->d, r->pos, "role '%s': lock: postgres is for oneshot roles (kind: oneshot)",
@@ -851,6 +903,9 @@ static const char *const exit_on_end_names[] = {"false", "true", "failure"};
 /* exit_on_end: true/false as YAML booleans, or failure */
 static const struct choices exit_on_ends = {CHOICES(exit_on_end_names), .if_true = "true",
                                             .if_false = "false"};
+static const char *const watch_restart_names[] = {"role", "dependents"};
+static const struct choices watch_restarts = {CHOICES(watch_restart_names)};
+_Static_assert(sizeof(enum watch_restart) == sizeof(int), "enum watch_restart is int-sized");
 
 /* Keys at offset 0 fill several fields of the role (command), or the role itself (backoff). */
 static const struct key_def role_keys[] = {
@@ -874,6 +929,10 @@ static const struct key_def role_keys[] = {
     {KEY("lock", key_lock, ROLE(lock_postgres)), .choices = &locks},
     {KEY("wait_for", key_wait_for, 0)},
     {KEY("exit_on_end", key_choice, ROLE(exit_on_end)), .choices = &exit_on_ends},
+    {KEY("watch", key_str_list, ROLE(watch))},
+    {KEY("watch_ignore", key_str_list, ROLE(watch_ignore))},
+    {KEY("watch_debounce", key_duration, ROLE(watch_debounce_ms))},
+    {KEY("watch_restart", key_choice, ROLE(watch_restart)), .choices = &watch_restarts},
 };
 static const struct key_table role_table = {KEYS("a role", role_keys), .extensions = true,
                                             .done = role_done};

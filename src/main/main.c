@@ -22,6 +22,7 @@
 #include "plan/plan.h"
 #include "serve/serve.h"
 #include "supervise/supervisor.h"
+#include "watch/watch.h"
 
 extern char **environ;
 
@@ -74,15 +75,17 @@ static int supervise(struct plan *p, const struct sup_opts *so)
     uv_loop_init(&loop);
     sup_init(&s, &loop, p, so);
     /* What watches and gates the roles, and what serves their state, attach to the supervisor:
-     * probes and sd_notify, Postgres and Redis, then the servers that read both. */
+     * probes and sd_notify, Postgres and Redis, the servers that read both, file watching. */
     struct checks *ck = checks_attach(&s);
     struct services *svc = services_attach(&s);
     struct serve *sv = serve_attach(&s, ck, svc);
+    struct watch *wt = watch_attach(&s);
     int rc = sup_run(&s);
     sup_free(&s);
     serve_free(sv);
     services_free(svc);
     checks_free(ck);
+    watch_free(wt);
     if (uv_loop_close(&loop) != 0) fprintf(stderr, "roster: event loop closed with handles open\n");
     return rc;
 }

@@ -757,6 +757,23 @@ static void print_probe(FILE *out, const struct plan *p, size_t role, bool live)
     free(target);
 }
 
+/* watch: what restarts the role, what never does, and how soon. */
+static void print_watch(FILE *out, const struct role_config *r)
+{
+    char d[32];
+    units_format_duration(r->watch_debounce_ms, d, sizeof d);
+    fprintf(out, "    watch:");
+    for (size_t j = 0; j < r->watch.n; j++)
+        fprintf(out, "%s %s", j ? "," : "", r->watch.v[j]);
+    fprintf(out, " (debounce %s; a change restarts %s)\n", d,
+            r->watch_restart == WATCH_RESTART_DEPENDENTS ? "the role and its dependents"
+                                                         : "the role");
+    fprintf(out, "    watch_ignore: node_modules, .git");
+    for (size_t j = 0; j < r->watch_ignore.n; j++)
+        fprintf(out, ", %s", r->watch_ignore.v[j]);
+    fprintf(out, "\n");
+}
+
 void plan_print(const struct plan *p, FILE *out)
 {
     const struct roster_config *c = &p->cfg;
@@ -843,6 +860,7 @@ void plan_print(const struct plan *p, FILE *out)
             if (r->wait_postgres || r->wait_redis)
                 fprintf(out, "    wait_for:%s%s\n", r->wait_postgres ? " postgres" : "",
                         r->wait_redis ? " redis" : "");
+            if (r->watch.n) print_watch(out, r);
             if (pr->pool_size > 0) fprintf(out, "    postgres pool: %d per copy\n", pr->pool_size);
             envmap shown_env = {0};
             envmap_merge(&shown_env, &r->file_env);
