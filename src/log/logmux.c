@@ -36,10 +36,15 @@ static void write_all(struct logmux *m, const char *p, size_t n)
             struct pollfd pfd = {.fd = m->fd, .events = POLLOUT};
             poll(&pfd, 1, 1000);
         } else {
-            /* EPIPE and the like: nobody reads our output any more; keep supervising */
+            /* EPIPE, EIO (a hung-up terminal) and the like: nobody reads our output any more.
+             * The owner hears of it (on_gone) and decides; from here output is discarded. */
+            m->broken_errno = w < 0 ? errno : EIO;
             m->broken = true;
         }
     }
+    /* What is left is lost: counted by its lines, said once at the end (logmux_stop). */
+    for (const char *nl; n && (nl = memchr(p, '\n', n)); n -= (size_t)(nl + 1 - p), p = nl + 1)
+        m->lost_lines++;
 }
 
 static void *writer(void *arg)
@@ -55,6 +60,7 @@ static void *writer(void *arg)
         pthread_mutex_lock(&m->mu);
         m->wbuf.len = 0;
         m->busy = false;
+        m->gone = m->broken;
         pthread_cond_broadcast(&m->idle);
         if (!m->quit) uv_async_send(&m->done); /* after quit the loop handles may be gone */
     }
@@ -166,9 +172,27 @@ size_t logmux_pending(struct logmux *m)
     return n;
 }
 
+/* Tells the owner, once, that stdout went away (loop side). */
+static void check_gone(struct logmux *m)
+{
+    if (m->gone_told || !m->on_gone) return;
+    bool gone;
+    if (m->thread_ok) {
+        pthread_mutex_lock(&m->mu);
+        gone = m->gone;
+        pthread_mutex_unlock(&m->mu);
+    } else {
+        gone = m->broken; /* written here, on the loop */
+    }
+    if (!gone) return;
+    m->gone_told = true;
+    m->on_gone(m->gone_ud);
+}
+
 static void on_done(uv_async_t *h)
 {
     struct logmux *m = h->data;
+    check_gone(m);
     hand_over(m);
     if (has_drops(m) && queued_bytes(m) <= LOGMUX_LOW_WATER) {
         report_drops(m);
@@ -182,6 +206,7 @@ static void on_flush(uv_prepare_t *h)
     struct logmux *m = h->data;
     m->ts_valid = false; /* the next turn reads the clock again */
     hand_over(m);
+    if (!m->thread_ok) check_gone(m);
     if (m->buf.len == 0) {
         uv_prepare_stop(&m->flush);
         m->flush_active = false;
@@ -216,6 +241,12 @@ void logmux_set_pressure_cb(struct logmux *m, logmux_pressure_cb cb, void *ud)
 {
     m->on_pressure = cb;
     m->ud = ud;
+}
+
+void logmux_set_gone_cb(struct logmux *m, logmux_gone_cb cb, void *ud)
+{
+    m->on_gone = cb;
+    m->gone_ud = ud;
 }
 
 static void queued(struct logmux *m)
@@ -322,9 +353,20 @@ void logmux_flush_sync(struct logmux *m, uint64_t timeout_ms)
     }
 }
 
+/* Says once on stderr that stdout went away and how many lines were lost with it: nobody may
+ * be reading stdout, and a silent gap in a log is worse than a line in another one. */
+static void say_lost(struct logmux *m)
+{
+    if (!m->broken || m->lost_said) return;
+    m->lost_said = true;
+    fprintf(stderr, "roster: stdout closed (%s): %" PRIu64 " lines not written\n",
+            strerror(m->broken_errno), m->lost_lines);
+}
+
 void logmux_stop(struct logmux *m)
 {
     m->closing = true;
+    if (!m->thread_ok) say_lost(m);
     if (!m->thread_ok || m->stopped) return;
     m->stopped = true;
     pthread_mutex_lock(&m->mu);
@@ -332,10 +374,12 @@ void logmux_stop(struct logmux *m)
     m->quit = true;
     pthread_cond_signal(&m->cv);
     pthread_mutex_unlock(&m->mu);
-    if (m->stuck)
+    if (m->stuck) {
         pthread_detach(m->thread); /* blocked on a stdout nobody reads: leave it */
-    else
+    } else {
         pthread_join(m->thread, NULL);
+        say_lost(m);
+    }
 }
 
 void logmux_close(struct logmux *m)

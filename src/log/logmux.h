@@ -32,6 +32,7 @@ struct logmux_drop {
 };
 
 typedef void (*logmux_pressure_cb)(void *ud, bool paused);
+typedef void (*logmux_gone_cb)(void *ud);
 
 struct logmux {
     uv_loop_t *loop;
@@ -40,7 +41,14 @@ struct logmux {
     sbuf wbuf;   /* writer side: being written while busy */
     bool busy;   /* the writer holds wbuf (under mu) */
     bool quit;   /* (under mu) */
-    bool broken; /* stdout went away (EPIPE): output is discarded (writer side) */
+    bool broken; /* stdout went away (EPIPE, EIO): output is discarded (writer side) */
+    int broken_errno;    /* why (writer side) */
+    uint64_t lost_lines; /* lines discarded since (writer side; read after the writer quit) */
+    bool gone;           /* broken, as the loop may read it (under mu) */
+    bool gone_told;      /* on_gone was called (loop side) */
+    bool lost_said;      /* the lost lines were reported on stderr */
+    logmux_gone_cb on_gone;
+    void *gone_ud;
     bool thread_ok;
     pthread_t thread;
     pthread_mutex_t mu;
@@ -67,6 +75,10 @@ struct logmux {
 /* Sets up writing to fd (normally 1) and starts the writer thread. */
 void logmux_init(struct logmux *m, uv_loop_t *loop, int fd);
 void logmux_set_pressure_cb(struct logmux *m, logmux_pressure_cb cb, void *ud);
+/* Calls cb once, on the loop, when stdout has gone away (a write failed with EPIPE, EIO...):
+ * from then on output is discarded and its lines counted; logmux_stop says how many once on
+ * stderr. */
+void logmux_set_gone_cb(struct logmux *m, logmux_gone_cb cb, void *ud);
 /* Queues one child line; over the hard cap the line is dropped and counted instead. */
 void logmux_line(struct logmux *m, const struct log_source *src, int stream, const char *msg,
                  size_t len);
@@ -82,7 +94,8 @@ size_t logmux_pending(struct logmux *m);
 /* Writes out everything queued, waiting for stdout at most timeout_ms. For exit. */
 void logmux_flush_sync(struct logmux *m, uint64_t timeout_ms);
 /* Stops the writer thread (left behind if it is stuck on stdout); call after logmux_flush_sync
- * and before the loop's handles are closed. */
+ * and before the loop's handles are closed. When stdout went away, says once on stderr how
+ * many lines were not written. */
 void logmux_stop(struct logmux *m);
 /* Stops the thread if need be, closes the loop handles and frees the buffers. */
 void logmux_close(struct logmux *m);

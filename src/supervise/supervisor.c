@@ -695,11 +695,16 @@ static bool role_alive(const struct role *r)
     return false;
 }
 
-static void kill_all(struct sup *s)
+static void signal_all(struct sup *s, int sig)
 {
     struct inst_iter it = {.s = s};
     for (struct instance *in; (in = sup_next_instance(&it));)
-        if (in->pgid > 0) s->be->signal_group(s->be->ud, in->pgid, SIGKILL);
+        if (in->pgid > 0) s->be->signal_group(s->be->ud, in->pgid, sig);
+}
+
+static void kill_all(struct sup *s)
+{
+    signal_all(s, SIGKILL);
 }
 
 static void on_shutdown_timer(uv_timer_t *t)
@@ -738,16 +743,26 @@ void sup_shutdown(struct sup *s, int exit_code, const char *why)
     post_reconcile(s);
 }
 
+/* The first stop signal begins the ordered shutdown; cause, when given, says why. */
+static void stop_on_signal(struct sup *s, int sig, const char *cause)
+{
+    s->stop_signal = sig;
+    char why[96];
+    snprintf(why, sizeof why, "%s received%s%s", signal_name(sig), cause ? ": " : "",
+             cause ? cause : "");
+    sup_shutdown(s, 0, why);
+}
+
 static void on_stop_signal(uv_signal_t *h, int sig)
 {
     struct sup *s = h->data;
     if (!s->shutting_down) {
-        s->stop_signal = sig;
-        char why[64];
-        snprintf(why, sizeof why, "%s received", signal_name(sig));
-        sup_shutdown(s, 0, why);
+        stop_on_signal(s, sig, NULL);
         return;
     }
+    /* A second Ctrl-C is someone who will not wait: kill at once, and the run has not ended
+     * well whatever exit.interrupted says (128 + the signal, as a shell reports it). */
+    if (s->exit_code < 128 + sig) s->exit_code = 128 + sig;
     if (!s->force_killed) {
         logmux_event(&s->log, "kill", NULL, 0, NULL, "second %s: killing every role now",
                      signal_name(sig));
@@ -757,15 +772,75 @@ static void on_stop_signal(uv_signal_t *h, int sig)
     }
 }
 
-/* SIGHUP: a reload, coalesced with one in flight (see sup_reload). */
+/* True while roster has a controlling terminal. A hangup takes it from the whole session
+ * before anyone gets the SIGHUP, so this is false by the time a closed terminal's SIGHUP
+ * arrives, and still true for a `kill -HUP` beside a live one. */
+static bool has_ctty(void)
+{
+    int fd = open("/dev/tty", O_RDONLY | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) return false;
+    close(fd);
+    return true;
+}
+
+static bool hup_stops(const struct sup *s)
+{
+    switch (s->hup) {
+    case SUP_HUP_STOP: return true;
+    case SUP_HUP_RELOAD: return false;
+    default: return s->had_tty && !has_ctty();
+    }
+}
+
+/* SIGHUP: a reload, coalesced with one in flight (see sup_reload); or, when the terminal went
+ * away (see hup_stops), the ordered shutdown. It never escalates: a closed terminal sends it
+ * more than once (the shell forwards its own, the kernel sends one to the foreground group
+ * when the shell exits). */
 static void on_sighup(uv_signal_t *h, int sig)
 {
     struct sup *s = h->data;
-    if (s->opts.no_reload) {
-        on_stop_signal(h, sig);
+    if (s->shutting_down) return;
+    if (s->opts.no_reload || hup_stops(s)) {
+        stop_on_signal(s, sig, s->had_tty && !has_ctty() ? "the terminal went away" : NULL);
         return;
     }
     sup_reload(s, NULL, NULL);
+}
+
+/* Ctrl-Z: the children run in process groups of their own, so the terminal's SIGTSTP reaches
+ * roster alone. Stop every group (SIGSTOP: a child cannot ignore it), stop roster, and once the
+ * shell continues roster (fg, bg), continue every group. */
+static void on_sigtstp(uv_signal_t *h, int sig)
+{
+    struct sup *s = h->data;
+    (void)sig;
+    logmux_event(&s->log, "suspend", NULL, 0, NULL, "suspended (SIGTSTP): every role stopped");
+    logmux_flush_sync(&s->log, 200); /* said before the shell says "Stopped" */
+    signal_all(s, SIGSTOP);
+    raise(SIGSTOP); /* returns when roster is continued */
+    signal_all(s, SIGCONT);
+    logmux_event(&s->log, "resume", NULL, 0, NULL, "resumed (SIGCONT): every role continued");
+}
+
+/* ROSTER_SIGHUP from the environment roster was given. */
+static enum sup_hup hup_mode(char **env)
+{
+    static const char key[] = "ROSTER_SIGHUP=";
+    for (size_t i = 0; env && env[i]; i++) {
+        if (strncmp(env[i], key, sizeof key - 1)) continue;
+        const char *v = env[i] + sizeof key - 1;
+        if (!strcmp(v, "reload")) return SUP_HUP_RELOAD;
+        if (!strcmp(v, "stop")) return SUP_HUP_STOP;
+    }
+    return SUP_HUP_AUTO;
+}
+
+/* roster's stdout went away (`roster | head`, a closed terminal): nobody sees the roles any
+ * more, so stop them in order and exit rather than run on unseen. */
+static void on_stdout_gone(void *ud)
+{
+    struct sup *s = ud;
+    if (!s->shutting_down) sup_shutdown(s, 0, "stdout closed");
 }
 
 /* ---- dependencies and the big picture ---------------------------------------------------- */
@@ -1693,7 +1768,11 @@ int sup_init(struct sup *s, uv_loop_t *loop, struct plan *plan, const struct sup
     apply_style(s);
 
     signal(SIGPIPE, SIG_IGN);
-    uv_signal_t *sigs[] = {&s->sig_chld, &s->sig_term, &s->sig_int, &s->sig_hup, &s->sig_quit};
+    s->hup = hup_mode(opts->environ_);
+    s->had_tty = has_ctty();
+    logmux_set_gone_cb(&s->log, on_stdout_gone, s);
+    uv_signal_t *sigs[] = {&s->sig_chld, &s->sig_term, &s->sig_int,
+                           &s->sig_hup,  &s->sig_quit, &s->sig_tstp};
     for (size_t i = 0; i < ARRAY_SIZE(sigs); i++) {
         uv_signal_init(loop, sigs[i]);
         sigs[i]->data = s;
@@ -1703,6 +1782,7 @@ int sup_init(struct sup *s, uv_loop_t *loop, struct plan *plan, const struct sup
     uv_signal_start(&s->sig_int, on_stop_signal, SIGINT);
     uv_signal_start(&s->sig_quit, on_stop_signal, SIGQUIT);
     uv_signal_start(&s->sig_hup, on_sighup, SIGHUP);
+    uv_signal_start(&s->sig_tstp, on_sigtstp, SIGTSTP);
     uv_timer_t *timers[] = {&s->group_timer, &s->shutdown_timer, &s->mem_timer};
     for (size_t i = 0; i < ARRAY_SIZE(timers); i++) {
         uv_timer_init(loop, timers[i]);

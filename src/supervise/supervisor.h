@@ -150,7 +150,7 @@ struct sup {
     struct role **retiring; /* roles of an older plan still stopping after a reload */
     size_t nretiring;
     struct logmux log;
-    uv_signal_t sig_chld, sig_term, sig_int, sig_hup, sig_quit;
+    uv_signal_t sig_chld, sig_term, sig_int, sig_hup, sig_quit, sig_tstp;
     uv_timer_t group_timer; /* polls groups whose leader is gone */
     uv_timer_t shutdown_timer;
     uv_timer_t mem_timer; /* samples group memory (each second or less often), off the loop */
@@ -163,6 +163,11 @@ struct sup {
     bool force_killed;
     bool finished;
     int stop_signal; /* the signal the shutdown began with (SIGINT, SIGTERM, SIGQUIT), or 0 */
+    /* What SIGHUP means: with SUP_HUP_AUTO, a stop when roster started with a controlling
+     * terminal and has lost it (the terminal closed), else a reload (a container, systemd, or
+     * `kill -HUP` beside a live terminal). ROSTER_SIGHUP=reload|stop|auto overrides. */
+    enum sup_hup { SUP_HUP_AUTO, SUP_HUP_RELOAD, SUP_HUP_STOP } hup;
+    bool had_tty;    /* roster had a controlling terminal at start */
     uint64_t ends;   /* processes ended so far: numbers end_seq */
     bool stopped; /* sup_run has returned: observers are detached, handles closed */
     int exit_code;
