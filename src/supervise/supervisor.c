@@ -835,12 +835,22 @@ static enum sup_hup hup_mode(char **env)
     return SUP_HUP_AUTO;
 }
 
-/* roster's stdout went away (`roster | head`, a closed terminal): nobody sees the roles any
- * more, so stop them in order and exit rather than run on unseen. */
+/* roster's stdout went away. Run from a terminal (`roster | head`, a closed terminal), nobody
+ * sees the roles any more: stop them in order and exit rather than run on unseen. Without a
+ * terminal (a container, a service), the log's reader went away, not the user: the app keeps
+ * running, and what roster cannot write is counted and said at exit. */
 static void on_stdout_gone(void *ud)
 {
     struct sup *s = ud;
-    if (!s->shutting_down) sup_shutdown(s, 0, "stdout closed");
+    if (s->shutting_down) return;
+    if (s->had_tty) {
+        sup_shutdown(s, 0, "stdout closed");
+        return;
+    }
+    static const char msg[] = "roster: stdout closed: the roles keep running (no terminal); "
+                              "their lines are dropped and counted\n";
+    ssize_t w = write(2, msg, sizeof msg - 1);
+    (void)w;
 }
 
 /* ---- dependencies and the big picture ---------------------------------------------------- */

@@ -5,11 +5,13 @@ non-zero; and a closed stdout (`roster | head`) stops the roles in order.
 
 tmux runs on a private socket in the test's directory; when it cannot run the test says SKIP.
 """
+import fcntl
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import termios
 import time
 
 from harness import (CHILD, ROSTER, SANITIZER, Failure, check, pid_alive, proc_stat,
@@ -235,12 +237,27 @@ roles:
             kill_group(pid)
 
 
-def plain_roster(d, stdout, **env):
-    """roster running ORDERED without a terminal (a session of its own, as in a container)."""
+def plain_roster(d, stdout, ctty=False, **env):
+    """roster running ORDERED in a session of its own: without a terminal (as in a container),
+    or, with ctty, with a pseudo-terminal as its controlling terminal and stdin (as when a user
+    runs `roster | head` at a prompt) while stdout stays what is given."""
     cfg = write_config(d, ORDERED)
     e = dict(os.environ, NO_COLOR="1", TMPDIR=d, **env)
-    return subprocess.Popen([ROSTER, "-c", cfg], stdout=stdout, stderr=subprocess.PIPE, env=e,
-                            start_new_session=True)
+    if not ctty:
+        return subprocess.Popen([ROSTER, "-c", cfg], stdout=stdout, stderr=subprocess.PIPE,
+                                env=e, start_new_session=True)
+    master, slave = os.openpty()
+
+    def take_terminal():
+        os.setsid()
+        fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
+
+    p = subprocess.Popen([ROSTER, "-c", cfg], stdin=slave, stdout=stdout,
+                         stderr=subprocess.PIPE, env=e, preexec_fn=take_terminal,
+                         pass_fds=(slave,))
+    os.close(slave)
+    p.pty_master = master  # kept open for the run: closing it would hang the terminal up
+    return p
 
 
 def wait_plain(p, timeout, what):
@@ -258,6 +275,8 @@ def end_plain(p, d):
         p.wait()
     err = p.stderr.read().decode("utf-8", "replace")
     p.stderr.close()
+    if getattr(p, "pty_master", None) is not None:
+        os.close(p.pty_master)
     for name in ("api.pid", "web.pid"):
         pid = read_lines(os.path.join(d, name))
         if pid:
@@ -268,10 +287,10 @@ def end_plain(p, d):
 
 
 def test_closed_stdout_stops_the_roles_in_order():
-    """`roster | head -1`: once the reader is gone roster stops the roles in order and exits,
-    and says once on stderr how many lines it could not write."""
+    """`roster | head -1` at a prompt: once the reader is gone roster stops the roles in order
+    and exits, and says once on stderr how many lines it could not write."""
     d = tmpdir()
-    p = plain_roster(d, subprocess.PIPE)
+    p = plain_roster(d, subprocess.PIPE, ctty=True)
     try:
         read_pidfile(os.path.join(d, "api.pid"), 10)
         read_pidfile(os.path.join(d, "web.pid"), 10)
@@ -285,6 +304,32 @@ def test_closed_stdout_stops_the_roles_in_order():
           "stopped in order: %s" % read_lines(os.path.join(d, "order")))
     said = [l for l in err.splitlines() if "not written" in l]
     check(len(said) == 1, "said once on stderr how many lines were lost: %r" % err)
+
+
+def test_closed_stdout_without_a_terminal_keeps_the_roles_running():
+    """In a container (no terminal) the log's reader going away is not the user leaving: the
+    roles keep running, roster says so once, and a SIGTERM still stops them in order."""
+    d = tmpdir()
+    p = plain_roster(d, subprocess.PIPE)
+    try:
+        api = int(read_pidfile(os.path.join(d, "api.pid"), 10))
+        web = int(read_pidfile(os.path.join(d, "web.pid"), 10))
+        wait_for(lambda: b"tick" in p.stdout.readline(), 10, "web's output")
+        p.stdout.close()
+        # the sentinel: roster has seen the closed stdout (it says so) before the check below
+        said = b""
+        end = time.monotonic() + 10
+        while b"stdout closed" not in said and time.monotonic() < end:
+            said += os.read(p.stderr.fileno(), 4096)
+        check(b"the roles keep running" in said, "roster said it saw stdout close: %r" % said)
+        check(p.poll() is None and pid_alive(api) and pid_alive(web), "roster and roles run on")
+        p.send_signal(signal.SIGTERM)
+        code = wait_plain(p, 15, "SIGTERM")
+    finally:
+        end_plain(p, d)
+    check(code == 0, "exit 0 after SIGTERM, not %s" % code)
+    check(read_lines(os.path.join(d, "order")) == ["web", "api"],
+          "stopped in order: %s" % read_lines(os.path.join(d, "order")))
 
 
 def test_sighup_override_stops_without_a_terminal():
