@@ -12,8 +12,8 @@
 #include "cli/concur.h"
 #include "config/config.h"
 
-/* Says which of o's options roster parses but does not act on yet (-i, -g, --timings,
- * --teardown, -m): returns -1 with a message in err naming the first, else 0. */
+/* Says which of o's options roster parses but does not act on yet (-i, -g): returns -1 with a
+ * message in err naming the first, else 0. */
 int concur_unsupported(const struct concur_opts *o, char *err, size_t errlen);
 
 /* Builds cfg from o (which it does not keep): dir is where roster runs (the config's dir, for
