@@ -16,7 +16,7 @@
 
 int concur_unsupported(const struct concur_opts *o, char *err, size_t errlen)
 {
-    const char *flag = o->handle_input ? "-i/--handle-input" : o->group ? "-g/--group" : NULL;
+    const char *flag = o->handle_input ? "-i/--handle-input" : NULL;
     if (!flag) return 0;
     snprintf(err, errlen, "%s is not supported yet in roster's concurrently mode", flag);
     return -1;

@@ -12,7 +12,7 @@
 #include "cli/concur.h"
 #include "config/config.h"
 
-/* Says which of o's options roster parses but does not act on yet (-i, -g): returns -1 with a
+/* Says which of o's options roster parses but does not act on yet (-i): returns -1 with a
  * message in err naming the first, else 0. */
 int concur_unsupported(const struct concur_opts *o, char *err, size_t errlen);
 

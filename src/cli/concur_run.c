@@ -29,6 +29,12 @@ struct concur_run {
      * bufferCount(commands.length): a restarted command's earlier end counts too). */
     struct close_row *rows;
     size_t nrows;
+    /* -g: each command's held output (commands after the active one), the command whose output
+     * is written as it comes, and whether it ended this turn (the others' turn comes once its
+     * own "exited with code" line is queued). */
+    sbuf *held;
+    size_t active;
+    bool advance;
 };
 
 /* The command an instance runs: roles are made from the commands in order (concur_config). */
@@ -76,6 +82,7 @@ static bool killed_by_roster(const struct instance *in)
 static void on_exited(void *ud, struct instance *in)
 {
     struct concur_run *r = ud;
+    if (r->held && cmd_of(in) == r->active) r->advance = true;
     /* a slot is free: the next waiting command may start */
     if (r->max_running < r->o->ncmds) sup_post_gates_changed(r->sup);
     if (!r->o->timings) return;
@@ -213,15 +220,53 @@ static void print_table(struct concur_run *r)
     free(dur);
 }
 
+/* The instance that runs command i. */
+static struct instance *cmd_inst(const struct concur_run *r, size_t i)
+{
+    return r->sup->roles[i]->inst[0];
+}
+
+/* -g: the commands after the first wait their turn; their lines and notes are held. */
+static int on_start(void *ud, struct sup *s)
+{
+    struct concur_run *r = ud;
+    if (!r->held) return 0;
+    for (size_t i = 1; i < s->nroles; i++)
+        cmd_inst(r, i)->src.held = &r->held[i];
+    return 0;
+}
+
+/* concurrently's OutputWriter: when the active command ends, the next one's held output is
+ * written and it becomes the active one, and so on past those that have ended already. */
+static void on_settled(void *ud, struct sup *s)
+{
+    struct concur_run *r = ud;
+    if (!r->advance) return;
+    r->advance = false;
+    for (size_t i = r->active + 1; i < s->nroles; i++) {
+        struct instance *in = cmd_inst(r, i);
+        r->active = i;
+        logmux_release(&s->log, &in->src);
+        if (inst_alive(in) || !inst_has_exit(in)) break;
+    }
+}
+
 static void on_stop(void *ud, struct sup *s)
 {
-    (void)s;
-    print_table(ud);
+    struct concur_run *r = ud;
+    /* what is still held is written in command order (concurrently would lose it when a
+     * command never ran) */
+    if (r->held)
+        for (size_t i = 0; i < s->nroles; i++)
+            logmux_release(&s->log, &cmd_inst(r, i)->src);
+    print_table(r);
 }
 
 static const struct sup_observer concur_observer = {
     .name = "concurrently",
+    .start = on_start,
     .stop = on_stop,
+    .settled = on_settled,
     .gate = gate,
     .spawned = on_spawned,
     .exited = on_exited,
@@ -230,12 +275,17 @@ static const struct sup_observer concur_observer = {
 struct concur_run *concur_run_attach(struct sup *s, const struct concur_opts *o, int ncpus)
 {
     size_t max = concur_max_processes(o, ncpus);
-    if (!o->timings && max >= o->ncmds) return NULL;
+    if (!o->timings && !o->group && max >= o->ncmds) return NULL;
     struct concur_run *r = xcalloc(1, sizeof *r);
     r->sup = s;
     r->o = o;
     r->max_running = max;
     r->rows = xcalloc(o->ncmds ? o->ncmds : 1, sizeof *r->rows);
+    if (o->group) {
+        r->held = xcalloc(o->ncmds ? o->ncmds : 1, sizeof *r->held);
+        for (size_t i = 0; i < o->ncmds; i++)
+            sbuf_init(&r->held[i]);
+    }
     if (sup_attach(s, &concur_observer, r) < 0) {
         concur_run_free(r);
         return NULL;
@@ -246,6 +296,9 @@ struct concur_run *concur_run_attach(struct sup *s, const struct concur_opts *o,
 void concur_run_free(struct concur_run *r)
 {
     if (!r) return;
+    for (size_t i = 0; r->held && i < r->o->ncmds; i++)
+        sbuf_free(&r->held[i]);
+    free(r->held);
     free(r->rows);
     free(r);
 }

@@ -1,8 +1,10 @@
 /* concur_run.h — what concurrently's command line adds to a run beyond its config (issue 9 §1):
  * -m/--max-processes (a start gate: at most N commands run at once, the rest start in command
  * order as others end), --timings (a line when each command starts and stops, and the table at
- * the end) as one supervisor observer, and --teardown (commands run one after another once the
- * run is over). Output follows concurrently's flow-control/log-timings.ts and teardown.ts. */
+ * the end) and -g/--group (each command's output held until the commands before it have ended,
+ * as concurrently's output-writer.ts does) as one supervisor observer, and --teardown (commands
+ * run one after another once the run is over). Output follows concurrently's
+ * flow-control/log-timings.ts and teardown.ts. */
 #ifndef ROSTER_CONCUR_RUN_H
 #define ROSTER_CONCUR_RUN_H
 
@@ -11,7 +13,7 @@
 
 struct concur_run;
 
-/* Attaches the observer to s when o asks for -m or --timings; ncpus is what -m N% counts.
+/* Attaches the observer to s when o asks for -m, --timings or -g; ncpus is what -m N% counts.
  * Returns NULL when nothing is needed. o must outlive the run; free with concur_run_free after
  * sup_free. */
 struct concur_run *concur_run_attach(struct sup *s, const struct concur_opts *o, int ncpus);

@@ -442,8 +442,28 @@ def test_cli_max_processes():
     check(has(lines, "[0] sleep 0.2 exited with code 0"), "sentinel: the first ran: %s" % lines)
 
 
+def test_cli_group():
+    # concurrently's bin/concurrently.spec.ts, "--group"
+    code, lines = conc(["--group", "echo foo && sleep 1 && echo bar", "echo baz"])
+    check(lines[0:2] == ["[0] foo", "[0] bar"] and "baz" in lines[3],
+          "the first command's output whole, then the second's: %s" % lines)
+    check(lines[2] == "[0] echo foo && sleep 1 && echo bar exited with code 0", lines)
+    check(lines[4] == "[1] echo baz exited with code 0", lines)
+    # a command still running when its turn comes: what it held, then its lines as they come
+    code, lines = conc(["-g", "sleep 0.3; echo a", "echo b1; sleep 0.8; echo b2",
+                        "echo c"])
+    check(lines == ["[0] a", "[0] sleep 0.3; echo a exited with code 0", "[1] b1", "[1] b2",
+                    "[1] echo b1; sleep 0.8; echo b2 exited with code 0", "[2] c",
+                    "[2] echo c exited with code 0"], "-g in command order: %s" % lines)
+    # sentinel: without -g the quick commands come first
+    code, lines = conc(["sleep 0.3; echo a", "echo c"])
+    check(lines.index("[1] c") < lines.index("[0] a"), "without -g: %s" % lines)
+    code, lines = conc(["-g", "-r", "sleep 0.3; echo a", "echo c"])
+    check(lines == ["a", "c"], "-g -r: %s" % lines)
+
+
 def test_cli_flags_not_supported_yet_say_so():
-    for args in (["-i", "cat"], ["-g", "echo a"]):
+    for args in (["-i", "cat"],):
         code, lines = conc(args)
         check(code == 2 and has(lines, "not supported yet"), "%s: %s %s" % (args, code, lines))
         check(not has(lines, "exited with code"), "nothing ran: %s" % lines)
