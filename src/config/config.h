@@ -116,6 +116,9 @@ struct role_config {
     char *look_name;
     char *look_color;
     bool look_hidden;
+    /* concurrently's -i: the role's stdin is a pipe roster writes to (struct instance's
+     * stdin_fd), not /dev/null */
+    bool stdin_pipe;
     /* watch: paths and globs whose changes restart the role, made absolute against its cwd (or
      * the config's directory); watch_ignore: patterns whose matches never do (node_modules and
      * .git are ignored besides, by the watcher). */

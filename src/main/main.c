@@ -142,11 +142,10 @@ static int cmd_concurrently(int argc, char **argv)
         rc = 0;
     } else if (o.action == CONCUR_VERSION) {
         rc = cmd_version();
-    } else if (concur_unsupported(&o, err, sizeof err) < 0 ||
-               concur_config(&o, cwd, environ, &cfg, err, sizeof err) < 0) {
+    } else if (concur_config(&o, cwd, environ, &cfg, err, sizeof err) < 0) {
         fprintf(stderr, "roster: %s\n", err);
     } else if (o.to_yaml) {
-        concur_print_yaml(&cfg, stdout);
+        concur_print_yaml(&cfg, &o, stdout);
         config_free(&cfg);
         rc = 0;
     } else {

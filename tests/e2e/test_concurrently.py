@@ -440,6 +440,9 @@ def test_cli_max_processes():
     code, lines = conc(["-m", "1", "-k", "sleep 0.2", "echo never"])
     check(not has(lines, "never") and code == 0, "-m 1 -k: %s %s" % (code, lines))
     check(has(lines, "[0] sleep 0.2 exited with code 0"), "sentinel: the first ran: %s" % lines)
+    code, out, err = run_roster(["--to-yaml", "-m", "2", "echo a"], cwd=tmpdir())
+    check(code == 0 and "Not said here" in out and "-m" in out, "--to-yaml says -m is not in "
+          "the YAML: %s %s" % (out, err))
 
 
 def test_cli_group():
@@ -462,11 +465,62 @@ def test_cli_group():
     check(lines == ["a", "c"], "-g -r: %s" % lines)
 
 
-def test_cli_flags_not_supported_yet_say_so():
-    for args in (["-i", "cat"],):
-        code, lines = conc(args)
-        check(code == 2 and has(lines, "not supported yet"), "%s: %s %s" % (args, code, lines))
-        check(not has(lines, "exited with code"), "nothing ran: %s" % lines)
+READ_ECHO = 'echo READING; while read l; do echo "$l"; [ "$l" = stop ] && exit 0; done'
+
+
+def interactive(args, when, send, timeout=10):
+    """Runs `roster ARGS...` with a pipe as its stdin; once a line of its output matches the
+    regex `when`, writes `send`. Returns (code, output lines)."""
+    import select
+    p = subprocess.Popen([ROSTER] + args, cwd=tmpdir(), stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         env=dict(os.environ, FORCE_COLOR="0", NO_COLOR=""))
+    out, sent, deadline = b"", False, time.time() + timeout
+    try:
+        while time.time() < deadline:
+            r, _, _ = select.select([p.stdout], [], [], 0.1)
+            if r:
+                chunk = os.read(p.stdout.fileno(), 65536)
+                if not chunk:
+                    break
+                out += chunk
+            if not sent and any(re.search(when, l) for l in out.decode().split("\n")):
+                p.stdin.write(send.encode())
+                p.stdin.flush()
+                sent = True
+        check(sent, "never saw %r: %s" % (when, out))
+        code = p.wait(timeout=max(0.1, deadline - time.time()))
+        return code, [l for l in out.decode().split("\n") if l]
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+def test_cli_handle_input():
+    # concurrently's bin/concurrently.spec.ts, "--handle-input"
+    for arg in ("--handle-input", "-i"):
+        code, lines = interactive([arg, READ_ECHO], r"^\[0\] READING", "stop\n")
+        check(code == 0, "%s: exit 0: %s %s" % (arg, code, lines))
+        check("[0] stop" in lines, "%s: input to the first command: %s" % (arg, lines))
+        check(has(lines, "exited with code 0"), lines)
+    for args, send in ((["-ki", "--default-input-target", "1"], "stop\n"), (["-ki"], "1:stop\n")):
+        code, lines = interactive(args + [READ_ECHO, READ_ECHO], r"^\[1\] READING", send)
+        check("[1] stop" in lines, "%s %r: input to command 1: %s" % (args, send, lines))
+        check(has(lines, "[0] %s exited with code SIGTERM" % READ_ECHO), lines)
+        # concurrently exits 1 here; a command -k stopped is no failure in roster (#187)
+        check(code == 0, "%s: %s %s" % (args, code, lines))
+    # by name; each line routed by its own prefix; an unknown target goes whole to the default
+    code, lines = interactive(["-k", "-i", "-n", "a,b", READ_ECHO, READ_ECHO],
+                              r"^\[b\] READING", "b:one\nzz:two\n0:x:y\nb:stop\n")
+    check("[b] one" in lines and "[a] zz:two" in lines and "[a] x:y" in lines,
+          "routed: %s" % lines)
+    check(lines.index("[b] one") < lines.index("[b] stop"), lines)
+    # a target with no stdin open says so as concurrently does
+    code, lines = interactive(["-i", "--default-input-target", "1", READ_ECHO, "exit 0"],
+                              r"^\[1\] exit 0 exited", "hello\n0:stop\n")
+    check('--> Unable to find command "1", or it has no stdin open' in lines, lines)
+    check("[0] stop" in lines and code == 0, "%s %s" % (code, lines))
 
 
 def test_cli_subcommand_words_and_double_dash():
