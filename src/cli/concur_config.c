@@ -63,6 +63,16 @@ int concur_config(const struct concur_opts *o, const char *dir, char **environ_,
 {
     config_defaults(cfg);
     cfg->path = xstrdup("(command line)");
+    /* concurrently has no control socket, and the library that serves one is half of roster's
+     * memory in a small run: a command line has one only when --socket asks for it */
+    if (o->socket && strlen(o->socket) > CONFIG_SOCKET_PATH_MAX) {
+        snprintf(err, errlen, "--socket: longer than a unix socket's %zu bytes",
+                 (size_t)CONFIG_SOCKET_PATH_MAX);
+        config_free(cfg);
+        return -1;
+    }
+    cfg->control_socket = o->socket ? xstrdup(o->socket) : NULL;
+    cfg->control_off = !o->socket;
     cfg->dir = xstrdup(o->cwd ? o->cwd : dir ? dir : ".");
     cfg->color = o->color == CONCUR_COLOR_ALWAYS  ? COLOR_ALWAYS
                  : o->color == CONCUR_COLOR_NEVER ? COLOR_NEVER

@@ -523,6 +523,44 @@ def test_cli_handle_input():
     check("[0] stop" in lines and code == 0, "%s %s" % (code, lines))
 
 
+def test_cli_control_socket_only_with_socket():
+    # concurrently has no control socket: a command line has none (and does not load
+    # libmicrohttpd for it) unless --socket asks for one
+    d = tmpdir()
+    sock = os.path.join(d, "ctl.sock")
+    for args, want in (([], False), (["--socket", sock], True)):
+        p = subprocess.Popen([ROSTER] + args + ["sleep 30"], cwd=d, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, env=dict(os.environ, FORCE_COLOR="0"),
+                             start_new_session=True)
+        try:
+            def started():
+                out = subprocess.run(["pgrep", "-P", str(p.pid)], capture_output=True,
+                                     text=True)
+                return out.stdout.strip() or None
+            wait_for(started, 10, "the command to start")
+            maps = "/proc/%d/maps" % p.pid
+            if os.path.exists(maps):
+                with open(maps) as f:
+                    mhd = "libmicrohttpd" in f.read()
+                check(mhd == want, "%s: libmicrohttpd loaded: %s" % (args, mhd))
+            else:
+                print("SKIP the libmicrohttpd check: no /proc")
+            if want:
+                wait_for(lambda: os.path.exists(sock), 10, "the socket")
+                code, out, err = run_roster(["status", "--socket", sock], cwd=d)
+                check(code == 0 and "sleep 30" not in err and "ready" in out,
+                      "roster status reaches it: %s %s %s" % (code, out, err))
+        finally:
+            p.send_signal(signal.SIGINT)
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+    code, lines = conc(["--socket", "/" + "x" * 200, "echo a"])
+    check(code == 2 and has(lines, "--socket"), "a path too long: %s %s" % (code, lines))
+
+
 def test_cli_subcommand_words_and_double_dash():
     code, out, err = run_roster(["--", "echo check"], cwd=tmpdir(), env={"FORCE_COLOR": "0"})
     check(code == 0 and "[0] check" in out, "-- forces the mode: %s %s" % (out, err))
