@@ -43,6 +43,7 @@ enum opt_id {
     O_DEFAULT_INPUT_TARGET,
     O_CWD,
     O_TO_YAML,
+    O_SOCKET,
     O_HELP,
     O_VERSION,
     O_COUNT
@@ -84,6 +85,7 @@ static const struct option {
     [O_DEFAULT_INPUT_TARGET] = {"default-input-target", {0}, T_VALUE, "0", true},
     [O_CWD] = {"cwd", {0}, T_VALUE, NULL, true},
     [O_TO_YAML] = {"to-yaml", {0}, T_BOOL, "false", false},
+    [O_SOCKET] = {"socket", {0}, T_VALUE, NULL, false},
     [O_HELP] = {"help", {"h"}, T_BOOL, "false", false},
     [O_VERSION] = {"version", {"v", "V"}, T_BOOL, "false", false},
 };
@@ -695,6 +697,7 @@ void concur_free(struct concur_opts *o)
     free(o->success_target);
     free(o->default_input_target);
     free(o->cwd);
+    free(o->socket);
     strvec_free(&o->teardown);
     strvec_free(&o->passthrough_args);
     strvec_free(&o->warnings);
@@ -800,6 +803,11 @@ static int convert(struct parse *P, struct concur_opts *o, const char *dir)
                     spell(P, O_MAX_PROCESSES, sp, sizeof sp), v);
 
     o->default_input_target = xstrdup(val(P, O_DEFAULT_INPUT_TARGET));
+    if (P->raw[O_SOCKET].set) {
+        v = val(P, O_SOCKET);
+        if (!*v) return fail(P, "%s: needs a path", spell(P, O_SOCKET, sp, sizeof sp));
+        o->socket = v[0] == '/' || !dir ? xstrdup(v) : xasprintf("%s/%s", dir, v);
+    }
     if (P->raw[O_CWD].set) {
         v = val(P, O_CWD);
         if (!*v) return fail(P, "%s: needs a directory", spell(P, O_CWD, sp, sizeof sp));
@@ -991,6 +999,8 @@ const char *concur_usage(void)
            "      --teardown COMMAND        run COMMAND after all commands end (repeatable)\n"
            "      --cwd DIR                 run the commands in DIR\n"
            "      --to-yaml                 print the equivalent roster.yaml\n"
+           "      --socket PATH             serve roster's control socket there (roster status,\n"
+           "                                restart ...; none without it)\n"
            "\n"
            "Prefix styling\n"
            "  -p, --prefix STYLE            index, pid, time, command, name, none, or a template\n"

@@ -116,6 +116,8 @@ struct concur_opts {
     char *cwd;            /* --cwd (concurrently's API option, not in its CLI): where the
                              commands run and package.json is read; NULL: the current dir */
     bool to_yaml;         /* --to-yaml (roster's): print the equivalent roster.yaml */
+    char *socket;         /* --socket PATH (roster's): the control socket, resolved against the
+                             dir; NULL: none (concurrently has none) */
 
     /* Things to print on stderr before running: --name-separator's deprecation, ignored
      * CONCURRENTLY_* variables, wildcards that matched nothing. */

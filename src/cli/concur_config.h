@@ -12,10 +12,6 @@
 #include "cli/concur.h"
 #include "config/config.h"
 
-/* Says which of o's options roster parses but does not act on yet (-i, -g, --timings,
- * --teardown, -m): returns -1 with a message in err naming the first, else 0. */
-int concur_unsupported(const struct concur_opts *o, char *err, size_t errlen);
-
 /* Builds cfg from o (which it does not keep): dir is where roster runs (the config's dir, for
  * app's default name), environ_ roster's environment (for the control socket's directory).
  * Returns 0, or -1 with a message in err (a success condition naming commands that became
@@ -23,7 +19,8 @@ int concur_unsupported(const struct concur_opts *o, char *err, size_t errlen);
 int concur_config(const struct concur_opts *o, const char *dir, char **environ_,
                   struct roster_config *cfg, char *err, size_t errlen);
 
-/* Prints cfg (as concur_config built it) as the roster.yaml that says the same. */
-void concur_print_yaml(const struct roster_config *cfg, FILE *out);
+/* Prints cfg (as concur_config built it from o) as the roster.yaml that says the same, with a
+ * comment naming o's options that no roster.yaml key says. */
+void concur_print_yaml(const struct roster_config *cfg, const struct concur_opts *o, FILE *out);
 
 #endif

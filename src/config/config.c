@@ -120,7 +120,7 @@ char *config_locate(const struct config_opts *opts, bool *procfile, diags *d)
 void config_finish(struct roster_config *cfg, char **environ_)
 {
     if (!cfg->app) cfg->app = default_app_name(cfg->dir);
-    if (!cfg->control_socket)
+    if (!cfg->control_socket && !cfg->control_off)
         cfg->control_socket = config_default_socket(cfg->app, cfg->dir, environ_);
 }
 

@@ -116,6 +116,9 @@ struct role_config {
     char *look_name;
     char *look_color;
     bool look_hidden;
+    /* concurrently's -i: the role's stdin is a pipe roster writes to (struct instance's
+     * stdin_fd), not /dev/null */
+    bool stdin_pipe;
     /* watch: paths and globs whose changes restart the role, made absolute against its cwd (or
      * the config's directory); watch_ignore: patterns whose matches never do (node_modules and
      * .git are ignored besides, by the watcher). */
@@ -187,7 +190,11 @@ struct roster_config {
     struct exit_config exit;
     struct look_config look;
     char *health_listen;  /* "host:port", NULL: no health server */
-    char *control_socket; /* path, at most CONFIG_SOCKET_PATH_MAX bytes; defaults per app */
+    char *control_socket; /* path, at most CONFIG_SOCKET_PATH_MAX bytes; defaults per app; NULL
+                             with control_off */
+    /* No control socket at all (concurrently's command line without --socket): config_finish
+     * leaves control_socket NULL, and libmicrohttpd is not loaded for it. */
+    bool control_off;
     /* Set when a load that failed left control_socket in doubt: the file unreadable, not YAML,
      * or an error in app: or control.socket. The control client trusts control_socket after a
      * failed load (a ${VAR} it lacks elsewhere in the file) only when this is false. */

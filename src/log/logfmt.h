@@ -48,6 +48,9 @@ struct log_source {
     bool time_prefix;  /* tmpl has {time}: made for each line (set by logfmt_prepare) */
     char sgr[80];      /* chalk as an SGR sequence (set by logfmt_prepare) */
     sbuf prefix[2];    /* text: padded label; json: fields up to "msg":", per stream */
+    /* concurrently's -g: when not NULL, logmux keeps this source's lines and notes here (owned
+     * by whoever set it) until logmux_release writes them out, up to LOGMUX_MAX_HELD bytes */
+    sbuf *held;
 };
 
 enum { LOG_STDOUT = 0, LOG_STDERR = 1 };

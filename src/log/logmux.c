@@ -279,6 +279,14 @@ void logmux_line(struct logmux *m, const struct log_source *src, int stream, con
         count_drop(m, src->role ? src->role : src->label);
         return;
     }
+    if (src->held) {
+        /* -g: kept whole until its turn; past the cap a line is dropped and counted */
+        if (src->held->len >= LOGMUX_MAX_HELD)
+            count_drop(m, src->role ? src->role : src->label);
+        else
+            logfmt_line(&m->style, src, stream, msg, len, line_time(m, src), src->held);
+        return;
+    }
     logfmt_line(&m->style, src, stream, msg, len, line_time(m, src), &m->buf);
     queued(m);
 }
@@ -316,11 +324,30 @@ void logmux_note(struct logmux *m, const struct log_source *src, const char *fmt
     char *msg = event_text(m, fmt, ap);
     va_end(ap);
     if (!msg) return;
+    if (src && src->held) {
+        if (src->held->len < LOGMUX_MAX_HELD)
+            logfmt_note(&m->style, src, msg, wall_time(), src->held);
+        else
+            m->drops_events++;
+        free(msg);
+        return;
+    }
     if (src)
         logfmt_note(&m->style, src, msg, wall_time(), &m->buf);
     else
         logfmt_global(&m->style, msg, &m->buf);
     free(msg);
+    queued(m);
+}
+
+void logmux_release(struct logmux *m, struct log_source *src)
+{
+    sbuf *held = src->held;
+    if (!held) return;
+    src->held = NULL;
+    if (!held->len) return;
+    sbuf_append(&m->buf, held->data, held->len);
+    sbuf_free(held);
     queued(m);
 }
 

@@ -24,6 +24,7 @@
 #define LOGMUX_LOW_WATER  (256u << 10)
 #define LOGMUX_MAX_QUEUED (8u << 20) /* the hard cap on bytes queued and not yet written */
 #define LOGMUX_DROP_ROLES 64         /* roles whose dropped lines are counted by name */
+#define LOGMUX_MAX_HELD   (16u << 20) /* the cap on one held source's bytes (-g) */
 
 /* Lines dropped for one role since the last report. */
 struct logmux_drop {
@@ -89,6 +90,9 @@ void logmux_event(struct logmux *m, const char *event, const char *subject, int 
  * is NULL (logfmt_global); dropped and counted like an event over the hard cap. */
 void logmux_note(struct logmux *m, const struct log_source *src, const char *fmt, ...)
     ROSTER_PRINTF(3, 4);
+/* Queues what src->held kept (in order, whole) and stops holding: src's next lines are queued
+ * as they come. Nothing when src->held is NULL. */
+void logmux_release(struct logmux *m, struct log_source *src);
 /* Bytes queued and not yet written. */
 size_t logmux_pending(struct logmux *m);
 /* Writes out everything queued, waiting for stdout at most timeout_ms. For exit. */

@@ -13,6 +13,7 @@
 #include "cli/commands.h"
 #include "cli/concur.h"
 #include "cli/concur_config.h"
+#include "cli/concur_run.h"
 #include "cli/plan_inputs.h"
 #include "config/config.h"
 #include "os/lazylib.h"
@@ -67,8 +68,9 @@ static int load_plan(const struct cli *c, struct plan_inputs *in, struct plan **
     return build_plan(&cfg, &d, in, c->roles, out, max_connections);
 }
 
-/* Runs plan p (taken over) under a supervisor with its observers until roster is done. */
-static int supervise(struct plan *p, const struct sup_opts *so)
+/* Runs plan p (taken over) under a supervisor with its observers until roster is done; co, when
+ * not NULL, holds concurrently's options (-m, --timings). */
+static int supervise(struct plan *p, const struct sup_opts *so, const struct concur_opts *co)
 {
     struct sup s;
     uv_loop_t loop;
@@ -80,12 +82,14 @@ static int supervise(struct plan *p, const struct sup_opts *so)
     struct services *svc = services_attach(&s);
     struct serve *sv = serve_attach(&s, ck, svc);
     struct watch *wt = watch_attach(&s);
+    struct concur_run *cr = co ? concur_run_attach(&s, co, (int)uv_available_parallelism()) : NULL;
     int rc = sup_run(&s);
     sup_free(&s);
     serve_free(sv);
     services_free(svc);
     checks_free(ck);
     watch_free(wt);
+    concur_run_free(cr);
     if (uv_loop_close(&loop) != 0) fprintf(stderr, "roster: event loop closed with handles open\n");
     return rc;
 }
@@ -110,7 +114,7 @@ static int cmd_run(const struct cli *c)
         .timestamps = c->timestamps,
         .plan_opts = plan_inputs_opts(&in, c->roles, 0),
     };
-    rc = supervise(p, &so);
+    rc = supervise(p, &so, NULL);
     plan_inputs_free(&in);
     return rc;
 }
@@ -138,11 +142,10 @@ static int cmd_concurrently(int argc, char **argv)
         rc = 0;
     } else if (o.action == CONCUR_VERSION) {
         rc = cmd_version();
-    } else if (concur_unsupported(&o, err, sizeof err) < 0 ||
-               concur_config(&o, cwd, environ, &cfg, err, sizeof err) < 0) {
+    } else if (concur_config(&o, cwd, environ, &cfg, err, sizeof err) < 0) {
         fprintf(stderr, "roster: %s\n", err);
     } else if (o.to_yaml) {
-        concur_print_yaml(&cfg, stdout);
+        concur_print_yaml(&cfg, &o, stdout);
         config_free(&cfg);
         rc = 0;
     } else {
@@ -159,7 +162,9 @@ static int cmd_concurrently(int argc, char **argv)
                 .plan_opts = plan_inputs_opts(&in, NULL, 0),
                 .no_reload = true,
             };
-            rc = supervise(p, &so);
+            rc = supervise(p, &so, &o);
+            /* concurrently runs --teardown once every command has ended, whatever the result */
+            if (concur_teardown(&o, environ) && rc == 0) rc = 1;
         }
         plan_inputs_free(&in);
     }

@@ -789,7 +789,7 @@ void plan_print(const struct plan *p, FILE *out)
     fprintf(out, "log: %s%s\n", c->log_format == LOG_JSON ? "json" : "text",
             c->timestamps ? ", timestamps" : "");
     if (c->health_listen) fprintf(out, "health: http://%s/health\n", c->health_listen);
-    fprintf(out, "control: %s\n", c->control_socket);
+    fprintf(out, "control: %s\n", c->control_socket ? c->control_socket : "none");
     for (size_t i = 0; i < c->env_files.n; i++)
         fprintf(out, "env_file: %s\n", c->env_files.v[i]);
     if (c->env.n) {

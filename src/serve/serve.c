@@ -57,8 +57,10 @@ static int on_start(void *ud, struct sup *s)
                      c->health_listen, health_port(sv->health));
     }
     err[0] = '\0';
-    sv->control = control_start(s, &sv->v, c->control_socket, err, sizeof err);
-    if (!sv->control)
+    /* none on concurrently's command line without --socket */
+    if (c->control_socket)
+        sv->control = control_start(s, &sv->v, c->control_socket, err, sizeof err);
+    if (!sv->control && c->control_socket)
         logmux_event(&s->log, "warning", NULL, 0, NULL,
                      "control socket disabled: %s (roster status/restart/stop/start/reload will "
                      "not reach this roster)",
@@ -91,7 +93,9 @@ static void on_plan_swapped(void *ud, struct sup *s, const struct plan *old)
     const struct roster_config *o = &old->cfg, *n = &s->plan->cfg;
     bool health_changed = (o->health_listen == NULL) != (n->health_listen == NULL) ||
                           (o->health_listen && strcmp(o->health_listen, n->health_listen));
-    if (health_changed || strcmp(o->control_socket, n->control_socket))
+    bool control_changed = (o->control_socket == NULL) != (n->control_socket == NULL) ||
+                           (o->control_socket && strcmp(o->control_socket, n->control_socket));
+    if (health_changed || control_changed)
         logmux_event(&s->log, "note", NULL, 0, NULL,
                      "health.listen and control.socket changes apply when roster restarts");
 }

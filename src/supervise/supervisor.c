@@ -381,12 +381,14 @@ static void act_spawn(struct instance *in)
         logmux_note(&s->log, &in->src, "%s restarted", in->src.command);
 
     /* Bigger pipes: a chatty child blocks less often, and each read takes more lines. */
-    int out[2] = {-1, -1}, err[2] = {-1, -1};
+    int out[2] = {-1, -1}, err[2] = {-1, -1}, inp[2] = {-1, -1};
     int prc = os_pipe(out, STREAM_PIPE_SIZE);
     if (prc == 0) prc = os_pipe(err, STREAM_PIPE_SIZE);
+    if (prc == 0 && c->stdin_pipe) prc = os_pipe(inp, 0);
     if (prc < 0) {
         int e = -prc;
         if (out[0] >= 0) close(out[0]), close(out[1]);
+        if (err[0] >= 0) close(err[0]), close(err[1]);
         envp_free(envp);
         spawn_failed_now(in, strerror(e));
         return;
@@ -397,11 +399,21 @@ static void act_spawn(struct instance *in)
     so.envp = envp;
     so.stdout_fd = out[1];
     so.stderr_fd = err[1];
+    if (inp[0] >= 0) so.stdin_fd = inp[0];
     pid_t pid = 0;
     char msg[256];
     int rc = s->be->spawn(s->be->ud, &so, &pid, msg, sizeof msg);
     close(out[1]);
     close(err[1]);
+    if (inp[0] >= 0) {
+        close(inp[0]);
+        /* a child that does not read must not block the loop: what does not fit is refused */
+        fcntl(inp[1], F_SETFL, O_NONBLOCK);
+        if (rc < 0 && pid <= 0)
+            close(inp[1]);
+        else
+            in->stdin_fd = inp[1];
+    }
     envp_free(envp);
     fcntl(out[0], F_SETFL, O_NONBLOCK);
     fcntl(err[0], F_SETFL, O_NONBLOCK);
@@ -478,6 +490,8 @@ static void act_decide(struct instance *in)
 
     output_finish(in);
     uv_timer_stop(&in->timer);
+    if (in->stdin_fd >= 0) close(in->stdin_fd);
+    in->stdin_fd = -1;
     EMIT(s, exited, in);
     in->pid = 0;
     in->pgid = 0;
@@ -1131,6 +1145,7 @@ static void release_instance(struct instance *in)
         }
         return;
     }
+    if (in->stdin_fd >= 0) close(in->stdin_fd);
     restart_window_free(&in->window);
     logfmt_source_free(&in->src);
     free(in->label);
@@ -1169,6 +1184,7 @@ static struct instance *instance_new(struct role *r, int index)
     in->label = plan_instance_label(r->plan, r->pidx, index);
     in->state = ST_DOWN;
     in->exit.code = -1;
+    in->stdin_fd = -1;
     uv_timer_init(s->loop, &in->timer);
     in->timer.data = in;
     in->handles = 1;

@@ -85,6 +85,8 @@ struct instance {
     pid_t pgid; /* its group, kept until the group is empty */
     char *spawn_error; /* why the last exec failed, if it did */
     struct stream *streams[2];
+    int stdin_fd; /* the write end of its stdin (role_config.stdin_pipe), non-blocking, while its
+                     process group lives; else -1 */
     struct log_source src;
     uv_timer_t timer;    /* backoff, or SIGKILL after stop.timeout */
     uint64_t spawned_at; /* monotonic ms */
@@ -230,7 +232,7 @@ struct instance *sup_next_instance(struct inst_iter *it);
 const struct role_config *role_cfg(const struct role *r);
 const struct plan_role *role_plan(const struct role *r);
 /* How the role's processes start (cwd, user, its own process group, stdin from /dev/null); the
- * caller sets argv, envp and the output descriptors. */
+ * caller sets argv, envp and the output descriptors (and stdin's, for stdin_pipe). */
 void role_spawn_opts(const struct role *r, struct spawn_opts *so);
 bool inst_alive(const struct instance *in);
 bool inst_has_exit(const struct instance *in);

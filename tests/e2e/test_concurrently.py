@@ -347,12 +347,218 @@ def test_cli_kill_others_after_restarts_stops_for_good():
     check(code == 1, "exit 1: %s" % code)
 
 
-def test_cli_flags_not_supported_yet_say_so():
-    for args in (["-i", "cat"], ["-g", "echo a"], ["--timings", "echo a"],
-                 ["--teardown", "echo t", "echo a"], ["-m", "1", "echo a", "echo b"]):
-        code, lines = conc(args)
-        check(code == 2 and has(lines, "not supported yet"), "%s: %s %s" % (args, code, lines))
-        check(not has(lines, "exited with code"), "nothing ran: %s" % lines)
+def test_cli_teardown():
+    # concurrently's bin/concurrently.spec.ts, "--teardown"
+    code, lines = conc(["--teardown", "echo bye", "echo hey"])
+    check(lines == ["[0] hey", "[0] echo hey exited with code 0",
+                    '--> Running teardown command "echo bye"', "bye",
+                    '--> Teardown command "echo bye" exited with code 0'],
+          "teardown after the commands: %s" % lines)
+    check(code == 0, "exit 0: %s" % code)
+    code, lines = conc(["--teardown", "echo bye", "--teardown", "echo bye2", "echo hey"])
+    check("bye" in lines and "bye2" in lines, "several teardown commands: %s" % lines)
+    check(lines.index("bye") < lines.index("bye2"), "in order: %s" % lines)
+    # its status is said but is not the run's; a command ended by SIGINT ends the teardown
+    code, lines = conc(["--teardown", "exit 3", "--teardown", "kill -INT $$",
+                        "--teardown", "echo after", "exit 0"])
+    check(has(lines, '--> Teardown command "exit 3" exited with code 3'), lines)
+    check(has(lines, '--> Teardown command "kill -INT $$" exited with code SIGINT'), lines)
+    check(not has(lines, "after"), "SIGINT ends the teardown: %s" % lines)
+    check(code == 0, "the commands' result: %s" % code)
+    code, lines = conc(["--teardown", "echo bye", "exit 2"])
+    check(code == 2 and "bye" in lines, "teardown after a failure too: %s %s" % (code, lines))
+    code, lines = conc(["-r", "--teardown", "echo bye", "echo hey"])
+    check(lines == ["hey", "bye"], "-r: only the output: %s" % lines)
+
+
+TS = r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3}"
+
+
+def test_cli_timings():
+    # concurrently's bin/concurrently.spec.ts, "--timings"
+    for cmds in (["sleep 0.5", "exit 0"], ["sleep 0.75", "exit 1"]):
+        code, lines = conc(["--timings"] + cmds)
+        for i, c in enumerate(cmds):
+            started = re.compile(r"^\[%d\] %s started at %s$" % (i, re.escape(c), TS))
+            stopped = re.compile(r"^\[%d\] %s stopped at %s after (\d|,)+ms$" % (
+                i, re.escape(c), TS))
+            check(any(started.match(l) for l in lines), "%s started: %s" % (c, lines))
+            check(any(stopped.match(l) for l in lines), "%s stopped: %s" % (c, lines))
+        check(any(re.search(r"┌[─┬]+┐", l) for l in lines), "top border: %s" % lines)
+        check(any(re.search(r"(\W+(name|duration|exit code|killed|command)\W+){5}", l)
+                  for l in lines), "header row: %s" % lines)
+        check(any(re.search(r"└[─┴]+┘", l) for l in lines), "bottom border: %s" % lines)
+    # the table, longest first, with who was killed, exactly as concurrently draws it
+    code, lines = conc(["-k", "--timings", "-n", "a,b", "sleep 5", "sleep 0.2"])
+    i = lines.index("--> Timings:")
+    table = lines[i + 1:]
+    check(re.match(r"^\[b\] sleep 0.2 stopped at %s after \d+ms$" % TS,
+                   lines[lines.index("[b] sleep 0.2 exited with code 0") - 1]),
+          "the stopped line comes before the exit line: %s" % lines)
+    check(table[0] == "--> ┌──────┬──────────┬───────────┬────────┬───────────┐" and
+          table[1] == "--> │ name │ duration │ exit code │ killed │ command   │" and
+          table[2] == "--> ├──────┼──────────┼───────────┼────────┼───────────┤" and
+          re.match(r"^--> │ a    │ [\d,]+ +│ SIGTERM   │ true   │ sleep 5   │$", table[3]) and
+          re.match(r"^--> │ b    │ [\d,]+ +│ 0         │ false  │ sleep 0.2 │$", table[4]) and
+          table[5] == "--> └──────┴──────────┴───────────┴────────┴───────────┘",
+          "the table: %s" % "\n".join(lines[i:]))
+    code, lines = conc(["-r", "--timings", "echo hey"])
+    check(lines == ["hey"], "-r: no timings: %s" % lines)
+
+
+def start_stop(lines):
+    """The (start, stop) times in ms of each command, from --timings' lines."""
+    spans = {}
+    for l in lines:
+        m = re.match(r"^\[(\d+)\] .* (started|stopped) at \S+ (\d\d):(\d\d):(\d\d)\.(\d{3})", l)
+        if m:
+            t = ((int(m.group(3)) * 60 + int(m.group(4))) * 60 + int(m.group(5))) * 1000 + \
+                int(m.group(6))
+            spans.setdefault(int(m.group(1)), {})[m.group(2)] = t
+    return spans
+
+
+def test_cli_max_processes():
+    cmds = ["sleep 0.3", "sleep 0.3", "sleep 0.3"]
+    for args in (["-m", "1"], ["--max-processes", "1"], ["--maxProcesses=1"]):
+        code, lines = conc(args + ["--timings"] + cmds)
+        check(code == 0, "%s: exit 0: %s %s" % (args, code, lines))
+        s = start_stop(lines)
+        check(len(s) == 3, "all three ran: %s" % lines)
+        check(s[0]["stopped"] <= s[1]["started"] and s[1]["stopped"] <= s[2]["started"],
+              "%s: one at a time, in command order: %s" % (args, lines))
+    code, lines = conc(["-m", "2", "--timings"] + cmds)
+    s = start_stop(lines)
+    check(s[0]["started"] < s[1]["stopped"] and s[1]["started"] < s[0]["stopped"],
+          "-m 2: the first two together: %s" % lines)
+    check(s[2]["started"] >= min(s[0]["stopped"], s[1]["stopped"]),
+          "-m 2: the third waits for one of them: %s" % lines)
+    # a percentage of the CPUs is at least one; the run still ends with the commands' result
+    code, lines = conc(["-m", "1%", "echo a", "exit 4"])
+    check(code == 4 and "[0] a" in lines, "-m 1%%: %s %s" % (code, lines))
+    # -k stops the run: commands still waiting never start (as concurrently's abort does)
+    code, lines = conc(["-m", "1", "-k", "sleep 0.2", "echo never"])
+    check(not has(lines, "never") and code == 0, "-m 1 -k: %s %s" % (code, lines))
+    check(has(lines, "[0] sleep 0.2 exited with code 0"), "sentinel: the first ran: %s" % lines)
+    code, out, err = run_roster(["--to-yaml", "-m", "2", "echo a"], cwd=tmpdir())
+    check(code == 0 and "Not said here" in out and "-m" in out, "--to-yaml says -m is not in "
+          "the YAML: %s %s" % (out, err))
+
+
+def test_cli_group():
+    # concurrently's bin/concurrently.spec.ts, "--group"
+    code, lines = conc(["--group", "echo foo && sleep 1 && echo bar", "echo baz"])
+    check(lines[0:2] == ["[0] foo", "[0] bar"] and "baz" in lines[3],
+          "the first command's output whole, then the second's: %s" % lines)
+    check(lines[2] == "[0] echo foo && sleep 1 && echo bar exited with code 0", lines)
+    check(lines[4] == "[1] echo baz exited with code 0", lines)
+    # a command still running when its turn comes: what it held, then its lines as they come
+    code, lines = conc(["-g", "sleep 0.3; echo a", "echo b1; sleep 0.8; echo b2",
+                        "echo c"])
+    check(lines == ["[0] a", "[0] sleep 0.3; echo a exited with code 0", "[1] b1", "[1] b2",
+                    "[1] echo b1; sleep 0.8; echo b2 exited with code 0", "[2] c",
+                    "[2] echo c exited with code 0"], "-g in command order: %s" % lines)
+    # sentinel: without -g the quick commands come first
+    code, lines = conc(["sleep 0.3; echo a", "echo c"])
+    check(lines.index("[1] c") < lines.index("[0] a"), "without -g: %s" % lines)
+    code, lines = conc(["-g", "-r", "sleep 0.3; echo a", "echo c"])
+    check(lines == ["a", "c"], "-g -r: %s" % lines)
+
+
+READ_ECHO = 'echo READING; while read l; do echo "$l"; [ "$l" = stop ] && exit 0; done'
+
+
+def interactive(args, when, send, timeout=10):
+    """Runs `roster ARGS...` with a pipe as its stdin; once a line of its output matches the
+    regex `when`, writes `send`. Returns (code, output lines)."""
+    import select
+    p = subprocess.Popen([ROSTER] + args, cwd=tmpdir(), stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         env=dict(os.environ, FORCE_COLOR="0", NO_COLOR=""))
+    out, sent, deadline = b"", False, time.time() + timeout
+    try:
+        while time.time() < deadline:
+            r, _, _ = select.select([p.stdout], [], [], 0.1)
+            if r:
+                chunk = os.read(p.stdout.fileno(), 65536)
+                if not chunk:
+                    break
+                out += chunk
+            if not sent and any(re.search(when, l) for l in out.decode().split("\n")):
+                p.stdin.write(send.encode())
+                p.stdin.flush()
+                sent = True
+        check(sent, "never saw %r: %s" % (when, out))
+        code = p.wait(timeout=max(0.1, deadline - time.time()))
+        return code, [l for l in out.decode().split("\n") if l]
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+def test_cli_handle_input():
+    # concurrently's bin/concurrently.spec.ts, "--handle-input"
+    for arg in ("--handle-input", "-i"):
+        code, lines = interactive([arg, READ_ECHO], r"^\[0\] READING", "stop\n")
+        check(code == 0, "%s: exit 0: %s %s" % (arg, code, lines))
+        check("[0] stop" in lines, "%s: input to the first command: %s" % (arg, lines))
+        check(has(lines, "exited with code 0"), lines)
+    for args, send in ((["-ki", "--default-input-target", "1"], "stop\n"), (["-ki"], "1:stop\n")):
+        code, lines = interactive(args + [READ_ECHO, READ_ECHO], r"^\[1\] READING", send)
+        check("[1] stop" in lines, "%s %r: input to command 1: %s" % (args, send, lines))
+        check(has(lines, "[0] %s exited with code SIGTERM" % READ_ECHO), lines)
+        # concurrently exits 1 here; a command -k stopped is no failure in roster (#187)
+        check(code == 0, "%s: %s %s" % (args, code, lines))
+    # by name; each line routed by its own prefix; an unknown target goes whole to the default
+    code, lines = interactive(["-k", "-i", "-n", "a,b", READ_ECHO, READ_ECHO],
+                              r"^\[b\] READING", "b:one\nzz:two\n0:x:y\nb:stop\n")
+    check("[b] one" in lines and "[a] zz:two" in lines and "[a] x:y" in lines,
+          "routed: %s" % lines)
+    check(lines.index("[b] one") < lines.index("[b] stop"), lines)
+    # a target with no stdin open says so as concurrently does
+    code, lines = interactive(["-i", "--default-input-target", "1", READ_ECHO, "exit 0"],
+                              r"^\[1\] exit 0 exited", "hello\n0:stop\n")
+    check('--> Unable to find command "1", or it has no stdin open' in lines, lines)
+    check("[0] stop" in lines and code == 0, "%s %s" % (code, lines))
+
+
+def test_cli_control_socket_only_with_socket():
+    # concurrently has no control socket: a command line has none (and does not load
+    # libmicrohttpd for it) unless --socket asks for one
+    d = tmpdir()
+    sock = os.path.join(d, "ctl.sock")
+    for args, want in (([], False), (["--socket", sock], True)):
+        p = subprocess.Popen([ROSTER] + args + ["sleep 30"], cwd=d, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, env=dict(os.environ, FORCE_COLOR="0"),
+                             start_new_session=True)
+        try:
+            def started():
+                out = subprocess.run(["pgrep", "-P", str(p.pid)], capture_output=True,
+                                     text=True)
+                return out.stdout.strip() or None
+            wait_for(started, 10, "the command to start")
+            maps = "/proc/%d/maps" % p.pid
+            if os.path.exists(maps):
+                with open(maps) as f:
+                    mhd = "libmicrohttpd" in f.read()
+                check(mhd == want, "%s: libmicrohttpd loaded: %s" % (args, mhd))
+            else:
+                print("SKIP the libmicrohttpd check: no /proc")
+            if want:
+                wait_for(lambda: os.path.exists(sock), 10, "the socket")
+                code, out, err = run_roster(["status", "--socket", sock], cwd=d)
+                check(code == 0 and "sleep 30" not in err and "ready" in out,
+                      "roster status reaches it: %s %s %s" % (code, out, err))
+        finally:
+            p.send_signal(signal.SIGINT)
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+    code, lines = conc(["--socket", "/" + "x" * 200, "echo a"])
+    check(code == 2 and has(lines, "--socket"), "a path too long: %s %s" % (code, lines))
 
 
 def test_cli_subcommand_words_and_double_dash():
