@@ -468,14 +468,16 @@ def test_cli_group():
 READ_ECHO = 'echo READING; while read l; do echo "$l"; [ "$l" = stop ] && exit 0; done'
 
 
-def interactive(args, when, send, timeout=10):
+def interactive(args, when, send=None, timeout=10):
     """Runs `roster ARGS...` with a pipe as its stdin; once a line of its output matches the
-    regex `when`, writes `send`. Returns (code, output lines)."""
+    regex `when`, writes `send`. `when` may instead be a list of (regex, text) steps, each
+    written once its regex has matched (after the step before). Returns (code, output lines)."""
     import select
+    steps = list(when) if send is None else [(when, send)]
     p = subprocess.Popen([ROSTER] + args, cwd=tmpdir(), stdin=subprocess.PIPE,
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                          env=dict(os.environ, FORCE_COLOR="0", NO_COLOR=""))
-    out, sent, deadline = b"", False, time.time() + timeout
+    out, deadline = b"", time.time() + timeout
     try:
         while time.time() < deadline:
             r, _, _ = select.select([p.stdout], [], [], 0.1)
@@ -484,11 +486,11 @@ def interactive(args, when, send, timeout=10):
                 if not chunk:
                     break
                 out += chunk
-            if not sent and any(re.search(when, l) for l in out.decode().split("\n")):
-                p.stdin.write(send.encode())
+            if steps and any(re.search(steps[0][0], l) for l in out.decode().split("\n")):
+                p.stdin.write(steps[0][1].encode())
                 p.stdin.flush()
-                sent = True
-        check(sent, "never saw %r: %s" % (when, out))
+                steps.pop(0)
+        check(not steps, "never saw %r: %s" % (steps[0][0] if steps else None, out))
         code = p.wait(timeout=max(0.1, deadline - time.time()))
         return code, [l for l in out.decode().split("\n") if l]
     finally:
@@ -511,8 +513,10 @@ def test_cli_handle_input():
         # concurrently exits 1 here; a command -k stopped is no failure in roster (#187)
         check(code == 0, "%s: %s %s" % (args, code, lines))
     # by name; each line routed by its own prefix; an unknown target goes whole to the default
+    # (b:stop only once a has echoed its lines: -k stops a as soon as b has ended)
     code, lines = interactive(["-k", "-i", "-n", "a,b", READ_ECHO, READ_ECHO],
-                              r"^\[b\] READING", "b:one\nzz:two\n0:x:y\nb:stop\n")
+                              [(r"^\[b\] READING", "b:one\nzz:two\n0:x:y\n"),
+                               (r"^\[a\] x:y$", "b:stop\n")])
     check("[b] one" in lines and "[a] zz:two" in lines and "[a] x:y" in lines,
           "routed: %s" % lines)
     check(lines.index("[b] one") < lines.index("[b] stop"), lines)
