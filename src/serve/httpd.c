@@ -140,14 +140,16 @@ static MHD_Result_t on_request(void *cls, struct MHD_Connection *c, const char *
     }
     struct httpd_req req = {
         .method = method, .status = 200, .content_type = "text/plain", .d = d, .conn = c};
-    const char *q = strchr(url, '?');
+    /* MHD hands over the path already cut at '?' and percent-decoded: it is not cut again, so
+     * an encoded '?' or '/' stays part of a name (the route then refuses it). */
     char path[512];
-    size_t pl = q ? (size_t)(q - url) : strlen(url);
-    if (pl >= sizeof path) pl = sizeof path - 1;
-    memcpy(path, url, pl);
-    path[pl] = '\0';
+    size_t pl = strlen(url);
+    if (pl >= sizeof path) {
+        static const char msg[] = "{\"error\":\"path too long\"}\n";
+        return queue(c, 414, "application/json", NULL, msg, sizeof msg - 1);
+    }
+    memcpy(path, url, pl + 1);
     req.path = path;
-    req.query = q ? q + 1 : "";
     sbuf_init(&req.body);
     d->handler(d->ud, &req);
     if (req.later) {

@@ -17,8 +17,7 @@ struct MHD_Connection;
 
 struct httpd_req {
     const char *method;
-    const char *path;  /* without the query string */
-    const char *query; /* after '?', or "" */
+    const char *path; /* percent-decoded, without the query string (which no route reads) */
     /* the handler fills these: */
     int status;
     const char *content_type;

@@ -176,6 +176,10 @@ def test_requests_the_socket_refuses():
             b"GET /roles HTTP/1.1\r\nHost: r\r\nno colon here\r\n\r\n": (400,),
             b"GET /roles HTTP/1.1\r\nHost: r\r\nX-Big: " + b"a" * 20000 + b"\r\n\r\n": (431,),
             b"POST roles/cron/stop HTTP/1.1\r\nHost: r\r\n\r\n": (400, 404),
+            # an encoded '/' and '?' stay in the name: never 'cron' and then '/stop'
+            b"POST /roles/cron%2Fstop%3F/restart HTTP/1.1\r\nHost: r\r\n\r\n": (400, 404),
+            b"POST /roles/cron%2Fstop%23/restart HTTP/1.1\r\nHost: r\r\n\r\n": (400, 404),
+            b"GET /" + b"a" * 600 + b" HTTP/1.1\r\nHost: r\r\n\r\n": (414,),
         }
         for req, want in bad.items():
             st = _raw(sock, req)
