@@ -767,6 +767,52 @@ static void stop_on_signal(struct sup *s, int sig, const char *cause)
     sup_shutdown(s, 0, why);
 }
 
+/* A signal whose default action would end roster at once, leaving its roles unsupervised.
+ * SIGPWR (a UPS's power-failure warning, as init treats it) stops the run in order; the others
+ * (USR1, USR2, ALRM, VTALRM, PROF, IO, STKFLT, XCPU, XFSZ and the real-time signals) mean
+ * nothing to roster and are ignored, said in the log at most once a second per signal. */
+static void on_other_signal(uv_signal_t *h, int sig)
+{
+    struct sup *s = h->data;
+    if (sig == SIGPWR) {
+        if (!s->shutting_down) stop_on_signal(s, sig, "power failure");
+        return;
+    }
+    size_t slot = (size_t)(h - s->sig_other);
+    uint64_t now = now_ms();
+    if (slot < s->nsig_other && s->sig_other_said_ms[slot] && now - s->sig_other_said_ms[slot] < 1000)
+        return;
+    if (slot < s->nsig_other) s->sig_other_said_ms[slot] = now;
+    char name[16];
+    if (sig >= SIGRTMIN && sig <= SIGRTMAX)
+        snprintf(name, sizeof name, "SIGRTMIN+%d", sig - SIGRTMIN);
+    else if (sig == SIGSTKFLT)
+        snprintf(name, sizeof name, "SIGSTKFLT");
+    else
+        snprintf(name, sizeof name, "%s", signal_name(sig));
+    logmux_event(&s->log, "signal", NULL, 0, NULL,
+                 "%s received: ignored (TERM, INT, QUIT and PWR stop roster; HUP reloads)", name);
+}
+
+static void start_other_signals(struct sup *s, uv_loop_t *loop)
+{
+    static const int fixed[] = {SIGUSR1, SIGUSR2, SIGALRM,   SIGVTALRM, SIGPROF,
+                                SIGIO,   SIGPWR,  SIGSTKFLT, SIGXCPU,   SIGXFSZ};
+    int sigs[SUP_MAX_OTHER_SIGNALS];
+    size_t n = 0;
+    for (size_t i = 0; i < ARRAY_SIZE(fixed); i++)
+        sigs[n++] = fixed[i];
+    for (int sig = SIGRTMIN; sig <= SIGRTMAX && n < SUP_MAX_OTHER_SIGNALS; sig++)
+        sigs[n++] = sig;
+    for (size_t i = 0; i < n; i++) {
+        uv_signal_init(loop, &s->sig_other[i]);
+        s->sig_other[i].data = s;
+        s->sig_other_said_ms[i] = 0;
+        uv_signal_start(&s->sig_other[i], on_other_signal, sigs[i]);
+    }
+    s->nsig_other = n;
+}
+
 static void on_stop_signal(uv_signal_t *h, int sig)
 {
     struct sup *s = h->data;
@@ -1809,6 +1855,7 @@ int sup_init(struct sup *s, uv_loop_t *loop, struct plan *plan, const struct sup
     uv_signal_start(&s->sig_quit, on_stop_signal, SIGQUIT);
     uv_signal_start(&s->sig_hup, on_sighup, SIGHUP);
     uv_signal_start(&s->sig_tstp, on_sigtstp, SIGTSTP);
+    start_other_signals(s, loop);
     uv_timer_t *timers[] = {&s->group_timer, &s->shutdown_timer, &s->mem_timer};
     for (size_t i = 0; i < ARRAY_SIZE(timers); i++) {
         uv_timer_init(loop, timers[i]);

@@ -142,6 +142,8 @@ struct sup_obs_slot {
     void *ud;
 };
 
+#define SUP_MAX_OTHER_SIGNALS 48
+
 struct sup {
     uv_loop_t *loop;
     struct sup_opts opts;
@@ -153,6 +155,11 @@ struct sup {
     size_t nretiring;
     struct logmux log;
     uv_signal_t sig_chld, sig_term, sig_int, sig_hup, sig_quit, sig_tstp;
+    /* every other signal whose default action would end roster: PWR stops in order, the rest
+     * are ignored with a log line (at most one a second per signal) */
+    uv_signal_t sig_other[SUP_MAX_OTHER_SIGNALS];
+    uint64_t sig_other_said_ms[SUP_MAX_OTHER_SIGNALS];
+    size_t nsig_other;
     uv_timer_t group_timer; /* polls groups whose leader is gone */
     uv_timer_t shutdown_timer;
     uv_timer_t mem_timer; /* samples group memory (each second or less often), off the loop */

@@ -181,5 +181,32 @@ roles:
         check(r.stop() == 0, "exit 0")
 
 
+def test_signals_that_would_end_roster_are_handled():
+    """USR1, USR2, ALRM, ... once killed roster at once and left its roles unsupervised: now
+    they are ignored and said (once a second per signal), and PWR stops the run in order."""
+    cfg = """
+roles:
+  a:
+    command: [@CHILD@, sleep, "1000"]
+"""
+    with Roster(cfg) as r:
+        pid = r.wait_event("started", "a")[0]["pid"]
+        names = ["SIGUSR1", "SIGUSR2", "SIGALRM", "SIGVTALRM", "SIGPROF", "SIGIO", "SIGXCPU",
+                 "SIGXFSZ"]
+        for name in names + ["SIGUSR1"]:
+            r.send(getattr(signal, name))
+        r.send(signal.SIGRTMIN + 3)
+        said = r.wait_event("signal", count=len(names) + 1)
+        msgs = " ".join(e["msg"] for e in said)
+        for name in names + ["SIGRTMIN+3"]:
+            check(name + " received: ignored" in msgs, "%s is said: %s" % (name, msgs))
+        check(msgs.count("SIGUSR1 received") == 1, "said once a second: %s" % msgs)
+        check(r.proc.poll() is None and pid_alive(pid), "roster and its role run on")
+        r.send(signal.SIGPWR)
+        check(r.wait_exit(10) == 0, "SIGPWR: an ordered stop, exit 0")
+        check(r.events("stopped", "a"), "a was stopped in order")
+        check(not pid_alive(pid), "a is gone")
+
+
 if __name__ == "__main__":
     run(globals())
