@@ -234,7 +234,7 @@ static const struct {
     {SIGCONT, "SIGCONT"},     {SIGSTOP, "SIGSTOP"}, {SIGTSTP, "SIGTSTP"},   {SIGTTIN, "SIGTTIN"},
     {SIGTTOU, "SIGTTOU"},     {SIGURG, "SIGURG"},   {SIGXCPU, "SIGXCPU"},   {SIGXFSZ, "SIGXFSZ"},
     {SIGVTALRM, "SIGVTALRM"}, {SIGPROF, "SIGPROF"}, {SIGWINCH, "SIGWINCH"}, {SIGIO, "SIGIO"},
-    {SIGPWR, "SIGPWR"},       {SIGSYS, "SIGSYS"},
+    {SIGPWR, "SIGPWR"},       {SIGSYS, "SIGSYS"},   {SIGSTKFLT, "SIGSTKFLT"},
 };
 
 const char *signal_name(int sig)
@@ -242,7 +242,10 @@ const char *signal_name(int sig)
     static char buf[16];
     for (size_t i = 0; i < ARRAY_SIZE(signals); i++)
         if (signals[i].num == sig) return signals[i].name;
-    snprintf(buf, sizeof buf, "SIG%d", sig);
+    if (sig >= SIGRTMIN && sig <= SIGRTMAX)
+        snprintf(buf, sizeof buf, "SIGRTMIN+%d", sig - SIGRTMIN);
+    else
+        snprintf(buf, sizeof buf, "SIG%d", sig);
     return buf;
 }
 

@@ -783,15 +783,9 @@ static void on_other_signal(uv_signal_t *h, int sig)
     if (slot < s->nsig_other && s->sig_other_said_ms[slot] && now - s->sig_other_said_ms[slot] < 1000)
         return;
     if (slot < s->nsig_other) s->sig_other_said_ms[slot] = now;
-    char name[16];
-    if (sig >= SIGRTMIN && sig <= SIGRTMAX)
-        snprintf(name, sizeof name, "SIGRTMIN+%d", sig - SIGRTMIN);
-    else if (sig == SIGSTKFLT)
-        snprintf(name, sizeof name, "SIGSTKFLT");
-    else
-        snprintf(name, sizeof name, "%s", signal_name(sig));
     logmux_event(&s->log, "signal", NULL, 0, NULL,
-                 "%s received: ignored (TERM, INT, QUIT and PWR stop roster; HUP reloads)", name);
+                 "%s received: ignored (TERM, INT, QUIT and PWR stop roster; HUP reloads)",
+                 signal_name(sig));
 }
 
 static void start_other_signals(struct sup *s, uv_loop_t *loop)

@@ -1,7 +1,9 @@
 /* test_units.c — durations and sizes: parsing, errors and formatting. */
+#include <signal.h>
 #include <stdint.h>
 
 #include "base/units.h"
+#include "base/util.h"
 #include "t.h"
 
 #define MS(s)    dur_ok(s)
@@ -176,8 +178,19 @@ static void test_round_trips(void)
         CHECK_STR(fmt_dur(dur_ok(texts[i])), texts[i]);
 }
 
+/* Signal names, as events and messages say them (real-time signals relative to SIGRTMIN). */
+static void test_signal_names(void)
+{
+    CHECK_STR(signal_name(SIGTERM), "SIGTERM");
+    CHECK_STR(signal_name(SIGSTKFLT), "SIGSTKFLT");
+    CHECK_STR(signal_name(SIGRTMIN + 3), "SIGRTMIN+3");
+    CHECK_STR(signal_name(SIGRTMIN), "SIGRTMIN+0");
+    CHECK_INT(signal_from_name("usr1"), SIGUSR1);
+}
+
 int main(void)
 {
+    test_signal_names();
     test_durations();
     test_duration_errors();
     test_sizes();
