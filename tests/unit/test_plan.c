@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include "config/config.h"
+#include "os/lazylib.h"
+#include "plan/libs.h"
 #include "plan/plan.h"
 #include "base/util.h"
 #include "t.h"
@@ -858,6 +860,31 @@ static void test_argv(void)
     plan_unref(p);
 }
 
+/* Which optional libraries a plan needs: libcurl for an http probe of a selected role only,
+ * libmicrohttpd for health and the control socket, libpq with postgres:. */
+static void test_libs(void)
+{
+    char *diag = NULL;
+    struct plan *p = build("control: {socket: /tmp/x.sock}\n"
+                           "roles:\n"
+                           "  a: {command: x, ready: {http: \"http://127.0.0.1:1/\"}}\n"
+                           "  b: {command: x, ready: {tcp: \"127.0.0.1:1\"}}\n",
+                           NULL, NULL, 0, &diag);
+    free(diag);
+    CHECK(p != NULL);
+    if (p) CHECK_INT(plan_libs(p), LAZYLIB_BIT(LAZYLIB_CURL) | LAZYLIB_BIT(LAZYLIB_MHD));
+    if (p) plan_unref(p);
+    p = build("control: {socket: /tmp/x.sock}\n"
+              "roles:\n"
+              "  a: {command: x, ready: {http: \"http://127.0.0.1:1/\"}}\n"
+              "  b: {command: x}\n",
+              "b", NULL, 0, &diag);
+    free(diag);
+    CHECK(p != NULL);
+    if (p) CHECK_INT(plan_libs(p), LAZYLIB_BIT(LAZYLIB_MHD)); /* a is not selected */
+    if (p) plan_unref(p);
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "/tmp/roster-test-plan-XXXXXX");
@@ -875,6 +902,7 @@ int main(void)
     test_pq_keywords();
     test_probe_targets();
     test_argv();
+    test_libs();
     unlink(cfg_path);
     free(cfg_path);
     rmdir(dir);
