@@ -39,6 +39,11 @@ def child_lines(lines):
     return out
 
 
+def some(lines, pattern):
+    """Whether a line matches pattern (from its start)."""
+    return any(re.match(pattern, l) for l in lines)
+
+
 def ts(record):
     return datetime.datetime.strptime(record["ts"], "%Y-%m-%dT%H:%M:%S.%fZ").timestamp()
 
@@ -125,10 +130,9 @@ roles:
 """
     code, lines, err, _ = run_yaml(cfg)
     check(code == 3, "the run's code is quick's: %s %s" % (code, lines))
-    check(any(re.match(r"^roster\s+\| slow started at \d\d:\d\d:\d\d\.\d{3}$", l) for l in lines),
+    check(some(lines, r"^roster\s+\| slow started at \d\d:\d\d:\d\d\.\d{3}$"),
           "a line when slow starts: %s" % lines)
-    check(any(re.match(r"^roster\s+\| slow stopped at \d\d:\d\d:\d\d\.\d{3} after \d+ms$", l)
-              for l in lines), "a line when slow stops: %s" % lines)
+    check(some(lines, r"^roster\s+\| slow stopped at \d\d:\d\d:\d\d\.\d{3} after \d+ms$"), "a line when slow stops: %s" % lines)
     at = [i for i, l in enumerate(lines) if l.endswith("| Timings:")]
     check(at, "the table: %s" % lines)
     table = [re.sub(r"^roster\s+\| ", "", l) for l in lines[at[0] + 1:]]
@@ -183,10 +187,9 @@ roles:
 """
     code, lines, err, _ = run_yaml(cfg)
     check(code == 0, "%s %s" % (lines, err))
-    check(any(re.match(r"^\d\d:\d\d h\|ech\.\.ong\|0 hello world long$", l) for l in lines),
+    check(some(lines, r"^\d\d:\d\d h\|ech\.\.ong\|0 hello world long$"),
           "the template with the time, the command cut to 8, the index: %s" % lines)
-    check(any(re.match(r"^\d\d:\d\d h\|ech\.\.ong\|0 echo hello world long exited with code 0$", l)
-              for l in lines), "concurrently's exit line with the same prefix: %s" % lines)
+    check(some(lines, r"^\d\d:\d\d h\|ech\.\.ong\|0 echo hello world long exited with code 0$"), "concurrently's exit line with the same prefix: %s" % lines)
     check(not any("roster" in l for l in lines), "no roster look lines: %s" % lines)
     # -p's keywords are bracketed; pad_prefix pads to the widest
     cfg = """
@@ -213,8 +216,8 @@ roles:
     check(code == 0, "%s %s" % (lines, err))
     check(not any("secret-line" in l for l in lines), "quiet's line hidden: %s" % lines)
     check(any(l.endswith("| shown-line") for l in lines), "sentinel: loud's line: %s" % lines)
-    check(any(re.match(r"^roster\s+\| quiet started", l) for l in lines) and
-          any(re.match(r"^roster\s+\| quiet exited \(code 0\)", l) for l in lines),
+    check(some(lines, r"^roster\s+\| quiet started") and
+          some(lines, r"^roster\s+\| quiet exited \(code 0\)"),
           "roster's events about quiet stay: %s" % lines)
     code, lines, err, _ = run_yaml(cfg.replace("HIDE", "false"))
     check(any(l.endswith("| secret-line") for l in lines), "sentinel: shown without hide: %s"
