@@ -38,7 +38,7 @@ struct flow {
     struct sup *sup;
     int slot;
     int ncpus;
-    bool gate_on, group, timings;
+    bool holding; /* output.group was on: instances may hold lines */
     /* output.timings: the first ends, as many as there were instances at the start, in the
      * order they happened (concurrently's bufferCount(commands.length): a restarted command's
      * earlier end counts too) */
@@ -87,9 +87,16 @@ static void locale_ms(long long ms, char *out, size_t n)
     out[k] = 0;
 }
 
+/* The config the run follows now: the keys are read as they are used, so a reload changes them
+ * (output.group turned off lets what was held out). */
+static const struct roster_config *cfg_of(const struct flow *f)
+{
+    return &f->sup->plan->cfg;
+}
+
 static const char *time_format(const struct flow *f)
 {
-    const char *t = f->sup->plan->cfg.look.time_format;
+    const char *t = cfg_of(f)->look.time_format;
     return t ? t : DEFAULT_TIME_FORMAT;
 }
 
@@ -108,7 +115,7 @@ static void timing_line(struct flow *f, struct instance *in, const char *event, 
 static void on_spawned(void *ud, struct instance *in)
 {
     struct flow *f = ud;
-    if (!f->timings) return;
+    if (!cfg_of(f)->look.timings) return;
     char when[128];
     logfmt_date(time_format(f), in->spawned_wall, when, sizeof when);
     timing_line(f, in, "timing_start", "started", when, "");
@@ -125,8 +132,8 @@ static void on_exited(void *ud, struct instance *in)
 {
     struct flow *f = ud;
     /* a slot is free: the next waiting instance may start */
-    if (f->gate_on) sup_post_gates_changed(f->sup);
-    if (!f->timings) return;
+    if (cfg_of(f)->max_processes > 0) sup_post_gates_changed(f->sup);
+    if (!cfg_of(f)->look.timings) return;
     long long ms = (long long)(in->exit.wall * 1000) - (long long)(in->spawned_wall * 1000);
     char when[128], dur[40], after[64];
     logfmt_date(time_format(f), in->exit.wall, when, sizeof when);
@@ -152,8 +159,8 @@ static void on_exited(void *ud, struct instance *in)
 static bool gate(void *ud, struct instance *in)
 {
     struct flow *f = ud;
-    if (!f->gate_on) return true;
     const struct sup *s = f->sup;
+    if (!(s->plan->cfg.max_processes > 0)) return true;
     size_t running = 0;
     struct inst_iter it = {.s = s};
     for (struct instance *o; (o = sup_next_instance(&it));) {
@@ -172,7 +179,8 @@ static void on_state(void *ud, struct instance *in, enum inst_state old, enum in
     struct flow *f = ud;
     (void)old;
     (void)now;
-    if (!f->group || inst_ctx(in, f->slot)) return;
+    if (!cfg_of(f)->look.group || inst_ctx(in, f->slot)) return;
+    f->holding = true;
     struct flow_inst *fi = xcalloc(1, sizeof *fi);
     sbuf_init(&fi->held);
     inst_set_ctx(in, f->slot, fi);
@@ -185,14 +193,21 @@ static void on_state(void *ud, struct instance *in, enum inst_state old, enum in
 static void on_settled(void *ud, struct sup *s)
 {
     struct flow *f = ud;
-    if (!f->group) return;
+    if (!f->holding) return;
+    bool group = cfg_of(f)->look.group;
     for (size_t i = 0; i < s->nroles; i++) {
         for (int k = 0; k < s->roles[i]->ninst; k++) {
             struct instance *in = s->roles[i]->inst[k];
             logmux_release(&s->log, &in->src);
-            if (inst_alive(in) || !inst_has_exit(in)) return;
+            if (group && (inst_alive(in) || !inst_has_exit(in))) return;
         }
     }
+    /* every current instance writes as it comes (a reload turned group off, or each has
+     * ended): what retiring roles held goes too, and nothing holds any more */
+    struct inst_iter it = {.s = s};
+    for (struct instance *in; (in = sup_next_instance(&it));)
+        logmux_release(&s->log, &in->src);
+    f->holding = group;
 }
 
 static void on_release(void *ud, struct instance *in)
@@ -276,7 +291,7 @@ static void row_cells(const struct close_row *row, const char *dur, const char *
 /* concurrently's logTable of the ends, longest first, once every instance has ended. */
 static void print_table(struct flow *f)
 {
-    if (!f->timings || !f->nrows || f->nrows < f->maxrows) return;
+    if (!cfg_of(f)->look.timings || !f->nrows || f->nrows < f->maxrows) return;
     qsort(f->rows, f->nrows, sizeof *f->rows, by_duration);
     static const char *const heads[NCOLS] = {"name", "duration", "exit code", "killed", "command"};
     size_t width[NCOLS];
@@ -320,7 +335,7 @@ static void on_stop(void *ud, struct sup *s)
     struct flow *f = ud;
     /* what is still held is written in the config's order (concurrently would lose it when a
      * command never ran) */
-    if (f->group)
+    if (f->holding)
         for (size_t i = 0; i < s->nroles; i++)
             for (int k = 0; k < s->roles[i]->ninst; k++)
                 logmux_release(&s->log, &s->roles[i]->inst[k]->src);
@@ -333,12 +348,21 @@ static void on_stop(void *ud, struct sup *s)
     f->style = s->log.style;
 }
 
+/* A reload may have raised or dropped max_processes: the waiting instances ask again. */
+static void on_plan_swapped(void *ud, struct sup *s, const struct plan *old)
+{
+    (void)ud;
+    (void)old;
+    sup_post_gates_changed(s);
+}
+
 static const struct sup_observer flow_observer = {
     .name = "flow",
     .start = on_start,
     .stop = on_stop,
     .settled = on_settled,
     .gate = gate,
+    .plan_swapped = on_plan_swapped,
     .state = on_state,
     .spawned = on_spawned,
     .exited = on_exited,
@@ -347,15 +371,9 @@ static const struct sup_observer flow_observer = {
 
 struct flow *flow_attach(struct sup *s, int ncpus)
 {
-    const struct roster_config *c = &s->plan->cfg;
-    bool gate_on = c->max_processes > 0;
-    if (!c->look.timings && !c->look.group && !gate_on && !c->teardown.n) return NULL;
     struct flow *f = xcalloc(1, sizeof *f);
     f->sup = s;
     f->ncpus = ncpus;
-    f->gate_on = gate_on;
-    f->group = c->look.group;
-    f->timings = c->look.timings;
     f->slot = sup_attach(s, &flow_observer, f);
     if (f->slot < 0) {
         flow_free(f);

@@ -17,9 +17,10 @@
 
 struct flow;
 
-/* Attaches the observer to s (before sup_run) when s's config asks for any of the above; ncpus
- * is what a max_processes percentage counts. Returns NULL when nothing is needed. Free with
- * flow_free after sup_free (and after flow_teardown). */
+/* Attaches the observer to s (before sup_run); ncpus is what a max_processes percentage counts.
+ * The keys are read from the running plan as they are used, so a reload may turn them on or off.
+ * Returns NULL when s has no observer slot left. Free with flow_free after sup_free (and after
+ * flow_teardown). */
 struct flow *flow_attach(struct sup *s, int ncpus);
 void flow_free(struct flow *f);
 

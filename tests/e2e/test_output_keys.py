@@ -10,7 +10,9 @@ import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Roster, check, run, run_roster, tmpdir  # noqa: E402
+import signal  # noqa: E402
+
+from harness import Roster, check, expand, run, run_roster, tmpdir  # noqa: E402
 
 ENV = {"FORCE_COLOR": "0", "NO_COLOR": ""}
 
@@ -88,6 +90,25 @@ def test_max_processes_one_runs_them_one_after_another():
     code, out, err = run_roster(["check", "-c", "/dev/stdin"], input="max_processes: \"1%\"\n"
                                 + ONESHOTS, cwd=tmpdir())
     check(code == 0 and "max_processes: 1% of the CPUs" in out, "check: %s %s" % (out, err))
+
+
+def test_max_processes_follows_a_reload():
+    cfg = """
+max_processes: MAX
+roles:
+  a: {command: [@CHILD@, sleep, "1000"]}
+  b: {command: [@CHILD@, sleep, "1000"]}
+"""
+    with Roster(cfg.replace("MAX", "1")) as r:
+        r.wait_event("started", "a")
+        check(not r.events("started", "b"), "b waits for a slot while a runs\n%s" % r.tail())
+        with open(r.config_path, "w") as f:
+            f.write(expand(cfg.replace("MAX", "0"), r.dir))
+        r.send(signal.SIGHUP)
+        r.wait_event("reloaded")
+        r.wait_event("started", "b")
+        check(len(r.events("started", "a")) == 1, "a ran on, untouched\n%s" % r.tail())
+        check(r.stop() == 0, "exit 0")
 
 
 GROUPED = """
