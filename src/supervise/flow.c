@@ -216,7 +216,7 @@ static void on_release(void *ud, struct instance *in)
     struct flow_inst *fi = inst_ctx(in, f->slot);
     if (!fi) return;
     /* what a removed role held is written rather than lost */
-    logmux_release(&in->role->sup->log, &in->src);
+    logmux_release(&f->sup->log, &in->src);
     sbuf_free(&fi->held);
     free(fi);
     inst_set_ctx(in, f->slot, NULL);

@@ -142,6 +142,25 @@ def test_group_output_keeps_each_roles_lines_together_in_order():
     check(lines[-2:] == ["[c] c1", "[c] echo c1 exited with code 0"], lines)
 
 
+def test_group_turned_off_by_a_reload_lets_out_what_was_held():
+    cfg = """
+output: {group: GROUP}
+roles:
+  a: {command: "echo a-line; exec sleep 1000"}
+  b: {command: "echo b-line; exec sleep 1000"}
+"""
+    with Roster(cfg.replace("GROUP", "true"), json_logs=False) as r:
+        r.wait_line(r"^a\s+\| a-line$")
+        r.wait_line(r"^roster\s+\| b started")
+        check(not any("b-line" in l for l in r.output()), "b's line is held while a runs\n%s"
+              % r.tail())
+        with open(r.config_path, "w") as f:
+            f.write(cfg.replace("GROUP", "false"))
+        r.send(signal.SIGHUP)
+        r.wait_line(r"^b\s+\| b-line$")
+        check(r.stop() == 0, "exit 0")
+
+
 def test_timings_prints_lines_and_the_table():
     cfg = """
 output: {timings: true, timestamp_format: "HH:mm:ss.SSS"}
