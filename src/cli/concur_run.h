@@ -1,10 +1,7 @@
 /* concur_run.h — what concurrently's command line adds to a run beyond its config (issue 9 §1):
- * -m/--max-processes (a start gate: at most N commands run at once, the rest start in command
- * order as others end), --timings (a line when each command starts and stops, and the table at
- * the end) and -g/--group (each command's output held until the commands before it have ended,
- * as concurrently's output-writer.ts does) as one supervisor observer, and --teardown (commands
- * run one after another once the run is over). Output follows concurrently's
- * flow-control/log-timings.ts and teardown.ts. */
+ * -i/--handle-input, roster's stdin routed to the commands, as one supervisor observer. Its -m,
+ * -g, --timings and --teardown are config keys (max_processes, output.group, output.timings,
+ * teardown) that supervise/flow.c carries out for every run. */
 #ifndef ROSTER_CONCUR_RUN_H
 #define ROSTER_CONCUR_RUN_H
 
@@ -13,18 +10,9 @@
 
 struct concur_run;
 
-/* Attaches the observer to s when o asks for -m, --timings or -g; ncpus is what -m N% counts.
- * Returns NULL when nothing is needed. o must outlive the run; free with concur_run_free after
- * sup_free. */
-struct concur_run *concur_run_attach(struct sup *s, const struct concur_opts *o, int ncpus);
+/* Attaches the observer to s when o asks for -i. Returns NULL when nothing is needed. o must
+ * outlive the run; free with concur_run_free after sup_free. */
+struct concur_run *concur_run_attach(struct sup *s, const struct concur_opts *o);
 void concur_run_free(struct concur_run *r);
-
-/* Runs o's --teardown commands in order with roster's own stdin, stdout and stderr, each
- * announced and its end said on stdout as concurrently does ("--> Running teardown command
- * "X"", "--> Teardown command "X" exited with code 0"; nothing with -r); a command ended by
- * SIGINT ends the teardown. Roster ignores SIGINT and SIGQUIT meanwhile, as system() does: the
- * terminal's Ctrl-C reaches the command. Returns 0, or 1 when a command could not be started
- * (concurrently's run then fails). */
-int concur_teardown(const struct concur_opts *o, char **environ_);
 
 #endif

@@ -22,6 +22,7 @@
 #include "plan/libs.h"
 #include "plan/plan.h"
 #include "serve/serve.h"
+#include "supervise/flow.h"
 #include "supervise/supervisor.h"
 #include "watch/watch.h"
 
@@ -68,8 +69,8 @@ static int load_plan(const struct cli *c, struct plan_inputs *in, struct plan **
     return build_plan(&cfg, &d, in, c->roles, out, max_connections);
 }
 
-/* Runs plan p (taken over) under a supervisor with its observers until roster is done; co, when
- * not NULL, holds concurrently's options (-m, --timings). */
+/* Runs plan p (taken over) under a supervisor with its observers until roster is done, then the
+ * config's teardown; co, when not NULL, holds concurrently's options (-i). */
 static int supervise(struct plan *p, const struct sup_opts *so, const struct concur_opts *co)
 {
     struct sup s;
@@ -82,7 +83,8 @@ static int supervise(struct plan *p, const struct sup_opts *so, const struct con
     struct services *svc = services_attach(&s);
     struct serve *sv = serve_attach(&s, ck, svc);
     struct watch *wt = watch_attach(&s);
-    struct concur_run *cr = co ? concur_run_attach(&s, co, (int)uv_available_parallelism()) : NULL;
+    struct flow *fl = flow_attach(&s, (int)uv_available_parallelism());
+    struct concur_run *cr = co ? concur_run_attach(&s, co) : NULL;
     int rc = sup_run(&s);
     sup_free(&s);
     serve_free(sv);
@@ -91,6 +93,9 @@ static int supervise(struct plan *p, const struct sup_opts *so, const struct con
     watch_free(wt);
     concur_run_free(cr);
     if (uv_loop_close(&loop) != 0) fprintf(stderr, "roster: event loop closed with handles open\n");
+    /* teardown runs once every role has ended, whatever the result (concurrently's way) */
+    if (flow_teardown(fl, so->environ_) && rc == 0) rc = 1;
+    flow_free(fl);
     return rc;
 }
 
@@ -163,8 +168,6 @@ static int cmd_concurrently(int argc, char **argv)
                 .no_reload = true,
             };
             rc = supervise(p, &so, &o);
-            /* concurrently runs --teardown once every command has ended, whatever the result */
-            if (concur_teardown(&o, environ) && rc == 0) rc = 1;
         }
         plan_inputs_free(&in);
     }
