@@ -13,6 +13,7 @@
 #include "config/config.h"
 #include "base/diag.h"
 #include "base/envmap.h"
+#include "base/strmap.h"
 
 struct plan_dep {
     size_t role; /* index into plan->roles */
@@ -49,6 +50,7 @@ struct plan {
     struct plan_config *shared;
     struct plan_role *roles; /* same order as cfg.roles */
     size_t nroles;
+    strmap role_index; /* role name -> index into roles (names borrowed from cfg) */
     size_t *order; /* selected role indices in start order */
     size_t norder;
     strvec notes; /* things worth one log line at startup */
