@@ -267,6 +267,22 @@ void config_finish_roles(struct roster_config *cfg)
     }
 }
 
+int config_check_copies(const struct roster_config *cfg, diags *d)
+{
+    long total = 0;
+    for (size_t i = 0; i < cfg->nroles; i++) {
+        total += cfg->roles[i].instances;
+        if (total > CONFIG_MAX_COPIES) {
+            diags_add(d, cfg->roles[i].pos,
+                      "role '%s': its instances bring the copies of all roles to %ld, more than "
+                      "%d, roster's limit",
+                      cfg->roles[i].name, total, CONFIG_MAX_COPIES);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 struct role_config *config_find_role(const struct roster_config *cfg, const char *name)
 {
     for (size_t i = 0; i < cfg->nroles; i++)

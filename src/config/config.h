@@ -246,6 +246,10 @@ int config_load_procfile(const char *path, const char *text, size_t len, const e
 void config_finish(struct roster_config *cfg, char **environ_);
 /* Settles what depends on several keys (restart by kind, url_env); both loaders call it. */
 void config_finish_roles(struct roster_config *cfg);
+/* Checks that the copies of all the roles together (instances) are at most CONFIG_MAX_COPIES;
+ * returns 0, or -1 with an error at the role that passes the limit. Both loaders call it, and
+ * config_apply_formation. */
+int config_check_copies(const struct roster_config *cfg, diags *d);
 /* Fills defaults for a role (shared by both loaders). */
 void config_role_defaults(struct role_config *r);
 /* Sets the config's defaults (shared by both loaders). */

@@ -617,6 +617,10 @@ static int key_roles(struct walk *w, const struct key_def *k, yaml_node_t *n)
                    "'roster' is reserved for roster's own log lines; rename the role");
             continue;
         }
+        if (L->cfg->nroles == CONFIG_MAX_ROLES) {
+            err_at(L, ps.p[i].k, "more than %d roles, roster's limit", CONFIG_MAX_ROLES);
+            break;
+        }
         struct role_config *r = &L->cfg->roles[L->cfg->nroles++];
         config_role_defaults(r);
         r->name = xstrdup(name);

@@ -607,5 +607,6 @@ int config_load_yaml(const char *path, const char *text, size_t len, const envma
     yaml_parser_delete(&parser);
     envmap_free(&L.vars);
     config_finish_roles(cfg);
+    config_check_copies(cfg, d);
     return diags_count(d) > before ? -1 : 0;
 }
