@@ -623,8 +623,17 @@ struct plan *plan_build(struct roster_config *cfg, const struct plan_opts *opts,
         build_env(p, pr, opts);
         build_argv(pr);
         size_t fi;
-        int per = strmap_get(&fleet, pr->cfg->name, &fi) ? p->cfg.pg.instances[fi].copies : 1;
+        bool listed = strmap_get(&fleet, pr->cfg->name, &fi);
+        int per = listed ? p->cfg.pg.instances[fi].copies : 1;
         pr->copies = per * pr->cfg->instances;
+        /* Copies that run here are copies: a budget counting none of them would hand them
+         * connections it never counted. */
+        if (listed && per == 0 && pr->selected && uses_postgres(p, pr->cfg))
+            diags_add(d, p->cfg.pg.instances[fi].pos,
+                      "postgres.instances gives '%s' 0 copies, but this roster runs it "
+                      "(instances: %d); count the rosters that run it, or set postgres: false on "
+                      "the role",
+                      pr->cfg->name, pr->cfg->instances);
     }
     strmap_free(&fleet);
     for (size_t i = 0; i < p->nroles; i++) {

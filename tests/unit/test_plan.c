@@ -885,6 +885,91 @@ static void test_libs(void)
     if (p) plan_unref(p);
 }
 
+
+/* The plan's Postgres total is what its copies are handed, always (issue 10 item 7): a role that
+ * postgres.instances gives 0 copies but this roster runs is an error, one that runs elsewhere
+ * gets no pool; over random configs, Σ copies × pool is the stated total and what this roster's
+ * own copies take is within it. */
+static void test_budget_totals(void)
+{
+    FAIL("postgres:\n  url: postgres://db/app\n  budget: 10\n  instances: {api: 0}\nroles:\n"
+         "  api: {command: x, instances: 3}\n  worker: {command: y}\n",
+         NULL,
+         "@:4:15: postgres.instances gives 'api' 0 copies, but this roster runs it (instances: "
+         "3); count the rosters that run it, or set postgres: false on the role");
+    char *dt;
+    struct plan *p = build("postgres:\n  url: postgres://db/app\n  budget: 10\n"
+                           "  instances: {api: 0}\nroles:\n"
+                           "  api: {command: x, instances: 3}\n  worker: {command: y}\n",
+                           "worker", NULL, 0, &dt);
+    CHECK(p != NULL);
+    free(dt);
+    if (p) {
+        CHECK_INT(p->roles[0].pool_size, 0);
+        CHECK_INT(p->roles[1].pool_size, 10);
+        CHECK_INT(p->budget.used, 10);
+        plan_unref(p);
+    }
+
+    srand(1010);
+    int built = 0, bad_total = 0, bad_here = 0, bad_zero = 0, bad_error = 0;
+    for (int round = 0; round < 400; round++) {
+        sbuf y;
+        sbuf_init(&y);
+        int n = 1 + rand() % 5;
+        sbuf_printf(&y, "postgres:\n  url: postgres://db/app\n  budget: %d\n  instances: {",
+                    1 + rand() % 40);
+        bool first = true;
+        for (int i = 0; i < n; i++) {
+            if (rand() % 2) continue;
+            sbuf_printf(&y, "%sr%d: %d", first ? "" : ", ", i, rand() % 3);
+            first = false;
+        }
+        sbuf_puts(&y, "}\nroles:\n");
+        sbuf sel;
+        sbuf_init(&sel);
+        for (int i = 0; i < n; i++) {
+            sbuf_printf(&y, "  r%d: {command: x, instances: %d", i, 1 + rand() % 3);
+            switch (rand() % 5) {
+            case 0: sbuf_puts(&y, ", postgres: false"); break;
+            case 1: sbuf_printf(&y, ", postgres: {connections: %d}", 1 + rand() % 4); break;
+            case 2: sbuf_puts(&y, ", kind: oneshot"); break;
+            default: sbuf_printf(&y, ", postgres: {weight: %d}", 1 + rand() % 4); break;
+            }
+            sbuf_puts(&y, "}\n");
+            if (i == 0 || rand() % 2) sbuf_printf(&sel, "%sr%d", sel.len ? "," : "", i);
+        }
+        struct plan *q = build(y.data, sel.data, NULL, 0, &dt);
+        if (!q) {
+            /* only a budget that cannot hold, or copies here that the budget counts as none */
+            if (!strstr(dt, "postgres budget: ") && !strstr(dt, " 0 copies, but this roster"))
+                bad_error++;
+            if (bad_error == 1 && !strstr(dt, "postgres budget: ") && !strstr(dt, " 0 copies"))
+                fprintf(stderr, "  unexpected: %s\n%s\n", dt, y.data);
+        } else {
+            built++;
+            long total = 0, here = 0;
+            for (size_t i = 0; i < q->nroles; i++) {
+                const struct plan_role *pr = &q->roles[i];
+                total += (long)pr->copies * pr->pool_size;
+                if (pr->selected) here += (long)pr->cfg->instances * pr->pool_size;
+                if (pr->copies == 0 && pr->pool_size != 0) bad_zero++;
+            }
+            if (total != q->budget.used) bad_total++;
+            if (here > q->budget.used) bad_here++;
+            plan_unref(q);
+        }
+        free(dt);
+        sbuf_free(&sel);
+        sbuf_free(&y);
+    }
+    CHECK(built > 100);
+    CHECK_INT(bad_total, 0);
+    CHECK_INT(bad_here, 0);
+    CHECK_INT(bad_zero, 0);
+    CHECK_INT(bad_error, 0);
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "/tmp/roster-test-plan-XXXXXX");
@@ -898,6 +983,7 @@ int main(void)
     test_dependency_errors();
     test_env();
     test_budget_modes();
+    test_budget_totals();
     test_users();
     test_pq_keywords();
     test_probe_targets();
