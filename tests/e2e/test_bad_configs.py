@@ -40,6 +40,8 @@ CASES = [
      ["F:4:21: stop.timeout: duration needs a unit (ms, s, m, h), e.g. 10s, not '10'"]),
     ("bad duration unit", "shutdown_timeout: 5y\nroles:\n  m: {command: x}\n",
      ["F:1:19: shutdown_timeout: unknown duration unit (use ms, s, m, h or d), not '5y'"]),
+    ("size without a unit", "roles:\n  m:\n    command: x\n    max_memory: 10\n",
+     ["F:4:17: max_memory: size needs a unit (B, KB, MB, GB, KiB, MiB or GiB), e.g. 10MB, not '10'"]),
     ("bad size", "roles:\n  m:\n    command: x\n    max_memory: 400 potatoes\n",
      ["F:4:17: max_memory: unknown size unit (use B, KB, MB, GB, KiB, MiB or GiB), not '400 potatoes'"]),
     ("bad signal", "roles:\n  m:\n    command: x\n    stop: {signal: TERMINATE}\n",

@@ -464,6 +464,9 @@ static void test_broken_configs(void)
     BAD("shutdown_timeout: soon\nroles:\n  web: {command: x}\n",
         "roster.yaml:1:19: shutdown_timeout: invalid duration (expected e.g. 500ms, 10s, 5m, "
         "1h30m), not 'soon'");
+    BAD("roles:\n  web:\n    command: x\n    max_memory: 10\n",
+        "roster.yaml:4:17: max_memory: size needs a unit (B, KB, MB, GB, KiB, MiB or GiB), e.g. "
+        "10MB, not '10'");
     BAD("roles:\n  web:\n    command: x\n    max_memory: 4 gigs\n",
         "roster.yaml:4:17: max_memory: unknown size unit (use B, KB, MB, GB, KiB, MiB or GiB), "
         "not '4 gigs'");
