@@ -88,6 +88,7 @@ struct role_config {
     strvec argv; /* command as a list: exec'd as is */
     src_pos command_pos;
     char *cwd;
+    src_pos cwd_pos;
     char *user;
     src_pos user_pos;
     envmap env;      /* the role's env: block, interpolated */

@@ -66,6 +66,13 @@ static int key_path(struct walk *w, const struct key_def *k, yaml_node_t *v)
     return set_str(w, k, full);
 }
 
+/* cwd: a path, with its place kept for the plan's check that it exists. */
+static int key_cwd(struct walk *w, const struct key_def *k, yaml_node_t *v)
+{
+    ((struct role_config *)w->base)->cwd_pos = pos_of(w->L, v);
+    return key_path(w, k, v);
+}
+
 /* One string or a list of them, each added to a strvec. */
 static int key_str_list(struct walk *w, const struct key_def *k, yaml_node_t *v)
 {
@@ -1023,7 +1030,7 @@ _Static_assert(sizeof(enum watch_restart) == sizeof(int), "enum watch_restart is
 static const struct key_def role_keys[] = {
     {KEY("command", key_command, 0)},
     {KEY("kind", key_choice, ROLE(kind)), .choices = &kinds},
-    {KEY("cwd", key_path, ROLE(cwd))},
+    {KEY("cwd", key_cwd, ROLE(cwd))},
     {KEY("user", key_user, ROLE(user))},
     {KEY("env", key_env, ROLE(env))},
     {KEY("env_file", key_role_env_file, 0)},

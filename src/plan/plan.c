@@ -13,6 +13,7 @@
 #include "base/shellwords.h"
 #include "base/units.h"
 #include "config/interp.h"
+#include "os/proc.h"
 
 /* The config behind a plan, shared by the plans made from one build (plan_with_budget). */
 struct plan_config {
@@ -355,6 +356,41 @@ static void fingerprint(struct plan *p, struct plan_role *pr)
     (void)p;
 }
 
+/* A selected role's cwd must be a directory (an error: every start would fail), and its program
+ * should be found along its PATH (a note: a build role may create it). A command run by the
+ * shell is the shell's to find. */
+static void check_paths(struct plan *p, struct plan_role *pr, const struct plan_opts *opts,
+                        diags *d)
+{
+    const struct role_config *r = pr->cfg;
+    if (!pr->selected) return;
+    if (r->cwd && opts->check_dir) {
+        int e = opts->check_dir(opts->fs_ctx, r->cwd);
+        if (e == -ENOENT)
+            diags_add(d, r->cwd_pos, "role '%s': cwd '%s' does not exist", r->name, r->cwd);
+        else if (e < 0)
+            diags_add(d, r->cwd_pos, "role '%s': cwd '%s' cannot be used: %s", r->name, r->cwd,
+                      strerror(-e));
+        if (e < 0) return;
+    }
+    if (!opts->find_program || !pr->argv.n || (r->shell && !strcmp(pr->argv.v[0], "/bin/sh")))
+        return;
+    const char *prog = pr->argv.v[0];
+    const char *path = envmap_get(&pr->env, "PATH");
+    int e = opts->find_program(opts->fs_ctx, prog, path ? path : PROC_DEFAULT_PATH, r->cwd);
+    if (e == 0) return;
+    const char *why = e == -EACCES ? "is not executable" : "is not found";
+    if (strchr(prog, '/'))
+        strvec_push(&p->notes, xasprintf("role %s: command %s %s%s%s; the role fails to start "
+                                         "unless it is there by then",
+                                         r->name, prog, why, r->cwd ? " in " : "",
+                                         r->cwd ? r->cwd : ""));
+    else
+        strvec_push(&p->notes, xasprintf("role %s: command %s %s on its PATH (%s); the role "
+                                         "fails to start unless it is there by then",
+                                         r->name, prog, why, path ? path : PROC_DEFAULT_PATH));
+}
+
 /* Sets what a role's copies learn of their Postgres share. */
 static void apply_pool_env(struct plan *p, struct plan_role *pr)
 {
@@ -622,6 +658,7 @@ struct plan *plan_build(struct roster_config *cfg, const struct plan_opts *opts,
         resolve_user(p, pr, opts, d);
         build_env(p, pr, opts);
         build_argv(pr);
+        check_paths(p, pr, opts, d);
         size_t fi;
         bool listed = strmap_get(&fleet, pr->cfg->name, &fi);
         int per = listed ? p->cfg.pg.instances[fi].copies : 1;

@@ -86,6 +86,8 @@ CASES = [
      ["F:4:14: backoff.initial must not exceed backoff.max"]),
     ("lock on a service", "roles:\n  a:\n    command: x\n    lock: postgres\n",
      ["F:2:3: role 'a': lock: postgres is for oneshot roles (kind: oneshot)"]),
+    ("missing cwd", "roles:\n  m:\n    command: x\n    cwd: nope\n",
+     ["F:4:10: role 'm': cwd 'D/nope' does not exist"]),
 ]
 
 
@@ -104,6 +106,30 @@ def test_broken_configs_print_exact_errors():
             failures.append("%s: exit %d\n  got:  %s\n  want: %s" % (name, code, got, want))
     check(len(CASES) >= 20, "at least twenty broken configs")
     check(not failures, "\n".join(failures))
+
+
+def test_paths_are_checked_for_the_roles_that_run_here():
+    """Issue 10 item 13: a missing cwd is an error for check and run alike; a command not
+    found on the role's PATH is a note (a build role may create it); roles not selected run
+    elsewhere and are not checked."""
+    d = tmpdir()
+    path = os.path.join(d, "roster.yaml")
+    api = "  api: {command: [%s, sleep, '1000'], cwd: gone}" % CHILD
+    with open(path, "w") as f:
+        f.write("roles:\n"
+                "  web: {command: no-such-program-here --flag, env: {PATH: /usr/bin:/bin}}\n"
+                + api + "\n")
+    code, out, err = run_roster(["check", "-c", path, "--role", "web"])
+    note = ("note: role web: command no-such-program-here is not found on its PATH "
+            "(/usr/bin:/bin); the role fails to start unless it is there by then")
+    check(code == 0 and note in out.split("\n"), "exit %d\n%s%s" % (code, out, err))
+    want = "%s:3:%d: role 'api': cwd '%s/gone' does not exist" % (path, api.index("gone") + 1, d)
+    for cmd in (["check"], ["run", "--log-format", "json"]):
+        code, out, err = run_roster(cmd + ["-c", path], timeout=20)
+        check(code == 2 and want in err.split("\n"), "%s: exit %d\n%s%s" % (cmd, code, out, err))
+    os.mkdir(os.path.join(d, "gone"))
+    code, out, err = run_roster(["check", "-c", path])
+    check(code == 0 and note in out.split("\n"), "exit %d\n%s%s" % (code, out, err))
 
 
 def test_errors_in_an_env_file_name_that_file():
