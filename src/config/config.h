@@ -95,6 +95,7 @@ struct role_config {
     envmap file_env; /* variables from the role's env_file entries */
     strvec env_files;
     int port; /* -1: none */
+    src_pos port_pos; /* where port: is written (a Procfile's: the line) */
     int instances;
     struct dep *deps;
     size_t ndeps;

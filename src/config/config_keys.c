@@ -66,13 +66,6 @@ static int key_path(struct walk *w, const struct key_def *k, yaml_node_t *v)
     return set_str(w, k, full);
 }
 
-/* cwd: a path, with its place kept for the plan's check that it exists. */
-static int key_cwd(struct walk *w, const struct key_def *k, yaml_node_t *v)
-{
-    ((struct role_config *)w->base)->cwd_pos = pos_of(w->L, v);
-    return key_path(w, k, v);
-}
-
 /* One string or a list of them, each added to a strvec. */
 static int key_str_list(struct walk *w, const struct key_def *k, yaml_node_t *v)
 {
@@ -123,6 +116,20 @@ static int key_duration(struct walk *w, const struct key_def *k, yaml_node_t *v)
 static int key_size(struct walk *w, const struct key_def *k, yaml_node_t *v)
 {
     return get_size(w->L, v, what_of(k), FIELD(w, k, uint64_t));
+}
+
+/* cwd: a path, with its place kept for the plan's check that it exists. */
+static int key_cwd(struct walk *w, const struct key_def *k, yaml_node_t *v)
+{
+    ((struct role_config *)w->base)->cwd_pos = pos_of(w->L, v);
+    return key_path(w, k, v);
+}
+
+/* port: a number, with its place kept for the plan's check that no two roles share one. */
+static int key_port(struct walk *w, const struct key_def *k, yaml_node_t *v)
+{
+    ((struct role_config *)w->base)->port_pos = pos_of(w->L, v);
+    return key_int(w, k, v);
 }
 
 static int choice_value(const struct choices *c, size_t i)
@@ -1034,7 +1041,7 @@ static const struct key_def role_keys[] = {
     {KEY("user", key_user, ROLE(user))},
     {KEY("env", key_env, ROLE(env))},
     {KEY("env_file", key_role_env_file, 0)},
-    {KEY("port", key_int, ROLE(port)), .min = 1, .max = 65535},
+    {KEY("port", key_port, ROLE(port)), .min = 1, .max = 65535},
     {KEY("instances", key_int, ROLE(instances)), .min = 1, .max = 1000},
     {KEY("depends_on", key_deps, 0)},
     {KEY("restart", key_choice, ROLE(restart)), .choices = &restarts},

@@ -104,6 +104,7 @@ int config_load_procfile(const char *path, const char *text, size_t len, const e
         ro->shell = xstrndup(q, (size_t)(e - q));
         long port = base_port + 100 * (long)cfg->nroles;
         ro->port = port <= 65535 ? (int)port : -1;
+        ro->port_pos = ro->pos;
         cfg->nroles++;
     }
     config_finish_roles(cfg);

@@ -391,6 +391,65 @@ static void check_paths(struct plan *p, struct plan_role *pr, const struct plan_
                                          r->name, prog, why, path ? path : PROC_DEFAULT_PATH));
 }
 
+/* The ports a role's copies get: port, port + 1, ... one per copy. */
+struct port_range {
+    int first, last;
+    size_t role;
+};
+
+static int by_first_port(const void *a, const void *b)
+{
+    const struct port_range *x = a, *y = b;
+    if (x->first != y->first) return x->first < y->first ? -1 : 1;
+    return x->role < y->role ? -1 : x->role > y->role;
+}
+
+static void port_text(char *buf, size_t size, const struct port_range *r)
+{
+    if (r->first == r->last)
+        snprintf(buf, size, "port %d", r->first);
+    else
+        snprintf(buf, size, "ports %d-%d", r->first, r->last);
+}
+
+/* No two copies of the roles that run here share a port (roles elsewhere run on other hosts),
+ * and no copy's port is past 65535. Sorted by first port, a range that starts at or before the
+ * furthest end so far overlaps the range that reached it. */
+static void check_ports(struct plan *p, diags *d)
+{
+    struct port_range *r = xcalloc(p->nroles ? p->nroles : 1, sizeof *r);
+    size_t n = 0;
+    for (size_t i = 0; i < p->nroles; i++) {
+        const struct role_config *rc = p->roles[i].cfg;
+        if (!p->roles[i].selected || rc->port <= 0) continue;
+        long last = (long)rc->port + rc->instances - 1;
+        if (last > 65535) {
+            diags_add(d, rc->port_pos,
+                      "role '%s': port %d with %d instances runs past port 65535 (one port per "
+                      "copy)",
+                      rc->name, rc->port, rc->instances);
+            continue;
+        }
+        r[n++] = (struct port_range){rc->port, (int)last, i};
+    }
+    qsort(r, n, sizeof *r, by_first_port);
+    size_t reach = 0; /* the range with the furthest end so far */
+    for (size_t k = 1; k < n; k++) {
+        if (r[k].first <= r[reach].last) {
+            const struct role_config *a = p->roles[r[reach].role].cfg, *b = p->roles[r[k].role].cfg;
+            char at[32], bt[32];
+            port_text(at, sizeof at, &r[reach]);
+            port_text(bt, sizeof bt, &r[k]);
+            diags_add(d, b->port_pos,
+                      "role '%s' (%s) and role '%s' (%s, at %s:%d:%d) would share port %d", b->name,
+                      bt, a->name, at, a->port_pos.file ? a->port_pos.file : "?",
+                      a->port_pos.line, a->port_pos.col, r[k].first);
+        }
+        if (r[k].last > r[reach].last) reach = k;
+    }
+    free(r);
+}
+
 /* Sets what a role's copies learn of their Postgres share. */
 static void apply_pool_env(struct plan *p, struct plan_role *pr)
 {
@@ -677,6 +736,7 @@ struct plan *plan_build(struct roster_config *cfg, const struct plan_opts *opts,
         check_probe(p, i, false, d);
         check_probe(p, i, true, d);
     }
+    check_ports(p, d);
     if (p->cfg.pg.enabled && diags_count(d) == before) {
         if (!p->cfg.pg.budget_auto)
             apply_budget(p, p->cfg.pg.budget, d);

@@ -86,6 +86,8 @@ CASES = [
      ["F:4:14: backoff.initial must not exceed backoff.max"]),
     ("lock on a service", "roles:\n  a:\n    command: x\n    lock: postgres\n",
      ["F:2:3: role 'a': lock: postgres is for oneshot roles (kind: oneshot)"]),
+    ("shared port", "roles:\n  a: {command: x, port: 3000, instances: 2}\n  b: {command: x, port: 3001}\n",
+     ["F:3:25: role 'b' (port 3001) and role 'a' (ports 3000-3001, at F:2:25) would share port 3001"]),
     ("missing cwd", "roles:\n  m:\n    command: x\n    cwd: nope\n",
      ["F:4:10: role 'm': cwd 'D/nope' does not exist"]),
 ]

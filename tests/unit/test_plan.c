@@ -1040,6 +1040,38 @@ static void test_paths(void)
     fakes = saved;
 }
 
+
+/* Two copies that run here on one port are an error naming both places; copies of one role get
+ * consecutive ports (issue 10 item 13). */
+static void test_ports(void)
+{
+    static const char yaml[] = "roles:\n"
+                               "  api: {command: x, port: 3000, instances: 3}\n"
+                               "  web: {command: x, port: 3002}\n"
+                               "  docs: {command: x, port: 3000}\n"
+                               "  admin: {command: x, port: 4000, instances: 2}\n"
+                               "  top: {command: x, port: 65535, instances: 2}\n";
+    FAIL(yaml, NULL,
+         "@:6:27: role 'top': port 65535 with 2 instances runs past port 65535 (one port per "
+         "copy)\n"
+         "@:4:28: role 'docs' (port 3000) and role 'api' (ports 3000-3002, at @:2:27) would share "
+         "port 3000\n"
+         "@:3:27: role 'web' (port 3002) and role 'api' (ports 3000-3002, at @:2:27) would share "
+         "port 3002");
+    /* roles that are not selected run elsewhere */
+    char *dt;
+    struct plan *p = build(yaml, "api,admin", NULL, 0, &dt);
+    CHECK(p != NULL);
+    CHECK_STR(dt, "");
+    free(dt);
+    plan_unref(p);
+    p = build(yaml, "web,docs,admin", NULL, 0, &dt);
+    CHECK(p != NULL);
+    CHECK_STR(dt, "");
+    free(dt);
+    plan_unref(p);
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "/tmp/roster-test-plan-XXXXXX");
@@ -1055,6 +1087,7 @@ int main(void)
     test_budget_modes();
     test_budget_totals();
     test_paths();
+    test_ports();
     test_users();
     test_pq_keywords();
     test_probe_targets();
