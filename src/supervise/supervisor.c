@@ -1466,7 +1466,8 @@ static void reload_answer(struct reload_waiter **list, int rc, const char *err)
 }
 
 /* On a thread of libuv's pool: the blocking half (files, env files, user lookups, libpq's
- * keywords). Touches only the job. */
+ * keywords, the file system checks of cwd and commands, loading libraries). Touches only the
+ * job. */
 static void reload_work(uv_work_t *w)
 {
     struct reload_job *j = w->data;
@@ -1475,6 +1476,12 @@ static void reload_work(uv_work_t *w)
         j->np = plan_build(&cfg, &j->po, &j->d);
     else
         config_free(&cfg);
+    /* A library the new config needs is loaded here too, or the reload fails (os/lazylib.h):
+     * dlopen and resolving every function take a while, and the loop uses a library only once
+     * a plan that needs it is swapped in, after this. */
+    char lerr[640];
+    if (j->np && lazylib_require(plan_libs(j->np), lerr, sizeof lerr) < 0)
+        diags_add(&j->d, (src_pos){0}, "%s", lerr);
 }
 
 static void reload_begin(struct sup *s);
@@ -1495,10 +1502,6 @@ static void reload_done(uv_work_t *w, int status)
     struct plan *np = j->np;
     j->np = NULL;
     diags *d = &j->d;
-    char lerr[640];
-    /* a library the new config needs is loaded now, or the reload fails (see os/lazylib.h) */
-    if (np && lazylib_require(plan_libs(np), lerr, sizeof lerr) < 0)
-        diags_add(d, (src_pos){0}, "%s", lerr);
     for (int i = 0; np && i < s->nobs; i++) {
         if (!s->obs[i].ops->plan_prepare) continue;
         struct plan *made = s->obs[i].ops->plan_prepare(s->obs[i].ud, s, np, d);
