@@ -1329,13 +1329,10 @@ static void swap_plan(struct sup *s, struct plan *np, struct swap_counts *n)
     bool *taken = xcalloc(s->nroles ? s->nroles : 1, sizeof *taken);
     for (size_t j = 0; j < np->nroles; j++) {
         const struct plan_role *npr = &np->roles[j];
-        struct role *old = NULL;
-        size_t oi = 0;
-        for (size_t i = 0; i < s->nroles; i++)
-            if (!strcmp(role_cfg(s->roles[i])->name, npr->cfg->name)) {
-                old = s->roles[i];
-                oi = i;
-            }
+        /* s->roles is in the order of s->plan's roles, so its index finds the old role */
+        ssize_t found = plan_find_role(s->plan, npr->cfg->name);
+        struct role *old = found >= 0 ? s->roles[found] : NULL;
+        size_t oi = found >= 0 ? (size_t)found : 0;
         if (old && !strcmp(role_plan(old)->fingerprint, npr->fingerprint) &&
             sup_role_selected(old) == npr->selected) {
             taken[oi] = true;
@@ -1362,9 +1359,8 @@ static void swap_plan(struct sup *s, struct plan *np, struct swap_counts *n)
     for (size_t i = 0; i < s->nroles; i++) {
         if (taken[i]) continue;
         struct role *old = s->roles[i];
-        bool replaced = false;
-        for (size_t j = 0; j < np->nroles; j++)
-            if (nr[j]->predecessor == old) replaced = true;
+        ssize_t j = plan_find_role(np, role_cfg(old)->name);
+        bool replaced = j >= 0 && nr[j]->predecessor == old;
         if (!replaced && sup_role_selected(old)) n->removed++;
         old->goal = GOAL_DOWN;
         s->retiring = xrealloc(s->retiring, (s->nretiring + 1) * sizeof *s->retiring);
