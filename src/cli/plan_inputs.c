@@ -91,8 +91,7 @@ static int find_program(void *ctx, const char *prog, const char *path, const cha
         const char *c = cands.v[i];
         char *full = c[0] != '/' && cwd ? xasprintf("%s/%s", cwd, c) : xstrdup(c);
         struct stat st;
-        if (stat(full, &st) == 0 && S_ISREG(st.st_mode))
-            rc = access(full, X_OK) == 0 ? 0 : -EACCES;
+        if (stat(full, &st) == 0 && S_ISREG(st.st_mode)) rc = access(full, X_OK) == 0 ? 0 : -EACCES;
         free(full);
     }
     strvec_free(&cands);

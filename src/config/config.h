@@ -262,11 +262,11 @@ struct role_config *config_find_role(const struct roster_config *cfg, const char
  * naming the limit instead of taking seconds and hundreds of megabytes (issue 10): the file's
  * size, how deep its lists and mappings nest, how many nodes its aliases stand for (a
  * billion-laughs file is a few KB of anchors), its roles and their copies. */
-#define CONFIG_MAX_FILE (1u << 20)
-#define CONFIG_MAX_DEPTH 64
+#define CONFIG_MAX_FILE        (1u << 20)
+#define CONFIG_MAX_DEPTH       64
 #define CONFIG_MAX_ALIAS_NODES 100000
-#define CONFIG_MAX_ROLES 1000
-#define CONFIG_MAX_COPIES 10000
+#define CONFIG_MAX_ROLES       1000
+#define CONFIG_MAX_COPIES      10000
 
 /* The longest role name. */
 #define CONFIG_ROLE_NAME_MAX 64

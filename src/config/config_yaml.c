@@ -505,8 +505,8 @@ static void open_collection(struct builder *b, int id, const yaml_event_t *ev,
                             const yaml_char_t *anchor)
 {
     if (b->depth == CONFIG_MAX_DEPTH) {
-        build_error(b, ev->start_mark, "lists and mappings nest deeper than %d levels, roster's "
-                                       "limit",
+        build_error(b, ev->start_mark,
+                    "lists and mappings nest deeper than %d levels, roster's limit",
                     CONFIG_MAX_DEPTH);
         return;
     }

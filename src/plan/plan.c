@@ -381,10 +381,10 @@ static void check_paths(struct plan *p, struct plan_role *pr, const struct plan_
     if (e == 0) return;
     const char *why = e == -EACCES ? "is not executable" : "is not found";
     if (strchr(prog, '/'))
-        strvec_push(&p->notes, xasprintf("role %s: command %s %s%s%s; the role fails to start "
-                                         "unless it is there by then",
-                                         r->name, prog, why, r->cwd ? " in " : "",
-                                         r->cwd ? r->cwd : ""));
+        strvec_push(&p->notes,
+                    xasprintf("role %s: command %s %s%s%s; the role fails to start "
+                              "unless it is there by then",
+                              r->name, prog, why, r->cwd ? " in " : "", r->cwd ? r->cwd : ""));
     else
         strvec_push(&p->notes, xasprintf("role %s: command %s %s on its PATH (%s); the role "
                                          "fails to start unless it is there by then",
@@ -442,8 +442,8 @@ static void check_ports(struct plan *p, diags *d)
             port_text(bt, sizeof bt, &r[k]);
             diags_add(d, b->port_pos,
                       "role '%s' (%s) and role '%s' (%s, at %s:%d:%d) would share port %d", b->name,
-                      bt, a->name, at, a->port_pos.file ? a->port_pos.file : "?",
-                      a->port_pos.line, a->port_pos.col, r[k].first);
+                      bt, a->name, at, a->port_pos.file ? a->port_pos.file : "?", a->port_pos.line,
+                      a->port_pos.col, r[k].first);
         }
         if (r[k].last > r[reach].last) reach = k;
     }

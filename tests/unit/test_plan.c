@@ -886,7 +886,6 @@ static void test_libs(void)
     if (p) plan_unref(p);
 }
 
-
 /* The plan's Postgres total is what its copies are handed, always (issue 10 item 7): a role that
  * postgres.instances gives 0 copies but this roster runs is an error, one that runs elsewhere
  * gets no pool; over random configs, Σ copies × pool is the stated total and what this roster's
@@ -971,7 +970,6 @@ static void test_budget_totals(void)
     CHECK_INT(bad_error, 0);
 }
 
-
 /* A file system of fakes: directories are paths without "missing" or "file" in them; programs
  * named ok are found, noexec is found but not executable. The last program looked up, its PATH
  * and its cwd are kept. */
@@ -1039,7 +1037,6 @@ static void test_paths(void)
     }
     fakes = saved;
 }
-
 
 /* Two copies that run here on one port are an error naming both places; copies of one role get
  * consecutive ports (issue 10 item 13). */
