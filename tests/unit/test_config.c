@@ -1392,6 +1392,24 @@ static void test_limits(void)
     free(dt);
     config_free(&cfg);
     sbuf_free(&b);
+
+    /* and on its copies, which a formation sets */
+    static const char eleven[] = "p0: x\np1: x\np2: x\np3: x\np4: x\np5: x\np6: x\np7: x\n"
+                                 "p8: x\np9: x\np10: x\n";
+    diags d = {0};
+    CHECK_INT(load_procfile(eleven, NULL, &cfg, &dt), 0);
+    free(dt);
+    CHECK_INT(config_apply_formation(&cfg, "all=900", &d), 0);
+    config_free(&cfg);
+    CHECK_INT(load_procfile(eleven, NULL, &cfg, &dt), 0);
+    free(dt);
+    CHECK_INT(config_apply_formation(&cfg, "all=1000,p10=999", &d), -1);
+    CHECK_INT(d.items.n, 1);
+    if (d.items.n)
+        CHECK_STR(d.items.v[0], "Procfile:11:1: role 'p10': its instances bring the copies of "
+                                "all roles to 10999, more than 10000, roster's limit");
+    diags_free(&d);
+    config_free(&cfg);
 }
 
 int main(void)
