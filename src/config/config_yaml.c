@@ -549,10 +549,15 @@ static int load_document(struct loader *L, yaml_parser_t *parser)
         case YAML_SCALAR_EVENT:
             id = yaml_document_add_scalar(&L->doc, NULL, ev.data.scalar.value,
                                           (int)ev.data.scalar.length, ev.data.scalar.style);
-            if (!id) abort();
+            /* libyaml refuses a value that is not UTF-8 (its reader has checked the text) */
+            if (!id) {
+                build_error(&b, ev.start_mark, "YAML syntax error: a value that is not UTF-8");
+                break;
+            }
             added(&b, id, &ev, ev.data.scalar.anchor);
             attach(&b, id);
             break;
+        /* adding a list or mapping fails only without memory, which xmalloc aborts on too */
         case YAML_SEQUENCE_START_EVENT:
             id = yaml_document_add_sequence(&L->doc, NULL, ev.data.sequence_start.style);
             if (!id) abort();
