@@ -395,11 +395,23 @@ int commands_budget(const struct cli *c, char **environ_)
         return 2;
     }
     bool fixed = !cfg.pg.budget_auto;
+    /* The fleet's budget: a role given 0 copies runs nowhere, so it is not one this command
+     * plans to run (which the plan would call an error) */
+    sbuf runs;
+    sbuf_init(&runs);
+    for (size_t i = 0; i < cfg.nroles; i++) {
+        bool none = false;
+        for (size_t j = 0; j < cfg.pg.ninstances; j++)
+            if (!strcmp(cfg.pg.instances[j].role, cfg.roles[i].name))
+                none = cfg.pg.instances[j].copies == 0;
+        if (!none) sbuf_printf(&runs, "%s%s", runs.len ? "," : "", cfg.roles[i].name);
+    }
     struct plan_inputs in;
     plan_inputs_init(&in, environ_);
-    struct plan_opts po = plan_inputs_opts(&in, NULL, c->max_connections);
+    struct plan_opts po = plan_inputs_opts(&in, runs.len ? runs.data : NULL, c->max_connections);
     struct plan *p = plan_build(&cfg, &po, &d);
     plan_inputs_free(&in);
+    sbuf_free(&runs);
     if (!p) {
         diags_print(&d, stderr);
         diags_free(&d);
