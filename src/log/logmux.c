@@ -13,6 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/redact.h"
+
 static void set_paused(struct logmux *m, bool paused)
 {
     if (m->paused == paused) return;
@@ -301,7 +303,11 @@ static char *event_text(struct logmux *m, const char *fmt, va_list ap)
     sbuf msg;
     sbuf_init(&msg);
     sbuf_vprintf(&msg, fmt, ap);
-    return msg.data ? sbuf_detach(&msg) : xstrdup("");
+    /* Every event passes here, whatever put a URL or an error text into it (a driver's message,
+     * a probe target, a config error on reload): its passwords are masked in one place. */
+    char *red = redact_text(msg.data ? msg.data : "");
+    sbuf_free(&msg);
+    return red;
 }
 
 void logmux_event(struct logmux *m, const char *event, const char *subject, int instance,
