@@ -44,14 +44,40 @@ static void put_ts(struct log_style *st, double ts, sbuf *out)
     sbuf_append(out, buf, 24);
 }
 
+/* The length of the valid UTF-8 sequence at p (2 to 4 bytes: no overlong forms, surrogates or
+ * code points past U+10FFFF), 0 when p starts none; *cp is its code point. */
+static size_t utf8_seq(const unsigned char *p, const unsigned char *end, unsigned *cp)
+{
+    unsigned char c = *p;
+    size_t need;
+    if (c >= 0xC2 && c <= 0xDF)
+        need = 1, *cp = c & 0x1F;
+    else if (c >= 0xE0 && c <= 0xEF)
+        need = 2, *cp = c & 0x0F;
+    else if (c >= 0xF0 && c <= 0xF4)
+        need = 3, *cp = c & 0x07;
+    else
+        return 0;
+    if ((size_t)(end - p) <= need) return 0;
+    for (size_t i = 1; i <= need; i++) {
+        if ((p[i] & 0xC0) != 0x80) return 0;
+        *cp = (*cp << 6) | (p[i] & 0x3F);
+    }
+    if ((need == 2 && (*cp < 0x800 || (*cp >= 0xD800 && *cp <= 0xDFFF))) ||
+        (need == 3 && (*cp < 0x10000 || *cp > 0x10FFFF)))
+        return 0;
+    return need + 1;
+}
+
+static const char hex[] = "0123456789abcdef";
+
 void json_escape(sbuf *out, const char *s, size_t len)
 {
-    static const char hex[] = "0123456789abcdef";
     const unsigned char *p = (const unsigned char *)s, *end = p + len;
     sbuf_reserve(out, len + 16);
     while (p < end) {
         const unsigned char *run = p;
-        while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+        while (p < end && *p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\')
             p++;
         if (p > run) sbuf_append(out, run, (size_t)(p - run));
         if (p >= end) break;
@@ -64,6 +90,7 @@ void json_escape(sbuf *out, const char *s, size_t len)
             case '\r': sbuf_append(out, "\\r", 2); break;
             case '\t': sbuf_append(out, "\\t", 2); break;
             default: {
+                /* the other C0 controls and DEL, visibly */
                 char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
                 sbuf_append(out, u, 6);
             }
@@ -71,32 +98,74 @@ void json_escape(sbuf *out, const char *s, size_t len)
             p++;
             continue;
         }
-        /* validate one UTF-8 sequence */
-        size_t need;
         unsigned cp;
-        if (c >= 0xC2 && c <= 0xDF)
-            need = 1, cp = c & 0x1F;
-        else if (c >= 0xE0 && c <= 0xEF)
-            need = 2, cp = c & 0x0F;
-        else if (c >= 0xF0 && c <= 0xF4)
-            need = 3, cp = c & 0x07;
-        else
-            need = 0, cp = 0;
-        bool ok = need > 0 && (size_t)(end - p) > need;
-        for (size_t i = 1; ok && i <= need; i++) {
-            if ((p[i] & 0xC0) != 0x80)
-                ok = false;
-            else
-                cp = (cp << 6) | (p[i] & 0x3F);
-        }
-        if (ok && ((need == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
-                   (need == 3 && (cp < 0x10000 || cp > 0x10FFFF))))
-            ok = false;
-        if (ok) {
-            sbuf_append(out, p, need + 1);
-            p += need + 1;
+        size_t n = utf8_seq(p, end, &cp);
+        if (n && cp < 0xA0) {
+            /* a C1 control (U+0080..U+009F: U+009B is a CSI to some terminals), visibly */
+            char u[6] = {'\\', 'u', '0', '0', hex[cp >> 4], hex[cp & 15]};
+            sbuf_append(out, u, 6);
+            p += n;
+        } else if (n) {
+            sbuf_append(out, p, n);
+            p += n;
         } else {
             sbuf_append(out, "\\ufffd", 6);
+            p++;
+        }
+    }
+}
+
+/* ESC [ params m: a color or text attribute (SGR), which cannot move the cursor, set a title
+ * or talk back; its length at p, or 0 when p starts any other escape. */
+static size_t sgr_len(const unsigned char *p, const unsigned char *end)
+{
+    if (end - p < 3 || p[0] != 0x1b || p[1] != '[') return 0;
+    const unsigned char *q = p + 2;
+    while (q < end && ((*q >= '0' && *q <= '9') || *q == ';' || *q == ':'))
+        q++;
+    return q < end && *q == 'm' ? (size_t)(q + 1 - p) : 0;
+}
+
+void logfmt_text_escape(sbuf *out, const char *s, size_t len, unsigned flags)
+{
+    const unsigned char *p = (const unsigned char *)s, *end = p + len;
+    sbuf_reserve(out, len + 16);
+    while (p < end) {
+        const unsigned char *run = p;
+        while (p < end && ((*p >= 0x20 && *p < 0x7f) || *p == '\t'))
+            p++;
+        if (p > run) sbuf_append(out, run, (size_t)(p - run));
+        if (p >= end) break;
+        unsigned char c = *p;
+        size_t n;
+        unsigned cp;
+        if (c == 0x1b && (flags & LOGFMT_KEEP_SGR) && (n = sgr_len(p, end))) {
+            sbuf_append(out, p, n);
+            p += n;
+        } else if (c == '\n' && (flags & LOGFMT_KEEP_NL)) {
+            sbuf_putc(out, '\n');
+            p++;
+        } else if (c < 0x80) {
+            /* C0 controls and DEL: CR, ESC, NUL, BEL... shown as \x0d, \x1b, \x00, \x07 */
+            char x[4] = {'\\', 'x', hex[c >> 4], hex[c & 15]};
+            sbuf_append(out, x, 4);
+            p++;
+        } else if ((n = utf8_seq(p, end, &cp)) && cp >= 0xA0) {
+            sbuf_append(out, p, n);
+            p += n;
+        } else if (n) {
+            /* a C1 control encoded as UTF-8 */
+            char u[6] = {'\\', 'u', '0', '0', hex[cp >> 4], hex[cp & 15]};
+            sbuf_append(out, u, 6);
+            p += n;
+        } else if (c < 0xA0) {
+            /* a lone byte that is a C1 control to an 8-bit terminal */
+            char x[4] = {'\\', 'x', hex[c >> 4], hex[c & 15]};
+            sbuf_append(out, x, 4);
+            p++;
+        } else {
+            /* other bytes that are not UTF-8 (Latin-1 text...) pass as they are */
+            sbuf_putc(out, (char)c);
             p++;
         }
     }
@@ -160,7 +229,12 @@ void logfmt_line(struct log_style *st, const struct log_source *src, int stream,
             else if (pre->len)
                 sbuf_append(out, pre->data, pre->len);
         }
-        sbuf_append(out, msg, len);
+        /* --raw keeps a child's bytes alone, as concurrently does; with a prefix they are
+         * escaped as below */
+        if (st->raw)
+            sbuf_append(out, msg, len);
+        else
+            logfmt_text_escape(out, msg, len, st->color ? LOGFMT_KEEP_SGR : 0);
         sbuf_putc(out, '\n');
         return;
     }
@@ -169,7 +243,9 @@ void logfmt_line(struct log_style *st, const struct log_source *src, int stream,
         sbuf_putc(out, ' ');
     }
     sbuf_append(out, pre->data, pre->len);
-    sbuf_append(out, msg, len);
+    /* A child's CR, ESC or NUL after the prefix could rewrite the line, the terminal's title
+     * or the cursor: shown escaped instead; colors pass when roster's own output is colored. */
+    logfmt_text_escape(out, msg, len, st->color ? LOGFMT_KEEP_SGR : 0);
     sbuf_putc(out, '\n');
 }
 
@@ -205,7 +281,8 @@ void logfmt_event(struct log_style *st, const char *event, const char *subject, 
     sbuf_printf(out, "%-*s |", st->pad, "roster");
     if (st->color) sbuf_puts(out, RESET);
     sbuf_putc(out, ' ');
-    sbuf_puts(out, msg);
+    /* an event may quote a child (a probe's output, STATUS=): escaped as its lines are */
+    logfmt_text_escape(out, msg, strlen(msg), LOGFMT_KEEP_NL);
     sbuf_putc(out, '\n');
 }
 
