@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "config/config.h"
 #include "base/util.h"
@@ -51,6 +52,9 @@ struct log_source {
     /* concurrently's -g: when not NULL, logmux keeps this source's lines and notes here (owned
      * by whoever set it) until logmux_release writes them out, up to LOGMUX_MAX_HELD bytes */
     sbuf *held;
+    /* lines of this source logmux did not write: over its cap, or after stdout went away
+     * (counted by logmux, read by /metrics; never reset) */
+    uint64_t dropped;
 };
 
 enum { LOG_STDOUT = 0, LOG_STDERR = 1 };
