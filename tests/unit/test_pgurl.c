@@ -1,5 +1,6 @@
 /* test_pgurl.c — Postgres URLs: parsing, query parameters, stripping what libpq rejects,
  * formatting back (redaction is test_redact's). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -86,12 +87,10 @@ static void test_parse(void)
     /* a password holding '?' and '#' (libpq connects with it): the query string starts after
      * the userinfo, so a parameter set on the URL keeps the password whole (issue 10 item 2) */
     CHECK_INT(pgurl_parse("postgres://u:p?w#d@h:2/db?sslmode=require", &u, err, sizeof err), 0);
-    CHECK_STR(u.base, "postgres://u:p?w#d@h:2/db");
-    CHECK_STR(or_null(u.user), "u");
-    CHECK_STR(or_null(u.host), "h");
-    CHECK_INT(u.port, 2);
-    CHECK_STR(or_null(u.dbname), "db");
-    CHECK_INT(u.keys.n, 1);
+    char parsed[256];
+    snprintf(parsed, sizeof parsed, "%s %s %s %d %s %zu", u.base, or_null(u.user),
+             or_null(u.host), u.port, or_null(u.dbname), u.keys.n);
+    CHECK_STR(parsed, "postgres://u:p?w#d@h:2/db u h 2 db 1");
     pgurl_set_param(&u, "connection_limit", "5");
     char *f = pgurl_format(&u);
     CHECK_STR(f, "postgres://u:p?w#d@h:2/db?sslmode=require&connection_limit=5");

@@ -6,11 +6,23 @@
 #include "base/redact.h"
 #include "t.h"
 
+struct redact_case {
+    const char *in, *out;
+};
+
+/* Checks fn(in) == out for each case. */
+static void check_table(const struct redact_case *cases, size_t n, char *(*fn)(const char *))
+{
+    for (size_t i = 0; i < n; i++) {
+        char *s = fn(cases[i].in);
+        CHECK_STR(s, cases[i].out);
+        free(s);
+    }
+}
+
 static void test_url(void)
 {
-    static const struct {
-        const char *in, *out;
-    } cases[] = {
+    static const struct redact_case cases[] = {
         {"postgres://user:secret@db:5432/app", "postgres://user:****@db:5432/app"},
         {"postgresql://user:s%40cret@db/app?sslmode=require",
          "postgresql://user:****@db/app?sslmode=require"},
@@ -51,18 +63,12 @@ static void test_url(void)
         {"not a url", "not a url"},
         {"", ""},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        char *s = url_redact(cases[i].in);
-        CHECK_STR(s, cases[i].out);
-        free(s);
-    }
+    check_table(cases, sizeof cases / sizeof cases[0], url_redact);
 }
 
 static void test_text(void)
 {
-    static const struct {
-        const char *in, *out;
-    } cases[] = {
+    static const struct redact_case cases[] = {
         {"connecting to postgres://u:pw@db/app and redis://:x@cache:6379 now",
          "connecting to postgres://u:****@db/app and redis://:****@cache:6379 now"},
         {"DATABASE_URL=\"postgres://u:pw@db/app\"", "DATABASE_URL=\"postgres://u:****@db/app\""},
@@ -74,11 +80,7 @@ static void test_text(void)
         {"a://b:c@d e://f:g@h", "a://b:****@d e://f:****@h"},
         {"://x:y@z", "://x:****@z"},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        char *s = redact_text(cases[i].in);
-        CHECK_STR(s, cases[i].out);
-        free(s);
-    }
+    check_table(cases, sizeof cases / sizeof cases[0], redact_text);
 }
 
 static void test_names(void)
