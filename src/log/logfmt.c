@@ -126,49 +126,78 @@ static size_t sgr_len(const unsigned char *p, const unsigned char *end)
     return q < end && *q == 'm' ? (size_t)(q + 1 - p) : 0;
 }
 
+/* How many bytes from p on are printable ASCII (0x20..0x7e), eight at a time while it can:
+ * the common line is all of it, and is then copied whole. */
+static size_t printable_run(const unsigned char *p, size_t n)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t x;
+        memcpy(&x, p + i, 8);
+        /* a byte below 0x20, or one of 0x7f and up: either sets its high bit here */
+        uint64_t low = (x - 0x2020202020202020ull) & ~x & 0x8080808080808080ull;
+        uint64_t high = ((x + 0x0101010101010101ull) | x) & 0x8080808080808080ull;
+        if (low | high) break;
+    }
+    while (i < n && p[i] >= 0x20 && p[i] < 0x7f)
+        i++;
+    return i;
+}
+
+/* Appends "\xNN" for byte c, or "\u00NN" for a C1 code point. */
+static void put_escaped(sbuf *out, unsigned c, bool unicode)
+{
+    char e[6] = {'\\', 'u', '0', '0', hex[(c >> 4) & 15], hex[c & 15]};
+    if (unicode)
+        sbuf_append(out, e, 6);
+    else
+        sbuf_append(out, (char[4]){'\\', 'x', e[4], e[5]}, 4);
+}
+
 void logfmt_text_escape(sbuf *out, const char *s, size_t len, unsigned flags)
 {
-    const unsigned char *p = (const unsigned char *)s, *end = p + len;
+    const unsigned char *p = (const unsigned char *)s, *end = p + len, *run = p;
     sbuf_reserve(out, len + 16);
     while (p < end) {
-        const unsigned char *run = p;
-        while (p < end && ((*p >= 0x20 && *p < 0x7f) || *p == '\t'))
-            p++;
-        if (p > run) sbuf_append(out, run, (size_t)(p - run));
+        p += printable_run(p, (size_t)(end - p));
         if (p >= end) break;
         unsigned char c = *p;
-        size_t n;
-        unsigned cp;
-        if (c == 0x1b && (flags & LOGFMT_KEEP_SGR) && (n = sgr_len(p, end))) {
-            sbuf_append(out, p, n);
-            p += n;
+        size_t n = 0;
+        unsigned cp = 0;
+        if (c == '\t') {
+            p++;
+            continue;
+        }
+        if (c >= 0x80) {
+            n = utf8_seq(p, end, &cp);
+            /* UTF-8 past the C1 controls, and bytes that are not UTF-8 but no C1 control either
+             * (Latin-1 text...), pass as they are */
+            if ((n && cp >= 0xA0) || (!n && c >= 0xA0)) {
+                p += n ? n : 1;
+                continue;
+            }
+        }
+        /* from here the byte (or sequence) at p is not copied as it is */
+        sbuf_append(out, run, (size_t)(p - run));
+        size_t sgr;
+        if (c == 0x1b && (flags & LOGFMT_KEEP_SGR) && (sgr = sgr_len(p, end))) {
+            sbuf_append(out, p, sgr);
+            p += sgr;
         } else if (c == '\n' && (flags & LOGFMT_KEEP_NL)) {
             sbuf_putc(out, '\n');
             p++;
-        } else if (c < 0x80) {
-            /* C0 controls and DEL: CR, ESC, NUL, BEL... shown as \x0d, \x1b, \x00, \x07 */
-            char x[4] = {'\\', 'x', hex[c >> 4], hex[c & 15]};
-            sbuf_append(out, x, 4);
-            p++;
-        } else if ((n = utf8_seq(p, end, &cp)) && cp >= 0xA0) {
-            sbuf_append(out, p, n);
-            p += n;
         } else if (n) {
-            /* a C1 control encoded as UTF-8 */
-            char u[6] = {'\\', 'u', '0', '0', hex[cp >> 4], hex[cp & 15]};
-            sbuf_append(out, u, 6);
+            put_escaped(out, cp, true); /* a C1 control encoded as UTF-8 */
             p += n;
-        } else if (c < 0xA0) {
-            /* a lone byte that is a C1 control to an 8-bit terminal */
-            char x[4] = {'\\', 'x', hex[c >> 4], hex[c & 15]};
-            sbuf_append(out, x, 4);
-            p++;
         } else {
-            /* other bytes that are not UTF-8 (Latin-1 text...) pass as they are */
-            sbuf_putc(out, (char)c);
+            /* C0 controls and DEL (CR \x0d, ESC \x1b, NUL \x00, BEL \x07), and a lone byte
+             * that is a C1 control to an 8-bit terminal */
+            put_escaped(out, c, false);
             p++;
         }
+        run = p;
     }
+    sbuf_append(out, run, (size_t)(p - run));
 }
 
 static void look_prefix(struct log_style *st, const struct log_source *src, double ts, sbuf *out);
