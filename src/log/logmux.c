@@ -120,7 +120,10 @@ static void count_drop(struct logmux *m, struct log_source *src)
 {
     const char *role = src->role ? src->role : src->label;
     src->dropped++;
-    if (m->gone_seen) return; /* no report: nobody would read it (stderr says it at exit) */
+    if (m->gone_seen) {
+        m->gone_dropped++; /* no report: nobody would read it (stderr says it at exit) */
+        return;
+    }
     for (size_t i = 0; i < m->ndrops; i++)
         if (!strcmp(m->drops[i].role, role)) {
             m->drops[i].lines++;
@@ -313,7 +316,10 @@ static char *event_text(struct logmux *m, const char *fmt, va_list ap)
 {
     if (m->gone_seen || queued_bytes(m) >= LOGMUX_MAX_QUEUED) {
         m->events_dropped_total++;
-        if (!m->gone_seen) m->drops_events++;
+        if (m->gone_seen)
+            m->gone_dropped++;
+        else
+            m->drops_events++;
         return NULL;
     }
     sbuf msg;
@@ -411,7 +417,7 @@ static void say_lost(struct logmux *m)
     if (!m->broken || m->lost_said) return;
     m->lost_said = true;
     fprintf(stderr, "roster: stdout closed (%s): %" PRIu64 " lines not written\n",
-            strerror(m->broken_errno), m->lost_lines);
+            strerror(m->broken_errno), m->lost_lines + m->gone_dropped);
 }
 
 void logmux_stop(struct logmux *m)

@@ -50,6 +50,7 @@ struct logmux {
      * the loop knows stdout went away (lines are then counted, not queued) */
     uint64_t lost_shared, lost_seen;
     bool gone_seen;
+    uint64_t gone_dropped; /* lines and events counted, not queued, since then (loop side) */
     bool gone_told;      /* on_gone was called (loop side) */
     bool lost_said;      /* the lost lines were reported on stderr */
     logmux_gone_cb on_gone;
