@@ -115,6 +115,36 @@ char *redact_text(const char *text)
     return sbuf_detach(&b);
 }
 
+void redact_collect(envmap *secrets, const envmap *m)
+{
+    for (size_t i = 0; i < m->n; i++)
+        if (strlen(m->v[i].val) >= REDACT_MIN_VALUE && redact_is_secret_name(m->v[i].key))
+            envmap_set(secrets, m->v[i].val, m->v[i].val); /* by value: two roles' API_KEY */
+}
+
+char *redact_known(const char *text, const envmap *secrets)
+{
+    char *s = xstrdup(text);
+    for (size_t i = 0; i < secrets->n; i++) {
+        const char *val = secrets->v[i].val;
+        size_t vlen = strlen(val);
+        if (vlen < REDACT_MIN_VALUE || !strstr(s, val)) continue;
+        sbuf b;
+        sbuf_init(&b);
+        const char *p = s;
+        for (const char *hit; (hit = strstr(p, val)); p = hit + vlen) {
+            sbuf_append(&b, p, (size_t)(hit - p));
+            sbuf_puts(&b, "****");
+        }
+        sbuf_puts(&b, p);
+        free(s);
+        s = sbuf_detach(&b);
+    }
+    char *out = redact_text(s);
+    free(s);
+    return out;
+}
+
 char *redact_value(const char *name, const char *value)
 {
     if (redact_is_secret_name(name)) return xstrdup(*value ? "****" : "");

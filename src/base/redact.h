@@ -5,6 +5,8 @@
 
 #include <stdbool.h>
 
+#include "base/envmap.h"
+
 /* True for names that hold secrets: containing PASS (PASSWORD, PASSWD, PASSPHRASE), PWD,
  * SECRET, TOKEN, KEY, CREDENTIAL, PRIVATE, AUTH or DSN, in any case. PWD and OLDPWD themselves
  * are the shell's working directories, not secrets. */
@@ -15,6 +17,13 @@ char *redact_value(const char *name, const char *value);
 /* A copy of free text with the password of every URL in it masked (url_redact on each
  * whitespace-separated scheme://... word). Caller frees. */
 char *redact_text(const char *text);
+/* The values of m's secret-named variables (redact_is_secret_name) of REDACT_MIN_VALUE
+ * characters or more are added to secrets (keyed by the value itself; the caller frees it). */
+#define REDACT_MIN_VALUE 6
+void redact_collect(envmap *secrets, const envmap *m);
+/* A copy of text with every occurrence of a value in secrets replaced by "****", then
+ * redact_text: for a command line or a probe target that ${VAR} filled in. Caller frees. */
+char *redact_known(const char *text, const envmap *secrets);
 /* A copy of a URL (postgres, redis, http ...) with its password replaced by "****": everything
  * from the ':' after the user name to the last '@' of the URL, so that a password holding '/',
  * '?', '#', '@' or ':' unencoded (libpq and others accept some of them) is hidden whole; an '@'

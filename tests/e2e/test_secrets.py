@@ -34,6 +34,8 @@ SECRET_ENV = {
 # first '@'), and for the others '@' too
 PG_PASSWORD = "{m}?{m}#{m}:{m}".format(m=MARK)
 URL_PASSWORD = "{m}?{m}#{m}@{m}:{m}".format(m=MARK)
+# from roster's environment into a command line by ${CI_DEPLOY_TOKEN}
+ROSTER_ENV = {"CI_DEPLOY_TOKEN": MARK + "-interpolated"}
 
 
 def yaml_env(indent):
@@ -54,7 +56,7 @@ redis:
   url: %s
 roles:
   api:
-    command: [sh, -c, "exec sleep 1000", x, "postgres://u:%s-arg@db/app"]
+    command: [sh, -c, "exec sleep 1000", x, "postgres://u:%s-arg@db/app", "--token=${CI_DEPLOY_TOKEN}"]
     env:
       ROLE_SECRET_PASS: %s-role
       ROLE_PLAIN: role-sentinel
@@ -88,9 +90,10 @@ def test_check_hides_every_secret():
     with open(path, "w") as f:
         f.write(config("postgresql://app:%s@db.example.com:5432/shop?sslmode=require" % URL_PASSWORD,
                        redis_url(), free_port(), free_port()).replace("@DIR@", d))
-    code, out, err = run_roster(["check", "-c", path])
+    code, out, err = run_roster(["check", "-c", path], env=ROSTER_ENV)
     check(code == 0, "check passes: %s" % err)
     no_secret(out + err, "roster check", "PLAIN=visible-sentinel")
+    check("--token=****" in out, out)
     check("ROLE_PLAIN=role-sentinel" in out, out)
     for name in SECRET_ENV:
         if not name.endswith("_URL"):
@@ -142,7 +145,7 @@ def run_and_grep(json_logs):
     health_port = free_port()
     probe_port = free_port()
     with Roster(config(pg_url(pg), redis_url(), probe_port, health_port),
-                json_logs=json_logs) as r:
+                json_logs=json_logs, env=ROSTER_ENV) as r:
         sock = os.path.join(r.dir, "ctl.sock")
         # roster's own connection works with the '?' and '#' in its password
         wait_for(lambda: pg_status(health_port) == "pass", 30, "postgres up in /health")

@@ -112,10 +112,34 @@ static void test_names(void)
     free(s);
 }
 
+/* Values ${VAR} put into a command or a probe target, masked by what their names say. */
+static void test_known(void)
+{
+    envmap vars = {0}, role = {0}, secrets = {0};
+    envmap_set(&vars, "DEPLOY_TOKEN", "tok-123456");
+    envmap_set(&vars, "AUTH_ENABLED", "true"); /* too short to mask everywhere */
+    envmap_set(&vars, "HOME", "/home/app");
+    envmap_set(&role, "API_KEY", "k-abcdef");
+    envmap_set(&role, "DEPLOY_TOKEN", "tok-other"); /* the same name elsewhere: both masked */
+    redact_collect(&secrets, &vars);
+    redact_collect(&secrets, &role);
+    CHECK_INT(secrets.n, 3);
+    char *s = redact_known("deploy --token=tok-123456 --key k-abcdef,k-abcdef --other tok-other "
+                           "--auth true --home /home/app postgres://u:pw@h/db",
+                           &secrets);
+    CHECK_STR(s, "deploy --token=**** --key ****,**** --other **** --auth true --home /home/app "
+                 "postgres://u:****@h/db");
+    free(s);
+    envmap_free(&vars);
+    envmap_free(&role);
+    envmap_free(&secrets);
+}
+
 int main(void)
 {
     test_url();
     test_text();
     test_names();
+    test_known();
     return t_done("redact");
 }
