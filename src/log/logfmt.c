@@ -250,6 +250,9 @@ void logfmt_line(struct log_style *st, const struct log_source *src, int stream,
         return;
     }
     sbuf_reserve(out, len + pre->len + 32);
+    /* CRLF (a pseudo-terminal's, a Windows tool's) ends the line: its CR rewrites nothing and
+     * is not shown as \x0d; any other CR is */
+    size_t shown = len && msg[len - 1] == '\r' ? len - 1 : len;
     if (st->look) {
         if (src->hidden) return;
         if (!st->raw) {
@@ -263,7 +266,7 @@ void logfmt_line(struct log_style *st, const struct log_source *src, int stream,
         if (st->raw)
             sbuf_append(out, msg, len);
         else
-            logfmt_text_escape(out, msg, len, st->color ? LOGFMT_KEEP_SGR : 0);
+            logfmt_text_escape(out, msg, shown, st->color ? LOGFMT_KEEP_SGR : 0);
         sbuf_putc(out, '\n');
         return;
     }
@@ -274,7 +277,7 @@ void logfmt_line(struct log_style *st, const struct log_source *src, int stream,
     sbuf_append(out, pre->data, pre->len);
     /* A child's CR, ESC or NUL after the prefix could rewrite the line, the terminal's title
      * or the cursor: shown escaped instead; colors pass when roster's own output is colored. */
-    logfmt_text_escape(out, msg, len, st->color ? LOGFMT_KEEP_SGR : 0);
+    logfmt_text_escape(out, msg, shown, st->color ? LOGFMT_KEEP_SGR : 0);
     sbuf_putc(out, '\n');
 }
 
