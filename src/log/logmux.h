@@ -8,8 +8,9 @@
  * Lines that arrive regardless (what an exited role left in its pipes is read whatever the
  * pressure, and the role may restart and write more) are held up to a hard cap; beyond it a
  * line is dropped and counted for its role, and once the queue has drained, one event per role
- * says how many ("api: 120 lines dropped (output stalled)"). The writer thread touches nothing
- * but the buffer it was handed. */
+ * says how many ("api: 120 lines dropped (output stalled)"); each source's count (and the
+ * events') also only grows, for /metrics. Once stdout has gone away for good, lines are counted,
+ * not formatted. The writer thread touches nothing but the buffer it was handed. */
 #ifndef ROSTER_LOGMUX_H
 #define ROSTER_LOGMUX_H
 
