@@ -155,14 +155,20 @@ def run_and_grep(json_logs):
                  "a probe result in /health")
         for name, (text, sentinel) in surfaces(r, health_port, sock).items():
             no_secret(text, name, sentinel)
-        # a reload that fails on a bad Redis URL: its answer and its event
+        # reloads that fail on a bad Redis URL, then on a health.listen its error quotes: their
+        # answers and their events
         with open(r.config_path) as f:
             text = f.read()
-        with open(r.config_path, "w") as f:
-            f.write(text.replace("redis://", "http://", 1))
-        code, out, err = run_roster(["reload", "--socket", sock])
-        check(code != 0, "the reload fails: %s %s" % (out, err))
-        no_secret(out + err, "roster reload", "redis:// or rediss://")
+        bad_listen = 'health: {listen: "http://u:%s@127.0.0.1:%d"}' % (URL_PASSWORD, health_port)
+        for bad, sentinel in ((text.replace("redis://", "http://", 1), "redis:// or rediss://"),
+                              (text.replace('health: {listen: "127.0.0.1:%d"}' % health_port,
+                                            bad_listen), "health.listen must be host:port")):
+            check(bad != text, "the config was changed")
+            with open(r.config_path, "w") as f:
+                f.write(bad)
+            code, out, err = run_roster(["reload", "--socket", sock])
+            check(code != 0, "the reload fails: %s %s" % (out, err))
+            no_secret(out + err, "roster reload", sentinel)
         r.wait_line('"reload_failed"' if json_logs else "reload failed", timeout=30)
         r.stop()
         log = "\n".join(r.output())
