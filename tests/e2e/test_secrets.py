@@ -126,6 +126,14 @@ def pg_status(port):
     return health(port).get("checks", {}).get("postgres:responseTime", [{}])[0].get("status")
 
 
+def test_health_command_hides_a_url_password():
+    port = free_port()  # nothing listens: the error names the URL
+    code, out, err = run_roster(["health", "http://probe:%s@127.0.0.1:%d/livez" % (URL_PASSWORD,
+                                                                                 port)])
+    check(code == 1, "no answer: exit 1 (%d) %s" % (code, err))
+    no_secret(out + err, "roster health", "http://probe:****@127.0.0.1:%d/livez" % port)
+
+
 def surfaces(r, health_port, sock):
     """Reads every surface of a running roster; returns {name: (text, sentinel)}."""
     got = {}
