@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "base/hostport.h"
+#include "base/redact.h"
 #include "cli/plan_inputs.h"
 #include "config/config.h"
 #include "os/lazylib.h"
@@ -292,10 +293,12 @@ int commands_health(const struct cli *c, char **environ_)
     char err[256];
     long status = http_call(NULL, url, "GET", &body, 5000, err, sizeof err);
     int rc = status == 200 ? 0 : 1;
+    char *shown = redact_text(url); /* a URL given with a password: said without it */
     if (status == 0)
-        fprintf(stderr, "roster health: %s: %s\n", url, err);
+        fprintf(stderr, "roster health: %s: %s\n", shown, err);
     else if (status != 200)
-        fprintf(stderr, "roster health: %s answered %ld\n", url, status);
+        fprintf(stderr, "roster health: %s answered %ld\n", shown, status);
+    free(shown);
     sbuf_free(&body);
     free(url);
     return rc;

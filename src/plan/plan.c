@@ -886,7 +886,8 @@ static void print_env(FILE *out, const envmap *m, const char *indent)
     }
 }
 
-static void print_probe(FILE *out, const struct plan *p, size_t role, bool live)
+static void print_probe(FILE *out, const struct plan *p, size_t role, bool live,
+                        const envmap *secrets)
 {
     const struct role_config *r = p->roles[role].cfg;
     const struct probe_config *pc = live ? &r->live : &r->ready;
@@ -906,7 +907,7 @@ static void print_probe(FILE *out, const struct plan *p, size_t role, bool live)
     if (target_is_template(pc) &&
         plan_probe_target(p, role, 0, live, &copy0, err, sizeof err) == 0 &&
         strcmp(copy0, pc->target) != 0) {
-        char *shown = redact_text(copy0);
+        char *shown = redact_known(copy0, secrets);
         fprintf(out, "%s %s, ", r->instances > 1 ? "copy 0:" : "that is", shown);
         free(shown);
     }
@@ -1001,6 +1002,14 @@ void plan_print(const struct plan *p, FILE *out)
         fprintf(out, "redis: %s\n", u);
         free(u);
     }
+    /* ${VAR} put these values into commands and probe targets: they are masked there too */
+    envmap secrets = {0};
+    redact_collect(&secrets, &p->vars);
+    redact_collect(&secrets, &c->env);
+    for (size_t i = 0; i < p->nroles; i++) {
+        redact_collect(&secrets, &p->roles[i].cfg->file_env);
+        redact_collect(&secrets, &p->roles[i].cfg->env);
+    }
     fprintf(out, "roles (in start order):\n");
     /* selected roles in start order first, then the unselected ones */
     bool *shown = xcalloc(p->nroles ? p->nroles : 1, sizeof *shown);
@@ -1016,7 +1025,7 @@ void plan_print(const struct plan *p, FILE *out)
             fprintf(out, ")%s\n", pr->selected ? "" : " [not selected]");
             fprintf(out, "    command:");
             for (size_t a = 0; a < pr->argv.n; a++) {
-                char *arg = redact_text(pr->argv.v[a]);
+                char *arg = redact_known(pr->argv.v[a], &secrets);
                 fprintf(out, " %s", arg);
                 free(arg);
             }
@@ -1051,8 +1060,8 @@ void plan_print(const struct plan *p, FILE *out)
                 units_format_size(r->max_memory, buf, sizeof buf);
                 fprintf(out, "    max_memory: %s\n", buf);
             }
-            print_probe(out, p, i, false);
-            print_probe(out, p, i, true);
+            print_probe(out, p, i, false, &secrets);
+            print_probe(out, p, i, true, &secrets);
             if (r->lock_postgres) fprintf(out, "    lock: postgres\n");
             if (r->wait_postgres || r->wait_redis)
                 fprintf(out, "    wait_for:%s%s\n", r->wait_postgres ? " postgres" : "",
@@ -1078,6 +1087,7 @@ void plan_print(const struct plan *p, FILE *out)
         }
     }
     free(shown);
+    envmap_free(&secrets);
     if (c->pg.enabled) {
         if (p->budget_known) {
             fprintf(out, "postgres budget (%s):\n",

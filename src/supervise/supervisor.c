@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "base/exitstatus.h"
+#include "base/redact.h"
 #include "base/units.h"
 #include "os/lazylib.h"
 #include "os/sys.h"
@@ -1512,7 +1513,9 @@ static void reload_done(uv_work_t *w, int status)
         for (size_t i = 0; i < d->items.n; i++) {
             logmux_event(&s->log, "reload_failed", NULL, 0, NULL, "reload failed: %s",
                          d->items.v[i]);
-            sbuf_printf(&err, "%s\n", d->items.v[i]);
+            char *shown = redact_text(d->items.v[i]); /* an error may quote a URL */
+            sbuf_printf(&err, "%s\n", shown);
+            free(shown);
         }
         logmux_event(&s->log, "reload_failed", NULL, 0, NULL,
                      "reload failed; the running roles are kept as they are");
