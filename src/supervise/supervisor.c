@@ -600,6 +600,13 @@ static void act_decide(struct instance *in)
                      in->label, in->label, c->watch.n ? " or a change to a watched file" : "");
     enter(in, restart_verdict_state(ro.verdict));
     if (ro.verdict == RV_RESTART_LATER) uv_timer_start(&in->timer, on_timer, ro.delay_ms, 0);
+    /* The dev profile is never turned on by a terminal (what roster does in production must
+     * not depend on where its output goes), but a terminal is where it is wanted: said once. */
+    if (c->give_up_then == GIVEUP_EXIT && ro.verdict == RV_GIVE_UP && !s->shutting_down &&
+        !s->plan->cfg.dev && !s->log.style.look && s->nroles > 1 && isatty(1))
+        logmux_event(&s->log, "hint", NULL, 0, NULL,
+                     "hint: `roster --dev` (or ROSTER_DEV=1) keeps the other roles running when "
+                     "one gives up, and shows a repeated crash once");
     if (c->give_up_then == GIVEUP_EXIT && ro.verdict == RV_GIVE_UP)
         sup_shutdown(s, 0, "a role gave up");
     if (c->give_up_then == GIVEUP_EXIT && ro.verdict == RV_FAILED)

@@ -4,10 +4,14 @@ repeats the last one's output is one line with a count, a crash with other outpu
 full, lines held while they match are written after the hold time; JSON logs keep every line;
 `roster check --dev` shows the profile's defaults, and a config's own give_up wins."""
 import os
+import pty
 import re
+import select
+import subprocess
 import time
 
-from harness import Roster, check, pid_alive, run, run_roster, tmpdir, wait_for
+from harness import (ROSTER, Roster, check, expand, pid_alive, run, run_roster, tmpdir,
+                     wait_for)
 
 AGAIN = re.compile(r"^roster \| api exited \(code 3\) again — same output as the last "
                    r"(?:crash|(\d+) crashes) \(×(\d+)\)$")
@@ -150,6 +154,59 @@ def test_without_dev_a_crash_loop_stops_roster_and_every_line_is_shown():
         check(runs == 4 and len(child_lines(r, "api", "boom")) == runs,
               "every crash shown: %d runs\n%s" % (runs, r.tail()))
         check(not agains(r), r.tail())
+
+
+def read_tty(fd, proc, deadline):
+    """What roster wrote to the terminal until it exited (or the deadline passed)."""
+    out = b""
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:  # EIO: the terminal's last writer is gone
+                break
+            if not chunk:
+                break
+            out += chunk
+        elif proc.poll() is not None:
+            break
+    return out.decode("utf-8", "replace")
+
+
+def test_a_terminal_gets_a_hint_not_the_profile():
+    # the profile is not turned on by a terminal: the crash loop still stops roster there, and
+    # roster says once how --dev would have kept web up; through a pipe it says nothing
+    d = tmpdir()
+    config = os.path.join(d, "roster.yaml")
+    with open(config, "w") as f:
+        f.write(expand((CONFIG % "").replace("    env:", "    give_up: {after: 2, within: 30s}\n"
+                                             "    env:"), d))
+    with open(os.path.join(d, "crash.sh"), "w") as f:
+        f.write(expand(CRASH_SH, d))
+    env = dict(os.environ, TMPDIR=d, NO_COLOR="1")
+    env.pop("ROSTER_DEV", None)
+    master, slave = pty.openpty()
+    p = subprocess.Popen([ROSTER, "-c", config], stdin=subprocess.DEVNULL, stdout=slave,
+                         stderr=subprocess.PIPE, env=env, start_new_session=True)
+    os.close(slave)
+    try:
+        text = read_tty(master, p, time.monotonic() + 60)
+        code = p.wait(timeout=30)
+    finally:
+        os.close(master)
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    check(code == 3, "the crash loop ended the run: %d\n%s" % (code, text))
+    check(text.count("hint: `roster --dev` (or ROSTER_DEV=1) keeps the other roles running") == 1,
+          text)
+    check(text.count("api    | boom") == 3, "not deduped: %s" % text)
+    # the sentinel: the same run into a pipe has the same end and no hint
+    r = subprocess.run([ROSTER, "-c", config], capture_output=True, text=True, env=env,
+                       timeout=60)
+    check(r.returncode == 3 and "gave up" in r.stdout, r.stdout + r.stderr)
+    check("hint:" not in r.stdout, r.stdout)
 
 
 def test_check_shows_the_profile():
