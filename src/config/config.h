@@ -255,7 +255,7 @@ void config_role_defaults(struct role_config *r);
 /* The dev profile's defaults for a role, over config_role_defaults' and under what the config
  * says: a crash loop gives up sooner (5 restarts within 30 s) and then stays down while the
  * other roles run on (give_up.then: stay), instead of stopping them all. */
-#define CONFIG_DEV_GIVE_UP_AFTER 5
+#define CONFIG_DEV_GIVE_UP_AFTER     5
 #define CONFIG_DEV_GIVE_UP_WITHIN_MS 30000
 void config_role_dev_defaults(struct role_config *r);
 /* Sets the config's defaults (shared by both loaders). */

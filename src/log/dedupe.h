@@ -28,12 +28,12 @@ struct dedupe {
     uint64_t *cur;  /* this run's */
     size_t nprev, ncur;
     size_t cur_bytes;
-    int prev_status;   /* the last crash's status (shell-style) */
-    bool prev_valid;   /* prev holds a whole crashed run within the bounds */
-    bool cur_valid;    /* this run is still within the bounds */
-    bool matching;     /* every line of this run so far matched prev's, in order */
-    size_t held;       /* lines held back now */
-    unsigned repeats;  /* crashes in a row with prev's output (1 after the first) */
+    int prev_status;  /* the last crash's status (shell-style) */
+    bool prev_valid;  /* prev holds a whole crashed run within the bounds */
+    bool cur_valid;   /* this run is still within the bounds */
+    bool matching;    /* every line of this run so far matched prev's, in order */
+    size_t held;      /* lines held back now */
+    unsigned repeats; /* crashes in a row with prev's output (1 after the first) */
 };
 
 /* Zeroes d; nothing is allocated until the first line. */
