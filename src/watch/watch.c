@@ -76,6 +76,9 @@ struct wrole {
     struct wdir *hash[WATCH_HASH_BUCKETS];
     char *first;      /* the first change of the window */
     unsigned changes; /* changes in the window */
+    unsigned scans;   /* its directories' scans queued or running: a window stays open until
+                         they are done, so a tree that appears is one restart, as it was when
+                         it was listed in one loop turn */
     int handles;      /* open handles: the timer and each directory */
     bool closing;
     struct wrole *next;
@@ -275,6 +278,7 @@ static void scan_done(uv_work_t *req, int status)
                 note_change(r, child);
         }
     }
+    r->scans--; /* after its subdirectories' scans were queued: no gap between them */
     scan_free(sc);
     dir_unref(d);
     scan_next(w);
@@ -290,6 +294,7 @@ static void scan_next(struct watch *w)
         if (!w->queue) w->queue_tail = &w->queue;
         if (sc->d->closed || sc->d->r->closing ||
             uv_queue_work(w->s->loop, &sc->work, scan_work, scan_done) < 0) {
+            sc->d->r->scans--;
             dir_unref(sc->d);
             scan_free(sc);
             continue;
@@ -311,6 +316,7 @@ static void scan(struct wrole *r, struct wdir *d, bool fresh)
     sc->depth = d->depth;
     sc->fresh = fresh;
     d->refs++;
+    r->scans++;
     *w->queue_tail = sc;
     w->queue_tail = &sc->next;
     scan_next(w);
@@ -410,6 +416,10 @@ static void on_debounce(uv_timer_t *t)
 {
     struct wrole *r = t->data;
     struct sup *s = r->w->s;
+    if (r->scans && !r->closing) {
+        uv_timer_start(&r->timer, on_debounce, r->debounce_ms, 0);
+        return;
+    }
     struct role *ro = sup_find_role(s, r->name);
     if (ro && !s->shutting_down && ro->goal == GOAL_UP) {
         char more[48] = "";
