@@ -35,7 +35,9 @@ void crashlog_start(struct instance *in)
     struct sup *s = in->role->sup;
     const struct log_style *st = &s->log.style;
     release(in);
-    c->on = s->plan->cfg.dev && st->format == LOG_TEXT && !st->look;
+    /* output.group holds lines through log_source.held too (flow.c): one holder at a time */
+    c->on = s->plan->cfg.dev && st->format == LOG_TEXT && !st->look && !s->plan->cfg.look.group &&
+            !in->src.held;
     if (c->on) dedupe_start(&c->d);
 }
 
@@ -43,6 +45,11 @@ void crashlog_line(struct instance *in, int which, const char *line, size_t len)
 {
     struct crashlog *c = &in->crash;
     struct logmux *m = &in->role->sup->log;
+    if (c->on && in->src.held && in->src.held != &c->held) {
+        /* another holder took the source (a reload turned output.group on): its run streams */
+        dedupe_stop_holding(&c->d);
+        c->on = false;
+    }
     if (c->on) {
         switch (dedupe_line(&c->d, which, line, len)) {
         case DEDUPE_HOLD:
