@@ -23,8 +23,8 @@ const char *cli_usage(void)
     return "usage:\n"
            "  roster [run] [-c FILE] [-r|--role ROLES] [-f|--procfile FILE] [--env-file FILE]\n"
            "               [-e|--env FILE,...] [-m|--formation all=1,web=2]\n"
-           "               [--log-format text|json] [--timestamps] [--no-color|--color]\n"
-           "  roster check  [-c FILE] [--role ROLES] [--max-connections N] [-m ...]\n"
+           "               [--log-format text|json] [--timestamps] [--no-color|--color] [--dev]\n"
+           "  roster check  [-c FILE] [--role ROLES] [--max-connections N] [-m ...] [--dev]\n"
            "                                            validate; print the resolved plan\n"
            "  roster budget [-c FILE] [--max-connections N] [--instances ROLE=N,...]\n"
            "  roster status [--json] | restart ROLE[.N] | stop ROLE | start ROLE | reload\n"
@@ -38,6 +38,8 @@ const char *cli_usage(void)
            "Config: -c FILE, else $ROSTER_CONFIG, ./roster.yaml, ./config/roster.yaml, "
            "./Procfile.\n"
            "ROLES is a comma list (also $ROSTER_ROLES); without it every role runs.\n"
+           "--dev (also ROSTER_DEV=1): a role that keeps crashing gives up sooner and stays down\n"
+           "while the others run on; a crash repeated with the same output is shown once.\n"
            "Exit codes: 0 clean shutdown (SIGTERM) or every oneshot succeeded; a role that gave up\n"
            "or a failed oneshot: that role's own status (its code, or 128+N for signal N; exit:\n"
            "in the config says whose status counts); 1 roster itself failed; 2 usage or config\n"
@@ -135,8 +137,30 @@ static int check_scope(const struct cli *c, char *err, size_t errlen)
                  "postgres.instances: in the config (copies inside it: instances: per role)");
         return -1;
     }
+    if (c->dev && c->cmd != CMD_RUN && c->cmd != CMD_CHECK) {
+        snprintf(err, errlen, "--dev is for `roster run` and `roster check`");
+        return -1;
+    }
     if (c->formation && c->cmd != CMD_RUN && c->cmd != CMD_CHECK) {
         snprintf(err, errlen, "--formation is for `roster run` and `roster check`");
+        return -1;
+    }
+    return 0;
+}
+
+/* ROSTER_DEV turns the dev profile on as --dev does, for run and check (a package.json script
+ * or a shell profile can set it once); 1/true/yes and 0/false/no or empty, anything else is a
+ * usage error rather than a guess. */
+static int dev_from_env(struct cli *c, char **environ_, char *err, size_t errlen)
+{
+    const char *v = NULL;
+    for (char **e = environ_; e && *e; e++)
+        if (!strncmp(*e, "ROSTER_DEV=", 11)) v = *e + 11;
+    if (!v || (c->cmd != CMD_RUN && c->cmd != CMD_CHECK)) return 0;
+    if (!strcmp(v, "1") || !strcmp(v, "true") || !strcmp(v, "yes"))
+        c->dev = true;
+    else if (*v && strcmp(v, "0") && strcmp(v, "false") && strcmp(v, "no")) {
+        snprintf(err, errlen, "ROSTER_DEV must be 1 or 0 (true/false, yes/no), not '%.40s'", v);
         return -1;
     }
     return 0;
@@ -208,6 +232,8 @@ int cli_parse(int argc, char **argv, char **environ_, struct cli *c, char *err, 
                     return -1;
             } else if (opt_is(a, "--socket")) {
                 if (need_value(argc, argv, &i, "--socket", &c->socket, err, errlen) < 0) return -1;
+            } else if (!strcmp(a, "--dev")) {
+                c->dev = true;
             } else if (!strcmp(a, "--json")) {
                 c->json = true;
             } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -270,6 +296,7 @@ int cli_parse(int argc, char **argv, char **environ_, struct cli *c, char *err, 
         return -1;
     }
     if (check_scope(c, err, errlen) < 0) return -1;
+    if (dev_from_env(c, environ_, err, errlen) < 0) return -1;
     if (!c->roles) {
         for (char **e = environ_; e && *e; e++)
             if (!strncmp(*e, "ROSTER_ROLES=", 13) && (*e)[13]) c->roles = *e + 13;

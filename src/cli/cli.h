@@ -36,6 +36,7 @@ struct cli {
     const char *instances; /* budget --instances ROLE=N,... */
     const char *socket;    /* --socket for the control commands */
     bool json;             /* status --json */
+    bool dev;              /* --dev, or $ROSTER_DEV=1: the dev profile (run and check) */
 };
 
 /* Parses argv. Returns 0, or -1 with a message in err (a usage error: exit 2). The struct

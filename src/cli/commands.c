@@ -26,7 +26,8 @@ struct config_opts cli_config_opts(const struct cli *c, char **environ_)
     struct config_opts co = {.path = c->config,
                              .procfile = c->procfile,
                              .formation = c->formation,
-                             .environ_ = environ_};
+                             .environ_ = environ_,
+                             .dev = c->dev};
     co.env_files = c->env_files;
     return co;
 }

@@ -37,6 +37,13 @@ void config_role_defaults(struct role_config *r)
     r->watch_debounce_ms = 200;
 }
 
+void config_role_dev_defaults(struct role_config *r)
+{
+    r->give_up_after = CONFIG_DEV_GIVE_UP_AFTER;
+    r->give_up_within_ms = CONFIG_DEV_GIVE_UP_WITHIN_MS;
+    r->give_up_then = GIVEUP_STAY;
+}
+
 void config_defaults(struct roster_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
@@ -126,6 +133,7 @@ void config_finish(struct roster_config *cfg, char **environ_)
 int config_load(const struct config_opts *opts, struct roster_config *cfg, diags *d)
 {
     config_defaults(cfg);
+    cfg->dev = opts->dev;
     bool procfile;
     char *path = config_locate(opts, &procfile, d);
     if (!path) return -1;

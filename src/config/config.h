@@ -194,6 +194,9 @@ struct roster_config {
     enum log_format log_format;
     bool timestamps;
     enum color_mode color;
+    /* The dev profile (roster --dev, ROSTER_DEV=1): each role's give_up defaults are
+     * config_role_dev_defaults', and a repeated identical crash is shown once. */
+    bool dev;
     uint64_t shutdown_timeout_ms;
     struct exit_config exit;
     struct look_config look;
@@ -225,6 +228,7 @@ struct config_opts {
     strvec env_files;     /* --env-file, read before the config's own env_file */
     const char *formation; /* -m/--formation NAME=N,...: Procfile mode's copies (foreman's) */
     char **environ_;      /* the process environment (NULL: empty) */
+    bool dev;             /* --dev: the dev profile's defaults (roster_config.dev) */
 };
 
 /* Finds the config file: -c, $ROSTER_CONFIG, ./roster.yaml, ./config/roster.yaml, ./Procfile.
@@ -254,6 +258,12 @@ void config_finish_roles(struct roster_config *cfg);
 int config_check_copies(const struct roster_config *cfg, diags *d);
 /* Fills defaults for a role (shared by both loaders). */
 void config_role_defaults(struct role_config *r);
+/* The dev profile's defaults for a role, over config_role_defaults' and under what the config
+ * says: a crash loop gives up sooner (5 restarts within 30 s) and then stays down while the
+ * other roles run on (give_up.then: stay), instead of stopping them all. */
+#define CONFIG_DEV_GIVE_UP_AFTER     5
+#define CONFIG_DEV_GIVE_UP_WITHIN_MS 30000
+void config_role_dev_defaults(struct role_config *r);
 /* Sets the config's defaults (shared by both loaders). */
 void config_defaults(struct roster_config *cfg);
 struct role_config *config_find_role(const struct roster_config *cfg, const char *name);

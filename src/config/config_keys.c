@@ -637,6 +637,7 @@ static int key_roles(struct walk *w, const struct key_def *k, yaml_node_t *n)
         }
         struct role_config *r = &L->cfg->roles[L->cfg->nroles++];
         config_role_defaults(r);
+        if (L->cfg->dev) config_role_dev_defaults(r);
         r->name = xstrdup(name);
         r->pos = pos_of(L, ps.p[i].k);
         walk_mapping(L, k->table, ps.p[i].v, r);

@@ -98,6 +98,7 @@ int config_load_procfile(const char *path, const char *text, size_t len, const e
         }
         struct role_config *ro = &cfg->roles[cfg->nroles];
         config_role_defaults(ro);
+        if (cfg->dev) config_role_dev_defaults(ro);
         ro->name = rname;
         ro->pos = (src_pos){cfg->path, line, 1};
         ro->command_pos = (src_pos){cfg->path, line, (int)(q - s) + 1};

@@ -984,6 +984,9 @@ void plan_print(const struct plan *p, FILE *out)
     fprintf(out, "log: %s%s\n", c->log_format == LOG_JSON ? "json" : "text",
             c->timestamps ? ", timestamps" : "");
     print_output(out, c);
+    if (c->dev)
+        fprintf(out, "profile: dev (a role that gives up stays down; a repeated crash is shown "
+                     "once)\n");
     if (c->health_listen) fprintf(out, "health: http://%s/health\n", c->health_listen);
     fprintf(out, "control: %s\n", c->control_socket ? c->control_socket : "none");
     for (size_t i = 0; i < c->env_files.n; i++)

@@ -318,7 +318,7 @@ static void sink_line(struct instance *in, int which, const char *line, size_t l
 {
     struct sup *s = in->role->sup;
     in->lines[which]++;
-    logmux_line(&s->log, &in->src, which, line, len);
+    crashlog_line(in, which, line, len);
     EMIT(s, line, in, line, len);
 }
 
@@ -433,6 +433,7 @@ static void act_spawn(struct instance *in)
     in->spawned_wall = wall_time();
     in->src.pid = pid;
     logfmt_prepare(&s->log.style, &in->src);
+    crashlog_start(in);
     output_open(in, LOG_STDOUT, out[0], s->log.paused, sink_line, stream_closed);
     output_open(in, LOG_STDERR, err[0], s->log.paused, sink_line, stream_closed);
     dispatch(in, EV_SPAWNED, NULL);
@@ -459,6 +460,7 @@ static void act_signal_stop(struct instance *in, enum inst_event ev, const char 
 {
     struct sup *s = in->role->sup;
     const struct role_config *c = role_cfg(in->role);
+    crashlog_release(in);
     if (ev == EV_LEADER_GONE)
         logmux_event(&s->log, "stopping_group", c->name, in->index, NULL,
                      "%s: main process ended but its process group lives on; stopping the group",
@@ -527,6 +529,9 @@ static void act_decide(struct instance *in)
     /* a failure that exited 0 (stopped for a failed check) is still one */
     if (in->end_status == 0 && (!ri.success || in->state == ST_FAILING)) in->end_status = 1;
 
+    /* the dev profile: a crash that repeated the last one's output exactly is said in a line */
+    unsigned same = crashlog_end(in, crashable && in->end_status != 0, in->end_status);
+
     char how[64], extra[96];
     exitstatus_describe(in->exit.code, in->exit.signal, EXITSTATUS_EVENT, how, sizeof how);
     exitstatus_json(in->exit.code, in->exit.signal, extra, sizeof extra);
@@ -545,7 +550,14 @@ static void act_decide(struct instance *in)
         enter(in, ST_DOWN);
         return;
     }
-    logmux_event(&s->log, "exited", c->name, in->index, extra, "%s exited (%s)", in->label, how);
+    if (same >= 2) {
+        char last[48] = "the last crash";
+        if (same > 2) snprintf(last, sizeof last, "the last %u crashes", same - 1);
+        logmux_event(&s->log, "exited", c->name, in->index, extra,
+                     "%s exited (%s) again — same output as %s (×%u)", in->label, how, last, same);
+    } else
+        logmux_event(&s->log, "exited", c->name, in->index, extra, "%s exited (%s)", in->label,
+                     how);
     in->consecutive = ro.consecutive;
     switch (ro.verdict) {
     case RV_RESTART:
@@ -581,8 +593,21 @@ static void act_decide(struct instance *in)
         break;
     default: break;
     }
+    if ((ro.verdict == RV_GIVE_UP || ro.verdict == RV_FAILED) && c->give_up_then == GIVEUP_STAY &&
+        !s->shutting_down)
+        logmux_event(&s->log, "staying_down", c->name, in->index, NULL,
+                     "%s stays down and the other roles run on; `roster restart %s`%s starts it "
+                     "again",
+                     in->label, in->label, c->watch.n ? " or a change to a watched file" : "");
     enter(in, restart_verdict_state(ro.verdict));
     if (ro.verdict == RV_RESTART_LATER) uv_timer_start(&in->timer, on_timer, ro.delay_ms, 0);
+    /* The dev profile is never turned on by a terminal (what roster does in production must
+     * not depend on where its output goes), but a terminal is where it is wanted: said once. */
+    if (c->give_up_then == GIVEUP_EXIT && ro.verdict == RV_GIVE_UP && !s->shutting_down &&
+        !s->plan->cfg.dev && !s->log.style.look && s->nroles > 1 && isatty(1))
+        logmux_event(&s->log, "hint", NULL, 0, NULL,
+                     "hint: `roster --dev` (or ROSTER_DEV=1) keeps the other roles running when "
+                     "one gives up, and shows a repeated crash once");
     if (c->give_up_then == GIVEUP_EXIT && ro.verdict == RV_GIVE_UP)
         sup_shutdown(s, 0, "a role gave up");
     if (c->give_up_then == GIVEUP_EXIT && ro.verdict == RV_FAILED)
@@ -1183,11 +1208,13 @@ static void release_instance(struct instance *in)
             EMIT(s, release, in);
             drop_posts(s, in);
             uv_close((uv_handle_t *)&in->timer, instance_handle_closed);
+            crashlog_close(in, instance_handle_closed);
         }
         return;
     }
     if (in->stdin_fd >= 0) close(in->stdin_fd);
     restart_window_free(&in->window);
+    crashlog_free(in);
     logfmt_source_free(&in->src);
     free(in->label);
     free(in->spawn_error);
@@ -1229,6 +1256,7 @@ static struct instance *instance_new(struct role *r, int index)
     uv_timer_init(s->loop, &in->timer);
     in->timer.data = in;
     in->handles = 1;
+    crashlog_init(in);
     in->src.label = in->label;
     in->src.role = role_cfg(r)->name;
     in->src.instance = index;

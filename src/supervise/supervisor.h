@@ -23,6 +23,7 @@
 #include "log/logmux.h"
 #include "os/proc.h"
 #include "plan/plan.h"
+#include "supervise/crashlog.h"
 #include "supervise/lifecycle.h"
 
 struct sup;
@@ -103,6 +104,7 @@ struct instance {
     int end_status;    /* shell-style (128 + signal); never 0 for a failure */
     uint64_t memory;   /* last sampled RSS of the group */
     uint64_t lines[2]; /* output lines per stream */
+    struct crashlog crash;        /* the dev profile's crash dedupe (crashlog.h) */
     void *ctx[SUP_MAX_OBSERVERS]; /* each observer's own context (observer.h) */
     int handles;                  /* open uv handles; freed when 0 after release */
     bool released;

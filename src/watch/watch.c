@@ -5,7 +5,13 @@
  * An event's path is checked against the role's ignore list and patterns (pathmatch.c); the
  * first match opens the window, and when it closes the role is restarted once, whatever came
  * meanwhile. A directory that appears is watched at once and scanned, so files written into it
- * before its watch existed still count. */
+ * before its watch existed still count.
+ *
+ * Scans (opendir, readdir, lstat) run on libuv's thread pool, never on the loop: a big tree or
+ * a slow disk does not stall /livez. A directory is watched before it is scanned (nothing made
+ * in between is missed); at most WATCH_SCANS_IN_FLIGHT scans run at once (the pool is shared
+ * with address lookups, memory samples and reloads), the others wait in a queue, and each
+ * finished scan's subdirectories are watched and queued on the loop. */
 #include "watch/watch.h"
 
 #include <dirent.h>
@@ -21,13 +27,38 @@
 
 struct wrole;
 
-/* One watched directory. */
+/* Scans running on the pool at once, all roles together. */
+#define WATCH_SCANS_IN_FLIGHT 2
+/* The most entries one scan reports; a directory holding more is watched without the rest
+ * (a warning says so). */
+#define WATCH_SCAN_MAX_ENTRIES 65536
+
+/* Buckets of a role's directory lookup (chains stay short up to WATCH_MAX_DIRS). */
+#define WATCH_HASH_BUCKETS 1024
+
+/* One watched directory. Freed when its handle has closed and no scan refers to it. */
 struct wdir {
     struct wrole *r;
     char *path;
     int depth; /* levels below it that are watched too; -1: all */
     uv_fs_event_t ev;
+    int refs;    /* its handle, and each scan of it queued or running */
+    bool closed; /* no longer watched: a scan of it that ends is dropped */
     struct wdir *next;
+    struct wdir *hnext; /* in its role's hash chain (while watched) */
+};
+
+/* One directory's scan: the pool fills names (and isdir) with what is in it. */
+struct scan {
+    uv_work_t work;
+    struct wdir *d;
+    char *path;     /* d->path, for the pool (d is the loop's) */
+    int depth;      /* d->depth when it was queued */
+    bool fresh;     /* d has just appeared: its files are changes (so they are listed) */
+    strvec names;   /* entries' names (subdirectories only, unless fresh) */
+    bool *isdir;    /* parallel to names */
+    bool truncated; /* past WATCH_SCAN_MAX_ENTRIES */
+    struct scan *next;
 };
 
 /* What one role watches. Freed when its last handle has closed after wrole_close. */
@@ -40,8 +71,14 @@ struct wrole {
     bool dependents;
     uv_timer_t timer;
     struct wdir *dirs;
+    /* the same directories by path: a finished scan looks up each subdirectory (it may have
+     * been watched meanwhile, by an event or an overlapping root) */
+    struct wdir *hash[WATCH_HASH_BUCKETS];
     char *first;      /* the first change of the window */
     unsigned changes; /* changes in the window */
+    unsigned scans;   /* its directories' scans queued or running: a window stays open until
+                         they are done, so a tree that appears is one restart, as it was when
+                         it was listed in one loop turn */
     int handles;      /* open handles: the timer and each directory */
     bool closing;
     struct wrole *next;
@@ -53,6 +90,8 @@ struct watch {
     struct wrole *roles;
     size_t ndirs; /* directories watched, all roles together */
     bool full_logged;
+    struct scan *queue, **queue_tail; /* scans waiting for the pool, oldest first */
+    int in_flight;
 };
 
 static void wrole_unref(struct wrole *r)
@@ -65,18 +104,36 @@ static void wrole_unref(struct wrole *r)
     free(r);
 }
 
-static void on_dir_closed(uv_handle_t *h)
+static void dir_unref(struct wdir *d)
 {
-    struct wdir *d = h->data;
+    if (--d->refs > 0) return;
     struct wrole *r = d->r;
     free(d->path);
     free(d);
     wrole_unref(r);
 }
 
+static void on_dir_closed(uv_handle_t *h)
+{
+    dir_unref(h->data);
+}
+
+static size_t path_bucket(const char *path)
+{
+    uint32_t h = 2166136261u;
+    for (const unsigned char *p = (const unsigned char *)path; *p; p++)
+        h = (h ^ *p) * 16777619u;
+    return h % WATCH_HASH_BUCKETS;
+}
+
 static void dir_close(struct wdir *d)
 {
+    struct wdir **p = &d->r->hash[path_bucket(d->path)];
+    while (*p != d)
+        p = &(*p)->hnext;
+    *p = d->hnext;
     d->r->w->ndirs--;
+    d->closed = true;
     uv_close((uv_handle_t *)&d->ev, on_dir_closed);
 }
 
@@ -87,7 +144,7 @@ static bool ignored(const struct wrole *r, const char *path)
 
 static struct wdir *find_dir(const struct wrole *r, const char *path)
 {
-    for (struct wdir *d = r->dirs; d; d = d->next)
+    for (struct wdir *d = r->hash[path_bucket(path)]; d; d = d->hnext)
         if (!strcmp(d->path, path)) return d;
     return NULL;
 }
@@ -133,6 +190,10 @@ static struct wdir *dir_open(struct wrole *r, const char *path, int depth)
     d->r = r;
     d->path = xstrdup(path);
     d->depth = depth;
+    d->refs = 1;
+    size_t b = path_bucket(path);
+    d->hnext = r->hash[b];
+    r->hash[b] = d;
     uv_fs_event_init(s->loop, &d->ev);
     d->ev.data = d;
     r->handles++;
@@ -152,46 +213,130 @@ static struct wdir *dir_open(struct wrole *r, const char *path, int depth)
     return d;
 }
 
-static void add_tree(struct wrole *r, const char *path, int depth, bool fresh, bool check);
+static void add_tree(struct wrole *r, const char *path, int depth, bool fresh);
+static void scan_next(struct watch *w);
 
-/* Watches the directories under d, depth permitting. fresh: d has just appeared, so the files
- * already in it are changes. check: some may be watched already. */
-static void scan(struct wrole *r, const struct wdir *d, bool fresh, bool check)
+static void scan_free(struct scan *sc)
 {
-    DIR *dir = opendir(d->path);
+    free(sc->path);
+    strvec_free(&sc->names);
+    free(sc->isdir);
+    free(sc);
+}
+
+/* On the pool: lists the directory. Touches nothing but sc. */
+static void scan_work(uv_work_t *req)
+{
+    struct scan *sc = req->data;
+    DIR *dir = opendir(sc->path);
     if (!dir) return;
+    size_t cap = 0;
     for (struct dirent *e; (e = readdir(dir));) {
         if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        char child[PATH_MAX];
-        join_path(child, sizeof child, d->path, e->d_name);
         bool isdir = e->d_type == DT_DIR;
         if (e->d_type == DT_UNKNOWN) {
+            char child[PATH_MAX];
+            join_path(child, sizeof child, sc->path, e->d_name);
             struct stat st;
             isdir = lstat(child, &st) == 0 && S_ISDIR(st.st_mode);
         }
-        if (isdir && d->depth != 0)
-            add_tree(r, child, d->depth < 0 ? -1 : d->depth - 1, fresh, check);
-        else if (fresh && !isdir)
-            note_change(r, child);
+        if (!isdir && !sc->fresh) continue;
+        if (sc->names.n >= WATCH_SCAN_MAX_ENTRIES) {
+            sc->truncated = true;
+            break;
+        }
+        if (sc->names.n == cap) {
+            cap = cap ? cap * 2 : 16;
+            sc->isdir = xrealloc(sc->isdir, cap * sizeof *sc->isdir);
+        }
+        sc->isdir[sc->names.n] = isdir;
+        strvec_pushdup(&sc->names, e->d_name);
     }
     closedir(dir);
 }
 
-/* Watches path and the directories under it, down to depth (-1: all). A directory watched
- * already is watched deeper when depth asks for more. Under a directory that was not watched
- * yet nothing is (roots are opened shortest first), so its tree needs no lookups. */
-static void add_tree(struct wrole *r, const char *path, int depth, bool fresh, bool check)
+/* Back on the loop: the subdirectories are watched (and queued in turn), a fresh directory's
+ * files count as changes. A directory dropped meanwhile is left alone. */
+static void scan_done(uv_work_t *req, int status)
+{
+    struct scan *sc = req->data;
+    struct wdir *d = sc->d;
+    struct wrole *r = d->r;
+    struct watch *w = r->w;
+    w->in_flight--;
+    if (status == 0 && !d->closed && !r->closing) {
+        if (sc->truncated)
+            logmux_event(&w->s->log, "warning", r->name, 0, NULL,
+                         "%s: watch: %s holds more than %d entries; the rest are not looked at",
+                         r->name, sc->path, WATCH_SCAN_MAX_ENTRIES);
+        for (size_t i = 0; i < sc->names.n && !d->closed && !r->closing; i++) {
+            char child[PATH_MAX];
+            join_path(child, sizeof child, sc->path, sc->names.v[i]);
+            if (sc->isdir[i] && sc->depth != 0)
+                add_tree(r, child, sc->depth < 0 ? -1 : sc->depth - 1, sc->fresh);
+            else if (sc->fresh && !sc->isdir[i])
+                note_change(r, child);
+        }
+    }
+    r->scans--; /* after its subdirectories' scans were queued: no gap between them */
+    scan_free(sc);
+    dir_unref(d);
+    scan_next(w);
+}
+
+/* Starts queued scans while the pool has room; those of directories closed meanwhile are
+ * dropped unstarted. */
+static void scan_next(struct watch *w)
+{
+    while (w->queue && w->in_flight < WATCH_SCANS_IN_FLIGHT) {
+        struct scan *sc = w->queue;
+        w->queue = sc->next;
+        if (!w->queue) w->queue_tail = &w->queue;
+        if (sc->d->closed || sc->d->r->closing ||
+            uv_queue_work(w->s->loop, &sc->work, scan_work, scan_done) < 0) {
+            sc->d->r->scans--;
+            dir_unref(sc->d);
+            scan_free(sc);
+            continue;
+        }
+        w->in_flight++;
+    }
+}
+
+/* Queues a scan of d: the directories under it are watched, depth permitting, once it is done.
+ * fresh: d has just appeared, so the files already in it are changes. */
+static void scan(struct wrole *r, struct wdir *d, bool fresh)
+{
+    if (d->depth == 0 && !fresh) return; /* nothing under it to watch nor to note */
+    struct watch *w = r->w;
+    struct scan *sc = xcalloc(1, sizeof *sc);
+    sc->work.data = sc;
+    sc->d = d;
+    sc->path = xstrdup(d->path);
+    sc->depth = d->depth;
+    sc->fresh = fresh;
+    d->refs++;
+    r->scans++;
+    *w->queue_tail = sc;
+    w->queue_tail = &sc->next;
+    scan_next(w);
+}
+
+/* Watches path and the directories under it, down to depth (-1: all), as its scans come back.
+ * A directory watched already (an event, an overlapping root or a scan got there first) is
+ * watched deeper when depth asks for more. */
+static void add_tree(struct wrole *r, const char *path, int depth, bool fresh)
 {
     if (ignored(r, path)) return;
-    struct wdir *d = check ? find_dir(r, path) : NULL;
+    struct wdir *d = find_dir(r, path);
     if (d) {
         if (d->depth < 0 || (depth >= 0 && d->depth >= depth)) return;
         d->depth = depth;
-        scan(r, d, fresh, true);
+        scan(r, d, fresh);
         return;
     }
     d = dir_open(r, path, depth);
-    if (d) scan(r, d, fresh, false);
+    if (d) scan(r, d, fresh);
 }
 
 /* A directory went away: it and everything under it are no longer watched. */
@@ -227,7 +372,7 @@ static void on_event(uv_fs_event_t *h, const char *filename, int events, int sta
         struct stat st;
         if (lstat(full, &st) == 0) {
             if (S_ISDIR(st.st_mode) && d->depth != 0)
-                add_tree(r, full, d->depth < 0 ? -1 : d->depth - 1, true, true);
+                add_tree(r, full, d->depth < 0 ? -1 : d->depth - 1, true);
         } else if (errno == ENOENT) {
             drop_tree(r, full);
         }
@@ -271,6 +416,10 @@ static void on_debounce(uv_timer_t *t)
 {
     struct wrole *r = t->data;
     struct sup *s = r->w->s;
+    if (r->scans && !r->closing) {
+        uv_timer_start(&r->timer, on_debounce, r->debounce_ms, 0);
+        return;
+    }
     struct role *ro = sup_find_role(s, r->name);
     if (ro && !s->shutting_down && ro->goal == GOAL_UP) {
         char more[48] = "";
@@ -354,7 +503,7 @@ static void wrole_open(struct watch *w, const struct role_config *c)
                          "%s: watch: %s is not a directory; %s is not watched", r->name,
                          best_len ? root : "(none)", c->watch.v[best]);
         else
-            add_tree(r, root, depth, false, true);
+            add_tree(r, root, depth, false);
         free(root);
     }
     free(done);
@@ -432,6 +581,7 @@ struct watch *watch_attach(struct sup *s)
 {
     struct watch *w = xcalloc(1, sizeof *w);
     w->s = s;
+    w->queue_tail = &w->queue;
     w->slot = sup_attach(s, &watch_observer, w);
     if (w->slot < 0) {
         free(w);

@@ -182,6 +182,33 @@ static void test_option_scope(void)
     CHECK_STR(err, "--formation is for `roster run` and `roster check`");
     CHECK_INT(PARSE("check", "--max-connections", "25"), 0);
     CHECK_INT(PARSE("-m", "web=2", "check"), 0);
+    CHECK_INT(PARSE("restart", "api", "--dev"), -1);
+    CHECK_STR(err, "--dev is for `roster run` and `roster check`");
+}
+
+/* --dev, or ROSTER_DEV for run and check (a control command ignores it). */
+static void test_dev(void)
+{
+    CHECK_INT(PARSE("--dev"), 0);
+    CHECK(c.dev && c.cmd == CMD_RUN);
+    CHECK_INT(PARSE("check"), 0);
+    CHECK(!c.dev);
+    char *on[] = {"ROSTER_DEV=1", NULL};
+    CHECK_INT(parse_env(on, ARGS("check")), 0);
+    CHECK(c.dev);
+    CHECK_INT(parse_env(on, ARGS("status")), 0);
+    CHECK(!c.dev);
+    char *off[] = {"ROSTER_DEV=0", NULL};
+    CHECK_INT(parse_env(off, ARGS("run")), 0);
+    CHECK(!c.dev);
+    CHECK_INT(parse_env(off, ARGS("run", "--dev")), 0);
+    CHECK(c.dev);
+    char *empty[] = {"ROSTER_DEV=", NULL};
+    CHECK_INT(parse_env(empty, ARGS("run")), 0);
+    CHECK(!c.dev);
+    char *bad[] = {"ROSTER_DEV=maybe", NULL};
+    CHECK_INT(parse_env(bad, ARGS("run")), -1);
+    CHECK_STR(err, "ROSTER_DEV must be 1 or 0 (true/false, yes/no), not 'maybe'");
 }
 
 /* What restart, stop and start name is a role (the config's grammar) or ROLE.N: nothing else
@@ -322,6 +349,7 @@ int main(void)
     test_options_any_order();
     test_foreman_options();
     test_option_scope();
+    test_dev();
     test_role_targets();
     test_roles_from_environment();
     test_health();

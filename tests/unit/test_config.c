@@ -1412,6 +1412,55 @@ static void test_limits(void)
     config_free(&cfg);
 }
 
+/* The dev profile's defaults sit under what a role says: a role without give_up gets 5 within
+ * 30 s then stay, each key the config sets is kept; a Procfile's processes get them too. */
+static void test_dev_profile(void)
+{
+    envmap none = {0};
+    struct roster_config cfg;
+    diags d = {0};
+    const char *text = "roles:\n"
+                       "  api: {command: x}\n"
+                       "  worker: {command: y, give_up: {then: exit}}\n"
+                       "  jobs: {command: z, give_up: {after: 2, within: 5s}}\n";
+    config_defaults(&cfg);
+    cfg.dev = true;
+    cfg.path = xstrdup("roster.yaml");
+    CHECK_INT(config_load_yaml(cfg.path, text, strlen(text), &none, &cfg, &d), 0);
+    CHECK_INT(cfg.nroles, 3);
+    if (cfg.nroles == 3) {
+        CHECK_INT(cfg.roles[0].give_up_after, CONFIG_DEV_GIVE_UP_AFTER);
+        CHECK_INT(cfg.roles[0].give_up_within_ms, CONFIG_DEV_GIVE_UP_WITHIN_MS);
+        CHECK_INT(cfg.roles[0].give_up_then, GIVEUP_STAY);
+        CHECK_INT(cfg.roles[1].give_up_after, CONFIG_DEV_GIVE_UP_AFTER);
+        CHECK_INT(cfg.roles[1].give_up_then, GIVEUP_EXIT);
+        CHECK_INT(cfg.roles[2].give_up_after, 2);
+        CHECK_INT(cfg.roles[2].give_up_within_ms, 5000);
+        CHECK_INT(cfg.roles[2].give_up_then, GIVEUP_STAY);
+    }
+    config_free(&cfg);
+    diags_free(&d);
+    /* without the profile, the usual defaults */
+    config_defaults(&cfg);
+    cfg.path = xstrdup("roster.yaml");
+    CHECK_INT(config_load_yaml(cfg.path, text, strlen(text), &none, &cfg, &d), 0);
+    CHECK_INT(cfg.roles[0].give_up_after, 10);
+    CHECK_INT(cfg.roles[0].give_up_then, GIVEUP_EXIT);
+    config_free(&cfg);
+    diags_free(&d);
+    const char *procfile = "web: node web.js\n";
+    config_defaults(&cfg);
+    cfg.dev = true;
+    cfg.path = xstrdup("Procfile");
+    cfg.dir = xstrdup(tmpdir);
+    cfg.procfile = true;
+    CHECK_INT(config_load_procfile(cfg.path, procfile, strlen(procfile), &none, &cfg, &d), 0);
+    CHECK_INT(cfg.nroles, 1);
+    if (cfg.nroles == 1) CHECK_INT(cfg.roles[0].give_up_then, GIVEUP_STAY);
+    config_free(&cfg);
+    diags_free(&d);
+}
+
 int main(void)
 {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/roster-test-config-XXXXXX");
@@ -1432,6 +1481,7 @@ int main(void)
     test_targets();
     test_formation();
     test_limits();
+    test_dev_profile();
     rmdir(tmpdir);
     return t_done("config");
 }
