@@ -267,6 +267,11 @@ static void exec_attempt(struct probe *p)
     if (rc < 0 && pid <= 0) outcome(p, false, err);
 }
 
+bool probe_owns(const struct probe *p, pid_t pid)
+{
+    return p && pid > 0 && p->exec_pid == pid;
+}
+
 bool probe_reaped(struct probe *p, pid_t pid, int status)
 {
     if (!p || p->exec_pid != pid || pid <= 0) return false;

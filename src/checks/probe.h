@@ -57,6 +57,8 @@ void probe_line(struct probe *p, const char *line, size_t len);
 /* An sd_notify message from the instance: READY=1 for notify probes, WATCHDOG=1 for
  * watchdogs. */
 void probe_notify(struct probe *p, bool ready, bool watchdog);
+/* True while pid is the probe's running exec child. */
+bool probe_owns(const struct probe *p, pid_t pid);
 /* A reaped child that may be an exec probe's; true if it was. */
 bool probe_reaped(struct probe *p, pid_t pid, int status);
 

@@ -45,7 +45,10 @@ static void test_stat_parse(void)
         CHECK_INT(st.ppid, good[i].ppid);
         CHECK_INT(st.pgrp, good[i].pgrp);
         CHECK_INT(st.rss_pages, 321);
+        CHECK_INT(st.start_ticks, 123456);
     }
+    CHECK_INT(os_proc_stat_parse("4242 (sleep) S 1 4242 4243" STAT_TAIL, &st), 0);
+    CHECK_INT(st.session, 4243);
 
     /* not a stat line */
     CHECK_INT(os_proc_stat_parse("", &st), -EINVAL);
@@ -73,6 +76,8 @@ static void test_stat_self(void)
     CHECK_INT(st.pgrp, getpgrp());
     CHECK_INT(st.state, 'R');
     CHECK(st.rss_pages > 0);
+    CHECK_INT(st.session, getsid(0));
+    CHECK(st.start_ticks > 0);
     CHECK_STR(st.comm, "test_os");
     /* a pid that cannot exist */
     CHECK_INT(os_proc_stat(0x7ffffff0, &st), -ENOENT);
