@@ -220,6 +220,18 @@ static bool pid_known(const pid_t *known, size_t n, pid_t pid)
     return false;
 }
 
+/* True when /proc shows this process's own PID namespace: in a new one without its own /proc
+ * mounted (unshare --pid without --mount-proc), /proc's pids are the host's, and a "child" of
+ * pid 1 found there would be one of the host's processes. */
+static bool proc_is_ours(void)
+{
+    char buf[32];
+    ssize_t n = readlink("/proc/self", buf, sizeof buf - 1);
+    if (n <= 0) return false;
+    buf[n] = '\0';
+    return atoi(buf) == (int)getpid();
+}
+
 void proc_scan(struct proc_scan *sc)
 {
     static long page;
@@ -231,6 +243,8 @@ void proc_scan(struct proc_scan *sc)
     /* Without /proc (another Unix, a sandbox that hides it) every group reads as 0 bytes, and
      * max_memory never triggers; no orphan is seen either (they are still reaped, and stopped
      * when roster is PID 1). */
+    pid_t parent = sc->parent > 0 && proc_is_ours() ? sc->parent : 0;
+    if (sc->n == 0 && parent == 0) return;
     DIR *d = opendir("/proc");
     if (!d) return;
     struct dirent *de;
@@ -242,7 +256,7 @@ void proc_scan(struct proc_scan *sc)
         while (i < sc->n && sc->pgids[i] != st.pgrp)
             i++;
         if (i < sc->n) sc->rss[i] += st.rss_pages * (uint64_t)page;
-        if (sc->parent <= 0 || st.ppid != sc->parent || st.state == 'Z') continue;
+        if (parent <= 0 || st.ppid != parent || st.state == 'Z') continue;
         if (pid_known(sc->known, sc->nknown, st.pid)) continue;
         if (sc->nkids < sc->max) {
             struct proc_child *k = &sc->kids[sc->nkids];

@@ -54,7 +54,7 @@ struct proc_scan {
 
 /* One pass over /proc for both: memory per group and the children of sc->parent. A listed
  * child's environment is read (its own user's or root's processes only) for the role it
- * came from. */
+ * came from. No children are listed when /proc is another PID namespace's. */
 void proc_scan(struct proc_scan *sc);
 
 #endif

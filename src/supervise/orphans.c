@@ -239,6 +239,10 @@ static void on_sweep_timer(uv_timer_t *t)
     for (size_t i = 0; i < o->n; i++) {
         struct orphan *e = &o->v[i];
         if (e->gone) continue;
+        if (kill(e->pid, 0) < 0 && errno == ESRCH) {
+            e->gone = true; /* not a child after all (another namespace's), or reaped elsewhere */
+            continue;
+        }
         alive = true;
         if (!e->killed && now >= e->deadline_ms) {
             e->killed = true;

@@ -9,7 +9,8 @@ import signal
 import time
 import uuid
 
-from harness import Roster, check, free_port, http_get, proc_stat, run, wait_for, zombies_of
+from harness import (Roster, check, free_port, http_get, proc_stat, run, wait_for, with_token,
+                     zombies_of)
 
 SECONDS = float(os.environ.get("ROSTER_CHAOS_SECONDS", "60"))
 RATE = 25  # kills a second aimed at (some find their target gone); at least 15 must land
@@ -38,22 +39,6 @@ def descendants(root, procs):
             out.append(k)
             todo.append(k)
     return out
-
-
-def with_token(pids, token):
-    out = []
-    for pid in pids:
-        try:
-            with open("/proc/%d/cmdline" % pid, "rb") as f:
-                if token.encode() in f.read() and proc_stat(pid)["state"] != "Z":
-                    out.append(pid)
-        except (FileNotFoundError, ProcessLookupError, IndexError):
-            pass
-    return out
-
-
-def all_with_token(token):
-    return with_token([int(d) for d in os.listdir("/proc") if d.isdigit()], token)
 
 
 def fds(pid):
@@ -120,7 +105,7 @@ roles:
                     procs = processes()
                     zs = [p for p, (pp, st) in procs.items() if pp == r.pid and st == "Z"]
                     max_zombies = max(max_zombies, len(zs))
-                    targets = with_token(descendants(r.pid, procs), tok)
+                    targets = with_token(tok, descendants(r.pid, procs))
                     scanned = now
                     check(r.proc.poll() is None, "roster is alive\n" + r.tail())
                 if rss0 is None and now - t0 >= min(5.0, SECONDS / 4):
@@ -160,12 +145,12 @@ roles:
             if not asan:
                 check(rss1 - rss0 < 2048, "RSS flat: %d -> %d KiB" % (rss0, rss1))
             # the sentinel for the end: the roles run again, with the token
-            check(all_with_token(tok), "roles running before SIGTERM")
+            check(with_token(tok), "roles running before SIGTERM")
             check(r.stop(timeout=60) == 0, "exit 0 after SIGTERM")
-            left = all_with_token(tok)
+            left = with_token(tok)
             check(not left, "nothing survives roster: %s" % left)
     finally:
-        for pid in all_with_token(tok):
+        for pid in with_token(tok):
             try:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:

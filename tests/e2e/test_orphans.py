@@ -9,23 +9,8 @@ import subprocess
 import time
 import uuid
 
-from harness import Roster, check, proc_stat, run, wait_for
-
-
-def with_token(token):
-    """Pids of live (non-zombie) processes whose command line holds token."""
-    out = []
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open("/proc/%s/cmdline" % d, "rb") as f:
-                cmd = f.read()
-            if token.encode() in cmd and proc_stat(int(d))["state"] != "Z":
-                out.append(int(d))
-        except (FileNotFoundError, ProcessLookupError, IndexError):
-            pass
-    return out
+from harness import (Roster, check, child_of, proc_stat, run, unshare_works, wait_for,
+                     with_token)
 
 
 def fresh_token():
@@ -41,17 +26,20 @@ def kill_leftovers(token):
             pass
 
 
-def test_daemonizing_role_with_restart_always():
-    # Each run leaves one session leader (and its sleep) behind and exits 0: one daemon per
-    # restart, as `nginx` with `daemon on` would.
-    tok = fresh_token()
-    cfg = """
+# Each run leaves one session leader (and its sleep) behind and exits 0: one daemon per restart,
+# as `nginx` with `daemon on` would.
+DAEMONIZER = """
 roles:
   api:
     command: "setsid sh -c 'sleep 1000; true' %s & exit 0"
     backoff: {initial: 100ms, max: 100ms}
     give_up: {after: 1000}
-""" % tok
+"""
+
+
+def test_daemonizing_role_with_restart_always():
+    tok = fresh_token()
+    cfg = DAEMONIZER % tok
     try:
         with Roster(cfg) as r:
             evs = r.wait_event("orphan", "api", count=4, timeout=30)
@@ -171,44 +159,16 @@ roles:
         check(not r.events("orphans_stopped"), "nothing left behind: %s" % r.events("orphans_stopped"))
 
 
-def _unshare_works():
-    if not shutil.which("unshare") or os.geteuid() != 0:
-        return False
-    try:
-        p = subprocess.run(["unshare", "--pid", "--fork", "--mount-proc", "true"],
-                           capture_output=True, timeout=10)
-        return p.returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-
-
-def _child_of(ppid):
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                if proc_stat(int(d))["ppid"] == ppid:
-                    return int(d)
-            except (FileNotFoundError, IndexError):
-                pass
-    return None
-
-
 def test_pid1_stops_its_namespace():
-    if not _unshare_works():
+    if os.geteuid() != 0 or not unshare_works("--mount-proc"):
         print("SKIP test_pid1_stops_its_namespace: unshare --pid --mount-proc is not allowed here")
         return
     tok = fresh_token()
-    cfg = """
-roles:
-  api:
-    command: "setsid sh -c 'sleep 1000; true' %s & exit 0"
-    backoff: {initial: 100ms, max: 100ms}
-    give_up: {after: 1000}
-""" % tok
+    cfg = DAEMONIZER % tok
     try:
         with Roster(cfg, prefix_cmd=["unshare", "--pid", "--fork", "--mount-proc",
                                      "--kill-child"]) as r:
-            host = wait_for(lambda: _child_of(r.pid), 5, "roster under unshare")
+            host = wait_for(lambda: child_of(r.pid), 5, "roster under unshare")
             r.wait_event("orphan", "api", count=3, timeout=30)
             # A process of the namespace that is not roster's descendant (as `docker exec`
             # makes): only PID 1's last SIGTERM to everything reaches it.
