@@ -199,5 +199,26 @@ def test_pid1_stops_its_namespace():
         kill_leftovers(tok)
 
 
+def test_run_that_ends_on_its_own_stops_what_its_oneshot_left():
+    # Every role ended (a PRE_DEPLOY job): roster exits, and the daemon its job left goes too.
+    # The job waits for the daemon's setsid, so the daemon is out of its group when it ends.
+    tok = fresh_token()
+    cfg = """
+roles:
+  job:
+    kind: oneshot
+    command: "setsid sh -c 'sleep 1000; true' %s & sleep 0.5; exit 0"
+""" % tok
+    try:
+        with Roster(cfg) as r:
+            code = r.wait_exit(30)
+            check(code == 0, "the job's status: %s" % code)
+            check(not with_token(tok), "the daemon is stopped: %s" % with_token(tok))
+            stopped = r.events("orphans_stopped", "job")
+            check(stopped and stopped[0]["count"] == 1, "said: %s" % stopped)
+    finally:
+        kill_leftovers(tok)
+
+
 if __name__ == "__main__":
     run(globals())
