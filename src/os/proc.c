@@ -255,7 +255,10 @@ void proc_scan(struct proc_scan *sc)
         size_t i = 0;
         while (i < sc->n && sc->pgids[i] != st.pgrp)
             i++;
-        if (i < sc->n) sc->rss[i] += st.rss_pages * (uint64_t)page;
+        if (i < sc->n) {
+            sc->rss[i] += st.rss_pages * (uint64_t)page;
+            continue; /* in a measured group (a role's): not listed as a child either */
+        }
         if (parent <= 0 || st.ppid != parent || st.state == 'Z') continue;
         if (pid_known(sc->known, sc->nknown, st.pid)) continue;
         if (sc->nkids < sc->max) {

@@ -45,7 +45,8 @@ struct proc_scan {
     uint64_t *rss;      /* out: resident memory of each, in bytes (0 where there is no /proc) */
     size_t n;
     pid_t parent;       /* in: whose children to list (0: none) */
-    const pid_t *known; /* in: children not to list (its own instances), sorted ascending */
+    const pid_t *known; /* in: children not to list (its own instances), sorted ascending;
+                           nor is one in a group of pgids */
     size_t nknown;
     struct proc_child *kids; /* out: up to max children of parent not in known */
     size_t max;

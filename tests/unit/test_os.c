@@ -293,7 +293,7 @@ static void test_scan(void)
     pid_t pgids[1] = {kid};
     uint64_t rss[1];
     struct proc_child kids[8];
-    struct proc_scan sc = {.pgids = pgids, .rss = rss, .n = 1, .parent = getpid(), .kids = kids,
+    struct proc_scan sc = {.pgids = pgids, .rss = rss, .n = 0, .parent = getpid(), .kids = kids,
                            .max = 8};
     /* until the child has exec'd, its environment is ours */
     bool seen = false;
@@ -313,16 +313,20 @@ static void test_scan(void)
         CHECK_INT(kids[0].instance, 2);
         CHECK_STR(kids[0].comm, "sleep");
         CHECK(kids[0].start_ticks > 0);
-        CHECK(rss[0] > 0);
         /* known: not listed */
         pid_t known[1] = {kid};
         sc.known = known;
         sc.nknown = 1;
         proc_scan(&sc);
         CHECK_INT(sc.nkids, 0);
+        /* in a measured group: not listed either */
+        sc.nknown = 0;
+        sc.n = 1;
+        proc_scan(&sc);
+        CHECK_INT(sc.nkids, 0);
         CHECK(rss[0] > 0);
         /* no room: still counted */
-        sc.nknown = 0;
+        sc.n = 0;
         sc.max = 0;
         proc_scan(&sc);
         CHECK_INT(sc.nkids, 1);
