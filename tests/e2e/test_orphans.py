@@ -220,5 +220,30 @@ roles:
         kill_leftovers(tok)
 
 
+def test_second_signal_during_the_sweep_kills_at_once():
+    tok = fresh_token()
+    cfg = """
+roles:
+  stubborn:
+    command: ["@PYTHON@", "@DIR@/escape.py", "%s", "trap '' TERM; while :; do sleep 1; done"]
+    stop: {timeout: 60s}
+""" % tok
+    try:
+        with Roster(cfg, extra_files={"escape.py": SETPGID}) as r:
+            r.wait_event("orphan", "stubborn", timeout=20)
+            r.send(signal.SIGTERM)
+            r.wait_event("stopped", "stubborn", timeout=20)
+            check(with_token(tok), "the sentinel: the escaped child ignores TERM, 60 s to go")
+            t0 = time.monotonic()
+            r.send(signal.SIGTERM)
+            code = r.wait_exit(20)
+            took = time.monotonic() - t0
+            check(not with_token(tok), "killed: %s" % with_token(tok))
+            check(took < 5, "at once, not after stop.timeout: %.1fs" % took)
+            check(code == 128 + signal.SIGTERM, "a second signal's exit: %s" % code)
+    finally:
+        kill_leftovers(tok)
+
+
 if __name__ == "__main__":
     run(globals())
