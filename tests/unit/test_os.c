@@ -282,7 +282,7 @@ static void test_scan(void)
 {
     pid_t kid = fork();
     if (kid == 0) {
-        char *argv[] = {"sleep", "30", NULL};
+        char *argv[] = {"sleep", "31", NULL};
         char *envp[] = {"A=1", "ROSTER_ROLE=web", "ROSTER_INSTANCE=2", NULL};
         setpgid(0, 0);
         execve("/bin/sleep", argv, envp);
