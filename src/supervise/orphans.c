@@ -46,7 +46,7 @@ void orphans_free(struct sup *s)
 {
     free(of(s)->v);
     of(s)->v = NULL;
-    of(s)->n = 0;
+    of(s)->n = of(s)->cap = 0;
 }
 
 static struct orphan *find(struct orphans *o, pid_t pid)
@@ -84,8 +84,13 @@ static void track(struct sup *s, const struct proc_child *k, bool say)
     struct orphan *e = find(o, k->pid);
     if (e && !e->gone) return; /* unreaped, so the same process */
     if (!e) {
-        if (o->n >= ORPHANS_MAX) return;
-        o->v = xrealloc(o->v, (o->n + 1) * sizeof *o->v);
+        /* the sweep keeps what it stopped, for its summary: room for each of its rounds */
+        size_t max = o->sweep == ORPHANS_IDLE ? ORPHANS_MAX : ORPHANS_MAX * (SWEEP_ROUNDS + 1);
+        if (o->n >= max) return;
+        if (o->n == o->cap) {
+            o->cap = o->cap ? o->cap * 2 : 16;
+            o->v = xrealloc(o->v, o->cap * sizeof *o->v);
+        }
         e = &o->v[o->n++];
     }
     memset(e, 0, sizeof *e);

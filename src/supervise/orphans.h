@@ -23,11 +23,13 @@
 struct sup;
 struct orphan;
 
-#define ORPHANS_MAX 1024 /* tracked at once; more are still found by the sweeps at shutdown */
+/* Tracked while roster runs (more are still found at shutdown), and listed by one look of the
+ * sweep at shutdown, which may take ORPHANS_MAX more each round. */
+#define ORPHANS_MAX 1024
 
 struct orphans {
     struct orphan *v;
-    size_t n;
+    size_t n, cap;
     uv_timer_t timer; /* the sweep's poll */
     /* Lists roster's children that are not its own, up to max (the sweep's fresh look);
      * returns how many there are. Set by the supervisor. */
