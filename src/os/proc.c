@@ -166,15 +166,89 @@ bool proc_group_alive(pid_t pgid)
     return kill(-pgid, 0) == 0 || errno == EPERM;
 }
 
-void proc_groups_rss(const pid_t *pgids, uint64_t *rss, size_t n)
+/* The value of NAME= in a NUL-separated environment block, or NULL. */
+static const char *env_block_get(const char *env, size_t len, const char *name)
+{
+    size_t nl = strlen(name);
+    for (size_t i = 0; i < len;) {
+        const char *e = env + i;
+        size_t el = strnlen(e, len - i);
+        if (el > nl && !memcmp(e, name, nl) && e[nl] == '=') return e + nl + 1;
+        i += el + 1;
+    }
+    return NULL;
+}
+
+#define ENVIRON_MAX (256u << 10) /* more is read as cut: a marker beyond it is not found */
+
+/* ROSTER_ROLE and ROSTER_INSTANCE from /proc/PID/environ (the environment it started with). */
+static void child_role(struct proc_child *k)
+{
+    char path[48];
+    snprintf(path, sizeof path, "/proc/%d/environ", (int)k->pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    size_t cap = 16384, len = 0;
+    char *buf = xmalloc(cap + 1);
+    for (;;) {
+        if (len == cap) {
+            if (cap >= ENVIRON_MAX) break;
+            cap *= 2;
+            buf = xrealloc(buf, cap + 1);
+        }
+        ssize_t r = read(fd, buf + len, cap - len);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) break;
+        len += (size_t)r;
+    }
+    close(fd);
+    buf[len] = '\0';
+    const char *role = env_block_get(buf, len, "ROSTER_ROLE");
+    const char *inst = env_block_get(buf, len, "ROSTER_INSTANCE");
+    if (role) snprintf(k->role, sizeof k->role, "%s", role);
+    if (inst && isdigit((unsigned char)*inst)) k->instance = atoi(inst);
+    free(buf);
+}
+
+static bool pid_known(const pid_t *known, size_t n, pid_t pid)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (known[mid] == pid) return true;
+        if (known[mid] < pid)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return false;
+}
+
+/* True when /proc shows this process's own PID namespace: in a new one without its own /proc
+ * mounted (unshare --pid without --mount-proc), /proc's pids are the host's, and a "child" of
+ * pid 1 found there would be one of the host's processes. */
+static bool proc_is_ours(void)
+{
+    char buf[32];
+    ssize_t n = readlink("/proc/self", buf, sizeof buf - 1);
+    if (n <= 0) return false;
+    buf[n] = '\0';
+    return atoi(buf) == (int)getpid();
+}
+
+void proc_scan(struct proc_scan *sc)
 {
     static long page;
     if (!page) page = sysconf(_SC_PAGESIZE);
-    for (size_t i = 0; i < n; i++)
-        rss[i] = 0;
-    if (n == 0) return;
+    for (size_t i = 0; i < sc->n; i++)
+        sc->rss[i] = 0;
+    sc->nkids = 0;
+    if (sc->n == 0 && sc->parent <= 0) return;
     /* Without /proc (another Unix, a sandbox that hides it) every group reads as 0 bytes, and
-     * max_memory never triggers. */
+     * max_memory never triggers; no orphan is seen either (they are still reaped, and stopped
+     * when roster is PID 1). */
+    pid_t parent = sc->parent > 0 && proc_is_ours() ? sc->parent : 0;
+    if (sc->n == 0 && parent == 0) return;
     DIR *d = opendir("/proc");
     if (!d) return;
     struct dirent *de;
@@ -183,9 +257,26 @@ void proc_groups_rss(const pid_t *pgids, uint64_t *rss, size_t n)
         struct os_proc_stat st;
         if (os_proc_stat((pid_t)atoi(de->d_name), &st) < 0) continue;
         size_t i = 0;
-        while (i < n && pgids[i] != st.pgrp)
+        while (i < sc->n && sc->pgids[i] != st.pgrp)
             i++;
-        if (i < n) rss[i] += st.rss_pages * (uint64_t)page;
+        if (i < sc->n) {
+            sc->rss[i] += st.rss_pages * (uint64_t)page;
+            continue; /* in a measured group (a role's): not listed as a child either */
+        }
+        if (parent <= 0 || st.ppid != parent || st.state == 'Z') continue;
+        if (pid_known(sc->known, sc->nknown, st.pid)) continue;
+        if (sc->nkids < sc->max) {
+            struct proc_child *k = &sc->kids[sc->nkids];
+            memset(k, 0, sizeof *k);
+            k->pid = st.pid;
+            k->pgrp = st.pgrp;
+            k->session = st.session;
+            k->start_ticks = st.start_ticks;
+            k->instance = -1;
+            snprintf(k->comm, sizeof k->comm, "%s", st.comm);
+            child_role(k);
+        }
+        sc->nkids++;
     }
     closedir(d);
 }

@@ -26,6 +26,8 @@
 #define MEM_SAMPLE_MS    1000
 #define MEM_SAMPLE_MAX_MS 10000
 #define MEM_COST_SHARE   1000
+/* As PID 1, what is left of the namespace at the end gets this long after SIGTERM. */
+#define NAMESPACE_GRACE_MS 2000
 
 static void dispatch(struct instance *in, enum inst_event ev, const char *why);
 static void post_reconcile(struct sup *s);
@@ -62,10 +64,10 @@ static pid_t os_wait_any(void *ud, int *status)
     return pid > 0 ? pid : 0;
 }
 
-static void os_groups_rss(void *ud, const pid_t *pgids, uint64_t *rss, size_t n)
+static void os_scan(void *ud, struct proc_scan *sc)
 {
     (void)ud;
-    proc_groups_rss(pgids, rss, n);
+    proc_scan(sc);
 }
 
 const struct proc_backend proc_backend_os = {
@@ -73,7 +75,7 @@ const struct proc_backend proc_backend_os = {
     .signal_group = os_signal_group,
     .group_alive = os_group_alive,
     .wait_any = os_wait_any,
-    .groups_rss = os_groups_rss,
+    .scan = os_scan,
     .uses_sigchld = true,
 };
 
@@ -709,6 +711,7 @@ void sup_reap(struct sup *s)
         struct instance *in = find_by_pid(s, pid);
         if (!in) {
             s->orphans_reaped++;
+            orphans_gone(s, pid);
             continue;
         }
         in->pid = 0;
@@ -745,6 +748,7 @@ static void signal_all(struct sup *s, int sig)
 static void kill_all(struct sup *s)
 {
     signal_all(s, SIGKILL);
+    orphans_kill(s);
 }
 
 static void on_shutdown_timer(uv_timer_t *t)
@@ -1041,7 +1045,8 @@ static void shutdown_step(struct sup *s)
         if (dependents_alive(s, i)) continue;
         stop_role(r, "shutdown");
     }
-    if (!any && !s->finished) {
+    /* the roles have stopped; what left their groups is stopped next (orphans.h) */
+    if (!any && !s->finished && orphans_sweep(s)) {
         s->finished = true;
         s->exit_code = run_code(s);
         lone_oneshot_status(s, &s->exit_code);
@@ -1083,6 +1088,7 @@ static void check_done(struct sup *s)
         }
     }
     if (s->nretiring || selected == 0) return;
+    if (!orphans_sweep(s)) return; /* what left the roles' groups is stopped first */
     int code = run_code(s);
     lone_oneshot_status(s, &code);
     s->exit_code = code;
@@ -1732,14 +1738,86 @@ int sup_role_start(struct sup *s, const char *name, sbuf *err)
     return role_op(s, OP_START, name, err);
 }
 
+/* ---- orphans: which of roster's children are its own (orphans.c tracks the others) ------- */
+
+#define ORPHANS_PER_SCAN 64 /* new ones listed by one scan; the rest come with the next */
+
+static int pid_cmp(const void *a, const void *b)
+{
+    pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* A scan lists roster's children but for the instances' main processes and the orphans
+ * already tracked, so each is looked at (its environment read) once. */
+static void orphans_scan_setup(struct sup *s, struct proc_scan *sc, size_t max)
+{
+    size_t cap = orphans_count(s) + 16;
+    pid_t *known = xcalloc(cap, sizeof *known);
+    size_t n = orphans_pids(s, known);
+    struct inst_iter it = {.s = s};
+    for (struct instance *in; (in = sup_next_instance(&it));) {
+        if (in->pid <= 0) continue;
+        if (n == cap) {
+            cap *= 2;
+            known = xrealloc(known, cap * sizeof *known);
+        }
+        known[n++] = in->pid;
+    }
+    qsort(known, n, sizeof *known, pid_cmp);
+    sc->parent = getpid();
+    sc->known = known;
+    sc->nknown = n;
+    sc->kids = xcalloc(max, sizeof *sc->kids);
+    sc->max = max;
+}
+
+/* True for a child roster itself stands behind: an instance's main process, a process still
+ * in a live instance's group (stopping the instance stops it), or an observer's (an exec
+ * probe). */
+static bool child_is_own(struct sup *s, const struct proc_child *k)
+{
+    struct inst_iter it = {.s = s};
+    for (struct instance *in; (in = sup_next_instance(&it));)
+        if (in->pid == k->pid || (in->pgid > 0 && in->pgid == k->pgrp)) return true;
+    for (int i = 0; i < s->nobs; i++)
+        if (s->obs[i].ops->owns && s->obs[i].ops->owns(s->obs[i].ud, s, k->pid)) return true;
+    return false;
+}
+
+/* Keeps the children that are not roster's own at the front of kids; returns how many. */
+static size_t orphans_filter(struct sup *s, struct proc_child *kids, size_t n)
+{
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!child_is_own(s, &kids[i])) kids[m++] = kids[i];
+    return m;
+}
+
+static void orphans_found(struct sup *s, struct proc_child *kids, size_t n)
+{
+    orphans_seen(s, kids, orphans_filter(s, kids, n));
+}
+
+/* The sweep's fresh look at shutdown, on the loop: one /proc pass, a few milliseconds. */
+static size_t orphans_rescan(struct sup *s, struct proc_child *kids, size_t max)
+{
+    struct proc_scan sc = {0};
+    orphans_scan_setup(s, &sc, max);
+    s->be->scan(s->be->ud, &sc);
+    size_t n = sc.nkids < max ? sc.nkids : max;
+    memcpy(kids, sc.kids, n * sizeof *kids);
+    free((pid_t *)sc.known);
+    free(sc.kids);
+    return orphans_filter(s, kids, n);
+}
+
 /* ---- memory: sampled on libuv's thread pool, never on the loop --------------------------- */
 
 struct mem_sample {
     struct sup *s;
     const struct proc_backend *be;
-    pid_t *pgids;
-    uint64_t *rss;
-    size_t n;
+    struct proc_scan sc; /* its pgids, rss, known and kids are the sample's own */
     uint64_t cost_ns; /* CPU time the scan took, measured on the worker thread */
 };
 
@@ -1756,7 +1834,7 @@ static void mem_work(uv_work_t *w)
 {
     struct mem_sample *m = w->data;
     uint64_t t0 = thread_cpu_ns();
-    m->be->groups_rss(m->be->ud, m->pgids, m->rss, m->n);
+    m->be->scan(m->be->ud, &m->sc);
     m->cost_ns = thread_cpu_ns() - t0;
 }
 
@@ -1774,8 +1852,10 @@ static void mem_schedule(struct sup *s, uint64_t cost_ns)
 static void mem_free(struct mem_sample *m)
 {
     if (!m) return;
-    free(m->pgids);
-    free(m->rss);
+    free((pid_t *)m->sc.pgids);
+    free(m->sc.rss);
+    free((pid_t *)m->sc.known);
+    free(m->sc.kids);
     free(m);
 }
 
@@ -1795,8 +1875,8 @@ static void mem_done(uv_work_t *w, int status)
     for (struct instance *in; (in = sup_next_instance(&it));) {
         in->memory = 0;
         if (in->state != ST_RUNNING && in->state != ST_READY) continue;
-        for (size_t i = 0; i < m->n; i++)
-            if (m->pgids[i] == in->pgid) in->memory = m->rss[i];
+        for (size_t i = 0; i < m->sc.n; i++)
+            if (m->sc.pgids[i] == in->pgid) in->memory = m->sc.rss[i];
         const struct role_config *c = role_cfg(in->role);
         if (c->max_memory && in->memory > c->max_memory) {
             char used[32], lim[32], why[96];
@@ -1806,32 +1886,32 @@ static void mem_done(uv_work_t *w, int status)
             dispatch(in, EV_FAIL, why);
         }
     }
+    orphans_found(s, m->sc.kids, m->sc.nkids < m->sc.max ? m->sc.nkids : m->sc.max);
     mem_free(m);
 }
 
 static void on_mem_timer(uv_timer_t *t)
 {
     struct sup *s = t->data;
-    if (s->mem_busy || !s->be->groups_rss) return;
+    if (s->mem_busy || !s->be->scan) return;
     struct mem_sample *m = xcalloc(1, sizeof *m);
     m->s = s;
     m->be = s->be;
     size_t cap = 0;
+    pid_t *pgids = NULL;
     struct inst_iter it = {.s = s};
     for (struct instance *in; (in = sup_next_instance(&it));) {
         if (in->state != ST_RUNNING && in->state != ST_READY) continue;
-        if (m->n == cap) {
+        if (m->sc.n == cap) {
             cap = cap ? cap * 2 : 16;
-            m->pgids = xrealloc(m->pgids, cap * sizeof *m->pgids);
+            pgids = xrealloc(pgids, cap * sizeof *pgids);
         }
-        m->pgids[m->n++] = in->pgid;
+        pgids[m->sc.n++] = in->pgid;
     }
-    if (m->n == 0) {
-        mem_free(m);
-        mem_schedule(s, 0);
-        return;
-    }
-    m->rss = xcalloc(m->n, sizeof *m->rss);
+    m->sc.pgids = pgids;
+    m->sc.rss = xcalloc(m->sc.n ? m->sc.n : 1, sizeof *m->sc.rss);
+    /* the same pass looks for orphans: roster's children that are not its instances */
+    orphans_scan_setup(s, &m->sc, ORPHANS_PER_SCAN);
     s->mem_work.data = m;
     s->mem = m;
     if (uv_queue_work(s->loop, &s->mem_work, mem_work, mem_done) == 0)
@@ -1887,6 +1967,11 @@ int sup_init(struct sup *s, uv_loop_t *loop, struct plan *plan, const struct sup
     }
     uv_idle_init(loop, &s->post_idle);
     s->post_idle.data = s;
+    orphans_init(s, loop);
+    if (s->be->scan) {
+        s->orphans.rescan = orphans_rescan;
+        s->orphans.done = post_reconcile;
+    }
     if (s->be == &proc_backend_os && os_set_subreaper() < 0)
         logmux_event(&s->log, "warning", NULL, 0, NULL,
                      "could not become a child subreaper; orphaned grandchildren are not reaped");
@@ -1927,6 +2012,7 @@ int sup_run(struct sup *s)
      * waiters are answered before the observers (the control socket) stop. */
     kill_all(s);
     sup_reap(s);
+    orphans_end_namespace(s, NAMESPACE_GRACE_MS);
     reload_abandon(s);
     for (int i = 0; i < started && i < s->nobs; i++)
         if (s->obs[i].ops->stop) s->obs[i].ops->stop(s->obs[i].ud, s);
@@ -1964,6 +2050,7 @@ void sup_free(struct sup *s)
     free(s->roles);
     free(s->retiring);
     free_posts(s);
+    orphans_free(s);
     plan_unref(s->plan);
     logmux_close(&s->log);
 }

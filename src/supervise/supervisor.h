@@ -25,6 +25,7 @@
 #include "plan/plan.h"
 #include "supervise/crashlog.h"
 #include "supervise/lifecycle.h"
+#include "supervise/orphans.h"
 
 struct sup;
 struct role;
@@ -48,9 +49,11 @@ struct proc_backend {
     bool (*group_alive)(void *ud, pid_t pgid);
     /* Collects one ended child: its pid (> 0) and wait status, or 0 when there is none now. */
     pid_t (*wait_any)(void *ud, int *status);
-    /* Resident memory of each group in bytes (may be NULL: no memory sampling). Runs on a
-     * thread of libuv's pool, never on the loop. */
-    void (*groups_rss)(void *ud, const pid_t *pgids, uint64_t *rss, size_t n);
+    /* One look at the processes, as proc_scan: the resident memory of each group in bytes, and
+     * roster's children that are not its instances (orphans come back to it). May be NULL: no
+     * memory sampling, no orphans. Runs on a thread of libuv's pool, and once on the loop at
+     * shutdown for each sweep of the orphans. */
+    void (*scan)(void *ud, struct proc_scan *sc);
     /* True when SIGCHLD announces ended children (the real backend); a fake calls sup_reap. */
     bool uses_sigchld;
     void *ud;
@@ -184,6 +187,7 @@ struct sup {
     int exit_code;
     double started_wall;
     uint64_t orphans_reaped;
+    struct orphans orphans; /* processes that left their role's group (orphans.h) */
     uint64_t state_version; /* bumped by every change /health reports; keys its cache */
     uint64_t reloads;
     struct reload_job *reload;        /* the reload in flight, or NULL */

@@ -147,6 +147,45 @@ def zombies_of(ppid):
     return out
 
 
+def child_of(ppid):
+    """A child of ppid (any one), or None."""
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                if proc_stat(int(d))["ppid"] == ppid:
+                    return int(d)
+            except (FileNotFoundError, IndexError, ProcessLookupError):
+                pass
+    return None
+
+
+def with_token(token, pids=None):
+    """Live (non-zombie) processes, of pids or of all, whose command line holds token."""
+    if pids is None:
+        pids = [int(d) for d in os.listdir("/proc") if d.isdigit()]
+    out = []
+    for pid in pids:
+        try:
+            with open("/proc/%d/cmdline" % pid, "rb") as f:
+                if token.encode() in f.read() and proc_stat(pid)["state"] != "Z":
+                    out.append(pid)
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            pass
+    return out
+
+
+def unshare_works(*flags):
+    """True when `unshare --pid --fork FLAGS true` is allowed here."""
+    if not shutil.which("unshare"):
+        return False
+    try:
+        p = subprocess.run(["unshare", "--pid", "--fork"] + list(flags) + ["true"],
+                           capture_output=True, timeout=10)
+        return p.returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
 def read_pidfile(path, timeout=5):
     def get():
         try:
