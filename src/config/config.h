@@ -117,8 +117,11 @@ struct role_config {
     char *look_color;
     bool look_hidden;
     /* concurrently's -i: the role's stdin is a pipe roster writes to (struct instance's
-     * stdin_fd), not /dev/null */
+     * stdin_fd), not /dev/null; every role has one when the config has input: */
     bool stdin_pipe;
+    /* tty: true: the role runs under a pseudo-terminal of its own (its stdin, stdout and stderr,
+     * and its controlling terminal); its output is one stream, read from the pty's master */
+    bool tty;
     /* watch: paths and globs whose changes restart the role, made absolute against its cwd (or
      * the config's directory); watch_ignore: patterns whose matches never do (node_modules and
      * .git are ignored besides, by the watcher). */
@@ -188,6 +191,10 @@ struct roster_config {
     enum color_mode color;
     uint64_t shutdown_timeout_ms;
     struct exit_config exit;
+    /* input: the role (ROLE, or ROLE.N for one copy) that gets the lines roster reads from its
+     * stdin, "TARGET:text" lines going to TARGET (concurrently's -i); NULL: stdin is not read */
+    char *input;
+    src_pos input_pos;
     struct look_config look;
     char *health_listen;  /* "host:port", NULL: no health server */
     char *control_socket; /* path, at most CONFIG_SOCKET_PATH_MAX bytes; defaults per app; NULL
