@@ -22,6 +22,7 @@ struct sup_input {
         uv_pipe_t pipe;
     } in;
     bool reading;
+    bool ended; /* stdin's end was read: it is not read again */
     sbuf line;
     uv_signal_t winch;
     bool winching;
@@ -71,9 +72,14 @@ void input_route(struct sup *s, const char *line, size_t len)
     if (colon && tlen + 1 < len && (in = input_find(s, target, tlen))) {
         len -= tlen + 1;
         line = colon + 1;
+    } else if (!s->plan->cfg.input) {
+        /* a reload took input: away while roster reads its stdin */
+        logmux_note(&s->log, NULL, "No input: role for \"%.*s\"; the line is dropped",
+                    (int)(len && line[len - 1] == '\n' ? len - 1 : len), line);
+        return;
     } else {
         /* the current plan's: a reload may name another role */
-        target = s->plan->cfg.input ? s->plan->cfg.input : "";
+        target = s->plan->cfg.input;
         tlen = strlen(target);
         in = input_find(s, target, tlen);
     }
@@ -121,12 +127,16 @@ static void on_input(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
         /* the end of roster's stdin: a last line without its newline still goes */
         if (x->line.len) input_route(s, x->line.data, x->line.len);
         sbuf_reset(&x->line);
+        x->ended = true;
         read_stop(x);
     }
 }
 
 static void read_start(struct sup *s, struct sup_input *x)
 {
+    /* tried once: a stdin that cannot be read now never can (and a handle that failed may
+     * still be closing) */
+    x->ended = true;
     uv_handle_type t = uv_guess_handle(0);
     int rc = -1;
     if (t == UV_TTY)
@@ -143,6 +153,7 @@ static void read_start(struct sup *s, struct sup_input *x)
         return;
     }
     x->reading = true;
+    x->ended = false;
 }
 
 /* roster's terminal changed size: every tty role's terminal takes the new one (the kernel
@@ -167,6 +178,13 @@ void input_start(struct sup *s)
         if (uv_signal_start(&x->winch, on_winch, SIGWINCH) == 0) uv_unref((uv_handle_t *)&x->winch);
         x->winching = true;
     }
+}
+
+void input_plan_changed(struct sup *s)
+{
+    struct sup_input *x = s->input;
+    if (x && s->plan->cfg.input && !x->reading && !x->ended && !s->shutting_down)
+        read_start(s, x);
 }
 
 void input_stop(struct sup *s)

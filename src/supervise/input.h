@@ -20,6 +20,9 @@
  * file or /dev/null gives nothing to route), and watching SIGWINCH. Neither keeps the loop
  * running. */
 void input_start(struct sup *s);
+/* A reload swapped the plan in: starts reading stdin when the new one has input: and the old
+ * had none (its lines go to the current plan's input: role from then on). */
+void input_plan_changed(struct sup *s);
 /* Stops both; the handles close on the loop's next turn (input_free frees them after). */
 void input_stop(struct sup *s);
 void input_free(struct sup *s);

@@ -1397,6 +1397,7 @@ static void swap_plan(struct sup *s, struct plan *np, struct swap_counts *n)
     plan_unref(old_plan);
     s->state_version++;
     apply_style(s);
+    input_plan_changed(s);
     post_reconcile(s);
 }
 

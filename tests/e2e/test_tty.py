@@ -296,6 +296,27 @@ roles:
             r.close()
 
 
+def test_reload_that_adds_input_starts_reading_stdin():
+    cfg = """
+roles:
+  pipe:
+    command: sh -c 'echo READING; read a; echo "got [$$a]"; sleep 30'
+"""
+    r = StdinRoster(cfg)
+    try:
+        r.wait_line(r"^pipe\s*\| got \[\]$")  # stdin from /dev/null at first
+        with open(os.path.join(r.dir, "roster.yaml"), "w") as f:
+            f.write("input: pipe\n" + cfg)
+        r.proc.send_signal(signal.SIGHUP)
+        # the role restarts with a pipe as its stdin (how it is wired changed)
+        wait_for(lambda: (r.pump(), sum("READING" in l for l in r.lines()))[1] >= 2, 15,
+                 "the role restarted after the reload: %s" % r.lines())
+        r.send("hello\n")
+        r.wait_line(r"^pipe\s*\| got \[hello\]$")
+    finally:
+        r.close()
+
+
 def test_stopping_a_tty_role_stops_its_whole_group():
     cfg = """
 roles:
