@@ -183,8 +183,7 @@ void input_start(struct sup *s)
 void input_plan_changed(struct sup *s)
 {
     struct sup_input *x = s->input;
-    if (x && s->plan->cfg.input && !x->reading && !x->ended && !s->shutting_down)
-        read_start(s, x);
+    if (x && s->plan->cfg.input && !x->reading && !x->ended && !s->shutting_down) read_start(s, x);
 }
 
 void input_stop(struct sup *s)

@@ -720,14 +720,14 @@ static void check_targets(struct fake *f)
         int role; /* 0 api, 1 worker, 2 "7"; -1 none */
         int copy;
     } cases[] = {
-        {"api", 0, 0},      {"worker", 1, 0}, {"worker.1", 1, 1}, {"worker.2", -1, 0},
-        {"0", 0, 0},        {"1", 1, 0},      {"2", 2, 0},        {"7", 2, 0},
-        {"3", -1, 0},       {"", -1, 0},      {"api.0", 0, 0},    {"nope", -1, 0},
-        {"worker.01", -1, 0},
+        {"api", 0, 0},   {"worker", 1, 0}, {"worker.1", 1, 1},   {"worker.2", -1, 0}, {"0", 0, 0},
+        {"1", 1, 0},     {"2", 2, 0},      {"7", 2, 0},          {"3", -1, 0},        {"", -1, 0},
+        {"api.0", 0, 0}, {"nope", -1, 0},  {"worker.01", -1, 0},
     };
     struct role *roles[] = {api, worker, seven};
     for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-        struct instance *want = cases[i].role < 0 ? NULL : roles[cases[i].role]->inst[cases[i].copy];
+        struct instance *want =
+            cases[i].role < 0 ? NULL : roles[cases[i].role]->inst[cases[i].copy];
         struct instance *got = input_find(s, cases[i].t, strlen(cases[i].t));
         if (got != want) fprintf(stderr, "input target '%s'\n", cases[i].t);
         CHECK(got == want);
