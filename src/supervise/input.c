@@ -156,12 +156,14 @@ static void read_start(struct sup *s, struct sup_input *x)
     x->ended = false;
 }
 
-/* roster's terminal changed size: every tty role's terminal takes the new one (the kernel
- * sends SIGWINCH on to the role's foreground group). */
 static void on_winch(uv_signal_t *h, int sig)
 {
-    struct sup *s = h->data;
     (void)sig;
+    input_resized(h->data);
+}
+
+void input_resized(struct sup *s)
+{
     struct pty_size size = pty_term_size();
     struct inst_iter it = {.s = s};
     for (struct instance *in; (in = sup_next_instance(&it));)

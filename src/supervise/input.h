@@ -23,6 +23,10 @@ void input_start(struct sup *s);
 /* A reload swapped the plan in: starts reading stdin when the new one has input: and the old
  * had none (its lines go to the current plan's input: role from then on). */
 void input_plan_changed(struct sup *s);
+/* roster's terminal may have changed size (SIGWINCH, or a resume after Ctrl-Z: a resize while
+ * roster was stopped signalled nobody): every tty role's terminal takes roster's size, and the
+ * kernel sends SIGWINCH on to the role's foreground group when it changed. */
+void input_resized(struct sup *s);
 /* Stops both; the handles close on the loop's next turn (input_free frees them after). */
 void input_stop(struct sup *s);
 void input_free(struct sup *s);

@@ -890,6 +890,7 @@ static void on_sigtstp(uv_signal_t *h, int sig)
     signal_all(s, SIGSTOP);
     raise(SIGSTOP); /* returns when roster is continued */
     signal_all(s, SIGCONT);
+    input_resized(s);
     logmux_event(&s->log, "resume", NULL, 0, NULL, "resumed (SIGCONT): every role continued");
 }
 

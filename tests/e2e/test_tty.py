@@ -129,7 +129,11 @@ class PtyRoster:
                 self.proc.kill()
                 self.proc.wait()
         err = self.proc.stderr.read().decode("utf-8", "replace")
+        # the reader's read ends (EIO) once no slave descriptor is left; only then is the master
+        # closed, or the reader's next read could take a later test's descriptor of that number
         os.close(self.slave)
+        self.reader.join(timeout=10)
+        check(not self.reader.is_alive(), "the pty reader ended")
         os.close(self.master)
         if SANITIZER.search(err):
             raise Failure("sanitizer report from roster:\n%s" % err)
@@ -391,8 +395,22 @@ roles:
         t.keys("C-z")
         wait_for(lambda: state(pid) == "T" and state(roster) == "T", 10,
                  "roster and the tty role stopped after Ctrl-Z")
+        # a resize while roster is stopped (the shell has the terminal back) signals the shell,
+        # not roster: roster looks again when it is continued
+        wait_for(lambda: "Stopped" in t.screen(), 10, "the shell says the job stopped")
+        t.tmux("resize-window", "-x", "100", "-y", "30")
+        size3 = t.tmux("display", "-p", "#{pane_height} #{pane_width}").stdout.strip()
+        check(size3 not in (size, size2), "the pane was resized again: %s" % size3)
+        # tmux sets the pane's terminal size on its own schedule: wait until it has, so that
+        # the shell (not roster) is the one told
+        pane_tty = t.tmux("display", "-p", "#{pane_tty}").stdout.strip()
+        wait_for(lambda: subprocess.run(["stty", "-F", pane_tty, "size"], capture_output=True,
+                                        text=True).stdout.strip() == size3, 10,
+                 "the pane's terminal is %s" % size3)
         t.keys("fg", "Enter")
         wait_for(lambda: state(pid) in ("S", "R"), 10, "the tty role runs again after fg")
+        wait_for(lambda: re.search(r"term\s*\| SIZE %s" % size3, t.screen()), 10,
+                 "the role saw the resize made while stopped, %s:\n%s" % (size3, t.screen()))
         t.keys("C-c")
         wait_for(lambda: not pid_alive(roster), 15, "roster exited after Ctrl-C")
         check(not pid_alive(pid), "the tty role is gone")
