@@ -111,7 +111,7 @@ struct concur_opts {
     /* Commands. */
     bool passthrough; /* -P: the arguments after -- fill {1} {@} {*} instead of being commands */
     strvec passthrough_args;
-    double max_processes; /* -m: how many run at once; 0 all; see concur_max_processes() */
+    double max_processes; /* -m: how many run at once; 0 all (roster.yaml's max_processes) */
     bool max_percent;     /* -m N%: max_processes is a percentage of the CPUs */
     char *cwd;            /* --cwd (concurrently's API option, not in its CLI): where the
                              commands run and package.json is read; NULL: the current dir */
@@ -138,10 +138,6 @@ struct concur_opts {
 int concur_parse(int argc, char **argv, char **environ_, const char *dir, struct concur_opts *o,
                  char *err, size_t errlen);
 void concur_free(struct concur_opts *o);
-
-/* How many commands run at once, as concurrently counts it: all when -m is 0 or absent, at
- * least 1, a percentage rounded to the nearest of ncpus. */
-size_t concur_max_processes(const struct concur_opts *o, int ncpus);
 
 /* Whether the success condition's command-X / !command-X names cmd: by name, or by index when
  * X is a number (concurrently's Number(X) === index). */

@@ -86,6 +86,11 @@ int concur_config(const struct concur_opts *o, const char *dir, char **environ_,
     lk->pad = o->pad_prefix;
     lk->command_length = o->prefix_length;
     lk->time_format = xstrdup(o->timestamp_format);
+    lk->group = o->group;
+    lk->timings = o->timings;
+    cfg->max_processes = o->max_processes;
+    cfg->max_processes_percent = o->max_percent;
+    strvec_copy(&cfg->teardown, &o->teardown);
     static const char *const keywords[] = {
         [CONCUR_PREFIX_INDEX] = "{index}", [CONCUR_PREFIX_PID] = "{pid}",
         [CONCUR_PREFIX_TIME] = "{time}",   [CONCUR_PREFIX_COMMAND] = "{command}",
@@ -158,12 +163,16 @@ int concur_config(const struct concur_opts *o, const char *dir, char **environ_,
 }
 
 /* A YAML double-quoted scalar: every string printed is one, so no command needs thought about
- * YAML's plain-scalar rules (a leading '*', ': ', '#', "yes"). */
+ * YAML's plain-scalar rules (a leading '*', ': ', '#', "yes"). A '$' before '{' or '$' is
+ * doubled: roster.yaml reads ${VAR} and $$ itself, and the text must reach the shell as
+ * written. */
 static void yaml_str(FILE *out, const char *s)
 {
     fputc('"', out);
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
+        if (*p == '$' && (p[1] == '{' || p[1] == '$'))
+            fputs("$$", out);
+        else if (*p == '"' || *p == '\\')
             fprintf(out, "\\%c", *p);
         else if (*p < 0x20 || *p == 0x7f)
             fprintf(out, "\\x%02x", *p);
@@ -196,23 +205,62 @@ static void print_input(const struct roster_config *cfg, const struct concur_opt
     fprintf(out, "# Not said here: --default-input-target %s names no command.\n", cfg->input);
 }
 
+/* The output: mapping: concurrently's look, as its command line always has it, -g and
+ * --timings. */
+static void yaml_output(FILE *out, const struct look_config *lk)
+{
+    fprintf(out, "output:\n  prefix: ");
+    if (!lk->prefix)
+        /* concurrently's default, [name] or else [index]: a command without a name became a
+         * role named by its index */
+        fprintf(out, "name");
+    else if (!*lk->prefix)
+        fprintf(out, "none");
+    else if (lk->brackets)
+        fprintf(out, "%.*s", (int)strlen(lk->prefix) - 2, lk->prefix + 1);
+    else
+        yaml_str(out, lk->prefix);
+    fprintf(out, "\n");
+    if (lk->command_length != 10) fprintf(out, "  prefix_length: %d\n", lk->command_length);
+    if (lk->pad) fprintf(out, "  pad_prefix: true\n");
+    if (lk->time_format && strcmp(lk->time_format, "yyyy-MM-dd HH:mm:ss.SSS")) {
+        fprintf(out, "  timestamp_format: ");
+        yaml_str(out, lk->time_format);
+        fprintf(out, "\n");
+    }
+    if (lk->raw) fprintf(out, "  raw: true\n");
+    if (lk->group) fprintf(out, "  group: true\n");
+    if (lk->timings) fprintf(out, "  timings: true\n");
+}
+
 void concur_print_yaml(const struct roster_config *cfg, const struct concur_opts *o, FILE *out)
 {
     fprintf(out, "# roster.yaml: the same run as the command line (roster --to-yaml)\n");
-    if (o->max_processes > 0 || o->group || o->timings || o->teardown.n)
-        fprintf(out, "# Not said here (no roster.yaml keys yet): -m, -g, --timings, "
-                     "--teardown.\n");
-    const struct look_config *lk = &cfg->look;
-    bool look = lk->prefix || lk->raw || lk->pad || lk->command_length != 10 ||
-                (lk->time_format && strcmp(lk->time_format, "yyyy-MM-dd HH:mm:ss.SSS"));
-    for (size_t i = 0; i < cfg->nroles && !look; i++)
-        look = cfg->roles[i].look_hidden || (cfg->roles[i].look_color && *cfg->roles[i].look_color);
-    if (look)
-        fprintf(out, "# Not said here (no roster.yaml keys yet): concurrently's output look "
-                     "(-p, -c, -l, -t, -r, --hide, --pad-prefix);\n# roster.yaml runs show "
-                     "roster's own prefixes.\n");
+    bool renamed = false;
+    for (size_t i = 0; i < cfg->nroles; i++) {
+        const struct role_config *r = &cfg->roles[i];
+        renamed |= *r->look_name ? strcmp(r->look_name, r->name) != 0
+                                 : cfg->look.prefix && strstr(cfg->look.prefix, "{name}");
+    }
+    if (renamed)
+        fprintf(out, "# A prefix's name (and the timings' name column) is the role's name here: "
+                     "a command\n# without a name, or whose name a role cannot take, shows it "
+                     "differently.\n");
     if (cfg->color != COLOR_AUTO)
         fprintf(out, "log: {color: %s}\n", cfg->color == COLOR_ALWAYS ? "always" : "never");
+    yaml_output(out, &cfg->look);
+    if (cfg->max_processes > 0) {
+        if (cfg->max_processes_percent)
+            fprintf(out, "max_processes: \"%g%%\"\n", cfg->max_processes);
+        else
+            fprintf(out, "max_processes: %.0f\n", cfg->max_processes);
+    }
+    if (cfg->teardown.n) fprintf(out, "teardown:\n");
+    for (size_t i = 0; i < cfg->teardown.n; i++) {
+        fprintf(out, "  - ");
+        yaml_str(out, cfg->teardown.v[i]);
+        fprintf(out, "\n");
+    }
     char *success = exit_success_text(&cfg->exit);
     fprintf(out, "exit:\n  success: ");
     yaml_str(out, success);
@@ -228,6 +276,12 @@ void concur_print_yaml(const struct roster_config *cfg, const struct concur_opts
         fprintf(out, ":\n    command: ");
         yaml_str(out, r->shell);
         fprintf(out, "\n");
+        if (r->look_color && *r->look_color) {
+            fprintf(out, "    color: ");
+            yaml_str(out, r->look_color);
+            fprintf(out, "\n");
+        }
+        if (r->look_hidden) fprintf(out, "    hide: true\n");
         if (r->cwd) {
             fprintf(out, "    cwd: ");
             yaml_str(out, r->cwd);

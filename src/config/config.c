@@ -50,6 +50,7 @@ void config_defaults(struct roster_config *cfg)
     cfg->pg.sample_every_ms = 10000;
     cfg->pg.required = true;
     cfg->redis.required = true;
+    cfg->look.command_length = 10;
 }
 
 /* The app's default name: its directory's name (the parent's when the config sits in config/),
@@ -320,6 +321,7 @@ void config_free(struct roster_config *cfg)
     free(cfg->input);
     free(cfg->look.prefix);
     free(cfg->look.time_format);
+    strvec_free(&cfg->teardown);
     free(cfg->health_listen);
     free(cfg->control_socket);
     free(cfg->pg.url);

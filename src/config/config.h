@@ -111,8 +111,10 @@ struct role_config {
     struct role_pg_config pg;
     bool lock_postgres;
     bool wait_postgres, wait_redis;
-    /* concurrently's look (struct look_config): the command's name ("" for none), its prefix
-     * color as a chalk style ("red", "bgBlue.bold", "#23de43"; "" for none), and --hide */
+    /* How the role's lines look: the command's name in concurrently's prefix ("" for none;
+     * NULL: the role's name), its prefix color as a chalk style ("red", "bgBlue.bold",
+     * "#23de43"; "" or NULL for the default: none in concurrently's look, the palette's in
+     * roster's), and hide: (--hide) its lines are not shown */
     char *look_name;
     char *look_color;
     bool look_hidden;
@@ -131,17 +133,21 @@ struct role_config {
     enum watch_restart watch_restart;
 };
 
-/* concurrently's look for the output, from its command line (no roster.yaml keys yet): each
- * line prefixed as -p says, its event lines ("[1] exit 1 exited with code 1"). */
+/* The output: mapping of roster.yaml (concurrently's -p, -l, --pad-prefix, -t, -r, -g and
+ * --timings; its command line fills the same fields). prefix or raw switches on concurrently's
+ * look (on): each line prefixed as -p says, its event lines ("[1] exit 1 exited with code 1"). */
 struct look_config {
     bool on;
     char *prefix;       /* -p's template ({index} {pid} {time} {command} {name}); "" for none;
                            NULL: concurrently's default, {name} or else {index} */
     bool brackets;      /* [ ] around the prefix (-p's keywords, not its templates) */
-    int command_length; /* -l: {command} shortened to this with ".." */
+    int command_length; /* -l: {command} shortened to this with ".." (default 10) */
     bool pad;           /* --pad-prefix */
-    char *time_format;  /* -t: a Unicode date pattern for {time} */
+    char *time_format;  /* -t: a Unicode date pattern for {time} and the timings (NULL: concurrently's
+                           yyyy-MM-dd HH:mm:ss.SSS) */
     bool raw;           /* -r: output only */
+    bool group;         /* -g: each instance's lines held until those before it have ended */
+    bool timings;       /* --timings: start and stop lines, and a table at the end */
 };
 
 struct pg_instances {
@@ -196,6 +202,11 @@ struct roster_config {
     char *input;
     src_pos input_pos;
     struct look_config look;
+    /* max_processes (concurrently's -m): how many instances run at once, 0 for all; a
+     * percentage of the CPUs when max_processes_percent ("50%") */
+    double max_processes;
+    bool max_processes_percent;
+    strvec teardown; /* commands run one after another once the run is over (--teardown) */
     char *health_listen;  /* "host:port", NULL: no health server */
     char *control_socket; /* path, at most CONFIG_SOCKET_PATH_MAX bytes; defaults per app; NULL
                              with control_off */

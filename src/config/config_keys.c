@@ -13,6 +13,7 @@
 #include "config/config_yaml.h"
 #include "config/dotenv.h"
 #include "base/hostport.h"
+#include "base/textstyle.h"
 #include "base/units.h"
 
 /* A choice is stored through an int: the enums it fills must be int-sized. */
@@ -837,6 +838,113 @@ static void top_done(struct walk *w)
     if (walk_seen(w, "roles")) input_done(w);
 }
 
+/* ---- output: concurrently's look, grouping and timings ---- */
+
+/* output.prefix: concurrently's -p: a keyword (index, pid, time, command, name: bracketed, as
+ * -p writes them), none, or a template with {index} {pid} {time} {command} {name}. Either
+ * switches the output to concurrently's look. */
+static int key_output_prefix(struct walk *w, const struct key_def *k, yaml_node_t *v)
+{
+    struct look_config *lk = w->base;
+    char *s = get_str(w->L, v, what_of(k));
+    if (!s) return -1;
+    static const char *const keywords[] = {"index", "pid", "time", "command", "name"};
+    lk->brackets = false;
+    for (size_t i = 0; i < ARRAY_SIZE(keywords); i++) {
+        if (!strcmp(s, keywords[i])) {
+            free(s);
+            s = xasprintf("{%s}", keywords[i]);
+            lk->brackets = true;
+            break;
+        }
+    }
+    if (!strcmp(s, "none")) s[0] = '\0';
+    lk->on = true;
+    return set_str(w, k, s);
+}
+
+/* output.raw: the children's lines alone, which is concurrently's look with nothing added. */
+static int key_output_raw(struct walk *w, const struct key_def *k, yaml_node_t *v)
+{
+    struct look_config *lk = w->base;
+    int rc = key_bool(w, k, v);
+    if (lk->raw) lk->on = true;
+    return rc;
+}
+
+/* output.timestamp_format: checked now, as concurrently would throw at its first line. */
+static int key_time_format(struct walk *w, const struct key_def *k, yaml_node_t *v)
+{
+    char *s = get_str(w->L, v, what_of(k));
+    char err[256];
+    if (s && textstyle_check_date(s, err, sizeof err) < 0) {
+        err_at(w->L, v, "%s: %s", what_of(k), err);
+        free(s);
+        return -1;
+    }
+    return set_str(w, k, s);
+}
+
+/* prefix_length and pad_prefix shape concurrently's prefix: without one they would say
+ * nothing. */
+static void output_done(struct walk *w)
+{
+    static const char *const shaping[] = {"prefix_length", "pad_prefix"};
+    for (size_t i = 0; i < ARRAY_SIZE(shaping); i++)
+        if (walk_seen(w, shaping[i]) && !walk_seen(w, "prefix"))
+            err_at(w->L, walk_seen(w, shaping[i]),
+                   "output.%s shapes concurrently's prefix: set output.prefix too (e.g. "
+                   "prefix: name)",
+                   shaping[i]);
+}
+
+/* A role's color: a chalk style for its prefix ("auto" is the command line's: left out, a role
+ * gets the default). */
+static int key_role_color(struct walk *w, const struct key_def *k, yaml_node_t *v)
+{
+    char *s = get_str(w->L, v, what_of(k));
+    char err[320];
+    if (!s) return -1;
+    if (!strcmp(s, "auto")) {
+        err_at(w->L, v, "color: auto is the default: leave color out");
+        free(s);
+        return -1;
+    }
+    if (textstyle_check_color(s, err, sizeof err) < 0) {
+        err_at(w->L, v, "color: %s", err);
+        free(s);
+        return -1;
+    }
+    return set_str(w, k, s);
+}
+
+/* max_processes: how many instances run at once: a number (0 for all), or a percentage of the
+ * CPUs ("50%"), as concurrently's -m. */
+static int key_max_processes(struct walk *w, const struct key_def *k, yaml_node_t *v)
+{
+    struct roster_config *cfg = w->base;
+    char *s = get_str(w->L, v, what_of(k));
+    if (!s) return -1;
+    size_t len = strlen(s);
+    char *end = NULL;
+    double d = 0;
+    bool percent = len > 1 && s[len - 1] == '%';
+    if (len && isdigit((unsigned char)s[0])) d = strtod(s, &end);
+    bool ok = end && end == s + len - percent && d >= 0 && d <= 100000 &&
+              (percent || d == (double)(long)d);
+    if (!ok) {
+        err_at(w->L, v, "%s must be a number of processes or a percentage of the CPUs (50%%), "
+                        "not '%s'",
+               what_of(k), s);
+        free(s);
+        return -1;
+    }
+    free(s);
+    cfg->max_processes = d;
+    cfg->max_processes_percent = percent;
+    return 0;
+}
+
 /* ---- the tables, innermost first ----
  * The order of a table's keys is the order of preference of "did you mean" on a tie, and of the
  * names in "ready needs one of ...". */
@@ -966,6 +1074,8 @@ static const struct key_def role_keys[] = {
     {KEY("watch_debounce", key_duration, ROLE(watch_debounce_ms))},
     {KEY("watch_restart", key_choice, ROLE(watch_restart)), .choices = &watch_restarts},
     {KEY("tty", key_bool, ROLE(tty))},
+    {KEY("color", key_role_color, ROLE(look_color))},
+    {KEY("hide", key_bool, ROLE(look_hidden))},
 };
 static const struct key_table role_table = {KEYS("a role", role_keys), .extensions = true,
                                             .done = role_done};
@@ -982,6 +1092,20 @@ static const struct key_def log_keys[] = {
     {KEY("color", key_choice, CFG(color)), .what = "log.color", .choices = &colors},
 };
 static const struct key_table log_table = {KEYS("log", log_keys)};
+
+#define LOOK(f) offsetof(struct look_config, f)
+static const struct key_def output_keys[] = {
+    {KEY("prefix", key_output_prefix, LOOK(prefix)), .what = "output.prefix"},
+    {KEY("prefix_length", key_int, LOOK(command_length)), .what = "output.prefix_length",
+     .min = 1, .max = 100000},
+    {KEY("pad_prefix", key_bool, LOOK(pad)), .what = "output.pad_prefix"},
+    {KEY("timestamp_format", key_time_format, LOOK(time_format)),
+     .what = "output.timestamp_format"},
+    {KEY("raw", key_output_raw, LOOK(raw)), .what = "output.raw"},
+    {KEY("group", key_bool, LOOK(group)), .what = "output.group"},
+    {KEY("timings", key_bool, LOOK(timings)), .what = "output.timings"},
+};
+static const struct key_table output_table = {KEYS("output", output_keys), .done = output_done};
 
 static const struct key_def health_keys[] = {
     {KEY("listen", key_listen, CFG(health_listen)), .what = "health.listen"},
@@ -1031,6 +1155,9 @@ static const struct key_def top_keys[] = {
     {KEY("env_file", key_top_env_file, 0), .flags = KEY_FIRST},
     {KEY("env", key_env, CFG(env))},
     {KEY("log", key_section, 0), .table = &log_table},
+    {KEY("output", key_section, CFG(look)), .table = &output_table},
+    {KEY("max_processes", key_max_processes, 0)},
+    {KEY("teardown", key_str_list, CFG(teardown))},
     {KEY("health", key_section, 0), .table = &health_table},
     {KEY("control", key_section, 0), .table = &control_table},
     {KEY("shutdown_timeout", key_duration, CFG(shutdown_timeout_ms))},

@@ -115,6 +115,9 @@ void logfmt_prepare(struct log_style *st, struct log_source *src)
         }
         return;
     }
+    /* a role's color: (a chalk style) in place of the palette's */
+    logfmt_chalk_sgr(src->chalk, src->sgr, sizeof src->sgr);
+    const char *color = src->sgr[0] ? src->sgr : src->color;
     for (int s = 0; s < 2; s++) {
         sbuf *b = &src->prefix[s];
         sbuf_reset(b);
@@ -124,7 +127,7 @@ void logfmt_prepare(struct log_style *st, struct log_source *src)
             sbuf_printf(b, "\",\"instance\":%d,\"pid\":%d,\"stream\":\"%s\",\"msg\":\"",
                         src->instance, src->pid, s == LOG_STDOUT ? "stdout" : "stderr");
         } else {
-            if (st->color) sbuf_puts(b, src->color);
+            if (st->color && color) sbuf_puts(b, color);
             sbuf_printf(b, "%-*s |", st->pad, src->label);
             if (st->color) sbuf_puts(b, RESET);
             sbuf_putc(b, ' ');
@@ -142,6 +145,7 @@ void logfmt_line(struct log_style *st, const struct log_source *src, int stream,
                  size_t len, double ts, sbuf *out)
 {
     const sbuf *pre = &src->prefix[stream ? 1 : 0];
+    if (src->hidden) return; /* hide: the role's lines, never roster's events about it */
     if (st->format == LOG_JSON) {
         sbuf_append(out, "{\"ts\":\"", 7);
         put_ts(st, ts, out);
@@ -153,7 +157,6 @@ void logfmt_line(struct log_style *st, const struct log_source *src, int stream,
     }
     sbuf_reserve(out, len + pre->len + 32);
     if (st->look) {
-        if (src->hidden) return;
         if (!st->raw) {
             if (src->time_prefix)
                 look_prefix(st, src, ts, out);
@@ -462,7 +465,8 @@ static void look_prefix(struct log_style *st, const struct log_source *src, doub
 void logfmt_note(struct log_style *st, const struct log_source *src, const char *msg, double ts,
                  sbuf *out)
 {
-    if (st->raw || src->hidden) return;
+    /* JSON has roster's events instead (logfmt_event) */
+    if (st->raw || src->hidden || st->format == LOG_JSON) return;
     look_prefix(st, src, ts, out);
     sbuf_puts(out, msg);
     sbuf_putc(out, '\n');
@@ -470,7 +474,7 @@ void logfmt_note(struct log_style *st, const struct log_source *src, const char 
 
 void logfmt_global(struct log_style *st, const char *msg, sbuf *out)
 {
-    if (st->raw) return;
+    if (st->raw || st->format == LOG_JSON) return;
     sbuf_puts(out, "--> ");
     sbuf_puts(out, msg);
     sbuf_putc(out, '\n');

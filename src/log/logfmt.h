@@ -36,8 +36,9 @@ struct log_source {
     int pid;
     const char *color; /* SGR sequence such as "\x1b[36m" */
     /* concurrently's look (borrowed strings): the prefix template (NULL: no prefix), whether it
-     * is bracketed, what {name} and {command} stand for, the prefix color as a chalk style, and
-     * --hide; {pid} is pid */
+     * is bracketed, what {name} and {command} stand for; {pid} is pid. In both looks: the
+     * prefix color as a chalk style (in roster's look it replaces color), and hidden (a role's
+     * hide:, --hide): its lines are not shown */
     const char *tmpl;
     int look_index; /* {index}: the command's */
     bool brackets;

@@ -776,6 +776,40 @@ static void print_watch(FILE *out, const struct role_config *r)
     fprintf(out, "\n");
 }
 
+/* output:, max_processes and teardown, when the config says them. */
+static void print_output(FILE *out, const struct roster_config *c)
+{
+    const struct look_config *lk = &c->look;
+    if (lk->on) {
+        fprintf(out, "output: concurrently's look");
+        if (lk->raw)
+            fprintf(out, ", raw (the roles' lines alone)");
+        else if (!lk->prefix)
+            fprintf(out, ", prefix [name] or [index]");
+        else if (!*lk->prefix)
+            fprintf(out, ", no prefix");
+        else
+            fprintf(out, ", prefix %s%s%s", lk->brackets ? "[" : "\"", lk->prefix,
+                    lk->brackets ? "]" : "\"");
+        if (!lk->raw && lk->prefix && strstr(lk->prefix, "{command}"))
+            fprintf(out, ", commands cut to %d", lk->command_length);
+        if (!lk->raw && lk->pad) fprintf(out, ", padded to the widest");
+        fprintf(out, "\n");
+    }
+    if (lk->time_format && (lk->timings || (lk->on && lk->prefix && strstr(lk->prefix, "{time}"))))
+        fprintf(out, "output timestamps: %s\n", lk->time_format);
+    if (lk->group) fprintf(out, "output: grouped (each instance's lines once those before it ended)\n");
+    if (lk->timings) fprintf(out, "output: timings (start and stop lines, a table at the end)\n");
+    if (c->max_processes > 0)
+        fprintf(out, "max_processes: %g%s\n", c->max_processes,
+                c->max_processes_percent ? "% of the CPUs" : "");
+    for (size_t i = 0; i < c->teardown.n; i++) {
+        char *t = redact_text(c->teardown.v[i]);
+        fprintf(out, "teardown: %s\n", t);
+        free(t);
+    }
+}
+
 void plan_print(const struct plan *p, FILE *out)
 {
     const struct roster_config *c = &p->cfg;
@@ -790,6 +824,7 @@ void plan_print(const struct plan *p, FILE *out)
     free(success);
     fprintf(out, "log: %s%s\n", c->log_format == LOG_JSON ? "json" : "text",
             c->timestamps ? ", timestamps" : "");
+    print_output(out, c);
     if (c->health_listen) fprintf(out, "health: http://%s/health\n", c->health_listen);
     fprintf(out, "control: %s\n", c->control_socket ? c->control_socket : "none");
     if (c->input)
@@ -833,6 +868,8 @@ void plan_print(const struct plan *p, FILE *out)
             fprintf(out, "%s\n", r->shell && strcmp(pr->argv.v[0], "/bin/sh") != 0
                                       ? " (exec'd: no shell syntax)"
                                       : "");
+            if (r->look_color && *r->look_color) fprintf(out, "    color: %s\n", r->look_color);
+            if (r->look_hidden) fprintf(out, "    hide: its lines are not shown\n");
             if (r->cwd) fprintf(out, "    cwd: %s\n", r->cwd);
             if (r->user) fprintf(out, "    user: %s\n", r->user);
             if (r->port > 0) fprintf(out, "    port: %d\n", r->port);

@@ -441,8 +441,8 @@ def test_cli_max_processes():
     check(not has(lines, "never") and code == 0, "-m 1 -k: %s %s" % (code, lines))
     check(has(lines, "[0] sleep 0.2 exited with code 0"), "sentinel: the first ran: %s" % lines)
     code, out, err = run_roster(["--to-yaml", "-m", "2", "echo a"], cwd=tmpdir())
-    check(code == 0 and "Not said here" in out and "-m" in out, "--to-yaml says -m is not in "
-          "the YAML: %s %s" % (out, err))
+    check(code == 0 and "max_processes: 2" in out and "Not said here" not in out,
+          "--to-yaml says -m as max_processes: %s %s" % (out, err))
 
 
 def test_cli_group():

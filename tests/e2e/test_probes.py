@@ -170,10 +170,14 @@ roles:
     backoff: {initial: 5s}
   slow:
     command: [@CHILD@, sleep, "1000"]
-    ready: {exec: "sleep 30", every: 100ms, timeout: 1500ms, attempt_timeout: 300ms}
+    ready: {exec: "@SLOW@", every: 100ms, timeout: 1500ms, attempt_timeout: 300ms}
     restart: never
     give_up: {then: stay}
 """
+    # A sleep of a length no other test (or a parallel run of this one) uses, so the check
+    # below looks for this run's probe only.
+    slow = "sleep 30.%d" % os.getpid()
+    cfg = cfg.replace("@SLOW@", slow)
     with Roster(cfg) as r:
         r.wait_event("ready", "ok", timeout=10)
         msg = failed_start(r, "bad")
@@ -183,7 +187,7 @@ roles:
         check("timed out after 300ms" in msg, msg)
         r.wait_event("exited", "slow")
         # the timed-out probe's process group was killed, not left behind
-        wait_for(lambda: not any(_cmdline(p).strip() in ("sleep 30", "/bin/sh -c sleep 30")
+        wait_for(lambda: not any(_cmdline(p).strip() in (slow, "/bin/sh -c " + slow)
                                  for p in _pids()), 5, "the timed-out exec probe to be gone")
         r.stop()
 

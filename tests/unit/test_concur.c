@@ -13,6 +13,7 @@
 
 #include "cli/concur.h"
 #include "cli/pkgscripts.h"
+#include "supervise/flow.h"
 #include "t.h"
 
 static struct concur_opts o;
@@ -98,6 +99,15 @@ static const char *cmds(void)
 
 /* ---- bin/concurrently.spec.ts (the parsing half of each case) ---- */
 
+/* How many of o's commands run at once: -m as it reaches the run, through the config keys
+ * (max_processes) that supervise/flow.c reads. */
+static size_t max_procs(const struct concur_opts *op, int ncpus)
+{
+    struct roster_config cfg = {.max_processes = op->max_processes,
+                                .max_processes_percent = op->max_percent};
+    return flow_max_processes(&cfg, op->ncmds, ncpus);
+}
+
 static void test_help_and_version(void)
 {
     /* has help command; prints help when no arguments are passed */
@@ -145,7 +155,7 @@ static void test_defaults(void)
     CHECK_STR(o.cmds[1].color, "reset");
     CHECK(!o.cmds[0].hidden && !o.cmds[1].hidden);
     CHECK_INT(o.warnings.n, 0);
-    CHECK_INT(concur_max_processes(&o, 8), 2);
+    CHECK_INT(max_procs(&o, 8), 2);
 }
 
 static void test_success(void)
@@ -830,20 +840,20 @@ static void test_color_selector(void)
 static void test_max_processes(void)
 {
     CHECK_INT(PARSE("-m", "2", "foo", "bar", "baz", "qux"), 0);
-    CHECK_INT(concur_max_processes(&o, 4), 2);
+    CHECK_INT(max_procs(&o, 4), 2);
     CHECK_INT(PARSE("--max-processes", "50%", "foo", "bar", "baz", "qux"), 0);
     CHECK(o.max_percent);
-    CHECK_INT(concur_max_processes(&o, 4), 2);
-    CHECK_INT(concur_max_processes(&o, 3), 2); /* Math.round(1.5) */
+    CHECK_INT(max_procs(&o, 4), 2);
+    CHECK_INT(max_procs(&o, 3), 2); /* Math.round(1.5) */
     /* 0, or a percentage that rounds to 0, means all at once, as Number(x) || length does */
     CHECK_INT(PARSE("-m", "1%", "a", "b", "c"), 0);
-    CHECK_INT(concur_max_processes(&o, 4), 3);
+    CHECK_INT(max_procs(&o, 4), 3);
     CHECK_INT(PARSE("-m", "0", "a", "b"), 0);
-    CHECK_INT(concur_max_processes(&o, 4), 2);
+    CHECK_INT(max_procs(&o, 4), 2);
     CHECK_INT(PARSE("-m1", "a", "b"), 0);
-    CHECK_INT(concur_max_processes(&o, 4), 1);
+    CHECK_INT(max_procs(&o, 4), 1);
     CHECK_INT(PARSE("-m", "12.5%", "a", "b"), 0);
-    CHECK_INT(concur_max_processes(&o, 8), 1);
+    CHECK_INT(max_procs(&o, 8), 1);
 }
 
 /* ---- yargs's reading of argv ---- */

@@ -1191,6 +1191,117 @@ static void test_formation(void)
     }
 }
 
+/* output:, max_processes, teardown, a role's color and hide (concurrently's -p -l --pad-prefix
+ * -t -r -g --timings -m --teardown -c --hide). */
+static void test_output_keys(void)
+{
+    struct roster_config cfg;
+    char *diag;
+    /* the defaults: roster's own look, nothing held, no limit, no teardown */
+    CHECK_INT(load_yaml("roles:\n  web: {command: x}\n", NULL, &cfg, &diag), 0);
+    CHECK(!cfg.look.on && !cfg.look.group && !cfg.look.timings && !cfg.look.raw);
+    CHECK(cfg.look.prefix == NULL && cfg.look.time_format == NULL);
+    CHECK_INT(cfg.look.command_length, 10);
+    CHECK(cfg.max_processes == 0 && !cfg.max_processes_percent);
+    CHECK_INT(cfg.teardown.n, 0);
+    CHECK(cfg.roles[0].look_color == NULL && !cfg.roles[0].look_hidden);
+    config_free(&cfg);
+    free(diag);
+
+    CHECK_INT(load_yaml("output:\n  prefix: \"{time}-{name}\"\n  prefix_length: 8\n"
+                        "  pad_prefix: true\n  timestamp_format: \"HH:mm:ss 'h'\"\n"
+                        "  group: true\n  timings: true\n"
+                        "max_processes: 2\nteardown: [\"echo a\", \"echo $${HOME}\"]\n"
+                        "roles:\n  web: {command: x, color: bgBlue.bold, hide: true}\n"
+                        "  api: {command: y, color: \"#23de43.inverse\"}\n",
+                        NULL, &cfg, &diag),
+              0);
+    CHECK_STR(diag, "");
+    CHECK(cfg.look.on && !cfg.look.brackets && !cfg.look.raw);
+    CHECK_STR(cfg.look.prefix, "{time}-{name}");
+    CHECK_INT(cfg.look.command_length, 8);
+    CHECK(cfg.look.pad && cfg.look.group && cfg.look.timings);
+    CHECK_STR(cfg.look.time_format, "HH:mm:ss 'h'");
+    CHECK(cfg.max_processes == 2 && !cfg.max_processes_percent);
+    CHECK_INT(cfg.teardown.n, 2);
+    CHECK_STR(cfg.teardown.v[1], "echo ${HOME}");
+    CHECK_STR(cfg.roles[0].look_color, "bgBlue.bold");
+    CHECK(cfg.roles[0].look_hidden && !cfg.roles[1].look_hidden);
+    CHECK_STR(cfg.roles[1].look_color, "#23de43.inverse");
+    config_free(&cfg);
+    free(diag);
+
+    /* -p's keywords are bracketed, none is no prefix, raw alone is concurrently's look too; a
+     * percentage of the CPUs; group and timings alone keep roster's look */
+    static const struct {
+        const char *yaml, *prefix;
+        bool brackets, raw;
+    } looks[] = {
+        {"output: {prefix: index}\n", "{index}", true, false},
+        {"output: {prefix: command}\n", "{command}", true, false},
+        {"output: {prefix: none}\n", "", false, false},
+        {"output: {prefix: \"[{pid}]\"}\n", "[{pid}]", false, false},
+        {"output: {raw: true}\n", NULL, false, true},
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(looks); i++) {
+        char *y = xasprintf("%sroles:\n  web: {command: x}\n", looks[i].yaml);
+        CHECK_INT(load_yaml(y, NULL, &cfg, &diag), 0);
+        CHECK_STR(diag, "");
+        CHECK(cfg.look.on);
+        if (looks[i].prefix)
+            CHECK_STR(cfg.look.prefix, looks[i].prefix);
+        else
+            CHECK(cfg.look.prefix == NULL);
+        CHECK(cfg.look.brackets == looks[i].brackets && cfg.look.raw == looks[i].raw);
+        config_free(&cfg);
+        free(diag);
+        free(y);
+    }
+    CHECK_INT(load_yaml("output: {group: true, timings: false}\nmax_processes: \"12.5%\"\n"
+                        "teardown: echo one\nroles:\n  web: {command: x}\n",
+                        NULL, &cfg, &diag),
+              0);
+    CHECK(!cfg.look.on && cfg.look.group && !cfg.look.timings);
+    CHECK(cfg.max_processes == 12.5 && cfg.max_processes_percent);
+    CHECK_INT(cfg.teardown.n, 1);
+    config_free(&cfg);
+    free(diag);
+
+    BAD("output: {prefx: name}\nroles:\n  web: {command: x}\n",
+        "roster.yaml:1:10: unknown key 'prefx' in output (did you mean 'prefix'?)");
+    BAD("output: {grup: true}\nroles:\n  web: {command: x}\n",
+        "roster.yaml:1:10: unknown key 'grup' in output (did you mean 'group'?)");
+    BAD("max_process: 2\nroles:\n  web: {command: x}\n",
+        "roster.yaml:1:1: unknown key 'max_process' in the config (did you mean "
+        "'max_processes'?)");
+    BAD("tear_down: x\nroles:\n  web: {command: x}\n",
+        "roster.yaml:1:1: unknown key 'tear_down' in the config (did you mean 'teardown'?)");
+    BAD("roles:\n  web: {command: x, colour: red}\n",
+        "roster.yaml:2:21: unknown key 'colour' in a role (did you mean 'color'?)");
+    BAD("roles:\n  web: {command: x, color: bleu.bold}\n",
+        "roster.yaml:2:28: color: unknown color 'bleu' in 'bleu.bold' (a color such as red, "
+        "redBright, bgRed, #23de43 or auto, then modifiers: .bold .dim .italic .underline "
+        ".inverse .hidden .strikethrough)");
+    BAD("roles:\n  web: {command: x, color: auto}\n",
+        "roster.yaml:2:28: color: auto is the default: leave color out");
+    BAD("roles:\n  web: {command: x, hide: maybe}\n",
+        "roster.yaml:2:27: hide must be true or false, not 'maybe'");
+    BAD("output: {prefix: name, timestamp_format: \"HH:mm f\"}\nroles:\n  web: {command: x}\n",
+        "roster.yaml:1:42: output.timestamp_format: formatting token \"f\" is invalid (in "
+        "'HH:mm f')");
+    BAD("output: {pad_prefix: true}\nroles:\n  web: {command: x}\n",
+        "roster.yaml:1:22: output.pad_prefix shapes concurrently's prefix: set output.prefix too "
+        "(e.g. prefix: name)");
+    BAD("output: {prefix: name, prefix_length: 0}\nroles:\n  web: {command: x}\n",
+        "roster.yaml:1:39: output.prefix_length must be between 1 and 100000, not 0");
+    BAD("max_processes: two\nroles:\n  web: {command: x}\n",
+        "roster.yaml:1:16: max_processes must be a number of processes or a percentage of the "
+        "CPUs (50%), not 'two'");
+    BAD("max_processes: 1.5\nroles:\n  web: {command: x}\n",
+        "roster.yaml:1:16: max_processes must be a number of processes or a percentage of the "
+        "CPUs (50%), not '1.5'");
+}
+
 int main(void)
 {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/roster-test-config-XXXXXX");
@@ -1204,6 +1315,7 @@ int main(void)
     test_every_key();
     test_exit_keys();
     test_tty_and_input();
+    test_output_keys();
     test_procfile();
     test_control_socket_length();
     test_default_control_socket();

@@ -41,7 +41,7 @@ static const char *line(struct log_style *st, struct log_source *src, int stream
     sbuf_init(&out);
     logfmt_prepare(st, src);
     logfmt_line(st, src, stream, msg, len, TS, &out);
-    snprintf(buf, sizeof buf, "%s", out.data);
+    snprintf(buf, sizeof buf, "%s", out.data ? out.data : "");
     sbuf_free(&out);
     return buf;
 }
@@ -391,12 +391,38 @@ static void test_chalk_and_dates(void)
     CHECK_STR(b, "2023");
 }
 
+/* A role's color: and hide: in roster's look: the chalk style replaces the palette's color, and
+ * a hidden role's lines are dropped in text and JSON while roster's events stay. */
+static void test_role_color_and_hide(void)
+{
+    struct log_style st = style(LOG_TEXT, true, false, 6);
+    struct log_source api = source("api", "api", 0, 123);
+    api.chalk = "bgBlue.bold";
+    CHECK_STR(line(&st, &api, LOG_STDOUT, "hi", 2), "\x1b[44m\x1b[1mapi    |\x1b[0m hi\n");
+    api.chalk = "";
+    CHECK_STR(line(&st, &api, LOG_STDOUT, "hi", 2), "\x1b[36mapi    |\x1b[0m hi\n");
+    st.color = false;
+    api.chalk = "red";
+    CHECK_STR(line(&st, &api, LOG_STDOUT, "hi", 2), "api    | hi\n");
+
+    api.hidden = true;
+    CHECK_STR(line(&st, &api, LOG_STDOUT, "secret", 6), "");
+    CHECK_STR(event(&st, "exited", "api", 0, NULL, "api exited (code 0)"),
+              "roster | api exited (code 0)\n");
+    st = style(LOG_JSON, false, false, 6);
+    CHECK_STR(line(&st, &api, LOG_STDOUT, "secret", 6), "");
+    api.hidden = false;
+    CHECK(strstr(line(&st, &api, LOG_STDOUT, "shown", 5), "\"msg\":\"shown\"") != NULL);
+    logfmt_source_free(&api);
+}
+
 int main(void)
 {
     test_look();
     test_chalk_and_dates();
     test_color_level();
     test_text();
+    test_role_color_and_hide();
     test_colors();
     test_json_escape();
     test_json_lines();
