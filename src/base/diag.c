@@ -3,6 +3,8 @@
 
 #include <stdlib.h>
 
+#include "base/redact.h"
+
 void diags_vadd(diags *d, src_pos pos, const char *fmt, va_list ap)
 {
     if (d->items.n >= DIAGS_MAX) return;
@@ -33,8 +35,12 @@ size_t diags_count(const diags *d)
 
 void diags_print(const diags *d, FILE *out)
 {
-    for (size_t i = 0; i < d->items.n; i++)
-        fprintf(out, "%s\n", d->items.v[i]);
+    /* a config error may quote a value that holds a URL: its password is not printed */
+    for (size_t i = 0; i < d->items.n; i++) {
+        char *r = redact_text(d->items.v[i]);
+        fprintf(out, "%s\n", r);
+        free(r);
+    }
 }
 
 void diags_free(diags *d)

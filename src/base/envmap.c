@@ -1,4 +1,6 @@
-/* envmap.c — environment maps. Linear search: a process environment has tens of entries. */
+/* envmap.c — environment maps. A process environment has tens of entries, searched in order;
+ * a map that grows past ENVMAP_INDEX_MIN gets a hash index, since a config may give a role
+ * thousands (through an anchor, say) and every set looks the key up first. */
 #include "base/envmap.h"
 
 #include <stdlib.h>
@@ -6,11 +8,33 @@
 
 #include "base/util.h"
 
+#define ENVMAP_INDEX_MIN 32
+
+/* Forgets the index, after entries moved; find rebuilds it. */
+static void drop_index(envmap *m)
+{
+    strmap_free(&m->index);
+    m->indexed = 0;
+}
+
 static envvar *find(const envmap *m, const char *key)
 {
-    for (size_t i = 0; i < m->n; i++)
-        if (strcmp(m->v[i].key, key) == 0) return &m->v[i];
-    return NULL;
+    if (m->indexed < m->n) {
+        for (size_t i = 0; i < m->n; i++)
+            if (strcmp(m->v[i].key, key) == 0) return &m->v[i];
+        return NULL;
+    }
+    size_t i;
+    return strmap_get(&m->index, key, &i) ? &m->v[i] : NULL;
+}
+
+/* Brings the index up to date once the map is large enough to want one (after an append, or an
+ * unset that dropped it). */
+static void update_index(envmap *m)
+{
+    if (m->n < ENVMAP_INDEX_MIN) return;
+    for (; m->indexed < m->n; m->indexed++)
+        strmap_put(&m->index, m->v[m->indexed].key, m->indexed);
 }
 
 void envmap_set(envmap *m, const char *key, const char *val)
@@ -29,6 +53,7 @@ void envmap_set(envmap *m, const char *key, const char *val)
     m->v[m->n].key = xstrdup(key);
     m->v[m->n].val = xstrdup(val);
     m->n++;
+    update_index(m);
 }
 
 bool envmap_set_default(envmap *m, const char *key, const char *val)
@@ -53,6 +78,8 @@ void envmap_unset(envmap *m, const char *key)
     size_t i = (size_t)(e - m->v);
     memmove(&m->v[i], &m->v[i + 1], (m->n - i - 1) * sizeof *m->v);
     m->n--;
+    drop_index(m);
+    update_index(m);
 }
 
 void envmap_merge(envmap *dst, const envmap *src)
@@ -118,4 +145,5 @@ void envmap_free(envmap *m)
     free(m->v);
     m->v = NULL;
     m->n = m->cap = 0;
+    drop_index(m);
 }

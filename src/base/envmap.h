@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "base/strmap.h"
+
 typedef struct envvar {
     char *key, *val;
 } envvar;
@@ -12,6 +14,10 @@ typedef struct envvar {
 typedef struct envmap {
     envvar *v;
     size_t n, cap;
+    /* Past a few dozen entries, key -> position for v[0..indexed), so that a role with
+     * thousands of variables is built in linear time; private to envmap.c. */
+    strmap index;
+    size_t indexed;
 } envmap;
 
 void envmap_set(envmap *m, const char *key, const char *val);         /* copies both; replaces */

@@ -60,6 +60,15 @@ int url_hostport(const char *s, const char *end, char **host, int *port, const c
     return 0;
 }
 
+const char *url_userinfo_end(const char *rest)
+{
+    const char *slash = rest + strcspn(rest, "/");
+    const char *at = NULL;
+    for (const char *p = rest; p < slash; p++)
+        if (*p == '@') at = p;
+    return at;
+}
+
 int pgurl_parse(const char *url, struct pgurl *u, char *err, size_t errlen)
 {
     memset(u, 0, sizeof *u);
@@ -72,14 +81,14 @@ int pgurl_parse(const char *url, struct pgurl *u, char *err, size_t errlen)
         snprintf(err, errlen, "not a postgres:// or postgresql:// URL");
         return -1;
     }
-    const char *q = strchr(rest, '?');
+    /* The userinfo first: its password may hold a '?' (libpq reads one), which is not where
+     * the query string starts. */
+    const char *at = url_userinfo_end(rest);
+    const char *hosts = at ? at + 1 : rest;
+    const char *q = strchr(hosts, '?');
     u->base = q ? xstrndup(url, (size_t)(q - url)) : xstrdup(url);
-    /* authority: up to the first '/' after it */
-    const char *auth_end = rest + strcspn(rest, "/?");
-    const char *at = NULL;
-    for (const char *p = rest; p < auth_end; p++)
-        if (*p == '@') at = p;
-    const char *hosts = rest;
+    /* the hosts: up to the first '/' or '?' after the userinfo */
+    const char *auth_end = hosts + strcspn(hosts, "/?");
     if (at) {
         const char *colon = memchr(rest, ':', (size_t)(at - rest));
         const char *uend = colon ? colon : at;
@@ -192,50 +201,4 @@ void pgurl_free(struct pgurl *u)
     free(u->host);
     free(u->dbname);
     memset(u, 0, sizeof *u);
-}
-
-char *url_redact(const char *url)
-{
-    const char *scheme = strstr(url, "://");
-    if (!scheme) return xstrdup(url);
-    const char *auth = scheme + 3;
-    const char *auth_end = auth + strcspn(auth, "/?#");
-    const char *at = NULL;
-    for (const char *p = auth; p < auth_end; p++)
-        if (*p == '@') at = p;
-    sbuf b;
-    sbuf_init(&b);
-    if (at) {
-        const char *colon = memchr(auth, ':', (size_t)(at - auth));
-        if (colon) {
-            sbuf_append(&b, url, (size_t)(colon + 1 - url));
-            sbuf_puts(&b, "****");
-            sbuf_puts(&b, at);
-        } else if (!strncmp(url, "redis", 5)) {
-            /* redis://password@host: a lone userinfo is the password there */
-            sbuf_append(&b, url, (size_t)(auth - url));
-            sbuf_puts(&b, "****");
-            sbuf_puts(&b, at);
-        } else {
-            sbuf_puts(&b, url);
-        }
-    } else {
-        sbuf_puts(&b, url);
-    }
-    /* password=... in a query string too: every such parameter, not only the first text that
-     * ends in "password=" (sslpassword=x&password=secret must not leak the second) */
-    char *s = sbuf_detach(&b);
-    for (char *pw = strstr(s, "password="); pw; pw = strstr(pw + 1, "password=")) {
-        if (pw == s || (pw[-1] != '?' && pw[-1] != '&')) continue;
-        char *end = pw + 9 + strcspn(pw + 9, "&#");
-        size_t at = (size_t)(pw + 9 - s);
-        sbuf_init(&b);
-        sbuf_append(&b, s, at);
-        sbuf_puts(&b, "****");
-        sbuf_puts(&b, end);
-        free(s);
-        s = sbuf_detach(&b);
-        pw = s + at; /* continue after the mask */
-    }
-    return s;
 }

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "base/redact.h" /* url_redact, once declared here */
 #include "base/util.h"
 
 struct pgurl {
@@ -33,8 +34,10 @@ void pgurl_free(struct pgurl *u);
 /* Splits host[:port] (or [v6]:port) between s and end: *host is decoded and allocated (NULL
  * when empty), *port is set only when present. -1 with *why on a malformed address. */
 int url_hostport(const char *s, const char *end, char **host, int *port, const char **why);
-/* A copy of a URL (postgres, redis, http ...) with the password replaced by "****". */
-char *url_redact(const char *url);
+/* Where the userinfo of a URL ends, rest pointing just after "://": the last '@' before the
+ * first '/', or NULL when there is none. libpq reads a password up to an '@' before any '/', so
+ * '?', '#', ':' (and here '@') may stand in it unencoded; '/' may not. */
+const char *url_userinfo_end(const char *rest);
 /* Percent-decodes s (caller frees). */
 char *url_decode(const char *s, size_t len);
 /* Percent-encodes s for a URL's userinfo (caller frees). */

@@ -20,14 +20,21 @@ int redisurl_parse(const char *url, struct redis_target *t, char *err, size_t er
         p = url + 9;
         t->tls = true;
     } else {
-        snprintf(err, errlen, "a Redis URL starts with redis:// or rediss://, not '%.40s'", url);
+        /* Only the scheme is shown: what follows it may be a password. */
+        size_t n = strspn(url, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.");
+        if (n && n <= 20 && !strncmp(url + n, "://", 3))
+            snprintf(err, errlen, "a Redis URL starts with redis:// or rediss://, not %.*s://",
+                     (int)n, url);
+        else
+            snprintf(err, errlen,
+                     "a Redis URL starts with redis:// or rediss:// (this one has "
+                     "no scheme)");
         return -1;
     }
-    const char *auth_end = p + strcspn(p, "/?#");
-    const char *at = NULL;
-    for (const char *c = p; c < auth_end; c++)
-        if (*c == '@') at = c;
-    const char *hp = p;
+    /* the userinfo first, as for Postgres: a password may hold '?' or '#' unencoded */
+    const char *at = url_userinfo_end(p);
+    const char *hp = at ? at + 1 : p;
+    const char *auth_end = hp + strcspn(hp, "/?#");
     if (at) {
         const char *colon = memchr(p, ':', (size_t)(at - p));
         if (colon) {

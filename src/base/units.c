@@ -81,7 +81,6 @@ int units_parse_size(const char *s, uint64_t *bytes, const char **err)
         const char *suffix;
         double mult;
     } units[] = {
-        {"", 1},
         {"B", 1},
         {"K", 1e3},
         {"KB", 1e3},
@@ -119,6 +118,16 @@ int units_parse_size(const char *s, uint64_t *bytes, const char **err)
     }
     while (*p == ' ')
         p++;
+    /* A bare number is a mistake waiting to happen (max_memory: 10 is 10 bytes, and a restart
+     * loop), except 0, which is the same in every unit. */
+    if (!*p) {
+        if (v == 0) {
+            *bytes = 0;
+            return 0;
+        }
+        *err = "size needs a unit (B, KB, MB, GB, KiB, MiB or GiB), e.g. 10MB";
+        return -1;
+    }
     for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
         if (strcmp(p, units[i].suffix) == 0) {
             double total = v * units[i].mult;

@@ -9,8 +9,9 @@
  * "1.5s"). Returns 0, or -1 with *err pointing at a static explanation. */
 int units_parse_duration(const char *s, uint64_t *ms, const char **err);
 
-/* Parses a size: a plain number of bytes, or a number with B, K/KB, M/MB, G/GB, T/TB (powers of
- * 1000) or KiB, MiB, GiB, TiB (powers of 1024). Returns 0, or -1 with *err set. */
+/* Parses a size: a number with B, K/KB, M/MB, G/GB, T/TB (powers of 1000) or KiB, MiB, GiB, TiB
+ * (powers of 1024); a number without a unit is an error, except 0. Returns 0, or -1 with *err
+ * set. */
 int units_parse_size(const char *s, uint64_t *bytes, const char **err);
 
 /* Formats the shortest exact form: "250ms", "10s", "1m30s", "2h". */

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "base/hostport.h"
+#include "base/redact.h"
 #include "cli/plan_inputs.h"
 #include "config/config.h"
 #include "os/lazylib.h"
@@ -292,10 +293,12 @@ int commands_health(const struct cli *c, char **environ_)
     char err[256];
     long status = http_call(NULL, url, "GET", &body, 5000, err, sizeof err);
     int rc = status == 200 ? 0 : 1;
+    char *shown = redact_text(url); /* a URL given with a password: said without it */
     if (status == 0)
-        fprintf(stderr, "roster health: %s: %s\n", url, err);
+        fprintf(stderr, "roster health: %s: %s\n", shown, err);
     else if (status != 200)
-        fprintf(stderr, "roster health: %s answered %ld\n", url, status);
+        fprintf(stderr, "roster health: %s answered %ld\n", shown, status);
+    free(shown);
     sbuf_free(&body);
     free(url);
     return rc;
@@ -395,11 +398,23 @@ int commands_budget(const struct cli *c, char **environ_)
         return 2;
     }
     bool fixed = !cfg.pg.budget_auto;
+    /* The fleet's budget: a role given 0 copies runs nowhere, so it is not one this command
+     * plans to run (which the plan would call an error) */
+    sbuf runs;
+    sbuf_init(&runs);
+    for (size_t i = 0; i < cfg.nroles; i++) {
+        bool none = false;
+        for (size_t j = 0; j < cfg.pg.ninstances; j++)
+            if (!strcmp(cfg.pg.instances[j].role, cfg.roles[i].name))
+                none = cfg.pg.instances[j].copies == 0;
+        if (!none) sbuf_printf(&runs, "%s%s", runs.len ? "," : "", cfg.roles[i].name);
+    }
     struct plan_inputs in;
     plan_inputs_init(&in, environ_);
-    struct plan_opts po = plan_inputs_opts(&in, NULL, c->max_connections);
+    struct plan_opts po = plan_inputs_opts(&in, runs.len ? runs.data : NULL, c->max_connections);
     struct plan *p = plan_build(&cfg, &po, &d);
     plan_inputs_free(&in);
+    sbuf_free(&runs);
     if (!p) {
         diags_print(&d, stderr);
         diags_free(&d);

@@ -7,9 +7,11 @@
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "os/lazylib.h"
+#include "os/proc.h"
 
 /* More supplementary groups than Linux's NGROUPS_MAX is not a user we can switch to. */
 #define MAX_GROUPS 65536
@@ -69,6 +71,33 @@ out:
     return kw;
 }
 
+static int check_dir(void *ctx, const char *path)
+{
+    (void)ctx;
+    struct stat st;
+    if (stat(path, &st) < 0) return -errno;
+    return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+}
+
+/* As proc_spawn will look: each candidate in turn, relative ones from cwd; a file found but not
+ * executable is told apart from none found (EACCES beats ENOENT, as execvp says). */
+static int find_program(void *ctx, const char *prog, const char *path, const char *cwd)
+{
+    (void)ctx;
+    strvec cands = {0};
+    proc_candidates(prog, path, &cands);
+    int rc = -ENOENT;
+    for (size_t i = 0; i < cands.n && rc != 0; i++) {
+        const char *c = cands.v[i];
+        char *full = c[0] != '/' && cwd ? xasprintf("%s/%s", cwd, c) : xstrdup(c);
+        struct stat st;
+        if (stat(full, &st) == 0 && S_ISREG(st.st_mode)) rc = access(full, X_OK) == 0 ? 0 : -EACCES;
+        free(full);
+    }
+    strvec_free(&cands);
+    return rc;
+}
+
 void plan_inputs_init(struct plan_inputs *in, char **environ_)
 {
     memset(in, 0, sizeof *in);
@@ -86,6 +115,8 @@ struct plan_opts plan_inputs_opts(struct plan_inputs *in, const char *roles, int
         .lookup_user = geteuid() == 0 ? lookup_user : NULL,
         .pq_keywords = pq_keywords,
         .pq_ctx = in,
+        .check_dir = check_dir,
+        .find_program = find_program,
     };
 }
 

@@ -11,8 +11,6 @@
 
 #include "config/dotenv.h"
 
-#define CONFIG_MAX_FILE (1u << 20)
-
 void config_role_defaults(struct role_config *r)
 {
     memset(r, 0, sizeof *r);
@@ -168,7 +166,8 @@ int config_load(const struct config_opts *opts, struct roster_config *cfg, diags
     /* Without the file's text the socket's path is a guess (app: may name it). */
     cfg->socket_unsure = r < 0 || memchr(text, '\0', len);
     if (r == -EFBIG) {
-        diags_add(d, (src_pos){path, 0, 0}, "config is larger than 1 MiB");
+        diags_add(d, (src_pos){path, 0, 0},
+                  "config is larger than 1 MiB, roster's limit for a config file");
         rc = -1;
     } else if (r < 0) {
         diags_add(d, (src_pos){path, 0, 0}, "cannot read config: %s", strerror(-r));
@@ -268,6 +267,22 @@ void config_finish_roles(struct roster_config *cfg)
         /* "N:text" may reach any role, as concurrently's -i lets it reach any command */
         if (cfg->input) ro->stdin_pipe = true;
     }
+}
+
+int config_check_copies(const struct roster_config *cfg, diags *d)
+{
+    long total = 0;
+    for (size_t i = 0; i < cfg->nroles; i++) {
+        total += cfg->roles[i].instances;
+        if (total > CONFIG_MAX_COPIES) {
+            diags_add(d, cfg->roles[i].pos,
+                      "role '%s': its instances bring the copies of all roles to %ld, more than "
+                      "%d, roster's limit",
+                      cfg->roles[i].name, total, CONFIG_MAX_COPIES);
+            return -1;
+        }
+    }
+    return 0;
 }
 
 struct role_config *config_find_role(const struct roster_config *cfg, const char *name)

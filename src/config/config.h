@@ -88,12 +88,14 @@ struct role_config {
     strvec argv; /* command as a list: exec'd as is */
     src_pos command_pos;
     char *cwd;
+    src_pos cwd_pos;
     char *user;
     src_pos user_pos;
     envmap env;      /* the role's env: block, interpolated */
     envmap file_env; /* variables from the role's env_file entries */
     strvec env_files;
     int port; /* -1: none */
+    src_pos port_pos; /* where port: is written (a Procfile's: the line) */
     int instances;
     struct dep *deps;
     size_t ndeps;
@@ -253,11 +255,25 @@ int config_load_procfile(const char *path, const char *text, size_t len, const e
 void config_finish(struct roster_config *cfg, char **environ_);
 /* Settles what depends on several keys (restart by kind, url_env); both loaders call it. */
 void config_finish_roles(struct roster_config *cfg);
+/* Checks that the copies of all the roles together (instances) are at most CONFIG_MAX_COPIES;
+ * returns 0, or -1 with an error at the role that passes the limit. Both loaders call it, and
+ * config_apply_formation. */
+int config_check_copies(const struct roster_config *cfg, diags *d);
 /* Fills defaults for a role (shared by both loaders). */
 void config_role_defaults(struct role_config *r);
 /* Sets the config's defaults (shared by both loaders). */
 void config_defaults(struct roster_config *cfg);
 struct role_config *config_find_role(const struct roster_config *cfg, const char *name);
+
+/* What a config may ask of roster, so that a hostile or mistaken file fails fast with an error
+ * naming the limit instead of taking seconds and hundreds of megabytes (issue 10): the file's
+ * size, how deep its lists and mappings nest, how many nodes its aliases stand for (a
+ * billion-laughs file is a few KB of anchors), its roles and their copies. */
+#define CONFIG_MAX_FILE        (1u << 20)
+#define CONFIG_MAX_DEPTH       64
+#define CONFIG_MAX_ALIAS_NODES 100000
+#define CONFIG_MAX_ROLES       1000
+#define CONFIG_MAX_COPIES      10000
 
 /* The longest role name. */
 #define CONFIG_ROLE_NAME_MAX 64

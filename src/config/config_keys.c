@@ -118,6 +118,20 @@ static int key_size(struct walk *w, const struct key_def *k, yaml_node_t *v)
     return get_size(w->L, v, what_of(k), FIELD(w, k, uint64_t));
 }
 
+/* cwd: a path, with its place kept for the plan's check that it exists. */
+static int key_cwd(struct walk *w, const struct key_def *k, yaml_node_t *v)
+{
+    ((struct role_config *)w->base)->cwd_pos = pos_of(w->L, v);
+    return key_path(w, k, v);
+}
+
+/* port: a number, with its place kept for the plan's check that no two roles share one. */
+static int key_port(struct walk *w, const struct key_def *k, yaml_node_t *v)
+{
+    ((struct role_config *)w->base)->port_pos = pos_of(w->L, v);
+    return key_int(w, k, v);
+}
+
 static int choice_value(const struct choices *c, size_t i)
 {
     return c->values ? c->values[i] : (int)i;
@@ -617,6 +631,10 @@ static int key_roles(struct walk *w, const struct key_def *k, yaml_node_t *n)
                    "'roster' is reserved for roster's own log lines; rename the role");
             continue;
         }
+        if (L->cfg->nroles == CONFIG_MAX_ROLES) {
+            err_at(L, ps.p[i].k, "more than %d roles, roster's limit", CONFIG_MAX_ROLES);
+            break;
+        }
         struct role_config *r = &L->cfg->roles[L->cfg->nroles++];
         config_role_defaults(r);
         r->name = xstrdup(name);
@@ -1051,11 +1069,11 @@ _Static_assert(sizeof(enum watch_restart) == sizeof(int), "enum watch_restart is
 static const struct key_def role_keys[] = {
     {KEY("command", key_command, 0)},
     {KEY("kind", key_choice, ROLE(kind)), .choices = &kinds},
-    {KEY("cwd", key_path, ROLE(cwd))},
+    {KEY("cwd", key_cwd, ROLE(cwd))},
     {KEY("user", key_user, ROLE(user))},
     {KEY("env", key_env, ROLE(env))},
     {KEY("env_file", key_role_env_file, 0)},
-    {KEY("port", key_int, ROLE(port)), .min = 1, .max = 65535},
+    {KEY("port", key_port, ROLE(port)), .min = 1, .max = 65535},
     {KEY("instances", key_int, ROLE(instances)), .min = 1, .max = 1000},
     {KEY("depends_on", key_deps, 0)},
     {KEY("restart", key_choice, ROLE(restart)), .choices = &restarts},

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "config/interp.h"
+#include "base/strmap.h"
 #include "base/units.h"
 
 src_pos pos_of(const struct loader *L, const yaml_node_t *n)
@@ -201,14 +202,17 @@ static void pairs_push(struct pairs *ps, yaml_node_t *k, yaml_node_t *v)
     ps->n++;
 }
 
-static bool pairs_has(const struct pairs *ps, const char *key)
+/* Adds the pair unless its key is in ps already (keys: each key of ps, by its index). */
+static bool pairs_add_new(struct pairs *ps, strmap *keys, yaml_node_t *k, yaml_node_t *v)
 {
-    for (size_t i = 0; i < ps->n; i++)
-        if (!strcmp(ps->p[i].key, key)) return true;
-    return false;
+    if (strmap_get(keys, sval(k), NULL)) return false;
+    strmap_put(keys, sval(k), ps->n);
+    pairs_push(ps, k, v);
+    return true;
 }
 
-static void merge_from(struct loader *L, struct pairs *ps, yaml_node_t *src, yaml_node_t *at)
+static void merge_from(struct loader *L, struct pairs *ps, strmap *keys, yaml_node_t *src,
+                       yaml_node_t *at)
 {
     if (src->type != YAML_MAPPING_NODE) {
         err_at(L, at, "'<<' merges a mapping (an alias such as *defaults), not %s",
@@ -218,8 +222,8 @@ static void merge_from(struct loader *L, struct pairs *ps, yaml_node_t *src, yam
     for (yaml_node_pair_t *p = src->data.mapping.pairs.start; p < src->data.mapping.pairs.top;
          p++) {
         yaml_node_t *k = node_at(L, p->key), *v = node_at(L, p->value);
-        if (k->type == YAML_SCALAR_NODE && strcmp(sval(k), "<<") != 0 && !pairs_has(ps, sval(k)))
-            pairs_push(ps, k, v);
+        if (k->type == YAML_SCALAR_NODE && strcmp(sval(k), "<<") != 0)
+            pairs_add_new(ps, keys, k, v);
     }
 }
 
@@ -233,6 +237,8 @@ int get_pairs(struct loader *L, yaml_node_t *n, const char *what, struct pairs *
         err_at(L, n, "%s must be a mapping (key: value lines), not %s", what, node_type_name(n));
         return -1;
     }
+    /* the keys so far, so that a mapping of thousands (roles, env) is read in linear time */
+    strmap keys = {0};
     yaml_node_t *merge = NULL;
     for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
         yaml_node_t *k = node_at(L, p->key), *v = node_at(L, p->value);
@@ -244,26 +250,23 @@ int get_pairs(struct loader *L, yaml_node_t *n, const char *what, struct pairs *
             merge = v;
             continue;
         }
-        bool dup = false;
-        for (size_t i = 0; i < ps->n; i++) {
-            if (!strcmp(ps->p[i].key, sval(k))) {
-                err_at(L, k, "duplicate key '%s' in %s (first set on line %d)", sval(k), what,
-                       (int)ps->p[i].k->start_mark.line + 1);
-                dup = true;
-                break;
-            }
+        if (!pairs_add_new(ps, &keys, k, v)) {
+            size_t first = 0;
+            strmap_get(&keys, sval(k), &first);
+            err_at(L, k, "duplicate key '%s' in %s (first set on line %d)", sval(k), what,
+                   (int)ps->p[first].k->start_mark.line + 1);
         }
-        if (!dup) pairs_push(ps, k, v);
     }
     if (merge) {
         if (merge->type == YAML_SEQUENCE_NODE) {
             for (yaml_node_item_t *it = merge->data.sequence.items.start;
                  it < merge->data.sequence.items.top; it++)
-                merge_from(L, ps, node_at(L, *it), merge);
+                merge_from(L, ps, &keys, node_at(L, *it), merge);
         } else {
-            merge_from(L, ps, merge, merge);
+            merge_from(L, ps, &keys, merge, merge);
         }
     }
+    strmap_free(&keys);
     return 0;
 }
 
@@ -400,6 +403,183 @@ char *resolve_path(struct loader *L, const char *p)
     return xasprintf("%s/%s", L->cfg->dir, p);
 }
 
+/* ---- the document, read from libyaml's events with limits ----
+ * yaml_parser_load would build the same tree, but with no bound on nesting (its scanner takes
+ * time quadratic in the depth of [[[...]]]: 40,000 levels took seconds) and none on aliases, whose
+ * every use the walk reads again. Building the tree here stops at CONFIG_MAX_DEPTH, and counts
+ * what each alias stands for: a node's expanded size is itself plus its children's, an alias's the
+ * size of the node it names, and the sum over a document's aliases is what reading it through
+ * would cost beyond its written nodes. */
+
+/* A collection being built: its node, and for a mapping the key waiting for its value. */
+struct open_node {
+    int id;
+    int key; /* 0: none */
+};
+
+struct builder {
+    struct loader *L;
+    struct open_node open[CONFIG_MAX_DEPTH];
+    int depth;
+    size_t *size; /* expanded size of each node, by id - 1 */
+    size_t capsize;
+    strmap anchors; /* name -> node id; names owned by anchor_names */
+    strvec anchor_names;
+    size_t alias_nodes; /* the sum over aliases so far */
+    bool failed;        /* an error was added */
+};
+
+static void build_error(struct builder *b, yaml_mark_t m, const char *fmt, ...) ROSTER_PRINTF(3, 4);
+static void build_error(struct builder *b, yaml_mark_t m, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    diags_vadd(b->L->d, (src_pos){b->L->file, (int)m.line + 1, (int)m.column + 1}, fmt, ap);
+    va_end(ap);
+    b->failed = true;
+}
+
+/* Adds node id (new, or named by an alias) under the innermost open collection, or as the
+ * root. Its size is counted into its parent's. */
+static void attach(struct builder *b, int id)
+{
+    if (b->depth == 0) return;
+    struct open_node *o = &b->open[b->depth - 1];
+    b->size[o->id - 1] += b->size[id - 1];
+    yaml_node_t *parent = yaml_document_get_node(&b->L->doc, o->id);
+    if (parent->type == YAML_SEQUENCE_NODE) {
+        yaml_document_append_sequence_item(&b->L->doc, o->id, id);
+    } else if (!o->key) {
+        o->key = id;
+    } else {
+        yaml_document_append_mapping_pair(&b->L->doc, o->id, o->key, id);
+        o->key = 0;
+    }
+}
+
+/* Records a node just added to the document: its place in the text, its anchor, size 1. */
+static void added(struct builder *b, int id, const yaml_event_t *ev, const yaml_char_t *anchor)
+{
+    yaml_node_t *n = yaml_document_get_node(&b->L->doc, id);
+    n->start_mark = ev->start_mark;
+    n->end_mark = ev->end_mark;
+    if ((size_t)id > b->capsize) {
+        b->capsize = b->capsize ? b->capsize * 2 : 256;
+        b->size = xrealloc(b->size, b->capsize * sizeof *b->size);
+    }
+    b->size[id - 1] = 1;
+    if (anchor) {
+        char *name = xstrdup((const char *)anchor);
+        strvec_push(&b->anchor_names, name);
+        strmap_put(&b->anchors, name, (size_t)id);
+    }
+}
+
+static void alias(struct builder *b, const yaml_event_t *ev)
+{
+    const char *name = (const char *)ev->data.alias.anchor;
+    size_t id;
+    if (!strmap_get(&b->anchors, name, &id)) {
+        build_error(b, ev->start_mark, "YAML syntax error: found undefined alias");
+        return;
+    }
+    for (int i = 0; i < b->depth; i++) {
+        if (b->open[i].id == (int)id) {
+            build_error(b, ev->start_mark, "alias *%s is inside the node it names", name);
+            return;
+        }
+    }
+    b->alias_nodes += b->size[id - 1];
+    if (b->alias_nodes > CONFIG_MAX_ALIAS_NODES) {
+        build_error(b, ev->start_mark,
+                    "alias *%s takes the config's aliases past %d nodes, roster's limit (a "
+                    "config that repeats this much is likely an alias bomb)",
+                    name, CONFIG_MAX_ALIAS_NODES);
+        return;
+    }
+    attach(b, (int)id);
+}
+
+/* Opens a sequence or mapping node (id), or fails past the depth limit. */
+static void open_collection(struct builder *b, int id, const yaml_event_t *ev,
+                            const yaml_char_t *anchor)
+{
+    if (b->depth == CONFIG_MAX_DEPTH) {
+        build_error(b, ev->start_mark,
+                    "lists and mappings nest deeper than %d levels, roster's limit",
+                    CONFIG_MAX_DEPTH);
+        return;
+    }
+    added(b, id, ev, anchor);
+    b->open[b->depth++] = (struct open_node){.id = id};
+}
+
+static void close_collection(struct builder *b, const yaml_event_t *ev)
+{
+    int id = b->open[--b->depth].id;
+    yaml_document_get_node(&b->L->doc, id)->end_mark = ev->end_mark;
+    attach(b, id);
+}
+
+/* Reads the first document of the stream into L->doc. Returns 0, or -1 with an error added (a
+ * syntax error's, or a limit's). L->doc is initialized either way. */
+static int load_document(struct loader *L, yaml_parser_t *parser)
+{
+    struct builder b = {.L = L};
+    yaml_document_initialize(&L->doc, NULL, NULL, NULL, 1, 1);
+    bool done = false;
+    while (!done && !b.failed) {
+        yaml_event_t ev;
+        if (!yaml_parser_parse(parser, &ev)) {
+            src_pos p = {L->file, (int)parser->problem_mark.line + 1,
+                         (int)parser->problem_mark.column + 1};
+            if (parser->context)
+                diags_add(L->d, p, "YAML syntax error: %s %s", parser->problem, parser->context);
+            else
+                diags_add(L->d, p, "YAML syntax error: %s",
+                          parser->problem ? parser->problem : "unknown");
+            b.failed = true;
+            break;
+        }
+        int id = 0;
+        switch (ev.type) {
+        case YAML_DOCUMENT_END_EVENT:
+        case YAML_STREAM_END_EVENT: done = true; break;
+        case YAML_ALIAS_EVENT: alias(&b, &ev); break;
+        case YAML_SCALAR_EVENT:
+            id = yaml_document_add_scalar(&L->doc, NULL, ev.data.scalar.value,
+                                          (int)ev.data.scalar.length, ev.data.scalar.style);
+            /* libyaml refuses a value that is not UTF-8 (its reader has checked the text) */
+            if (!id) {
+                build_error(&b, ev.start_mark, "YAML syntax error: a value that is not UTF-8");
+                break;
+            }
+            added(&b, id, &ev, ev.data.scalar.anchor);
+            attach(&b, id);
+            break;
+        /* adding a list or mapping fails only without memory, which xmalloc aborts on too */
+        case YAML_SEQUENCE_START_EVENT:
+            id = yaml_document_add_sequence(&L->doc, NULL, ev.data.sequence_start.style);
+            if (!id) abort();
+            open_collection(&b, id, &ev, ev.data.sequence_start.anchor);
+            break;
+        case YAML_MAPPING_START_EVENT:
+            id = yaml_document_add_mapping(&L->doc, NULL, ev.data.mapping_start.style);
+            if (!id) abort();
+            open_collection(&b, id, &ev, ev.data.mapping_start.anchor);
+            break;
+        case YAML_SEQUENCE_END_EVENT:
+        case YAML_MAPPING_END_EVENT: close_collection(&b, &ev); break;
+        default: break;
+        }
+        yaml_event_delete(&ev);
+    }
+    free(b.size);
+    strmap_free(&b.anchors);
+    strvec_free(&b.anchor_names);
+    return b.failed ? -1 : 0;
+}
+
 int config_load_yaml(const char *path, const char *text, size_t len, const envmap *vars,
                      struct roster_config *cfg, diags *d)
 {
@@ -410,14 +590,9 @@ int config_load_yaml(const char *path, const char *text, size_t len, const envma
     yaml_parser_t parser;
     yaml_parser_initialize(&parser);
     yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
-    if (!yaml_parser_load(&parser, &L.doc)) {
-        src_pos p = {cfg->path, (int)parser.problem_mark.line + 1,
-                     (int)parser.problem_mark.column + 1};
-        if (parser.context)
-            diags_add(d, p, "YAML syntax error: %s %s", parser.problem, parser.context);
-        else
-            diags_add(d, p, "YAML syntax error: %s", parser.problem ? parser.problem : "unknown");
+    if (load_document(&L, &parser) < 0) {
         cfg->socket_unsure = true;
+        yaml_document_delete(&L.doc);
         yaml_parser_delete(&parser);
         envmap_free(&L.vars);
         return -1;
@@ -437,5 +612,6 @@ int config_load_yaml(const char *path, const char *text, size_t len, const envma
     yaml_parser_delete(&parser);
     envmap_free(&L.vars);
     config_finish_roles(cfg);
+    config_check_copies(cfg, d);
     return diags_count(d) > before ? -1 : 0;
 }

@@ -75,6 +75,12 @@ int config_load_procfile(const char *path, const char *text, size_t len, const e
             free(rname);
             continue;
         }
+        if (cfg->nroles == CONFIG_MAX_ROLES) {
+            diags_add(d, (src_pos){cfg->path, line, 1},
+                      "more than %d processes, roster's limit for a Procfile", CONFIG_MAX_ROLES);
+            free(rname);
+            break;
+        }
         if (config_find_role(cfg, rname)) {
             diags_add(d, (src_pos){cfg->path, line, 1}, "process '%s' is defined twice", rname);
             free(rname);
@@ -98,6 +104,7 @@ int config_load_procfile(const char *path, const char *text, size_t len, const e
         ro->shell = xstrndup(q, (size_t)(e - q));
         long port = base_port + 100 * (long)cfg->nroles;
         ro->port = port <= 65535 ? (int)port : -1;
+        ro->port_pos = ro->pos;
         cfg->nroles++;
     }
     config_finish_roles(cfg);
@@ -177,5 +184,5 @@ int config_apply_formation(struct roster_config *cfg, const char *spec, diags *d
         diags_add(d, at, "'%s' runs no process", spec);
         return -1;
     }
-    return 0;
+    return config_check_copies(cfg, d);
 }

@@ -44,14 +44,40 @@ static void put_ts(struct log_style *st, double ts, sbuf *out)
     sbuf_append(out, buf, 24);
 }
 
+/* The length of the valid UTF-8 sequence at p (2 to 4 bytes: no overlong forms, surrogates or
+ * code points past U+10FFFF), 0 when p starts none; *cp is its code point. */
+static size_t utf8_seq(const unsigned char *p, const unsigned char *end, unsigned *cp)
+{
+    unsigned char c = *p;
+    size_t need;
+    if (c >= 0xC2 && c <= 0xDF)
+        need = 1, *cp = c & 0x1F;
+    else if (c >= 0xE0 && c <= 0xEF)
+        need = 2, *cp = c & 0x0F;
+    else if (c >= 0xF0 && c <= 0xF4)
+        need = 3, *cp = c & 0x07;
+    else
+        return 0;
+    if ((size_t)(end - p) <= need) return 0;
+    for (size_t i = 1; i <= need; i++) {
+        if ((p[i] & 0xC0) != 0x80) return 0;
+        *cp = (*cp << 6) | (p[i] & 0x3F);
+    }
+    if ((need == 2 && (*cp < 0x800 || (*cp >= 0xD800 && *cp <= 0xDFFF))) ||
+        (need == 3 && (*cp < 0x10000 || *cp > 0x10FFFF)))
+        return 0;
+    return need + 1;
+}
+
+static const char hex[] = "0123456789abcdef";
+
 void json_escape(sbuf *out, const char *s, size_t len)
 {
-    static const char hex[] = "0123456789abcdef";
     const unsigned char *p = (const unsigned char *)s, *end = p + len;
     sbuf_reserve(out, len + 16);
     while (p < end) {
         const unsigned char *run = p;
-        while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+        while (p < end && *p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\')
             p++;
         if (p > run) sbuf_append(out, run, (size_t)(p - run));
         if (p >= end) break;
@@ -64,6 +90,7 @@ void json_escape(sbuf *out, const char *s, size_t len)
             case '\r': sbuf_append(out, "\\r", 2); break;
             case '\t': sbuf_append(out, "\\t", 2); break;
             default: {
+                /* the other C0 controls and DEL, visibly */
                 char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
                 sbuf_append(out, u, 6);
             }
@@ -71,35 +98,106 @@ void json_escape(sbuf *out, const char *s, size_t len)
             p++;
             continue;
         }
-        /* validate one UTF-8 sequence */
-        size_t need;
         unsigned cp;
-        if (c >= 0xC2 && c <= 0xDF)
-            need = 1, cp = c & 0x1F;
-        else if (c >= 0xE0 && c <= 0xEF)
-            need = 2, cp = c & 0x0F;
-        else if (c >= 0xF0 && c <= 0xF4)
-            need = 3, cp = c & 0x07;
-        else
-            need = 0, cp = 0;
-        bool ok = need > 0 && (size_t)(end - p) > need;
-        for (size_t i = 1; ok && i <= need; i++) {
-            if ((p[i] & 0xC0) != 0x80)
-                ok = false;
-            else
-                cp = (cp << 6) | (p[i] & 0x3F);
-        }
-        if (ok && ((need == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
-                   (need == 3 && (cp < 0x10000 || cp > 0x10FFFF))))
-            ok = false;
-        if (ok) {
-            sbuf_append(out, p, need + 1);
-            p += need + 1;
+        size_t n = utf8_seq(p, end, &cp);
+        if (n && cp < 0xA0) {
+            /* a C1 control (U+0080..U+009F: U+009B is a CSI to some terminals), visibly */
+            char u[6] = {'\\', 'u', '0', '0', hex[cp >> 4], hex[cp & 15]};
+            sbuf_append(out, u, 6);
+            p += n;
+        } else if (n) {
+            sbuf_append(out, p, n);
+            p += n;
         } else {
             sbuf_append(out, "\\ufffd", 6);
             p++;
         }
     }
+}
+
+/* ESC [ params m: a color or text attribute (SGR), which cannot move the cursor, set a title
+ * or talk back; its length at p, or 0 when p starts any other escape. */
+static size_t sgr_len(const unsigned char *p, const unsigned char *end)
+{
+    if (end - p < 3 || p[0] != 0x1b || p[1] != '[') return 0;
+    const unsigned char *q = p + 2;
+    while (q < end && ((*q >= '0' && *q <= '9') || *q == ';' || *q == ':'))
+        q++;
+    return q < end && *q == 'm' ? (size_t)(q + 1 - p) : 0;
+}
+
+/* How many bytes from p on are printable ASCII (0x20..0x7e), eight at a time while it can:
+ * the common line is all of it, and is then copied whole. */
+static size_t printable_run(const unsigned char *p, size_t n)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t x;
+        memcpy(&x, p + i, 8);
+        /* a byte below 0x20, or one of 0x7f and up: either sets its high bit here */
+        uint64_t low = (x - 0x2020202020202020ull) & ~x & 0x8080808080808080ull;
+        uint64_t high = ((x + 0x0101010101010101ull) | x) & 0x8080808080808080ull;
+        if (low | high) break;
+    }
+    while (i < n && p[i] >= 0x20 && p[i] < 0x7f)
+        i++;
+    return i;
+}
+
+/* Appends "\xNN" for byte c, or "\u00NN" for a C1 code point. */
+static void put_escaped(sbuf *out, unsigned c, bool unicode)
+{
+    char e[6] = {'\\', 'u', '0', '0', hex[(c >> 4) & 15], hex[c & 15]};
+    if (unicode)
+        sbuf_append(out, e, 6);
+    else
+        sbuf_append(out, (char[4]){'\\', 'x', e[4], e[5]}, 4);
+}
+
+void logfmt_text_escape(sbuf *out, const char *s, size_t len, unsigned flags)
+{
+    const unsigned char *p = (const unsigned char *)s, *end = p + len, *run = p;
+    sbuf_reserve(out, len + 16);
+    while (p < end) {
+        p += printable_run(p, (size_t)(end - p));
+        if (p >= end) break;
+        unsigned char c = *p;
+        size_t n = 0;
+        unsigned cp = 0;
+        if (c == '\t') {
+            p++;
+            continue;
+        }
+        if (c >= 0x80) {
+            n = utf8_seq(p, end, &cp);
+            /* UTF-8 past the C1 controls, and bytes that are not UTF-8 but no C1 control either
+             * (Latin-1 text...), pass as they are */
+            if ((n && cp >= 0xA0) || (!n && c >= 0xA0)) {
+                p += n ? n : 1;
+                continue;
+            }
+        }
+        /* from here the byte (or sequence) at p is not copied as it is */
+        sbuf_append(out, run, (size_t)(p - run));
+        size_t sgr;
+        if (c == 0x1b && (flags & LOGFMT_KEEP_SGR) && (sgr = sgr_len(p, end))) {
+            sbuf_append(out, p, sgr);
+            p += sgr;
+        } else if (c == '\n' && (flags & LOGFMT_KEEP_NL)) {
+            sbuf_putc(out, '\n');
+            p++;
+        } else if (n) {
+            put_escaped(out, cp, true); /* a C1 control encoded as UTF-8 */
+            p += n;
+        } else {
+            /* C0 controls and DEL (CR \x0d, ESC \x1b, NUL \x00, BEL \x07), and a lone byte
+             * that is a C1 control to an 8-bit terminal */
+            put_escaped(out, c, false);
+            p++;
+        }
+        run = p;
+    }
+    sbuf_append(out, run, (size_t)(p - run));
 }
 
 static void look_prefix(struct log_style *st, const struct log_source *src, double ts, sbuf *out);
@@ -156,6 +254,9 @@ void logfmt_line(struct log_style *st, const struct log_source *src, int stream,
         return;
     }
     sbuf_reserve(out, len + pre->len + 32);
+    /* CRLF (a pseudo-terminal's, a Windows tool's) ends the line: its CR rewrites nothing and
+     * is not shown as \x0d; any other CR is */
+    size_t shown = len && msg[len - 1] == '\r' ? len - 1 : len;
     if (st->look) {
         if (!st->raw) {
             if (src->time_prefix)
@@ -163,7 +264,12 @@ void logfmt_line(struct log_style *st, const struct log_source *src, int stream,
             else if (pre->len)
                 sbuf_append(out, pre->data, pre->len);
         }
-        sbuf_append(out, msg, len);
+        /* --raw keeps a child's bytes alone, as concurrently does; with a prefix they are
+         * escaped as below */
+        if (st->raw)
+            sbuf_append(out, msg, len);
+        else
+            logfmt_text_escape(out, msg, shown, st->color ? LOGFMT_KEEP_SGR : 0);
         sbuf_putc(out, '\n');
         return;
     }
@@ -172,7 +278,9 @@ void logfmt_line(struct log_style *st, const struct log_source *src, int stream,
         sbuf_putc(out, ' ');
     }
     sbuf_append(out, pre->data, pre->len);
-    sbuf_append(out, msg, len);
+    /* A child's CR, ESC or NUL after the prefix could rewrite the line, the terminal's title
+     * or the cursor: shown escaped instead; colors pass when roster's own output is colored. */
+    logfmt_text_escape(out, msg, shown, st->color ? LOGFMT_KEEP_SGR : 0);
     sbuf_putc(out, '\n');
 }
 
@@ -208,7 +316,8 @@ void logfmt_event(struct log_style *st, const char *event, const char *subject, 
     sbuf_printf(out, "%-*s |", st->pad, "roster");
     if (st->color) sbuf_puts(out, RESET);
     sbuf_putc(out, ' ');
-    sbuf_puts(out, msg);
+    /* an event may quote a child (a probe's output, STATUS=): escaped as its lines are */
+    logfmt_text_escape(out, msg, strlen(msg), LOGFMT_KEEP_NL);
     sbuf_putc(out, '\n');
 }
 

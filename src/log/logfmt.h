@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "config/config.h"
 #include "base/util.h"
@@ -46,12 +47,15 @@ struct log_source {
     const char *command;
     const char *chalk;
     bool hidden;
-    bool time_prefix;  /* tmpl has {time}: made for each line (set by logfmt_prepare) */
-    char sgr[80];      /* chalk as an SGR sequence (set by logfmt_prepare) */
-    sbuf prefix[2];    /* text: padded label; json: fields up to "msg":", per stream */
+    bool time_prefix; /* tmpl has {time}: made for each line (set by logfmt_prepare) */
+    char sgr[80];     /* chalk as an SGR sequence (set by logfmt_prepare) */
+    sbuf prefix[2];   /* text: padded label; json: fields up to "msg":", per stream */
     /* concurrently's -g: when not NULL, logmux keeps this source's lines and notes here (owned
      * by whoever set it) until logmux_release writes them out, up to LOGMUX_MAX_HELD bytes */
     sbuf *held;
+    /* lines of this source logmux did not write: over its cap, or after stdout went away
+     * (counted by logmux, read by /metrics; never reset) */
+    uint64_t dropped;
 };
 
 enum { LOG_STDOUT = 0, LOG_STDERR = 1 };
@@ -90,7 +94,17 @@ void logfmt_chalk_sgr(const char *chalk, char *out, size_t n);
  * does for the common fields (y M d E a h H m s S, 'quoted text'); others are copied as
  * written. Returns the length written (out always terminated). */
 size_t logfmt_date(const char *pattern, double ts, char *out, size_t n);
-/* Appends s as the inside of a JSON string; invalid UTF-8 becomes U+FFFD. */
+/* Appends s as the inside of a JSON string; invalid UTF-8 becomes U+FFFD, control characters
+ * (C0, DEL, C1) are \u escapes. */
 void json_escape(sbuf *out, const char *s, size_t len);
+
+enum {
+    LOGFMT_KEEP_SGR = 1, /* colors (ESC [ ... m) pass: the output is a (colored) terminal */
+    LOGFMT_KEEP_NL = 2,  /* newlines pass (roster's own multi-line messages) */
+};
+/* Appends s for a text line with its control characters shown visibly: C0 controls and DEL as
+ * \xNN (CR \x0d, ESC \x1b, NUL \x00), C1 controls as \u00NN; TAB, UTF-8 and other bytes pass.
+ * flags: LOGFMT_KEEP_*. */
+void logfmt_text_escape(sbuf *out, const char *s, size_t len, unsigned flags);
 
 #endif

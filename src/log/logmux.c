@@ -13,6 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/redact.h"
+
 static void set_paused(struct logmux *m, bool paused)
 {
     if (m->paused == paused) return;
@@ -61,6 +63,7 @@ static void *writer(void *arg)
         m->wbuf.len = 0;
         m->busy = false;
         m->gone = m->broken;
+        m->lost_shared = m->lost_lines;
         pthread_cond_broadcast(&m->idle);
         if (!m->quit) uv_async_send(&m->done); /* after quit the loop handles may be gone */
     }
@@ -113,8 +116,14 @@ static void append_event(struct logmux *m, const char *event, const char *subjec
     logfmt_event(&m->style, event, subject, 0, json_extra, msg, wall_time(), &m->buf);
 }
 
-static void count_drop(struct logmux *m, const char *role)
+static void count_drop(struct logmux *m, struct log_source *src)
 {
+    const char *role = src->role ? src->role : src->label;
+    src->dropped++;
+    if (m->gone_seen) {
+        m->gone_dropped++; /* no report: nobody would read it (stderr says it at exit) */
+        return;
+    }
     for (size_t i = 0; i < m->ndrops; i++)
         if (!strcmp(m->drops[i].role, role)) {
             m->drops[i].lines++;
@@ -172,21 +181,32 @@ size_t logmux_pending(struct logmux *m)
     return n;
 }
 
-/* Tells the owner, once, that stdout went away (loop side). */
+/* Notes on the loop whether stdout went away and how many lines the writer lost with it, and
+ * tells the owner once (loop side). */
 static void check_gone(struct logmux *m)
 {
-    if (m->gone_told || !m->on_gone) return;
-    bool gone;
     if (m->thread_ok) {
         pthread_mutex_lock(&m->mu);
-        gone = m->gone;
+        m->gone_seen = m->gone;
+        m->lost_seen = m->lost_shared;
         pthread_mutex_unlock(&m->mu);
     } else {
-        gone = m->broken; /* written here, on the loop */
+        m->gone_seen = m->broken; /* written here, on the loop */
+        m->lost_seen = m->lost_lines;
     }
-    if (!gone) return;
+    if (!m->gone_seen || m->gone_told || !m->on_gone) return;
     m->gone_told = true;
     m->on_gone(m->gone_ud);
+}
+
+bool logmux_stdout_up(const struct logmux *m)
+{
+    return !m->gone_seen;
+}
+
+uint64_t logmux_lines_lost(const struct logmux *m)
+{
+    return m->lost_seen;
 }
 
 static void on_done(uv_async_t *h)
@@ -272,17 +292,17 @@ static double line_time(struct logmux *m, const struct log_source *src)
     return m->ts;
 }
 
-void logmux_line(struct logmux *m, const struct log_source *src, int stream, const char *msg,
-                 size_t len)
+void logmux_line(struct logmux *m, struct log_source *src, int stream, const char *msg, size_t len)
 {
-    if (queued_bytes(m) >= LOGMUX_MAX_QUEUED) {
-        count_drop(m, src->role ? src->role : src->label);
+    /* once stdout is gone, a line is only counted: formatting it would be work thrown away */
+    if (m->gone_seen || queued_bytes(m) >= LOGMUX_MAX_QUEUED) {
+        count_drop(m, src);
         return;
     }
     if (src->held) {
         /* -g: kept whole until its turn; past the cap a line is dropped and counted */
         if (src->held->len >= LOGMUX_MAX_HELD)
-            count_drop(m, src->role ? src->role : src->label);
+            count_drop(m, src);
         else
             logfmt_line(&m->style, src, stream, msg, len, line_time(m, src), src->held);
         return;
@@ -294,14 +314,22 @@ void logmux_line(struct logmux *m, const struct log_source *src, int stream, con
 /* An event's text, or NULL when the queue is over its hard cap (the event is counted). */
 static char *event_text(struct logmux *m, const char *fmt, va_list ap)
 {
-    if (queued_bytes(m) >= LOGMUX_MAX_QUEUED) {
-        m->drops_events++;
+    if (m->gone_seen || queued_bytes(m) >= LOGMUX_MAX_QUEUED) {
+        m->events_dropped_total++;
+        if (m->gone_seen)
+            m->gone_dropped++;
+        else
+            m->drops_events++;
         return NULL;
     }
     sbuf msg;
     sbuf_init(&msg);
     sbuf_vprintf(&msg, fmt, ap);
-    return msg.data ? sbuf_detach(&msg) : xstrdup("");
+    /* Every event passes here, whatever put a URL or an error text into it (a driver's message,
+     * a probe target, a config error on reload): its passwords are masked in one place. */
+    char *red = redact_text(msg.data ? msg.data : "");
+    sbuf_free(&msg);
+    return red;
 }
 
 void logmux_event(struct logmux *m, const char *event, const char *subject, int instance,
@@ -325,10 +353,12 @@ void logmux_note(struct logmux *m, const struct log_source *src, const char *fmt
     va_end(ap);
     if (!msg) return;
     if (src && src->held) {
-        if (src->held->len < LOGMUX_MAX_HELD)
+        if (src->held->len < LOGMUX_MAX_HELD) {
             logfmt_note(&m->style, src, msg, wall_time(), src->held);
-        else
+        } else {
             m->drops_events++;
+            m->events_dropped_total++;
+        }
         free(msg);
         return;
     }
@@ -387,7 +417,7 @@ static void say_lost(struct logmux *m)
     if (!m->broken || m->lost_said) return;
     m->lost_said = true;
     fprintf(stderr, "roster: stdout closed (%s): %" PRIu64 " lines not written\n",
-            strerror(m->broken_errno), m->lost_lines);
+            strerror(m->broken_errno), m->lost_lines + m->gone_dropped);
 }
 
 void logmux_stop(struct logmux *m)

@@ -8,8 +8,9 @@
  * Lines that arrive regardless (what an exited role left in its pipes is read whatever the
  * pressure, and the role may restart and write more) are held up to a hard cap; beyond it a
  * line is dropped and counted for its role, and once the queue has drained, one event per role
- * says how many ("api: 120 lines dropped (output stalled)"). The writer thread touches nothing
- * but the buffer it was handed. */
+ * says how many ("api: 120 lines dropped (output stalled)"); each source's count (and the
+ * events') also only grows, for /metrics. Once stdout has gone away for good, lines are counted,
+ * not formatted. The writer thread touches nothing but the buffer it was handed. */
 #ifndef ROSTER_LOGMUX_H
 #define ROSTER_LOGMUX_H
 
@@ -46,6 +47,11 @@ struct logmux {
     int broken_errno;    /* why (writer side) */
     uint64_t lost_lines; /* lines discarded since (writer side; read after the writer quit) */
     bool gone;           /* broken, as the loop may read it (under mu) */
+    /* lost_lines, as the loop may read it (under mu); as the loop last read it; and whether
+     * the loop knows stdout went away (lines are then counted, not queued) */
+    uint64_t lost_shared, lost_seen;
+    bool gone_seen;
+    uint64_t gone_dropped; /* lines and events counted, not queued, since then (loop side) */
     bool gone_told;      /* on_gone was called (loop side) */
     bool lost_said;      /* the lost lines were reported on stderr */
     logmux_gone_cb on_gone;
@@ -71,6 +77,9 @@ struct logmux {
     size_t ndrops;
     uint64_t drops_other;  /* lines of roles beyond the table */
     uint64_t drops_events; /* roster's own events */
+    /* Since the start, never reset (what /metrics reads; loop side): roster's events not
+     * written, over the cap or after stdout went away. A source's lines: its `dropped`. */
+    uint64_t events_dropped_total;
 };
 
 /* Sets up writing to fd (normally 1) and starts the writer thread. */
@@ -80,8 +89,9 @@ void logmux_set_pressure_cb(struct logmux *m, logmux_pressure_cb cb, void *ud);
  * from then on output is discarded and its lines counted; logmux_stop says how many once on
  * stderr. */
 void logmux_set_gone_cb(struct logmux *m, logmux_gone_cb cb, void *ud);
-/* Queues one child line; over the hard cap the line is dropped and counted instead. */
-void logmux_line(struct logmux *m, const struct log_source *src, int stream, const char *msg,
+/* Queues one child line; over the hard cap, or once stdout went away, the line is dropped and
+ * counted instead (in src->dropped, and for the "dropped" event). */
+void logmux_line(struct logmux *m, struct log_source *src, int stream, const char *msg,
                  size_t len);
 /* Queues one roster event (see logfmt_event); over the hard cap it is dropped and counted. */
 void logmux_event(struct logmux *m, const char *event, const char *subject, int instance,
@@ -95,6 +105,12 @@ void logmux_note(struct logmux *m, const struct log_source *src, const char *fmt
 void logmux_release(struct logmux *m, struct log_source *src);
 /* Bytes queued and not yet written. */
 size_t logmux_pending(struct logmux *m);
+/* Whether stdout still takes output (false once a write failed for good), as the loop last
+ * saw it. */
+bool logmux_stdout_up(const struct logmux *m);
+/* Lines (of any source, or events) that were on their way to stdout when it went away, so that
+ * no source's count has them, as the loop last saw it. */
+uint64_t logmux_lines_lost(const struct logmux *m);
 /* Writes out everything queued, waiting for stdout at most timeout_ms. For exit. */
 void logmux_flush_sync(struct logmux *m, uint64_t timeout_ms);
 /* Stops the writer thread (left behind if it is stuck on stdout); call after logmux_flush_sync

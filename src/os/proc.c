@@ -42,7 +42,26 @@ static const char *env_path(char *const *envp)
 {
     for (char *const *e = envp; e && *e; e++)
         if (!strncmp(*e, "PATH=", 5)) return *e + 5;
-    return "/usr/local/bin:/usr/bin:/bin";
+    return PROC_DEFAULT_PATH;
+}
+
+void proc_candidates(const char *prog, const char *path, strvec *out)
+{
+    if (strchr(prog, '/')) {
+        strvec_pushdup(out, prog);
+        return;
+    }
+    const char *p = path;
+    for (;;) {
+        const char *colon = strchr(p, ':');
+        size_t len = colon ? (size_t)(colon - p) : strlen(p);
+        if (len == 0)
+            strvec_push(out, xasprintf("./%s", prog));
+        else
+            strvec_push(out, xasprintf("%.*s/%s", (int)len, p, prog));
+        if (!colon) break;
+        p = colon + 1;
+    }
 }
 
 int proc_spawn(const struct spawn_opts *o, pid_t *pid, char *err, size_t errlen)
@@ -50,22 +69,7 @@ int proc_spawn(const struct spawn_opts *o, pid_t *pid, char *err, size_t errlen)
     /* Candidate paths for argv[0], built before fork. */
     strvec cands = {0};
     const char *prog = o->argv[0];
-    if (strchr(prog, '/')) {
-        strvec_pushdup(&cands, prog);
-    } else {
-        const char *path = env_path(o->envp);
-        const char *p = path;
-        for (;;) {
-            const char *colon = strchr(p, ':');
-            size_t len = colon ? (size_t)(colon - p) : strlen(p);
-            if (len == 0)
-                strvec_push(&cands, xasprintf("./%s", prog));
-            else
-                strvec_push(&cands, xasprintf("%.*s/%s", (int)len, p, prog));
-            if (!colon) break;
-            p = colon + 1;
-        }
-    }
+    proc_candidates(prog, env_path(o->envp), &cands);
 
     int errpipe[2];
     int prc = os_pipe(errpipe, 0);

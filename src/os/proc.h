@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "base/util.h"
+
 struct spawn_opts {
     char *const *argv; /* argv[0] is found along the PATH of envp unless it has a '/' */
     char *const *envp;
@@ -25,6 +27,12 @@ struct spawn_opts {
     bool ctty;
 };
 
+/* The PATH a child without one in its environment searches. */
+#define PROC_DEFAULT_PATH "/usr/local/bin:/usr/bin:/bin"
+/* Where proc_spawn looks for prog, in order: prog itself when it has a '/', else prog in each
+ * directory of path ($PATH's syntax; an empty entry is the working directory, "./prog").
+ * Appends to out (the caller frees). Relative candidates are relative to the child's cwd. */
+void proc_candidates(const char *prog, const char *path, strvec *out);
 /* Forks and execs. Returns 0 with *pid set, or -errno with a message in err (the exec's own
  * failure, such as "command not found: foo", is reported here, not as an exit). */
 int proc_spawn(const struct spawn_opts *o, pid_t *pid, char *err, size_t errlen);

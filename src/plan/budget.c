@@ -133,6 +133,7 @@ int budget_compute(int usable, const struct budget_in *in, size_t n, struct budg
     free(w);
     out->used = 0;
     for (size_t i = 0; i < n; i++) {
+        if (out->lines[i].copies == 0) out->lines[i].pool = 0;
         out->lines[i].total = out->lines[i].copies * out->lines[i].pool;
         out->used += out->lines[i].total;
     }

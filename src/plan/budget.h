@@ -33,7 +33,8 @@ struct budget_plan {
 };
 
 /* Shares usable among in[0..n). Returns 0 with out filled (free with budget_free), or -1 with
- * a message in err that names the numbers. Roles with 0 copies get a pool but no total. */
+ * a message in err that names the numbers. Roles with 0 copies get no pool (0): nothing runs
+ * them, and the plan's total is what its copies are handed. */
 int budget_compute(int usable, const struct budget_in *in, size_t n, struct budget_plan *out,
                    char *err, size_t errlen);
 /* The usable count for budget: auto: max_connections − reserved ones − headroom. */

@@ -13,6 +13,7 @@
 #include "base/shellwords.h"
 #include "base/units.h"
 #include "config/interp.h"
+#include "os/proc.h"
 
 /* The config behind a plan, shared by the plans made from one build (plan_with_budget). */
 struct plan_config {
@@ -28,9 +29,15 @@ static const char *const private_vars[] = {
 
 ssize_t plan_find_role(const struct plan *p, const char *name)
 {
+    size_t i;
+    return strmap_get(&p->role_index, name, &i) ? (ssize_t)i : -1;
+}
+
+/* Fills p->role_index from p->roles. */
+static void index_roles(struct plan *p)
+{
     for (size_t i = 0; i < p->nroles; i++)
-        if (!strcmp(p->roles[i].cfg->name, name)) return (ssize_t)i;
-    return -1;
+        strmap_put(&p->role_index, p->roles[i].cfg->name, i);
 }
 
 static const char *suggest_role(const struct roster_config *cfg, const char *name)
@@ -105,11 +112,14 @@ static int check_deps(struct plan *p, diags *d)
     int rc = 0;
     for (size_t i = 0; i < p->nroles; i++) {
         const struct role_config *r = p->roles[i].cfg;
+        strmap listed = {0}; /* the role's dependencies so far, to find one listed twice */
         for (size_t j = 0; j < r->ndeps; j++) {
             const struct dep *dep = &r->deps[j];
             ssize_t k = plan_find_role(p, dep->role);
             if (k < 0) {
-                const char *s = suggest_role(&p->cfg, dep->role);
+                /* past the errors kept, a suggestion would be work for nothing */
+                const char *s =
+                    diags_count(d) < DIAGS_MAX ? suggest_role(&p->cfg, dep->role) : NULL;
                 if (s)
                     diags_add(d, dep->pos,
                               "role '%s' depends on unknown role '%s' (did you mean '%s'?)",
@@ -132,13 +142,14 @@ static int check_deps(struct plan *p, diags *d)
                           r->name, dep->role, dep->role);
                 rc = -1;
             }
-            for (size_t m = 0; m < j; m++)
-                if (!strcmp(r->deps[m].role, dep->role)) {
-                    diags_add(d, dep->pos, "role '%s' lists '%s' twice in depends_on", r->name,
-                              dep->role);
-                    rc = -1;
-                }
+            if (strmap_get(&listed, dep->role, NULL)) {
+                diags_add(d, dep->pos, "role '%s' lists '%s' twice in depends_on", r->name,
+                          dep->role);
+                rc = -1;
+            }
+            strmap_put(&listed, dep->role, j);
         }
+        strmap_free(&listed);
     }
     return rc;
 }
@@ -171,6 +182,30 @@ static bool find_cycle(struct plan *p, size_t i, int *mark, size_t *stack, size_
     return false;
 }
 
+/* A binary min-heap of role indices, for the start order. */
+static void heap_push(size_t *h, size_t *n, size_t v)
+{
+    size_t i = (*n)++;
+    for (; i > 0 && h[(i - 1) / 2] > v; i = (i - 1) / 2)
+        h[i] = h[(i - 1) / 2];
+    h[i] = v;
+}
+
+static size_t heap_pop(size_t *h, size_t *n)
+{
+    size_t top = h[0], v = h[--*n], i = 0;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= *n) break;
+        if (c + 1 < *n && h[c + 1] < h[c]) c++;
+        if (v <= h[c]) break;
+        h[i] = h[c];
+        i = c;
+    }
+    h[i] = v;
+    return top;
+}
+
 static int order_roles(struct plan *p, diags *d)
 {
     int *mark = xcalloc(p->nroles, sizeof *mark);
@@ -183,29 +218,47 @@ static int order_roles(struct plan *p, diags *d)
         }
     }
     free(stack);
-    /* Kahn's algorithm over the selected roles, ties broken by config order. */
-    int *pending = mark;
-    memset(pending, 0, p->nroles * sizeof *pending);
-    for (size_t i = 0; i < p->nroles; i++)
-        if (p->roles[i].selected) pending[i] = (int)p->roles[i].ndeps;
-    p->order = xcalloc(p->nroles ? p->nroles : 1, sizeof *p->order);
-    bool *done = xcalloc(p->nroles ? p->nroles : 1, sizeof *done);
-    for (;;) {
-        bool progress = false;
-        for (size_t i = 0; i < p->nroles; i++) {
-            if (!p->roles[i].selected || done[i] || pending[i] > 0) continue;
-            done[i] = true;
-            p->order[p->norder++] = i;
-            progress = true;
-            for (size_t j = 0; j < p->nroles; j++)
-                for (size_t k = 0; k < p->roles[j].ndeps; k++)
-                    if (p->roles[j].deps[k].role == i && p->roles[j].selected) pending[j]--;
-            break;
-        }
-        if (!progress) break;
-    }
-    free(done);
     free(mark);
+    /* Kahn's algorithm over the selected roles, ties broken by config order: a min-heap of the
+     * roles whose dependencies have all started, and for each role the roles that wait for it,
+     * so the order costs O((roles + dependencies) log roles). */
+    size_t n = p->nroles;
+    size_t *pending = xcalloc(n ? n : 1, sizeof *pending);
+    size_t *first = xcalloc(n + 1, sizeof *first); /* waiters of i: waiter[first[i]..first[i+1]) */
+    size_t nedges = 0;
+    for (size_t j = 0; j < n; j++) {
+        if (!p->roles[j].selected) continue;
+        pending[j] = p->roles[j].ndeps;
+        for (size_t k = 0; k < p->roles[j].ndeps; k++)
+            first[p->roles[j].deps[k].role + 1]++;
+        nedges += p->roles[j].ndeps;
+    }
+    for (size_t i = 0; i < n; i++)
+        first[i + 1] += first[i];
+    size_t *waiter = xcalloc(nedges ? nedges : 1, sizeof *waiter);
+    size_t *fill = xcalloc(n ? n : 1, sizeof *fill);
+    for (size_t j = 0; j < n; j++) {
+        if (!p->roles[j].selected) continue;
+        for (size_t k = 0; k < p->roles[j].ndeps; k++) {
+            size_t i = p->roles[j].deps[k].role;
+            waiter[first[i] + fill[i]++] = j;
+        }
+    }
+    size_t *heap = xcalloc(n ? n : 1, sizeof *heap), nheap = 0;
+    for (size_t i = 0; i < n; i++)
+        if (p->roles[i].selected && pending[i] == 0) heap_push(heap, &nheap, i);
+    p->order = xcalloc(n ? n : 1, sizeof *p->order);
+    while (nheap > 0) {
+        size_t i = heap_pop(heap, &nheap);
+        p->order[p->norder++] = i;
+        for (size_t e = first[i]; e < first[i + 1]; e++)
+            if (--pending[waiter[e]] == 0) heap_push(heap, &nheap, waiter[e]);
+    }
+    free(heap);
+    free(fill);
+    free(waiter);
+    free(first);
+    free(pending);
     return 0;
 }
 
@@ -254,12 +307,9 @@ static bool uses_postgres(const struct plan *p, const struct role_config *r)
     return true;
 }
 
-static int fleet_copies(const struct plan *p, const struct role_config *r)
+static int by_key(const void *a, const void *b)
 {
-    int per = 1;
-    for (size_t i = 0; i < p->cfg.pg.ninstances; i++)
-        if (!strcmp(p->cfg.pg.instances[i].role, r->name)) per = p->cfg.pg.instances[i].copies;
-    return per * r->instances;
+    return strcmp((*(const envvar *const *)a)->key, (*(const envvar *const *)b)->key);
 }
 
 static void fingerprint(struct plan *p, struct plan_role *pr)
@@ -299,18 +349,107 @@ static void fingerprint(struct plan *p, struct plan_role *pr)
     const envvar **sorted = xcalloc(n ? n : 1, sizeof *sorted);
     for (size_t i = 0; i < n; i++)
         sorted[i] = &pr->env.v[i];
-    for (size_t i = 1; i < n; i++)
-        for (size_t j = i; j > 0 && strcmp(sorted[j - 1]->key, sorted[j]->key) > 0; j--) {
-            const envvar *t = sorted[j];
-            sorted[j] = sorted[j - 1];
-            sorted[j - 1] = t;
-        }
+    qsort(sorted, n, sizeof *sorted, by_key);
     for (size_t i = 0; i < n; i++)
         sbuf_printf(&b, "env=%s=%s\n", sorted[i]->key, sorted[i]->val);
     free(sorted);
     free(pr->fingerprint);
     pr->fingerprint = sbuf_detach(&b);
     (void)p;
+}
+
+/* A selected role's cwd must be a directory (an error: every start would fail), and its program
+ * should be found along its PATH (a note: a build role may create it). A command run by the
+ * shell is the shell's to find. */
+static void check_paths(struct plan *p, struct plan_role *pr, const struct plan_opts *opts,
+                        diags *d)
+{
+    const struct role_config *r = pr->cfg;
+    if (!pr->selected) return;
+    if (r->cwd && opts->check_dir) {
+        int e = opts->check_dir(opts->fs_ctx, r->cwd);
+        if (e == -ENOENT)
+            diags_add(d, r->cwd_pos, "role '%s': cwd '%s' does not exist", r->name, r->cwd);
+        else if (e < 0)
+            diags_add(d, r->cwd_pos, "role '%s': cwd '%s' cannot be used: %s", r->name, r->cwd,
+                      strerror(-e));
+        if (e < 0) return;
+    }
+    if (!opts->find_program || !pr->argv.n || (r->shell && !strcmp(pr->argv.v[0], "/bin/sh")))
+        return;
+    const char *prog = pr->argv.v[0];
+    const char *path = envmap_get(&pr->env, "PATH");
+    int e = opts->find_program(opts->fs_ctx, prog, path ? path : PROC_DEFAULT_PATH, r->cwd);
+    if (e == 0) return;
+    const char *why = e == -EACCES ? "is not executable" : "is not found";
+    if (strchr(prog, '/'))
+        strvec_push(&p->notes,
+                    xasprintf("role %s: command %s %s%s%s; the role fails to start "
+                              "unless it is there by then",
+                              r->name, prog, why, r->cwd ? " in " : "", r->cwd ? r->cwd : ""));
+    else
+        strvec_push(&p->notes, xasprintf("role %s: command %s %s on its PATH (%s); the role "
+                                         "fails to start unless it is there by then",
+                                         r->name, prog, why, path ? path : PROC_DEFAULT_PATH));
+}
+
+/* The ports a role's copies get: port, port + 1, ... one per copy. */
+struct port_range {
+    int first, last;
+    size_t role;
+};
+
+static int by_first_port(const void *a, const void *b)
+{
+    const struct port_range *x = a, *y = b;
+    if (x->first != y->first) return x->first < y->first ? -1 : 1;
+    return x->role < y->role ? -1 : x->role > y->role;
+}
+
+static void port_text(char *buf, size_t size, const struct port_range *r)
+{
+    if (r->first == r->last)
+        snprintf(buf, size, "port %d", r->first);
+    else
+        snprintf(buf, size, "ports %d-%d", r->first, r->last);
+}
+
+/* No two copies of the roles that run here share a port (roles elsewhere run on other hosts),
+ * and no copy's port is past 65535. Sorted by first port, a range that starts at or before the
+ * furthest end so far overlaps the range that reached it. */
+static void check_ports(struct plan *p, diags *d)
+{
+    struct port_range *r = xcalloc(p->nroles ? p->nroles : 1, sizeof *r);
+    size_t n = 0;
+    for (size_t i = 0; i < p->nroles; i++) {
+        const struct role_config *rc = p->roles[i].cfg;
+        if (!p->roles[i].selected || rc->port <= 0) continue;
+        long last = (long)rc->port + rc->instances - 1;
+        if (last > 65535) {
+            diags_add(d, rc->port_pos,
+                      "role '%s': port %d with %d instances runs past port 65535 (one port per "
+                      "copy)",
+                      rc->name, rc->port, rc->instances);
+            continue;
+        }
+        r[n++] = (struct port_range){rc->port, (int)last, i};
+    }
+    qsort(r, n, sizeof *r, by_first_port);
+    size_t reach = 0; /* the range with the furthest end so far */
+    for (size_t k = 1; k < n; k++) {
+        if (r[k].first <= r[reach].last) {
+            const struct role_config *a = p->roles[r[reach].role].cfg, *b = p->roles[r[k].role].cfg;
+            char at[32], bt[32];
+            port_text(at, sizeof at, &r[reach]);
+            port_text(bt, sizeof bt, &r[k]);
+            diags_add(d, b->port_pos,
+                      "role '%s' (%s) and role '%s' (%s, at %s:%d:%d) would share port %d", b->name,
+                      bt, a->name, at, a->port_pos.file ? a->port_pos.file : "?", a->port_pos.line,
+                      a->port_pos.col, r[k].first);
+        }
+        if (r[k].last > r[reach].last) reach = k;
+    }
+    free(r);
 }
 
 /* Sets what a role's copies learn of their Postgres share. */
@@ -490,6 +629,7 @@ struct plan *plan_build(struct roster_config *cfg, const struct plan_opts *opts,
     p->roles = xcalloc(p->nroles ? p->nroles : 1, sizeof *p->roles);
     for (size_t i = 0; i < p->nroles; i++)
         p->roles[i].cfg = &p->cfg.roles[i];
+    index_roles(p);
 
     select_roles(p, opts->roles, d);
     if (check_deps(p, d) == 0) {
@@ -555,7 +695,7 @@ struct plan *plan_build(struct roster_config *cfg, const struct plan_opts *opts,
             pgurl_free(&u);
         }
         for (size_t i = 0; i < p->cfg.pg.ninstances; i++)
-            if (!config_find_role(&p->cfg, p->cfg.pg.instances[i].role))
+            if (plan_find_role(p, p->cfg.pg.instances[i].role) < 0)
                 diags_add(d, p->cfg.pg.instances[i].pos,
                           "postgres.instances names unknown role '%s'",
                           p->cfg.pg.instances[i].role);
@@ -570,17 +710,35 @@ struct plan *plan_build(struct roster_config *cfg, const struct plan_opts *opts,
             diags_add(d, r->pos, "role '%s' waits for redis, but the config has no redis: section",
                       r->name);
     }
+    /* postgres.instances by role; a role named twice takes the later count */
+    strmap fleet = {0};
+    for (size_t i = 0; i < p->cfg.pg.ninstances; i++)
+        strmap_put(&fleet, p->cfg.pg.instances[i].role, i);
     for (size_t i = 0; i < p->nroles; i++) {
         struct plan_role *pr = &p->roles[i];
         resolve_user(p, pr, opts, d);
         build_env(p, pr, opts);
         build_argv(pr);
-        pr->copies = fleet_copies(p, pr->cfg);
+        check_paths(p, pr, opts, d);
+        size_t fi;
+        bool listed = strmap_get(&fleet, pr->cfg->name, &fi);
+        int per = listed ? p->cfg.pg.instances[fi].copies : 1;
+        pr->copies = per * pr->cfg->instances;
+        /* Copies that run here are copies: a budget counting none of them would hand them
+         * connections it never counted. */
+        if (listed && per == 0 && pr->selected && uses_postgres(p, pr->cfg))
+            diags_add(d, p->cfg.pg.instances[fi].pos,
+                      "postgres.instances gives '%s' 0 copies, but this roster runs it "
+                      "(instances: %d); count the rosters that run it, or set postgres: false on "
+                      "the role",
+                      pr->cfg->name, pr->cfg->instances);
     }
+    strmap_free(&fleet);
     for (size_t i = 0; i < p->nroles; i++) {
         check_probe(p, i, false, d);
         check_probe(p, i, true, d);
     }
+    check_ports(p, d);
     if (p->cfg.pg.enabled && diags_count(d) == before) {
         if (!p->cfg.pg.budget_auto)
             apply_budget(p, p->cfg.pg.budget, d);
@@ -630,6 +788,7 @@ static struct plan *copy_for_budget(const struct plan *p)
         nr->db_url = pr->db_url ? xstrdup(pr->db_url) : NULL;
         nr->fingerprint = pr->fingerprint ? xstrdup(pr->fingerprint) : NULL;
     }
+    index_roles(np);
     np->order = xcalloc(p->nroles ? p->nroles : 1, sizeof *np->order);
     memcpy(np->order, p->order, p->norder * sizeof *np->order);
     np->norder = p->norder;
@@ -673,6 +832,7 @@ void plan_unref(const struct plan *p)
         free(pr->fingerprint);
     }
     free(mp->roles);
+    strmap_free(&mp->role_index);
     free(mp->order);
     strvec_free(&mp->notes);
     budget_free(&mp->budget);
@@ -728,7 +888,8 @@ static void print_env(FILE *out, const envmap *m, const char *indent)
     }
 }
 
-static void print_probe(FILE *out, const struct plan *p, size_t role, bool live)
+static void print_probe(FILE *out, const struct plan *p, size_t role, bool live,
+                        const envmap *secrets)
 {
     const struct role_config *r = p->roles[role].cfg;
     const struct probe_config *pc = live ? &r->live : &r->ready;
@@ -748,7 +909,7 @@ static void print_probe(FILE *out, const struct plan *p, size_t role, bool live)
     if (target_is_template(pc) &&
         plan_probe_target(p, role, 0, live, &copy0, err, sizeof err) == 0 &&
         strcmp(copy0, pc->target) != 0) {
-        char *shown = redact_text(copy0);
+        char *shown = redact_known(copy0, secrets);
         fprintf(out, "%s %s, ", r->instances > 1 ? "copy 0:" : "that is", shown);
         free(shown);
     }
@@ -846,6 +1007,14 @@ void plan_print(const struct plan *p, FILE *out)
         fprintf(out, "redis: %s\n", u);
         free(u);
     }
+    /* ${VAR} put these values into commands and probe targets: they are masked there too */
+    envmap secrets = {0};
+    redact_collect(&secrets, &p->vars);
+    redact_collect(&secrets, &c->env);
+    for (size_t i = 0; i < p->nroles; i++) {
+        redact_collect(&secrets, &p->roles[i].cfg->file_env);
+        redact_collect(&secrets, &p->roles[i].cfg->env);
+    }
     fprintf(out, "roles (in start order):\n");
     /* selected roles in start order first, then the unselected ones */
     bool *shown = xcalloc(p->nroles ? p->nroles : 1, sizeof *shown);
@@ -861,7 +1030,7 @@ void plan_print(const struct plan *p, FILE *out)
             fprintf(out, ")%s\n", pr->selected ? "" : " [not selected]");
             fprintf(out, "    command:");
             for (size_t a = 0; a < pr->argv.n; a++) {
-                char *arg = redact_text(pr->argv.v[a]);
+                char *arg = redact_known(pr->argv.v[a], &secrets);
                 fprintf(out, " %s", arg);
                 free(arg);
             }
@@ -897,8 +1066,8 @@ void plan_print(const struct plan *p, FILE *out)
                 units_format_size(r->max_memory, buf, sizeof buf);
                 fprintf(out, "    max_memory: %s\n", buf);
             }
-            print_probe(out, p, i, false);
-            print_probe(out, p, i, true);
+            print_probe(out, p, i, false, &secrets);
+            print_probe(out, p, i, true, &secrets);
             if (r->lock_postgres) fprintf(out, "    lock: postgres\n");
             if (r->wait_postgres || r->wait_redis)
                 fprintf(out, "    wait_for:%s%s\n", r->wait_postgres ? " postgres" : "",
@@ -924,6 +1093,7 @@ void plan_print(const struct plan *p, FILE *out)
         }
     }
     free(shown);
+    envmap_free(&secrets);
     if (c->pg.enabled) {
         if (p->budget_known) {
             fprintf(out, "postgres budget (%s):\n",

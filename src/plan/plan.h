@@ -13,6 +13,7 @@
 #include "config/config.h"
 #include "base/diag.h"
 #include "base/envmap.h"
+#include "base/strmap.h"
 
 struct plan_dep {
     size_t role; /* index into plan->roles */
@@ -49,6 +50,7 @@ struct plan {
     struct plan_config *shared;
     struct plan_role *roles; /* same order as cfg.roles */
     size_t nroles;
+    strmap role_index; /* role name -> index into roles (names borrowed from cfg) */
     size_t *order; /* selected role indices in start order */
     size_t norder;
     strvec notes; /* things worth one log line at startup */
@@ -77,6 +79,13 @@ typedef int (*plan_user_lookup)(void *ctx, const char *name, struct plan_user *o
  * has a postgres: section. */
 typedef const char *const *(*plan_pq_keywords)(void *ctx, char *err, size_t errlen);
 
+/* The file system as a role will see it: whether path is a directory (0, or a negative errno:
+ * -ENOENT, -ENOTDIR...), and whether prog would be found and executable along path ($PATH's
+ * syntax) from the directory cwd (NULL: roster's own), as the exec will look for it (0, -ENOENT,
+ * -EACCES). */
+typedef int (*plan_check_dir)(void *ctx, const char *path);
+typedef int (*plan_find_program)(void *ctx, const char *prog, const char *path, const char *cwd);
+
 /* Everything a plan is built from besides the config. The caller supplies the real ones
  * (cli/plan_inputs.h); tests pass fakes. */
 struct plan_opts {
@@ -89,6 +98,13 @@ struct plan_opts {
     void *user_ctx;
     plan_pq_keywords pq_keywords;
     void *pq_ctx;
+    /* NULL: the paths of selected roles are not checked (a test that needs no file system).
+     * A cwd that is no directory is an error; a command not found is a note, since a role it
+     * depends on (a build) may create it. Roles that are not selected run elsewhere, where
+     * the paths may differ: they are not checked. */
+    plan_check_dir check_dir;
+    plan_find_program find_program;
+    void *fs_ctx;
 };
 
 /* Builds a plan from cfg, which it takes over (cfg is zeroed). Returns NULL with d filled. */

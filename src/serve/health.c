@@ -27,6 +27,15 @@ static void add_exit(cJSON *o, const struct instance *in)
     cJSON_AddStringToObject(e, "time", ts);
 }
 
+/* Adds text that may hold a URL (a probe target, a driver's or exec's error) with its
+ * passwords masked. */
+static void add_redacted(cJSON *o, const char *name, const char *text)
+{
+    char *r = redact_text(text);
+    cJSON_AddStringToObject(o, name, r);
+    free(r);
+}
+
 struct render {
     const struct view *v;
     cJSON *checks;
@@ -58,17 +67,9 @@ static void add_instance(void *ud, const struct instance *in)
     cJSON_AddStringToObject(o, "observedUnit", "s");
     cJSON_AddNumberToObject(o, "restarts", in->restarts);
     add_exit(o, in);
-    if (probe) {
-        char *p = redact_text(probe);
-        cJSON_AddStringToObject(o, "probe", p);
-        free(p);
-    }
-    if (status_text) {
-        char *p = redact_text(status_text);
-        cJSON_AddStringToObject(o, "statusText", p);
-        free(p);
-    }
-    if (in->spawn_error) cJSON_AddStringToObject(o, "error", in->spawn_error);
+    if (probe) add_redacted(o, "probe", probe);
+    if (status_text) add_redacted(o, "statusText", status_text);
+    if (in->spawn_error) add_redacted(o, "error", in->spawn_error);
     if (why) cJSON_AddStringToObject(o, "output", why);
     cJSON_AddStringToObject(o, "time", rd->now_s);
     cJSON_AddItemToArray(arr, o);
@@ -90,7 +91,7 @@ static void add_services(const struct view *view, cJSON *checks, const char *now
             cJSON_AddNumberToObject(o, "observedValue", (double)(long)(v->pg_response * 1e4) / 10);
         cJSON_AddStringToObject(o, "observedUnit", "ms");
         cJSON_AddStringToObject(o, "status", health_level_name((enum health_level)lvl));
-        if (!v->pg_up) cJSON_AddStringToObject(o, "output", pgconn_error(v->pg));
+        if (!v->pg_up) add_redacted(o, "output", pgconn_error(v->pg));
         cJSON_AddStringToObject(o, "time", now);
         cJSON_AddItemToArray(arr, o);
         if (lvl > *level) *level = lvl;
@@ -149,7 +150,7 @@ static void add_services(const struct view *view, cJSON *checks, const char *now
             cJSON_AddNumberToObject(o, "observedValue", (double)(long)(lat * 1e4) / 10);
         cJSON_AddStringToObject(o, "observedUnit", "ms");
         cJSON_AddStringToObject(o, "status", health_level_name((enum health_level)lvl));
-        if (!v->redis_up) cJSON_AddStringToObject(o, "output", redisconn_error(v->redis));
+        if (!v->redis_up) add_redacted(o, "output", redisconn_error(v->redis));
         cJSON_AddStringToObject(o, "time", now);
         cJSON_AddItemToArray(arr, o);
         if (lvl > *level) *level = lvl;

@@ -81,6 +81,11 @@ static void one(void *ud, const struct instance *in)
         sbuf_printf(o, " %d\n", l == HEALTH_PASS ? 0 : l == HEALTH_WARN ? 1 : 2);
         break;
     }
+    case 8:
+        sbuf_puts(o, "roster_log_lines_dropped_total");
+        labels(o, in);
+        sbuf_printf(o, " %llu\n", (unsigned long long)in->src.dropped);
+        break;
     }
 }
 
@@ -154,6 +159,9 @@ void metrics_render(const struct view *v, sbuf *out)
          "Resident memory of the role instance's process group, sampled each second."},
         {"roster_log_lines_total", "counter", "Output lines of the role instance per stream."},
         {"roster_role_health", "gauge", "Health of the role instance: 0 pass, 1 warn, 2 fail."},
+        {"roster_log_lines_dropped_total", "counter",
+         "Output lines of the role instance roster did not write: its stdout was closed, or "
+         "stalled past the queue's cap."},
     };
     struct mctx m = {.v = v, .out = out, .now = wall_time()};
     for (size_t f = 0; f < ARRAY_SIZE(fams); f++) {
@@ -171,5 +179,16 @@ void metrics_render(const struct view *v, sbuf *out)
     metrics_family(out, "roster_orphans_reaped_total", "counter",
                    "Orphaned descendants reaped by roster as PID 1 or subreaper.");
     sbuf_printf(out, "roster_orphans_reaped_total %llu\n", (unsigned long long)s->orphans_reaped);
+    metrics_family(out, "roster_log_events_dropped_total", "counter",
+                   "roster's own log events not written: stdout closed, or stalled past the cap.");
+    sbuf_printf(out, "roster_log_events_dropped_total %llu\n",
+                (unsigned long long)s->log.events_dropped_total);
+    metrics_family(out, "roster_log_lines_lost_total", "counter",
+                   "Lines on their way to stdout when it went away (of no one role's count).");
+    sbuf_printf(out, "roster_log_lines_lost_total %llu\n",
+                (unsigned long long)logmux_lines_lost(&s->log));
+    metrics_family(out, "roster_stdout_up", "gauge",
+                   "Whether roster's stdout takes its log (0 once a write failed for good).");
+    sbuf_printf(out, "roster_stdout_up %d\n", logmux_stdout_up(&s->log) ? 1 : 0);
     services_metrics(v, out);
 }

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "base/exitstatus.h"
+#include "base/redact.h"
 #include "base/units.h"
 #include "os/lazylib.h"
 #include "os/pty.h"
@@ -1347,13 +1348,10 @@ static void swap_plan(struct sup *s, struct plan *np, struct swap_counts *n)
     bool *taken = xcalloc(s->nroles ? s->nroles : 1, sizeof *taken);
     for (size_t j = 0; j < np->nroles; j++) {
         const struct plan_role *npr = &np->roles[j];
-        struct role *old = NULL;
-        size_t oi = 0;
-        for (size_t i = 0; i < s->nroles; i++)
-            if (!strcmp(role_cfg(s->roles[i])->name, npr->cfg->name)) {
-                old = s->roles[i];
-                oi = i;
-            }
+        /* s->roles is in the order of s->plan's roles, so its index finds the old role */
+        ssize_t found = plan_find_role(s->plan, npr->cfg->name);
+        struct role *old = found >= 0 ? s->roles[found] : NULL;
+        size_t oi = found >= 0 ? (size_t)found : 0;
         if (old && !strcmp(role_plan(old)->fingerprint, npr->fingerprint) &&
             sup_role_selected(old) == npr->selected) {
             taken[oi] = true;
@@ -1380,9 +1378,8 @@ static void swap_plan(struct sup *s, struct plan *np, struct swap_counts *n)
     for (size_t i = 0; i < s->nroles; i++) {
         if (taken[i]) continue;
         struct role *old = s->roles[i];
-        bool replaced = false;
-        for (size_t j = 0; j < np->nroles; j++)
-            if (nr[j]->predecessor == old) replaced = true;
+        ssize_t j = plan_find_role(np, role_cfg(old)->name);
+        bool replaced = j >= 0 && nr[j]->predecessor == old;
         if (!replaced && sup_role_selected(old)) n->removed++;
         old->goal = GOAL_DOWN;
         s->retiring = xrealloc(s->retiring, (s->nretiring + 1) * sizeof *s->retiring);
@@ -1485,7 +1482,8 @@ static void reload_answer(struct reload_waiter **list, int rc, const char *err)
 }
 
 /* On a thread of libuv's pool: the blocking half (files, env files, user lookups, libpq's
- * keywords). Touches only the job. */
+ * keywords, the file system checks of cwd and commands, loading libraries). Touches only the
+ * job. */
 static void reload_work(uv_work_t *w)
 {
     struct reload_job *j = w->data;
@@ -1494,6 +1492,12 @@ static void reload_work(uv_work_t *w)
         j->np = plan_build(&cfg, &j->po, &j->d);
     else
         config_free(&cfg);
+    /* A library the new config needs is loaded here too, or the reload fails (os/lazylib.h):
+     * dlopen and resolving every function take a while, and the loop uses a library only once
+     * a plan that needs it is swapped in, after this. */
+    char lerr[640];
+    if (j->np && lazylib_require(plan_libs(j->np), lerr, sizeof lerr) < 0)
+        diags_add(&j->d, (src_pos){0}, "%s", lerr);
 }
 
 static void reload_begin(struct sup *s);
@@ -1514,10 +1518,6 @@ static void reload_done(uv_work_t *w, int status)
     struct plan *np = j->np;
     j->np = NULL;
     diags *d = &j->d;
-    char lerr[640];
-    /* a library the new config needs is loaded now, or the reload fails (see os/lazylib.h) */
-    if (np && lazylib_require(plan_libs(np), lerr, sizeof lerr) < 0)
-        diags_add(d, (src_pos){0}, "%s", lerr);
     for (int i = 0; np && i < s->nobs; i++) {
         if (!s->obs[i].ops->plan_prepare) continue;
         struct plan *made = s->obs[i].ops->plan_prepare(s->obs[i].ud, s, np, d);
@@ -1532,7 +1532,9 @@ static void reload_done(uv_work_t *w, int status)
         for (size_t i = 0; i < d->items.n; i++) {
             logmux_event(&s->log, "reload_failed", NULL, 0, NULL, "reload failed: %s",
                          d->items.v[i]);
-            sbuf_printf(&err, "%s\n", d->items.v[i]);
+            char *shown = redact_text(d->items.v[i]); /* an error may quote a URL */
+            sbuf_printf(&err, "%s\n", shown);
+            free(shown);
         }
         logmux_event(&s->log, "reload_failed", NULL, 0, NULL,
                      "reload failed; the running roles are kept as they are");

@@ -40,6 +40,8 @@ CASES = [
      ["F:4:21: stop.timeout: duration needs a unit (ms, s, m, h), e.g. 10s, not '10'"]),
     ("bad duration unit", "shutdown_timeout: 5y\nroles:\n  m: {command: x}\n",
      ["F:1:19: shutdown_timeout: unknown duration unit (use ms, s, m, h or d), not '5y'"]),
+    ("size without a unit", "roles:\n  m:\n    command: x\n    max_memory: 10\n",
+     ["F:4:17: max_memory: size needs a unit (B, KB, MB, GB, KiB, MiB or GiB), e.g. 10MB, not '10'"]),
     ("bad size", "roles:\n  m:\n    command: x\n    max_memory: 400 potatoes\n",
      ["F:4:17: max_memory: unknown size unit (use B, KB, MB, GB, KiB, MiB or GiB), not '400 potatoes'"]),
     ("bad signal", "roles:\n  m:\n    command: x\n    stop: {signal: TERMINATE}\n",
@@ -84,6 +86,10 @@ CASES = [
      ["F:4:14: backoff.initial must not exceed backoff.max"]),
     ("lock on a service", "roles:\n  a:\n    command: x\n    lock: postgres\n",
      ["F:2:3: role 'a': lock: postgres is for oneshot roles (kind: oneshot)"]),
+    ("shared port", "roles:\n  a: {command: x, port: 3000, instances: 2}\n  b: {command: x, port: 3001}\n",
+     ["F:3:25: role 'b' (port 3001) and role 'a' (ports 3000-3001, at F:2:25) would share port 3001"]),
+    ("missing cwd", "roles:\n  m:\n    command: x\n    cwd: nope\n",
+     ["F:4:10: role 'm': cwd 'D/nope' does not exist"]),
 ]
 
 
@@ -102,6 +108,30 @@ def test_broken_configs_print_exact_errors():
             failures.append("%s: exit %d\n  got:  %s\n  want: %s" % (name, code, got, want))
     check(len(CASES) >= 20, "at least twenty broken configs")
     check(not failures, "\n".join(failures))
+
+
+def test_paths_are_checked_for_the_roles_that_run_here():
+    """Issue 10 item 13: a missing cwd is an error for check and run alike; a command not
+    found on the role's PATH is a note (a build role may create it); roles not selected run
+    elsewhere and are not checked."""
+    d = tmpdir()
+    path = os.path.join(d, "roster.yaml")
+    api = "  api: {command: [%s, sleep, '1000'], cwd: gone}" % CHILD
+    with open(path, "w") as f:
+        f.write("roles:\n"
+                "  web: {command: no-such-program-here --flag, env: {PATH: /usr/bin:/bin}}\n"
+                + api + "\n")
+    code, out, err = run_roster(["check", "-c", path, "--role", "web"])
+    note = ("note: role web: command no-such-program-here is not found on its PATH "
+            "(/usr/bin:/bin); the role fails to start unless it is there by then")
+    check(code == 0 and note in out.split("\n"), "exit %d\n%s%s" % (code, out, err))
+    want = "%s:3:%d: role 'api': cwd '%s/gone' does not exist" % (path, api.index("gone") + 1, d)
+    for cmd in (["check"], ["run", "--log-format", "json"]):
+        code, out, err = run_roster(cmd + ["-c", path], timeout=20)
+        check(code == 2 and want in err.split("\n"), "%s: exit %d\n%s%s" % (cmd, code, out, err))
+    os.mkdir(os.path.join(d, "gone"))
+    code, out, err = run_roster(["check", "-c", path])
+    check(code == 0 and note in out.split("\n"), "exit %d\n%s%s" % (code, out, err))
 
 
 def test_errors_in_an_env_file_name_that_file():

@@ -171,6 +171,14 @@ roles:
     # remainder api (.92) takes one more per copy (3), worker (.62) would need 2 of the 1 left
     check(rows[0][:5] == ["api", "3", "3", "4", "12"] and rows[1][:5] == ["worker", "2", "2", "2", "4"],
           rows)
+    # a role given 0 copies runs nowhere: no pool, nothing of the total (issue 10 item 7)
+    code, out, err = run_roster(["budget", "-c", path, "--max-connections", "25", "--instances",
+                                 "api=0"])
+    check(code == 0, err)
+    rows = [l.split() for l in out.strip().split("\n")[2:-1]]
+    total = int(out.strip().split("\n")[-1].split()[1])
+    check(rows[0][:5] == ["api", "0", "3", "0", "0"] and
+          sum(int(r[4]) for r in rows) == total, out)
     # an impossible plan names the numbers
     code, out, err = run_roster(["budget", "-c", path, "--max-connections", "8"])
     check(code == 2 and "postgres budget: 4 copies of weighted roles need at least one connection "

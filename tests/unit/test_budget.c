@@ -128,9 +128,11 @@ static void test_tables(void)
      * a needs 4 more for +1 each: given; b then has none left */
     CHECK_STR(POOLS(13, W("a", 4, 2), W("b", 1, 1)), "a=3×4 b=1×1 used=13");
 
-    /* roles with no copies get a pool but use nothing */
-    CHECK_STR(POOLS(10, W("a", 1, 1), W("off", 0, 1)), "a=10×1 off=10×0 used=10");
-    CHECK_STR(POOLS(0, W("off", 0, 1)), "off=1×0 used=0");
+    /* roles with no copies get no pool: nothing of what is handed out goes uncounted (issue 10
+     * item 7: a role given 0 copies used to get a pool its copies here then took) */
+    CHECK_STR(POOLS(10, W("a", 1, 1), W("off", 0, 1)), "a=10×1 off=0×0 used=10");
+    CHECK_STR(POOLS(0, W("off", 0, 1)), "off=0×0 used=0");
+    CHECK_STR(POOLS(4, F("off", 0, 3), W("a", 1, 1)), "off=0×0 a=4×1 used=4");
     CHECK_STR(pools(5, NULL, 0), " used=0");
 }
 
@@ -147,7 +149,7 @@ static void test_equal_weights(void)
     CHECK_STR(POOLS(10, W("a", 3, 1), W("b", 4, 1)), "a=1×3 b=1×4 used=7");
     /* the same when an equal-weight role with no copies is in the group */
     CHECK_STR(POOLS(11, W("a", 2, 1), W("none", 0, 1), W("b", 1, 1)),
-              "a=3×2 none=3×0 b=3×1 used=9");
+              "a=3×2 none=0×0 b=3×1 used=9");
     /* pinning two equal roles in the same round: w2 roles a and b, a heavy w1 role p whose
      * four copies are pinned at 1 each; the remaining 3 are shared 1.5/1.5 → 1 and 1 */
     CHECK_STR(POOLS(7, W("a", 1, 2), W("p", 4, 1), W("b", 1, 2)), "a=1×1 p=1×4 b=1×1 used=6");
@@ -184,7 +186,7 @@ static void test_properties(void)
 {
     srand(424242);
     int bad_sum = 0, bad_used = 0, bad_min = 0, bad_fixed = 0, bad_equal = 0, bad_error = 0,
-        bad_total = 0, bad_share = 0, ok = 0;
+        bad_total = 0, bad_share = 0, bad_zero = 0, ok = 0;
     for (int round = 0; round < 20000; round++) {
         struct budget_in in[10];
         static const char *const names[] = {"r0", "r1", "r2", "r3", "r4",
@@ -217,11 +219,16 @@ static void test_properties(void)
             const struct budget_line *l = &p.lines[i];
             sum += (long)l->copies * l->pool;
             if (l->total != l->copies * l->pool) bad_total++;
+            /* no copies, no pool; every copy at least one connection */
+            if (in[i].copies == 0) {
+                if (l->pool != 0) bad_zero++;
+                continue;
+            }
             if (l->pool < 1) bad_min++;
             if (in[i].fixed && l->pool != in[i].connections) bad_fixed++;
             for (size_t j = 0; j < i; j++)
-                if (!in[i].fixed && !in[j].fixed && in[i].weight == in[j].weight &&
-                    l->pool != p.lines[j].pool)
+                if (!in[i].fixed && !in[j].fixed && in[j].copies > 0 &&
+                    in[i].weight == in[j].weight && l->pool != p.lines[j].pool)
                     bad_equal++;
             /* no weighted role gets more than its proportional share rounded up (unless it was
              * raised to the minimum of 1) */
@@ -246,6 +253,7 @@ static void test_properties(void)
     CHECK_INT(bad_equal, 0);
     CHECK_INT(bad_error, 0);
     CHECK_INT(bad_share, 0);
+    CHECK_INT(bad_zero, 0);
 }
 
 int main(void)

@@ -464,6 +464,9 @@ static void test_broken_configs(void)
     BAD("shutdown_timeout: soon\nroles:\n  web: {command: x}\n",
         "roster.yaml:1:19: shutdown_timeout: invalid duration (expected e.g. 500ms, 10s, 5m, "
         "1h30m), not 'soon'");
+    BAD("roles:\n  web:\n    command: x\n    max_memory: 10\n",
+        "roster.yaml:4:17: max_memory: size needs a unit (B, KB, MB, GB, KiB, MiB or GiB), e.g. "
+        "10MB, not '10'");
     BAD("roles:\n  web:\n    command: x\n    max_memory: 4 gigs\n",
         "roster.yaml:4:17: max_memory: unknown size unit (use B, KB, MB, GB, KiB, MiB or GiB), "
         "not '4 gigs'");
@@ -1302,6 +1305,151 @@ static void test_output_keys(void)
         "CPUs (50%), not '1.5'");
 }
 
+/* ---- limits (issue 10 item 4) ---- */
+
+/* Loads text and returns the first diagnostic (or "" when it loaded). Caller frees. */
+static char *first_diag(const char *text, int *rc)
+{
+    struct roster_config cfg;
+    char *dt;
+    *rc = load_yaml(text, NULL, &cfg, &dt);
+    config_free(&cfg);
+    char *nl = strchr(dt, '\n');
+    if (nl) *nl = '\0';
+    return dt;
+}
+
+/* levels of anchors, each a list of width aliases to the one before (billion laughs); the
+ * role watches the first. */
+static char *alias_bomb(int levels, int width)
+{
+    sbuf b;
+    sbuf_init(&b);
+    sbuf_puts(&b, "x-b:\n  l0: &l0 [");
+    for (int i = 0; i < width; i++)
+        sbuf_printf(&b, "%slol", i ? "," : "");
+    sbuf_puts(&b, "]\n");
+    for (int l = 1; l < levels; l++) {
+        sbuf_printf(&b, "  l%d: &l%d [", l, l);
+        for (int i = 0; i < width; i++)
+            sbuf_printf(&b, "%s*l%d", i ? "," : "", l - 1);
+        sbuf_puts(&b, "]\n");
+    }
+    sbuf_puts(&b, "roles:\n  web: {command: x, watch: *l0}\n");
+    return sbuf_detach(&b);
+}
+
+/* An env mapping of nvars anchored once and used by nroles roles. */
+static char *env_aliases(int nvars, int nroles)
+{
+    sbuf b;
+    sbuf_init(&b);
+    sbuf_puts(&b, "x-env: &e\n");
+    for (int i = 0; i < nvars; i++)
+        sbuf_printf(&b, "  V%d: v\n", i);
+    sbuf_puts(&b, "roles:\n");
+    for (int i = 0; i < nroles; i++)
+        sbuf_printf(&b, "  r%d: {command: x, env: *e}\n", i);
+    return sbuf_detach(&b);
+}
+
+static char *nested(int depth)
+{
+    sbuf b;
+    sbuf_init(&b);
+    sbuf_puts(&b, "x-d: ");
+    for (int i = 0; i < depth; i++)
+        sbuf_putc(&b, '[');
+    for (int i = 0; i < depth; i++)
+        sbuf_putc(&b, ']');
+    sbuf_puts(&b, "\nroles:\n  web: {command: x}\n");
+    return sbuf_detach(&b);
+}
+
+static char *many_roles(int n, int instances)
+{
+    sbuf b;
+    sbuf_init(&b);
+    sbuf_puts(&b, "roles:\n");
+    for (int i = 0; i < n; i++)
+        sbuf_printf(&b, "  r%d: {command: x, instances: %d}\n", i, instances);
+    return sbuf_detach(&b);
+}
+
+static void expect_first(int line, char *text, int want_rc, const char *want)
+{
+    int rc;
+    char *dt = first_diag(text, &rc);
+    if (rc != want_rc || strcmp(dt, want) != 0) fprintf(stderr, "  (from line %d)\n", line);
+    CHECK_INT(rc, want_rc);
+    CHECK_STR(dt, want);
+    free(dt);
+    free(text);
+}
+
+static void test_limits(void)
+{
+    /* 9 levels of 9: 387 million nodes read through; stopped at the alias that passes 100,000 */
+    expect_first(__LINE__, alias_bomb(9, 9), -1,
+                 "roster.yaml:7:12: alias *l4 takes the config's aliases past 100000 nodes, "
+                 "roster's limit (a config that repeats this much is likely an alias bomb)");
+    expect_first(__LINE__, alias_bomb(4, 9), 0, "");
+    /* an env of 1,000 variables (2,001 nodes) given to 49 roles is within the limit, to 50 not */
+    expect_first(__LINE__, env_aliases(1000, 49), 0, "");
+    expect_first(__LINE__, env_aliases(1000, 50), -1,
+                 "roster.yaml:1052:26: alias *e takes the config's aliases past 100000 nodes, "
+                 "roster's limit (a config that repeats this much is likely an alias bomb)");
+    /* the root mapping is level 1: 63 lists inside it load, 64 do not, nor 40,000 */
+    expect_first(__LINE__, nested(63), 0, "");
+    expect_first(__LINE__, nested(64), -1,
+                 "roster.yaml:1:69: lists and mappings nest deeper than 64 levels, roster's limit");
+    expect_first(__LINE__, nested(40000), -1,
+                 "roster.yaml:1:69: lists and mappings nest deeper than 64 levels, roster's limit");
+    /* an alias inside the node it names would make a loop */
+    expect_first(__LINE__, xstrdup("x-a: &a [*a]\nroles:\n  web: {command: x}\n"), -1,
+                 "roster.yaml:1:10: alias *a is inside the node it names");
+    /* roles and their copies */
+    expect_first(__LINE__, many_roles(1000, 1), 0, "");
+    expect_first(__LINE__, many_roles(1001, 1), -1,
+                 "roster.yaml:1002:3: more than 1000 roles, roster's limit");
+    expect_first(__LINE__, many_roles(10, 1000), 0, "");
+    expect_first(__LINE__, many_roles(11, 1000), -1,
+                 "roster.yaml:12:3: role 'r10': its instances bring the copies of all roles to "
+                 "11000, more than 10000, roster's limit");
+
+    /* a Procfile has the same limit on its processes */
+    sbuf b;
+    sbuf_init(&b);
+    for (int i = 0; i < 1001; i++)
+        sbuf_printf(&b, "p%d: x\n", i);
+    struct roster_config cfg;
+    char *dt;
+    CHECK_INT(load_procfile(b.data, NULL, &cfg, &dt), -1);
+    CHECK_STR(dt, "Procfile:1001:1: more than 1000 processes, roster's limit for a Procfile");
+    CHECK_INT(cfg.nroles, 1000);
+    free(dt);
+    config_free(&cfg);
+    sbuf_free(&b);
+
+    /* and on its copies, which a formation sets */
+    static const char eleven[] = "p0: x\np1: x\np2: x\np3: x\np4: x\np5: x\np6: x\np7: x\n"
+                                 "p8: x\np9: x\np10: x\n";
+    diags d = {0};
+    CHECK_INT(load_procfile(eleven, NULL, &cfg, &dt), 0);
+    free(dt);
+    CHECK_INT(config_apply_formation(&cfg, "all=900", &d), 0);
+    config_free(&cfg);
+    CHECK_INT(load_procfile(eleven, NULL, &cfg, &dt), 0);
+    free(dt);
+    CHECK_INT(config_apply_formation(&cfg, "all=1000,p10=999", &d), -1);
+    CHECK_INT(d.items.n, 1);
+    if (d.items.n)
+        CHECK_STR(d.items.v[0], "Procfile:11:1: role 'p10': its instances bring the copies of "
+                                "all roles to 10999, more than 10000, roster's limit");
+    diags_free(&d);
+    config_free(&cfg);
+}
+
 int main(void)
 {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/roster-test-config-XXXXXX");
@@ -1322,6 +1470,7 @@ int main(void)
     test_socket_unsure();
     test_targets();
     test_formation();
+    test_limits();
     rmdir(tmpdir);
     return t_done("config");
 }

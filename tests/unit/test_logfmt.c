@@ -80,9 +80,9 @@ static void test_text(void)
     CHECK_STR(line(&st, &api, LOG_STDOUT, "", 0), "api    | \n");
     /* a label longer than the pad is not cut */
     CHECK_STR(line(&st, &w1, LOG_STDOUT, "x", 1), "worker.1 | x\n");
-    /* child bytes pass through unchanged, escapes and invalid UTF-8 included */
+    /* a child's control characters are shown escaped: to a file, colors too (issue 10 item 11) */
     CHECK_STR(line(&st, &api, LOG_STDOUT, "\x1b[31mred\x1b[0m \xff \"q\"", 18),
-              "api    | \x1b[31mred\x1b[0m \xff \"q\"\n");
+              "api    | \\x1b[31mred\\x1b[0m \xff \"q\"\n");
     /* only len bytes of msg are used */
     CHECK_STR(line(&st, &api, LOG_STDOUT, "abcdef", 3), "api    | abc\n");
 
@@ -120,6 +120,79 @@ static void test_text(void)
     logfmt_source_free(&w1);
 }
 
+static const char *txt(const char *s, size_t len, unsigned flags)
+{
+    static char buf[512];
+    sbuf out;
+    sbuf_init(&out);
+    logfmt_text_escape(&out, s, len, flags);
+    snprintf(buf, sizeof buf, "%s", out.data ? out.data : "");
+    sbuf_free(&out);
+    return buf;
+}
+#define TXT(lit, flags) txt(lit, sizeof(lit) - 1, flags)
+
+/* A child's control characters in text lines (issue 10 item 11): what could rewrite the line
+ * (CR, backspace), the title (OSC), the cursor or the screen (CSI other than m) is escaped;
+ * colors pass only to a colored output; TAB and UTF-8 are left alone. */
+static void test_text_escape(void)
+{
+    static const struct {
+        const char *in;
+        size_t len;
+        unsigned flags;
+        const char *out;
+    } cases[] = {
+#define C(lit, flags, out) {lit, sizeof(lit) - 1, flags, out}
+        C("plain\ttext", 0, "plain\ttext"),
+        C("progress 10%\rprogress 99%", 0, "progress 10%\\x0dprogress 99%"),
+        C("nul\0byte", 0, "nul\\x00byte"),
+        C("bell\a back\b del\x7f", 0, "bell\\x07 back\\x08 del\\x7f"),
+        C("\x1b]0;pwned\x07title", 0, "\\x1b]0;pwned\\x07title"),
+        C("\x1b]0;pwned\x07title", LOGFMT_KEEP_SGR, "\\x1b]0;pwned\\x07title"),
+        C("\x1b[31mred\x1b[0m", 0, "\\x1b[31mred\\x1b[0m"),
+        C("\x1b[31mred\x1b[0m", LOGFMT_KEEP_SGR, "\x1b[31mred\x1b[0m"),
+        C("\x1b[38;2;1;2;3mrgb\x1b[m", LOGFMT_KEEP_SGR, "\x1b[38;2;1;2;3mrgb\x1b[m"),
+        C("\x1b[2J\x1b[H\x1b[?25l", LOGFMT_KEEP_SGR, "\\x1b[2J\\x1b[H\\x1b[?25l"),
+        C("\x1b[31", LOGFMT_KEEP_SGR, "\\x1b[31"),
+        C("\x1b", LOGFMT_KEEP_SGR, "\\x1b"),
+        C("\033c reset", LOGFMT_KEEP_SGR, "\\x1bc reset"),
+        C("a\nb", 0, "a\\x0ab"),
+        C("a\nb", LOGFMT_KEEP_NL, "a\nb"),
+        C("caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80", 0,
+          "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80"),
+        C("C1 \xC2\2332J", LOGFMT_KEEP_SGR, "C1 \\u009b2J"),
+        C("8-bit \2332J", 0, "8-bit \\x9b2J"),
+        C("latin-1 caf\xE9", 0, "latin-1 caf\xE9"),
+        C("cut \xE2\x82", 0, "cut \xE2\\x82"),
+#undef C
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        CHECK_STR(txt(cases[i].in, cases[i].len, cases[i].flags), cases[i].out);
+    CHECK_STR(TXT("", 0), "");
+
+    /* in a line: to a file everything is escaped, to a colored terminal colors pass */
+    struct log_style st = style(LOG_TEXT, false, false, 3);
+    struct log_source api = source("api", "api", 0, 123);
+    const char evil[] = "ok\r\x1b]0;t\x07\x1b[32mgreen\x1b[0m\0";
+    CHECK_STR(line(&st, &api, LOG_STDOUT, evil, sizeof evil - 1),
+              "api | ok\\x0d\\x1b]0;t\\x07\\x1b[32mgreen\\x1b[0m\\x00\n");
+    st.color = true;
+    logfmt_prepare(&st, &api);
+    CHECK_STR(line(&st, &api, LOG_STDOUT, evil, sizeof evil - 1),
+              "\x1b[36mapi |\x1b[0m ok\\x0d\\x1b]0;t\\x07\x1b[32mgreen\x1b[0m\\x00\n");
+    /* CRLF: the CR that ends a line is a line ending, not shown; one before it is */
+    st.color = false;
+    CHECK_STR(line(&st, &api, LOG_STDOUT, "crlf\r", 5), "api | crlf\n");
+    CHECK_STR(line(&st, &api, LOG_STDOUT, "a\rb\r\r", 5), "api | a\\x0db\\x0d\n");
+    CHECK_STR(line(&st, &api, LOG_STDOUT, "\r", 1), "api | \n");
+    /* roster's own events: escaped too, their newlines kept */
+    st.color = false;
+    CHECK_STR(event(&st, "warning", NULL, 0, NULL, "status: a\rb\nc"),
+              "roster | status: a\\x0db\nc\n");
+    logfmt_source_free(&api);
+}
+
 static void test_colors(void)
 {
     CHECK_STR(logfmt_color(0), "\x1b[36m");
@@ -137,7 +210,8 @@ static void test_json_escape(void)
     CHECK_STR(ESC("a\nb\rc\td"), "a\\nb\\rc\\td");
     CHECK_STR(ESC("\x01\x1f\x1b[0m"), "\\u0001\\u001f\\u001b[0m");
     CHECK_STR(ESC("nul\0byte"), "nul\\u0000byte");
-    CHECK_STR(ESC("\x7f"), "\x7f");
+    CHECK_STR(ESC("\x7f"), "\\u007f");
+    CHECK_STR(ESC("C1 \xC2\2332J \xC2\xA0"), "C1 \\u009b2J \xC2\xA0");
     /* valid multi-byte UTF-8 is kept */
     CHECK_STR(ESC("caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80 \xF4\x8F\xBF\xBF"),
               "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80 \xF4\x8F\xBF\xBF");
@@ -425,6 +499,7 @@ int main(void)
     test_role_color_and_hide();
     test_colors();
     test_json_escape();
+    test_text_escape();
     test_json_lines();
     test_events();
     return t_done("logfmt");

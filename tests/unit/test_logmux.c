@@ -4,6 +4,7 @@
  * how many; every line not dropped arrives whole and in order, and lines after the report are
  * queued again. */
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -67,7 +68,7 @@ static bool run_until(uv_loop_t *loop, const char *needle)
     return false;
 }
 
-static void feed(struct logmux *m, const struct log_source *src, const char *tag, int from, int to)
+static void feed(struct logmux *m, struct log_source *src, const char *tag, int from, int to)
 {
     char line[LINE_LEN + 1];
     for (int i = from; i < to; i++) {
@@ -111,8 +112,57 @@ static void on_alive(uv_timer_t *t)
     (void)t;
 }
 
+/* stdout closed (EPIPE): the loop hears of it, and from then on every line and event is
+ * counted, not formatted; what was on its way when the write failed is counted apart. */
+static void test_gone(void)
+{
+    int fds[2];
+    CHECK(pipe(fds) == 0);
+    close(fds[0]);
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    struct logmux m;
+    logmux_init(&m, &loop, fds[1]);
+    struct log_source api = {.label = "api", .role = "api", .color = ""};
+    logfmt_prepare(&m.style, &api);
+    uv_timer_t alive;
+    uv_timer_init(&loop, &alive);
+    uv_timer_start(&alive, on_alive, 60000, 60000);
+    CHECK(logmux_stdout_up(&m));
+    uint64_t fed = 0;
+    for (int i = 0; i < 10000 && logmux_stdout_up(&m); i++) {
+        feed(&m, &api, "api", 0, 10);
+        fed += 10;
+        uv_run(&loop, UV_RUN_NOWAIT);
+        msleep(1);
+    }
+    CHECK(!logmux_stdout_up(&m));
+    size_t before = logmux_pending(&m);
+    uint64_t dropped = api.dropped;
+    feed(&m, &api, "api", 0, 1000);
+    logmux_event(&m, "test", NULL, 0, NULL, "an event nobody reads");
+    CHECK_INT(api.dropped, dropped + 1000);
+    CHECK_INT(m.events_dropped_total, 1);
+    CHECK(logmux_pending(&m) == before); /* nothing more was queued */
+    logmux_flush_sync(&m, 5000);
+    uv_run(&loop, UV_RUN_NOWAIT);
+    /* every line fed before is either lost with the write or counted as dropped */
+    CHECK(logmux_lines_lost(&m) > 0);
+    CHECK_INT(logmux_lines_lost(&m) + dropped, fed);
+    logmux_close(&m);
+    /* what stderr says at the end: every line and event not written, once */
+    CHECK_INT(m.lost_lines + m.gone_dropped, fed + 1000 + 1);
+    uv_close((uv_handle_t *)&alive, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    logfmt_source_free(&api);
+    uv_loop_close(&loop);
+    close(fds[1]);
+}
+
 int main(void)
 {
+    signal(SIGPIPE, SIG_IGN); /* as roster: a closed stdout is EPIPE, not death */
+    test_gone();
     int fds[2];
     CHECK(pipe(fds) == 0);
     rd.fd = fds[0];
@@ -170,6 +220,10 @@ int main(void)
     CHECK(strstr(data, "an event over the cap") == NULL);
     /* the report comes once, after the gap: nothing is counted twice */
     CHECK(strstr(strstr(data, "roster | api: ") + 1, "roster | api: ") == NULL);
+    /* what /metrics reads agrees with the report, and is not reset by it */
+    CHECK_INT(api.dropped, api_dropped);
+    CHECK_INT(worker.dropped, worker_dropped);
+    CHECK_INT(m.events_dropped_total, 1);
 
     logfmt_source_free(&api);
     logfmt_source_free(&worker);

@@ -10,6 +10,7 @@
 
 #include "config/config.h"
 #include "os/lazylib.h"
+#include "os/proc.h"
 #include "plan/libs.h"
 #include "plan/plan.h"
 #include "base/util.h"
@@ -885,6 +886,189 @@ static void test_libs(void)
     if (p) plan_unref(p);
 }
 
+/* The plan's Postgres total is what its copies are handed, always (issue 10 item 7): a role that
+ * postgres.instances gives 0 copies but this roster runs is an error, one that runs elsewhere
+ * gets no pool; over random configs, Σ copies × pool is the stated total and what this roster's
+ * own copies take is within it. */
+static void test_budget_totals(void)
+{
+    FAIL("postgres:\n  url: postgres://db/app\n  budget: 10\n  instances: {api: 0}\nroles:\n"
+         "  api: {command: x, instances: 3}\n  worker: {command: y}\n",
+         NULL,
+         "@:4:15: postgres.instances gives 'api' 0 copies, but this roster runs it (instances: "
+         "3); count the rosters that run it, or set postgres: false on the role");
+    char *dt;
+    struct plan *p = build("postgres:\n  url: postgres://db/app\n  budget: 10\n"
+                           "  instances: {api: 0}\nroles:\n"
+                           "  api: {command: x, instances: 3}\n  worker: {command: y}\n",
+                           "worker", NULL, 0, &dt);
+    CHECK(p != NULL);
+    free(dt);
+    if (p) {
+        CHECK_INT(p->roles[0].pool_size, 0);
+        CHECK_INT(p->roles[1].pool_size, 10);
+        CHECK_INT(p->budget.used, 10);
+        plan_unref(p);
+    }
+
+    srand(1010);
+    int built = 0, bad_total = 0, bad_here = 0, bad_zero = 0, bad_error = 0;
+    for (int round = 0; round < 400; round++) {
+        sbuf y;
+        sbuf_init(&y);
+        int n = 1 + rand() % 5;
+        sbuf_printf(&y, "postgres:\n  url: postgres://db/app\n  budget: %d\n  instances: {",
+                    1 + rand() % 40);
+        bool first = true;
+        for (int i = 0; i < n; i++) {
+            if (rand() % 2) continue;
+            sbuf_printf(&y, "%sr%d: %d", first ? "" : ", ", i, rand() % 3);
+            first = false;
+        }
+        sbuf_puts(&y, "}\nroles:\n");
+        sbuf sel;
+        sbuf_init(&sel);
+        for (int i = 0; i < n; i++) {
+            sbuf_printf(&y, "  r%d: {command: x, instances: %d", i, 1 + rand() % 3);
+            switch (rand() % 5) {
+            case 0: sbuf_puts(&y, ", postgres: false"); break;
+            case 1: sbuf_printf(&y, ", postgres: {connections: %d}", 1 + rand() % 4); break;
+            case 2: sbuf_puts(&y, ", kind: oneshot"); break;
+            default: sbuf_printf(&y, ", postgres: {weight: %d}", 1 + rand() % 4); break;
+            }
+            sbuf_puts(&y, "}\n");
+            if (i == 0 || rand() % 2) sbuf_printf(&sel, "%sr%d", sel.len ? "," : "", i);
+        }
+        struct plan *q = build(y.data, sel.data, NULL, 0, &dt);
+        if (!q) {
+            /* only a budget that cannot hold, or copies here that the budget counts as none */
+            if (!strstr(dt, "postgres budget: ") && !strstr(dt, " 0 copies, but this roster"))
+                bad_error++;
+            if (bad_error == 1 && !strstr(dt, "postgres budget: ") && !strstr(dt, " 0 copies"))
+                fprintf(stderr, "  unexpected: %s\n%s\n", dt, y.data);
+        } else {
+            built++;
+            long total = 0, here = 0;
+            for (size_t i = 0; i < q->nroles; i++) {
+                const struct plan_role *pr = &q->roles[i];
+                total += (long)pr->copies * pr->pool_size;
+                if (pr->selected) here += (long)pr->cfg->instances * pr->pool_size;
+                if (pr->copies == 0 && pr->pool_size != 0) bad_zero++;
+            }
+            if (total != q->budget.used) bad_total++;
+            if (here > q->budget.used) bad_here++;
+            plan_unref(q);
+        }
+        free(dt);
+        sbuf_free(&sel);
+        sbuf_free(&y);
+    }
+    CHECK(built > 100);
+    CHECK_INT(bad_total, 0);
+    CHECK_INT(bad_here, 0);
+    CHECK_INT(bad_zero, 0);
+    CHECK_INT(bad_error, 0);
+}
+
+/* A file system of fakes: directories are paths without "missing" or "file" in them; programs
+ * named ok are found, noexec is found but not executable. The last program looked up, its PATH
+ * and its cwd are kept. */
+static char last_find[256];
+
+static int fake_check_dir(void *ctx, const char *path)
+{
+    (void)ctx;
+    if (strstr(path, "missing")) return -ENOENT;
+    if (strstr(path, "file")) return -ENOTDIR;
+    return 0;
+}
+
+static int fake_find_program(void *ctx, const char *prog, const char *path, const char *cwd)
+{
+    (void)ctx;
+    snprintf(last_find, sizeof last_find, "%s|%s|%s", prog, path, cwd ? cwd : "(none)");
+    const char *base = strrchr(prog, '/') ? strrchr(prog, '/') + 1 : prog;
+    if (!strcmp(base, "ok")) return 0;
+    return !strcmp(base, "noexec") ? -EACCES : -ENOENT;
+}
+
+/* A cwd that does not exist is an error, a command not found a note; only for selected roles,
+ * which run here (issue 10 item 13). */
+static void test_paths(void)
+{
+    struct plan_opts saved = fakes;
+    fakes.check_dir = fake_check_dir;
+    fakes.find_program = fake_find_program;
+    char *dt, *s;
+    static const char yaml[] = "roles:\n"
+                               "  web: {command: ok, cwd: /srv/missing}\n"
+                               "  api: {command: ok, cwd: /srv/file}\n"
+                               "  db: {command: ok, cwd: /srv/missing}\n";
+    struct plan *p = build(yaml, "web,api", NULL, 0, &dt);
+    CHECK(p == NULL);
+    char *want = xasprintf("%s:2:27: role 'web': cwd '/srv/missing' does not exist\n"
+                           "%s:3:27: role 'api': cwd '/srv/file' cannot be used: Not a directory",
+                           cfg_path, cfg_path);
+    CHECK_STR(dt, want);
+    free(want);
+    free(dt);
+    plan_unref(p);
+
+    p = build("roles:\n"
+              "  web: {command: nope --port 1, cwd: /srv/app}\n"
+              "  api: {command: [./noexec], env: {PATH: /opt/bin}}\n"
+              "  sh: {command: 'nope | tee log'}\n"
+              "  good: {command: [ok, x], cwd: /srv/app, env: {PATH: /opt/bin}}\n"
+              "  db: {command: elsewhere}\n",
+              "web,api,sh,good", NULL, 0, &dt);
+    CHECK(p != NULL);
+    CHECK_STR(dt, "");
+    free(dt);
+    if (p) {
+        s = notes_of(p);
+        CHECK_STR(s, "role web: command nope is not found on its PATH (" PROC_DEFAULT_PATH
+                     "); the role fails to start unless it is there by then\n"
+                     "role api: command ./noexec is not executable; the role fails to start "
+                     "unless it is there by then");
+        free(s);
+        /* the program, the role's own PATH and its cwd, as the exec will see them */
+        CHECK_STR(last_find, "ok|/opt/bin|/srv/app");
+        plan_unref(p);
+    }
+    fakes = saved;
+}
+
+/* Two copies that run here on one port are an error naming both places; copies of one role get
+ * consecutive ports (issue 10 item 13). */
+static void test_ports(void)
+{
+    static const char yaml[] = "roles:\n"
+                               "  api: {command: x, port: 3000, instances: 3}\n"
+                               "  web: {command: x, port: 3002}\n"
+                               "  docs: {command: x, port: 3000}\n"
+                               "  admin: {command: x, port: 4000, instances: 2}\n"
+                               "  top: {command: x, port: 65535, instances: 2}\n";
+    FAIL(yaml, NULL,
+         "@:6:27: role 'top': port 65535 with 2 instances runs past port 65535 (one port per "
+         "copy)\n"
+         "@:4:28: role 'docs' (port 3000) and role 'api' (ports 3000-3002, at @:2:27) would share "
+         "port 3000\n"
+         "@:3:27: role 'web' (port 3002) and role 'api' (ports 3000-3002, at @:2:27) would share "
+         "port 3002");
+    /* roles that are not selected run elsewhere */
+    char *dt;
+    struct plan *p = build(yaml, "api,admin", NULL, 0, &dt);
+    CHECK(p != NULL);
+    CHECK_STR(dt, "");
+    free(dt);
+    plan_unref(p);
+    p = build(yaml, "web,docs,admin", NULL, 0, &dt);
+    CHECK(p != NULL);
+    CHECK_STR(dt, "");
+    free(dt);
+    plan_unref(p);
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "/tmp/roster-test-plan-XXXXXX");
@@ -898,6 +1082,9 @@ int main(void)
     test_dependency_errors();
     test_env();
     test_budget_modes();
+    test_budget_totals();
+    test_paths();
+    test_ports();
     test_users();
     test_pq_keywords();
     test_probe_targets();

@@ -80,8 +80,9 @@ static void test_sizes(void)
     CHECK_INT(BYTES("400MiB"), 400ull * 1024 * 1024);
     CHECK_INT(BYTES("1GiB"), 1073741824ull);
     CHECK_INT(BYTES("512MB"), 512000000ull);
-    CHECK_INT(BYTES("100"), 100);
     CHECK_INT(BYTES("100B"), 100);
+    CHECK_INT(BYTES("0"), 0); /* 0 is 0 in every unit: max_memory: 0 is no limit */
+    CHECK_INT(BYTES("0B"), 0);
     CHECK_INT(BYTES("2K"), 2000);
     CHECK_INT(BYTES("2KB"), 2000);
     CHECK_INT(BYTES("3KiB"), 3072);
@@ -97,6 +98,9 @@ static void test_size_errors(void)
     CHECK_STR(size_err(""), "invalid size (expected e.g. 400MiB, 1GiB, 512MB)");
     CHECK_STR(size_err("MiB"), "invalid size (expected e.g. 400MiB, 1GiB, 512MB)");
     CHECK_STR(size_err("-1MiB"), "invalid size (expected e.g. 400MiB, 1GiB, 512MB)");
+    /* a number without a unit (issue 10 item 13: max_memory: 10 was 10 bytes, a restart loop) */
+    CHECK_STR(size_err("10"), "size needs a unit (B, KB, MB, GB, KiB, MiB or GiB), e.g. 10MB");
+    CHECK_STR(size_err("1.5 "), "size needs a unit (B, KB, MB, GB, KiB, MiB or GiB), e.g. 10MB");
     CHECK_STR(size_err("10XB"), "unknown size unit (use B, KB, MB, GB, KiB, MiB or GiB)");
     CHECK_STR(size_err("10mib"), "unknown size unit (use B, KB, MB, GB, KiB, MiB or GiB)");
     CHECK_STR(size_err("1.2.3MB"), "invalid number in size");
