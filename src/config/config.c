@@ -272,6 +272,8 @@ void config_finish_roles(struct roster_config *cfg)
         if (ro->restart == RESTART_DEFAULT)
             ro->restart = ro->kind == ROLE_ONESHOT ? RESTART_NEVER : RESTART_ALWAYS;
         if (!ro->pg.url_env) ro->pg.url_env = xstrdup("DATABASE_URL");
+        /* "N:text" may reach any role, as concurrently's -i lets it reach any command */
+        if (cfg->input) ro->stdin_pipe = true;
     }
 }
 
@@ -339,6 +341,7 @@ void config_free(struct roster_config *cfg)
     envmap_free(&cfg->env);
     envmap_free(&cfg->file_env);
     free(cfg->exit.role);
+    free(cfg->input);
     free(cfg->look.prefix);
     free(cfg->look.time_format);
     strvec_free(&cfg->teardown);

@@ -121,8 +121,11 @@ struct role_config {
     char *look_color;
     bool look_hidden;
     /* concurrently's -i: the role's stdin is a pipe roster writes to (struct instance's
-     * stdin_fd), not /dev/null */
+     * stdin_fd), not /dev/null; every role has one when the config has input: */
     bool stdin_pipe;
+    /* tty: true: the role runs under a pseudo-terminal of its own (its stdin, stdout and stderr,
+     * and its controlling terminal); its output is one stream, read from the pty's master */
+    bool tty;
     /* watch: paths and globs whose changes restart the role, made absolute against its cwd (or
      * the config's directory); watch_ignore: patterns whose matches never do (node_modules and
      * .git are ignored besides, by the watcher). */
@@ -199,6 +202,10 @@ struct roster_config {
     bool dev;
     uint64_t shutdown_timeout_ms;
     struct exit_config exit;
+    /* input: the role (ROLE, or ROLE.N for one copy) that gets the lines roster reads from its
+     * stdin, "TARGET:text" lines going to TARGET (concurrently's -i); NULL: stdin is not read */
+    char *input;
+    src_pos input_pos;
     struct look_config look;
     /* max_processes (concurrently's -m): how many instances run at once, 0 for all; a
      * percentage of the CPUs when max_processes_percent ("50%") */

@@ -13,7 +13,6 @@
 #include "cli/commands.h"
 #include "cli/concur.h"
 #include "cli/concur_config.h"
-#include "cli/concur_run.h"
 #include "cli/plan_inputs.h"
 #include "config/config.h"
 #include "os/lazylib.h"
@@ -70,8 +69,8 @@ static int load_plan(const struct cli *c, struct plan_inputs *in, struct plan **
 }
 
 /* Runs plan p (taken over) under a supervisor with its observers until roster is done, then the
- * config's teardown; co, when not NULL, holds concurrently's options (-i). */
-static int supervise(struct plan *p, const struct sup_opts *so, const struct concur_opts *co)
+ * config's teardown. concurrently's options are in the config by now (-i is its input:). */
+static int supervise(struct plan *p, const struct sup_opts *so)
 {
     struct sup s;
     uv_loop_t loop;
@@ -84,14 +83,12 @@ static int supervise(struct plan *p, const struct sup_opts *so, const struct con
     struct serve *sv = serve_attach(&s, ck, svc);
     struct watch *wt = watch_attach(&s);
     struct flow *fl = flow_attach(&s, (int)uv_available_parallelism());
-    struct concur_run *cr = co ? concur_run_attach(&s, co) : NULL;
     int rc = sup_run(&s);
     sup_free(&s);
     serve_free(sv);
     services_free(svc);
     checks_free(ck);
     watch_free(wt);
-    concur_run_free(cr);
     if (uv_loop_close(&loop) != 0) fprintf(stderr, "roster: event loop closed with handles open\n");
     /* teardown runs once every role has ended, whatever the result (concurrently's way) */
     if (flow_teardown(fl, so->environ_) && rc == 0) rc = 1;
@@ -119,7 +116,7 @@ static int cmd_run(const struct cli *c)
         .timestamps = c->timestamps,
         .plan_opts = plan_inputs_opts(&in, c->roles, 0),
     };
-    rc = supervise(p, &so, NULL);
+    rc = supervise(p, &so);
     plan_inputs_free(&in);
     return rc;
 }
@@ -167,7 +164,7 @@ static int cmd_concurrently(int argc, char **argv)
                 .plan_opts = plan_inputs_opts(&in, NULL, 0),
                 .no_reload = true,
             };
-            rc = supervise(p, &so, &o);
+            rc = supervise(p, &so);
         }
         plan_inputs_free(&in);
     }

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -91,10 +92,15 @@ int proc_spawn(const struct spawn_opts *o, pid_t *pid, char *err, size_t errlen)
             if (s != SIGKILL && s != SIGSTOP) signal(s, SIG_DFL);
         sigset_t none;
         sigemptyset(&none);
-        if (o->new_group) setpgid(0, 0);
+        if (o->ctty)
+            setsid();
+        else if (o->new_group)
+            setpgid(0, 0);
         int in = o->stdin_fd >= 0 ? o->stdin_fd : devnull;
         if ((in >= 0 && dup2(in, 0) < 0) || dup2(o->stdout_fd, 1) < 0 || dup2(o->stderr_fd, 2) < 0)
             child_report(errpipe[1], STAGE_FD);
+        /* the new session's terminal: isatty() and job control as in a terminal of its own */
+        if (o->ctty && ioctl(0, TIOCSCTTY, 0) < 0) child_report(errpipe[1], STAGE_FD);
         /* errpipe[1] too: it closes at exec, which tells the parent the exec worked */
         os_close_from(3, true);
         if (o->cwd && chdir(o->cwd) < 0) child_report(errpipe[1], STAGE_CWD);
@@ -123,8 +129,9 @@ int proc_spawn(const struct spawn_opts *o, pid_t *pid, char *err, size_t errlen)
         snprintf(err, errlen, "fork: %s", strerror(fork_errno));
         return -fork_errno;
     }
-    /* Also in the parent, so the group exists before we might signal it. */
-    if (o->new_group) setpgid(child, child);
+    /* Also in the parent, so the group exists before we might signal it (a session leader's
+     * group exists already: setsid made it before the exec we waited for). */
+    if (o->new_group && !o->ctty) setpgid(child, child);
 
     struct exec_fail f;
     ssize_t n;

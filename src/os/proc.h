@@ -22,6 +22,9 @@ struct spawn_opts {
     int stdin_fd; /* -1: /dev/null */
     int stdout_fd, stderr_fd;
     bool new_group; /* its own process group (roles); probes share it too */
+    /* A session of its own (setsid: also a process group whose id is the pid) with stdin_fd, a
+     * pty slave, as its controlling terminal (tty: true). */
+    bool ctty;
 };
 
 /* The PATH a child without one in its environment searches. */

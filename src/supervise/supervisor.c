@@ -16,8 +16,10 @@
 #include "base/redact.h"
 #include "base/units.h"
 #include "os/lazylib.h"
+#include "os/pty.h"
 #include "os/sys.h"
 #include "plan/libs.h"
+#include "supervise/input.h"
 #include "supervise/observer.h"
 #include "supervise/output.h"
 
@@ -383,11 +385,18 @@ static void act_spawn(struct instance *in)
     if (s->log.style.look && in->spawned_wall != 0)
         logmux_note(&s->log, &in->src, "%s restarted", in->src.command);
 
-    /* Bigger pipes: a chatty child blocks less often, and each read takes more lines. */
+    /* Bigger pipes: a chatty child blocks less often, and each read takes more lines. A tty
+     * role has one pseudo-terminal instead: out[0] its master, out[1] its slave (stdin, stdout
+     * and stderr alike). */
     int out[2] = {-1, -1}, err[2] = {-1, -1}, inp[2] = {-1, -1};
-    int prc = os_pipe(out, STREAM_PIPE_SIZE);
-    if (prc == 0) prc = os_pipe(err, STREAM_PIPE_SIZE);
-    if (prc == 0 && c->stdin_pipe) prc = os_pipe(inp, 0);
+    int prc;
+    if (c->tty) {
+        prc = pty_open(&out[0], &out[1], pty_term_size());
+    } else {
+        prc = os_pipe(out, STREAM_PIPE_SIZE);
+        if (prc == 0) prc = os_pipe(err, STREAM_PIPE_SIZE);
+        if (prc == 0 && c->stdin_pipe) prc = os_pipe(inp, 0);
+    }
     if (prc < 0) {
         int e = -prc;
         if (out[0] >= 0) close(out[0]), close(out[1]);
@@ -401,13 +410,17 @@ static void act_spawn(struct instance *in)
     so.argv = argv;
     so.envp = envp;
     so.stdout_fd = out[1];
-    so.stderr_fd = err[1];
+    so.stderr_fd = c->tty ? out[1] : err[1];
     if (inp[0] >= 0) so.stdin_fd = inp[0];
+    if (c->tty) so.stdin_fd = out[1];
+    so.ctty = c->tty;
     pid_t pid = 0;
     char msg[256];
     int rc = s->be->spawn(s->be->ud, &so, &pid, msg, sizeof msg);
     close(out[1]);
-    close(err[1]);
+    if (err[1] >= 0) close(err[1]);
+    /* a tty role's input goes to its master: a descriptor of its own, closed with stdin's */
+    if (c->tty && (rc == 0 || pid > 0)) in->stdin_fd = fcntl(out[0], F_DUPFD_CLOEXEC, 3);
     if (inp[0] >= 0) {
         close(inp[0]);
         /* a child that does not read must not block the loop: what does not fit is refused */
@@ -419,13 +432,13 @@ static void act_spawn(struct instance *in)
     }
     envp_free(envp);
     fcntl(out[0], F_SETFL, O_NONBLOCK);
-    fcntl(err[0], F_SETFL, O_NONBLOCK);
+    if (err[0] >= 0) fcntl(err[0], F_SETFL, O_NONBLOCK);
 
     free(in->spawn_error);
     in->spawn_error = NULL;
     if (rc < 0 && pid <= 0) {
         close(out[0]);
-        close(err[0]);
+        if (err[0] >= 0) close(err[0]);
         spawn_failed_now(in, msg);
         return;
     }
@@ -436,8 +449,12 @@ static void act_spawn(struct instance *in)
     in->src.pid = pid;
     logfmt_prepare(&s->log.style, &in->src);
     crashlog_start(in);
-    output_open(in, LOG_STDOUT, out[0], s->log.paused, sink_line, stream_closed);
-    output_open(in, LOG_STDERR, err[0], s->log.paused, sink_line, stream_closed);
+    if (c->tty) {
+        output_open_pty(in, out[0], s->log.paused, sink_line, stream_closed);
+    } else {
+        output_open(in, LOG_STDOUT, out[0], s->log.paused, sink_line, stream_closed);
+        output_open(in, LOG_STDERR, err[0], s->log.paused, sink_line, stream_closed);
+    }
     dispatch(in, EV_SPAWNED, NULL);
     if (rc < 0) {
         /* exec failed in the child, which exits 127; the reaper finishes the story */
@@ -903,6 +920,7 @@ static void on_sigtstp(uv_signal_t *h, int sig)
     signal_all(s, SIGSTOP);
     raise(SIGSTOP); /* returns when roster is continued */
     signal_all(s, SIGCONT);
+    input_resized(s);
     logmux_event(&s->log, "resume", NULL, 0, NULL, "resumed (SIGCONT): every role continued");
 }
 
@@ -1411,6 +1429,7 @@ static void swap_plan(struct sup *s, struct plan *np, struct swap_counts *n)
     plan_unref(old_plan);
     s->state_version++;
     apply_style(s);
+    input_plan_changed(s);
     post_reconcile(s);
 }
 
@@ -2005,6 +2024,7 @@ int sup_run(struct sup *s)
         s->exit_code = 1;
     } else {
         mem_schedule(s, 0);
+        input_start(s);
         reconcile(s);
         if (!s->finished) uv_run(s->loop, UV_RUN_DEFAULT);
     }
@@ -2016,6 +2036,7 @@ int sup_run(struct sup *s)
     reload_abandon(s);
     for (int i = 0; i < started && i < s->nobs; i++)
         if (s->obs[i].ops->stop) s->obs[i].ops->stop(s->obs[i].ud, s);
+    input_stop(s);
     s->stopped = true;
     free_posts(s);
     logmux_flush_sync(&s->log, 5000);
@@ -2051,6 +2072,7 @@ void sup_free(struct sup *s)
     free(s->retiring);
     free_posts(s);
     orphans_free(s);
+    input_free(s);
     plan_unref(s->plan);
     logmux_close(&s->log);
 }

@@ -31,6 +31,7 @@ struct sup;
 struct role;
 struct instance;
 struct sup_observer;
+struct sup_input;
 struct post;
 struct reload_job;
 struct reload_waiter;
@@ -90,7 +91,8 @@ struct instance {
     char *spawn_error; /* why the last exec failed, if it did */
     struct stream *streams[2];
     int stdin_fd; /* the write end of its stdin (role_config.stdin_pipe), non-blocking, while its
-                     process group lives; else -1 */
+                     process group lives; else -1. For a tty role: a descriptor of its pty's
+                     master (input is written to it, and the window size set on it) */
     struct log_source src;
     uv_timer_t timer;    /* backoff, or SIGKILL after stop.timeout */
     uint64_t spawned_at; /* monotonic ms */
@@ -195,6 +197,7 @@ struct sup {
     bool reload_again;                 /* SIGHUP during a reload: one more follows it */
     struct sup_obs_slot obs[SUP_MAX_OBSERVERS];
     int nobs;
+    struct sup_input *input; /* roster's stdin and terminal size towards roles (input.c) */
 };
 
 /* Sets up the loop side (signals, logs) for plan, which the supervisor takes over. */

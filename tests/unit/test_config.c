@@ -636,6 +636,44 @@ static void test_exit_keys(void)
         "roster.yaml:2:34: exit_on_end must be false, true or failure, not 'maybe'");
 }
 
+/* tty: and input: (issue 9 §3): input: names a role or one of its copies; every role then gets
+ * a stdin pipe, so "TARGET:text" can reach any of them. */
+static void test_tty_and_input(void)
+{
+    struct roster_config cfg;
+    char *diag;
+    CHECK_INT(load_yaml("roles:\n  web: {command: x, tty: true}\n  db: {command: y}\n", NULL, &cfg,
+                        &diag),
+              0);
+    CHECK(cfg.roles[0].tty && !cfg.roles[1].tty);
+    CHECK(cfg.input == NULL && !cfg.roles[0].stdin_pipe && !cfg.roles[1].stdin_pipe);
+    config_free(&cfg);
+    free(diag);
+
+    CHECK_INT(load_yaml("input: web.1\nroles:\n  web: {command: x, instances: 2}\n  db: "
+                        "{command: y}\n",
+                        NULL, &cfg, &diag),
+              0);
+    CHECK_STR(diag, "");
+    CHECK_STR(cfg.input, "web.1");
+    CHECK(cfg.roles[0].stdin_pipe && cfg.roles[1].stdin_pipe);
+    config_free(&cfg);
+    free(diag);
+
+    BAD("input: api\nroles:\n  web: {command: x}\n",
+        "roster.yaml:1:8: input names role 'api', which is not defined");
+    BAD("input: web.1\nroles:\n  web: {command: x}\n",
+        "roster.yaml:1:8: input names web.1, but role 'web' has 1 copy (from 0)");
+    BAD("input: [web]\nroles:\n  web: {command: x}\n",
+        "roster.yaml:1:8: input must be a value, not a list");
+    BAD("input: web/1\nroles:\n  web: {command: x}\n",
+        "roster.yaml:1:8: input must name a role (ROLE, or ROLE.N for one copy), not 'web/1'");
+    BAD("roles:\n  web: {command: x, tty: maybe}\n",
+        "roster.yaml:2:26: tty must be true or false, not 'maybe'");
+    BAD("roles:\n  web: {command: x, ttty: true}\n",
+        "roster.yaml:2:21: unknown key 'ttty' in a role (did you mean 'tty'?)");
+}
+
 static void test_every_key(void)
 {
     BAD("roles:\n  web:\n    command: x\n    user: {name: x}\n",
@@ -1473,6 +1511,7 @@ int main(void)
     test_broken_configs();
     test_every_key();
     test_exit_keys();
+    test_tty_and_input();
     test_output_keys();
     test_procfile();
     test_control_socket_length();
