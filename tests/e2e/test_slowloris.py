@@ -1,0 +1,185 @@
+"""Slowloris on the health port (issue 10 item 1): one client opens 512 connections and dribbles
+a header line on each every 3 s, under the 10 s idle timeout, reconnecting whatever the server
+cuts. Before the fix it held all 512 of the server's connections and /livez went unanswered (0
+of 10 probes in 30 s). A liveness probe must get through while the attack runs: the server caps
+connections per client address, gives a request 5 s to complete its headers, and when it is
+near its limit closes the oldest unfinished connection rather than refusing a new one."""
+import errno
+import resource
+import socket
+import sys
+import threading
+import time
+
+from harness import Failure, Roster, check, free_port, http_get, run, wait_for
+
+ATTACK = 512       # connections the attacker keeps open (health.c's limit)
+DRIBBLE_S = 3.0    # a header line this often on each, under the 10 s idle timeout
+PROBES = 10        # /livez probes while the attack runs, one every PROBE_EVERY_S
+PROBE_EVERY_S = 2.0
+PROBE_TIMEOUT_S = 2.0
+PER_CLIENT = 64    # health.c's per-client limit
+SKIP = 77
+
+
+def _raise_fd_limit(need):
+    """Raises the soft fd limit (roster inherits it); False when the hard limit is too low."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft >= need:
+        return True
+    if hard != resource.RLIM_INFINITY and hard < need:
+        return False
+    resource.setrlimit(resource.RLIMIT_NOFILE, (need, hard))
+    return True
+
+
+def _held_from(port, addr_hex):
+    """Connections the server on port has accepted (they have an inode) from the client address
+    (as /proc/net/tcp writes it), counted by inode since the table changes while it is read."""
+    inodes = set()
+    with open("/proc/net/tcp") as f:
+        next(f)
+        for line in f:
+            fields = line.split()
+            local, remote, st, inode = fields[1], fields[2], fields[3], fields[9]
+            if (int(local.split(":")[1], 16) == port and remote.split(":")[0] == addr_hex
+                    and st == "01" and inode != "0"):
+                inodes.add(inode)
+    return len(inodes)
+
+
+def _hex(addr):
+    """127.0.0.2 as /proc/net/tcp writes it (little-endian hex)."""
+    return "%08X" % int.from_bytes(socket.inet_aton(addr), "little")
+
+
+class Attacker(threading.Thread):
+    """Keeps ATTACK connections from source address src open to port, each sending a request
+    line and then one header line every DRIBBLE_S, never the blank line that ends the headers.
+    A connection the server closes is opened again at once."""
+
+    def __init__(self, port, src):
+        super().__init__(daemon=True)
+        self.port, self.src = port, src
+        self.stop_ev = threading.Event()
+        self.opened = 0
+        self.cut = 0  # connections the server closed under the attacker
+        self.socks = []  # [socket, next dribble time, header lines sent]
+
+    def _open(self):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setblocking(False)
+        s.bind((self.src, 0))
+        s.connect_ex(("127.0.0.1", self.port))
+        self.opened += 1
+        return [s, time.monotonic(), 0]
+
+    def run(self):
+        self.socks = [self._open() for _ in range(ATTACK)]
+        while not self.stop_ev.is_set():
+            now = time.monotonic()
+            for i, ent in enumerate(self.socks):
+                s, due, n = ent
+                dead = False
+                try:
+                    if s.recv(4096) == b"":
+                        dead = True
+                except BlockingIOError:
+                    pass
+                except OSError:
+                    dead = True
+                if not dead and now >= due:
+                    line = b"GET /livez HTTP/1.1\r\n" if n == 0 else b"X-Slow-%d: x\r\n" % n
+                    try:
+                        s.send(line)
+                        ent[1], ent[2] = now + DRIBBLE_S, n + 1
+                    except BlockingIOError:
+                        ent[1] = now + 0.2  # still connecting
+                    except OSError as e:
+                        if e.errno in (errno.ENOTCONN, errno.EAGAIN):
+                            ent[1] = now + 0.2
+                        else:
+                            dead = True
+                if dead:
+                    s.close()
+                    self.cut += 1
+                    self.socks[i] = self._open()
+            self.stop_ev.wait(0.1)
+        for ent in self.socks:
+            ent[0].close()
+
+
+def _probe(port):
+    """Seconds /livez took to answer 200 from 127.0.0.1, or None."""
+    try:
+        st, _, secs = http_get("http://127.0.0.1:%d/livez" % port, timeout=PROBE_TIMEOUT_S)
+        return secs if st == 200 else None
+    except OSError:
+        return None
+
+
+def _attack(src):
+    if not _raise_fd_limit(2 * ATTACK + 256):
+        print("SKIP: the fd hard limit (%d) is below %d" %
+              (resource.getrlimit(resource.RLIMIT_NOFILE)[1], 2 * ATTACK + 256))
+        sys.exit(SKIP)
+    port = free_port()
+    cfg = """
+health: {listen: "127.0.0.1:%d"}
+roles:
+  a:
+    command: [@CHILD@, sleep, "1000"]
+""" % port
+    with Roster(cfg) as r:
+        wait_for(lambda: _probe(port) is not None, 10, "livez before the attack")
+        a = Attacker(port, src)
+        a.start()
+        try:
+            # The sentinel: the attack is in force, the server holding connections of ours.
+            wait_for(lambda: _held_from(port, _hex(src)) >= PER_CLIENT, 20,
+                     "the server to hold %d of the attacker's connections" % PER_CLIENT)
+            t0 = time.monotonic()
+            answered, worst, most = 0, 0.0, 0
+            for i in range(PROBES):
+                secs = _probe(port)
+                if secs is not None:
+                    answered += 1
+                    worst = max(worst, secs)
+                most = max(most, _held_from(port, _hex(src)))
+                # the next probe PROBE_EVERY_S after this one began, whatever this one took
+                left = t0 + (i + 1) * PROBE_EVERY_S - time.monotonic()
+                if left > 0:
+                    a.stop_ev.wait(left)
+            attacked = time.monotonic() - t0
+            check(a.is_alive(), "the attacker ran throughout")
+        finally:
+            a.stop_ev.set()
+            a.join(30)
+        print("  attack from %s: %d connections opened, %d cut by the server; /livez answered "
+              "%d of %d probes in %.0f s (slowest %.0f ms); the server held at most %d of the "
+              "attacker's connections at a probe" % (src, a.opened, a.cut, answered, PROBES,
+                                                    attacked, worst * 1000, most))
+        check(attacked >= 18, "the attack ran through the probes (%.0f s)" % attacked)
+        if answered != PROBES:
+            raise Failure("/livez answered %d of %d probes within %.0f s each while %s attacked"
+                          % (answered, PROBES, PROBE_TIMEOUT_S, src))
+        # the server cut the attacker's unfinished requests (the header deadline)
+        check(a.cut > 0, "the server closed some of the attacker's connections")
+        check(r.proc.poll() is None, "roster still runs")
+        check(_probe(port) is not None, "livez after the attack")
+        r.stop()
+
+
+def test_slowloris_from_another_address():
+    """The attacker binds 127.0.0.2: the per-client limit keeps it to a share of the server."""
+    _attack("127.0.0.2")
+
+
+def test_slowloris_from_the_probes_address():
+    """The attacker shares the probe's address (a proxy, NAT): the header deadline and the
+    oldest unfinished connection giving way to a new one let the probe through all the same."""
+    _attack("127.0.0.1")
+
+
+if __name__ == "__main__":
+    run(globals())
