@@ -253,6 +253,8 @@ struct control *control_start(struct sup *s, const struct view *v, const char *p
         c->dev = st.st_dev;
         c->ino = st.st_ino;
     }
+    /* Only its owner can connect (it is created 0600), so none of the health server's guards
+     * against slow clients (header deadline, per-client limit, room kept). */
     struct httpd_limits lim = {.connections = 32, .timeout_s = 10, .memory = 16 * 1024};
     c->http = httpd_start(s->loop, fd, &lim, handle, c, err, errlen);
     if (!c->http) {

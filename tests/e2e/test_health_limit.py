@@ -1,8 +1,10 @@
-"""The health server after its connection limit: a client fills all 512 connections (and more
-wait in the listen backlog), then lets go; /livez must answer again within a second, every time,
-with the CPU busy. libmicrohttpd takes its listening socket out of its epoll set while it is at
-the limit and puts it back only at the start of a later run, so a run that closes the last held
-connections must be followed by another (issue 8, bug 7)."""
+"""The health server after a flood of connections: clients at 10 addresses open 600 (more than
+the 512 limit), then let go; /livez must answer again within a second, every time, with the CPU
+busy. The server keeps 16 of its 512 connections free for newcomers (issue 10 item 1): the
+oldest idle connections give way, so it holds 496 and never sits at its limit. The test of a
+server at its limit (libmicrohttpd takes its listening socket out of its epoll set there and
+puts it back only at the start of a later run, issue 8, bug 7) is the control socket's, which
+runs on the same code without that room (test_control.py)."""
 import os
 import resource
 import signal
@@ -14,7 +16,9 @@ import time
 from harness import Failure, Roster, check, free_port, http_get, run, wait_for
 
 LIMIT = 512      # health.c's connection limit
-CLIENTS = 600    # past the limit; the 88 beyond it fit in the listen backlog (128)
+ROOM = LIMIT - 16  # what it holds before the oldest idle connection gives way to a new one
+CLIENTS = 600    # past the limit, from 10 addresses: 60 each, under the 64 per client
+ADDRS = ["127.0.1.%d" % (1 + i) for i in range(10)]
 ROUNDS = 20
 SKIP = 77        # ctest's SKIP_RETURN_CODE for this test
 
@@ -30,8 +34,14 @@ def _raise_fd_limit(need):
     return True
 
 
+def _peer(s):
+    """A client socket's address as /proc/net/tcp writes it (little-endian hex address)."""
+    addr, port = s.getsockname()
+    return "%08X:%04X" % (int.from_bytes(socket.inet_aton(addr), "little"), port)
+
+
 def _accepted(port, peers, state=None):
-    """How many of our connections (client ports in peers) the server on port has accepted, in
+    """How many of our connections (addresses in peers) the server on port has accepted, in
     a given TCP state if one is named (e.g. "08", CLOSE_WAIT). In /proc/net/tcp a connection
     still in the accept queue has no inode, an accepted one has. The file is read in pieces
     while the table changes, so a socket can be listed twice, or missed: they are counted by
@@ -42,7 +52,7 @@ def _accepted(port, peers, state=None):
         for line in f:
             fields = line.split()
             local, remote, st, inode = fields[1], fields[2], fields[3], fields[9]
-            if (int(local.split(":")[1], 16) == port and int(remote.split(":")[1], 16) in peers
+            if (int(local.split(":")[1], 16) == port and remote in peers
                     and inode != "0" and (state is None or st == state)):
                 inodes.add(inode)
     return len(inodes)
@@ -51,38 +61,24 @@ def _accepted(port, peers, state=None):
 def _connect(port, held, peers):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.setblocking(False)
+    s.bind((ADDRS[len(held) % len(ADDRS)], 0))
     s.connect_ex(("127.0.0.1", port))
     held.append(s)
-    peers.add(s.getsockname()[1])
+    peers.add(_peer(s))
 
 
 def _fill(port, held, peers, rnd):
-    """Opens CLIENTS connections and waits until the server holds LIMIT of them. The first LIMIT
-    go no faster than the server accepts them: a burst would overflow the listen backlog (128)
-    and the kernel would drop connections the client believes open. The rest wait in the
-    backlog."""
-    for i in range(LIMIT):
+    """Opens CLIENTS connections and waits until the server holds ROOM of them. They go no
+    faster than the server accepts them: a burst would overflow the listen backlog (128) and the
+    kernel would drop connections the client believes open. The server must hold them all
+    within its 5 s header deadline, which a loaded machine still allows by far."""
+    for i in range(CLIENTS):
         if i % 64 == 0 and i >= 64:
-            wait_for(lambda: _accepted(port, peers) >= i - 64, 20,
-                     "round %d: the server to accept %d connections" % (rnd, i - 64))
+            wait_for(lambda: _accepted(port, peers) >= min(i, ROOM) - 64, 20,
+                     "round %d: the server to accept %d connections" % (rnd, min(i, ROOM) - 64))
         _connect(port, held, peers)
-    wait_for(lambda: _accepted(port, peers) >= LIMIT, 20,
-             "round %d: the server to hold %d connections" % (rnd, LIMIT))
-    for _ in range(CLIENTS - LIMIT):
-        _connect(port, held, peers)
-
-
-def _backlog(port):
-    """Connections waiting in the accept queue of the port (no inode yet)."""
-    n = set()
-    with open("/proc/net/tcp") as f:
-        next(f)
-        for line in f:
-            fields = line.split()
-            if (int(fields[1].split(":")[1], 16) == port and fields[3] == "01" and
-                    fields[9] == "0"):
-                n.add(fields[2])
-    return len(n)
+    wait_for(lambda: _accepted(port, peers) >= ROOM - 8, 20,
+             "round %d: the server to hold %d connections" % (rnd, ROOM))
 
 
 def _stopped(pid):
@@ -132,11 +128,9 @@ roles:
                 held, peers, frozen = [], set(), False
                 try:
                     _fill(port, held, peers, rnd)
-                    # the sentinel: the server really is full, and holds no more than its limit
-                    wait_for(lambda: _backlog(port) >= CLIENTS - LIMIT, 5,
-                             "round %d: %d connections in the backlog" % (rnd, CLIENTS - LIMIT))
-                    n = _accepted(port, peers)
-                    check(n <= LIMIT, "round %d: at most %d held (%d)" % (rnd, LIMIT, n))
+                    # the sentinel: the server really is full, the oldest having given way
+                    n = _accepted(port, peers, "01")
+                    check(n <= ROOM + 8, "round %d: at most %d held (%d)" % (rnd, ROOM, n))
                     # Every other round, the busy host at its worst: roster is not scheduled
                     # until every client has gone, so one run of the server sees all the closes.
                     frozen = rnd % 2 == 0
@@ -146,7 +140,7 @@ roles:
                     for s in held:
                         s.close()
                     if frozen:
-                        wait_for(lambda: _accepted(port, peers, "08") >= LIMIT, 5,
+                        wait_for(lambda: _accepted(port, peers, "08") >= ROOM - 8, 5,
                                  "round %d: every held connection closed by the client" % rnd)
                 finally:
                     for s in held:

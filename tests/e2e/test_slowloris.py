@@ -163,8 +163,12 @@ roles:
         if answered != PROBES:
             raise Failure("/livez answered %d of %d probes within %.0f s each while %s attacked"
                           % (answered, PROBES, PROBE_TIMEOUT_S, src))
-        # the server cut the attacker's unfinished requests (the header deadline)
+        # the server cut the attacker's unfinished requests (the header deadline, the limits)
         check(a.cut > 0, "the server closed some of the attacker's connections")
+        if src != "127.0.0.1":
+            # the per-client limit, with slack for connections accepted or cut while counted
+            check(most <= 2 * PER_CLIENT, "the attacker held at most about %d connections (%d)"
+                  % (PER_CLIENT, most))
         check(r.proc.poll() is None, "roster still runs")
         check(_probe(port) is not None, "livez after the attack")
         r.stop()
