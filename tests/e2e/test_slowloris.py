@@ -174,6 +174,64 @@ roles:
         r.stop()
 
 
+def test_header_deadline():
+    """One connection sending a header line every second (never idle for the 10 s timeout) is
+    closed once its headers have taken 5 s; a request completed in time keeps its connection
+    for the next one (keep-alive), and that wait is held to the deadline in turn."""
+    port = free_port()
+    cfg = """
+health: {listen: "127.0.0.1:%d"}
+roles:
+  a:
+    command: [@CHILD@, sleep, "1000"]
+""" % port
+    with Roster(cfg) as r:
+        wait_for(lambda: _probe(port) is not None, 10, "livez before the test")
+        s = socket.create_connection(("127.0.0.1", port), timeout=20)
+        t0 = time.monotonic()
+        s.sendall(b"GET /livez HTTP/1.1\r\nHost: x\r\n")
+        closed_after, n = None, 0
+        s.settimeout(1.0)
+        while time.monotonic() - t0 < 15:
+            try:
+                if s.recv(4096) == b"":
+                    closed_after = time.monotonic() - t0
+                    break
+            except socket.timeout:
+                pass
+            except OSError:
+                closed_after = time.monotonic() - t0
+                break
+            n += 1
+            try:
+                s.sendall(b"X-Slow-%d: x\r\n" % n)
+            except OSError:
+                closed_after = time.monotonic() - t0
+                break
+        s.close()
+        print("  a request dribbling its headers was closed after %s" %
+              ("%.1f s" % closed_after if closed_after is not None else "never (15 s)"))
+        check(closed_after is not None and 4.5 <= closed_after <= 9,
+              "closed between 5 s and the 10 s idle timeout (%s)" % closed_after)
+        # keep-alive: a quick request is answered and the connection stays for a second one
+        k = socket.create_connection(("127.0.0.1", port), timeout=10)
+        k.sendall(b"GET /livez HTTP/1.1\r\nHost: x\r\n\r\n")
+        check(b" 200 " in k.recv(4096), "a complete request is answered")
+        t1 = time.monotonic()
+        k.sendall(b"GET /livez HTTP/1.1\r\nHost: x\r\n\r\n")
+        check(b" 200 " in k.recv(4096), "the kept-alive connection serves a second request")
+        k.settimeout(15)
+        try:
+            data = k.recv(4096)
+        except OSError:
+            data = b""
+        idle = time.monotonic() - t1
+        k.close()
+        check(data == b"" and 4.5 <= idle <= 9,
+              "an idle kept-alive connection closed after the deadline (%.1f s)" % idle)
+        r.stop()
+
+
 def test_slowloris_from_another_address():
     """The attacker binds 127.0.0.2: the per-client limit keeps it to a share of the server."""
     _attack("127.0.0.2")
