@@ -11,12 +11,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/hostport.h"
 #include "base/redact.h"
 #include "cli/plan_inputs.h"
 #include "config/config.h"
 #include "os/lazylib.h"
+#include "os/private.h"
 #include "plan/plan.h"
 
 #include <libpq-fe.h>
@@ -196,14 +198,46 @@ static int print_json(const char *body)
     return 0;
 }
 
+/* Whether the socket at path may be sent a request: nothing is sent to a socket another user
+ * could have put in roster's place (one not ours or root's, or in a directory others may write
+ * to); says why not on stderr. */
+static bool socket_trusted(const char *path)
+{
+    struct stat st;
+    char which;
+    enum private_check pc = private_socket(path, geteuid(), &st, &which);
+    if (pc == PRIVATE_OK) return true;
+    if (pc == PRIVATE_MISSING || (pc == PRIVATE_ERROR && which == 's')) {
+        fprintf(stderr, "roster: no roster is running here (no control socket at %s: %s)\n", path,
+                pc == PRIVATE_MISSING ? strerror(ENOENT) : strerror(errno));
+        return false;
+    }
+    const char *slash = strrchr(path, '/');
+    int dlen = !slash ? 1 : slash == path ? 1 : (int)(slash - path);
+    const char *dname = !slash ? "." : slash == path ? "/" : path;
+    if (pc == PRIVATE_ERROR)
+        fprintf(stderr, "roster: cannot check the control socket's directory %.*s: %s\n", dlen,
+                dname, strerror(errno));
+    else if (which == 'd')
+        fprintf(stderr,
+                "roster: not talking to the control socket %s: its directory %.*s %s (owner uid "
+                "%lu, mode %04o), so the socket could be another user's\n",
+                path, dlen, dname, private_strerror(pc), (unsigned long)st.st_uid,
+                (unsigned)(st.st_mode & 07777));
+    else
+        fprintf(stderr,
+                "roster: not talking to the control socket %s: it %s (owner uid %lu, mode %04o); "
+                "only a socket of this user's (uid %lu) or root's is trusted\n",
+                path, private_strerror(pc), (unsigned long)st.st_uid,
+                (unsigned)(st.st_mode & 07777), (unsigned long)geteuid());
+    return false;
+}
+
 int commands_control(const struct cli *c, char **environ_)
 {
     char *path = socket_path(c, environ_);
     if (!path) return 2;
-    struct stat st;
-    if (stat(path, &st) < 0) {
-        fprintf(stderr, "roster: no roster is running here (no control socket at %s: %s)\n", path,
-                strerror(errno));
+    if (!socket_trusted(path)) {
         free(path);
         return 1;
     }
