@@ -92,6 +92,48 @@ def wait_for(pred, timeout, what, interval=0.01):
         time.sleep(interval)
 
 
+def raise_fd_limit(need):
+    """Raises the soft fd limit (roster inherits it) to need; False when the hard limit is
+    lower (the test then says SKIP)."""
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft >= need:
+        return True
+    if hard != resource.RLIM_INFINITY and hard < need:
+        return False
+    resource.setrlimit(resource.RLIMIT_NOFILE, (need, hard))
+    return True
+
+
+def accepted_sockets(port):
+    """The connections the server on port has accepted, as (remote, state, inode) tuples in
+    /proc/net/tcp's spelling (remote "ADDR:PORT" in little-endian hex, state "01" established,
+    "08" close-wait). A connection still in the accept queue has no inode, an accepted one has.
+    The file is read in pieces while the table changes, so a socket can be listed twice, or
+    missed: they are told apart by inode, and callers poll."""
+    found = {}
+    with open("/proc/net/tcp") as f:
+        next(f)
+        for line in f:
+            fields = line.split()
+            local, remote, st, inode = fields[1], fields[2], fields[3], fields[9]
+            if int(local.split(":")[1], 16) == port and inode != "0":
+                found[inode] = (remote, st, inode)
+    return list(found.values())
+
+
+def socket_fds(pid):
+    """How many of the process's descriptors are sockets (a quicker count of a server's
+    connections than /proc/net/tcp, which holds every socket of the host)."""
+    n = 0
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            n += os.readlink("/proc/%d/fd/%s" % (pid, fd)).startswith("socket:")
+        except OSError:
+            pass
+    return n
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))

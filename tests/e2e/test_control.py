@@ -5,7 +5,8 @@ import signal
 import socket
 import stat
 
-from harness import Roster, check, http_get, pid_alive, run, run_roster, wait_for
+from harness import (Roster, check, http_get, pid_alive, run, run_roster, socket_fds,
+                     wait_for)
 
 CFG = """
 app: ctl
@@ -337,16 +338,6 @@ def _try_connect(path):
         return None
 
 
-def _socket_fds(pid):
-    n = 0
-    for fd in os.listdir("/proc/%d/fd" % pid):
-        try:
-            n += os.readlink("/proc/%d/fd/%s" % (pid, fd)).startswith("socket:")
-        except OSError:
-            pass
-    return n
-
-
 def test_socket_serves_again_after_its_connection_limit():
     """The control socket runs on the health server's code: 40 idle clients fill its 32
     connections and let go while roster is not scheduled (stopped), so one run of the server
@@ -354,14 +345,14 @@ def test_socket_serves_again_after_its_connection_limit():
     with Roster(CFG) as r:
         r.wait_event("started", "cron")
         sock = os.path.join(r.dir, "ctl.sock")
-        base = _socket_fds(r.pid)  # no client has connected yet
+        base = socket_fds(r.pid)  # no client has connected yet
         held = []
         try:
             for _ in range(40):
                 # a full backlog refuses at once (EAGAIN) until roster accepts: try again
                 held.append(wait_for(lambda: _try_connect(sock), 5, "a connection"))
-            wait_for(lambda: _socket_fds(r.pid) >= base + 32, 10, "32 connections held")
-            check(_socket_fds(r.pid) == base + 32, "no more than 32 held")
+            wait_for(lambda: socket_fds(r.pid) >= base + 32, 10, "32 connections held")
+            check(socket_fds(r.pid) == base + 32, "no more than 32 held")
             os.kill(r.pid, signal.SIGSTOP)
             for c in held:
                 c.close()
