@@ -500,5 +500,65 @@ def test_client_refuses_a_socket_of_another_user():
         else:
             check(got and code == 1, "the client connects to a socket of ours (%d %r)" % (code, err))
 
+
+def test_client_refuses_a_listener_of_another_user():
+    """The socket file is ours, but the process that listens on it runs as another user (it
+    bound as root, then dropped to nobody before listen): the client reads the listener's
+    credentials on the connected socket (SO_PEERCRED) and sends nothing. The sentinel: the same
+    setup without the drop gets the request."""
+    import tempfile
+    nobody = _nobody()
+    if nobody is None:
+        print("SKIP: not root, cannot listen as another user")
+        return
+    d = tempfile.mkdtemp(prefix="roster-e2e-")
+    path = os.path.join(d, "ctl.sock")
+    for theirs in (False, True):
+        rd, wr = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            # the listener: reports the first bytes it receives, then exits
+            try:
+                os.close(rd)
+                srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                srv.bind(path)
+                if theirs:
+                    os.setgid(nobody)
+                    os.setuid(nobody)
+                srv.listen(4)
+                os.write(wr, b"L")
+                srv.settimeout(30)
+                c, _ = srv.accept()
+                c.settimeout(5)
+                data = c.recv(64)
+                os.write(wr, b"R" if data else b"E")
+            except Exception:  # noqa: BLE001 - the child reports by exiting
+                pass
+            os._exit(0)
+        os.close(wr)
+        try:
+            check(os.read(rd, 1) == b"L", "the listener is up")
+            check(os.lstat(path).st_uid == os.geteuid(), "the socket file is ours")
+            code, out, err = run_roster(["status", "--socket", path], timeout=60)
+        finally:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            os.waitpid(pid, 0)
+            rest = b""
+            while True:
+                b = os.read(rd, 16)
+                if not b:
+                    break
+                rest += b
+            os.close(rd)
+            os.unlink(path)
+        if theirs:
+            check(code == 1 and rest != b"R", "nothing sent: %d %r %r" % (code, rest, err))
+            check("runs as uid %d" % nobody in err, "says why: %r" % err)
+        else:
+            check(rest == b"R", "the request reaches a listener of ours: %r %r" % (rest, err))
+
 if __name__ == "__main__":
     run(globals())
