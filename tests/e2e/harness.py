@@ -398,14 +398,15 @@ class Roster:
         self.cleanup()
 
 
-def run_roster(args, env=None, cwd=None, timeout=20, input=None):
-    """Runs a short roster command; returns (code, stdout, stderr)."""
+def run_roster(args, env=None, cwd=None, timeout=20, input=None, prefix=()):
+    """Runs a short roster command; returns (code, stdout, stderr). prefix: a command that runs
+    it (setpriv, to be another user)."""
     e = dict(os.environ)
     e.pop("ROSTER_ROLES", None)
     if env:
         e.update(env)
-    p = subprocess.run([ROSTER] + list(args), capture_output=True, text=True, env=e, cwd=cwd,
-                       timeout=timeout, input=input)
+    p = subprocess.run(list(prefix) + [ROSTER] + list(args), capture_output=True, text=True,
+                       env=e, cwd=cwd, timeout=timeout, input=input)
     if SANITIZER.search(p.stderr):
         raise Failure("sanitizer report from roster %s:\n%s" % (" ".join(args), p.stderr))
     return p.returncode, p.stdout, p.stderr
