@@ -18,7 +18,7 @@ from harness import (Failure, Roster, accepted_sockets, check, free_port, http_g
 
 LIMIT = 512      # health.c's connection limit
 ROOM = LIMIT - 16  # what it holds before the oldest idle connection gives way to a new one
-CLIENTS = 600    # past the limit, from 10 addresses: 60 each, under the 64 per client
+CLIENTS = 600    # past the limit, from 10 addresses: 60 each, under the 128 per client
 ADDRS = ["127.0.1.%d" % (1 + i) for i in range(10)]
 ROUNDS = 20
 SKIP = 77        # ctest's SKIP_RETURN_CODE for this test
