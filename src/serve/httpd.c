@@ -25,15 +25,14 @@ typedef enum MHD_Result MHD_Result_t;
  * connection is "waiting" while the server waits for a request's headers on it: from its accept,
  * or from the end of its previous request (keep-alive), until the headers are complete. */
 struct httpd_conn {
-    struct httpd *d;
     int fd;
-    int family;                /* AF_INET, AF_INET6; 0: no address (a unix socket) */
-    unsigned char addr[16];    /* the client's address: what the per-client limit counts */
-    uint64_t since;            /* loop time (ms) it began waiting */
-    bool waiting;              /* on the waiting list */
-    bool cut;                  /* shut down by us; MHD closes it in a later run */
-    struct httpd_conn *next, *prev;           /* every connection */
-    struct httpd_conn *wnext, *wprev;         /* the waiting list, oldest first */
+    int family;                       /* AF_INET, AF_INET6; 0: no address (a unix socket) */
+    unsigned char addr[16];           /* the client's address: what the per-client limit counts */
+    uint64_t since;                   /* loop time (ms) it began waiting */
+    bool waiting;                     /* on the waiting list */
+    bool cut;                         /* shut down by us; MHD closes it in a later run */
+    struct httpd_conn *next, *prev;   /* every connection */
+    struct httpd_conn *wnext, *wprev; /* the waiting list, oldest first */
 };
 
 struct httpd {
@@ -189,8 +188,7 @@ static void cut(struct httpd *d, struct httpd_conn *hc)
 
 static bool same_client(const struct httpd_conn *a, const struct httpd_conn *b)
 {
-    return a->family == b->family &&
-           !memcmp(a->addr, b->addr, a->family == AF_INET6 ? 16 : 4);
+    return a->family == b->family && !memcmp(a->addr, b->addr, a->family == AF_INET6 ? 16 : 4);
 }
 
 /* The oldest waiting connection, of hc's client when hc is given. */
@@ -228,8 +226,8 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **ctx,
     struct httpd *d = cls;
     if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
         struct httpd_conn *hc = xcalloc(1, sizeof *hc);
-        hc->d = d;
-        const union MHD_ConnectionInfo *fi = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        const union MHD_ConnectionInfo *fi =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
         hc->fd = fi ? fi->connect_fd : -1;
         const union MHD_ConnectionInfo *ai =
             MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
@@ -272,14 +270,16 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     struct httpd *d = cls;
     (void)con_cls;
     (void)toe;
-    const union MHD_ConnectionInfo *i = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    const union MHD_ConnectionInfo *i =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
     if (i && i->socket_context) wait_begin(d, i->socket_context);
 }
 
 /* Headers complete: the request is no longer held to the deadline. */
 static void headers_done(struct httpd *d, struct MHD_Connection *c)
 {
-    const union MHD_ConnectionInfo *i = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    const union MHD_ConnectionInfo *i =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
     struct httpd_conn *hc = i ? i->socket_context : NULL;
     if (!hc || !hc->waiting) return;
     bool head = d->wait_head == hc;

@@ -1045,8 +1045,10 @@ static void test_default_control_socket(void)
     char *xdg_good = xasprintf("XDG_RUNTIME_DIR=%s", xdg_ok);
     char *xdg_bad = xasprintf("XDG_RUNTIME_DIR=%s", xdg_open);
     char *xdg_missing = xasprintf("XDG_RUNTIME_DIR=%s/none", tmpdir);
-    char *envs[][3] = {{tmp_short, NULL},        {tmp_long, NULL},
-                       {xdg_good, tmp_short, NULL}, {xdg_bad, tmp_short, NULL},
+    char *envs[][3] = {{tmp_short, NULL},
+                       {tmp_long, NULL},
+                       {xdg_good, tmp_short, NULL},
+                       {xdg_bad, tmp_short, NULL},
                        {xdg_missing, NULL}};
     char *want[] = {xasprintf("/run/user/1000/roster-%lu/sock-", uid),
                     xasprintf("/tmp/roster-%lu/sock-", uid), xasprintf("%s/roster/sock-", xdg_ok),

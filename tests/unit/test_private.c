@@ -13,7 +13,7 @@
 #include "os/private.h"
 #include "t.h"
 
-#define ME 1000
+#define ME    1000
 #define OTHER 1001
 
 static struct stat st_of(mode_t mode, uid_t uid)
@@ -64,16 +64,16 @@ static void test_socket_stat(void)
     } cases[] = {
         {S_IFSOCK | 0600, ME, S_IFDIR | 0700, ME, PRIVATE_OK, 's'},
         {S_IFSOCK | 0777, ME, S_IFDIR | 0755, ME, PRIVATE_OK, 's'},
-        {S_IFSOCK | 0600, 0, S_IFDIR | 0700, 0, PRIVATE_OK, 's'},       /* root's roster */
-        {S_IFSOCK | 0600, ME, S_IFDIR | 01777, 0, PRIVATE_OK, 's'},     /* in /tmp itself */
+        {S_IFSOCK | 0600, 0, S_IFDIR | 0700, 0, PRIVATE_OK, 's'},   /* root's roster */
+        {S_IFSOCK | 0600, ME, S_IFDIR | 01777, 0, PRIVATE_OK, 's'}, /* in /tmp itself */
         {S_IFSOCK | 0600, OTHER, S_IFDIR | 0700, ME, PRIVATE_OWNER, 's'},
         {S_IFSOCK | 0600, OTHER, S_IFDIR | 01777, 0, PRIVATE_OWNER, 's'},
         {S_IFREG | 0600, ME, S_IFDIR | 0700, ME, PRIVATE_NOT_SOCKET, 's'},
         {S_IFLNK | 0777, ME, S_IFDIR | 0700, ME, PRIVATE_NOT_SOCKET, 's'},
         {S_IFSOCK | 0600, ME, S_IFDIR | 0700, OTHER, PRIVATE_OWNER, 'd'},
-        {S_IFSOCK | 0600, ME, S_IFDIR | 0777, ME, PRIVATE_OPEN, 'd'},   /* others could swap it */
+        {S_IFSOCK | 0600, ME, S_IFDIR | 0777, ME, PRIVATE_OPEN, 'd'}, /* others could swap it */
         {S_IFSOCK | 0600, ME, S_IFDIR | 0770, ME, PRIVATE_OPEN, 'd'},
-        {S_IFSOCK | 0600, ME, S_IFDIR | 0705, ME, PRIVATE_OK, 's'},     /* readable is no harm */
+        {S_IFSOCK | 0600, ME, S_IFDIR | 0705, ME, PRIVATE_OK, 's'}, /* readable is no harm */
         {S_IFSOCK | 0600, ME, S_IFREG | 0700, ME, PRIVATE_NOT_DIR, 'd'},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
