@@ -134,6 +134,42 @@ def socket_fds(pid):
     return n
 
 
+def _below_ephemeral():
+    """The 12,000 ports just below the kernel's ephemeral range (from which free_port's come)."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    return max(1024, low - 12000), low
+
+
+_client_ports = {"range": None, "next": 0}
+
+
+def bound_client(src):
+    """A non-blocking TCP socket bound to the address src, at a port below the ephemeral range
+    (taken in turn). A test that opens thousands of connections from ephemeral ports takes the
+    numbers free_port() hands to the tests running beside it, whose servers then cannot listen
+    there."""
+    import random
+    if _client_ports["range"] is None:
+        _client_ports["range"] = _below_ephemeral()
+        _client_ports["next"] = random.randrange(12000)
+    lo, hi = _client_ports["range"]
+    for _ in range(hi - lo):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setblocking(False)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        _client_ports["next"] = (_client_ports["next"] + 1) % (hi - lo)
+        try:
+            s.bind((src, lo + _client_ports["next"]))
+            return s
+        except OSError:
+            s.close()
+    raise Failure("no free port below the ephemeral range for %s" % src)
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))

@@ -13,8 +13,8 @@ import subprocess
 import sys
 import time
 
-from harness import (Failure, Roster, accepted_sockets, check, free_port, http_get,
-                     raise_fd_limit, run, socket_fds, wait_for)
+from harness import (Failure, Roster, accepted_sockets, bound_client, check, free_port,
+                     http_get, raise_fd_limit, run, socket_fds, wait_for)
 
 LIMIT = 512      # health.c's connection limit
 ROOM = LIMIT - 16  # what it holds before the oldest idle connection gives way to a new one
@@ -38,9 +38,7 @@ def _accepted(port, peers, state=None):
 
 
 def _connect(port, held, peers):
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.setblocking(False)
-    s.bind((ADDRS[len(held) % len(ADDRS)], 0))
+    s = bound_client(ADDRS[len(held) % len(ADDRS)])
     s.connect_ex(("127.0.0.1", port))
     held.append(s)
     peers.add(_peer(s))

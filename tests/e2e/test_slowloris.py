@@ -12,8 +12,8 @@ import sys
 import threading
 import time
 
-from harness import (Failure, Roster, accepted_sockets, check, free_port, http_get,
-                     raise_fd_limit, run, wait_for)
+from harness import (Failure, Roster, accepted_sockets, bound_client, check, free_port,
+                     http_get, raise_fd_limit, run, wait_for)
 
 ATTACK = 512       # connections the attacker keeps open (health.c's limit)
 DRIBBLE_S = 3.0    # a header line this often on each, under the 10 s idle timeout
@@ -57,9 +57,7 @@ class Attacker(threading.Thread):
         self.reopen = []  # (when, index) of the cut ones, in time order
 
     def _open(self, i):
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        s.setblocking(False)
-        s.bind((self.srcs[i % len(self.srcs)], 0))
+        s = bound_client(self.srcs[i % len(self.srcs)])
         s.connect_ex(("127.0.0.1", self.port))
         self.opened += 1
         return [s, time.monotonic(), 0]
