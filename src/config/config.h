@@ -218,6 +218,9 @@ struct roster_config {
     /* No control socket at all (concurrently's command line without --socket): config_finish
      * leaves control_socket NULL, and libmicrohttpd is not loaded for it. */
     bool control_off;
+    /* control_socket is the default one, in a directory of roster's own that the server makes
+     * private (0700) and refuses when another user could have made it. */
+    bool control_default;
     /* Set when a load that failed left control_socket in doubt: the file unreadable, not YAML,
      * or an error in app: or control.socket. The control client trusts control_socket after a
      * failed load (a ${VAR} it lacks elsewhere in the file) only when this is false. */
@@ -254,7 +257,7 @@ int config_load_procfile(const char *path, const char *text, size_t len, const e
                          struct roster_config *cfg, diags *d);
 
 /* The defaults a loaded config takes from where it lives: app (its directory's name) and the
- * control socket (in $TMPDIR of environ_, else /tmp). config_load calls it; so does a config
+ * control socket (config_default_socket). config_load calls it; so does a config
  * built in memory (concurrently's command line). */
 void config_finish(struct roster_config *cfg, char **environ_);
 /* Settles what depends on several keys (restart by kind, url_env); both loaders call it. */
@@ -299,9 +302,14 @@ int config_parse_target(const char *s, char name[CONFIG_ROLE_NAME_MAX + 1], int 
  * foreman runs only what -m names). Processes with no copies are dropped from cfg (their PORTs
  * stay as the Procfile's order gave them). Returns 0, or -1 with errors in d. */
 int config_apply_formation(struct roster_config *cfg, const char *spec, diags *d);
-/* The default control socket: ${TMPDIR:-/tmp}/roster-<app>-<8 hex>.sock, the hex a hash of the
- * config directory's real path, so two checkouts both named app never share one; /tmp when
- * $TMPDIR is too deep for a unix socket. Allocated. */
+/* The directory of default control sockets, one per user: $XDG_RUNTIME_DIR/roster when xdg is
+ * an absolute path and xdg_private says it is ours and closed to others (mode 0700), else
+ * ${TMPDIR:-/tmp}/roster-<uid>. Pure. Allocated. */
+char *config_socket_dir(const char *xdg, bool xdg_private, const char *tmpdir, unsigned long uid);
+/* The default control socket: <config_socket_dir>/<app>-<8 hex>.sock, the hex a hash of the
+ * config directory's real path, so two checkouts both named app never share one; in
+ * /tmp/roster-<uid> when the directory is too deep for a unix socket. The directory is checked
+ * (for $XDG_RUNTIME_DIR), not made: the server makes it. Allocated. */
 char *config_default_socket(const char *app, const char *dir, char **environ_);
 void config_free(struct roster_config *cfg);
 /* Frees what one role owns (config_free does it for every role). */

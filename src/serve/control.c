@@ -13,6 +13,7 @@
 
 #include "config/config.h"
 #include "os/lazylib.h"
+#include "os/private.h"
 #include "serve/health.h"
 #include "serve/httpd.h"
 #include "serve/status.h"
@@ -228,13 +229,35 @@ static int claim_path(const char *path, char *err, size_t errlen)
     return 0;
 }
 
-struct control *control_start(struct sup *s, const struct view *v, const char *path, char *err,
-                              size_t errlen)
+/* Makes the default socket's directory, or refuses one that is not ours alone. */
+static int own_dir(const char *path, char *err, size_t errlen)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash || slash == path) return 0;
+    char *dir = xasprintf("%.*s", (int)(slash - path), path);
+    struct stat st;
+    enum private_check pc = private_dir(dir, geteuid(), true, &st);
+    if (pc == PRIVATE_ERROR)
+        snprintf(err, errlen, "cannot make %s: %s", dir, strerror(errno));
+    else if (pc != PRIVATE_OK)
+        snprintf(err, errlen,
+                 "%s %s (owner uid %lu, mode %04o), not a directory of this user's (uid %lu) "
+                 "with mode 0700, so the socket in it could be another user's: remove it, or "
+                 "set control.socket",
+                 dir, private_strerror(pc), (unsigned long)st.st_uid,
+                 (unsigned)(st.st_mode & 07777), (unsigned long)geteuid());
+    free(dir);
+    return pc == PRIVATE_OK ? 0 : -1;
+}
+
+struct control *control_start(struct sup *s, const struct view *v, const char *path,
+                              bool default_dir, char *err, size_t errlen)
 {
     /* The same server as the health port's, libmicrohttpd, which start-up has loaded with
      * whatever else the plan needs (plan_libs); here a library that is not there is this
      * error, never an abort. */
     if (lazylib_load(LAZYLIB_MHD, err, errlen) < 0) return NULL;
+    if (default_dir && own_dir(path, err, errlen) < 0) return NULL;
     if (claim_path(path, err, errlen) < 0) {
         if (!err[0]) snprintf(err, errlen, "%s: %s", path, strerror(errno));
         return NULL;
@@ -253,6 +276,8 @@ struct control *control_start(struct sup *s, const struct view *v, const char *p
         c->dev = st.st_dev;
         c->ino = st.st_ino;
     }
+    /* Only its owner can connect (it is created 0600), so none of the health server's guards
+     * against slow clients (header deadline, per-client limit, room kept). */
     struct httpd_limits lim = {.connections = 32, .timeout_s = 10, .memory = 16 * 1024};
     c->http = httpd_start(s->loop, fd, &lim, handle, c, err, errlen);
     if (!c->http) {
