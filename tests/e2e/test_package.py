@@ -54,19 +54,37 @@ def sh(cmd, timeout=120, **kw):
     return p.stdout
 
 
-def base_root(name, suite, include=None):
-    """The cached pristine root NAME (debootstrap minbase of SUITE, plus INCLUDE), made once."""
+def base_root(name, suite, install=None):
+    """The cached pristine root NAME: debootstrap minbase of SUITE, made once; with INSTALL, a
+    copy of that with those Debian packages installed by apt-get (debootstrap's own --include
+    does not resolve npm's dependencies)."""
     path = os.path.join(CACHE, name)
     if os.path.isdir(path):
         return path
     os.makedirs(os.path.join(CACHE, "debs"), exist_ok=True)
     tmp = path + ".tmp"
-    subprocess.run(["rm", "-rf", "--one-file-system", tmp], check=True)
-    cmd = ["debootstrap", "--variant=minbase", "--cache-dir=" + os.path.join(CACHE, "debs")]
-    if include:
-        cmd.append("--include=" + ",".join(include))
-    print("making %s: %s" % (path, " ".join(cmd)), flush=True)
-    sh(cmd + [suite, tmp, MIRROR], timeout=1500)
+    sh(["rm", "-rf", "--one-file-system", tmp])
+    if install:
+        sh(["cp", "-a", base_root(suite, suite), tmp])
+        mounts = []
+        try:
+            for args, sub in ((["-t", "proc", "proc"], "proc"), (["--bind", "/dev"], "dev")):
+                sh(["mount"] + args + [os.path.join(tmp, sub)])
+                mounts.append(os.path.join(tmp, sub))
+            shutil.copy("/etc/resolv.conf", os.path.join(tmp, "etc/resolv.conf"))
+            print("making %s: apt-get install %s" % (path, " ".join(install)), flush=True)
+            env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "DEBIAN_FRONTEND": "noninteractive"}
+            sh(["chroot", tmp, "apt-get", "update", "-qq"], timeout=600, env=env)
+            sh(["chroot", tmp, "apt-get", "install", "-y", "-qq", "--no-install-recommends"] +
+               install, timeout=1500, env=env)
+            sh(["chroot", tmp, "apt-get", "clean"], env=env)
+        finally:
+            for m in reversed(mounts):
+                subprocess.run(["umount", "-l", m], check=False)
+    else:
+        print("making %s: debootstrap %s" % (path, suite), flush=True)
+        sh(["debootstrap", "--variant=minbase", "--cache-dir=" + os.path.join(CACHE, "debs"),
+            suite, tmp, MIRROR], timeout=1500)
     os.rename(tmp, path)
     return path
 
@@ -196,7 +214,7 @@ def check_root(suite, glibc, pg, redis):
         for ln in out.splitlines():
             m = re.match(r"\s*(\S+) => (\S+)", ln)
             if m and not re.match(r"(libc|libm|libpthread|libdl|librt|libresolv)\.so", m.group(1)):
-                check(m.group(2).startswith(libdir + "/"), "%s: %s" % (suite, ln))
+                check(os.path.normpath(m.group(2)).startswith(libdir + "/"), "%s: %s" % (suite, ln))
         print("%s (glibc %s): version and ldd ok" % (suite, glibc), flush=True)
 
         # a Procfile run: roster finds ./Procfile, runs both, stops on SIGTERM with exit 0
