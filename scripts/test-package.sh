@@ -18,5 +18,12 @@ for arg in "$@"; do
     *) echo "test-package.sh: unknown option '$arg' (expected --no-build)" >&2; exit 2 ;;
     esac
 done
-[ "$build" = 0 ] || sh scripts/package.sh --npm
+# The test roots are made (once) while the package builds: both mostly wait on the mirror.
+python3 tests/e2e/test_package.py --make-roots &
+roots=$!
+if [ "$build" = 1 ] && ! sh scripts/package.sh --npm; then
+    wait "$roots" || true
+    exit 1
+fi
+wait "$roots"
 ROSTER_PACKAGE_TEST=1 ROSTER_SRC=$(pwd) exec python3 tests/e2e/test_package.py

@@ -20,6 +20,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 
 import harness
 from harness import Roster, check, free_port, http_get, run, wait_for
@@ -27,6 +28,8 @@ from services import Postgres, _port_open
 
 CACHE = os.environ.get("ROSTER_PACKAGE_CACHE", "/var/cache/roster-package")
 MIRROR = os.environ.get("DEBIAN_MIRROR", "http://deb.debian.org/debian")
+# The chroot run with the PATH of the root it enters, which may not hold sbin.
+CHROOT = shutil.which("chroot") or "/usr/sbin/chroot"
 SUITES = [("bullseye", "2.31"), ("bookworm", "2.36"), ("trixie", "2.41")]
 
 
@@ -61,7 +64,7 @@ def base_root(name, suite, install=None):
     path = os.path.join(CACHE, name)
     if os.path.isdir(path):
         return path
-    os.makedirs(os.path.join(CACHE, "debs"), exist_ok=True)
+    os.makedirs(CACHE, exist_ok=True)
     tmp = path + ".tmp"
     sh(["rm", "-rf", "--one-file-system", tmp])
     if install:
@@ -83,8 +86,7 @@ def base_root(name, suite, install=None):
                 subprocess.run(["umount", "-l", m], check=False)
     else:
         print("making %s: debootstrap %s" % (path, suite), flush=True)
-        sh(["debootstrap", "--variant=minbase", "--cache-dir=" + os.path.join(CACHE, "debs"),
-            suite, tmp, MIRROR], timeout=1500)
+        sh(["debootstrap", "--variant=minbase", suite, tmp, MIRROR], timeout=1500)
     os.rename(tmp, path)
     return path
 
@@ -119,13 +121,23 @@ class Chroot:
     def prefix(self, cwd="/"):
         """The command prefix that runs a program in this root, in directory CWD, with the
         caller's environment."""
-        return ["chroot", self.root, "/bin/sh", "-c", 'cd "$0" && exec "$@"', cwd]
+        return [CHROOT, self.root, "/bin/sh", "-c", 'cd "$0" && exec "$@"', cwd]
 
     def run(self, args, cwd="/", env=None, timeout=60):
+        """Runs ARGS in this root to the end; past TIMEOUT its whole process group is killed
+        (npm, roster and what they started) and the test fails."""
         e = dict(os.environ)
         e.update(env or {})
-        return subprocess.run(self.prefix(cwd) + list(args), capture_output=True, text=True,
-                              timeout=timeout, env=e)
+        p = subprocess.Popen(self.prefix(cwd) + list(args), stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, env=e, start_new_session=True)
+        try:
+            out, err = p.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+            out, err = p.communicate()
+            raise harness.Failure("%s timed out after %ss:\n%s%s" % (" ".join(args), timeout,
+                                                                    out, err))
+        return subprocess.CompletedProcess(p.args, p.returncode, out, err)
 
     def close(self):
         for m in reversed(self.mounts):
@@ -280,20 +292,22 @@ PACKAGE_JSON = {
     "scripts": {
         "dev:api": "node -e \"console.log('api-ran'); setTimeout(() => {}, 300)\"",
         "dev:web": "node -e \"console.log('web-ran')\"",
-        "dev:all": "roster \"npm:dev:*\"",
-        "start": "roster",
     },
 }
+
+
+def write_json(path, doc):
+    with open(path, "w") as f:
+        json.dump(doc, f, indent=2)
 
 
 def test_npm_package():
     for t in NPM_TGZ:
         check(os.path.exists(t), "%s (scripts/package.sh --npm)" % t)
-    with Chroot(base_root("bookworm-node", "bookworm", ["nodejs", "npm"])) as c:
+    with Chroot(base_root(*NODE_ROOT)) as c:
         proj = harness.tmpdir()
         os.chmod(proj, 0o755)
-        with open(os.path.join(proj, "package.json"), "w") as f:
-            json.dump(PACKAGE_JSON, f, indent=2)
+        write_json(os.path.join(proj, "package.json"), PACKAGE_JSON)
         for t in NPM_TGZ:
             shutil.copy(t, proj)
         env = {"HOME": proj, "npm_config_cache": os.path.join(proj, ".npm"),
@@ -313,6 +327,12 @@ def test_npm_package():
         check(re.search(r"^\[api\] api-ran$", p.stdout, re.M) and
               re.search(r"^\[web\] web-ran$", p.stdout, re.M), "npm:dev:* ran both: " + p.stdout)
 
+        # a dev:all script would match npm:dev:* itself (and run roster in roster...), as with
+        # concurrently: it excludes itself
+        with open(os.path.join(proj, "package.json")) as f:
+            doc = json.load(f)
+        doc["scripts"]["dev:all"] = "roster \"npm:dev:*(!all)\""
+        write_json(os.path.join(proj, "package.json"), doc)
         p = c.run(["npm", "run", "dev:all"], cwd=proj, env=env, timeout=120)
         check(p.returncode == 0 and "[api] api-ran" in p.stdout and "[web] web-ran" in p.stdout,
               "npm run dev:all: %d %s %s" % (p.returncode, p.stdout, p.stderr))
@@ -334,9 +354,64 @@ def test_npm_package():
         print("npm: install, npx roster npm:dev:*, npm run dev:all, --role worker ok", flush=True)
 
 
+def test_launcher_elsewhere():
+    """node_modules/.bin/roster on another platform, or without the platform package: exit 1 at
+    once with a message saying why (a fake uname plays macOS); with it, the binary runs."""
+    d = harness.tmpdir()
+    nm = os.path.join(d, "node_modules")
+    os.makedirs(os.path.join(nm, ".bin"))
+    for t, name in zip(NPM_TGZ, ["roster-runner", "roster-runner-linux-x64"]):
+        sh(["tar", "-xzf", t, "-C", nm])
+        os.rename(os.path.join(nm, "package"), os.path.join(nm, name))
+    launcher = os.path.join(nm, ".bin", "roster")
+    os.symlink("../roster-runner/bin/roster", launcher)
+    p = subprocess.run([launcher, "version"], capture_output=True, text=True, timeout=30)
+    check(p.returncode == 0 and version() in p.stdout, "launcher runs the binary: %r" % (p,))
+    fake = os.path.join(d, "fakebin")
+    os.mkdir(fake)
+    with open(os.path.join(fake, "uname"), "w") as f:
+        f.write('#!/bin/sh\ncase "$1" in -s) echo Darwin ;; -m) echo arm64 ;; esac\n')
+    os.chmod(os.path.join(fake, "uname"), 0o755)
+    env = dict(os.environ, PATH=fake + ":" + os.environ["PATH"])
+    p = subprocess.run([launcher, "version"], capture_output=True, text=True, timeout=30, env=env)
+    check(p.returncode == 1 and "Linux x64 (glibc) only, not Darwin arm64" in p.stderr and
+          not p.stdout, "on macOS: %r" % (p,))
+    os.rename(os.path.join(nm, "roster-runner-linux-x64"), os.path.join(d, "elsewhere"))
+    p = subprocess.run([launcher, "version"], capture_output=True, text=True, timeout=30)
+    check(p.returncode == 1 and "roster-runner-linux-x64" in p.stderr and "not installed" in
+          p.stderr, "without the platform package: %r" % (p,))
+
+
+NODE_ROOT = ("bookworm-node", "bookworm", ["nodejs", "npm"])
+
+
+def make_roots():
+    """Every root the tests use, made side by side (each is mostly waiting on the mirror), so
+    scripts/test-package.sh can make them while scripts/package.sh builds."""
+    jobs = [lambda s=s: base_root(s, s) for s, _ in SUITES if s != "bookworm"]
+    jobs.append(lambda: base_root(*NODE_ROOT))  # makes bookworm first
+    errors = []
+
+    def call(job):
+        try:
+            job()
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+    threads = [threading.Thread(target=call, args=(j,)) for j in jobs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for e in errors:
+        print("make-roots: %s" % e, flush=True)
+    sys.exit(1 if errors else 0)
+
+
 if __name__ == "__main__":
     if os.geteuid() != 0:
         skip("needs root (debootstrap, chroot, mount)")
+    if sys.argv[1:] == ["--make-roots"]:
+        make_roots()
     if not os.path.exists(TARBALL):
         if os.environ.get("ROSTER_PACKAGE_TEST") == "1":
             print("FAIL: %s is missing (scripts/package.sh --npm)" % TARBALL)
