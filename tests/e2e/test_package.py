@@ -351,6 +351,26 @@ def test_npm_package():
             check(not any("web-up" in ln for ln in r.output()), "only the worker role runs")
             r.send(signal.SIGTERM)
             check(r.wait_exit(30) == 0, "SIGTERM ends roster --role worker with 0: " + r.tail())
+
+        # the same with a roster.yaml and rediss://: this root, like the node images, has
+        # OpenSSL 3 and its openssl.cnf beside the OpenSSL 1.1 the package ships
+        check(os.path.exists(c.path("/usr/lib/ssl/openssl.cnf")), "the root has openssl.cnf")
+        proc, port, ca, _ = tls_redis()
+        try:
+            trust(c, ca)
+            with open(os.path.join(proj, "roster.yaml"), "w") as f:
+                f.write('redis: {url: "rediss://127.0.0.1:%d"}\nroles:\n'
+                        '  web: {command: "echo web-up; exec sleep 60"}\n'
+                        '  worker: {command: "echo worker-up; exec sleep 60"}\n' % port)
+            with Roster(None, args=["--role", "worker"], env=env2, cwd=proj,
+                        prefix_cmd=c.prefix(proj)) as r:
+                r.wait_line("worker-up", timeout=30)
+                r.wait_event("redis_up", timeout=30)
+                check(not any("web-up" in ln for ln in r.output()), "only the worker role runs")
+                check(r.stop() == 0, "SIGTERM: exit 0\n" + r.tail())
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
         print("npm: install, npx roster npm:dev:*, npm run dev:all, --role worker ok", flush=True)
 
 
