@@ -107,8 +107,6 @@ class Chroot:
         self._mount(["-t", "proc", "proc"], os.path.join(self.root, "proc"))
         self._mount(["--bind", "/dev"], os.path.join(self.root, "dev"))
         self._mount(["--bind", "/tmp"], os.path.join(self.root, "tmp"))
-        # Debian's postinst scripts, if a case installs something, must not start services.
-        shutil.copy("/etc/resolv.conf", os.path.join(self.root, "etc/resolv.conf"))
 
     def _mount(self, args, target):
         os.makedirs(target, exist_ok=True)
