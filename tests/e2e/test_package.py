@@ -270,6 +270,17 @@ roles:
             r.stop()
         print("%s: Procfile, /health, Postgres budget and rediss:// ok" % suite, flush=True)
 
+        # the control client's check of who listens, made without CURLOPT_PREREQFUNCTION in the
+        # package's curl 7.74: test_control's own test, its client run here
+        import test_control
+
+        def chroot_roster(args, timeout=20, **kw):
+            p = c.run([binary] + list(args), timeout=timeout)
+            return p.returncode, p.stdout, p.stderr
+        test_control.run_roster = chroot_roster
+        test_control.test_client_refuses_a_listener_of_another_user()
+        print("%s: the control client refuses another user's listener" % suite, flush=True)
+
 
 def test_debian_11_12_13():
     pg = Postgres(max_connections=25)
