@@ -55,34 +55,67 @@ struct peer_check {
     unsigned long uid; /* the listener's, when refused */
 };
 
+#if LIBCURL_VERSION_NUM >= 0x075000
+#define CHECK_OK CURL_PREREQFUNC_OK
+#define CHECK_ABORT CURL_PREREQFUNC_ABORT
+#else
+#define CHECK_OK 0
+#define CHECK_ABORT 1
+static int check_peer_fd(struct peer_check *pc);
+#endif
+
 static curl_socket_t open_socket(void *ud, curlsocktype purpose, struct curl_sockaddr *a)
 {
     struct peer_check *pc = ud;
     (void)purpose;
     pc->fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+#if LIBCURL_VERSION_NUM < 0x075000
+    /* curl before 7.80 (Debian 11's, which the portable package is built with) has no
+     * CURLOPT_PREREQFUNCTION to look at the connected socket before the request is sent: connect
+     * here (a Unix socket connects at once), check the listener, and tell curl the socket is
+     * connected (already_connected below). */
+    if (pc->fd >= 0 && (connect(pc->fd, &a->addr, a->addrlen) < 0 || check_peer_fd(pc))) {
+        close(pc->fd);
+        pc->fd = -1;
+    }
+#endif
     return pc->fd < 0 ? CURL_SOCKET_BAD : pc->fd;
 }
 
-static int check_peer(void *ud, char *ip, char *local_ip, int port, int local_port)
+#if LIBCURL_VERSION_NUM < 0x075000
+static int already_connected(void *ud, curl_socket_t fd, curlsocktype purpose)
 {
+    (void)ud;
+    (void)fd;
+    (void)purpose;
+    return CURL_SOCKOPT_ALREADY_CONNECTED;
+}
+
+static int check_peer_fd(struct peer_check *pc)
+#else
+static int check_peer(void *ud, char *ip, char *local_ip, int port, int local_port)
+#endif
+{
+#if LIBCURL_VERSION_NUM >= 0x075000
     struct peer_check *pc = ud;
     (void)ip;
     (void)local_ip;
     (void)port;
     (void)local_port;
+#endif
     struct ucred cr;
     socklen_t len = sizeof cr;
     if (pc->fd < 0 || getsockopt(pc->fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0) {
         pc->refused = true;
         pc->uid = (unsigned long)-1;
-        return CURL_PREREQFUNC_ABORT;
+        return CHECK_ABORT;
     }
     if (cr.uid != geteuid() && cr.uid != 0) {
         pc->refused = true;
         pc->uid = (unsigned long)cr.uid;
-        return CURL_PREREQFUNC_ABORT;
+        return CHECK_ABORT;
     }
-    return CURL_PREREQFUNC_OK;
+    return CHECK_OK;
 }
 
 /* One HTTP request; returns the status (0 when there was no answer, with err set). */
@@ -102,8 +135,12 @@ static long http_call(const char *unix_path, const char *url, const char *method
         curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, unix_path);
         curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, open_socket);
         curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, &pc);
+#if LIBCURL_VERSION_NUM >= 0x075000
         curl_easy_setopt(c, CURLOPT_PREREQFUNCTION, check_peer);
         curl_easy_setopt(c, CURLOPT_PREREQDATA, &pc);
+#else
+        curl_easy_setopt(c, CURLOPT_SOCKOPTFUNCTION, already_connected);
+#endif
     }
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
     if (!strcmp(method, "POST")) curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, 0L);

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <hiredis/hiredis.h>
 #include <libpq-fe.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,19 @@
 #include "watch/watch.h"
 
 extern char **environ;
+
+#if UV_VERSION_HEX < 0x012c00
+/* libuv before 1.44 (Debian 11's, which the portable package is built with) lacks
+ * uv_available_parallelism: the CPUs this process may run on, counted the way it counts them. */
+static unsigned int uv_available_parallelism(void)
+{
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+        return (unsigned int)CPU_COUNT(&set);
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (unsigned int)n : 1;
+}
+#endif
 
 /* Builds the plan of a loaded config (which it takes over) and loads the optional libraries it
  * needs. Returns 0 with *out, or 2 with the errors printed. */
