@@ -119,7 +119,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
          * a digit, a blank or the punctuation of the messages. */
         char *pw = libpq_password(url);
         if (pw && !strchr(pw, '*') && fuzz_count(url, pw) == 1 &&
-            strspn(pw, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 :/()'.,-") <
+            strspn(pw,
+                   "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 :/()[]'.,-") <
                 strlen(pw))
             FUZZ_CHECK(!strstr(err, pw));
         free(pw);
