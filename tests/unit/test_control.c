@@ -10,19 +10,24 @@ static struct control_route route(const char *method, const char *path)
     return r;
 }
 
+/* Checks that method and path name a request that wants another method. */
+static void check_bad_method(const char *method, const char *path, const char *allow,
+                             const char *hint)
+{
+    struct control_route r = route(method, path);
+    CHECK_INT(r.op, CONTROL_BAD_METHOD);
+    CHECK_STR(r.allow, allow);
+    CHECK_STR(r.hint, hint);
+}
+
 static void test_fixed(void)
 {
     CHECK_INT(route("GET", "/roles").op, CONTROL_LIST);
     CHECK_INT(route("GET", "/health").op, CONTROL_HEALTH);
     CHECK_INT(route("POST", "/reload").op, CONTROL_RELOAD);
-    struct control_route r = route("POST", "/roles");
-    CHECK_INT(r.op, CONTROL_BAD_METHOD);
-    CHECK_STR(r.allow, "GET");
-    CHECK_STR(r.hint, "use GET /roles");
-    r = route("GET", "/reload");
-    CHECK_INT(r.op, CONTROL_BAD_METHOD);
-    CHECK_STR(r.allow, "POST");
-    CHECK_STR(r.hint, "use POST /reload");
+    check_bad_method("POST", "/roles", "GET", "use GET /roles");
+    check_bad_method("PUT", "/health", "GET", "use GET /health");
+    check_bad_method("GET", "/reload", "POST", "use POST /reload");
     CHECK_INT(route("GET", "/roles/").op, CONTROL_NOT_FOUND);
     CHECK_INT(route("GET", "/").op, CONTROL_NOT_FOUND);
     CHECK_INT(route("GET", "/healthz").op, CONTROL_NOT_FOUND);
@@ -42,10 +47,7 @@ static void test_actions(void)
     CHECK_STR(r.role, "worker");
     CHECK_INT(r.instance, 2);
     CHECK_INT(route("POST", "/roles/web/start").op, CONTROL_START);
-    r = route("GET", "/roles/api/restart");
-    CHECK_INT(r.op, CONTROL_BAD_METHOD);
-    CHECK_STR(r.allow, "POST");
-    CHECK_STR(r.hint, "use POST");
+    check_bad_method("GET", "/roles/api/restart", "POST", "use POST");
     /* an unknown action on a valid role names no request */
     r = route("POST", "/roles/api/kill");
     CHECK_INT(r.op, CONTROL_NOT_FOUND);
