@@ -43,11 +43,12 @@ char *url_redact(const char *url)
     const char *scheme = strstr(url, "://");
     if (!scheme) return xstrdup(url);
     const char *auth = scheme + 3;
-    /* user:password@...: the user name holds none of ":/?#@", the password anything. Where it
+    /* user:password@...: the user name holds none of ":/@" ('?' and '#' are read as its own by
+     * libpq, which takes everything before the '@' as userinfo), the password anything. Where it
      * ends is the question: libpq ends it at the first '@' before a '/', RFC 3986 at the last
      * '@' before the first '/', '?' or '#', a careless parser elsewhere. Masking up to the last
      * '@' of all covers every reading. */
-    size_t ulen = strcspn(auth, ":/?#@");
+    size_t ulen = strcspn(auth, ":/@");
     const char *colon = auth[ulen] == ':' ? auth + ulen : NULL;
     const char *at = strrchr(auth, '@');
     sbuf b;
@@ -71,6 +72,26 @@ char *url_redact(const char *url)
 static bool scheme_char(char c)
 {
     return isalnum((unsigned char)c) || c == '+' || c == '-' || c == '.';
+}
+
+/* A password, or a user name, may hold blanks (libpq and Redis take "postgres://app:correct
+ * horse@db"): when a URL cut at a blank has not reached its path yet and an '@' follows on the
+ * same line before any '/', the quote that opened the URL or another URL, the URL runs on to the
+ * blank after the last such '@'; url_redact then masks only when a password is there. A sentence
+ * that happens to look so is over-masked: the price of never printing a password. */
+static const char *userinfo_end(const char *auth, const char *end, char quote)
+{
+    size_t alen = (size_t)(end - auth);
+    if (memchr(auth, '/', alen)) return end;
+    const char *last = NULL;
+    for (const char *q = end; *q && *q != '\n' && *q != '/' && *q != quote; q++) {
+        if (q[0] == ':' && q[1] == '/' && q[2] == '/') break;
+        if (*q == '@') last = q;
+    }
+    if (!last) return end;
+    while (*last && !isspace((unsigned char)*last))
+        last++;
+    return last;
 }
 
 char *redact_text(const char *text)
@@ -104,6 +125,7 @@ char *redact_text(const char *text)
                 last--;
             if (last > end + 1) end = last - 1;
         }
+        end = userinfo_end(sep + 3, end, quote);
         sbuf_append(&b, p, (size_t)(start - p));
         char *url = xstrndup(start, (size_t)(end - start));
         char *red = url_redact(url);

@@ -35,6 +35,9 @@ static void test_url(void)
         {"postgres://:only?pw@h", "postgres://:****@h"},
         {"postgres://u:p/ss@h/db", "postgres://u:****@h/db"},
         {"postgres://u:@h/db", "postgres://u:****@h/db"},
+        /* '?' and '#' in the user name: libpq takes all before the '@' as userinfo (fuzz_url) */
+        {"postgres://us?er:Secret99!@db/app", "postgres://us?er:****@db/app"},
+        {"postgres://us#er:Secret99!@db/app", "postgres://us#er:****@db/app"},
         /* a user name alone, or no userinfo at all, stays */
         {"postgres://user@db/app", "postgres://user@db/app"},
         {"postgres://db/app", "postgres://db/app"},
@@ -79,6 +82,19 @@ static void test_text(void)
         {"(postgres://u:p?#@db/app)", "(postgres://u:****@db/app)"},
         {"a://b:c@d e://f:g@h", "a://b:****@d e://f:****@h"},
         {"://x:y@z", "://x:****@z"},
+        /* blanks in a password (fuzz_url): the URL runs on to the '@' on its line */
+        {"postgres://app:correct horse@db/app", "postgres://app:****@db/app"},
+        {"x redis://:correct horse battery@cache:6379 y", "x redis://:****@cache:6379 y"},
+        /* ...but not past a '/', a quote, a line's end or another URL */
+        {"at http://h:80/x me@y", "at http://h:80/x me@y"},
+        {"at http://h:80\nme@y", "at http://h:80\nme@y"},
+        {"\"a://h:1\" b@c", "\"a://h:1\" b@c"},
+        {"a://h:1 b://c@d", "a://h:1 b://c@d"},
+        {"redis://0correct hrso:\"redue@cache:6379", "redis://0correct hrso:****@cache:6379"},
+        {"postgres://e t (h2 x:cdue@b@", "postgres://e t (h2 x:****@"},
+        {"see http://host and me@x", "see http://host and me@x"},
+        {"redis://0correct horse@cache:6379", "redis://****@cache:6379"},
+        {"redis://:@cach:correct h orse@cse@cac378", "redis://:****@cac378"},
     };
     check_table(cases, sizeof cases / sizeof cases[0], redact_text);
 }
