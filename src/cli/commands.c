@@ -1,6 +1,7 @@
 /* commands.c — the client commands: status, restart, stop, start and reload talk to a running
  * roster over its control socket; health asks /livez; budget prints the connection plan. They
- * run outside the supervisor, so blocking libcurl calls are fine here. */
+ * run outside the supervisor, so blocking libcurl calls are fine here. cron prints an
+ * expression's next fire times. */
 #include "cli/commands.h"
 
 #include <cjson/cJSON.h>
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "base/hostport.h"
 #include "base/redact.h"
@@ -18,6 +20,7 @@
 #include "config/config.h"
 #include "os/lazylib.h"
 #include "plan/plan.h"
+#include "sched/cron.h"
 
 #include <libpq-fe.h>
 
@@ -469,5 +472,56 @@ int commands_budget(const struct cli *c, char **environ_)
     budget_print(&p->budget, stdout);
     plan_unref(p);
     diags_free(&d);
+    return 0;
+}
+
+/* The zone named by --tz, else by TZ in the environment, else UTC; TZDIR moves the tzdata as
+ * it does for the C library. */
+static int cron_zone(const struct cli *c, char **environ_, struct tz *z)
+{
+    const char *name = c->tz, *dir = NULL;
+    for (char **e = environ_; e && *e; e++) {
+        if (!c->tz && !strncmp(*e, "TZ=", 3) && (*e)[3]) name = *e + 3;
+        if (!strncmp(*e, "TZDIR=", 6)) dir = *e + 6;
+    }
+    if (!name) name = "UTC";
+    enum tz_err e = tz_load(name, dir, z);
+    if (e) {
+        fprintf(stderr, "roster cron: time zone '%.80s': %s\n", name, tz_strerror(e));
+        return -1;
+    }
+    return 0;
+}
+
+int commands_cron(const struct cli *c, char **environ_)
+{
+    struct cron cr;
+    struct cron_error ce;
+    if (cron_parse(c->arg, &cr, &ce)) {
+        char msg[256];
+        cron_error_format(&ce, msg, sizeof msg);
+        fprintf(stderr, "roster cron: column %zu: %s\n  %s\n  %*s^\n", ce.col, msg, c->arg,
+                (int)ce.col - 1, "");
+        return 2;
+    }
+    struct tz z;
+    if (cron_zone(c, environ_, &z) < 0) return 2;
+    int64_t t = (int64_t)time(NULL);
+    if (c->from && cron_parse_time(c->from, &t) < 0) {
+        fprintf(stderr,
+                "roster cron: --from '%.80s' is not an ISO-8601 time with an offset "
+                "(2026-03-08T01:00:00-05:00 or 2026-03-08T06:00:00Z)\n",
+                c->from);
+        tz_free(&z);
+        return 2;
+    }
+    int n = c->count ? c->count : 5;
+    for (int i = 0; i < n; i++) {
+        if (!cron_next(&cr, &z, t, &t)) break;
+        char buf[64];
+        cron_format_time(&z, t, buf, sizeof buf);
+        printf("%s\n", buf);
+    }
+    tz_free(&z);
     return 0;
 }

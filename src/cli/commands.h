@@ -14,5 +14,7 @@ struct config_opts cli_config_opts(const struct cli *c, char **environ_);
 int commands_control(const struct cli *c, char **environ_);
 int commands_health(const struct cli *c, char **environ_);
 int commands_budget(const struct cli *c, char **environ_);
+/* roster cron EXPR: the next fire times, in the zone --tz, else TZ of environ_, else UTC. */
+int commands_cron(const struct cli *c, char **environ_);
 
 #endif

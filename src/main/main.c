@@ -256,6 +256,7 @@ int main(int argc, char **argv)
         break;
     case CMD_BUDGET: rc = commands_budget(&c, environ); break;
     case CMD_HEALTH: rc = commands_health(&c, environ); break;
+    case CMD_CRON: rc = commands_cron(&c, environ); break;
     default: rc = commands_control(&c, environ); break;
     }
     cli_free(&c);
