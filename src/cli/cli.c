@@ -16,6 +16,7 @@ static const struct {
     {"status", CMD_STATUS, 0},   {"restart", CMD_RESTART, 1}, {"stop", CMD_STOP, 1},
     {"start", CMD_START, 1},     {"reload", CMD_RELOAD, 0},   {"health", CMD_HEALTH, -1},
     {"version", CMD_VERSION, 0}, {"help", CMD_HELP, 0},       {"cron", CMD_CRON, 1},
+    {"schedules", CMD_SCHEDULES, 0},
 };
 
 const char *cli_usage(void)
@@ -32,6 +33,8 @@ const char *cli_usage(void)
            "  roster health [URL]                       exit 0 if /livez answers 200\n"
            "  roster cron EXPR [--tz ZONE] [--from TIME] [--count N]\n"
            "                                            print the next N (5) fire times\n"
+           "  roster schedules [-c FILE] [--from TIME] [--count N]\n"
+           "                                            each schedule's next fire times\n"
            "  roster version | --help\n"
            "  roster [concurrently's options] COMMAND...  run commands as concurrently 9 does\n"
            "               (-n, -c, -p, -k, -s, --restart-tries, npm:dev:*, ...; `roster --` forces\n"
@@ -144,8 +147,12 @@ static int check_scope(const struct cli *c, char *err, size_t errlen)
         snprintf(err, errlen, "--dev is for `roster run` and `roster check`");
         return -1;
     }
-    if ((c->tz || c->from || c->count) && c->cmd != CMD_CRON) {
-        snprintf(err, errlen, "--tz, --from and --count are for `roster cron`");
+    if (c->tz && c->cmd != CMD_CRON) {
+        snprintf(err, errlen, "--tz is for `roster cron` (a schedule's zone is its tz:)");
+        return -1;
+    }
+    if ((c->from || c->count) && c->cmd != CMD_CRON && c->cmd != CMD_SCHEDULES) {
+        snprintf(err, errlen, "--from and --count are for `roster cron` and `roster schedules`");
         return -1;
     }
     if (c->formation && c->cmd != CMD_RUN && c->cmd != CMD_CHECK) {

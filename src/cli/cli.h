@@ -18,6 +18,7 @@ enum cli_cmd {
     CMD_RELOAD,
     CMD_HEALTH,
     CMD_CRON,
+    CMD_SCHEDULES,
     CMD_VERSION,
     CMD_HELP,
 };
@@ -40,8 +41,8 @@ struct cli {
     bool json;             /* status --json */
     bool dev;              /* --dev, or $ROSTER_DEV=1: the dev profile (run and check) */
     const char *tz;        /* cron --tz ZONE */
-    const char *from;      /* cron --from TIME */
-    int count;             /* cron --count N (0: unset) */
+    const char *from;      /* cron and schedules --from TIME */
+    int count;             /* cron and schedules --count N (0: unset) */
 };
 
 /* Parses argv. Returns 0, or -1 with a message in err (a usage error: exit 2). The struct

@@ -16,5 +16,7 @@ int commands_health(const struct cli *c, char **environ_);
 int commands_budget(const struct cli *c, char **environ_);
 /* roster cron EXPR: the next fire times, in the zone --tz, else TZ of environ_, else UTC. */
 int commands_cron(const struct cli *c, char **environ_);
+/* roster schedules: each schedule of the config's scheduler roles with its next fire times. */
+int commands_schedules(const struct cli *c, char **environ_);
 
 #endif
