@@ -416,6 +416,7 @@ int commands_budget(const struct cli *c, char **environ_)
     struct plan_inputs in;
     plan_inputs_init(&in, environ_);
     struct plan_opts po = plan_inputs_opts(&in, runs.len ? runs.data : NULL, c->max_connections);
+    po.plan_only = true; /* counted, not run: a builtin role has its share too */
     struct plan *p = plan_build(&cfg, &po, &d);
     plan_inputs_free(&in);
     sbuf_free(&runs);

@@ -3,7 +3,7 @@ on stderr for a bad expression, zone or time (issue 12)."""
 import datetime as dt
 import os
 
-from harness import check, run, run_roster
+from harness import check, run, run_roster, tmpdir
 
 HAVE_TZDATA = os.path.exists("/usr/share/zoneinfo/America/Toronto")
 
@@ -74,7 +74,10 @@ def test_errors_exit_2():
     code, _, err = cron()
     check(code == 2 and "'cron' needs an expression" in err, err)
     code, _, err = run_roster(["status", "--tz", "UTC"], timeout=20)
-    check(code == 2 and "--tz, --from and --count are for `roster cron`" in err, err)
+    check(code == 2 and "--tz is for `roster cron`" in err, err)
+    code, _, err = run_roster(["status", "--count", "2"], timeout=20)
+    check(code == 2 and "--from and --count are for `roster cron` and `roster schedules`" in err,
+          err)
 
 
 def test_help_lists_cron():
@@ -82,6 +85,73 @@ def test_help_lists_cron():
     check(code == 0 and "roster cron EXPR [--tz ZONE] [--from TIME] [--count N]" in out, out)
     code, _, err = run_roster(["crom"], timeout=20)
     check(code == 2 and "did you mean 'cron'?" in err, err)
+
+
+SCHEDULER = """
+roles:
+  web:
+    command: [sleep, "1000"]
+  scheduler:
+    builtin: scheduler
+    schedules:
+      nightly: {cron: "30 2 * * *", tz: America/Toronto, http: "POST http://127.0.0.1:3000/run"}
+      beat: {cron: "@every 30s", command: [echo, hi], timeout: 10s}
+"""
+
+
+def scheduler_config(text=SCHEDULER):
+    path = os.path.join(tmpdir(), "roster.yaml")
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def test_schedules_command():
+    if not HAVE_TZDATA:
+        print("SKIP test_schedules_command: no tzdata")
+        return
+    path = scheduler_config()
+    code, out, err = run_roster(["schedules", "-c", path, "--from", "2026-03-07T12:00:00Z",
+                                 "--count", "2"], env={"TZ": "Asia/Kolkata"}, timeout=20)
+    check(code == 0, err)
+    check(out.splitlines() == [
+        'scheduler/nightly: "30 2 * * *" in America/Toronto, http POST http://127.0.0.1:3000/run',
+        "  2026-03-08T03:30:00-04:00",
+        "  2026-03-09T02:30:00-04:00",
+        'scheduler/beat: "@every 30s" in Asia/Kolkata, command echo hi',
+        "  2026-03-07T17:30:30+05:30",
+        "  2026-03-07T17:31:00+05:30",
+    ], out)
+
+
+def test_check_shows_schedules_and_run_refuses():
+    if not HAVE_TZDATA:
+        print("SKIP test_check_shows_schedules_and_run_refuses: no tzdata")
+        return
+    path = scheduler_config()
+    code, out, err = run_roster(["check", "-c", path], timeout=20)
+    check(code == 0, err)
+    check("    builtin: scheduler (2 schedules)\n"
+          '    schedule nightly: cron "30 2 * * *" tz America/Toronto: http POST '
+          "http://127.0.0.1:3000/run\n" in out, out)
+    check('    schedule beat: cron "@every 30s" tz (TZ, else UTC) timeout 10s: command echo hi\n'
+          in out, out)
+    # Nothing runs the schedules yet: a run says so rather than start a role without a program.
+    code, out, err = run_roster(["run", "-c", path], timeout=20)
+    check(code == 2 and "role 'scheduler': builtin: scheduler does not run yet" in err, err)
+    # A plan that is counted, not run, has it (and its Postgres share).
+    path = scheduler_config("postgres: {url: postgres://app@127.0.0.1:1/app}\n" + SCHEDULER)
+    code, out, err = run_roster(["budget", "-c", path, "--max-connections", "50"], timeout=20)
+    check(code == 0 and "scheduler" in out, (out, err))
+
+
+def test_schedule_errors_point_at_the_field():
+    path = scheduler_config(SCHEDULER.replace('"30 2 * * *"', '"30 2 * * FOO"'))
+    for cmd in (["check"], ["schedules"]):
+        code, out, err = run_roster(cmd + ["-c", path], timeout=20)
+        check(code == 2, (cmd, out, err))
+        check("roster.yaml:8:33: schedule 'nightly': cron '30 2 * * FOO': day-of-week" in err,
+              (cmd, err))
 
 
 if __name__ == "__main__":
