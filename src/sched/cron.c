@@ -310,27 +310,30 @@ static int wall_instants(const struct tz *z, int64_t w, int64_t out[2], int32_t 
     return n;
 }
 
-/* Offsets stay within ±26 h, so nothing on a later wall time can come before this bound. */
-#define OFFSET_BOUND (26 * 3600)
-
 bool cron_next(const struct cron *c, const struct tz *z, int64_t t, int64_t *next)
 {
     if (c->every) {
         *next = (floor_div(t, c->every) + 1) * c->every;
         return true;
     }
-    int64_t day0 = floor_div(t + tz_offset(z, t), 86400) - 1;
+    /* A wall time w is some instant w - off with lo <= off <= hi: the ones at or before t + lo
+     * are all at or before t, and once w - hi is past the best found nothing later beats it. */
+    int32_t lo, hi;
+    tz_offset_range(z, &lo, &hi);
+    int64_t day0 = floor_div(t + lo, 86400);
     int64_t best = 0;
     bool found = false;
     for (int64_t day = day0; day < day0 + 50 * 366; day++) {
-        if (found && day * 86400 - OFFSET_BOUND > best) break;
+        if (found && day * 86400 - hi > best) break;
         if (!day_matches(c, day)) continue;
         for (int h = 0; h < 24; h++) {
             if (!(c->hour >> h & 1)) continue;
+            if (day * 86400 + h * 3600 + 3599 <= t + lo) continue;
             for (int m = 0; m < 60; m++) {
                 if (!(c->minute >> m & 1)) continue;
                 int64_t w = day * 86400 + h * 3600 + m * 60;
-                if (found && w - OFFSET_BOUND > best) goto done;
+                if (w <= t + lo) continue;
+                if (found && w - hi > best) goto done;
                 int64_t u[2];
                 int32_t before;
                 int n = wall_instants(z, w, u, &before);

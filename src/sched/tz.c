@@ -225,6 +225,21 @@ int32_t tz_offset(const struct tz *z, int64_t t)
     return z->trans_off[lo];
 }
 
+void tz_offset_range(const struct tz *z, int32_t *lo, int32_t *hi)
+{
+    *lo = *hi = z->first_off;
+    for (size_t i = 0; i < z->ntrans; i++) {
+        if (z->trans_off[i] < *lo) *lo = z->trans_off[i];
+        if (z->trans_off[i] > *hi) *hi = z->trans_off[i];
+    }
+    if (!z->has_rule) return;
+    int32_t r[2] = {z->rule.std_off, z->rule.dst ? z->rule.dst_off : z->rule.std_off};
+    for (int i = 0; i < 2; i++) {
+        if (r[i] < *lo) *lo = r[i];
+        if (r[i] > *hi) *hi = r[i];
+    }
+}
+
 /* --- TZif --- */
 
 static uint32_t be32(const unsigned char *p)

@@ -58,6 +58,8 @@ void tz_free(struct tz *z);
 
 /* The zone's UTC offset in seconds at instant t (seconds since the epoch). */
 int32_t tz_offset(const struct tz *z, int64_t t);
+/* The least and greatest offsets the zone ever has (so a wall time bounds its instants). */
+void tz_offset_range(const struct tz *z, int32_t *lo, int32_t *hi);
 
 /* Civil calendar (proleptic Gregorian), days counted from 1970-01-01. */
 int64_t tz_days_from_civil(int64_t y, int m, int d);
