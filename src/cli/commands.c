@@ -35,6 +35,19 @@ struct config_opts cli_config_opts(const struct cli *c, char **environ_)
     return co;
 }
 
+int cli_load_config(const struct cli *c, char **environ_, struct roster_config *cfg)
+{
+    struct config_opts co = cli_config_opts(c, environ_);
+    diags d = {0};
+    int rc = config_load(&co, cfg, &d);
+    if (rc < 0) {
+        config_free(cfg);
+        diags_print(&d, stderr);
+    }
+    diags_free(&d);
+    return rc < 0 ? -1 : 0;
+}
+
 static size_t collect(char *p, size_t size, size_t n, void *ud)
 {
     sbuf *b = ud;
@@ -383,15 +396,9 @@ static int read_server_limits(const char *url, int *max, int *su, int *reserved,
 
 int commands_budget(const struct cli *c, char **environ_)
 {
-    struct config_opts co = cli_config_opts(c, environ_);
     struct roster_config cfg;
     diags d = {0};
-    if (config_load(&co, &cfg, &d) < 0) {
-        diags_print(&d, stderr);
-        diags_free(&d);
-        config_free(&cfg);
-        return 2;
-    }
+    if (cli_load_config(c, environ_, &cfg) < 0) return 2;
     if (!cfg.pg.enabled) {
         fprintf(stderr, "roster budget: %s has no postgres: section\n", cfg.path);
         config_free(&cfg);
@@ -542,16 +549,8 @@ int commands_schedules(const struct cli *c, char **environ_)
 {
     int64_t t;
     if (cron_from("schedules", c, &t) < 0) return 2;
-    struct config_opts co = cli_config_opts(c, environ_);
     struct roster_config cfg;
-    diags d = {0};
-    if (config_load(&co, &cfg, &d) < 0) {
-        config_free(&cfg);
-        diags_print(&d, stderr);
-        diags_free(&d);
-        return 2;
-    }
-    diags_free(&d);
+    if (cli_load_config(c, environ_, &cfg) < 0) return 2;
     int rc = 0, shown = 0;
     for (size_t i = 0; i < cfg.nroles && rc == 0; i++) {
         const struct role_config *r = &cfg.roles[i];

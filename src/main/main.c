@@ -59,15 +59,9 @@ static int build_plan(struct roster_config *cfg, diags *d, struct plan_inputs *i
 static int load_plan(const struct cli *c, struct plan_inputs *in, struct plan **out,
                      int max_connections, bool plan_only)
 {
-    struct config_opts co = cli_config_opts(c, environ);
     struct roster_config cfg;
     diags d = {0};
-    if (config_load(&co, &cfg, &d) < 0) {
-        config_free(&cfg);
-        diags_print(&d, stderr);
-        diags_free(&d);
-        return 2;
-    }
+    if (cli_load_config(c, environ, &cfg) < 0) return 2;
     return build_plan(&cfg, &d, in, c->roles, out, max_connections, plan_only);
 }
 
