@@ -2,7 +2,8 @@
 # The whole test suite on a fresh Debian machine: installs what is missing, builds roster twice
 # (plain, and with AddressSanitizer + UndefinedBehaviorSanitizer) and runs every test in both:
 # unit tests, end-to-end tests of the real binary against real Postgres and Redis servers, the
-# demo stack and the deploy/ checks. This is the command CI runs (.ci/run).
+# demo stack and the deploy/ checks; then builds the fuzzers with clang (build-fuzz) and runs each
+# for a bounded time. This is the command CI runs (.ci/run).
 set -eu
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh --test
@@ -12,3 +13,8 @@ echo "== tests (release build)"
 (cd build && ctest --output-on-failure -j 2)
 echo "== tests (ASan + UBSan build)"
 (cd build-asan && ctest --output-on-failure -j 2)
+# A third build, with clang: the libFuzzer harnesses of fuzz/, each run for ROSTER_FUZZ_SECONDS
+# (default 20) on a copy of its corpus; a finding fails.
+BUILD_DIR=build-fuzz scripts/build.sh -DCMAKE_C_COMPILER=clang -DROSTER_FUZZ=ON -DROSTER_TESTS=OFF
+echo "== fuzzing (clang, libFuzzer + ASan + UBSan, ${ROSTER_FUZZ_SECONDS:-20} s per harness)"
+(cd build-fuzz && ctest --output-on-failure -j 2 -L fuzz)

@@ -9,6 +9,26 @@
 #include "base/pgurl.h"
 #include "base/util.h"
 
+/* The host as a URL writes it: what a host name cannot hold as such ('@', '/', '#', '%', blanks
+ * ...) percent-encoded, so that the URL parses back to the same host; ':' stays, for
+ * hostport_format brackets an IPv6 address. Caller frees. */
+static char *encode_host(const char *host)
+{
+    sbuf b;
+    sbuf_init(&b);
+    for (const char *p = host; *p;) {
+        size_t n = strcspn(p, ":");
+        char *part = xstrndup(p, n);
+        char *enc = url_encode_userinfo(part);
+        sbuf_puts(&b, enc);
+        free(enc);
+        free(part);
+        p += n;
+        if (*p == ':') sbuf_putc(&b, *p++);
+    }
+    return sbuf_detach(&b);
+}
+
 int redisurl_parse(const char *url, struct redis_target *t, char *err, size_t errlen)
 {
     memset(t, 0, sizeof *t);
@@ -56,6 +76,16 @@ int redisurl_parse(const char *url, struct redis_target *t, char *err, size_t er
         free(t->host);
         t->host = xstrdup("127.0.0.1");
     }
+    /* The normalized URL writes the host encoded (redisurl_format): it must still be one that
+     * parses. */
+    char *enc = encode_host(t->host);
+    bool too_long = strlen(enc) >= sizeof(((struct hostport *)0)->host);
+    free(enc);
+    if (too_long) {
+        snprintf(err, errlen, "the Redis URL's host is too long");
+        redisurl_free(t);
+        return -1;
+    }
     if (*auth_end == '/' && auth_end[1] && auth_end[1] != '?') {
         char *end;
         long db = strtol(auth_end + 1, &end, 10);
@@ -86,9 +116,13 @@ char *redisurl_format(const struct redis_target *t)
         free(pw);
         sbuf_putc(&b, '@');
     }
-    char hp[300];
-    hostport_format(t->host, t->port, hp, sizeof hp);
+    char *host = encode_host(t->host);
+    size_t hplen = strlen(host) + 16; /* [host]:65535 */
+    char *hp = xmalloc(hplen);
+    hostport_format(host, t->port, hp, hplen);
     sbuf_puts(&b, hp);
+    free(hp);
+    free(host);
     if (t->db) sbuf_printf(&b, "/%d", t->db);
     return sbuf_detach(&b);
 }

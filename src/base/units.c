@@ -135,7 +135,8 @@ int units_parse_size(const char *s, uint64_t *bytes, const char **err)
                 *err = "size is too large";
                 return -1;
             }
-            *bytes = (uint64_t)llround(total);
+            /* round, not llround: a size above 2^63 does not fit a long long */
+            *bytes = (uint64_t)round(total);
             return 0;
         }
     }

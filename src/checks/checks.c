@@ -199,6 +199,17 @@ static bool on_reaped(void *ud, struct sup *s, pid_t pid, int status)
     return false;
 }
 
+static bool on_owns(void *ud, struct sup *s, pid_t pid)
+{
+    struct checks *ck = ud;
+    struct inst_iter it = {.s = s};
+    for (struct instance *in; (in = sup_next_instance(&it));) {
+        struct inst_checks *x = inst_ctx(in, ck->slot);
+        if (x && (probe_owns(x->ready, pid) || probe_owns(x->live, pid))) return true;
+    }
+    return false;
+}
+
 static void on_stop(void *ud, struct sup *s)
 {
     struct checks *ck = ud;
@@ -218,6 +229,7 @@ static const struct sup_observer checks_observer = {
     .line = on_line,
     .exited = on_exited,
     .reaped = on_reaped,
+    .owns = on_owns,
     .release = on_release,
 };
 

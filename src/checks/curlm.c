@@ -206,7 +206,13 @@ struct curlm_req *curlm_get(struct curlm *m, const char *url, uint64_t timeout_m
     curl_easy_setopt(r->easy, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(r->easy, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(r->easy, CURLOPT_USERAGENT, "roster/" ROSTER_VERSION);
+#if LIBCURL_VERSION_NUM >= 0x075500
     curl_easy_setopt(r->easy, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+    /* curl before 7.85 (Debian 11's, which the portable package is built with) has only the
+     * bitmask form, deprecated since but still honoured. */
+    curl_easy_setopt(r->easy, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
     /* Probes want the status, not the body: discard it, but keep a request-sized cap. */
     curl_easy_setopt(r->easy, CURLOPT_MAXFILESIZE, 1L << 20);
     curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, discard);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,15 @@ struct gai_attempt {
     uv_getaddrinfo_t req;
     struct probe *p;
     char port[8];
+};
+
+/* A batch of output lines being matched against a log probe's pattern on the pool. */
+struct log_job {
+    uv_work_t work;
+    struct probe *p; /* kept alive by a reference (p->handles) until log_done */
+    strvec lines;
+    atomic_bool cancel; /* the probe stopped: the rest of the batch is not worth matching */
+    bool matched;
 };
 
 static void attempt(struct probe *p);
@@ -56,14 +66,20 @@ static void set_result(struct probe *p, const char *fmt, ...)
     *p->result = sbuf_detach(&b);
 }
 
-static void handle_closed(uv_handle_t *h)
+/* One handle (or a log batch in flight) fewer; the last frees the probe. */
+static void probe_unref(struct probe *p)
 {
-    struct probe *p = h->data;
     if (--p->handles == 0) {
         if (p->re_ok) regfree(&p->re);
+        strvec_free(&p->pending);
         free(p->cfg.target);
         free(p);
     }
+}
+
+static void handle_closed(uv_handle_t *h)
+{
+    probe_unref(h->data);
 }
 
 static void end_attempt(struct probe *p)
@@ -267,6 +283,11 @@ static void exec_attempt(struct probe *p)
     if (rc < 0 && pid <= 0) outcome(p, false, err);
 }
 
+bool probe_owns(const struct probe *p, pid_t pid)
+{
+    return p && pid > 0 && p->exec_pid == pid;
+}
+
 bool probe_reaped(struct probe *p, pid_t pid, int status)
 {
     if (!p || p->exec_pid != pid || pid <= 0) return false;
@@ -384,6 +405,7 @@ void probe_stop(struct probe *p)
 {
     if (!p) return;
     p->stopped = true;
+    if (p->job) atomic_store(&p->job->cancel, true); /* it frees itself, then the probe */
     end_attempt(p);
     uv_timer_stop(&p->timer);
     uv_timer_stop(&p->limit);
@@ -391,17 +413,70 @@ void probe_stop(struct probe *p)
     uv_close((uv_handle_t *)&p->limit, handle_closed);
 }
 
+/* ---- log: matched on libuv's pool, so no pattern can stall the loop ---- */
+
+static void log_work(uv_work_t *w)
+{
+    struct log_job *j = w->data;
+    for (size_t i = 0; i < j->lines.n && !atomic_load(&j->cancel); i++)
+        if (regexec(&j->p->re, j->lines.v[i], 0, NULL, 0) == 0) {
+            j->matched = true;
+            break;
+        }
+}
+
+static void log_start(struct probe *p);
+
+static void log_done(uv_work_t *w, int status)
+{
+    struct log_job *j = w->data;
+    struct probe *p = j->p;
+    p->job = NULL;
+    bool matched = status == 0 && j->matched;
+    strvec_free(&j->lines);
+    free(j);
+    if (!p->stopped) {
+        if (matched)
+            outcome(p, true, "log line matched");
+        else if (p->dropped)
+            set_result(p, "no line matched yet; %llu lines skipped while matching fell behind",
+                       (unsigned long long)p->dropped);
+        if (!matched && p->pending.n) log_start(p);
+    }
+    probe_unref(p);
+}
+
+/* Hands every waiting line to one batch on the pool. */
+static void log_start(struct probe *p)
+{
+    struct log_job *j = xcalloc(1, sizeof *j);
+    j->work.data = j;
+    j->p = p;
+    j->lines = p->pending;
+    memset(&p->pending, 0, sizeof p->pending);
+    atomic_init(&j->cancel, false);
+    if (uv_queue_work(p->in->role->sup->loop, &j->work, log_work, log_done) < 0) {
+        strvec_free(&j->lines);
+        free(j);
+        return;
+    }
+    p->job = j;
+    p->handles++;
+}
+
 void probe_line(struct probe *p, const char *line, size_t len)
 {
     if (!p || p->stopped || p->cfg.kind != PROBE_LOG || !p->re_ok) return;
-    /* regexec wants a C string: lines are at most 64 KiB, copy only what we match on */
-    char stackbuf[1024];
-    char *s = len < sizeof stackbuf ? stackbuf : xmalloc(len + 1);
-    memcpy(s, line, len);
-    s[len] = '\0';
-    bool m = regexec(&p->re, s, 0, NULL, 0) == 0;
-    if (s != stackbuf) free(s);
-    if (m) outcome(p, true, "log line matched");
+    /* only the first PROBE_LOG_MATCH_MAX bytes are matched (see probe.h) */
+    if (len > PROBE_LOG_MATCH_MAX) len = PROBE_LOG_MATCH_MAX;
+    if (p->pending.n == PROBE_LOG_PENDING) {
+        free(p->pending.v[0]);
+        memmove(p->pending.v, p->pending.v + 1, (p->pending.n - 1) * sizeof *p->pending.v);
+        p->pending.n--;
+        p->dropped++;
+    }
+    strvec_push(&p->pending, xasprintf("%.*s", (int)len, line));
+    if (!p->job) log_start(p);
 }
 
 void probe_notify(struct probe *p, bool ready, bool watchdog)

@@ -11,14 +11,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "base/hostport.h"
 #include "base/redact.h"
 #include "cli/plan_inputs.h"
 #include "config/config.h"
 #include "os/lazylib.h"
+#include "os/private.h"
 #include "plan/plan.h"
 #include "sched/cron.h"
 
@@ -56,6 +59,81 @@ static size_t collect(char *p, size_t size, size_t n, void *ud)
     return size * n;
 }
 
+/* The process listening on a control socket, as the kernel saw it at listen(): checked on the
+ * connected socket before curl sends anything, which closes the window between the owner
+ * checks on the file (socket_trusted) and the connect. curl makes the socket through
+ * open_socket, so its descriptor is known, and asks check_peer once it is connected. (Handing
+ * curl a socket connected here would be simpler, but curl 7.88, Debian 12's, connects it again
+ * all the same: curl issue 10626.) */
+struct peer_check {
+    int fd;
+    bool refused;
+    unsigned long uid; /* the listener's, when refused */
+};
+
+#if LIBCURL_VERSION_NUM >= 0x075000
+#define CHECK_OK CURL_PREREQFUNC_OK
+#define CHECK_ABORT CURL_PREREQFUNC_ABORT
+#else
+#define CHECK_OK 0
+#define CHECK_ABORT 1
+static int check_peer_fd(struct peer_check *pc);
+#endif
+
+static curl_socket_t open_socket(void *ud, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    struct peer_check *pc = ud;
+    (void)purpose;
+    pc->fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+#if LIBCURL_VERSION_NUM < 0x075000
+    /* curl before 7.80 (Debian 11's, which the portable package is built with) has no
+     * CURLOPT_PREREQFUNCTION to look at the connected socket before the request is sent: connect
+     * here (a Unix socket connects at once), check the listener, and tell curl the socket is
+     * connected (already_connected below). */
+    if (pc->fd >= 0 && (connect(pc->fd, &a->addr, a->addrlen) < 0 || check_peer_fd(pc))) {
+        close(pc->fd);
+        pc->fd = -1;
+    }
+#endif
+    return pc->fd < 0 ? CURL_SOCKET_BAD : pc->fd;
+}
+
+#if LIBCURL_VERSION_NUM < 0x075000
+static int already_connected(void *ud, curl_socket_t fd, curlsocktype purpose)
+{
+    (void)ud;
+    (void)fd;
+    (void)purpose;
+    return CURL_SOCKOPT_ALREADY_CONNECTED;
+}
+
+static int check_peer_fd(struct peer_check *pc)
+#else
+static int check_peer(void *ud, char *ip, char *local_ip, int port, int local_port)
+#endif
+{
+#if LIBCURL_VERSION_NUM >= 0x075000
+    struct peer_check *pc = ud;
+    (void)ip;
+    (void)local_ip;
+    (void)port;
+    (void)local_port;
+#endif
+    struct ucred cr;
+    socklen_t len = sizeof cr;
+    if (pc->fd < 0 || getsockopt(pc->fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0) {
+        pc->refused = true;
+        pc->uid = (unsigned long)-1;
+        return CHECK_ABORT;
+    }
+    if (cr.uid != geteuid() && cr.uid != 0) {
+        pc->refused = true;
+        pc->uid = (unsigned long)cr.uid;
+        return CHECK_ABORT;
+    }
+    return CHECK_OK;
+}
+
 /* One HTTP request; returns the status (0 when there was no answer, with err set). */
 static long http_call(const char *unix_path, const char *url, const char *method, sbuf *body,
                       long timeout_ms, char *err, size_t errlen)
@@ -68,7 +146,18 @@ static long http_call(const char *unix_path, const char *url, const char *method
     }
     char ebuf[CURL_ERROR_SIZE] = "";
     curl_easy_setopt(c, CURLOPT_URL, url);
-    if (unix_path) curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, unix_path);
+    struct peer_check pc = {.fd = -1};
+    if (unix_path) {
+        curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, unix_path);
+        curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+        curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, &pc);
+#if LIBCURL_VERSION_NUM >= 0x075000
+        curl_easy_setopt(c, CURLOPT_PREREQFUNCTION, check_peer);
+        curl_easy_setopt(c, CURLOPT_PREREQDATA, &pc);
+#else
+        curl_easy_setopt(c, CURLOPT_SOCKOPTFUNCTION, already_connected);
+#endif
+    }
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
     if (!strcmp(method, "POST")) curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, 0L);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
@@ -81,6 +170,13 @@ static long http_call(const char *unix_path, const char *url, const char *method
     long status = 0;
     if (rc == CURLE_OK)
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    else if (pc.refused && pc.uid == (unsigned long)-1)
+        snprintf(err, errlen, "cannot tell who listens there: nothing sent");
+    else if (pc.refused)
+        snprintf(err, errlen,
+                 "the process listening there runs as uid %lu, not as this user (uid %lu) or "
+                 "root: nothing sent",
+                 pc.uid, (unsigned long)geteuid());
     else
         snprintf(err, errlen, "%s", ebuf[0] ? ebuf : curl_easy_strerror(rc));
     curl_easy_cleanup(c);
@@ -213,14 +309,46 @@ static int print_json(const char *body)
     return 0;
 }
 
+/* Whether the socket at path may be sent a request: nothing is sent to a socket another user
+ * could have put in roster's place (one not ours or root's, or in a directory others may write
+ * to); says why not on stderr. */
+static bool socket_trusted(const char *path)
+{
+    struct stat st;
+    char which;
+    enum private_check pc = private_socket(path, geteuid(), &st, &which);
+    if (pc == PRIVATE_OK) return true;
+    if (pc == PRIVATE_MISSING || (pc == PRIVATE_ERROR && which == 's')) {
+        fprintf(stderr, "roster: no roster is running here (no control socket at %s: %s)\n", path,
+                pc == PRIVATE_MISSING ? strerror(ENOENT) : strerror(errno));
+        return false;
+    }
+    const char *slash = strrchr(path, '/');
+    int dlen = !slash ? 1 : slash == path ? 1 : (int)(slash - path);
+    const char *dname = !slash ? "." : slash == path ? "/" : path;
+    if (pc == PRIVATE_ERROR)
+        fprintf(stderr, "roster: cannot check the control socket's directory %.*s: %s\n", dlen,
+                dname, strerror(errno));
+    else if (which == 'd')
+        fprintf(stderr,
+                "roster: not talking to the control socket %s: its directory %.*s %s (owner uid "
+                "%lu, mode %04o), so the socket could be another user's\n",
+                path, dlen, dname, private_strerror(pc), (unsigned long)st.st_uid,
+                (unsigned)(st.st_mode & 07777));
+    else
+        fprintf(stderr,
+                "roster: not talking to the control socket %s: it %s (owner uid %lu, mode %04o); "
+                "only a socket of this user's (uid %lu) or root's is trusted\n",
+                path, private_strerror(pc), (unsigned long)st.st_uid,
+                (unsigned)(st.st_mode & 07777), (unsigned long)geteuid());
+    return false;
+}
+
 int commands_control(const struct cli *c, char **environ_)
 {
     char *path = socket_path(c, environ_);
     if (!path) return 2;
-    struct stat st;
-    if (stat(path, &st) < 0) {
-        fprintf(stderr, "roster: no roster is running here (no control socket at %s: %s)\n", path,
-                strerror(errno));
+    if (!socket_trusted(path)) {
         free(path);
         return 1;
     }

@@ -148,7 +148,8 @@ static int unknown(struct parse *P, const char *spelling, const char *cluster)
     const char *best = NULL;
     int bestd = 3;
     const char *name = spelling + strspn(spelling, "-");
-    for (int i = 0; name[1] && i < O_COUNT; i++) {
+    /* name may be empty: a spelling cut to its buffer can be all dashes */
+    for (int i = 0; name[0] && name[1] && i < O_COUNT; i++) {
         int d = str_distance(name, options[i].name, 2);
         if (d < bestd) bestd = d, best = options[i].name;
     }

@@ -141,6 +141,10 @@ int concur_config(const struct concur_opts *o, const char *dir, char **environ_,
         r->stop_signal = o->kill_signal;
         if (o->kill_timeout_ms >= 0) r->stop_timeout_ms = (uint64_t)o->kill_timeout_ms;
     }
+    /* -i: the supervisor routes roster's stdin (input.c); --default-input-target as written,
+     * a command's name or index, found as concurrently finds it, line by line */
+    if (o->handle_input)
+        cfg->input = xstrdup(o->default_input_target ? o->default_input_target : "0");
     config_finish_roles(cfg);
     switch (o->success) {
     case CONCUR_SUCCESS_ALL: cfg->exit.success = EXIT_SUCCESS_ALL; break;
@@ -185,6 +189,22 @@ static void yaml_duration(FILE *out, const char *key, uint64_t ms)
     fprintf(out, "%s: %s", key, buf);
 }
 
+/* -i's target as the role its command became: input: names roles, not commands. */
+static void print_input(const struct roster_config *cfg, const struct concur_opts *o, FILE *out)
+{
+    for (size_t i = 0; i < o->ncmds && i < cfg->nroles; i++) {
+        char idx[24];
+        snprintf(idx, sizeof idx, "%zu", i);
+        if (!strcmp(o->cmds[i].name, cfg->input) || !strcmp(idx, cfg->input)) {
+            fprintf(out, "input: ");
+            yaml_str(out, cfg->roles[i].name);
+            fprintf(out, "\n");
+            return;
+        }
+    }
+    fprintf(out, "# Not said here: --default-input-target %s names no command.\n", cfg->input);
+}
+
 /* The output: mapping: concurrently's look, as its command line always has it, -g and
  * --timings. */
 static void yaml_output(FILE *out, const struct look_config *lk)
@@ -216,8 +236,6 @@ static void yaml_output(FILE *out, const struct look_config *lk)
 void concur_print_yaml(const struct roster_config *cfg, const struct concur_opts *o, FILE *out)
 {
     fprintf(out, "# roster.yaml: the same run as the command line (roster --to-yaml)\n");
-    if (o->handle_input)
-        fprintf(out, "# Not said here (no roster.yaml keys yet): -i.\n");
     bool renamed = false;
     for (size_t i = 0; i < cfg->nroles; i++) {
         const struct role_config *r = &cfg->roles[i];
@@ -249,6 +267,7 @@ void concur_print_yaml(const struct roster_config *cfg, const struct concur_opts
     free(success);
     fprintf(out, "\n  interrupted: %s\n",
             cfg->exit.interrupted == EXIT_INTERRUPTED_SUCCESS ? "success" : "status");
+    if (cfg->input) print_input(cfg, o, out);
     fprintf(out, "roles:\n");
     for (size_t i = 0; i < cfg->nroles; i++) {
         const struct role_config *r = &cfg->roles[i];

@@ -7,9 +7,11 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config/dotenv.h"
+#include "os/private.h"
 
 void config_role_defaults(struct role_config *r)
 {
@@ -126,8 +128,10 @@ char *config_locate(const struct config_opts *opts, bool *procfile, diags *d)
 void config_finish(struct roster_config *cfg, char **environ_)
 {
     if (!cfg->app) cfg->app = default_app_name(cfg->dir);
-    if (!cfg->control_socket && !cfg->control_off)
+    if (!cfg->control_socket && !cfg->control_off) {
         cfg->control_socket = config_default_socket(cfg->app, cfg->dir, environ_);
+        cfg->control_default = true;
+    }
 }
 
 int config_load(const struct config_opts *opts, struct roster_config *cfg, diags *d)
@@ -212,22 +216,38 @@ static uint32_t fnv1a(const char *s)
     return h;
 }
 
+char *config_socket_dir(const char *xdg, bool xdg_private, const char *tmpdir, unsigned long uid)
+{
+    if (xdg && xdg[0] == '/' && xdg_private) return xasprintf("%s/roster", xdg);
+    return xasprintf("%s/roster-%lu", tmpdir && *tmpdir ? tmpdir : "/tmp", uid);
+}
+
 char *config_default_socket(const char *app, const char *dir, char **environ_)
 {
-    const char *tmp = NULL;
-    for (char **e = environ_; e && *e; e++)
+    const char *tmp = NULL, *xdg = NULL;
+    for (char **e = environ_; e && *e; e++) {
         if (str_has_prefix(*e, "TMPDIR=")) tmp = *e + 7;
+        if (str_has_prefix(*e, "XDG_RUNTIME_DIR=")) xdg = *e + 16;
+    }
+    /* $XDG_RUNTIME_DIR only when it is what it promises: ours, and closed to others */
+    uid_t uid = geteuid();
+    struct stat st;
+    bool xdg_private = xdg && *xdg == '/' && private_dir(xdg, uid, false, &st) == PRIVATE_OK;
     /* The real path, so `-c ./roster.yaml`, an absolute -c and a symlinked checkout all name
      * the roster that the server side named. */
     char *abs = realpath(dir && *dir ? dir : ".", NULL);
     uint32_t h = fnv1a(abs ? abs : dir ? dir : ".");
     free(abs);
-    char *path = xasprintf("%s/roster-%s-%08x.sock", tmp && *tmp ? tmp : "/tmp", app, h);
-    /* A $TMPDIR too deep for a unix socket gives way to /tmp, which always fits (an app name
-     * is at most 63 bytes); roster check shows the path chosen. */
+    char *sdir = config_socket_dir(xdg, xdg_private, tmp, (unsigned long)uid);
+    char *path = xasprintf("%s/%s-%08x.sock", sdir, app, h);
+    free(sdir);
+    /* A directory too deep for a unix socket gives way to /tmp's, which always fits (an app
+     * name is at most 63 bytes); roster check shows the path chosen. */
     if (strlen(path) > CONFIG_SOCKET_PATH_MAX) {
         free(path);
-        path = xasprintf("/tmp/roster-%s-%08x.sock", app, h);
+        sdir = config_socket_dir(NULL, false, NULL, (unsigned long)uid);
+        path = xasprintf("%s/%s-%08x.sock", sdir, app, h);
+        free(sdir);
     }
     return path;
 }
@@ -272,6 +292,8 @@ void config_finish_roles(struct roster_config *cfg)
         if (ro->restart == RESTART_DEFAULT)
             ro->restart = ro->kind == ROLE_ONESHOT ? RESTART_NEVER : RESTART_ALWAYS;
         if (!ro->pg.url_env) ro->pg.url_env = xstrdup("DATABASE_URL");
+        /* "N:text" may reach any role, as concurrently's -i lets it reach any command */
+        if (cfg->input) ro->stdin_pipe = true;
     }
 }
 
@@ -349,6 +371,7 @@ void config_free(struct roster_config *cfg)
     envmap_free(&cfg->env);
     envmap_free(&cfg->file_env);
     free(cfg->exit.role);
+    free(cfg->input);
     free(cfg->look.prefix);
     free(cfg->look.time_format);
     strvec_free(&cfg->teardown);

@@ -137,8 +137,11 @@ struct role_config {
     char *look_color;
     bool look_hidden;
     /* concurrently's -i: the role's stdin is a pipe roster writes to (struct instance's
-     * stdin_fd), not /dev/null */
+     * stdin_fd), not /dev/null; every role has one when the config has input: */
     bool stdin_pipe;
+    /* tty: true: the role runs under a pseudo-terminal of its own (its stdin, stdout and stderr,
+     * and its controlling terminal); its output is one stream, read from the pty's master */
+    bool tty;
     /* watch: paths and globs whose changes restart the role, made absolute against its cwd (or
      * the config's directory); watch_ignore: patterns whose matches never do (node_modules and
      * .git are ignored besides, by the watcher). */
@@ -218,6 +221,10 @@ struct roster_config {
     bool dev;
     uint64_t shutdown_timeout_ms;
     struct exit_config exit;
+    /* input: the role (ROLE, or ROLE.N for one copy) that gets the lines roster reads from its
+     * stdin, "TARGET:text" lines going to TARGET (concurrently's -i); NULL: stdin is not read */
+    char *input;
+    src_pos input_pos;
     struct look_config look;
     /* max_processes (concurrently's -m): how many instances run at once, 0 for all; a
      * percentage of the CPUs when max_processes_percent ("50%") */
@@ -230,6 +237,9 @@ struct roster_config {
     /* No control socket at all (concurrently's command line without --socket): config_finish
      * leaves control_socket NULL, and libmicrohttpd is not loaded for it. */
     bool control_off;
+    /* control_socket is the default one, in a directory of roster's own that the server makes
+     * private (0700) and refuses when another user could have made it. */
+    bool control_default;
     /* Set when a load that failed left control_socket in doubt: the file unreadable, not YAML,
      * or an error in app: or control.socket. The control client trusts control_socket after a
      * failed load (a ${VAR} it lacks elsewhere in the file) only when this is false. */
@@ -266,7 +276,7 @@ int config_load_procfile(const char *path, const char *text, size_t len, const e
                          struct roster_config *cfg, diags *d);
 
 /* The defaults a loaded config takes from where it lives: app (its directory's name) and the
- * control socket (in $TMPDIR of environ_, else /tmp). config_load calls it; so does a config
+ * control socket (config_default_socket). config_load calls it; so does a config
  * built in memory (concurrently's command line). */
 void config_finish(struct roster_config *cfg, char **environ_);
 /* Settles what depends on several keys (restart by kind, url_env); both loaders call it. */
@@ -312,9 +322,14 @@ int config_parse_target(const char *s, char name[CONFIG_ROLE_NAME_MAX + 1], int 
  * foreman runs only what -m names). Processes with no copies are dropped from cfg (their PORTs
  * stay as the Procfile's order gave them). Returns 0, or -1 with errors in d. */
 int config_apply_formation(struct roster_config *cfg, const char *spec, diags *d);
-/* The default control socket: ${TMPDIR:-/tmp}/roster-<app>-<8 hex>.sock, the hex a hash of the
- * config directory's real path, so two checkouts both named app never share one; /tmp when
- * $TMPDIR is too deep for a unix socket. Allocated. */
+/* The directory of default control sockets, one per user: $XDG_RUNTIME_DIR/roster when xdg is
+ * an absolute path and xdg_private says it is ours and closed to others (mode 0700), else
+ * ${TMPDIR:-/tmp}/roster-<uid>. Pure. Allocated. */
+char *config_socket_dir(const char *xdg, bool xdg_private, const char *tmpdir, unsigned long uid);
+/* The default control socket: <config_socket_dir>/<app>-<8 hex>.sock, the hex a hash of the
+ * config directory's real path, so two checkouts both named app never share one; in
+ * /tmp/roster-<uid> when the directory is too deep for a unix socket. The directory is checked
+ * (for $XDG_RUNTIME_DIR), not made: the server makes it. Allocated. */
 char *config_default_socket(const char *app, const char *dir, char **environ_);
 void config_free(struct roster_config *cfg);
 /* Frees what one role owns (config_free does it for every role). */

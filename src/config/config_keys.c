@@ -819,6 +819,37 @@ static int key_exit_success(struct walk *w, const struct key_def *k, yaml_node_t
     return 0;
 }
 
+/* input: ROLE or ROLE.N; the role is checked once the roles are known (top_done). */
+static int key_input(struct walk *w, const struct key_def *k, yaml_node_t *v)
+{
+    char *s = get_str(w->L, v, what_of(k));
+    if (!s) return -1;
+    char name[CONFIG_ROLE_NAME_MAX + 1];
+    int copy;
+    if (config_parse_target(s, name, &copy) < 0) {
+        err_at(w->L, v, "input must name a role (ROLE, or ROLE.N for one copy), not '%s'", s);
+        free(s);
+        return -1;
+    }
+    w->L->cfg->input_pos = pos_of(w->L, v);
+    return set_str(w, k, s);
+}
+
+/* input: names a role that exists, and a copy it has. */
+static void input_done(struct walk *w)
+{
+    const struct roster_config *cfg = w->L->cfg;
+    char name[CONFIG_ROLE_NAME_MAX + 1];
+    int copy;
+    if (!cfg->input || config_parse_target(cfg->input, name, &copy) < 0) return;
+    const struct role_config *r = config_find_role(cfg, name);
+    if (!r)
+        diags_add(w->L->d, cfg->input_pos, "input names role '%s', which is not defined", name);
+    else if (copy >= r->instances)
+        diags_add(w->L->d, cfg->input_pos, "input names %s, but role '%s' has %d %s (from 0)",
+                  cfg->input, name, r->instances, r->instances == 1 ? "copy" : "copies");
+}
+
 static void top_done(struct walk *w)
 {
     if (!walk_seen(w, "roles"))
@@ -836,6 +867,7 @@ static void top_done(struct walk *w)
                   r, known.data ? known.data : "");
         sbuf_free(&known);
     }
+    if (walk_seen(w, "roles")) input_done(w);
 }
 
 /* ---- output: concurrently's look, grouping and timings ---- */
@@ -1225,6 +1257,7 @@ static const struct key_def role_keys[] = {
     {KEY("watch_ignore", key_str_list, ROLE(watch_ignore))},
     {KEY("watch_debounce", key_duration, ROLE(watch_debounce_ms))},
     {KEY("watch_restart", key_choice, ROLE(watch_restart)), .choices = &watch_restarts},
+    {KEY("tty", key_bool, ROLE(tty))},
     {KEY("color", key_role_color, ROLE(look_color))},
     {KEY("hide", key_bool, ROLE(look_hidden))},
     {KEY("builtin", key_choice, ROLE(builtin)), .choices = &builtins},
@@ -1315,6 +1348,7 @@ static const struct key_def top_keys[] = {
     {KEY("control", key_section, 0), .table = &control_table},
     {KEY("shutdown_timeout", key_duration, CFG(shutdown_timeout_ms))},
     {KEY("exit", key_section, CFG(exit)), .table = &exit_table},
+    {KEY("input", key_input, CFG(input))},
     {KEY("postgres", key_section, CFG(pg)), .table = &pg_table},
     {KEY("redis", key_section, CFG(redis)), .table = &redis_table},
     /* last: every role sees the whole top level (its env, its env_file variables) */

@@ -150,7 +150,8 @@ enum dotenv_result dotenv_parse(const char *text, size_t len, dotenv_cb cb, void
             c.p += 6;
             skip_blanks(&c);
         }
-        if (!key_start(*c.p)) {
+        /* "export " may end the text: c.p is then at c.end, which need not be readable. */
+        if (c.p >= c.end || !key_start(*c.p)) {
             fail(err, &c,
                  "expected a variable name (letters, digits and _, not starting with a digit)");
             rc = DOTENV_ESYNTAX;

@@ -102,11 +102,6 @@ static int expand(const char *in, size_t len, size_t base, interp_lookup lookup,
                   sbuf *out, struct interp_error *err, int depth)
 {
     const char *p = in, *end = in + len;
-    if (depth > INTERP_MAX_DEPTH) {
-        err->offset = base;
-        snprintf(err->msg, sizeof err->msg, "variable defaults nested too deeply");
-        return -1;
-    }
     while (p < end) {
         const char *dollar = memchr(p, '$', (size_t)(end - p));
         if (!dollar) {
@@ -122,6 +117,13 @@ static int expand(const char *in, size_t len, size_t base, interp_lookup lookup,
         if (dollar + 1 < end && dollar[1] == '{') {
             const char *close = find_close(dollar + 2, end);
             size_t at = base + (size_t)(dollar - in);
+            /* The error points at the ${ that nests too deeply, as every error here points at
+             * a ${; a default without one is plain text at any depth. */
+            if (depth > INTERP_MAX_DEPTH) {
+                err->offset = at;
+                snprintf(err->msg, sizeof err->msg, "variable defaults nested too deeply");
+                return -1;
+            }
             if (!close) {
                 err->offset = at;
                 snprintf(err->msg, sizeof err->msg,

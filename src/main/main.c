@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <hiredis/hiredis.h>
 #include <libpq-fe.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +14,6 @@
 #include "cli/commands.h"
 #include "cli/concur.h"
 #include "cli/concur_config.h"
-#include "cli/concur_run.h"
 #include "cli/plan_inputs.h"
 #include "config/config.h"
 #include "os/lazylib.h"
@@ -27,6 +27,19 @@
 #include "watch/watch.h"
 
 extern char **environ;
+
+#if UV_VERSION_HEX < 0x012c00
+/* libuv before 1.44 (Debian 11's, which the portable package is built with) lacks
+ * uv_available_parallelism: the CPUs this process may run on, counted the way it counts them. */
+static unsigned int uv_available_parallelism(void)
+{
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+        return (unsigned int)CPU_COUNT(&set);
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (unsigned int)n : 1;
+}
+#endif
 
 /* Builds the plan of a loaded config (which it takes over) and loads the optional libraries it
  * needs; plan_only: to print, not to run (roster check). Returns 0 with *out, or 2 with the
@@ -66,8 +79,8 @@ static int load_plan(const struct cli *c, struct plan_inputs *in, struct plan **
 }
 
 /* Runs plan p (taken over) under a supervisor with its observers until roster is done, then the
- * config's teardown; co, when not NULL, holds concurrently's options (-i). */
-static int supervise(struct plan *p, const struct sup_opts *so, const struct concur_opts *co)
+ * config's teardown. concurrently's options are in the config by now (-i is its input:). */
+static int supervise(struct plan *p, const struct sup_opts *so)
 {
     struct sup s;
     uv_loop_t loop;
@@ -80,14 +93,12 @@ static int supervise(struct plan *p, const struct sup_opts *so, const struct con
     struct serve *sv = serve_attach(&s, ck, svc);
     struct watch *wt = watch_attach(&s);
     struct flow *fl = flow_attach(&s, (int)uv_available_parallelism());
-    struct concur_run *cr = co ? concur_run_attach(&s, co) : NULL;
     int rc = sup_run(&s);
     sup_free(&s);
     serve_free(sv);
     services_free(svc);
     checks_free(ck);
     watch_free(wt);
-    concur_run_free(cr);
     if (uv_loop_close(&loop) != 0) fprintf(stderr, "roster: event loop closed with handles open\n");
     /* teardown runs once every role has ended, whatever the result (concurrently's way) */
     if (flow_teardown(fl, so->environ_) && rc == 0) rc = 1;
@@ -115,7 +126,7 @@ static int cmd_run(const struct cli *c)
         .timestamps = c->timestamps,
         .plan_opts = plan_inputs_opts(&in, c->roles, 0),
     };
-    rc = supervise(p, &so, NULL);
+    rc = supervise(p, &so);
     plan_inputs_free(&in);
     return rc;
 }
@@ -163,7 +174,7 @@ static int cmd_concurrently(int argc, char **argv)
                 .plan_opts = plan_inputs_opts(&in, NULL, 0),
                 .no_reload = true,
             };
-            rc = supervise(p, &so, &o);
+            rc = supervise(p, &so);
         }
         plan_inputs_free(&in);
     }

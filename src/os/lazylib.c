@@ -315,6 +315,17 @@ const union MHD_DaemonInfo *MHD_get_daemon_info(struct MHD_Daemon *daemon,
     return get_daemon_info_fn(daemon, info_type);
 }
 
+/* Likewise the connection info types (its socket, address and context). */
+static const union MHD_ConnectionInfo *(*get_connection_info_fn)(struct MHD_Connection *,
+                                                                 enum MHD_ConnectionInfoType, ...);
+LAZYSYM(MH, get_connection_info_fn, "MHD_get_connection_info")
+const union MHD_ConnectionInfo *MHD_get_connection_info(struct MHD_Connection *connection,
+                                                        enum MHD_ConnectionInfoType info_type, ...)
+{
+    if (!get_connection_info_fn) unloaded(MH, "MHD_get_connection_info");
+    return get_connection_info_fn(connection, info_type);
+}
+
 FWD(MH, MHD_Result_t, MHD_run, (struct MHD_Daemon * daemon), (daemon))
 FWD(MH, MHD_Result_t, MHD_get_timeout,
     (struct MHD_Daemon * daemon, MHD_UNSIGNED_LONG_LONG *timeout), (daemon, timeout))

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -91,10 +92,15 @@ int proc_spawn(const struct spawn_opts *o, pid_t *pid, char *err, size_t errlen)
             if (s != SIGKILL && s != SIGSTOP) signal(s, SIG_DFL);
         sigset_t none;
         sigemptyset(&none);
-        if (o->new_group) setpgid(0, 0);
+        if (o->ctty)
+            setsid();
+        else if (o->new_group)
+            setpgid(0, 0);
         int in = o->stdin_fd >= 0 ? o->stdin_fd : devnull;
         if ((in >= 0 && dup2(in, 0) < 0) || dup2(o->stdout_fd, 1) < 0 || dup2(o->stderr_fd, 2) < 0)
             child_report(errpipe[1], STAGE_FD);
+        /* the new session's terminal: isatty() and job control as in a terminal of its own */
+        if (o->ctty && ioctl(0, TIOCSCTTY, 0) < 0) child_report(errpipe[1], STAGE_FD);
         /* errpipe[1] too: it closes at exec, which tells the parent the exec worked */
         os_close_from(3, true);
         if (o->cwd && chdir(o->cwd) < 0) child_report(errpipe[1], STAGE_CWD);
@@ -123,8 +129,9 @@ int proc_spawn(const struct spawn_opts *o, pid_t *pid, char *err, size_t errlen)
         snprintf(err, errlen, "fork: %s", strerror(fork_errno));
         return -fork_errno;
     }
-    /* Also in the parent, so the group exists before we might signal it. */
-    if (o->new_group) setpgid(child, child);
+    /* Also in the parent, so the group exists before we might signal it (a session leader's
+     * group exists already: setsid made it before the exec we waited for). */
+    if (o->new_group && !o->ctty) setpgid(child, child);
 
     struct exec_fail f;
     ssize_t n;
@@ -166,15 +173,89 @@ bool proc_group_alive(pid_t pgid)
     return kill(-pgid, 0) == 0 || errno == EPERM;
 }
 
-void proc_groups_rss(const pid_t *pgids, uint64_t *rss, size_t n)
+/* The value of NAME= in a NUL-separated environment block, or NULL. */
+static const char *env_block_get(const char *env, size_t len, const char *name)
+{
+    size_t nl = strlen(name);
+    for (size_t i = 0; i < len;) {
+        const char *e = env + i;
+        size_t el = strnlen(e, len - i);
+        if (el > nl && !memcmp(e, name, nl) && e[nl] == '=') return e + nl + 1;
+        i += el + 1;
+    }
+    return NULL;
+}
+
+#define ENVIRON_MAX (256u << 10) /* more is read as cut: a marker beyond it is not found */
+
+/* ROSTER_ROLE and ROSTER_INSTANCE from /proc/PID/environ (the environment it started with). */
+static void child_role(struct proc_child *k)
+{
+    char path[48];
+    snprintf(path, sizeof path, "/proc/%d/environ", (int)k->pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    size_t cap = 16384, len = 0;
+    char *buf = xmalloc(cap + 1);
+    for (;;) {
+        if (len == cap) {
+            if (cap >= ENVIRON_MAX) break;
+            cap *= 2;
+            buf = xrealloc(buf, cap + 1);
+        }
+        ssize_t r = read(fd, buf + len, cap - len);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) break;
+        len += (size_t)r;
+    }
+    close(fd);
+    buf[len] = '\0';
+    const char *role = env_block_get(buf, len, "ROSTER_ROLE");
+    const char *inst = env_block_get(buf, len, "ROSTER_INSTANCE");
+    if (role) snprintf(k->role, sizeof k->role, "%s", role);
+    if (inst && isdigit((unsigned char)*inst)) k->instance = atoi(inst);
+    free(buf);
+}
+
+static bool pid_known(const pid_t *known, size_t n, pid_t pid)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (known[mid] == pid) return true;
+        if (known[mid] < pid)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return false;
+}
+
+/* True when /proc shows this process's own PID namespace: in a new one without its own /proc
+ * mounted (unshare --pid without --mount-proc), /proc's pids are the host's, and a "child" of
+ * pid 1 found there would be one of the host's processes. */
+static bool proc_is_ours(void)
+{
+    char buf[32];
+    ssize_t n = readlink("/proc/self", buf, sizeof buf - 1);
+    if (n <= 0) return false;
+    buf[n] = '\0';
+    return atoi(buf) == (int)getpid();
+}
+
+void proc_scan(struct proc_scan *sc)
 {
     static long page;
     if (!page) page = sysconf(_SC_PAGESIZE);
-    for (size_t i = 0; i < n; i++)
-        rss[i] = 0;
-    if (n == 0) return;
+    for (size_t i = 0; i < sc->n; i++)
+        sc->rss[i] = 0;
+    sc->nkids = 0;
+    if (sc->n == 0 && sc->parent <= 0) return;
     /* Without /proc (another Unix, a sandbox that hides it) every group reads as 0 bytes, and
-     * max_memory never triggers. */
+     * max_memory never triggers; no orphan is seen either (they are still reaped, and stopped
+     * when roster is PID 1). */
+    pid_t parent = sc->parent > 0 && proc_is_ours() ? sc->parent : 0;
+    if (sc->n == 0 && parent == 0) return;
     DIR *d = opendir("/proc");
     if (!d) return;
     struct dirent *de;
@@ -183,9 +264,26 @@ void proc_groups_rss(const pid_t *pgids, uint64_t *rss, size_t n)
         struct os_proc_stat st;
         if (os_proc_stat((pid_t)atoi(de->d_name), &st) < 0) continue;
         size_t i = 0;
-        while (i < n && pgids[i] != st.pgrp)
+        while (i < sc->n && sc->pgids[i] != st.pgrp)
             i++;
-        if (i < n) rss[i] += st.rss_pages * (uint64_t)page;
+        if (i < sc->n) {
+            sc->rss[i] += st.rss_pages * (uint64_t)page;
+            continue; /* in a measured group (a role's): not listed as a child either */
+        }
+        if (parent <= 0 || st.ppid != parent || st.state == 'Z') continue;
+        if (pid_known(sc->known, sc->nknown, st.pid)) continue;
+        if (sc->nkids < sc->max) {
+            struct proc_child *k = &sc->kids[sc->nkids];
+            memset(k, 0, sizeof *k);
+            k->pid = st.pid;
+            k->pgrp = st.pgrp;
+            k->session = st.session;
+            k->start_ticks = st.start_ticks;
+            k->instance = -1;
+            snprintf(k->comm, sizeof k->comm, "%s", st.comm);
+            child_role(k);
+        }
+        sc->nkids++;
     }
     closedir(d);
 }

@@ -22,6 +22,9 @@ struct spawn_opts {
     int stdin_fd; /* -1: /dev/null */
     int stdout_fd, stderr_fd;
     bool new_group; /* its own process group (roles); probes share it too */
+    /* A session of its own (setsid: also a process group whose id is the pid) with stdin_fd, a
+     * pty slave, as its controlling terminal (tty: true). */
+    bool ctty;
 };
 
 /* The PATH a child without one in its environment searches. */
@@ -37,8 +40,33 @@ int proc_spawn(const struct spawn_opts *o, pid_t *pid, char *err, size_t errlen)
 int proc_signal_group(pid_t pgid, int sig);
 /* True while any process of the group exists. */
 bool proc_group_alive(pid_t pgid);
-/* Resident memory of each process group in pgids[0..n), in bytes: one pass over /proc (all 0
- * where there is no /proc). */
-void proc_groups_rss(const pid_t *pgids, uint64_t *rss, size_t n);
+/* A child of roster found by proc_scan: a process reparented to it (an orphan), or one it
+ * spawned meanwhile. */
+struct proc_child {
+    pid_t pid, pgrp, session;
+    uint64_t start_ticks; /* with pid, names one process */
+    char comm[64];
+    char role[64]; /* ROSTER_ROLE in its environment (inherited from a role), or "" */
+    int instance;  /* ROSTER_INSTANCE, or -1 */
+};
+
+/* What proc_scan looks for, and finds. */
+struct proc_scan {
+    const pid_t *pgids; /* in: groups to measure */
+    uint64_t *rss;      /* out: resident memory of each, in bytes (0 where there is no /proc) */
+    size_t n;
+    pid_t parent;       /* in: whose children to list (0: none) */
+    const pid_t *known; /* in: children not to list (its own instances), sorted ascending;
+                           nor is one in a group of pgids */
+    size_t nknown;
+    struct proc_child *kids; /* out: up to max children of parent not in known */
+    size_t max;
+    size_t nkids; /* how many there are, which may be more than max */
+};
+
+/* One pass over /proc for both: memory per group and the children of sc->parent. A listed
+ * child's environment is read (its own user's or root's processes only) for the role it
+ * came from. No children are listed when /proc is another PID namespace's. */
+void proc_scan(struct proc_scan *sc);
 
 #endif

@@ -173,20 +173,22 @@ int os_proc_stat_parse(const char *line, struct os_proc_stat *out)
     if (cl >= sizeof out->comm) cl = sizeof out->comm - 1;
     memcpy(out->comm, lp + 1, cl);
     out->comm[cl] = '\0';
-    int ppid, pgrp;
+    int ppid, pgrp, session;
     char state;
-    if (sscanf(rp + 2, "%c %d %d", &state, &ppid, &pgrp) != 3) return -EINVAL;
-    /* rss is field 24; the state is field 3 */
-    const char *p = rp + 2;
+    if (sscanf(rp + 2, "%c %d %d %d", &state, &ppid, &pgrp, &session) != 4) return -EINVAL;
+    /* the state is field 3, starttime field 22, rss field 24 */
+    const char *p = rp + 2, *start = NULL;
     for (int field = 3; field < 24; p++) {
         if (!*p) return -EINVAL;
-        if (*p == ' ') field++;
+        if (*p == ' ' && ++field == 22) start = p + 1;
     }
-    if (!isdigit((unsigned char)*p)) return -EINVAL;
+    if (!isdigit((unsigned char)*p) || !isdigit((unsigned char)*start)) return -EINVAL;
     out->pid = (pid_t)pid;
     out->state = state;
     out->ppid = ppid;
     out->pgrp = pgrp;
+    out->session = session;
+    out->start_ticks = strtoull(start, NULL, 10);
     out->rss_pages = strtoull(p, NULL, 10);
     return 0;
 }

@@ -42,8 +42,10 @@ struct os_proc_stat {
     pid_t pid;
     char comm[64]; /* the command name, which may hold spaces and parentheses */
     char state;    /* R, S, D, Z, T ... */
-    pid_t ppid, pgrp;
-    uint64_t rss_pages; /* resident set, in pages */
+    pid_t ppid, pgrp, session;
+    uint64_t start_ticks; /* when it started, in clock ticks after boot: with pid, names one
+                             process (a pid alone may be reused) */
+    uint64_t rss_pages;   /* resident set, in pages */
 };
 
 /* Parses one /proc/PID/stat line: 0, or -EINVAL when it is not one. */

@@ -342,6 +342,8 @@ static void fingerprint(struct plan *p, struct plan_role *pr)
                 r->lock_postgres, r->wait_postgres, r->wait_redis);
     for (size_t i = 0; i < r->pg.pool_env.n; i++)
         sbuf_printf(&b, "pool_env=%s\n", r->pg.pool_env.v[i]);
+    /* how its stdin and output are wired is fixed at the spawn */
+    sbuf_printf(&b, "tty=%d\nstdin=%d\n", r->tty, r->stdin_pipe);
     /* env in a stable order: sort a copy of the keys */
     size_t n = pr->env.n;
     const envvar **sorted = xcalloc(n ? n : 1, sizeof *sorted);
@@ -1020,6 +1022,9 @@ void plan_print(const struct plan *p, FILE *out)
                      "once)\n");
     if (c->health_listen) fprintf(out, "health: http://%s/health\n", c->health_listen);
     fprintf(out, "control: %s\n", c->control_socket ? c->control_socket : "none");
+    if (c->input)
+        fprintf(out, "input: %s (roster's stdin; a line \"TARGET:text\" goes to TARGET)\n",
+                c->input);
     for (size_t i = 0; i < c->env_files.n; i++)
         fprintf(out, "env_file: %s\n", c->env_files.v[i]);
     if (c->env.n) {
@@ -1075,6 +1080,7 @@ void plan_print(const struct plan *p, FILE *out)
             if (r->cwd) fprintf(out, "    cwd: %s\n", r->cwd);
             if (r->user) fprintf(out, "    user: %s\n", r->user);
             if (r->port > 0) fprintf(out, "    port: %d\n", r->port);
+            if (r->tty) fprintf(out, "    tty: a pseudo-terminal (stdin, stdout and stderr)\n");
             for (size_t j = 0; j < r->ndeps; j++)
                 fprintf(out, "    depends_on: %s (%s)\n", r->deps[j].role,
                         dep_cond_name(r->deps[j].cond));

@@ -13,6 +13,7 @@
 
 #include "config/config.h"
 #include "os/lazylib.h"
+#include "os/private.h"
 #include "serve/health.h"
 #include "serve/httpd.h"
 #include "serve/status.h"
@@ -100,27 +101,86 @@ static void reload_answered(void *ud, int rc, const char *err)
     sbuf_free(&ans.body);
 }
 
+void control_route(const char *method, const char *path, struct control_route *r)
+{
+    memset(r, 0, sizeof *r);
+    r->instance = -1;
+    bool get = !strcmp(method, "GET");
+    bool post = !strcmp(method, "POST");
+    static const struct {
+        const char *path, *method, *hint;
+        enum control_op op;
+    } fixed[] = {
+        {"/roles", "GET", "use GET /roles", CONTROL_LIST},
+        {"/health", "GET", "use GET /health", CONTROL_HEALTH},
+        {"/reload", "POST", "use POST /reload", CONTROL_RELOAD},
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(fixed); i++) {
+        if (strcmp(path, fixed[i].path)) continue;
+        bool ok = fixed[i].method[0] == 'G' ? get : post;
+        r->op = ok ? fixed[i].op : CONTROL_BAD_METHOD;
+        r->allow = fixed[i].method;
+        r->hint = fixed[i].hint;
+        return;
+    }
+    r->op = CONTROL_NOT_FOUND;
+    /* /roles/NAME/ACTION */
+    if (strncmp(path, "/roles/", 7)) return;
+    const char *name = path + 7;
+    const char *slash = strchr(name, '/');
+    if (!slash || slash == name || strlen(slash + 1) == 0 || strlen(slash + 1) >= 16) return;
+    /* ROLE or ROLE.N, in the config's grammar; anything else names no role */
+    size_t n = (size_t)(slash - name);
+    bool ok = n < sizeof r->target;
+    if (ok) {
+        memcpy(r->target, name, n);
+        r->target[n] = '\0';
+        ok = config_parse_target(r->target, r->role, &r->instance) == 0;
+    }
+    if (!ok) {
+        r->target[0] = r->role[0] = '\0';
+        r->op = CONTROL_BAD_TARGET;
+        return;
+    }
+    static const struct {
+        const char *action;
+        enum control_op op;
+    } actions[] = {
+        {"restart", CONTROL_RESTART},
+        {"stop", CONTROL_STOP},
+        {"start", CONTROL_START},
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(actions); i++) {
+        if (strcmp(slash + 1, actions[i].action)) continue;
+        r->action = actions[i].action;
+        r->op = post ? actions[i].op : CONTROL_BAD_METHOD;
+        r->allow = "POST";
+        r->hint = "use POST";
+        return;
+    }
+    r->target[0] = r->role[0] = '\0';
+    r->instance = -1;
+}
+
 static void handle(void *ud, struct httpd_req *req)
 {
     struct control *c = ud;
     struct sup *s = c->s;
-    bool get = !strcmp(req->method, "GET");
-    bool post = !strcmp(req->method, "POST");
-    if (!strcmp(req->path, "/roles")) {
-        if (!get) {
-            req->allow = "GET";
-            error_reply(req, 405, "use GET /roles");
-            return;
-        }
-        list_roles(&c->v, req);
+    struct control_route r;
+    control_route(req->method, req->path, &r);
+    int (*fn)(struct sup *, const char *, sbuf *) = NULL;
+    switch (r.op) {
+    case CONTROL_BAD_METHOD:
+        req->allow = r.allow;
+        error_reply(req, 405, r.hint);
         return;
-    }
-    if (!strcmp(req->path, "/health")) {
-        if (!get) {
-            req->allow = "GET";
-            error_reply(req, 405, "use GET /health");
-            return;
-        }
+    case CONTROL_BAD_TARGET:
+        error_reply(req, 400,
+                    "a role is letters, digits, '-' and '_' (at most 64), or ROLE.N "
+                    "for one copy");
+        return;
+    case CONTROL_LIST: list_roles(&c->v, req); return;
+    case CONTROL_HEALTH: {
         enum health_level lvl;
         char *doc = health_render(&c->v, &lvl);
         req->status = lvl == HEALTH_FAIL ? 503 : 200;
@@ -129,12 +189,7 @@ static void handle(void *ud, struct httpd_req *req)
         free(doc);
         return;
     }
-    if (!strcmp(req->path, "/reload")) {
-        if (!post) {
-            req->allow = "POST";
-            error_reply(req, 405, "use POST /reload");
-            return;
-        }
+    case CONTROL_RELOAD:
         if (s->shutting_down) {
             error_reply(req, 422, "roster is shutting down");
             return;
@@ -147,63 +202,29 @@ static void handle(void *ud, struct httpd_req *req)
         /* The reload reads the config off the loop; the answer waits for its end. */
         sup_reload(s, reload_answered, httpd_defer(req));
         return;
+    case CONTROL_RESTART: fn = sup_role_restart; break;
+    case CONTROL_STOP: fn = sup_role_stop; break;
+    case CONTROL_START: fn = sup_role_start; break;
+    case CONTROL_NOT_FOUND:
+        error_reply(req, 404,
+                    "unknown request: GET /roles, GET /health, POST /reload, "
+                    "POST /roles/NAME/restart|stop|start");
+        return;
     }
-    /* /roles/NAME/ACTION */
-    if (!strncmp(req->path, "/roles/", 7)) {
-        const char *name = req->path + 7;
-        const char *slash = strchr(name, '/');
-        if (slash && slash > name && strlen(slash + 1) > 0 && strlen(slash + 1) < 16) {
-            /* ROLE or ROLE.N, in the config's grammar; anything else names no role */
-            char target[80], role[CONFIG_ROLE_NAME_MAX + 1];
-            int instance;
-            size_t n = (size_t)(slash - name);
-            bool ok = n < sizeof target;
-            if (ok) {
-                memcpy(target, name, n);
-                target[n] = '\0';
-                ok = config_parse_target(target, role, &instance) == 0;
-            }
-            if (!ok) {
-                error_reply(req, 400,
-                            "a role is letters, digits, '-' and '_' (at most 64), or ROLE.N "
-                            "for one copy");
-                return;
-            }
-            const char *action = slash + 1;
-            int (*fn)(struct sup *, const char *, sbuf *) = NULL;
-            if (!strcmp(action, "restart"))
-                fn = sup_role_restart;
-            else if (!strcmp(action, "stop"))
-                fn = sup_role_stop;
-            else if (!strcmp(action, "start"))
-                fn = sup_role_start;
-            if (fn) {
-                if (!post) {
-                    req->allow = "POST";
-                    error_reply(req, 405, "use POST");
-                    return;
-                }
-                sbuf err;
-                sbuf_init(&err);
-                if (fn(s, target, &err) < 0) {
-                    int code = sup_find_role(s, role) ? 409 : 404;
-                    error_reply(req, code, err.data);
-                } else {
-                    cJSON *o = cJSON_CreateObject();
-                    cJSON_AddBoolToObject(o, "ok", 1);
-                    char msg[160];
-                    snprintf(msg, sizeof msg, "%s: %s requested", target, action);
-                    cJSON_AddStringToObject(o, "message", msg);
-                    json_reply(req, 200, o);
-                }
-                sbuf_free(&err);
-                return;
-            }
-        }
+    sbuf err;
+    sbuf_init(&err);
+    if (fn(s, r.target, &err) < 0) {
+        int code = sup_find_role(s, r.role) ? 409 : 404;
+        error_reply(req, code, err.data);
+    } else {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddBoolToObject(o, "ok", 1);
+        char msg[160];
+        snprintf(msg, sizeof msg, "%s: %s requested", r.target, r.action);
+        cJSON_AddStringToObject(o, "message", msg);
+        json_reply(req, 200, o);
     }
-    error_reply(req, 404,
-                "unknown request: GET /roles, GET /health, POST /reload, "
-                "POST /roles/NAME/restart|stop|start");
+    sbuf_free(&err);
 }
 
 /* A leftover socket file from a roster that died is removed; a live one is left alone. */
@@ -228,13 +249,35 @@ static int claim_path(const char *path, char *err, size_t errlen)
     return 0;
 }
 
-struct control *control_start(struct sup *s, const struct view *v, const char *path, char *err,
-                              size_t errlen)
+/* Makes the default socket's directory, or refuses one that is not ours alone. */
+static int own_dir(const char *path, char *err, size_t errlen)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash || slash == path) return 0;
+    char *dir = xasprintf("%.*s", (int)(slash - path), path);
+    struct stat st;
+    enum private_check pc = private_dir(dir, geteuid(), true, &st);
+    if (pc == PRIVATE_ERROR)
+        snprintf(err, errlen, "cannot make %s: %s", dir, strerror(errno));
+    else if (pc != PRIVATE_OK)
+        snprintf(err, errlen,
+                 "%s %s (owner uid %lu, mode %04o), not a directory of this user's (uid %lu) "
+                 "with mode 0700, so the socket in it could be another user's: remove it, or "
+                 "set control.socket",
+                 dir, private_strerror(pc), (unsigned long)st.st_uid,
+                 (unsigned)(st.st_mode & 07777), (unsigned long)geteuid());
+    free(dir);
+    return pc == PRIVATE_OK ? 0 : -1;
+}
+
+struct control *control_start(struct sup *s, const struct view *v, const char *path,
+                              bool default_dir, char *err, size_t errlen)
 {
     /* The same server as the health port's, libmicrohttpd, which start-up has loaded with
      * whatever else the plan needs (plan_libs); here a library that is not there is this
      * error, never an abort. */
     if (lazylib_load(LAZYLIB_MHD, err, errlen) < 0) return NULL;
+    if (default_dir && own_dir(path, err, errlen) < 0) return NULL;
     if (claim_path(path, err, errlen) < 0) {
         if (!err[0]) snprintf(err, errlen, "%s: %s", path, strerror(errno));
         return NULL;
@@ -253,6 +296,8 @@ struct control *control_start(struct sup *s, const struct view *v, const char *p
         c->dev = st.st_dev;
         c->ino = st.st_ino;
     }
+    /* Only its owner can connect (it is created 0600), so none of the health server's guards
+     * against slow clients (header deadline, per-client limit, room kept). */
     struct httpd_limits lim = {.connections = 32, .timeout_s = 10, .memory = 16 * 1024};
     c->http = httpd_start(s->loop, fd, &lim, handle, c, err, errlen);
     if (!c->http) {

@@ -283,7 +283,15 @@ struct health *health_start(const struct view *v, uv_loop_t *loop, const char *l
     h->v = *v;
     h->loop = loop;
     h->port = port;
-    struct httpd_limits lim = {.connections = 512, .timeout_s = 10, .memory = 16 * 1024};
+    /* A platform's liveness probe must get through a slow or hostile client: 5 s for a
+     * request's headers, 128 connections per client address (room for a load test's 64 beside
+     * a scraper and the probes), and 16 kept free for newcomers. */
+    struct httpd_limits lim = {.connections = 512,
+                               .timeout_s = 10,
+                               .memory = 16 * 1024,
+                               .header_deadline_ms = 5000,
+                               .per_client = 128,
+                               .reserve = 16};
     h->http = httpd_start(loop, fd, &lim, handle, h, err, errlen);
     if (!h->http) {
         free(h);

@@ -21,12 +21,33 @@ typedef int MHD_Result_t;
 typedef enum MHD_Result MHD_Result_t;
 #endif
 
+/* One client connection, from MHD's notice that it started to its notice that it closed. A
+ * connection is "waiting" while the server waits for a request's headers on it: from its accept,
+ * or from the end of its previous request (keep-alive), until the headers are complete. */
+struct httpd_conn {
+    int fd;
+    int family;                       /* AF_INET, AF_INET6; 0: no address (a unix socket) */
+    unsigned char addr[16];           /* the client's address: what the per-client limit counts */
+    uint64_t since;                   /* loop time (ms) it began waiting */
+    bool waiting;                     /* on the waiting list */
+    bool cut;                         /* shut down by us; MHD closes it in a later run */
+    struct httpd_conn *next, *prev;   /* every connection */
+    struct httpd_conn *wnext, *wprev; /* the waiting list, oldest first */
+};
+
 struct httpd {
     struct MHD_Daemon *mhd;
+    uv_loop_t *loop;
     uv_poll_t poll;
     uv_timer_t timer;
+    uv_timer_t deadline; /* the oldest waiting connection's header deadline */
     int handles;
     unsigned connections; /* as MHD counted them after its last run */
+    struct httpd_limits lim;
+    struct httpd_conn *conns;                 /* every connection MHD has told us of */
+    struct httpd_conn *wait_head, *wait_tail; /* waiting connections, oldest first */
+    unsigned live;                            /* connections not cut */
+    bool kick;                                /* a cut wants MHD to run again soon */
     httpd_handler handler;
     void *ud;
     bool stopping;
@@ -69,7 +90,8 @@ static void run_mhd(struct httpd *d)
         MHD_UNSIGNED_LONG_LONG ms;
         if (!closed && (MHD_get_timeout(d->mhd, &ms) != MHD_YES || ms != 0)) break;
     }
-    reschedule(d, closed);
+    reschedule(d, closed || d->kick);
+    d->kick = false;
 }
 
 static void on_timer(uv_timer_t *t)
@@ -94,6 +116,189 @@ static void reschedule(struct httpd *d, bool again)
         uv_timer_start(&d->timer, on_timer, ms, 0);
     else
         uv_timer_stop(&d->timer);
+}
+
+/* ---- guarding the connections against slow clients (issue 10 item 1) ----
+ * MHD's idle timeout alone lets a client that sends a header line every few seconds hold a
+ * connection forever, and 512 of them held the health port shut. Three rules keep it open:
+ * a request's headers must be complete within lim.header_deadline_ms of the wait's start; one
+ * client address holds at most lim.per_client connections; and near lim.connections the oldest
+ * waiting connection gives way to the new one, so the server never sits at its limit refusing
+ * new clients. A connection is ended by shutting its socket down: MHD then reads the end of the
+ * stream and closes it in its next run (its API has no call to close one from outside). */
+
+static void wait_remove(struct httpd *d, struct httpd_conn *hc)
+{
+    if (!hc->waiting) return;
+    if (hc->wprev)
+        hc->wprev->wnext = hc->wnext;
+    else
+        d->wait_head = hc->wnext;
+    if (hc->wnext)
+        hc->wnext->wprev = hc->wprev;
+    else
+        d->wait_tail = hc->wprev;
+    hc->wnext = hc->wprev = NULL;
+    hc->waiting = false;
+}
+
+static void on_deadline(uv_timer_t *t);
+
+/* Arms the deadline timer for the oldest waiting connection, or stops it. */
+static void arm_deadline(struct httpd *d)
+{
+    if (d->stopping) return;
+    struct httpd_conn *hc = d->wait_head;
+    if (!hc || !d->lim.header_deadline_ms) {
+        uv_timer_stop(&d->deadline);
+        return;
+    }
+    uint64_t due = hc->since + d->lim.header_deadline_ms, now = uv_now(d->loop);
+    uv_timer_start(&d->deadline, on_deadline, due > now ? due - now : 0, 0);
+}
+
+/* Starts (or restarts, after a request) the wait for a request's headers on hc. */
+static void wait_begin(struct httpd *d, struct httpd_conn *hc)
+{
+    if (hc->cut) return;
+    wait_remove(d, hc);
+    hc->since = uv_now(d->loop);
+    hc->wprev = d->wait_tail;
+    if (d->wait_tail)
+        d->wait_tail->wnext = hc;
+    else
+        d->wait_head = hc;
+    d->wait_tail = hc;
+    hc->waiting = true;
+    if (d->wait_head == hc) arm_deadline(d);
+}
+
+/* Ends hc: its socket is shut down and MHD, woken by that, closes it. */
+static void cut(struct httpd *d, struct httpd_conn *hc)
+{
+    if (hc->cut) return;
+    bool head = d->wait_head == hc;
+    wait_remove(d, hc);
+    hc->cut = true;
+    d->live--;
+    shutdown(hc->fd, SHUT_RDWR);
+    d->kick = true;
+    if (head) arm_deadline(d);
+}
+
+static bool same_client(const struct httpd_conn *a, const struct httpd_conn *b)
+{
+    return a->family == b->family && !memcmp(a->addr, b->addr, a->family == AF_INET6 ? 16 : 4);
+}
+
+/* The oldest waiting connection, of hc's client when hc is given. */
+static struct httpd_conn *oldest_waiting(struct httpd *d, const struct httpd_conn *hc)
+{
+    for (struct httpd_conn *w = d->wait_head; w; w = w->wnext)
+        if (!hc || same_client(w, hc)) return w;
+    return NULL;
+}
+
+/* A new connection: enforce the per-client limit, then keep room for new clients. Either
+ * way the oldest waiting connection goes, so a new client (a liveness probe behind the same
+ * address as an attacker included) gets its turn; when nothing of that client is waiting,
+ * the new connection itself is the one over the limit. */
+static void admit(struct httpd *d, struct httpd_conn *hc)
+{
+    if (d->lim.per_client && hc->family) {
+        unsigned n = 0;
+        for (struct httpd_conn *c = d->conns; c; c = c->next)
+            n += !c->cut && same_client(c, hc);
+        struct httpd_conn *old = n > d->lim.per_client ? oldest_waiting(d, hc) : NULL;
+        if (old) cut(d, old);
+    }
+    unsigned room = d->lim.connections > d->lim.reserve ? d->lim.connections - d->lim.reserve : 1;
+    while (d->live > room) {
+        struct httpd_conn *w = oldest_waiting(d, NULL);
+        if (!w) break;
+        cut(d, w);
+    }
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **ctx,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    struct httpd *d = cls;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        struct httpd_conn *hc = xcalloc(1, sizeof *hc);
+        const union MHD_ConnectionInfo *fi =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        hc->fd = fi ? fi->connect_fd : -1;
+        const union MHD_ConnectionInfo *ai =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        const struct sockaddr *sa = ai ? ai->client_addr : NULL;
+        if (sa && sa->sa_family == AF_INET) {
+            hc->family = AF_INET;
+            memcpy(hc->addr, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+        } else if (sa && sa->sa_family == AF_INET6) {
+            hc->family = AF_INET6;
+            memcpy(hc->addr, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+        }
+        hc->next = d->conns;
+        if (d->conns) d->conns->prev = hc;
+        d->conns = hc;
+        d->live++;
+        *ctx = hc;
+        wait_begin(d, hc);
+        if (hc->fd >= 0) admit(d, hc);
+    } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+        struct httpd_conn *hc = *ctx;
+        if (!hc) return;
+        bool head = d->wait_head == hc;
+        wait_remove(d, hc);
+        if (!hc->cut) d->live--;
+        if (hc->prev)
+            hc->prev->next = hc->next;
+        else
+            d->conns = hc->next;
+        if (hc->next) hc->next->prev = hc->prev;
+        free(hc);
+        *ctx = NULL;
+        if (head) arm_deadline(d);
+    }
+}
+
+/* A request ended (answered, or its connection closed): the wait for the next one begins. */
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    struct httpd *d = cls;
+    (void)con_cls;
+    (void)toe;
+    const union MHD_ConnectionInfo *i =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    if (i && i->socket_context) wait_begin(d, i->socket_context);
+}
+
+/* Headers complete: the request is no longer held to the deadline. */
+static void headers_done(struct httpd *d, struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *i =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    struct httpd_conn *hc = i ? i->socket_context : NULL;
+    if (!hc || !hc->waiting) return;
+    bool head = d->wait_head == hc;
+    wait_remove(d, hc);
+    if (head) arm_deadline(d);
+}
+
+/* Cuts every connection past its header deadline. */
+static void on_deadline(uv_timer_t *t)
+{
+    struct httpd *d = t->data;
+    uint64_t now = uv_now(d->loop);
+    while (d->wait_head && d->wait_head->since + d->lim.header_deadline_ms <= now)
+        cut(d, d->wait_head);
+    arm_deadline(d);
+    if (d->kick) {
+        d->kick = false;
+        reschedule(d, true);
+    }
 }
 
 static MHD_Result_t queue(struct MHD_Connection *c, int status, const char *type, const char *allow,
@@ -122,6 +327,7 @@ static MHD_Result_t on_request(void *cls, struct MHD_Connection *c, const char *
     struct httpd *d = cls;
     (void)version;
     (void)upload;
+    headers_done(d, c);
     /* Refuse bodies outright, before reading them. */
     const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
     const char *te = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Transfer-Encoding");
@@ -198,13 +404,17 @@ struct httpd *httpd_start(uv_loop_t *loop, int listen_fd, const struct httpd_lim
     struct httpd *d = xcalloc(1, sizeof *d);
     d->handler = h;
     d->ud = ud;
+    d->loop = loop;
+    d->lim = *lim;
     /* TURBO: read and write opportunistically instead of waiting for readiness first;
      * SUSPEND_RESUME for answers given on a later loop turn (httpd_defer) */
     unsigned flags = MHD_USE_EPOLL | MHD_USE_TURBO | MHD_ALLOW_SUSPEND_RESUME;
     d->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, d, MHD_OPTION_LISTEN_SOCKET,
                               listen_fd, MHD_OPTION_CONNECTION_LIMIT, lim->connections,
                               MHD_OPTION_CONNECTION_TIMEOUT, lim->timeout_s,
-                              MHD_OPTION_CONNECTION_MEMORY_LIMIT, lim->memory, MHD_OPTION_END);
+                              MHD_OPTION_CONNECTION_MEMORY_LIMIT, lim->memory,
+                              MHD_OPTION_NOTIFY_CONNECTION, on_connection, d,
+                              MHD_OPTION_NOTIFY_COMPLETED, on_completed, d, MHD_OPTION_END);
     if (!d->mhd) {
         snprintf(err, errlen, "cannot start the HTTP server");
         close(listen_fd);
@@ -221,7 +431,9 @@ struct httpd *httpd_start(uv_loop_t *loop, int listen_fd, const struct httpd_lim
     d->poll.data = d;
     uv_timer_init(loop, &d->timer);
     d->timer.data = d;
-    d->handles = 2;
+    uv_timer_init(loop, &d->deadline);
+    d->deadline.data = d;
+    d->handles = 3;
     uv_poll_start(&d->poll, UV_READABLE, on_poll);
     reschedule(d, false);
     return d;
@@ -232,6 +444,12 @@ static void closed(uv_handle_t *h)
     struct httpd *d = h->data;
     if (--d->handles == 0) {
         MHD_stop_daemon(d->mhd);
+        /* MHD tells of each connection it closes while stopping; anything left is freed here */
+        while (d->conns) {
+            struct httpd_conn *hc = d->conns;
+            d->conns = hc->next;
+            free(hc);
+        }
         free(d);
     }
 }
@@ -246,6 +464,7 @@ void httpd_stop(struct httpd *d)
     d->stopping = true;
     uv_close((uv_handle_t *)&d->poll, closed);
     uv_close((uv_handle_t *)&d->timer, closed);
+    uv_close((uv_handle_t *)&d->deadline, closed);
 }
 
 int httpd_listen_tcp(const char *hostport, int *port_out)

@@ -1,9 +1,11 @@
 /* httpd.h — a small HTTP server on roster's loop, for the health port and the control socket:
  * libmicrohttpd in external-polling epoll mode, its epoll fd watched by one uv_poll and its
  * timeouts by one uv_timer, so no thread of its own touches roster's state. Handlers answer
- * synchronously from memory, or defer the answer (httpd_defer) to a later loop turn. Requests with a body are refused (413); connection count,
- * per-connection memory (so header size) and idle time are capped, so a slow or hostile client
- * cannot hold the loop. */
+ * synchronously from memory, or defer the answer (httpd_defer) to a later loop turn. Requests with
+ * a body are refused (413); connection count, per-connection memory (so header size) and idle time
+ * are capped, so a slow or hostile client cannot hold the loop; a header deadline, a per-client
+ * limit and room kept for new clients keep a slow one from holding every connection (see
+ * httpd_limits). */
 #ifndef ROSTER_HTTPD_H
 #define ROSTER_HTTPD_H
 
@@ -35,6 +37,14 @@ struct httpd_limits {
     unsigned connections; /* at once */
     unsigned timeout_s;   /* idle connection timeout */
     size_t memory;        /* per connection: bounds request headers */
+    /* Against slow clients: a request's headers must be complete this long after the wait for
+     * them began (the accept, or the end of the previous request; 0: no deadline); one client
+     * address holds at most per_client connections (0: no limit), its oldest waiting one giving
+     * way to a new one; and past connections - reserve the oldest waiting connection gives way
+     * to a new one, so the server is not found at its limit by a new client. */
+    unsigned header_deadline_ms;
+    unsigned per_client;
+    unsigned reserve;
 };
 
 struct httpd;

@@ -59,7 +59,8 @@ static int on_start(void *ud, struct sup *s)
     err[0] = '\0';
     /* none on concurrently's command line without --socket */
     if (c->control_socket)
-        sv->control = control_start(s, &sv->v, c->control_socket, err, sizeof err);
+        sv->control =
+            control_start(s, &sv->v, c->control_socket, c->control_default, err, sizeof err);
     if (!sv->control && c->control_socket)
         logmux_event(&s->log, "warning", NULL, 0, NULL,
                      "control socket disabled: %s (roster status/restart/stop/start/reload will "

@@ -49,6 +49,9 @@ struct sup_observer {
     /* A child that is not a role's main process was collected; true if it was the observer's
      * (an exec probe). */
     bool (*reaped)(void *ud, struct sup *s, pid_t pid, int status);
+    /* Whether a child of roster is the observer's own (a running exec probe): else a child
+     * that is no instance's is taken for an orphan that left its role's group (orphans.h). */
+    bool (*owns)(void *ud, struct sup *s, pid_t pid);
     /* The instance is being freed: drop its context. */
     void (*release)(void *ud, struct instance *in);
     /* roster begins its ordered shutdown. */

@@ -11,12 +11,15 @@ struct stream_ext {
     struct stream st;
     output_line_cb line;
     output_closed_cb closed;
+    bool pty; /* a pseudo-terminal's master: lines end in "\r\n" */
 };
 
 static void on_line(void *ud, const char *line, size_t len, int kind)
 {
     struct stream_ext *x = ud;
     (void)kind;
+    /* the terminal's output processing (ONLCR) wrote "\r\n" for the child's "\n" */
+    if (x->pty && len && line[len - 1] == '\r') len--;
     x->line(x->st.inst, x->st.which, line, len);
 }
 
@@ -40,6 +43,8 @@ static void stream_read(struct stream_ext *x, bool drain)
             break;
         }
         if (errno == EINTR) continue;
+        /* a pty's master once no process holds its slave open: the end, as a pipe's EOF */
+        if (errno == EIO && x->pty) st->eof = true;
         break; /* EAGAIN, or an error: nothing more now */
     }
     if (st->eof) linebuf_flush(&st->lb, on_line, x);
@@ -106,6 +111,13 @@ void output_open(struct instance *in, int which, int fd, bool paused, output_lin
     in->handles++;
     in->streams[which] = st;
     if (!paused) stream_poll(st, true);
+}
+
+void output_open_pty(struct instance *in, int fd, bool paused, output_line_cb line,
+                     output_closed_cb closed)
+{
+    output_open(in, LOG_STDOUT, fd, paused, line, closed);
+    ((struct stream_ext *)in->streams[LOG_STDOUT])->pty = true;
 }
 
 void output_finish(struct instance *in)

@@ -18,6 +18,11 @@ typedef void (*output_closed_cb)(struct instance *in);
  * paused. */
 void output_open(struct instance *in, int which, int fd, bool paused, output_line_cb line,
                  output_closed_cb closed);
+/* A tty role's one stream: fd is its pty's master (owned from now on), read as LOG_STDOUT. The
+ * CR the terminal puts before each newline is dropped, and EIO (the slave side closed) is its
+ * end of file. */
+void output_open_pty(struct instance *in, int fd, bool paused, output_line_cb line,
+                     output_closed_cb closed);
 /* The process group is gone: reads what the pipes still hold (bounded by their size), flushes
  * an unterminated last line and closes them. */
 void output_finish(struct instance *in);

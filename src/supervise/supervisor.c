@@ -16,8 +16,10 @@
 #include "base/redact.h"
 #include "base/units.h"
 #include "os/lazylib.h"
+#include "os/pty.h"
 #include "os/sys.h"
 #include "plan/libs.h"
+#include "supervise/input.h"
 #include "supervise/observer.h"
 #include "supervise/output.h"
 
@@ -26,6 +28,8 @@
 #define MEM_SAMPLE_MS    1000
 #define MEM_SAMPLE_MAX_MS 10000
 #define MEM_COST_SHARE   1000
+/* As PID 1, what is left of the namespace at the end gets this long after SIGTERM. */
+#define NAMESPACE_GRACE_MS 2000
 
 static void dispatch(struct instance *in, enum inst_event ev, const char *why);
 static void post_reconcile(struct sup *s);
@@ -62,10 +66,10 @@ static pid_t os_wait_any(void *ud, int *status)
     return pid > 0 ? pid : 0;
 }
 
-static void os_groups_rss(void *ud, const pid_t *pgids, uint64_t *rss, size_t n)
+static void os_scan(void *ud, struct proc_scan *sc)
 {
     (void)ud;
-    proc_groups_rss(pgids, rss, n);
+    proc_scan(sc);
 }
 
 const struct proc_backend proc_backend_os = {
@@ -73,7 +77,7 @@ const struct proc_backend proc_backend_os = {
     .signal_group = os_signal_group,
     .group_alive = os_group_alive,
     .wait_any = os_wait_any,
-    .groups_rss = os_groups_rss,
+    .scan = os_scan,
     .uses_sigchld = true,
 };
 
@@ -381,11 +385,18 @@ static void act_spawn(struct instance *in)
     if (s->log.style.look && in->spawned_wall != 0)
         logmux_note(&s->log, &in->src, "%s restarted", in->src.command);
 
-    /* Bigger pipes: a chatty child blocks less often, and each read takes more lines. */
+    /* Bigger pipes: a chatty child blocks less often, and each read takes more lines. A tty
+     * role has one pseudo-terminal instead: out[0] its master, out[1] its slave (stdin, stdout
+     * and stderr alike). */
     int out[2] = {-1, -1}, err[2] = {-1, -1}, inp[2] = {-1, -1};
-    int prc = os_pipe(out, STREAM_PIPE_SIZE);
-    if (prc == 0) prc = os_pipe(err, STREAM_PIPE_SIZE);
-    if (prc == 0 && c->stdin_pipe) prc = os_pipe(inp, 0);
+    int prc;
+    if (c->tty) {
+        prc = pty_open(&out[0], &out[1], pty_term_size());
+    } else {
+        prc = os_pipe(out, STREAM_PIPE_SIZE);
+        if (prc == 0) prc = os_pipe(err, STREAM_PIPE_SIZE);
+        if (prc == 0 && c->stdin_pipe) prc = os_pipe(inp, 0);
+    }
     if (prc < 0) {
         int e = -prc;
         if (out[0] >= 0) close(out[0]), close(out[1]);
@@ -399,13 +410,17 @@ static void act_spawn(struct instance *in)
     so.argv = argv;
     so.envp = envp;
     so.stdout_fd = out[1];
-    so.stderr_fd = err[1];
+    so.stderr_fd = c->tty ? out[1] : err[1];
     if (inp[0] >= 0) so.stdin_fd = inp[0];
+    if (c->tty) so.stdin_fd = out[1];
+    so.ctty = c->tty;
     pid_t pid = 0;
     char msg[256];
     int rc = s->be->spawn(s->be->ud, &so, &pid, msg, sizeof msg);
     close(out[1]);
-    close(err[1]);
+    if (err[1] >= 0) close(err[1]);
+    /* a tty role's input goes to its master: a descriptor of its own, closed with stdin's */
+    if (c->tty && (rc == 0 || pid > 0)) in->stdin_fd = fcntl(out[0], F_DUPFD_CLOEXEC, 3);
     if (inp[0] >= 0) {
         close(inp[0]);
         /* a child that does not read must not block the loop: what does not fit is refused */
@@ -417,13 +432,13 @@ static void act_spawn(struct instance *in)
     }
     envp_free(envp);
     fcntl(out[0], F_SETFL, O_NONBLOCK);
-    fcntl(err[0], F_SETFL, O_NONBLOCK);
+    if (err[0] >= 0) fcntl(err[0], F_SETFL, O_NONBLOCK);
 
     free(in->spawn_error);
     in->spawn_error = NULL;
     if (rc < 0 && pid <= 0) {
         close(out[0]);
-        close(err[0]);
+        if (err[0] >= 0) close(err[0]);
         spawn_failed_now(in, msg);
         return;
     }
@@ -434,8 +449,12 @@ static void act_spawn(struct instance *in)
     in->src.pid = pid;
     logfmt_prepare(&s->log.style, &in->src);
     crashlog_start(in);
-    output_open(in, LOG_STDOUT, out[0], s->log.paused, sink_line, stream_closed);
-    output_open(in, LOG_STDERR, err[0], s->log.paused, sink_line, stream_closed);
+    if (c->tty) {
+        output_open_pty(in, out[0], s->log.paused, sink_line, stream_closed);
+    } else {
+        output_open(in, LOG_STDOUT, out[0], s->log.paused, sink_line, stream_closed);
+        output_open(in, LOG_STDERR, err[0], s->log.paused, sink_line, stream_closed);
+    }
     dispatch(in, EV_SPAWNED, NULL);
     if (rc < 0) {
         /* exec failed in the child, which exits 127; the reaper finishes the story */
@@ -709,6 +728,7 @@ void sup_reap(struct sup *s)
         struct instance *in = find_by_pid(s, pid);
         if (!in) {
             s->orphans_reaped++;
+            orphans_gone(s, pid);
             continue;
         }
         in->pid = 0;
@@ -745,6 +765,7 @@ static void signal_all(struct sup *s, int sig)
 static void kill_all(struct sup *s)
 {
     signal_all(s, SIGKILL);
+    orphans_kill(s);
 }
 
 static void on_shutdown_timer(uv_timer_t *t)
@@ -899,6 +920,7 @@ static void on_sigtstp(uv_signal_t *h, int sig)
     signal_all(s, SIGSTOP);
     raise(SIGSTOP); /* returns when roster is continued */
     signal_all(s, SIGCONT);
+    input_resized(s);
     logmux_event(&s->log, "resume", NULL, 0, NULL, "resumed (SIGCONT): every role continued");
 }
 
@@ -1041,7 +1063,8 @@ static void shutdown_step(struct sup *s)
         if (dependents_alive(s, i)) continue;
         stop_role(r, "shutdown");
     }
-    if (!any && !s->finished) {
+    /* the roles have stopped; what left their groups is stopped next (orphans.h) */
+    if (!any && !s->finished && orphans_sweep(s)) {
         s->finished = true;
         s->exit_code = run_code(s);
         lone_oneshot_status(s, &s->exit_code);
@@ -1083,6 +1106,7 @@ static void check_done(struct sup *s)
         }
     }
     if (s->nretiring || selected == 0) return;
+    if (!orphans_sweep(s)) return; /* what left the roles' groups is stopped first */
     int code = run_code(s);
     lone_oneshot_status(s, &code);
     s->exit_code = code;
@@ -1405,6 +1429,7 @@ static void swap_plan(struct sup *s, struct plan *np, struct swap_counts *n)
     plan_unref(old_plan);
     s->state_version++;
     apply_style(s);
+    input_plan_changed(s);
     post_reconcile(s);
 }
 
@@ -1732,14 +1757,86 @@ int sup_role_start(struct sup *s, const char *name, sbuf *err)
     return role_op(s, OP_START, name, err);
 }
 
+/* ---- orphans: which of roster's children are its own (orphans.c tracks the others) ------- */
+
+#define ORPHANS_PER_SCAN 64 /* new ones listed by one scan; the rest come with the next */
+
+static int pid_cmp(const void *a, const void *b)
+{
+    pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* A scan lists roster's children but for the instances' main processes and the orphans
+ * already tracked, so each is looked at (its environment read) once. */
+static void orphans_scan_setup(struct sup *s, struct proc_scan *sc, size_t max)
+{
+    size_t cap = orphans_count(s) + 16;
+    pid_t *known = xcalloc(cap, sizeof *known);
+    size_t n = orphans_pids(s, known);
+    struct inst_iter it = {.s = s};
+    for (struct instance *in; (in = sup_next_instance(&it));) {
+        if (in->pid <= 0) continue;
+        if (n == cap) {
+            cap *= 2;
+            known = xrealloc(known, cap * sizeof *known);
+        }
+        known[n++] = in->pid;
+    }
+    qsort(known, n, sizeof *known, pid_cmp);
+    sc->parent = getpid();
+    sc->known = known;
+    sc->nknown = n;
+    sc->kids = xcalloc(max, sizeof *sc->kids);
+    sc->max = max;
+}
+
+/* True for a child roster itself stands behind: an instance's main process, a process still
+ * in a live instance's group (stopping the instance stops it), or an observer's (an exec
+ * probe). */
+static bool child_is_own(struct sup *s, const struct proc_child *k)
+{
+    struct inst_iter it = {.s = s};
+    for (struct instance *in; (in = sup_next_instance(&it));)
+        if (in->pid == k->pid || (in->pgid > 0 && in->pgid == k->pgrp)) return true;
+    for (int i = 0; i < s->nobs; i++)
+        if (s->obs[i].ops->owns && s->obs[i].ops->owns(s->obs[i].ud, s, k->pid)) return true;
+    return false;
+}
+
+/* Keeps the children that are not roster's own at the front of kids; returns how many. */
+static size_t orphans_filter(struct sup *s, struct proc_child *kids, size_t n)
+{
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!child_is_own(s, &kids[i])) kids[m++] = kids[i];
+    return m;
+}
+
+static void orphans_found(struct sup *s, struct proc_child *kids, size_t n)
+{
+    orphans_seen(s, kids, orphans_filter(s, kids, n));
+}
+
+/* The sweep's fresh look at shutdown, on the loop: one /proc pass, a few milliseconds. */
+static size_t orphans_rescan(struct sup *s, struct proc_child *kids, size_t max)
+{
+    struct proc_scan sc = {0};
+    orphans_scan_setup(s, &sc, max);
+    s->be->scan(s->be->ud, &sc);
+    size_t n = sc.nkids < max ? sc.nkids : max;
+    memcpy(kids, sc.kids, n * sizeof *kids);
+    free((pid_t *)sc.known);
+    free(sc.kids);
+    return orphans_filter(s, kids, n);
+}
+
 /* ---- memory: sampled on libuv's thread pool, never on the loop --------------------------- */
 
 struct mem_sample {
     struct sup *s;
     const struct proc_backend *be;
-    pid_t *pgids;
-    uint64_t *rss;
-    size_t n;
+    struct proc_scan sc; /* its pgids, rss, known and kids are the sample's own */
     uint64_t cost_ns; /* CPU time the scan took, measured on the worker thread */
 };
 
@@ -1756,7 +1853,7 @@ static void mem_work(uv_work_t *w)
 {
     struct mem_sample *m = w->data;
     uint64_t t0 = thread_cpu_ns();
-    m->be->groups_rss(m->be->ud, m->pgids, m->rss, m->n);
+    m->be->scan(m->be->ud, &m->sc);
     m->cost_ns = thread_cpu_ns() - t0;
 }
 
@@ -1774,8 +1871,10 @@ static void mem_schedule(struct sup *s, uint64_t cost_ns)
 static void mem_free(struct mem_sample *m)
 {
     if (!m) return;
-    free(m->pgids);
-    free(m->rss);
+    free((pid_t *)m->sc.pgids);
+    free(m->sc.rss);
+    free((pid_t *)m->sc.known);
+    free(m->sc.kids);
     free(m);
 }
 
@@ -1795,8 +1894,8 @@ static void mem_done(uv_work_t *w, int status)
     for (struct instance *in; (in = sup_next_instance(&it));) {
         in->memory = 0;
         if (in->state != ST_RUNNING && in->state != ST_READY) continue;
-        for (size_t i = 0; i < m->n; i++)
-            if (m->pgids[i] == in->pgid) in->memory = m->rss[i];
+        for (size_t i = 0; i < m->sc.n; i++)
+            if (m->sc.pgids[i] == in->pgid) in->memory = m->sc.rss[i];
         const struct role_config *c = role_cfg(in->role);
         if (c->max_memory && in->memory > c->max_memory) {
             char used[32], lim[32], why[96];
@@ -1806,32 +1905,32 @@ static void mem_done(uv_work_t *w, int status)
             dispatch(in, EV_FAIL, why);
         }
     }
+    orphans_found(s, m->sc.kids, m->sc.nkids < m->sc.max ? m->sc.nkids : m->sc.max);
     mem_free(m);
 }
 
 static void on_mem_timer(uv_timer_t *t)
 {
     struct sup *s = t->data;
-    if (s->mem_busy || !s->be->groups_rss) return;
+    if (s->mem_busy || !s->be->scan) return;
     struct mem_sample *m = xcalloc(1, sizeof *m);
     m->s = s;
     m->be = s->be;
     size_t cap = 0;
+    pid_t *pgids = NULL;
     struct inst_iter it = {.s = s};
     for (struct instance *in; (in = sup_next_instance(&it));) {
         if (in->state != ST_RUNNING && in->state != ST_READY) continue;
-        if (m->n == cap) {
+        if (m->sc.n == cap) {
             cap = cap ? cap * 2 : 16;
-            m->pgids = xrealloc(m->pgids, cap * sizeof *m->pgids);
+            pgids = xrealloc(pgids, cap * sizeof *pgids);
         }
-        m->pgids[m->n++] = in->pgid;
+        pgids[m->sc.n++] = in->pgid;
     }
-    if (m->n == 0) {
-        mem_free(m);
-        mem_schedule(s, 0);
-        return;
-    }
-    m->rss = xcalloc(m->n, sizeof *m->rss);
+    m->sc.pgids = pgids;
+    m->sc.rss = xcalloc(m->sc.n ? m->sc.n : 1, sizeof *m->sc.rss);
+    /* the same pass looks for orphans: roster's children that are not its instances */
+    orphans_scan_setup(s, &m->sc, ORPHANS_PER_SCAN);
     s->mem_work.data = m;
     s->mem = m;
     if (uv_queue_work(s->loop, &s->mem_work, mem_work, mem_done) == 0)
@@ -1887,6 +1986,11 @@ int sup_init(struct sup *s, uv_loop_t *loop, struct plan *plan, const struct sup
     }
     uv_idle_init(loop, &s->post_idle);
     s->post_idle.data = s;
+    orphans_init(s, loop);
+    if (s->be->scan) {
+        s->orphans.rescan = orphans_rescan;
+        s->orphans.done = post_reconcile;
+    }
     if (s->be == &proc_backend_os && os_set_subreaper() < 0)
         logmux_event(&s->log, "warning", NULL, 0, NULL,
                      "could not become a child subreaper; orphaned grandchildren are not reaped");
@@ -1920,6 +2024,7 @@ int sup_run(struct sup *s)
         s->exit_code = 1;
     } else {
         mem_schedule(s, 0);
+        input_start(s);
         reconcile(s);
         if (!s->finished) uv_run(s->loop, UV_RUN_DEFAULT);
     }
@@ -1927,9 +2032,11 @@ int sup_run(struct sup *s)
      * waiters are answered before the observers (the control socket) stop. */
     kill_all(s);
     sup_reap(s);
+    orphans_end_namespace(s, NAMESPACE_GRACE_MS);
     reload_abandon(s);
     for (int i = 0; i < started && i < s->nobs; i++)
         if (s->obs[i].ops->stop) s->obs[i].ops->stop(s->obs[i].ud, s);
+    input_stop(s);
     s->stopped = true;
     free_posts(s);
     logmux_flush_sync(&s->log, 5000);
@@ -1964,6 +2071,8 @@ void sup_free(struct sup *s)
     free(s->roles);
     free(s->retiring);
     free_posts(s);
+    orphans_free(s);
+    input_free(s);
     plan_unref(s->plan);
     logmux_close(&s->log);
 }

@@ -25,11 +25,13 @@
 #include "plan/plan.h"
 #include "supervise/crashlog.h"
 #include "supervise/lifecycle.h"
+#include "supervise/orphans.h"
 
 struct sup;
 struct role;
 struct instance;
 struct sup_observer;
+struct sup_input;
 struct post;
 struct reload_job;
 struct reload_waiter;
@@ -48,9 +50,11 @@ struct proc_backend {
     bool (*group_alive)(void *ud, pid_t pgid);
     /* Collects one ended child: its pid (> 0) and wait status, or 0 when there is none now. */
     pid_t (*wait_any)(void *ud, int *status);
-    /* Resident memory of each group in bytes (may be NULL: no memory sampling). Runs on a
-     * thread of libuv's pool, never on the loop. */
-    void (*groups_rss)(void *ud, const pid_t *pgids, uint64_t *rss, size_t n);
+    /* One look at the processes, as proc_scan: the resident memory of each group in bytes, and
+     * roster's children that are not its instances (orphans come back to it). May be NULL: no
+     * memory sampling, no orphans. Runs on a thread of libuv's pool, and once on the loop at
+     * shutdown for each sweep of the orphans. */
+    void (*scan)(void *ud, struct proc_scan *sc);
     /* True when SIGCHLD announces ended children (the real backend); a fake calls sup_reap. */
     bool uses_sigchld;
     void *ud;
@@ -87,7 +91,8 @@ struct instance {
     char *spawn_error; /* why the last exec failed, if it did */
     struct stream *streams[2];
     int stdin_fd; /* the write end of its stdin (role_config.stdin_pipe), non-blocking, while its
-                     process group lives; else -1 */
+                     process group lives; else -1. For a tty role: a descriptor of its pty's
+                     master (input is written to it, and the window size set on it) */
     struct log_source src;
     uv_timer_t timer;    /* backoff, or SIGKILL after stop.timeout */
     uint64_t spawned_at; /* monotonic ms */
@@ -184,6 +189,7 @@ struct sup {
     int exit_code;
     double started_wall;
     uint64_t orphans_reaped;
+    struct orphans orphans; /* processes that left their role's group (orphans.h) */
     uint64_t state_version; /* bumped by every change /health reports; keys its cache */
     uint64_t reloads;
     struct reload_job *reload;        /* the reload in flight, or NULL */
@@ -191,6 +197,7 @@ struct sup {
     bool reload_again;                 /* SIGHUP during a reload: one more follows it */
     struct sup_obs_slot obs[SUP_MAX_OBSERVERS];
     int nobs;
+    struct sup_input *input; /* roster's stdin and terminal size towards roles (input.c) */
 };
 
 /* Sets up the loop side (signals, logs) for plan, which the supervisor takes over. */

@@ -92,6 +92,84 @@ def wait_for(pred, timeout, what, interval=0.01):
         time.sleep(interval)
 
 
+def raise_fd_limit(need):
+    """Raises the soft fd limit (roster inherits it) to need; False when the hard limit is
+    lower (the test then says SKIP)."""
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft >= need:
+        return True
+    if hard != resource.RLIM_INFINITY and hard < need:
+        return False
+    resource.setrlimit(resource.RLIMIT_NOFILE, (need, hard))
+    return True
+
+
+def accepted_sockets(port):
+    """The connections the server on port has accepted, as (remote, state, inode) tuples in
+    /proc/net/tcp's spelling (remote "ADDR:PORT" in little-endian hex, state "01" established,
+    "08" close-wait). A connection still in the accept queue has no inode, an accepted one has.
+    The file is read in pieces while the table changes, so a socket can be listed twice, or
+    missed: they are told apart by inode, and callers poll."""
+    found = {}
+    with open("/proc/net/tcp") as f:
+        next(f)
+        for line in f:
+            fields = line.split()
+            local, remote, st, inode = fields[1], fields[2], fields[3], fields[9]
+            if int(local.split(":")[1], 16) == port and inode != "0":
+                found[inode] = (remote, st, inode)
+    return list(found.values())
+
+
+def socket_fds(pid):
+    """How many of the process's descriptors are sockets (a quicker count of a server's
+    connections than /proc/net/tcp, which holds every socket of the host)."""
+    n = 0
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            n += os.readlink("/proc/%d/fd/%s" % (pid, fd)).startswith("socket:")
+        except OSError:
+            pass
+    return n
+
+
+def _below_ephemeral():
+    """The 12,000 ports just below the kernel's ephemeral range (from which free_port's come)."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    return max(1024, low - 12000), low
+
+
+_client_ports = {"range": None, "next": 0}
+
+
+def bound_client(src):
+    """A non-blocking TCP socket bound to the address src, at a port below the ephemeral range
+    (taken in turn). A test that opens thousands of connections from ephemeral ports takes the
+    numbers free_port() hands to the tests running beside it, whose servers then cannot listen
+    there."""
+    import random
+    if _client_ports["range"] is None:
+        _client_ports["range"] = _below_ephemeral()
+        _client_ports["next"] = random.randrange(12000)
+    lo, hi = _client_ports["range"]
+    for _ in range(hi - lo):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setblocking(False)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        _client_ports["next"] = (_client_ports["next"] + 1) % (hi - lo)
+        try:
+            s.bind((src, lo + _client_ports["next"]))
+            return s
+        except OSError:
+            s.close()
+    raise Failure("no free port below the ephemeral range for %s" % src)
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -145,6 +223,45 @@ def zombies_of(ppid):
         except (FileNotFoundError, IndexError, ProcessLookupError):
             pass
     return out
+
+
+def child_of(ppid):
+    """A child of ppid (any one), or None."""
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                if proc_stat(int(d))["ppid"] == ppid:
+                    return int(d)
+            except (FileNotFoundError, IndexError, ProcessLookupError):
+                pass
+    return None
+
+
+def with_token(token, pids=None):
+    """Live (non-zombie) processes, of pids or of all, whose command line holds token."""
+    if pids is None:
+        pids = [int(d) for d in os.listdir("/proc") if d.isdigit()]
+    out = []
+    for pid in pids:
+        try:
+            with open("/proc/%d/cmdline" % pid, "rb") as f:
+                if token.encode() in f.read() and proc_stat(pid)["state"] != "Z":
+                    out.append(pid)
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            pass
+    return out
+
+
+def unshare_works(*flags):
+    """True when `unshare --pid --fork FLAGS true` is allowed here."""
+    if not shutil.which("unshare"):
+        return False
+    try:
+        p = subprocess.run(["unshare", "--pid", "--fork"] + list(flags) + ["true"],
+                           capture_output=True, timeout=10)
+        return p.returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
 
 
 def read_pidfile(path, timeout=5):
@@ -356,14 +473,15 @@ class Roster:
         self.cleanup()
 
 
-def run_roster(args, env=None, cwd=None, timeout=20, input=None):
-    """Runs a short roster command; returns (code, stdout, stderr)."""
+def run_roster(args, env=None, cwd=None, timeout=20, input=None, prefix=()):
+    """Runs a short roster command; returns (code, stdout, stderr). prefix: a command that runs
+    it (setpriv, to be another user)."""
     e = dict(os.environ)
     e.pop("ROSTER_ROLES", None)
     if env:
         e.update(env)
-    p = subprocess.run([ROSTER] + list(args), capture_output=True, text=True, env=e, cwd=cwd,
-                       timeout=timeout, input=input)
+    p = subprocess.run(list(prefix) + [ROSTER] + list(args), capture_output=True, text=True,
+                       env=e, cwd=cwd, timeout=timeout, input=input)
     if SANITIZER.search(p.stderr):
         raise Failure("sanitizer report from roster %s:\n%s" % (" ".join(args), p.stderr))
     return p.returncode, p.stdout, p.stderr

@@ -5,7 +5,8 @@ import signal
 import socket
 import stat
 
-from harness import Roster, check, http_get, pid_alive, run, run_roster, wait_for
+from harness import (Roster, check, http_get, pid_alive, run, run_roster, socket_fds,
+                     wait_for)
 
 CFG = """
 app: ctl
@@ -292,7 +293,7 @@ def test_default_socket_per_checkout():
     without the variables only the servers were given."""
     import tempfile
     tmp = tempfile.mkdtemp(prefix="roster-e2e-")
-    env = {"TMPDIR": tmp}
+    env = {"TMPDIR": tmp, "XDG_RUNTIME_DIR": ""}
     rs = []
     try:
         for _ in range(2):
@@ -302,7 +303,8 @@ def test_default_socket_per_checkout():
         for r in rs:
             code, out, err = run_roster(["status", "-c", r.config_path], env=env)
             check(code == 0 and "roster pid %d" % r.pid in out, "found its own: %s%s" % (out, err))
-        socks = [f for f in os.listdir(tmp) if f.startswith("roster-app-") and f.endswith(".sock")]
+        own = os.path.join(tmp, "roster-%d" % os.geteuid())
+        socks = [f for f in os.listdir(own) if f.startswith("app-") and f.endswith(".sock")]
         check(len(socks) == 2, "two sockets: %s" % socks)
         for r in rs:
             check(not r.events("warning"), "each has its own socket: %s" % r.events("warning"))
@@ -336,16 +338,6 @@ def _try_connect(path):
         return None
 
 
-def _socket_fds(pid):
-    n = 0
-    for fd in os.listdir("/proc/%d/fd" % pid):
-        try:
-            n += os.readlink("/proc/%d/fd/%s" % (pid, fd)).startswith("socket:")
-        except OSError:
-            pass
-    return n
-
-
 def test_socket_serves_again_after_its_connection_limit():
     """The control socket runs on the health server's code: 40 idle clients fill its 32
     connections and let go while roster is not scheduled (stopped), so one run of the server
@@ -353,14 +345,14 @@ def test_socket_serves_again_after_its_connection_limit():
     with Roster(CFG) as r:
         r.wait_event("started", "cron")
         sock = os.path.join(r.dir, "ctl.sock")
-        base = _socket_fds(r.pid)  # no client has connected yet
+        base = socket_fds(r.pid)  # no client has connected yet
         held = []
         try:
             for _ in range(40):
                 # a full backlog refuses at once (EAGAIN) until roster accepts: try again
                 held.append(wait_for(lambda: _try_connect(sock), 5, "a connection"))
-            wait_for(lambda: _socket_fds(r.pid) >= base + 32, 10, "32 connections held")
-            check(_socket_fds(r.pid) == base + 32, "no more than 32 held")
+            wait_for(lambda: socket_fds(r.pid) >= base + 32, 10, "32 connections held")
+            check(socket_fds(r.pid) == base + 32, "no more than 32 held")
             os.kill(r.pid, signal.SIGSTOP)
             for c in held:
                 c.close()
@@ -372,6 +364,201 @@ def test_socket_serves_again_after_its_connection_limit():
         check(code == 0 and "roster pid %d" % r.pid in out, "status answers: %s" % err)
         r.stop()
 
+
+def _nobody():
+    """The uid of a user other than us, when we may give files away (root); else None."""
+    import pwd
+    if os.geteuid() != 0:
+        return None
+    try:
+        return pwd.getpwnam("nobody").pw_uid
+    except KeyError:
+        return 65534
+
+
+def test_default_socket_in_a_private_directory():
+    """The default socket lives in a directory of the user's own, made 0700: $TMPDIR/roster-<uid>,
+    or $XDG_RUNTIME_DIR/roster when that is private; the client finds it there (issue 10 item
+    14: it was in world-writable /tmp, where another user could take the name first)."""
+    import tempfile
+    tmp = tempfile.mkdtemp(prefix="roster-e2e-")
+    xdg = tempfile.mkdtemp(prefix="roster-e2e-xdg-")  # mkdtemp makes it 0700
+    for env, where in (({"TMPDIR": tmp, "XDG_RUNTIME_DIR": ""},
+                        os.path.join(tmp, "roster-%d" % os.geteuid())),
+                       ({"TMPDIR": tmp, "XDG_RUNTIME_DIR": xdg}, os.path.join(xdg, "roster"))):
+        with Roster(APP_CFG, env=dict(env, ONLY_IN_THE_SERVER="x")) as r:
+            r.wait_event("started", "web")
+            socks = wait_for(lambda: [f for f in os.listdir(where) if f.endswith(".sock")]
+                             if os.path.isdir(where) else None, 10, "a socket in " + where)
+            st = os.lstat(where)
+            check(stat.S_ISDIR(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o700 and
+                  st.st_uid == os.geteuid(), "%s is ours, mode 0700: %o" % (where, st.st_mode))
+            sst = os.lstat(os.path.join(where, socks[0]))
+            check(stat.S_ISSOCK(sst.st_mode) and stat.S_IMODE(sst.st_mode) == 0o600,
+                  "the socket is 0600: %o" % sst.st_mode)
+            code, out, err = run_roster(["status", "-c", r.config_path], env=env)
+            check(code == 0 and "roster pid %d" % r.pid in out, "status finds it: %s" % err)
+            check(not r.events("warning"), "no warning: %s" % r.events("warning"))
+            r.stop()
+
+
+def test_default_directory_not_ours_is_refused():
+    """A $TMPDIR/roster-<uid> that another user made first (or one open to others) is refused:
+    roster runs without its control socket and says why, rather than serve (or let the client
+    find) a socket another user could have put there. The client refuses a socket in it too."""
+    import tempfile
+    nobody = _nobody()
+    cases = [("open to other users", 0o777, None)]
+    if nobody is not None:
+        cases.append(("owned by another user", 0o700, nobody))
+    else:
+        print("SKIP the directory of another user: not root, cannot give one away")
+    for says, mode, owner in cases:
+        tmp = tempfile.mkdtemp(prefix="roster-e2e-")
+        env = {"TMPDIR": tmp, "XDG_RUNTIME_DIR": ""}
+        own = os.path.join(tmp, "roster-%d" % os.geteuid())
+        os.mkdir(own)
+        os.chmod(own, mode)
+        if owner is not None:
+            os.chown(own, owner, -1)
+        with Roster(APP_CFG, env=dict(env, ONLY_IN_THE_SERVER="x")) as r:
+            r.wait_event("started", "web")
+            w = r.wait_event("warning", where=lambda e: "control socket disabled" in e["msg"])
+            check(own in w[0]["msg"] and says in w[0]["msg"], "says why: %s" % w[0]["msg"])
+            check(os.listdir(own) == [], "no socket served there: %s" % os.listdir(own))
+            check(r.proc.poll() is None, "roster runs on")
+            # what another user could leave in it: a socket of theirs, which the client refuses
+            code, out, err = run_roster(["check", "-c", r.config_path],
+                                        env=dict(env, ONLY_IN_THE_SERVER="x"))
+            line = [l for l in out.splitlines() if l.startswith("control: ")]
+            check(len(line) == 1 and line[0][9:].startswith(own + "/"), "check: %s" % line)
+            sock = line[0][9:]
+            srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            srv.bind(sock)
+            srv.listen(1)
+            if owner is not None:
+                os.chown(sock, owner, -1)
+            srv.setblocking(False)
+            try:
+                code, out, err = run_roster(["status", "-c", r.config_path], env=env)
+                check(code == 1 and "not talking to the control socket" in err and says in err,
+                      "the client refuses it: %d %r" % (code, err))
+                try:
+                    srv.accept()
+                    check(False, "the client connected to it")
+                except BlockingIOError:
+                    pass
+            finally:
+                srv.close()
+            r.stop()
+
+
+def test_client_refuses_a_socket_of_another_user():
+    """The client checks the socket's owner before it sends anything, --socket too: a socket
+    another user owns gets no connection at all. The sentinel: the same listener, ours, is
+    connected to."""
+    import tempfile
+    nobody = _nobody()
+    if nobody is None:
+        print("SKIP: not root, cannot give a socket away")
+        return
+    import threading
+    d = tempfile.mkdtemp(prefix="roster-e2e-")
+    path = os.path.join(d, "ctl.sock")
+    for theirs in (False, True):
+        srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        srv.bind(path)
+        srv.listen(4)
+        if theirs:
+            os.chown(path, nobody, -1)
+        got, stop = [], threading.Event()
+
+        def accept():
+            # ours is hung up on at once: the client then fails fast (an empty answer)
+            srv.settimeout(0.1)
+            while not stop.is_set():
+                try:
+                    c, _ = srv.accept()
+                except socket.timeout:
+                    continue
+                got.append(True)
+                c.close()
+                return
+        t = threading.Thread(target=accept, daemon=True)
+        t.start()
+        try:
+            code, out, err = run_roster(["status", "--socket", path], timeout=60)
+        finally:
+            stop.set()
+            t.join(10)
+            srv.close()
+            os.unlink(path)
+        if theirs:
+            check(code == 1 and not got, "refused without connecting: %d %r" % (code, err))
+            check("not talking to the control socket %s" % path in err and
+                  "owned by another user (owner uid %d" % nobody in err, "says why: %r" % err)
+        else:
+            check(got and code == 1, "the client connects to a socket of ours (%d %r)" % (code, err))
+
+
+def test_client_refuses_a_listener_of_another_user():
+    """The socket file is ours, but the process that listens on it runs as another user (it
+    bound as root, then dropped to nobody before listen): the client reads the listener's
+    credentials on the connected socket (SO_PEERCRED) and sends nothing. The sentinel: the same
+    setup without the drop gets the request."""
+    import tempfile
+    nobody = _nobody()
+    if nobody is None:
+        print("SKIP: not root, cannot listen as another user")
+        return
+    d = tempfile.mkdtemp(prefix="roster-e2e-")
+    path = os.path.join(d, "ctl.sock")
+    for theirs in (False, True):
+        rd, wr = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            # the listener: reports the first bytes it receives, then exits
+            try:
+                os.close(rd)
+                srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                srv.bind(path)
+                if theirs:
+                    os.setgid(nobody)
+                    os.setuid(nobody)
+                srv.listen(4)
+                os.write(wr, b"L")
+                srv.settimeout(30)
+                c, _ = srv.accept()
+                c.settimeout(5)
+                data = c.recv(64)
+                os.write(wr, b"R" if data else b"E")
+            except Exception:  # noqa: BLE001 - the child reports by exiting
+                pass
+            os._exit(0)
+        os.close(wr)
+        try:
+            check(os.read(rd, 1) == b"L", "the listener is up")
+            check(os.lstat(path).st_uid == os.geteuid(), "the socket file is ours")
+            code, out, err = run_roster(["status", "--socket", path], timeout=60)
+        finally:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            os.waitpid(pid, 0)
+            rest = b""
+            while True:
+                b = os.read(rd, 16)
+                if not b:
+                    break
+                rest += b
+            os.close(rd)
+            os.unlink(path)
+        if theirs:
+            check(code == 1 and rest != b"R", "nothing sent: %d %r %r" % (code, rest, err))
+            check("runs as uid %d" % nobody in err, "says why: %r" % err)
+        else:
+            check(rest == b"R", "the request reaches a listener of ours: %r %r" % (rest, err))
 
 if __name__ == "__main__":
     run(globals())

@@ -23,11 +23,13 @@ def never(pred, seconds, what):
         time.sleep(0.02)
 
 
-def status(r, timeout=10):
-    """`roster status --json` through the control socket: (document, seconds it took)."""
+def status(r, timeout=10, prefix=()):
+    """`roster status --json` through the control socket: (document, seconds it took). prefix:
+    to run it as roster's user (a client talks only to a roster of its own user or root's)."""
     t0 = time.monotonic()
     try:
-        code, out, err = run_roster(["status", "--json", "-c", r.config_path], timeout=timeout)
+        code, out, err = run_roster(["status", "--json", "-c", r.config_path], timeout=timeout,
+                                    prefix=prefix)
     except subprocess.TimeoutExpired:
         raise Failure("roster status got no answer within %ss" % timeout)
     took = time.monotonic() - t0
@@ -117,7 +119,7 @@ def _listening(path):
         s.close()
 
 
-def _retries(r, target, limit_s):
+def _retries(r, target, limit_s, prefix=()):
     """Polls status until the role has restarted target times; each answer must come fast
     (roster keeps turning its loop between retries) and roster must stay up (no stack
     overflow)."""
@@ -129,7 +131,7 @@ def _retries(r, target, limit_s):
         check(r.proc.poll() is None, "roster exited (%s) during the retries\n%s" % (
             r.proc.returncode, r.tail()))
         try:
-            doc, took = status(r)
+            doc, took = status(r, prefix=prefix)
         except Failure as e:
             # no answer: say whether roster died (a stack overflow is exit -11 or 139)
             try:
@@ -174,14 +176,16 @@ def test_spawn_failing_at_once_retries_through_the_loop():
               "ordinary user here (setpriv, nobody)")
         return
     d = tmpdir()
-    os.chmod(d, 0o777)  # the ordinary user writes its control socket here
+    # the ordinary user writes its control socket here, sticky as /tmp is: the client trusts
+    # no socket in a directory where others could swap it
+    os.chmod(d, 0o1777)
     path = os.path.join(d, "roster.yaml")
     with open(path, "w") as f:
         f.write(RETRY_CFG % {"dir": d, "cmd": "/bin/true", "user": "user: root"})
     os.chmod(path, 0o644)
     with Roster(None, args=["-c", path], prefix_cmd=prefix, stdout_file=True) as r:
         r.config_path = path
-        n, slowest = _retries(r, 20000, 90)
+        n, slowest = _retries(r, 20000, 90, prefix)
         print("  %d retries; slowest status answer %.3fs" % (n, slowest))
         first = r.output()[:12]
         said = [json.loads(l) for l in first if '"spawn_failed"' in l]

@@ -357,5 +357,62 @@ roles:
         r.stop()
 
 
+AAAA = r"""
+import sys, time
+line = "a" * 30000 + "\n"
+while True:
+    sys.stdout.write(line)
+    sys.stdout.flush()
+    time.sleep(0.02)
+"""
+
+
+def test_log_probe_pathological_regex_keeps_the_loop_free():
+    # glibc's regexec is quadratic on (a|aa)*c$: 2.5 s a 32 KiB line. Matched on the loop, each
+    # line stalled /livez (issue 10 item 9); now lines are cut to 4 KiB and matched off the loop.
+    port = free_port()
+    cfg = """
+health: {listen: "127.0.0.1:%d"}
+roles:
+  aaaa:
+    command: [@PYTHON@, "@DIR@/aaaa.py"]
+    ready: {log: "(a|aa)*c$", timeout: 60s}
+""" % port
+    with Roster(cfg, extra_files={"aaaa.py": AAAA}) as r:
+        r.wait_event("started", "aaaa")
+        # the lines flow: wait until some have gone by the probe
+        wait_for(lambda: len([l for l in r.output() if "aaaa" in l]) >= 3, 30, "30 KB lines")
+        worst = 0.0
+        for _ in range(30):
+            st, _, took = http_get("http://127.0.0.1:%d/livez" % port, timeout=10)
+            check(st == 200, "/livez answers 200 (got %s)" % st)
+            worst = max(worst, took)
+            time.sleep(0.1)
+        print("  /livez worst of 30 while matching (a|aa)*c$ on 30 KB lines: %.0f ms"
+              % (worst * 1000))
+        check(worst < 0.5, "/livez within 500 ms while the probe matches: worst %.2fs" % worst)
+        check(not r.events("ready", "aaaa"), "never ready: no line ends in c")
+        r.stop()
+
+
+def test_log_probe_matches_the_first_4_kib_of_a_line():
+    cfg = """
+roles:
+  early:
+    command: [@PYTHON@, -c, "print('x' * 4000 + ' ready', flush=True); import time; time.sleep(1000)"]
+    ready: {log: "ready$"}
+  late:
+    command: [@PYTHON@, -c, "print('x' * 5000 + ' ready', flush=True); import time; time.sleep(1000)"]
+    ready: {log: "ready$", timeout: 1500ms}
+    backoff: {initial: 10s}
+"""
+    with Roster(cfg) as r:
+        ev = r.wait_event("ready", "early", timeout=15)[0]
+        check("log line matched" in ev["msg"], ev["msg"])
+        msg = failed_start(r, "late")
+        check("not ready within 1.5s" in msg, "past 4 KiB is not matched: %s" % msg)
+        r.stop()
+
+
 if __name__ == "__main__":
     run(globals())

@@ -1,12 +1,10 @@
 """PID 1 duties: orphans are reaped (as a subreaper and as PID 1 in a new PID namespace)."""
 import os
-import shutil
 import signal
-import subprocess
 import time
 
-from harness import (Roster, check, pid_exists, proc_stat, read_pidfile, run, wait_for,
-                     zombies_of)
+from harness import (Roster, check, child_of, pid_exists, proc_stat, read_pidfile, run,
+                     unshare_works, wait_for, zombies_of)
 
 
 def host_pid_of(ns_pid, ancestor):
@@ -58,23 +56,13 @@ def test_orphan_reaped_as_subreaper():
         check(r.stop() == 0, "exit 0")
 
 
-def _unshare_works():
-    if not shutil.which("unshare"):
-        return False
-    try:
-        p = subprocess.run(["unshare", "--pid", "--fork", "true"], capture_output=True, timeout=10)
-        return p.returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-
-
 def test_orphan_reaped_as_pid1():
-    if not _unshare_works():
+    if not unshare_works():
         print("  skipped: unshare --pid --fork is not allowed on this machine")
         return
     with Roster(ORPHAN_CFG, prefix_cmd=["unshare", "--pid", "--fork", "--kill-child"]) as r:
         # r.pid is unshare; roster is its child and PID 1 inside the new namespace.
-        roster_host = wait_for(lambda: _child_of(r.pid), 5, "roster under unshare")
+        roster_host = wait_for(lambda: child_of(r.pid), 5, "roster under unshare")
         with open("/proc/%d/status" % roster_host) as f:
             nspid = [l.split()[1:] for l in f if l.startswith("NSpid:")][0]
         check(nspid[-1] == "1", "roster is PID 1 in its namespace: NSpid %s" % nspid)
@@ -90,17 +78,6 @@ def test_orphan_reaped_as_pid1():
         code = r.wait_exit(10)
         check(code == 0, "PID 1 roster exits 0 on SIGTERM (got %s)" % code)
         check(r.events("stopped", "leaver"), "the role was stopped")
-
-
-def _child_of(ppid):
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                if proc_stat(int(d))["ppid"] == ppid:
-                    return int(d)
-            except (FileNotFoundError, IndexError):
-                pass
-    return None
 
 
 def test_no_zombies_under_churn():

@@ -999,6 +999,12 @@ static void test_errors(void)
               "1", "x");
     CHECK_ERR("--foo: unknown option", "--foo", "x");
     CHECK_ERR("--no-names: unknown option", "--no-names", "x");
+    /* Found by fuzz_concur_args: an option whose first 47 bytes, all the 48-byte spelling
+     * holds, are dashes made the did-you-mean read past the spelling (ASan in build-asan). */
+    CHECK_ERR("-----------------------------------------------: unknown option",
+              "------------------------------------------------x", "y");
+    CHECK_ERR("-----------------------------------------------: unknown option",
+              "------------------------------------------------x=1", "y");
     CHECK_ERR("--prefix-colour: unknown option (did you mean --prefix-colors?)",
               "--prefix-colour=red", "x");
     CHECK_ERR("-x: unknown option (in -kx)", "-kx", "y");

@@ -636,6 +636,44 @@ static void test_exit_keys(void)
         "roster.yaml:2:34: exit_on_end must be false, true or failure, not 'maybe'");
 }
 
+/* tty: and input: (issue 9 §3): input: names a role or one of its copies; every role then gets
+ * a stdin pipe, so "TARGET:text" can reach any of them. */
+static void test_tty_and_input(void)
+{
+    struct roster_config cfg;
+    char *diag;
+    CHECK_INT(load_yaml("roles:\n  web: {command: x, tty: true}\n  db: {command: y}\n", NULL, &cfg,
+                        &diag),
+              0);
+    CHECK(cfg.roles[0].tty && !cfg.roles[1].tty);
+    CHECK(cfg.input == NULL && !cfg.roles[0].stdin_pipe && !cfg.roles[1].stdin_pipe);
+    config_free(&cfg);
+    free(diag);
+
+    CHECK_INT(load_yaml("input: web.1\nroles:\n  web: {command: x, instances: 2}\n  db: "
+                        "{command: y}\n",
+                        NULL, &cfg, &diag),
+              0);
+    CHECK_STR(diag, "");
+    CHECK_STR(cfg.input, "web.1");
+    CHECK(cfg.roles[0].stdin_pipe && cfg.roles[1].stdin_pipe);
+    config_free(&cfg);
+    free(diag);
+
+    BAD("input: api\nroles:\n  web: {command: x}\n",
+        "roster.yaml:1:8: input names role 'api', which is not defined");
+    BAD("input: web.1\nroles:\n  web: {command: x}\n",
+        "roster.yaml:1:8: input names web.1, but role 'web' has 1 copy (from 0)");
+    BAD("input: [web]\nroles:\n  web: {command: x}\n",
+        "roster.yaml:1:8: input must be a value, not a list");
+    BAD("input: web/1\nroles:\n  web: {command: x}\n",
+        "roster.yaml:1:8: input must name a role (ROLE, or ROLE.N for one copy), not 'web/1'");
+    BAD("roles:\n  web: {command: x, tty: maybe}\n",
+        "roster.yaml:2:26: tty must be true or false, not 'maybe'");
+    BAD("roles:\n  web: {command: x, ttty: true}\n",
+        "roster.yaml:2:21: unknown key 'ttty' in a role (did you mean 'tty'?)");
+}
+
 static void test_every_key(void)
 {
     BAD("roles:\n  web:\n    command: x\n    user: {name: x}\n",
@@ -998,29 +1036,72 @@ static char *socket_of(const char *cfgpath, char **environ_)
     return sock;
 }
 
-/* The default socket sits in $TMPDIR, unless that would be too long to bind: then in /tmp. Its
- * name carries a hash of the config's real directory: two checkouts with one app name never
- * share a socket, and every spelling of one directory finds the same. */
+/* The default socket's directory, one per user: $XDG_RUNTIME_DIR's when it is absolute and
+ * private, else one in $TMPDIR or /tmp named for the user (issue 10 item 14). */
+static void test_socket_dir(void)
+{
+    static const struct {
+        const char *xdg;
+        bool xdg_private;
+        const char *tmp;
+        const char *want;
+    } cases[] = {
+        {"/run/user/1000", true, "/var/tmp", "/run/user/1000/roster"},
+        {"/run/user/1000", false, "/var/tmp", "/var/tmp/roster-1000"},
+        {"/run/user/1000", false, NULL, "/tmp/roster-1000"},
+        {"/run/user/1000", false, "", "/tmp/roster-1000"},
+        {"run/user/1000", true, NULL, "/tmp/roster-1000"}, /* relative: not trusted */
+        {"", true, NULL, "/tmp/roster-1000"},
+        {NULL, false, NULL, "/tmp/roster-1000"},
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+        char *got = config_socket_dir(cases[i].xdg, cases[i].xdg_private, cases[i].tmp, 1000);
+        CHECK_STR(got, cases[i].want);
+        free(got);
+    }
+}
+
+/* The default socket sits in a directory of the user's own: $XDG_RUNTIME_DIR/roster when that
+ * is private, else $TMPDIR/roster-<uid>, unless that would be too long to bind: then in
+ * /tmp/roster-<uid>. Its name carries a hash of the config's real directory: two checkouts
+ * with one app name never share a socket, and every spelling of one directory finds the same. */
 static void test_default_control_socket(void)
 {
     char *cfgpath = write_config(tmpdir, "app: sock\nroles:\n  web: {command: x}\n");
     char *other = xasprintf("%s/other", tmpdir);
     mkdir(other, 0700);
     char *otherpath = write_config(other, "app: sock\nroles:\n  web: {command: x}\n");
+    char *xdg_ok = xasprintf("%s/xdg", tmpdir), *xdg_open = xasprintf("%s/xdg-open", tmpdir);
+    mkdir(xdg_ok, 0700);
+    mkdir(xdg_open, 0700);
+    chmod(xdg_open, 0755);
+    unsigned long uid = (unsigned long)geteuid();
 
     char *deep = dir_of(CONFIG_SOCKET_PATH_MAX);
     char *tmp_short = xstrdup("TMPDIR=/run/user/1000");
     char *tmp_long = xasprintf("TMPDIR=%s", deep);
-    char *envs[][2] = {{tmp_short, NULL}, {tmp_long, NULL}};
-    const char *want[] = {"/run/user/1000/roster-sock-", "/tmp/roster-sock-"};
-    for (size_t i = 0; i < 2; i++) {
+    char *xdg_good = xasprintf("XDG_RUNTIME_DIR=%s", xdg_ok);
+    char *xdg_bad = xasprintf("XDG_RUNTIME_DIR=%s", xdg_open);
+    char *xdg_missing = xasprintf("XDG_RUNTIME_DIR=%s/none", tmpdir);
+    char *envs[][3] = {{tmp_short, NULL},
+                       {tmp_long, NULL},
+                       {xdg_good, tmp_short, NULL},
+                       {xdg_bad, tmp_short, NULL},
+                       {xdg_missing, NULL}};
+    char *want[] = {xasprintf("/run/user/1000/roster-%lu/sock-", uid),
+                    xasprintf("/tmp/roster-%lu/sock-", uid), xasprintf("%s/roster/sock-", xdg_ok),
+                    xasprintf("/run/user/1000/roster-%lu/sock-", uid),
+                    xasprintf("/tmp/roster-%lu/sock-", uid)};
+    for (size_t i = 0; i < ARRAY_SIZE(envs); i++) {
         char *sock = socket_of(cfgpath, envs[i]);
+        if (!socket_like(sock, want[i])) fprintf(stderr, "case %zu: %s\n", i, sock);
         CHECK(socket_like(sock, want[i]));
         char *sock2 = socket_of(otherpath, envs[i]);
         CHECK(socket_like(sock2, want[i]));
         CHECK(strcmp(sock, sock2) != 0);
         free(sock);
         free(sock2);
+        free(want[i]);
     }
     /* the same directory, spelled another way */
     char *a = socket_of(cfgpath, envs[0]);
@@ -1032,7 +1113,14 @@ static void test_default_control_socket(void)
     free(dotted);
     free(tmp_short);
     free(tmp_long);
+    free(xdg_good);
+    free(xdg_bad);
+    free(xdg_missing);
     free(deep);
+    rmdir(xdg_ok);
+    rmdir(xdg_open);
+    free(xdg_ok);
+    free(xdg_open);
     unlink(otherpath);
     free(otherpath);
     rmdir(other);
@@ -1473,9 +1561,11 @@ int main(void)
     test_broken_configs();
     test_every_key();
     test_exit_keys();
+    test_tty_and_input();
     test_output_keys();
     test_procfile();
     test_control_socket_length();
+    test_socket_dir();
     test_default_control_socket();
     test_socket_unsure();
     test_targets();

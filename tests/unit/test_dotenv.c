@@ -226,6 +226,29 @@ static void test_errors(void)
     expect_error("A=\"1\n2\" x\n", 2, 4, "unexpected text after the closing quote", 0);
 }
 
+/* Issue 10 item 10: "export " at the very end of a buffer that is not NUL-terminated made the
+ * parser read the byte after it. The buffer is malloc'd to its exact size, so ASan (the
+ * build-asan run of this test) reports the read; the plain build checks the error. */
+static void test_export_at_end_unterminated(void)
+{
+    static const char *const texts[] = {"export ", "A=1\nexport\t", "export  \t"};
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        size_t len = strlen(texts[i]);
+        char *buf = malloc(len);
+        memcpy(buf, texts[i], len);
+        struct seen s;
+        struct dotenv_error err;
+        memset(&s, 0, sizeof s);
+        sbuf_init(&s.log);
+        memset(&err, 0, sizeof err);
+        CHECK_INT(dotenv_parse(buf, len, collect, &s, &err), DOTENV_ESYNTAX);
+        CHECK_STR(err.msg, "expected a variable name (letters, digits and _, not starting with a "
+                           "digit)");
+        seen_free(&s);
+        free(buf);
+    }
+}
+
 static void test_load(void)
 {
     char path[] = "/tmp/roster-test-dotenv-XXXXXX";
@@ -368,6 +391,7 @@ int main(void)
     test_later_wins();
     test_crlf_and_bom();
     test_errors();
+    test_export_at_end_unterminated();
     test_load();
     test_open_refused();
     return t_done("dotenv");

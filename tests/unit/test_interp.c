@@ -118,6 +118,12 @@ static void test_errors(void)
     CHECK_STR(ex("${A:-${B:-${C:-${D:-${E:-${F:-${G:-${H:-deep}}}}}}}}"), "deep");
     CHECK_STR(ex("${A:-${B:-${C:-${D:-${E:-${F:-${G:-${H:-${I:-${J:-deep}}}}}}}}}}"),
               "ERR@45: variable defaults nested too deeply");
+    /* Found by fuzz_interp: the error pointed at the default's text, not at a ${, when that
+     * text did not start with one (here at the 'x' at 45 instead of the ${J at 46; and at
+     * "deep" when nine levels end in plain text, which is no deeper than eight). */
+    CHECK_STR(ex("${A:-${B:-${C:-${D:-${E:-${F:-${G:-${H:-${I:-x${J:-deep}}}}}}}}}}"),
+              "ERR@46: variable defaults nested too deeply");
+    CHECK_STR(ex("${A:-${B:-${C:-${D:-${E:-${F:-${G:-${H:-${I:-deep}}}}}}}}}"), "deep");
 }
 
 int main(void)

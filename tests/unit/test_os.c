@@ -1,9 +1,12 @@
 /* test_os.c — the os layer's Linux-specific calls and their fallbacks: /proc/PID/stat parsing
  * (command names with spaces and parentheses), closing descriptors by each method, close-on-exec
  * pipes, unix socket addresses (paths and the abstract namespace), senders' credentials and
- * passed descriptors, and the child subreaper. */
+ * passed descriptors, the child subreaper, and proc_scan (children not known, with the role their
+ * environment names). */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "os/proc.h"
 #include "os/sys.h"
 #include "t.h"
 
@@ -45,7 +49,10 @@ static void test_stat_parse(void)
         CHECK_INT(st.ppid, good[i].ppid);
         CHECK_INT(st.pgrp, good[i].pgrp);
         CHECK_INT(st.rss_pages, 321);
+        CHECK_INT(st.start_ticks, 123456);
     }
+    CHECK_INT(os_proc_stat_parse("4242 (sleep) S 1 4242 4243" STAT_TAIL, &st), 0);
+    CHECK_INT(st.session, 4243);
 
     /* not a stat line */
     CHECK_INT(os_proc_stat_parse("", &st), -EINVAL);
@@ -73,6 +80,8 @@ static void test_stat_self(void)
     CHECK_INT(st.pgrp, getpgrp());
     CHECK_INT(st.state, 'R');
     CHECK(st.rss_pages > 0);
+    CHECK_INT(st.session, getsid(0));
+    CHECK(st.start_ticks > 0);
     CHECK_STR(st.comm, "test_os");
     /* a pid that cannot exist */
     CHECK_INT(os_proc_stat(0x7ffffff0, &st), -ENOENT);
@@ -267,6 +276,65 @@ static void test_subreaper(void)
     CHECK_INT(adopted, child);
 }
 
+/* proc_scan lists this process's children that are not known, with ROSTER_ROLE and
+ * ROSTER_INSTANCE from their environment, and measures groups. */
+static void test_scan(void)
+{
+    pid_t kid = fork();
+    if (kid == 0) {
+        char *argv[] = {"sleep", "31", NULL};
+        char *envp[] = {"A=1", "ROSTER_ROLE=web", "ROSTER_INSTANCE=2", NULL};
+        setpgid(0, 0);
+        execve("/bin/sleep", argv, envp);
+        _exit(127);
+    }
+    CHECK(kid > 0);
+    setpgid(kid, kid);
+    pid_t pgids[1] = {kid};
+    uint64_t rss[1];
+    struct proc_child kids[8];
+    struct proc_scan sc = {.pgids = pgids, .rss = rss, .n = 0, .parent = getpid(), .kids = kids,
+                           .max = 8};
+    /* until the child has exec'd, its environment is ours */
+    bool seen = false;
+    for (int i = 0; i < 500 && !seen; i++) {
+        proc_scan(&sc);
+        for (size_t k = 0; k < sc.nkids && k < sc.max; k++)
+            seen |= kids[k].pid == kid && !strcmp(kids[k].role, "web");
+        if (!seen) usleep(10000);
+    }
+    if (!seen && sc.nkids == 0) {
+        printf("SKIP proc_scan: no /proc of this PID namespace here\n");
+    } else {
+        CHECK(seen);
+        CHECK_INT(sc.nkids, 1);
+        CHECK_INT(kids[0].pid, kid);
+        CHECK_INT(kids[0].pgrp, kid);
+        CHECK_INT(kids[0].instance, 2);
+        CHECK_STR(kids[0].comm, "sleep");
+        CHECK(kids[0].start_ticks > 0);
+        /* known: not listed */
+        pid_t known[1] = {kid};
+        sc.known = known;
+        sc.nknown = 1;
+        proc_scan(&sc);
+        CHECK_INT(sc.nkids, 0);
+        /* in a measured group: not listed either */
+        sc.nknown = 0;
+        sc.n = 1;
+        proc_scan(&sc);
+        CHECK_INT(sc.nkids, 0);
+        CHECK(rss[0] > 0);
+        /* no room: still counted */
+        sc.n = 0;
+        sc.max = 0;
+        proc_scan(&sc);
+        CHECK_INT(sc.nkids, 1);
+    }
+    kill(kid, SIGKILL);
+    waitpid(kid, NULL, 0);
+}
+
 int main(void)
 {
     test_stat_parse();
@@ -276,5 +344,6 @@ int main(void)
     test_unix_addr();
     test_credentials();
     test_subreaper();
+    test_scan();
     return t_done("os");
 }

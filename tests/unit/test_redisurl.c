@@ -155,6 +155,36 @@ static void test_format(void)
         CHECK_STR(s, norm[i][1]);
         free(s);
     }
+    /* Found by fuzz_url: a host with an encoded '@', '#' or '%' was written decoded, so the
+     * normalized URL roles get read as another target (here with "evil" as the password). */
+    static const char *const hosts[][2] = {
+        {"redis://evil%40cache:6380/1", "evil@cache"},
+        {"redis://a%23b", "a#b"},
+        {"redis://a%2541", "a%41"},
+        {"redis://a%2Fb", "a/b"},
+    };
+    for (size_t i = 0; i < sizeof hosts / sizeof hosts[0]; i++) {
+        struct redis_target t, again;
+        char err[160] = "";
+        CHECK_INT(redisurl_parse(hosts[i][0], &t, err, sizeof err), 0);
+        CHECK_STR(t.host, hosts[i][1]);
+        char *s = redisurl_format(&t);
+        CHECK_INT(redisurl_parse(s, &again, err, sizeof err), 0);
+        CHECK_STR(again.host, hosts[i][1]);
+        CHECK(again.password == NULL);
+        CHECK_INT(again.port, t.port);
+        free(s);
+        redisurl_free(&again);
+        redisurl_free(&t);
+    }
+    /* and a host that fits as written but not once encoded is refused */
+    char long_host[300] = "redis://";
+    for (int i = 0; i < 100; i++)
+        strcat(long_host, "\x01");
+    struct redis_target t;
+    char err[160] = "";
+    CHECK_INT(redisurl_parse(long_host, &t, err, sizeof err), -1);
+    CHECK_STR(err, "the Redis URL's host is too long");
 }
 
 static const char *resolve(const char *url, const char *const *kv)

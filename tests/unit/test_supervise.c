@@ -17,6 +17,7 @@
 #include "base/util.h"
 #include "config/config.h"
 #include "plan/plan.h"
+#include "supervise/input.h"
 #include "supervise/observer.h"
 #include "supervise/supervisor.h"
 #include "t.h"
@@ -695,6 +696,57 @@ static void test_immediate_retries_through_the_loop(void)
     CHECK(f.turns >= (uint64_t)f.target - 2);
 }
 
+/* ---- input: what a "TARGET:text" line names --------------------------------------------- */
+
+/* No input: here: the test's own stdin (a terminal, maybe) is not read. */
+static const char targets_yaml[] = "app: t\n"
+                                   "roles:\n"
+                                   "  api: {command: [api]}\n"
+                                   "  worker: {command: [worker], instances: 2}\n"
+                                   "  \"7\": {command: [seven]}\n";
+
+static bool all_spawned(struct fake *f)
+{
+    return f->nspawns == 4;
+}
+
+static void check_targets(struct fake *f)
+{
+    struct sup *s = f->s;
+    struct role *api = sup_find_role(s, "api"), *worker = sup_find_role(s, "worker"),
+                *seven = sup_find_role(s, "7");
+    static const struct {
+        const char *t;
+        int role; /* 0 api, 1 worker, 2 "7"; -1 none */
+        int copy;
+    } cases[] = {
+        {"api", 0, 0},   {"worker", 1, 0}, {"worker.1", 1, 1},   {"worker.2", -1, 0}, {"0", 0, 0},
+        {"1", 1, 0},     {"2", 2, 0},      {"7", 2, 0},          {"3", -1, 0},        {"", -1, 0},
+        {"api.0", 0, 0}, {"nope", -1, 0},  {"worker.01", -1, 0},
+    };
+    struct role *roles[] = {api, worker, seven};
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+        struct instance *want =
+            cases[i].role < 0 ? NULL : roles[cases[i].role]->inst[cases[i].copy];
+        struct instance *got = input_find(s, cases[i].t, strlen(cases[i].t));
+        if (got != want) fprintf(stderr, "input target '%s'\n", cases[i].t);
+        CHECK(got == want);
+    }
+    /* a target is the bytes before the ':', not a C string */
+    CHECK(input_find(s, "api:x", 3) == api->inst[0]);
+    shutdown_now(f);
+}
+
+static void test_input_targets(void)
+{
+    static const struct step steps[] = {
+        {"every copy started", all_spawned, check_targets, 0},
+        {0},
+    };
+    struct fake f = {0};
+    CHECK_INT(run_scenario(&f, targets_yaml, steps), 0);
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "/tmp/roster-sup-XXXXXX");
@@ -707,6 +759,7 @@ int main(void)
     test_crash_backoff_restart();
     test_restart_waits_for_dependencies();
     test_immediate_retries_through_the_loop();
+    test_input_targets();
     char *path = xasprintf("%s/roster.yaml", dir);
     unlink(path);
     free(path);

@@ -91,6 +91,10 @@ static void test_sizes(void)
     CHECK_INT(BYTES("1.5GiB"), 1610612736ull);
     CHECK_INT(BYTES("0.5KiB"), 512);
     CHECK_INT(BYTES("64 MiB"), 64ull << 20); /* a space before the unit is accepted */
+    /* Found by fuzz_units: sizes from 2^63 up to the 1.8e19 limit came out as 2^63 (llround
+     * overflows a long long there). */
+    CHECK(BYTES("10000000TB") == 10000000000000000000ull);
+    CHECK(BYTES("16000000TiB") == 16000000ull << 40);
 }
 
 static void test_size_errors(void)
