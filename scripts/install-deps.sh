@@ -5,6 +5,7 @@
 #                                     tmux (a real terminal for tests/e2e/test_terminal.py)
 #                                     (and python3-yaml, which reads deploy/ in tests/e2e/test_deploy.py)
 #                                     (and clang, whose libFuzzer builds the fuzz/ harnesses)
+#                                     (and tzdata, the zones test_cron and roster cron read)
 #   scripts/install-deps.sh --demo    plus what the demo stack runs: Postgres, Redis, python3 clients
 # Works on Debian 12 (bookworm) and Debian 13 (trixie). Needs root (or sudo) when something is missing.
 set -eu
@@ -12,7 +13,7 @@ set -eu
 build_pkgs="build-essential cmake pkg-config libuv1-dev libpq-dev libhiredis-dev libmicrohttpd-dev
 libyaml-dev libcurl4-openssl-dev libcjson-dev"
 test_pkgs="postgresql postgresql-client redis-server redis-tools prometheus python3 python3-yaml
-util-linux procps curl ca-certificates tmux clang"
+util-linux procps curl ca-certificates tmux clang tzdata"
 demo_pkgs="postgresql postgresql-client redis-server redis-tools python3 python3-psycopg2 python3-redis"
 
 want="$build_pkgs"

@@ -15,7 +15,8 @@ static const struct {
     {"run", CMD_RUN, 0},         {"check", CMD_CHECK, 0},     {"budget", CMD_BUDGET, 0},
     {"status", CMD_STATUS, 0},   {"restart", CMD_RESTART, 1}, {"stop", CMD_STOP, 1},
     {"start", CMD_START, 1},     {"reload", CMD_RELOAD, 0},   {"health", CMD_HEALTH, -1},
-    {"version", CMD_VERSION, 0}, {"help", CMD_HELP, 0},
+    {"version", CMD_VERSION, 0}, {"help", CMD_HELP, 0},       {"cron", CMD_CRON, 1},
+    {"schedules", CMD_SCHEDULES, 0},
 };
 
 const char *cli_usage(void)
@@ -30,6 +31,10 @@ const char *cli_usage(void)
            "  roster status [--json] | restart ROLE[.N] | stop ROLE | start ROLE | reload\n"
            "                [-c FILE] [--socket PATH]   talk to a running roster\n"
            "  roster health [URL]                       exit 0 if /livez answers 200\n"
+           "  roster cron EXPR [--tz ZONE] [--from TIME] [--count N]\n"
+           "                                            print the next N (5) fire times\n"
+           "  roster schedules [-c FILE] [--from TIME] [--count N]\n"
+           "                                            each schedule's next fire times\n"
            "  roster version | --help\n"
            "  roster [concurrently's options] COMMAND...  run commands as concurrently 9 does\n"
            "               (-n, -c, -p, -k, -s, --restart-tries, npm:dev:*, ...; `roster --` forces\n"
@@ -50,7 +55,8 @@ const char *cli_usage(void)
 static const char *const value_opts[] = {
     "-c",           "--config",          "-r",          "--role",  "--roles", "--procfile",
     "-f",           "--env-file",        "-e",          "--env",   "-m",      "--formation",
-    "--log-format", "--max-connections", "--instances", "--socket"};
+    "--log-format", "--max-connections", "--instances", "--socket",  "--tz",    "--from",
+    "--count"};
 
 /* The subcommand a word is a typo of ("stauts"), or NULL: a lone word within two edits of a
  * subcommand is taken as roster's own line (and refused with a suggestion), not as a program to
@@ -139,6 +145,14 @@ static int check_scope(const struct cli *c, char *err, size_t errlen)
     }
     if (c->dev && c->cmd != CMD_RUN && c->cmd != CMD_CHECK) {
         snprintf(err, errlen, "--dev is for `roster run` and `roster check`");
+        return -1;
+    }
+    if (c->tz && c->cmd != CMD_CRON) {
+        snprintf(err, errlen, "--tz is for `roster cron` (a schedule's zone is its tz:)");
+        return -1;
+    }
+    if ((c->from || c->count) && c->cmd != CMD_CRON && c->cmd != CMD_SCHEDULES) {
+        snprintf(err, errlen, "--from and --count are for `roster cron` and `roster schedules`");
         return -1;
     }
     if (c->formation && c->cmd != CMD_RUN && c->cmd != CMD_CHECK) {
@@ -232,6 +246,19 @@ int cli_parse(int argc, char **argv, char **environ_, struct cli *c, char *err, 
                     return -1;
             } else if (opt_is(a, "--socket")) {
                 if (need_value(argc, argv, &i, "--socket", &c->socket, err, errlen) < 0) return -1;
+            } else if (opt_is(a, "--tz")) {
+                if (need_value(argc, argv, &i, "--tz", &c->tz, err, errlen) < 0) return -1;
+            } else if (opt_is(a, "--from")) {
+                if (need_value(argc, argv, &i, "--from", &c->from, err, errlen) < 0) return -1;
+            } else if (opt_is(a, "--count")) {
+                if (need_value(argc, argv, &i, "--count", &v, err, errlen) < 0) return -1;
+                char *end;
+                long n = strtol(v, &end, 10);
+                if (!*v || *end || n < 1 || n > 1000) {
+                    snprintf(err, errlen, "--count must be a number from 1 to 1000, not '%s'", v);
+                    return -1;
+                }
+                c->count = (int)n;
             } else if (!strcmp(a, "--dev")) {
                 c->dev = true;
             } else if (!strcmp(a, "--json")) {
@@ -278,6 +305,10 @@ int cli_parse(int argc, char **argv, char **environ_, struct cli *c, char *err, 
         c->arg = a;
         positional++;
     }
+    if (c->cmd == CMD_CRON && positional < 1) {
+        snprintf(err, errlen, "'cron' needs an expression, such as \"*/15 * * * *\"");
+        return -1;
+    }
     if (nargs > 0 && positional < nargs) {
         snprintf(err, errlen, "'%s' needs a role name",
                  c->cmd == CMD_RESTART ? "restart"
@@ -287,7 +318,7 @@ int cli_parse(int argc, char **argv, char **environ_, struct cli *c, char *err, 
     }
     char name[CONFIG_ROLE_NAME_MAX + 1];
     int instance;
-    if (nargs > 0 && config_parse_target(c->arg, name, &instance) < 0) {
+    if (nargs > 0 && c->cmd != CMD_CRON && config_parse_target(c->arg, name, &instance) < 0) {
         /* only names of the config's grammar reach the control socket's request path */
         snprintf(err, errlen,
                  "'%.80s' is not a role (letters, digits, '-' and '_', starting with a letter or "

@@ -17,6 +17,8 @@ enum cli_cmd {
     CMD_START,
     CMD_RELOAD,
     CMD_HEALTH,
+    CMD_CRON,
+    CMD_SCHEDULES,
     CMD_VERSION,
     CMD_HELP,
 };
@@ -31,12 +33,16 @@ struct cli {
     int log_format; /* -1 unset, else enum log_format */
     int timestamps; /* -1 unset, 0/1 */
     bool no_color, force_color;
-    const char *arg;       /* ROLE or ROLE.N for restart/stop/start (validated), URL for health */
+    const char *arg;       /* ROLE or ROLE.N for restart/stop/start (validated), URL for health,
+                            EXPR for cron */
     int max_connections;   /* budget --max-connections */
     const char *instances; /* budget --instances ROLE=N,... */
     const char *socket;    /* --socket for the control commands */
     bool json;             /* status --json */
     bool dev;              /* --dev, or $ROSTER_DEV=1: the dev profile (run and check) */
+    const char *tz;        /* cron --tz ZONE */
+    const char *from;      /* cron and schedules --from TIME */
+    int count;             /* cron and schedules --count N (0: unset) */
 };
 
 /* Parses argv. Returns 0, or -1 with a message in err (a usage error: exit 2). The struct

@@ -1,6 +1,7 @@
 /* commands.c — the client commands: status, restart, stop, start and reload talk to a running
  * roster over its control socket; health asks /livez; budget prints the connection plan. They
- * run outside the supervisor, so blocking libcurl calls are fine here. */
+ * run outside the supervisor, so blocking libcurl calls are fine here. cron prints an
+ * expression's next fire times. */
 #include "cli/commands.h"
 
 #include <cjson/cJSON.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/hostport.h"
@@ -21,6 +23,7 @@
 #include "os/lazylib.h"
 #include "os/private.h"
 #include "plan/plan.h"
+#include "sched/cron.h"
 
 #include <libpq-fe.h>
 
@@ -33,6 +36,19 @@ struct config_opts cli_config_opts(const struct cli *c, char **environ_)
                              .dev = c->dev};
     co.env_files = c->env_files;
     return co;
+}
+
+int cli_load_config(const struct cli *c, char **environ_, struct roster_config *cfg)
+{
+    struct config_opts co = cli_config_opts(c, environ_);
+    diags d = {0};
+    int rc = config_load(&co, cfg, &d);
+    if (rc < 0) {
+        config_free(cfg);
+        diags_print(&d, stderr);
+    }
+    diags_free(&d);
+    return rc < 0 ? -1 : 0;
 }
 
 static size_t collect(char *p, size_t size, size_t n, void *ud)
@@ -508,15 +524,9 @@ static int read_server_limits(const char *url, int *max, int *su, int *reserved,
 
 int commands_budget(const struct cli *c, char **environ_)
 {
-    struct config_opts co = cli_config_opts(c, environ_);
     struct roster_config cfg;
     diags d = {0};
-    if (config_load(&co, &cfg, &d) < 0) {
-        diags_print(&d, stderr);
-        diags_free(&d);
-        config_free(&cfg);
-        return 2;
-    }
+    if (cli_load_config(c, environ_, &cfg) < 0) return 2;
     if (!cfg.pg.enabled) {
         fprintf(stderr, "roster budget: %s has no postgres: section\n", cfg.path);
         config_free(&cfg);
@@ -541,6 +551,7 @@ int commands_budget(const struct cli *c, char **environ_)
     struct plan_inputs in;
     plan_inputs_init(&in, environ_);
     struct plan_opts po = plan_inputs_opts(&in, runs.len ? runs.data : NULL, c->max_connections);
+    po.plan_only = true; /* counted, not run: a builtin role has its share too */
     struct plan *p = plan_build(&cfg, &po, &d);
     plan_inputs_free(&in);
     sbuf_free(&runs);
@@ -598,4 +609,105 @@ int commands_budget(const struct cli *c, char **environ_)
     plan_unref(p);
     diags_free(&d);
     return 0;
+}
+
+/* The zone named (by --tz or a schedule's tz:), else by TZ in the environment, else UTC; TZDIR
+ * moves the tzdata as it does for the C library. */
+static int cron_zone(const char *cmd, const char *named, char **environ_, struct tz *z)
+{
+    const char *name = named, *dir = NULL;
+    for (char **e = environ_; e && *e; e++) {
+        if (!named && !strncmp(*e, "TZ=", 3) && (*e)[3]) name = *e + 3;
+        if (!strncmp(*e, "TZDIR=", 6)) dir = *e + 6;
+    }
+    if (!name) name = "UTC";
+    enum tz_err e = tz_load(name, dir, z);
+    if (e) {
+        fprintf(stderr, "roster %s: time zone '%.80s': %s\n", cmd, name, tz_strerror(e));
+        return -1;
+    }
+    return 0;
+}
+
+/* --from, else now. */
+static int cron_from(const char *cmd, const struct cli *c, int64_t *t)
+{
+    *t = (int64_t)time(NULL);
+    if (!c->from || cron_parse_time(c->from, t) == 0) return 0;
+    fprintf(stderr,
+            "roster %s: --from '%.80s' is not an ISO-8601 time with an offset "
+            "(2026-03-08T01:00:00-05:00 or 2026-03-08T06:00:00Z)\n",
+            cmd, c->from);
+    return -1;
+}
+
+/* The next n fire times of c in z after t, one a line, each after indent. */
+static void print_fires(const struct cron *c, const struct tz *z, int64_t t, int n,
+                        const char *indent)
+{
+    for (int i = 0; i < n; i++) {
+        if (!cron_next(c, z, t, &t)) break;
+        char buf[64];
+        cron_format_time(z, t, buf, sizeof buf);
+        printf("%s%s\n", indent, buf);
+    }
+}
+
+int commands_cron(const struct cli *c, char **environ_)
+{
+    struct cron cr;
+    struct cron_error ce;
+    if (cron_parse(c->arg, &cr, &ce)) {
+        char msg[256];
+        cron_error_format(&ce, msg, sizeof msg);
+        fprintf(stderr, "roster cron: column %zu: %s\n  %s\n  %*s^\n", ce.col, msg, c->arg,
+                (int)ce.col - 1, "");
+        return 2;
+    }
+    int64_t t;
+    if (cron_from("cron", c, &t) < 0) return 2;
+    struct tz z;
+    if (cron_zone("cron", c->tz, environ_, &z) < 0) return 2;
+    print_fires(&cr, &z, t, c->count ? c->count : 5, "");
+    tz_free(&z);
+    return 0;
+}
+
+int commands_schedules(const struct cli *c, char **environ_)
+{
+    int64_t t;
+    if (cron_from("schedules", c, &t) < 0) return 2;
+    struct roster_config cfg;
+    if (cli_load_config(c, environ_, &cfg) < 0) return 2;
+    int rc = 0, shown = 0;
+    for (size_t i = 0; i < cfg.nroles && rc == 0; i++) {
+        const struct role_config *r = &cfg.roles[i];
+        for (size_t k = 0; k < r->nschedules && rc == 0; k++) {
+            const struct schedule_config *s = &r->schedules[k];
+            struct cron cr;
+            struct cron_error ce;
+            struct tz z;
+            /* the loader accepted both; TZ of this shell may still name no zone */
+            if (cron_parse(s->cron, &cr, &ce) || cron_zone("schedules", s->tz, environ_, &z)) {
+                rc = 2;
+                break;
+            }
+            sbuf b; /* the action as written: "METHOD URL", or the command's words */
+            sbuf_init(&b);
+            sbuf_puts(&b, s->http ? s->http : s->shell ? s->shell : "");
+            for (size_t a = 0; a < s->argv.n; a++)
+                sbuf_printf(&b, "%s%s", a ? " " : "", s->argv.v[a]);
+            char *action = redact_text(b.data ? b.data : "");
+            printf("%s/%s: \"%s\" in %s, %s %s\n", r->name, s->name, s->cron, z.name,
+                   s->http ? "http" : "command", action);
+            free(action);
+            sbuf_free(&b);
+            print_fires(&cr, &z, t, c->count ? c->count : 5, "  ");
+            tz_free(&z);
+            shown++;
+        }
+    }
+    if (rc == 0 && !shown) printf("no schedules (a role with builtin: scheduler has them)\n");
+    config_free(&cfg);
+    return rc;
 }

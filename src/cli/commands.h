@@ -10,9 +10,16 @@
 /* How the command line says to find and read the config (-c, --procfile, --env-file). The
  * result borrows from c and environ_. */
 struct config_opts cli_config_opts(const struct cli *c, char **environ_);
+/* Loads the config the command line names into cfg (the caller frees it). Returns 0, or -1 with
+ * the errors printed to stderr and cfg freed (a config error: exit 2). */
+int cli_load_config(const struct cli *c, char **environ_, struct roster_config *cfg);
 
 int commands_control(const struct cli *c, char **environ_);
 int commands_health(const struct cli *c, char **environ_);
 int commands_budget(const struct cli *c, char **environ_);
+/* roster cron EXPR: the next fire times, in the zone --tz, else TZ of environ_, else UTC. */
+int commands_cron(const struct cli *c, char **environ_);
+/* roster schedules: each schedule of the config's scheduler roles with its next fire times. */
+int commands_schedules(const struct cli *c, char **environ_);
 
 #endif

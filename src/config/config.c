@@ -347,6 +347,16 @@ void config_role_free(struct role_config *r)
     free(r->look_color);
     strvec_free(&r->watch);
     strvec_free(&r->watch_ignore);
+    for (size_t i = 0; i < r->nschedules; i++) {
+        struct schedule_config *s = &r->schedules[i];
+        free(s->name);
+        free(s->cron);
+        free(s->tz);
+        free(s->shell);
+        strvec_free(&s->argv);
+        free(s->http);
+    }
+    free(r->schedules);
 }
 
 void config_free(struct roster_config *cfg)

@@ -45,6 +45,22 @@ enum log_format { LOG_TEXT, LOG_JSON };
 enum color_mode { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER };
 enum watch_restart { WATCH_RESTART_ROLE, WATCH_RESTART_DEPENDENTS };
 enum probe_kind { PROBE_NONE, PROBE_HTTP, PROBE_TCP, PROBE_EXEC, PROBE_LOG, PROBE_NOTIFY };
+/* builtin: a role that is roster's own program rather than a command (SPEC §9) */
+enum role_builtin { BUILTIN_NONE, BUILTIN_SCHEDULER };
+
+/* One entry of a scheduler role's schedules: when (cron in tz) and what (a command, or an http
+ * request "METHOD URL"). Read and checked here; the scheduler that runs them is issue 12's next
+ * part. */
+struct schedule_config {
+    char *name;
+    src_pos pos;
+    char *cron; /* as written; cron_parse accepted it */
+    char *tz;   /* an IANA zone tz_load found; NULL: TZ of roster's environment, else UTC */
+    char *shell;  /* command: as a string */
+    strvec argv;  /* command: as a list */
+    char *http;   /* "METHOD URL" */
+    uint64_t timeout_ms; /* 0: none */
+};
 
 struct dep {
     char *role;
@@ -133,6 +149,9 @@ struct role_config {
     strvec watch_ignore;
     uint64_t watch_debounce_ms;
     enum watch_restart watch_restart;
+    enum role_builtin builtin;
+    struct schedule_config *schedules; /* builtin: scheduler */
+    size_t nschedules;
 };
 
 /* The output: mapping of roster.yaml (concurrently's -p, -l, --pad-prefix, -t, -r, -g and
@@ -286,6 +305,7 @@ struct role_config *config_find_role(const struct roster_config *cfg, const char
 #define CONFIG_MAX_DEPTH       64
 #define CONFIG_MAX_ALIAS_NODES 100000
 #define CONFIG_MAX_ROLES       1000
+#define CONFIG_MAX_SCHEDULES   1000 /* a scheduler role's schedules */
 #define CONFIG_MAX_COPIES      10000
 
 /* The longest role name. */

@@ -15,6 +15,8 @@
 #include "base/hostport.h"
 #include "base/textstyle.h"
 #include "base/units.h"
+#include "sched/cron.h"
+#include "sched/tz.h"
 
 /* A choice is stored through an int: the enums it fills must be int-sized. */
 _Static_assert(sizeof(enum role_kind) == sizeof(int), "enum role_kind is int-sized");
@@ -25,6 +27,7 @@ _Static_assert(sizeof(enum log_format) == sizeof(int), "enum log_format is int-s
 _Static_assert(sizeof(enum color_mode) == sizeof(int), "enum color_mode is int-sized");
 _Static_assert(sizeof(enum exit_on_end) == sizeof(int), "enum exit_on_end is int-sized");
 _Static_assert(sizeof(enum exit_interrupted) == sizeof(int), "enum exit_interrupted is int-sized");
+_Static_assert(sizeof(enum role_builtin) == sizeof(int), "enum role_builtin is int-sized");
 
 /* The name, parser and field of a key; the rest of its entry is designated. */
 #define KEY(name_, parse_, offset_) .name = (name_), .parse = (parse_), .offset = (offset_)
@@ -599,7 +602,17 @@ static void role_done(struct walk *w)
 {
     struct role_config *r = w->base;
     watch_done(w, r);
-    if (!walk_seen(w, "command")) diags_add(w->L->d, r->pos, "role '%s' needs a command", r->name);
+    if (r->builtin == BUILTIN_NONE && !walk_seen(w, "command"))
+        diags_add(w->L->d, r->pos, "role '%s' needs a command", r->name);
+    if (r->builtin != BUILTIN_NONE && walk_seen(w, "command"))
+        err_at(w->L, walk_seen(w, "command"),
+               "role '%s': builtin: scheduler runs roster's own scheduler; it takes no command",
+               r->name);
+    if (r->builtin == BUILTIN_SCHEDULER && !walk_seen(w, "schedules"))
+        diags_add(w->L->d, r->pos, "role '%s': builtin: scheduler needs schedules:", r->name);
+    if (r->builtin != BUILTIN_SCHEDULER && walk_seen(w, "schedules"))
+        err_at(w->L, walk_seen(w, "schedules"),
+               "role '%s': schedules: is for a role with builtin: scheduler", r->name);
     if (r->lock_postgres && r->kind != ROLE_ONESHOT)
         diags_add(w->L->d, r->pos, "role '%s': lock: postgres is for oneshot roles (kind: oneshot)",
                   r->name);
@@ -1050,6 +1063,158 @@ static const struct key_def role_pg_keys[] = {
 static const struct key_table role_pg_table = {KEYS("postgres", role_pg_keys),
                                                .where = "a role's postgres", .done = role_pg_done};
 
+/* ---- a scheduler role's schedules (issue 12) ---- */
+
+static const char *schedule_name(const struct walk *w)
+{
+    return ((const struct schedule_config *)w->base)->name;
+}
+
+/* cron: an expression cron_parse accepts. The error points at the bad field's own column when
+ * the value is read as written, on one line (no ${VAR} filled in); else at the value. */
+static int key_cron(struct walk *w, const struct key_def *k, yaml_node_t *v)
+{
+    char *s = get_str(w->L, v, what_of(k));
+    if (!s) return -1;
+    struct cron c;
+    struct cron_error e;
+    if (cron_parse(s, &c, &e) == CRON_OK) return set_str(w, k, s);
+    char msg[256];
+    cron_error_format(&e, msg, sizeof msg);
+    src_pos pos = pos_of(w->L, v);
+    int style = v->data.scalar.style;
+    bool quoted =
+        style == YAML_SINGLE_QUOTED_SCALAR_STYLE || style == YAML_DOUBLE_QUOTED_SCALAR_STYLE;
+    if ((quoted || style == YAML_PLAIN_SCALAR_STYLE) && !strcmp(s, sval(v)) && !strchr(s, '\n'))
+        pos.col += quoted + (int)e.col - 1;
+    diags_add(w->L->d, pos, "schedule '%s': cron '%s': %s", schedule_name(w), s, msg);
+    free(s);
+    return -1;
+}
+
+/* tz: a zone of the system's tzdata, loaded once here so an unknown one is a config error. */
+static int key_sched_tz(struct walk *w, const struct key_def *k, yaml_node_t *v)
+{
+    char *s = get_str(w->L, v, what_of(k));
+    if (!s) return -1;
+    struct tz z;
+    enum tz_err e = tz_load(s, NULL, &z);
+    if (e) {
+        err_at(w->L, v, "schedule '%s': tz '%s': %s", schedule_name(w), s, tz_strerror(e));
+        free(s);
+        return -1;
+    }
+    tz_free(&z);
+    return set_str(w, k, s);
+}
+
+/* command: a string (run as a role's string command is) or a list (exec'd as is). */
+static int key_sched_command(struct walk *w, const struct key_def *k, yaml_node_t *v)
+{
+    struct schedule_config *s = w->base;
+    if (v->type == YAML_SEQUENCE_NODE) {
+        int rc = key_str_list(w, k, v);
+        if (rc == 0 && s->argv.n == 0) {
+            err_at(w->L, v, "schedule '%s': command is an empty list", s->name);
+            rc = -1;
+        }
+        return rc;
+    }
+    char *c = get_str(w->L, v, "command");
+    if (c && !*c) {
+        err_at(w->L, v, "schedule '%s': command is empty", s->name);
+        free(c);
+        return -1;
+    }
+    free(s->shell);
+    s->shell = c;
+    return c ? 0 : -1;
+}
+
+/* http: "METHOD URL" (the mapping form with headers, body and status comes with the action). */
+static int key_sched_http(struct walk *w, const struct key_def *k, yaml_node_t *v)
+{
+    if (v->type == YAML_MAPPING_NODE) {
+        err_at(w->L, v, "schedule '%s': http takes \"METHOD URL\" for now", schedule_name(w));
+        return -1;
+    }
+    char *s = get_str(w->L, v, what_of(k));
+    if (!s) return -1;
+    const char *sp = strchr(s, ' ');
+    bool ok = sp && sp > s && sp - s <= 16;
+    for (const char *c = s; ok && c < sp; c++)
+        ok = isupper((unsigned char)*c);
+    if (ok) ok = str_has_prefix(sp + 1, "http://") || str_has_prefix(sp + 1, "https://");
+    if (ok) ok = !strchr(sp + 1, ' ');
+    if (!ok) {
+        err_at(w->L, v,
+               "schedule '%s': http must be \"METHOD URL\" (e.g. \"POST "
+               "http://127.0.0.1:3000/run\"), not '%s'",
+               schedule_name(w), s);
+        free(s);
+        return -1;
+    }
+    return set_str(w, k, s);
+}
+
+static void schedule_done(struct walk *w)
+{
+    struct schedule_config *s = w->base;
+    if (!walk_seen(w, "cron")) diags_add(w->L->d, s->pos, "schedule '%s' needs cron:", s->name);
+    bool cmd = walk_seen(w, "command") != NULL, http = walk_seen(w, "http") != NULL;
+    if (cmd == http)
+        diags_add(w->L->d, s->pos, "schedule '%s' needs one action: command or http%s", s->name,
+                  cmd ? ", not both" : "");
+}
+
+#define SCHED(f) offsetof(struct schedule_config, f)
+static const struct key_def schedule_keys[] = {
+    {KEY("cron", key_cron, SCHED(cron))},
+    {KEY("tz", key_sched_tz, SCHED(tz))},
+    {KEY("command", key_sched_command, SCHED(argv))},
+    {KEY("http", key_sched_http, SCHED(http))},
+    {KEY("timeout", key_duration, SCHED(timeout_ms)), .min = 1},
+};
+static const struct key_table schedule_table = {KEYS("a schedule", schedule_keys),
+                                                .done = schedule_done};
+
+/* schedules: a mapping of name: schedule, names as role names are spelt (they name Redis keys
+ * and metrics later). */
+static int key_schedules(struct walk *w, const struct key_def *k, yaml_node_t *n)
+{
+    struct loader *L = w->L;
+    struct role_config *r = w->base;
+    struct pairs ps;
+    if (get_pairs(L, n, what_of(k), &ps) < 0) return -1;
+    if (ps.n == 0) err_at(L, n, "role '%s': schedules is empty", r->name);
+    r->schedules = xcalloc(ps.n ? ps.n : 1, sizeof *r->schedules);
+    for (size_t i = 0; i < ps.n; i++) {
+        const char *name = ps.p[i].key;
+        if (is_extension_key(name)) continue;
+        if (!config_role_name_valid(name)) {
+            err_at(L, ps.p[i].k,
+                   "schedule name '%s' must be letters, digits, '-' and '_' (at most 64, "
+                   "starting with a letter or digit)",
+                   name);
+            continue;
+        }
+        if (r->nschedules == CONFIG_MAX_SCHEDULES) {
+            err_at(L, ps.p[i].k, "more than %d schedules, roster's limit", CONFIG_MAX_SCHEDULES);
+            break;
+        }
+        struct schedule_config *s = &r->schedules[r->nschedules++];
+        s->name = xstrdup(name);
+        s->pos = pos_of(L, ps.p[i].k);
+        walk_mapping(L, k->table, ps.p[i].v, s);
+    }
+    free(ps.p);
+    return 0;
+}
+
+static const char *const builtin_names[] = {"scheduler"};
+static const int builtin_values[] = {BUILTIN_SCHEDULER};
+static const struct choices builtins = {CHOICES(builtin_names), .values = builtin_values};
+
 static const char *const kind_names[] = {"service", "oneshot"};
 static const struct choices kinds = {CHOICES(kind_names)};
 static const char *const restart_names[] = {"always", "on-failure", "never"};
@@ -1095,6 +1260,8 @@ static const struct key_def role_keys[] = {
     {KEY("tty", key_bool, ROLE(tty))},
     {KEY("color", key_role_color, ROLE(look_color))},
     {KEY("hide", key_bool, ROLE(look_hidden))},
+    {KEY("builtin", key_choice, ROLE(builtin)), .choices = &builtins},
+    {KEY("schedules", key_schedules, 0), .table = &schedule_table},
 };
 static const struct key_table role_table = {KEYS("a role", role_keys), .extensions = true,
                                             .done = role_done};

@@ -42,11 +42,13 @@ static unsigned int uv_available_parallelism(void)
 #endif
 
 /* Builds the plan of a loaded config (which it takes over) and loads the optional libraries it
- * needs. Returns 0 with *out, or 2 with the errors printed. */
+ * needs; plan_only: to print, not to run (roster check). Returns 0 with *out, or 2 with the
+ * errors printed. */
 static int build_plan(struct roster_config *cfg, diags *d, struct plan_inputs *in,
-                      const char *roles, struct plan **out, int max_connections)
+                      const char *roles, struct plan **out, int max_connections, bool plan_only)
 {
     struct plan_opts po = plan_inputs_opts(in, roles, max_connections);
+    po.plan_only = plan_only;
     struct plan *p = plan_build(cfg, &po, d);
     if (!p) {
         diags_print(d, stderr);
@@ -68,18 +70,12 @@ static int build_plan(struct roster_config *cfg, diags *d, struct plan_inputs *i
 }
 
 static int load_plan(const struct cli *c, struct plan_inputs *in, struct plan **out,
-                     int max_connections)
+                     int max_connections, bool plan_only)
 {
-    struct config_opts co = cli_config_opts(c, environ);
     struct roster_config cfg;
     diags d = {0};
-    if (config_load(&co, &cfg, &d) < 0) {
-        config_free(&cfg);
-        diags_print(&d, stderr);
-        diags_free(&d);
-        return 2;
-    }
-    return build_plan(&cfg, &d, in, c->roles, out, max_connections);
+    if (cli_load_config(c, environ, &cfg) < 0) return 2;
+    return build_plan(&cfg, &d, in, c->roles, out, max_connections, plan_only);
 }
 
 /* Runs plan p (taken over) under a supervisor with its observers until roster is done, then the
@@ -115,7 +111,7 @@ static int cmd_run(const struct cli *c)
     struct plan *p;
     struct plan_inputs in;
     plan_inputs_init(&in, environ);
-    int rc = load_plan(c, &in, &p, 0);
+    int rc = load_plan(c, &in, &p, 0, false);
     if (rc) {
         plan_inputs_free(&in);
         return rc;
@@ -169,7 +165,7 @@ static int cmd_concurrently(int argc, char **argv)
         plan_inputs_init(&in, environ);
         struct plan *p;
         diags d = {0};
-        rc = build_plan(&cfg, &d, &in, NULL, &p, 0);
+        rc = build_plan(&cfg, &d, &in, NULL, &p, 0, false);
         if (rc == 0) {
             struct sup_opts so = {
                 .environ_ = environ,
@@ -192,7 +188,7 @@ static int cmd_check(const struct cli *c)
     struct plan *p;
     struct plan_inputs in;
     plan_inputs_init(&in, environ);
-    int rc = load_plan(c, &in, &p, c->max_connections);
+    int rc = load_plan(c, &in, &p, c->max_connections, true);
     if (rc == 0) {
         plan_print(p, stdout);
         printf("ok\n");
@@ -267,6 +263,8 @@ int main(int argc, char **argv)
         break;
     case CMD_BUDGET: rc = commands_budget(&c, environ); break;
     case CMD_HEALTH: rc = commands_health(&c, environ); break;
+    case CMD_CRON: rc = commands_cron(&c, environ); break;
+    case CMD_SCHEDULES: rc = commands_schedules(&c, environ); break;
     default: rc = commands_control(&c, environ); break;
     }
     cli_free(&c);

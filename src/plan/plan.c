@@ -709,6 +709,11 @@ struct plan *plan_build(struct roster_config *cfg, const struct plan_opts *opts,
         if (r->wait_redis && !p->cfg.redis.enabled)
             diags_add(d, r->pos, "role '%s' waits for redis, but the config has no redis: section",
                       r->name);
+        if (r->builtin != BUILTIN_NONE && p->roles[i].selected && !opts->plan_only)
+            diags_add(d, r->pos,
+                      "role '%s': builtin: scheduler does not run yet (issue 12); `roster check` "
+                      "and `roster schedules` read its schedules (--role selects the others)",
+                      r->name);
     }
     /* postgres.instances by role; a role named twice takes the later count */
     strmap fleet = {0};
@@ -971,6 +976,32 @@ static void print_output(FILE *out, const struct roster_config *c)
     }
 }
 
+/* A scheduler role's schedules: when, in which zone, and the action, secrets masked. */
+static void print_schedules(FILE *out, const struct role_config *r, const envmap *secrets)
+{
+    fprintf(out, "    builtin: scheduler (%zu schedule%s)\n", r->nschedules,
+            r->nschedules == 1 ? "" : "s");
+    for (size_t i = 0; i < r->nschedules; i++) {
+        const struct schedule_config *s = &r->schedules[i];
+        fprintf(out, "    schedule %s: cron \"%s\" tz %s", s->name, s->cron,
+                s->tz ? s->tz : "(TZ, else UTC)");
+        if (s->timeout_ms) {
+            char t[32];
+            units_format_duration(s->timeout_ms, t, sizeof t);
+            fprintf(out, " timeout %s", t);
+        }
+        sbuf b; /* the action as written: "METHOD URL", or the command's words */
+        sbuf_init(&b);
+        sbuf_puts(&b, s->http ? s->http : s->shell ? s->shell : "");
+        for (size_t a = 0; a < s->argv.n; a++)
+            sbuf_printf(&b, "%s%s", a ? " " : "", s->argv.v[a]);
+        char *what = redact_known(b.data ? b.data : "", secrets);
+        fprintf(out, ": %s %s\n", s->http ? "http" : "command", what);
+        free(what);
+        sbuf_free(&b);
+    }
+}
+
 void plan_print(const struct plan *p, FILE *out)
 {
     const struct roster_config *c = &p->cfg;
@@ -1031,15 +1062,19 @@ void plan_print(const struct plan *p, FILE *out)
             fprintf(out, "  %s (%s", r->name, r->kind == ROLE_ONESHOT ? "oneshot" : "service");
             if (r->instances > 1) fprintf(out, ", %d instances", r->instances);
             fprintf(out, ")%s\n", pr->selected ? "" : " [not selected]");
-            fprintf(out, "    command:");
-            for (size_t a = 0; a < pr->argv.n; a++) {
-                char *arg = redact_known(pr->argv.v[a], &secrets);
-                fprintf(out, " %s", arg);
-                free(arg);
+            if (r->builtin != BUILTIN_NONE) {
+                print_schedules(out, r, &secrets);
+            } else {
+                fprintf(out, "    command:");
+                for (size_t a = 0; a < pr->argv.n; a++) {
+                    char *arg = redact_known(pr->argv.v[a], &secrets);
+                    fprintf(out, " %s", arg);
+                    free(arg);
+                }
+                fprintf(out, "%s\n", r->shell && strcmp(pr->argv.v[0], "/bin/sh") != 0
+                                          ? " (exec'd: no shell syntax)"
+                                          : "");
             }
-            fprintf(out, "%s\n", r->shell && strcmp(pr->argv.v[0], "/bin/sh") != 0
-                                      ? " (exec'd: no shell syntax)"
-                                      : "");
             if (r->look_color && *r->look_color) fprintf(out, "    color: %s\n", r->look_color);
             if (r->look_hidden) fprintf(out, "    hide: its lines are not shown\n");
             if (r->cwd) fprintf(out, "    cwd: %s\n", r->cwd);

@@ -105,6 +105,9 @@ struct plan_opts {
     plan_check_dir check_dir;
     plan_find_program find_program;
     void *fs_ctx;
+    /* A plan to print or count (check, budget, schedules), not to run: builtin roles, which do
+     * not run yet, are no error in it. */
+    bool plan_only;
 };
 
 /* Builds a plan from cfg, which it takes over (cfg is zeroed). Returns NULL with d filled. */
