@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds and tests both image recipes with podman, without any container registry:
 #   - the repository's Dockerfile (roster alone, FROM debian:trixie-slim), and
-#   - deploy/node/Dockerfile with examples/node-app (a TypeScript app's image, FROM node:20-trixie-slim).
+#   - deploy/node/Dockerfile with examples/node-app (a TypeScript app's image,
+#     FROM node:20-trixie-slim).
 # The FROM images are made here: a Debian 13 root from debootstrap (minbase, trimmed the way
 # Debian's -slim images are), plus Debian's nodejs and npm and a `node` user (uid 1000) for the
 # Node base, each `podman import`ed under the exact name its FROM line uses. The roots are cached
@@ -36,13 +37,17 @@ app_tag=localhost/roster-node-app:images-test
 # Containers named with this prefix belong to this script, which removes them on exit.
 ctr=roster-images-$$
 
-if [ "$(id -u)" != 0 ]; then echo "test-images.sh: run as root (podman, debootstrap)" >&2; exit 2; fi
+if [ "$(id -u)" != 0 ]; then
+    echo "test-images.sh: run as root (podman, debootstrap)" >&2
+    exit 2
+fi
 sh scripts/install-deps.sh --images
 
 # runc and cgroupfs: this machine has no systemd to manage cgroups; the ulimits stay within the
 # machine's own hard limits, which podman's defaults exceed.
-# podman schedules a HEALTHCHECK with systemd timers, which this machine lacks either: it says so
-# at every run and stop, and the checks below run the HEALTHCHECK themselves (podman healthcheck run).
+# podman schedules a HEALTHCHECK with systemd timers, and this machine runs no systemd: podman
+# says so at every run and stop. The checks below run the HEALTHCHECK themselves instead
+# (podman healthcheck run).
 pod() {
     podman --runtime runc --cgroup-manager cgroupfs "$@" \
         2> >(grep -v 'unable to get systemd connection' >&2)
@@ -153,7 +158,7 @@ make_node_tar
 import_base "$cache/debian.tar" "$debian_image" bash
 import_base "$cache/node.tar" "$node_image" node
 
-# ---- build both recipes ---------------------------------------------------------------------------
+# ---- build both recipes --------------------------------------------------------------------------
 
 tmp=$(mktemp -d /tmp/roster-images.XXXXXX)
 redis_pid=""
@@ -197,9 +202,11 @@ size_mb() { echo $(( $(pod image inspect --format '{{.Size}}' "$1") / 1000000 ))
 step "image sizes (MB): $debian_image $(size_mb "$debian_image"), $node_image $(size_mb "$node_image"),"\
 " roster $(size_mb "$roster_tag"), node app $(size_mb "$app_tag")"
 
-# ---- helpers --------------------------------------------------------------------------------------
+# ---- helpers -------------------------------------------------------------------------------------
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
 
 # wait_until SECONDS WHAT COMMAND...: polls COMMAND until it succeeds, or fails the test.
 wait_until() {
@@ -238,7 +245,7 @@ stop_within() {
     echo "   SIGTERM: exit 0 in ${e}ms (bound ${2}s)"
 }
 
-# ---- the repository's image -----------------------------------------------------------------------
+# ---- the repository's image ----------------------------------------------------------------------
 
 step "roster image: version, non-root user, HEALTHCHECK"
 pod run --rm "${run_opts[@]}" "$roster_tag" version
@@ -247,7 +254,7 @@ pod run --rm "${run_opts[@]}" "$roster_tag" version
 pod image inspect --format '{{json .Config.Healthcheck}}' "$roster_tag" | grep -q '"roster","health"' \
     || fail "roster image: no roster health HEALTHCHECK"
 
-# ---- the Node app's image: every role -------------------------------------------------------------
+# ---- the Node app's image: every role ------------------------------------------------------------
 
 step "node app: roster runs api and worker"
 port=$(free_port); hport=$(free_port)
@@ -282,7 +289,7 @@ a=$(grep -n '^api *| api stopping' "$tmp/app.log" | head -1 | cut -d: -f1)
 [ "$w" -lt "$a" ] || { tail -20 "$tmp/app.log" >&2; fail "the api stopped before the worker"; }
 echo "   worker stopped (log line $w) before the api (line $a)"
 
-# ---- roster --role worker as the run command ------------------------------------------------------
+# ---- roster --role worker as the run command -----------------------------------------------------
 
 step "node app: roster --role worker as a run command replacing the ENTRYPOINT"
 wk=$ctr-worker
@@ -293,7 +300,7 @@ pid1_is_roster "$wk" 1000
 ! logs_have "$wk" "api listening" || fail "--role worker started the api too"
 stop_within "$wk" 25
 
-# ---- rediss:// against a TLS redis-server ---------------------------------------------------------
+# ---- rediss:// against a TLS redis-server --------------------------------------------------------
 
 step "rediss:// from the node app image to a TLS redis-server"
 tls=$tmp/tls && mkdir -p "$tls"
