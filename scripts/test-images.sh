@@ -176,7 +176,8 @@ trap cleanup EXIT
 # the FROM lines use the imported bases; the build's apt-get and npm ci use the host's network.
 build_image() {
     local tag=$1 log=$2; shift 2
-    local s=$(date +%s)
+    local s
+    s=$(date +%s)
     pod build --format docker --pull=never --network host "${ulimits[@]}" -t "$tag" "$@" \
         > "$log" 2>&1 || { tail -40 "$log" >&2; fail "podman build -t $tag $*"; }
     echo "   built $tag in $(($(date +%s) - s))s"
@@ -199,8 +200,8 @@ build_image "$app_tag" "$cache/build-node-app.log" "${ca_opts[@]}" \
     --build-context roster="$root_dir" -f deploy/node/Dockerfile examples/node-app
 
 size_mb() { echo $(( $(pod image inspect --format '{{.Size}}' "$1") / 1000000 )); }
-step "image sizes (MB): $debian_image $(size_mb "$debian_image"), $node_image $(size_mb "$node_image"),"\
-" roster $(size_mb "$roster_tag"), node app $(size_mb "$app_tag")"
+step "image sizes (MB): $debian_image $(size_mb "$debian_image"),"\
+" $node_image $(size_mb "$node_image"), roster $(size_mb "$roster_tag"), node app $(size_mb "$app_tag")"
 
 # ---- helpers -------------------------------------------------------------------------------------
 
