@@ -200,8 +200,9 @@ build_image "$app_tag" "$cache/build-node-app.log" "${ca_opts[@]}" \
     --build-context roster="$root_dir" -f deploy/node/Dockerfile examples/node-app
 
 size_mb() { echo $(( $(pod image inspect --format '{{.Size}}' "$1") / 1000000 )); }
-step "image sizes (MB): $debian_image $(size_mb "$debian_image"),"\
-" $node_image $(size_mb "$node_image"), roster $(size_mb "$roster_tag"), node app $(size_mb "$app_tag")"
+sizes="$debian_image $(size_mb "$debian_image"), $node_image $(size_mb "$node_image")"
+sizes="$sizes, roster $(size_mb "$roster_tag"), node app $(size_mb "$app_tag")"
+step "image sizes (MB): $sizes"
 
 # ---- helpers -------------------------------------------------------------------------------------
 
