@@ -7,6 +7,8 @@
 #                                     (and clang, whose libFuzzer builds the fuzz/ harnesses)
 #                                     (and tzdata, the zones test_cron and roster cron read)
 #   scripts/install-deps.sh --demo    plus what the demo stack runs: Postgres, Redis, python3 clients
+#   scripts/install-deps.sh --images  plus what scripts/test-images.sh uses: podman, runc, debootstrap,
+#                                     openssl and redis-server (a TLS Redis), curl
 # Works on Debian 12 (bookworm) and Debian 13 (trixie). Needs root (or sudo) when something is missing.
 set -eu
 
@@ -15,13 +17,15 @@ libyaml-dev libcurl4-openssl-dev libcjson-dev"
 test_pkgs="postgresql postgresql-client redis-server redis-tools prometheus python3 python3-yaml
 util-linux procps curl ca-certificates tmux clang tzdata"
 demo_pkgs="postgresql postgresql-client redis-server redis-tools python3 python3-psycopg2 python3-redis"
+images_pkgs="podman runc debootstrap openssl redis-server curl ca-certificates"
 
 want="$build_pkgs"
 for arg in "$@"; do
     case "$arg" in
     --test) want="$want $test_pkgs $demo_pkgs" ;;
     --demo) want="$want $demo_pkgs" ;;
-    *) echo "install-deps.sh: unknown option '$arg' (expected --test or --demo)" >&2; exit 2 ;;
+    --images) want="$want $images_pkgs" ;;
+    *) echo "install-deps.sh: unknown option '$arg' (expected --test, --demo or --images)" >&2; exit 2 ;;
     esac
 done
 

@@ -317,6 +317,18 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
     if (r->st == R_CLOSED || r->st == R_RETRY) return;
     char why[200];
     snprintf(why, sizeof why, "%s", ac->errstr && *ac->errstr ? ac->errstr : "closed");
+#ifdef ROSTER_HAVE_REDIS_TLS
+    /* hiredis reports a failed TLS handshake (an untrusted certificate, say) as an I/O error with
+     * errno 0, "Success": say instead where it failed and what the certificate is checked
+     * against. */
+    if (r->t.tls && r->st == R_HANDSHAKE) {
+        bool said = ac->errstr && *ac->errstr && strcmp(ac->errstr, strerror(0)) != 0;
+        snprintf(why, sizeof why,
+                 "TLS: connection closed before the first reply%s%s%s; roster verifies the "
+                 "server's certificate against the CAs in /etc/ssl/certs",
+                 said ? " (" : "", said ? ac->errstr : "", said ? ")" : "");
+    }
+#endif
     go_down(r, why);
 }
 

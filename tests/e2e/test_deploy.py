@@ -8,7 +8,10 @@
   select existing roles, instance counts that feed the Postgres budget;
 - docker compose, Kubernetes and systemd files keep the same properties in their own terms;
 - the Dockerfile is multi-stage, builds with the scripts CI runs, and runs roster as a non-root
-  PID 1 with the runtime packages scripts/runtime-deps.sh finds in the built binary.
+  PID 1 with the runtime packages scripts/runtime-deps.sh finds in the built binary;
+- deploy/node/Dockerfile builds examples/node-app the way Node images are built (tsc from the dev
+  dependencies, then pruned) and runs it under roster the same way (scripts/test-images.sh builds
+  and runs it for real).
 
 Needs python3-yaml (scripts/install-deps.sh --test installs it) for the YAML files.
 """
@@ -39,6 +42,8 @@ K8S_ONE = os.path.join(DEPLOY_DIR, "k8s", "one-container.yaml")
 K8S_PER = os.path.join(DEPLOY_DIR, "k8s", "per-component.yaml")
 SYSTEMD_UNIT = os.path.join(DEPLOY_DIR, "systemd", "roster.service")
 DOCKERFILE = os.path.join(ROOT, "Dockerfile")
+NODE_DOCKERFILE = os.path.join(DEPLOY_DIR, "node", "Dockerfile")
+NODE_APP = os.path.join(ROOT, "examples", "node-app")
 RUNTIME_DEPS = os.path.join(ROOT, "scripts", "runtime-deps.sh")
 
 PG_URL = "postgres://u:p@db:5432/app"
@@ -1047,6 +1052,61 @@ def test_dockerfile():
     ignore = open(os.path.join(ROOT, ".dockerignore")).read().split()
     check("build" in ignore and ".git" in ignore and any(i.startswith("build-") for i in ignore),
           ".dockerignore keeps host build directories out of the context")
+
+
+def test_node_dockerfile():
+    ins = dockerfile_instructions(NODE_DOCKERFILE)
+    defaults = dict(a.split("=", 1) for st, i, a in ins if st == -1 and i == "ARG" and "=" in a)
+    froms = [re.sub(r"\$\{(\w+)\}", lambda m: defaults.get(m.group(1), "?"), a)
+             for _, i, a in ins if i == "FROM"]
+    check(len(froms) == 3, "three stages (roster, app build, runtime): %r" % froms)
+    check(all(re.match(r"docker\.io/library/(debian|node):\S*trixie", f) for f in froms),
+          "Debian 13 in every stage (hiredis with TLS for rediss://): %r" % froms)
+    names = [(f.split() + ["", ""])[2] for f in froms]
+
+    def stage(n, instr):
+        return [a for st, i, a in ins if st == n and i == instr]
+    cmds = [shell_commands(a) for a in stage(0, "RUN")]
+    cmds = [c for cs in cmds for c in cs]
+    inst, bld = script_runs(cmds, "install-deps.sh"), script_runs(cmds, "build.sh")
+    check(inst and bld and inst[0] < bld[0], "roster stage: install-deps.sh, then build.sh: %r" % cmds)
+    check(any(re.search(r"scripts/runtime-deps\.sh\s+build/roster\s*>", c) for c in cmds),
+          "roster stage: runtime-deps.sh lists the runtime packages")
+    app = [c for a in stage(1, "RUN") for c in shell_commands(a)]
+    order = [next((k for k, c in enumerate(app) if c.startswith(w)), -1)
+             for w in ("npm ci", "npm run build", "npm prune --omit=dev")]
+    check(-1 not in order and order == sorted(order),
+          "app stage: npm ci (dev dependencies), npm run build, npm prune --omit=dev: %r" % app)
+    final = [(i, a) for st, i, a in ins if st == 2]
+    text = "\n".join(a for _, a in final)
+    check(not re.search(r"\S+-dev\b|build-essential|install-deps\.sh|npm ci", text),
+          "the runtime stage installs no build tools")
+    copies = [a for i, a in final if i == "COPY"]
+    check(any("--from=%s" % names[0] in a and a.split()[-1].startswith("/usr/local/bin")
+              for a in copies), "roster is copied onto the PATH from the roster stage")
+    for what in ("node_modules", "dist"):
+        check(any("--from=%s" % names[1] in a and what in a for a in copies),
+              "%s comes from the app stage" % what)
+    check(any(a.split()[0] == "roster.yaml" for a in copies), "roster.yaml is copied")
+    last = {i: a for i, a in final}
+    check(last.get("USER") == "node", "USER node (the Node images' uid 1000): %r" % last.get("USER"))
+    check(json.loads(last.get("ENTRYPOINT", "null")) == ["roster"], 'ENTRYPOINT ["roster"]')
+    check(last.get("STOPSIGNAL") == "SIGTERM", "STOPSIGNAL SIGTERM")
+    check(re.search(r'CMD \["roster",\s*"health"\]$', last.get("HEALTHCHECK", "")),
+          'HEALTHCHECK CMD ["roster","health"]')
+
+    pkg = json.load(open(os.path.join(NODE_APP, "package.json")))
+    check(pkg["scripts"]["build"] == "tsc" and "typescript" in pkg.get("devDependencies", {}) and
+          "typescript" not in pkg.get("dependencies", {}),
+          "examples/node-app builds with tsc from a dev dependency")
+    lock = json.load(open(os.path.join(NODE_APP, "package-lock.json")))
+    check(lock["packages"]["node_modules/typescript"].get("dev") is True,
+          "package-lock.json (npm ci needs it) has typescript as a dev dependency")
+    path = os.path.join(NODE_APP, "roster.yaml")
+    plan, _ = check_as_deployed(path, {"PORT": "8080"}, what="examples/node-app")
+    check(sorted(plan["roles"]) == ["api", "worker"], "examples/node-app: roles api, worker")
+    code, out, err = roster_check(path, env_without([]), "worker")
+    check(code == 0, "examples/node-app: roster check --role worker: %s" % err)
 
 
 # ---- scripts/runtime-deps.sh -----------------------------------------------------------------
