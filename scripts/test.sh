@@ -18,3 +18,19 @@ echo "== tests (ASan + UBSan build)"
 BUILD_DIR=build-fuzz scripts/build.sh -DCMAKE_C_COMPILER=clang -DROSTER_FUZZ=ON -DROSTER_TESTS=OFF
 echo "== fuzzing (clang, libFuzzer + ASan + UBSan, ${ROSTER_FUZZ_SECONDS:-20} s per harness)"
 (cd build-fuzz && ctest --output-on-failure -j 2 -L fuzz)
+# The portable package and the npm packages, tested where users put them: fresh Debian 11, 12
+# and 13 roots and a Node project (needs root and deb.debian.org; 7.5 minutes with no cached
+# roots, under a minute with them). ROSTER_SKIP_PACKAGE=1 leaves it out; the container images
+# (scripts/test-images.sh, about 12 minutes from nothing) run only with ROSTER_IMAGES_TEST=1.
+if [ "${ROSTER_SKIP_PACKAGE:-0}" = 1 ]; then
+    echo "== package: SKIP (ROSTER_SKIP_PACKAGE=1)"
+elif [ "$(id -u)" != 0 ]; then
+    echo "== package: SKIP (needs root for debootstrap and chroot)"
+else
+    echo "== package (portable binary in Debian 11/12/13 roots, npm packages in a Node project)"
+    sh scripts/test-package.sh
+fi
+if [ "${ROSTER_IMAGES_TEST:-0}" = 1 ]; then
+    echo "== images (podman)"
+    sh scripts/test-images.sh
+fi
