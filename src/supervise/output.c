@@ -12,15 +12,17 @@ struct stream_ext {
     output_line_cb line;
     output_closed_cb closed;
     bool pty; /* a pseudo-terminal's master: lines end in "\r\n" */
+    bool cont; /* the last line handed out was a piece: the next one continues it */
 };
 
 static void on_line(void *ud, const char *line, size_t len, int kind)
 {
     struct stream_ext *x = ud;
-    (void)kind;
+    bool cont = x->cont;
+    x->cont = kind == LINE_PIECE;
     /* the terminal's output processing (ONLCR) wrote "\r\n" for the child's "\n" */
     if (x->pty && len && line[len - 1] == '\r') len--;
-    x->line(x->st.inst, x->st.which, line, len);
+    x->line(x->st.inst, x->st.which, line, len, cont);
 }
 
 /* Reads what the pipe holds now: one read per wakeup. With drain, reads until the pipe is empty
@@ -105,7 +107,10 @@ void output_open(struct instance *in, int which, int fd, bool paused, output_lin
     st->inst = in;
     st->which = which;
     st->fd = fd;
-    linebuf_init(&st->lb, LINEBUF_MAX_LINE, STREAM_READ_SIZE);
+    /* the reader holds at least log.max_line, so that a line that fits is whole */
+    size_t max_line = in->role->sup->log.style.max_line;
+    linebuf_init(&st->lb, max_line > LINEBUF_MAX_LINE ? max_line : LINEBUF_MAX_LINE,
+                 STREAM_READ_SIZE);
     uv_poll_init(in->role->sup->loop, &st->poll, fd);
     st->poll.data = x;
     in->handles++;
