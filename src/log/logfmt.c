@@ -328,6 +328,16 @@ void logfmt_piece(struct log_style *st, const struct log_source *src, int stream
     }
 }
 
+size_t logfmt_overhead(struct log_style *st, const struct log_source *src, int stream)
+{
+    sbuf b;
+    sbuf_init(&b);
+    line_once(st, src, stream, "", 0, 0, true, &b);
+    size_t n = b.len;
+    sbuf_free(&b);
+    return n;
+}
+
 void logfmt_line(struct log_style *st, const struct log_source *src, int stream, const char *msg,
                  size_t len, double ts, sbuf *out)
 {

@@ -77,6 +77,10 @@ void logfmt_source_free(struct log_source *src);
  * set and the line would be longer, cut on UTF-8 boundaries, each with the prefix. */
 void logfmt_line(struct log_style *st, const struct log_source *src, int stream, const char *msg,
                  size_t len, double ts, sbuf *out);
+/* The bytes a line of src takes besides its text, as src is prepared now (prefix, JSON fields,
+ * a continuation's mark, newline): what the line reader leaves of st->max_line for the text, so
+ * that its pieces come out whole. */
+size_t logfmt_overhead(struct log_style *st, const struct log_source *src, int stream);
 /* As logfmt_line, for a line that may continue an earlier piece (cont: the line reader cut a
  * longer line and this is not its first piece). In JSON every piece but a line's first carries
  * "continued":true; in text, pieces look like lines. */

@@ -107,10 +107,12 @@ void output_open(struct instance *in, int which, int fd, bool paused, output_lin
     st->inst = in;
     st->which = which;
     st->fd = fd;
-    /* the reader holds at least log.max_line, so that a line that fits is whole */
-    size_t max_line = in->role->sup->log.style.max_line;
-    linebuf_init(&st->lb, max_line > LINEBUF_MAX_LINE ? max_line : LINEBUF_MAX_LINE,
-                 STREAM_READ_SIZE);
+    /* Pieces of a longer line are cut here at what log.max_line leaves for the text, so that
+     * each is one written line (logfmt cuts again only what escapes made longer). */
+    struct log_style *style = &in->role->sup->log.style;
+    size_t text = style->max_line ? style->max_line : LINEBUF_MAX_LINE;
+    size_t over = style->max_line ? logfmt_overhead(style, &in->src, which) : 0;
+    linebuf_init(&st->lb, over < text / 2 ? text - over : text / 2, STREAM_READ_SIZE);
     uv_poll_init(in->role->sup->loop, &st->poll, fd);
     st->poll.data = x;
     in->handles++;

@@ -59,6 +59,10 @@ def test_text_pieces_carry_the_prefix_and_cut_between_characters():
         sent, mine = pieces(False, chars)
         check(len(sent.encode()) > chars, "the line has multi-byte characters")
         check(len(mine) >= len(sent.encode()) // MAX + 1, "%d pieces" % len(mine))
+        # the reader cuts at what the prefix leaves: full pieces, no short remainders between
+        # them (a cut backs off at most 3 bytes to a character's start)
+        short = [len(l) + 1 for l in mine[:-1] if len(l) + 1 < MAX - 3]
+        check(not short, "every piece but the last is full: %r" % short)
         text = []
         for l in mine:
             check(l.startswith(b"long   | "), "every piece has the prefix: %r" % l[:20])
