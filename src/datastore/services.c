@@ -199,16 +199,22 @@ static void on_sample_timer(uv_timer_t *t)
                  0, NULL, PG_QUERY_TIMEOUT_MS, on_sample, v);
 }
 
-/* Whether some instance has been spawned and is not ready yet. Before roster's own connection
- * has ever worked, its failures are not said while one is: the server may be that role (the
- * demo's Postgres and Redis are roles of the same roster), and "cannot connect" on every normal
- * first start would alarm for nothing. The next failed attempt after the start has settled (or
- * the server never came) says it; what waits meanwhile says so ("api is waiting for ..."). */
-static bool roles_starting(struct sup *s)
+/* Whether a role that may be the server itself is starting: spawned, not ready yet, and no
+ * client of Postgres or Redis as roster knows them (no share of the Postgres budget, no
+ * wait_for, no lock), as the demo's Postgres and Redis roles are. Before roster's own
+ * connection has ever worked, its failures are not said meanwhile: "cannot connect" on every
+ * normal first start would alarm for nothing. The next failed attempt once that role is ready
+ * (or has failed its ready timeout) says it; what waits meanwhile says so ("api is waiting for
+ * ..."). */
+static bool server_may_be_starting(struct sup *s)
 {
     struct inst_iter it = {.s = s};
-    for (struct instance *in; (in = sup_next_instance(&it));)
-        if (in->state == ST_RUNNING) return true;
+    for (struct instance *in; (in = sup_next_instance(&it));) {
+        const struct role_config *c = role_cfg(in->role);
+        if (in->state == ST_RUNNING && !c->wait_postgres && !c->wait_redis &&
+            !c->lock_postgres && !plan_role_in_budget(in->role->plan, in->role->pidx))
+            return true;
+    }
     return false;
 }
 
@@ -231,7 +237,7 @@ static void on_pg_state(void *ud, bool up, const char *err)
         sup_post_gates_changed(s);
     } else if (!v->pg_down_logged && !s->shutting_down) {
         v->pg_response = -1;
-        if (!v->pg_ever_up && roles_starting(s)) return;
+        if (!v->pg_ever_up && server_may_be_starting(s)) return;
         v->pg_down_logged = true;
         logmux_event(&s->log, "postgres_down", NULL, 0, NULL,
                      "postgres: %s: %s; retrying in the background",
@@ -255,7 +261,7 @@ static void on_redis_state(void *ud, bool up, const char *err)
         v->redis_down_logged = false;
         sup_post_gates_changed(s);
     } else if (!v->redis_down_logged && !s->shutting_down) {
-        if (!v->redis_ever_up && roles_starting(s)) return;
+        if (!v->redis_ever_up && server_may_be_starting(s)) return;
         v->redis_down_logged = true;
         logmux_event(&s->log, "redis_down", NULL, 0, NULL,
                      "redis: %s: %s; retrying in the background",
