@@ -1286,8 +1286,8 @@ static const struct key_def log_keys[] = {
     {KEY("format", key_choice, CFG(log_format)), .what = "log.format", .choices = &formats},
     {KEY("timestamps", key_bool, CFG(timestamps)), .what = "log.timestamps"},
     {KEY("color", key_choice, CFG(color)), .what = "log.color", .choices = &colors},
-    {KEY("max_line", key_size, CFG(log_max_line)), .what = "log.max_line",
-     .min = LOG_MAX_LINE_MIN, .max = LOG_MAX_LINE_MAX},
+    {KEY("max_line", key_size, CFG(log_max_line)), .what = "log.max_line", .min = LOG_MAX_LINE_MIN,
+     .max = LOG_MAX_LINE_MAX},
 };
 static const struct key_table log_table = {KEYS("log", log_keys)};
 

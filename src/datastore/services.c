@@ -211,8 +211,8 @@ static bool server_may_be_starting(struct sup *s)
     struct inst_iter it = {.s = s};
     for (struct instance *in; (in = sup_next_instance(&it));) {
         const struct role_config *c = role_cfg(in->role);
-        if (in->state == ST_RUNNING && !c->wait_postgres && !c->wait_redis &&
-            !c->lock_postgres && !plan_role_in_budget(in->role->plan, in->role->pidx))
+        if (in->state == ST_RUNNING && !c->wait_postgres && !c->wait_redis && !c->lock_postgres &&
+            !plan_role_in_budget(in->role->plan, in->role->pidx))
             return true;
     }
     return false;

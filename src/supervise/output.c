@@ -11,7 +11,7 @@ struct stream_ext {
     struct stream st;
     output_line_cb line;
     output_closed_cb closed;
-    bool pty; /* a pseudo-terminal's master: lines end in "\r\n" */
+    bool pty;  /* a pseudo-terminal's master: lines end in "\r\n" */
     bool cont; /* the last line handed out was a piece: the next one continues it */
 };
 

@@ -512,7 +512,10 @@ static void test_max_line(void)
     sbuf msg;
     sbuf_init(&msg);
     for (int i = 0; i < 40; i++)
-        sbuf_puts(&msg, i % 4 == 0 ? "a\xc3\xa9" : i % 4 == 1 ? "\xe2\x82\xac" : i % 4 == 2 ? "\xf0\x9f\x98\x80" : "\"q\"");
+        sbuf_puts(&msg, i % 4 == 0   ? "a\xc3\xa9"
+                        : i % 4 == 1 ? "\xe2\x82\xac"
+                        : i % 4 == 2 ? "\xf0\x9f\x98\x80"
+                                     : "\"q\"");
     for (int fmt = 0; fmt < 2; fmt++) {
         /* from just past the prefix (a JSON line's fields take about 120 bytes) */
         for (size_t max = fmt ? 130 : 16; max <= (fmt ? 230u : 116u); max++) {
@@ -543,7 +546,8 @@ static void test_max_line(void)
                     const cJSON *m = cJSON_GetObjectItem(j, "msg");
                     const cJSON *role = cJSON_GetObjectItem(j, "role");
                     const cJSON *cont = cJSON_GetObjectItem(j, "continued");
-                    if (!cJSON_IsString(m) || !cJSON_IsString(role) || strcmp(role->valuestring, "api"))
+                    if (!cJSON_IsString(m) || !cJSON_IsString(role) ||
+                        strcmp(role->valuestring, "api"))
                         ok = false;
                     else if (!whole_utf8(m->valuestring, strlen(m->valuestring)))
                         ok = false;
