@@ -8,6 +8,8 @@
 #                                     (and tzdata, the zones test_cron and roster cron read)
 #                                     (and debootstrap and openssl: scripts/test-package.sh's
 #                                     Debian roots and its rediss:// certificates)
+#                                     (and libseccomp-dev: tests/helpers/seccomp_fail.c, system calls
+#                                     failing as under gVisor)
 #   scripts/install-deps.sh --demo    plus what the demo stack runs: Postgres, Redis, python3 clients
 #   scripts/install-deps.sh --images  plus what scripts/test-images.sh uses: podman, runc, debootstrap,
 #                                     openssl and redis-server (a TLS Redis), curl
@@ -17,7 +19,7 @@ set -eu
 build_pkgs="build-essential cmake pkg-config libuv1-dev libpq-dev libhiredis-dev libmicrohttpd-dev
 libyaml-dev libcurl4-openssl-dev libcjson-dev"
 test_pkgs="postgresql postgresql-client redis-server redis-tools prometheus python3 python3-yaml
-util-linux procps curl ca-certificates tmux clang tzdata debootstrap openssl"
+util-linux procps curl ca-certificates tmux clang tzdata debootstrap openssl libseccomp-dev"
 demo_pkgs="postgresql postgresql-client redis-server redis-tools python3 python3-psycopg2 python3-redis"
 images_pkgs="podman runc debootstrap openssl redis-server curl ca-certificates"
 

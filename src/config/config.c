@@ -50,6 +50,7 @@ void config_defaults(struct roster_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
     cfg->log_format = LOG_TEXT;
+    cfg->log_max_line = LOG_MAX_LINE_DEFAULT;
     cfg->color = COLOR_AUTO;
     cfg->shutdown_timeout_ms = 25000;
     cfg->pg.budget_auto = true;

@@ -42,6 +42,10 @@ enum exit_success {
 enum exit_interrupted { EXIT_INTERRUPTED_STATUS, EXIT_INTERRUPTED_SUCCESS };
 enum dep_cond { DEP_STARTED, DEP_READY, DEP_COMPLETED };
 enum log_format { LOG_TEXT, LOG_JSON };
+/* log.max_line: a written line's bytes, prefix included (App Platform forwards 2 KiB) */
+#define LOG_MAX_LINE_DEFAULT (64L << 10)
+#define LOG_MAX_LINE_MIN     256L
+#define LOG_MAX_LINE_MAX     (1L << 20)
 enum color_mode { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER };
 enum watch_restart { WATCH_RESTART_ROLE, WATCH_RESTART_DEPENDENTS };
 enum probe_kind { PROBE_NONE, PROBE_HTTP, PROBE_TCP, PROBE_EXEC, PROBE_LOG, PROBE_NOTIFY };
@@ -215,6 +219,7 @@ struct roster_config {
     envmap file_env; /* variables read from env files that the environment lacked */
     enum log_format log_format;
     bool timestamps;
+    uint64_t log_max_line; /* log.max_line: bytes of a written line of a child's output */
     enum color_mode color;
     /* The dev profile (roster --dev, ROSTER_DEV=1): each role's give_up defaults are
      * config_role_dev_defaults', and a repeated identical crash is shown once. */

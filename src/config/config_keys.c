@@ -116,9 +116,19 @@ static int key_duration(struct walk *w, const struct key_def *k, yaml_node_t *v)
     return rc;
 }
 
+/* A size, within k's range when it has one. */
 static int key_size(struct walk *w, const struct key_def *k, yaml_node_t *v)
 {
-    return get_size(w->L, v, what_of(k), FIELD(w, k, uint64_t));
+    uint64_t *f = FIELD(w, k, uint64_t);
+    int rc = get_size(w->L, v, what_of(k), f);
+    if (rc == 0 && k->max > 0 && (*f < (uint64_t)k->min || *f > (uint64_t)k->max)) {
+        char least[32], most[32];
+        units_format_size((uint64_t)k->min, least, sizeof least);
+        units_format_size((uint64_t)k->max, most, sizeof most);
+        err_at(w->L, v, "%s must be between %s and %s", what_of(k), least, most);
+        rc = -1;
+    }
+    return rc;
 }
 
 /* cwd: a path, with its place kept for the plan's check that it exists. */
@@ -1276,6 +1286,8 @@ static const struct key_def log_keys[] = {
     {KEY("format", key_choice, CFG(log_format)), .what = "log.format", .choices = &formats},
     {KEY("timestamps", key_bool, CFG(timestamps)), .what = "log.timestamps"},
     {KEY("color", key_choice, CFG(color)), .what = "log.color", .choices = &colors},
+    {KEY("max_line", key_size, CFG(log_max_line)), .what = "log.max_line", .min = LOG_MAX_LINE_MIN,
+     .max = LOG_MAX_LINE_MAX},
 };
 static const struct key_table log_table = {KEYS("log", log_keys)};
 

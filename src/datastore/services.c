@@ -199,6 +199,25 @@ static void on_sample_timer(uv_timer_t *t)
                  0, NULL, PG_QUERY_TIMEOUT_MS, on_sample, v);
 }
 
+/* Whether a role that may be the server itself is starting: spawned, not ready yet, and no
+ * client of Postgres or Redis as roster knows them (no share of the Postgres budget, no
+ * wait_for, no lock), as the demo's Postgres and Redis roles are. Before roster's own
+ * connection has ever worked, its failures are not said meanwhile: "cannot connect" on every
+ * normal first start would alarm for nothing. The next failed attempt once that role is ready
+ * (or has failed its ready timeout) says it; what waits meanwhile says so ("api is waiting for
+ * ..."). */
+static bool server_may_be_starting(struct sup *s)
+{
+    struct inst_iter it = {.s = s};
+    for (struct instance *in; (in = sup_next_instance(&it));) {
+        const struct role_config *c = role_cfg(in->role);
+        if (in->state == ST_RUNNING && !c->wait_postgres && !c->wait_redis && !c->lock_postgres &&
+            !plan_role_in_budget(in->role->plan, in->role->pidx))
+            return true;
+    }
+    return false;
+}
+
 static void on_pg_state(void *ud, bool up, const char *err)
 {
     struct services *v = ud;
@@ -217,8 +236,9 @@ static void on_pg_state(void *ud, bool up, const char *err)
         on_sample_timer(&v->sample_timer);
         sup_post_gates_changed(s);
     } else if (!v->pg_down_logged && !s->shutting_down) {
-        v->pg_down_logged = true;
         v->pg_response = -1;
+        if (!v->pg_ever_up && server_may_be_starting(s)) return;
+        v->pg_down_logged = true;
         logmux_event(&s->log, "postgres_down", NULL, 0, NULL,
                      "postgres: %s: %s; retrying in the background",
                      v->pg_ever_up ? "connection lost" : "cannot connect", err);
@@ -241,6 +261,7 @@ static void on_redis_state(void *ud, bool up, const char *err)
         v->redis_down_logged = false;
         sup_post_gates_changed(s);
     } else if (!v->redis_down_logged && !s->shutting_down) {
+        if (!v->redis_ever_up && server_may_be_starting(s)) return;
         v->redis_down_logged = true;
         logmux_event(&s->log, "redis_down", NULL, 0, NULL,
                      "redis: %s: %s; retrying in the background",
@@ -296,6 +317,22 @@ static void on_stop(void *ud, struct sup *s)
     v->redis = NULL;
     if (v->sampling) uv_close((uv_handle_t *)&v->sample_timer, NULL);
     v->sampling = false;
+}
+
+/* The ordered shutdown: roster's own connections are of no more use (no budget is planned, no
+ * role waits for them), and the server may be a role that stops last: connected, or
+ * reconnecting, they would make it log FATAL lines ("terminating connection due to
+ * administrator command", "the database system is shutting down") on every normal stop. Lock
+ * connections stay until their instances have stopped. */
+static void on_shutdown(void *ud, struct sup *s)
+{
+    struct services *v = ud;
+    (void)s;
+    if (v->sampling) uv_timer_stop(&v->sample_timer);
+    if (v->pg) pgconn_close(v->pg);
+    v->pg = NULL;
+    if (v->redis) redisconn_close(v->redis);
+    v->redis = NULL;
 }
 
 /* ---- gates ------------------------------------------------------------------------------- */
@@ -364,8 +401,7 @@ static void start_lock(struct inst_services *x)
     struct pgconn_opts o = {.url = s->plan->pg_own_url, .appname = app, .retry_max_ms = 2000};
     l->conn = pgconn_new(s->loop, &o, on_lock_state, l);
     x->lock = l;
-    logmux_event(&s->log, "lock_wait", role_cfg(in->role)->name, in->index, NULL,
-                 "%s waits for the postgres lock", in->label);
+    /* no event of its own: on_gate's "waiting" says "migrate is waiting for the postgres lock" */
     pgconn_start(l->conn);
 }
 
@@ -501,6 +537,7 @@ static const struct sup_observer services_observer = {
     .state = on_state,
     .exited = on_exited,
     .release = on_release,
+    .shutdown = on_shutdown,
 };
 
 struct services *services_attach(struct sup *s)

@@ -21,9 +21,8 @@ char *linebuf_space(struct linebuf *lb, size_t *avail)
     return lb->data + lb->len;
 }
 
-/* Length of a piece of at most max bytes from p (len > max) that does not split a UTF-8
- * sequence: back off over continuation bytes, unless the text is not UTF-8 at all. */
-static size_t piece_len(const char *p, size_t max)
+/* Backs off over continuation bytes, at most three (the longest sequence is four bytes). */
+size_t linebuf_cut(const char *p, size_t max)
 {
     size_t n = max;
     size_t back = 0;
@@ -46,7 +45,7 @@ void linebuf_commit(struct linebuf *lb, size_t n, linebuf_cb cb, void *ud)
         char *nl = memchr(p, '\n', (size_t)(end - p));
         if (!nl) break;
         while ((size_t)(nl - start) > lb->max_line) {
-            size_t k = piece_len(start, lb->max_line);
+            size_t k = linebuf_cut(start, lb->max_line);
             cb(ud, start, k, LINE_PIECE);
             start += k;
         }
@@ -57,7 +56,7 @@ void linebuf_commit(struct linebuf *lb, size_t n, linebuf_cb cb, void *ud)
     /* A tail longer than max_line goes out in pieces; one of exactly max_line waits, since its
      * '\n' may come next. Either way at least read_size bytes stay free for the next read. */
     while ((size_t)(end - start) > lb->max_line) {
-        size_t k = piece_len(start, lb->max_line);
+        size_t k = linebuf_cut(start, lb->max_line);
         cb(ud, start, k, LINE_PIECE);
         start += k;
     }

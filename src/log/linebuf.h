@@ -31,5 +31,9 @@ void linebuf_commit(struct linebuf *lb, size_t n, linebuf_cb cb, void *ud);
 /* Hands out what is left as a LINE_PARTIAL, if anything. */
 void linebuf_flush(struct linebuf *lb, linebuf_cb cb, void *ud);
 void linebuf_free(struct linebuf *lb);
+/* How much of p to take as a piece of at most max bytes when more than max bytes are there (p[max]
+ * is readable): max backed off so as not to split a UTF-8 sequence, unless the text is not
+ * UTF-8 at all. Never 0 when max is not. */
+size_t linebuf_cut(const char *p, size_t max);
 
 #endif

@@ -1,6 +1,8 @@
 /* logfmt.c — line formatting for text and JSON output. */
 #include "log/logfmt.h"
 
+#include "log/linebuf.h"
+
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -239,15 +241,16 @@ void logfmt_source_free(struct log_source *src)
     sbuf_free(&src->prefix[1]);
 }
 
-void logfmt_line(struct log_style *st, const struct log_source *src, int stream, const char *msg,
-                 size_t len, double ts, sbuf *out)
+/* One written line, whatever its length. */
+static void line_once(struct log_style *st, const struct log_source *src, int stream,
+                      const char *msg, size_t len, double ts, bool cont, sbuf *out)
 {
     const sbuf *pre = &src->prefix[stream ? 1 : 0];
-    if (src->hidden) return; /* hide: the role's lines, never roster's events about it */
     if (st->format == LOG_JSON) {
         sbuf_append(out, "{\"ts\":\"", 7);
         put_ts(st, ts, out);
         sbuf_append(out, "\",", 2);
+        if (cont) sbuf_puts(out, "\"continued\":true,");
         sbuf_append(out, pre->data, pre->len);
         json_escape(out, msg, len);
         sbuf_append(out, "\"}\n", 3);
@@ -282,6 +285,63 @@ void logfmt_line(struct log_style *st, const struct log_source *src, int stream,
      * or the cursor: shown escaped instead; colors pass when roster's own output is colored. */
     logfmt_text_escape(out, msg, shown, st->color ? LOGFMT_KEEP_SGR : 0);
     sbuf_putc(out, '\n');
+}
+
+/* Bytes of the character at p: a valid UTF-8 sequence's, else one byte. */
+static size_t char_len(const char *p, size_t avail)
+{
+    unsigned cp;
+    size_t n = utf8_seq((const unsigned char *)p, (const unsigned char *)p + avail, &cp);
+    return n ? n : 1;
+}
+
+void logfmt_piece(struct log_style *st, const struct log_source *src, int stream, const char *msg,
+                  size_t len, double ts, bool cont, sbuf *out)
+{
+    if (src->hidden) return; /* hide: the role's lines, never roster's events about it */
+    size_t mark = out->len;
+    line_once(st, src, stream, msg, len, ts, cont, out);
+    if (!st->max_line || out->len - mark <= st->max_line) return;
+    /* Too long once formatted (the prefix, escapes and JSON fields count too): written again
+     * in pieces. A piece is first guessed at max_line bytes of text, then shortened by what
+     * its formatted form is over, until it fits: each byte of text is at least one written
+     * byte, so every retry fits or shortens. One character always goes, whatever the prefix,
+     * so the loop ends. */
+    out->len = mark;
+    size_t off = 0;
+    while (off < len) {
+        size_t rest = len - off;
+        size_t take = rest > st->max_line ? linebuf_cut(msg + off, st->max_line) : rest;
+        for (;;) {
+            size_t at = out->len;
+            line_once(st, src, stream, msg + off, take, ts, cont, out);
+            size_t got = out->len - at;
+            if (got <= st->max_line) break;
+            size_t over = got - st->max_line;
+            size_t one = char_len(msg + off, rest);
+            if (take <= one) break; /* the prefix leaves no room: one character per line */
+            out->len = at;
+            take = take > over + one ? linebuf_cut(msg + off, take - over) : one;
+        }
+        off += take;
+        cont = true;
+    }
+}
+
+size_t logfmt_overhead(struct log_style *st, const struct log_source *src, int stream)
+{
+    sbuf b;
+    sbuf_init(&b);
+    line_once(st, src, stream, "", 0, 0, true, &b);
+    size_t n = b.len;
+    sbuf_free(&b);
+    return n;
+}
+
+void logfmt_line(struct log_style *st, const struct log_source *src, int stream, const char *msg,
+                 size_t len, double ts, sbuf *out)
+{
+    logfmt_piece(st, src, stream, msg, len, ts, false, out);
 }
 
 void logfmt_event(struct log_style *st, const char *event, const char *subject, int instance,

@@ -24,6 +24,9 @@ struct log_style {
     int look_pad;            /* --pad-prefix: prefixes padded to this width, else 0 */
     int command_length;      /* -l: {command} shortened to this */
     const char *time_format; /* -t: for {time} (borrowed) */
+    /* log.max_line: the most bytes one written line of a child's output takes, its prefix and
+     * newline included (0: no bound); a longer one is written as several, each prefixed */
+    size_t max_line;
     /* cache: the formatted time for the current second */
     long cached_sec;
     char cached_ts[32];
@@ -70,9 +73,19 @@ const char *logfmt_color_level(const char *term, const char *colorterm);
 void logfmt_prepare(struct log_style *st, struct log_source *src);
 void logfmt_source_free(struct log_source *src);
 
-/* Appends one formatted line (msg without its newline) to out. */
+/* Appends one formatted line (msg without its newline) to out: several when st->max_line is
+ * set and the line would be longer, cut on UTF-8 boundaries, each with the prefix. */
 void logfmt_line(struct log_style *st, const struct log_source *src, int stream, const char *msg,
                  size_t len, double ts, sbuf *out);
+/* The bytes a line of src takes besides its text, as src is prepared now (prefix, JSON fields,
+ * a continuation's mark, newline): what the line reader leaves of st->max_line for the text, so
+ * that its pieces come out whole. */
+size_t logfmt_overhead(struct log_style *st, const struct log_source *src, int stream);
+/* As logfmt_line, for a line that may continue an earlier piece (cont: the line reader cut a
+ * longer line and this is not its first piece). In JSON every piece but a line's first carries
+ * "continued":true; in text, pieces look like lines. */
+void logfmt_piece(struct log_style *st, const struct log_source *src, int stream, const char *msg,
+                  size_t len, double ts, bool cont, sbuf *out);
 /* Appends one of roster's own event lines. subject may be NULL; json_extra is either NULL or
  * extra JSON members ("code":1) added to the object in JSON format. */
 void logfmt_event(struct log_style *st, const char *event, const char *subject, int instance,

@@ -292,7 +292,8 @@ static double line_time(struct logmux *m, const struct log_source *src)
     return m->ts;
 }
 
-void logmux_line(struct logmux *m, struct log_source *src, int stream, const char *msg, size_t len)
+void logmux_line(struct logmux *m, struct log_source *src, int stream, const char *msg, size_t len,
+                 bool cont)
 {
     /* once stdout is gone, a line is only counted: formatting it would be work thrown away */
     if (m->gone_seen || queued_bytes(m) >= LOGMUX_MAX_QUEUED) {
@@ -304,10 +305,10 @@ void logmux_line(struct logmux *m, struct log_source *src, int stream, const cha
         if (src->held->len >= LOGMUX_MAX_HELD)
             count_drop(m, src);
         else
-            logfmt_line(&m->style, src, stream, msg, len, line_time(m, src), src->held);
+            logfmt_piece(&m->style, src, stream, msg, len, line_time(m, src), cont, src->held);
         return;
     }
-    logfmt_line(&m->style, src, stream, msg, len, line_time(m, src), &m->buf);
+    logfmt_piece(&m->style, src, stream, msg, len, line_time(m, src), cont, &m->buf);
     queued(m);
 }
 

@@ -89,10 +89,11 @@ void logmux_set_pressure_cb(struct logmux *m, logmux_pressure_cb cb, void *ud);
  * from then on output is discarded and its lines counted; logmux_stop says how many once on
  * stderr. */
 void logmux_set_gone_cb(struct logmux *m, logmux_gone_cb cb, void *ud);
-/* Queues one child line; over the hard cap, or once stdout went away, the line is dropped and
- * counted instead (in src->dropped, and for the "dropped" event). */
+/* Queues one child line (cont: a piece of a longer line, not its first; see logfmt_piece);
+ * over the hard cap, or once stdout went away, the line is dropped and counted instead (in
+ * src->dropped, and for the "dropped" event). */
 void logmux_line(struct logmux *m, struct log_source *src, int stream, const char *msg,
-                 size_t len);
+                 size_t len, bool cont);
 /* Queues one roster event (see logfmt_event); over the hard cap it is dropped and counted. */
 void logmux_event(struct logmux *m, const char *event, const char *subject, int instance,
                   const char *json_extra, const char *fmt, ...) ROSTER_PRINTF(6, 7);

@@ -1014,8 +1014,13 @@ void plan_print(const struct plan *p, FILE *out)
     fprintf(out, "exit: success %s, interrupted %s\n", success,
             c->exit.interrupted == EXIT_INTERRUPTED_SUCCESS ? "success" : "status");
     free(success);
-    fprintf(out, "log: %s%s\n", c->log_format == LOG_JSON ? "json" : "text",
+    fprintf(out, "log: %s%s", c->log_format == LOG_JSON ? "json" : "text",
             c->timestamps ? ", timestamps" : "");
+    if (c->log_max_line != LOG_MAX_LINE_DEFAULT) {
+        units_format_size(c->log_max_line, buf, sizeof buf);
+        fprintf(out, ", lines cut at %s", buf);
+    }
+    fputc('\n', out);
     print_output(out, c);
     if (c->dev)
         fprintf(out, "profile: dev (a role that gives up stays down; a repeated crash is shown "

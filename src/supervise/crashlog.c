@@ -41,7 +41,7 @@ void crashlog_start(struct instance *in)
     if (c->on) dedupe_start(&c->d);
 }
 
-void crashlog_line(struct instance *in, int which, const char *line, size_t len)
+void crashlog_line(struct instance *in, int which, const char *line, size_t len, bool cont)
 {
     struct crashlog *c = &in->crash;
     struct logmux *m = &in->role->sup->log;
@@ -62,7 +62,7 @@ void crashlog_line(struct instance *in, int which, const char *line, size_t len)
         case DEDUPE_PASS: break;
         }
     }
-    logmux_line(m, &in->src, which, line, len);
+    logmux_line(m, &in->src, which, line, len, cont);
 }
 
 void crashlog_release(struct instance *in)

@@ -33,8 +33,8 @@ void crashlog_init(struct instance *in);
 /* A process of the instance was spawned: its run is compared with the last crash's when the
  * dev profile is on. */
 void crashlog_start(struct instance *in);
-/* One line of the instance's output, in place of logmux_line. */
-void crashlog_line(struct instance *in, int which, const char *line, size_t len);
+/* One line of the instance's output, in place of logmux_line (cont: as logmux_line's). */
+void crashlog_line(struct instance *in, int which, const char *line, size_t len, bool cont);
 /* Writes what is held and stops holding for this run (roster is stopping the instance). */
 void crashlog_release(struct instance *in);
 /* The instance's process group is gone: crash says it ended on its own with status (not 0).

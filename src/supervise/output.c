@@ -11,16 +11,18 @@ struct stream_ext {
     struct stream st;
     output_line_cb line;
     output_closed_cb closed;
-    bool pty; /* a pseudo-terminal's master: lines end in "\r\n" */
+    bool pty;  /* a pseudo-terminal's master: lines end in "\r\n" */
+    bool cont; /* the last line handed out was a piece: the next one continues it */
 };
 
 static void on_line(void *ud, const char *line, size_t len, int kind)
 {
     struct stream_ext *x = ud;
-    (void)kind;
+    bool cont = x->cont;
+    x->cont = kind == LINE_PIECE;
     /* the terminal's output processing (ONLCR) wrote "\r\n" for the child's "\n" */
     if (x->pty && len && line[len - 1] == '\r') len--;
-    x->line(x->st.inst, x->st.which, line, len);
+    x->line(x->st.inst, x->st.which, line, len, cont);
 }
 
 /* Reads what the pipe holds now: one read per wakeup. With drain, reads until the pipe is empty
@@ -105,7 +107,12 @@ void output_open(struct instance *in, int which, int fd, bool paused, output_lin
     st->inst = in;
     st->which = which;
     st->fd = fd;
-    linebuf_init(&st->lb, LINEBUF_MAX_LINE, STREAM_READ_SIZE);
+    /* Pieces of a longer line are cut here at what log.max_line leaves for the text, so that
+     * each is one written line (logfmt cuts again only what escapes made longer). */
+    struct log_style *style = &in->role->sup->log.style;
+    size_t text = style->max_line ? style->max_line : LINEBUF_MAX_LINE;
+    size_t over = style->max_line ? logfmt_overhead(style, &in->src, which) : 0;
+    linebuf_init(&st->lb, over < text / 2 ? text - over : text / 2, STREAM_READ_SIZE);
     uv_poll_init(in->role->sup->loop, &st->poll, fd);
     st->poll.data = x;
     in->handles++;

@@ -10,7 +10,10 @@
 #include "supervise/supervisor.h"
 
 /* Where an instance's lines go (without their newline); which is LOG_STDOUT or LOG_STDERR. */
-typedef void (*output_line_cb)(struct instance *in, int which, const char *line, size_t len);
+/* cont: the line is a piece of a longer one, and not its first (the reader cuts lines longer
+ * than it holds). */
+typedef void (*output_line_cb)(struct instance *in, int which, const char *line, size_t len,
+                               bool cont);
 /* Called when a pipe's poll handle has closed (the instance counts its open handles). */
 typedef void (*output_closed_cb)(struct instance *in);
 

@@ -318,11 +318,11 @@ static void record_exit(struct instance *in, int code, int sig)
     in->exit.wall = wall_time();
 }
 
-static void sink_line(struct instance *in, int which, const char *line, size_t len)
+static void sink_line(struct instance *in, int which, const char *line, size_t len, bool cont)
 {
     struct sup *s = in->role->sup;
     in->lines[which]++;
-    crashlog_line(in, which, line, len);
+    crashlog_line(in, which, line, len, cont);
     EMIT(s, line, in, line, len);
 }
 
@@ -1327,6 +1327,7 @@ static void apply_style(struct sup *s)
     struct log_style *st = &s->log.style;
     st->format = s->opts.log_format >= 0 ? (enum log_format)s->opts.log_format : c->log_format;
     st->timestamps = s->opts.timestamps >= 0 ? s->opts.timestamps != 0 : c->timestamps;
+    st->max_line = c->log_max_line;
     bool color;
     const char *nc = getenv("NO_COLOR"), *fc = getenv("FORCE_COLOR");
     if (s->opts.no_color || c->color == COLOR_NEVER)

@@ -81,6 +81,7 @@ struct wrole {
                          it was listed in one loop turn */
     int handles;      /* open handles: the timer and each directory */
     bool closing;
+    bool unwatched_told; /* said that inotify is not available */
     struct wrole *next;
 };
 
@@ -92,7 +93,25 @@ struct watch {
     bool full_logged;
     struct scan *queue, **queue_tail; /* scans waiting for the pool, oldest first */
     int in_flight;
+    int unavailable; /* why inotify cannot be used here (a libuv error), or 0 */
 };
+
+/* inotify itself refused, not one directory: a sandbox without it (gVisor has a partial one,
+ * seccomp profiles answer ENOSYS or EPERM) or a kernel built without it. Said once per role,
+ * not once per directory, and nothing more is tried. */
+static bool inotify_unavailable(struct wrole *r, int rc)
+{
+    struct watch *w = r->w;
+    if (rc == UV_ENOSYS || rc == UV_EINVAL || rc == UV_EPERM) w->unavailable = rc;
+    if (!w->unavailable) return false;
+    if (!r->unwatched_told)
+        logmux_event(&w->s->log, "warning", r->name, 0, NULL,
+                     "%s: watch: files are not watched, inotify is not available here (%s); %s "
+                     "runs without watch:",
+                     r->name, uv_strerror(w->unavailable), r->name);
+    r->unwatched_told = true;
+    return true;
+}
 
 static void wrole_unref(struct wrole *r)
 {
@@ -177,6 +196,7 @@ static struct wdir *dir_open(struct wrole *r, const char *path, int depth)
 {
     struct watch *w = r->w;
     struct sup *s = w->s;
+    if (inotify_unavailable(r, 0)) return NULL;
     if (w->ndirs >= WATCH_MAX_DIRS) {
         if (!w->full_logged)
             logmux_event(&s->log, "warning", r->name, 0, NULL,
@@ -199,6 +219,10 @@ static struct wdir *dir_open(struct wrole *r, const char *path, int depth)
     r->handles++;
     w->ndirs++;
     int rc = uv_fs_event_start(&d->ev, on_event, path, 0);
+    if (rc < 0 && inotify_unavailable(r, rc)) {
+        dir_close(d);
+        return NULL;
+    }
     if (rc < 0) {
         logmux_event(&s->log, "warning", r->name, 0, NULL, "%s: watch: cannot watch %s: %s%s",
                      r->name, path, uv_strerror(rc),

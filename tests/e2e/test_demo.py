@@ -1,13 +1,19 @@
 """The demo stack (config/demo.yaml), headless: real Postgres and Redis as roles, the locked
 migration, the example app doing real work through both, pool sizes and PGAPPNAME seen by the
 server, a clean shutdown that leaves nothing behind, a second start on the same data, and a
-start after an interrupted first one."""
+start after an interrupted first one. None of these normal runs shows an alarming line: no FATAL
+or ERROR from the server (a probe connecting while it starts, roster's own connection while it
+stops), no "cannot connect" from roster while the servers are still starting, and no event said
+twice on the way up (the lock wait was)."""
+import collections
+import json
 import os
 import pwd
+import re
 import shutil
 import subprocess
 
-from harness import (SRC, Roster, check, free_port, http_get, pid_exists, run, tmpdir,
+from harness import (ROSTER, SRC, Roster, check, free_port, http_get, pid_exists, run, tmpdir,
                      wait_for)
 
 
@@ -62,6 +68,25 @@ def leftovers(d):
     return out
 
 
+def alarming(out):
+    """The lines a new user would take for trouble, and the roster events said twice while the
+    stack came up."""
+    bad = [l for l in out if re.search(r"\b(FATAL|ERROR|PANIC)\b|cannot connect", l)]
+    starting = []
+    for l in out:
+        try:
+            e = json.loads(l)
+        except ValueError:
+            continue
+        if e.get("role") != "roster":
+            continue
+        if e.get("event") == "started" and e.get("subject") == "scheduler":
+            break
+        starting.append(e["msg"])
+    twice = [m for m, n in collections.Counter(starting).items() if n > 1]
+    return bad, twice
+
+
 def run_demo_once(env, expect_runs):
     with start(env) as r:
         base = "http://127.0.0.1:%s" % env["ROSTER_HEALTH_PORT"]
@@ -104,7 +129,14 @@ def run_demo_once(env, expect_runs):
               "postgres stops after the roles that use it: %s" % stops)
         check(not [p for p in pids if pid_exists(p)], "no role process is left")
         check(not leftovers(env["DEMO_DIR"]), "nothing left running: %s" % leftovers(env["DEMO_DIR"]))
-        return r.output()
+        out = r.output()
+        # the server's own lines reach the output (so a FATAL among them would be seen)
+        check(any("database system is ready to accept connections" in l for l in out) and
+              any("database system is shut down" in l for l in out), "the server's log is shown")
+        bad, twice = alarming(out)
+        check(not bad, "no alarming line on a normal run:\n" + "\n".join(bad))
+        check(not twice, "no event said twice on the way up: %r" % twice)
+        return out
 
 
 def test_demo_twice_in_a_row():
@@ -114,6 +146,17 @@ def test_demo_twice_in_a_row():
     check(any("first run: creating the database cluster" in l for l in out), "initdb on first run")
     out = run_demo_once(env, expect_runs=2)
     check(any("reusing the database cluster" in l for l in out), "the second start reuses the data")
+
+
+def test_demo_config_checks_without_demo_dir():
+    """`roster check -c config/demo.yaml` works as it comes, without scripts/demo.sh's DEMO_DIR."""
+    env = dict(os.environ)
+    env.pop("DEMO_DIR", None)
+    p = subprocess.run([ROSTER, "check", "-c", os.path.join(SRC, "config", "demo.yaml")],
+                       capture_output=True, text=True, env=env, timeout=60)
+    check(p.returncode == 0 and p.stdout.rstrip().endswith("ok"),
+          "roster check without DEMO_DIR: exit %d\n%s" % (p.returncode, p.stderr))
+    check("/tmp/roster-demo/roster.sock" in p.stdout, "the default data directory: " + p.stdout)
 
 
 def test_demo_after_interrupted_first_start():

@@ -118,6 +118,8 @@ def parse_plan(out):
     m = re.search(r"^health: http://([^/\s]+)/health$", out, re.M)
     plan["health_port"] = int(m.group(1).rsplit(":", 1)[1]) if m else None
     plan["postgres"] = re.search(r"^postgres: \S", out, re.M) is not None
+    m = re.search(r"^log: .*, lines cut at (\S+)$", out, re.M)
+    plan["max_line"] = m.group(1) if m else None
     current = None
     for line in out.splitlines():
         m = re.fullmatch(r"  (\S+) \((service|oneshot)\)", line)
@@ -674,6 +676,7 @@ def test_app_platform_one_container():
     got, full = check_as_deployed(DEFAULT_CONFIG, env, what=rel(ONE_CONTAINER))
     check(set(got["roles"]) == {"migrate", "api", "worker", "scheduler"}, repr(got["roles"]))
     check(got["health_port"] == svc["health_check"]["port"], "health port %r" % got["health_port"])
+    check(got["max_line"] == "2KiB", "App Platform forwards 2 KiB lines: %r" % got["max_line"])
     rows, _ = budget(DEFAULT_CONFIG, full)
     check(all(c == count for c, _, _ in rows.values()), "copies = instance_count: %r" % rows)
 
@@ -714,6 +717,8 @@ def test_app_platform_per_component():
         got, full = check_as_deployed(DEFAULT_CONFIG, component_env(spec, c, kind), role=role,
                                       what="%s %s" % (kind, c["name"]))
         check(role in got["roles"], "%s runs %s" % (c["name"], role))
+        check(got["max_line"] == "2KiB", "%s: App Platform forwards 2 KiB lines: %r"
+              % (c["name"], got["max_line"]))
         rows, usable = budget(DEFAULT_CONFIG, full)
         fleet[c["name"]] = rows
         for r, (copies, _, _) in rows.items():

@@ -47,7 +47,7 @@ static const char full_yaml[] =
     "  restart: on-failure\n"
     "  stop: {signal: INT, timeout: 5s}\n"
     "env: {NODE_ENV: production, BLANK: }\n"
-    "log: {format: json, timestamps: true, color: never}\n"
+    "log: {format: json, timestamps: true, color: never, max_line: 2KiB}\n"
     "health: {listen: \"0.0.0.0:${ROSTER_HEALTH_PORT:-9090}\"}\n"
     "control: {socket: /tmp/roster-perfdash.sock}\n"
     "shutdown_timeout: 25s\n"
@@ -122,6 +122,7 @@ static void test_full_config(void)
     CHECK_INT(cfg.log_format, LOG_JSON);
     CHECK(cfg.timestamps);
     CHECK_INT(cfg.color, COLOR_NEVER);
+    CHECK_INT(cfg.log_max_line, 2048);
     CHECK_STR(cfg.health_listen, "0.0.0.0:9090");
     CHECK_STR(cfg.control_socket, "/tmp/roster-perfdash.sock");
     CHECK_INT(cfg.shutdown_timeout_ms, 25000);
@@ -308,6 +309,7 @@ static void test_valid_shapes(void)
     CHECK_INT(cfg.log_format, LOG_TEXT);
     CHECK(!cfg.timestamps);
     CHECK_INT(cfg.color, COLOR_AUTO);
+    CHECK_INT(cfg.log_max_line, 64 * 1024);
     CHECK_INT(cfg.shutdown_timeout_ms, 25000);
     CHECK(cfg.health_listen == NULL);
     CHECK(!cfg.pg.enabled);
@@ -455,6 +457,10 @@ static void test_broken_configs(void)
         "roster.yaml:1:1: the config must be a mapping of keys (app:, roles: ...), not a list");
     BAD("log: {timestamps: maybe}\nroles:\n  web: {command: x}\n",
         "roster.yaml:1:19: log.timestamps must be true or false, not 'maybe'");
+    BAD("log: {max_line: 100B}\nroles:\n  web: {command: x}\n",
+        "roster.yaml:1:17: log.max_line must be between 256B and 1MiB");
+    BAD("log: {max_line: 2MiB}\nroles:\n  web: {command: x}\n",
+        "roster.yaml:1:17: log.max_line must be between 256B and 1MiB");
     BAD("roles:\n  web:\n    command: x\n    port: 70000\n",
         "roster.yaml:4:11: port must be between 1 and 65535, not 70000");
 

@@ -490,8 +490,117 @@ static void test_role_color_and_hide(void)
     logfmt_source_free(&api);
 }
 
+/* Whether s is whole UTF-8 characters (no sequence cut at either end). */
+static bool whole_utf8(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        unsigned char c = (unsigned char)s[i];
+        size_t k = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 0;
+        if (!k || i + k > n) return false;
+        for (size_t j = 1; j < k; j++)
+            if (((unsigned char)s[i + j] & 0xC0) != 0x80) return false;
+        i += k;
+    }
+    return true;
+}
+
+/* log.max_line: a long line comes out as several, each at most max_line bytes with its
+ * prefix and newline, each with the prefix, cut between characters, and together the line. */
+static void test_max_line(void)
+{
+    /* text whose 2-, 3- and 4-byte characters fall on every cut point as max_line moves */
+    sbuf msg;
+    sbuf_init(&msg);
+    for (int i = 0; i < 40; i++)
+        sbuf_puts(&msg, i % 4 == 0   ? "a\xc3\xa9"
+                        : i % 4 == 1 ? "\xe2\x82\xac"
+                        : i % 4 == 2 ? "\xf0\x9f\x98\x80"
+                                     : "\"q\"");
+    for (int fmt = 0; fmt < 2; fmt++) {
+        /* from just past the prefix (a JSON line's fields take about 120 bytes) */
+        for (size_t max = fmt ? 130 : 16; max <= (fmt ? 230u : 116u); max++) {
+            struct log_style st = style(fmt ? LOG_JSON : LOG_TEXT, false, false, 6);
+            st.max_line = max;
+            struct log_source api = source("api", "api", 0, 42);
+            logfmt_prepare(&st, &api);
+            sbuf out, joined;
+            sbuf_init(&out);
+            sbuf_init(&joined);
+            logfmt_piece(&st, &api, LOG_STDOUT, msg.data, msg.len, TS, false, &out);
+            int pieces = 0;
+            bool ok = true;
+            for (char *p = out.data, *nl; p < out.data + out.len; p = nl + 1) {
+                nl = memchr(p, '\n', (size_t)(out.data + out.len - p));
+                if (!nl) {
+                    ok = false;
+                    break;
+                }
+                size_t n = (size_t)(nl - p) + 1;
+                if (n > max) ok = false;
+                if (fmt == 0) {
+                    if (strncmp(p, "api    | ", 9) != 0) ok = false;
+                    if (!whole_utf8(p + 9, n - 10)) ok = false;
+                    sbuf_append(&joined, p + 9, n - 10);
+                } else {
+                    cJSON *j = cJSON_ParseWithLength(p, n - 1);
+                    const cJSON *m = cJSON_GetObjectItem(j, "msg");
+                    const cJSON *role = cJSON_GetObjectItem(j, "role");
+                    const cJSON *cont = cJSON_GetObjectItem(j, "continued");
+                    if (!cJSON_IsString(m) || !cJSON_IsString(role) ||
+                        strcmp(role->valuestring, "api"))
+                        ok = false;
+                    else if (!whole_utf8(m->valuestring, strlen(m->valuestring)))
+                        ok = false;
+                    else
+                        sbuf_puts(&joined, m->valuestring);
+                    if (pieces == 0 ? cont != NULL : !cJSON_IsTrue(cont)) ok = false;
+                    cJSON_Delete(j);
+                }
+                pieces++;
+            }
+            if (!ok || joined.len != msg.len || memcmp(joined.data, msg.data, msg.len) != 0 ||
+                pieces < 2) {
+                fprintf(stderr, "max_line %zu (%s): %d pieces, ok %d, joined %zu of %zu\n%s", max,
+                        fmt ? "json" : "text", pieces, ok, joined.len, msg.len, out.data);
+                CHECK(0);
+            }
+            sbuf_free(&out);
+            sbuf_free(&joined);
+            logfmt_source_free(&api);
+        }
+    }
+
+    struct log_style st = style(LOG_JSON, false, false, 6);
+    struct log_source api = source("api", "api", 0, 42);
+    /* a line that fits is left alone; a piece the reader cut says it continues */
+    st.max_line = 4096;
+    CHECK(strstr(line(&st, &api, LOG_STDOUT, msg.data, msg.len), "continued") == NULL);
+    sbuf out;
+    sbuf_init(&out);
+    logfmt_piece(&st, &api, LOG_STDOUT, "tail", 4, TS, true, &out);
+    CHECK(strstr(out.data, "{\"ts\":\"2023-11-14T22:13:20.250Z\",\"continued\":true,") == out.data);
+    sbuf_free(&out);
+    /* no bound: one line whatever its length */
+    st.max_line = 0;
+    const char *one = line(&st, &api, LOG_STDOUT, msg.data, msg.len);
+    CHECK(strchr(one, '\n') == one + strlen(one) - 1);
+    /* a prefix wider than the bound: one character a line, and the loop ends */
+    st = style(LOG_TEXT, false, false, 30);
+    st.max_line = 8;
+    sbuf_init(&out);
+    logfmt_prepare(&st, &api);
+    logfmt_piece(&st, &api, LOG_STDOUT, "a\xc3\xa9z", 4, TS, false, &out);
+    CHECK_STR(out.data, "api                            | a\n"
+                        "api                            | \xc3\xa9\n"
+                        "api                            | z\n");
+    sbuf_free(&out);
+    logfmt_source_free(&api);
+    sbuf_free(&msg);
+}
+
 int main(void)
 {
+    test_max_line();
     test_look();
     test_chalk_and_dates();
     test_color_level();

@@ -74,7 +74,7 @@ static void feed(struct logmux *m, struct log_source *src, const char *tag, int 
     for (int i = from; i < to; i++) {
         int k = snprintf(line, sizeof line, "%s %d ", tag, i);
         memset(line + k, 'x', (size_t)(LINE_LEN - k));
-        logmux_line(m, src, LOG_STDOUT, line, LINE_LEN);
+        logmux_line(m, src, LOG_STDOUT, line, LINE_LEN, false);
     }
 }
 
