@@ -183,6 +183,12 @@ static void on_state(void *ud, struct instance *in, enum inst_state old, enum in
     f->holding = true;
     struct flow_inst *fi = xcalloc(1, sizeof *fi);
     sbuf_init(&fi->held);
+    /* Another holder had the source (the dev profile's crash dedupe, when a reload turned
+     * output.group on): what it held is this run's first lines, so they lead the group's. */
+    if (in->src.held) {
+        if (in->src.held->len) sbuf_append(&fi->held, in->src.held->data, in->src.held->len);
+        sbuf_free(in->src.held);
+    }
     inst_set_ctx(in, f->slot, fi);
     in->src.held = &fi->held;
 }
