@@ -1069,6 +1069,30 @@ static void test_ports(void)
     plan_unref(p);
 }
 
+/* `roster check` masks a secret that ${VAR} put into a teardown command, as it does in a role's
+ * command (before, the teardown line showed it). */
+static void test_print_masks_teardown_secrets(void)
+{
+    char *envv[] = {"DB_PASSWORD=hunter2-secret", "PATH=/usr/bin:/bin", NULL};
+    char *diag = NULL;
+    struct plan *p = build("app: t\nteardown: [\"psql -c drop --password=${DB_PASSWORD}\"]\n"
+                           "roles:\n  web: {command: \"echo ${DB_PASSWORD}\"}\n",
+                           NULL, envv, 0, &diag);
+    CHECK(p != NULL);
+    free(diag);
+    if (!p) return;
+    char *out = NULL;
+    size_t outlen = 0;
+    FILE *f = open_memstream(&out, &outlen);
+    plan_print(p, f);
+    fclose(f);
+    CHECK(strstr(out, "teardown: psql -c drop --password=****\n") != NULL);
+    CHECK(strstr(out, "command: echo ****") != NULL);
+    CHECK(strstr(out, "hunter2-secret") == NULL);
+    free(out);
+    plan_unref(p);
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "/tmp/roster-test-plan-XXXXXX");
@@ -1090,6 +1114,7 @@ int main(void)
     test_probe_targets();
     test_argv();
     test_libs();
+    test_print_masks_teardown_secrets();
     unlink(cfg_path);
     free(cfg_path);
     rmdir(dir);
