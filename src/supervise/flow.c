@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/redact.h"
 #include "log/logfmt.h"
 #include "os/proc.h"
 #include "supervise/observer.h"
@@ -406,10 +407,14 @@ static void teardown_line(struct flow *f, char *text)
 {
     sbuf b;
     sbuf_init(&b);
+    /* written here, not through logmux's events: their redaction is applied here (a teardown
+     * command may hold a URL with a password) */
+    char *shown = redact_text(text);
     if (f->style.look && f->style.format == LOG_TEXT)
-        logfmt_global(&f->style, text, &b);
+        logfmt_global(&f->style, shown, &b);
     else
-        logfmt_event(&f->style, "teardown", NULL, 0, NULL, text, wall_time(), &b);
+        logfmt_event(&f->style, "teardown", NULL, 0, NULL, shown, wall_time(), &b);
+    free(shown);
     if (b.len) {
         fwrite(b.data, 1, b.len, stdout);
         fflush(stdout);
