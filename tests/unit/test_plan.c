@@ -66,6 +66,17 @@ static void write_file(const char *name, const char *text)
     free(path);
 }
 
+/* What `roster check` prints for p (caller frees). */
+static char *printed(const struct plan *p)
+{
+    char *out = NULL;
+    size_t outlen = 0;
+    FILE *f = open_memstream(&out, &outlen);
+    plan_print(p, f);
+    fclose(f);
+    return out;
+}
+
 /* Writes yaml as the config and builds a plan with roles selected (NULL: all). Returns the
  * plan, or NULL with the diagnostics joined by newlines in *diag_text (caller frees). */
 static struct plan *build(const char *yaml, const char *roles, char **environ_, int max_connections,
@@ -435,11 +446,7 @@ static void test_env(void)
     free(label);
 
     /* `roster check` output keeps passwords out */
-    char *out = NULL;
-    size_t outlen = 0;
-    FILE *f = open_memstream(&out, &outlen);
-    plan_print(p, f);
-    fclose(f);
+    char *out = printed(p);
     CHECK(strstr(out, "postgres: postgres://u:****@db:5432/app") != NULL);
     CHECK(strstr(out, "redis: redis://:****@cache:6380") != NULL);
     CHECK(strstr(out, ":pw@") == NULL);
@@ -1081,11 +1088,7 @@ static void test_print_masks_teardown_secrets(void)
     CHECK(p != NULL);
     free(diag);
     if (!p) return;
-    char *out = NULL;
-    size_t outlen = 0;
-    FILE *f = open_memstream(&out, &outlen);
-    plan_print(p, f);
-    fclose(f);
+    char *out = printed(p);
     CHECK(strstr(out, "teardown: psql -c drop --password=****\n") != NULL);
     CHECK(strstr(out, "command: echo ****") != NULL);
     CHECK(strstr(out, "hunter2-secret") == NULL);
