@@ -260,7 +260,9 @@ roles:
     command: [@CHILD@, sleep, "1000"]
     live: {exec: "sleep 0.2", every: 50ms, timeout: 5s}
 """
-    env = {"LD_PRELOAD": shim, "RTEST_SLOWDIR_MARK": "/proc", "RTEST_SLOWDIR_CLOSE_MS": "600"}
+    env = {"LD_PRELOAD": shim, "RTEST_SLOWDIR_MARK": "/proc", "RTEST_SLOWDIR_CLOSE_MS": "600",
+           # the sanitizer build's runtime would refuse to come after a preloaded library
+           "ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0"}
     with Roster(cfg, env=env) as r:
         r.wait_event("started", "plain", timeout=20)
         # several scans (one a second), each seeing a probe that has ended when it is used
