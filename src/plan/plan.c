@@ -943,7 +943,7 @@ static void print_watch(FILE *out, const struct role_config *r)
 }
 
 /* output:, max_processes and teardown, when the config says them. */
-static void print_output(FILE *out, const struct roster_config *c)
+static void print_output(FILE *out, const struct roster_config *c, const envmap *secrets)
 {
     const struct look_config *lk = &c->look;
     if (lk->on) {
@@ -970,7 +970,7 @@ static void print_output(FILE *out, const struct roster_config *c)
         fprintf(out, "max_processes: %g%s\n", c->max_processes,
                 c->max_processes_percent ? "% of the CPUs" : "");
     for (size_t i = 0; i < c->teardown.n; i++) {
-        char *t = redact_text(c->teardown.v[i]);
+        char *t = redact_known(c->teardown.v[i], secrets);
         fprintf(out, "teardown: %s\n", t);
         free(t);
     }
@@ -1021,7 +1021,16 @@ void plan_print(const struct plan *p, FILE *out)
         fprintf(out, ", lines cut at %s", buf);
     }
     fputc('\n', out);
-    print_output(out, c);
+    /* ${VAR} put these values into commands, teardown commands and probe targets: they are
+     * masked there too */
+    envmap secrets = {0};
+    redact_collect(&secrets, &p->vars);
+    redact_collect(&secrets, &c->env);
+    for (size_t i = 0; i < p->nroles; i++) {
+        redact_collect(&secrets, &p->roles[i].cfg->file_env);
+        redact_collect(&secrets, &p->roles[i].cfg->env);
+    }
+    print_output(out, c, &secrets);
     if (c->dev)
         fprintf(out, "profile: dev (a role that gives up stays down; a repeated crash is shown "
                      "once)\n");
@@ -1045,14 +1054,6 @@ void plan_print(const struct plan *p, FILE *out)
         char *u = url_redact(p->redis_url);
         fprintf(out, "redis: %s\n", u);
         free(u);
-    }
-    /* ${VAR} put these values into commands and probe targets: they are masked there too */
-    envmap secrets = {0};
-    redact_collect(&secrets, &p->vars);
-    redact_collect(&secrets, &c->env);
-    for (size_t i = 0; i < p->nroles; i++) {
-        redact_collect(&secrets, &p->roles[i].cfg->file_env);
-        redact_collect(&secrets, &p->roles[i].cfg->env);
     }
     fprintf(out, "roles (in start order):\n");
     /* selected roles in start order first, then the unselected ones */

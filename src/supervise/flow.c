@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/redact.h"
 #include "log/logfmt.h"
 #include "os/proc.h"
 #include "supervise/observer.h"
@@ -183,6 +184,12 @@ static void on_state(void *ud, struct instance *in, enum inst_state old, enum in
     f->holding = true;
     struct flow_inst *fi = xcalloc(1, sizeof *fi);
     sbuf_init(&fi->held);
+    /* Another holder had the source (the dev profile's crash dedupe, when a reload turned
+     * output.group on): what it held is this run's first lines, so they lead the group's. */
+    if (in->src.held) {
+        if (in->src.held->len) sbuf_append(&fi->held, in->src.held->data, in->src.held->len);
+        sbuf_free(in->src.held);
+    }
     inst_set_ctx(in, f->slot, fi);
     in->src.held = &fi->held;
 }
@@ -400,10 +407,14 @@ static void teardown_line(struct flow *f, char *text)
 {
     sbuf b;
     sbuf_init(&b);
+    /* written here, not through logmux's events: their redaction is applied here (a teardown
+     * command may hold a URL with a password) */
+    char *shown = redact_text(text);
     if (f->style.look && f->style.format == LOG_TEXT)
-        logfmt_global(&f->style, text, &b);
+        logfmt_global(&f->style, shown, &b);
     else
-        logfmt_event(&f->style, "teardown", NULL, 0, NULL, text, wall_time(), &b);
+        logfmt_event(&f->style, "teardown", NULL, 0, NULL, shown, wall_time(), &b);
+    free(shown);
     if (b.len) {
         fwrite(b.data, 1, b.len, stdout);
         fflush(stdout);

@@ -1805,12 +1805,24 @@ static bool child_is_own(struct sup *s, const struct proc_child *k)
     return false;
 }
 
-/* Keeps the children that are not roster's own at the front of kids; returns how many. */
+/* Whether a child the scan listed is still there as it was: a scan is read on the pool, and
+ * meanwhile an exec probe it saw may have ended and been reaped (its pid then no longer an
+ * observer's, and free for another process). Only the real backend's pids are in /proc. */
+static bool child_still_there(struct sup *s, const struct proc_child *k)
+{
+    if (s->be != &proc_backend_os) return true;
+    struct os_proc_stat st;
+    return os_proc_stat(k->pid, &st) == 0 && st.ppid == getpid() && st.state != 'Z' &&
+           st.start_ticks == k->start_ticks;
+}
+
+/* Keeps the children that are not roster's own, and still there, at the front of kids;
+ * returns how many. */
 static size_t orphans_filter(struct sup *s, struct proc_child *kids, size_t n)
 {
     size_t m = 0;
     for (size_t i = 0; i < n; i++)
-        if (!child_is_own(s, &kids[i])) kids[m++] = kids[i];
+        if (!child_is_own(s, &kids[i]) && child_still_there(s, &kids[i])) kids[m++] = kids[i];
     return m;
 }
 

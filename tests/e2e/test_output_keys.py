@@ -346,5 +346,24 @@ def test_to_yaml_round_trip_same_output_and_code():
         check(err1 == err2 == "", "%s: nothing on stderr: %r %r" % (args, err1, err2))
 
 
+def test_teardown_lines_mask_a_url_password():
+    """A teardown command's URL password is masked in roster's lines about it, as in every
+    event (review: the teardown's lines were written without the redaction)."""
+    cfg = """
+teardown: ["true postgres://app:td-s3cret@db.example/app"]
+roles:
+  web: {command: [@CHILD@, sleep, "1000"]}
+"""
+    for json_logs in (True, False):
+        with Roster(cfg, json_logs=json_logs) as r:
+            r.wait_event("started", "web") if json_logs else r.wait_line(r"web started")
+            code = r.stop()
+            out = "\n".join(r.output())
+            check(code == 0, "exit 0: %s" % out)
+            check("Running teardown command" in out and "postgres://app:****@db.example/app" in out,
+                  "the teardown is announced, its password masked: %s" % out)
+            check("td-s3cret" not in out, "no password in the output: %s" % out)
+
+
 if __name__ == "__main__":
     run(globals())

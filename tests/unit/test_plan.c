@@ -66,6 +66,17 @@ static void write_file(const char *name, const char *text)
     free(path);
 }
 
+/* What `roster check` prints for p (caller frees). */
+static char *printed(const struct plan *p)
+{
+    char *out = NULL;
+    size_t outlen = 0;
+    FILE *f = open_memstream(&out, &outlen);
+    plan_print(p, f);
+    fclose(f);
+    return out;
+}
+
 /* Writes yaml as the config and builds a plan with roles selected (NULL: all). Returns the
  * plan, or NULL with the diagnostics joined by newlines in *diag_text (caller frees). */
 static struct plan *build(const char *yaml, const char *roles, char **environ_, int max_connections,
@@ -435,11 +446,7 @@ static void test_env(void)
     free(label);
 
     /* `roster check` output keeps passwords out */
-    char *out = NULL;
-    size_t outlen = 0;
-    FILE *f = open_memstream(&out, &outlen);
-    plan_print(p, f);
-    fclose(f);
+    char *out = printed(p);
     CHECK(strstr(out, "postgres: postgres://u:****@db:5432/app") != NULL);
     CHECK(strstr(out, "redis: redis://:****@cache:6380") != NULL);
     CHECK(strstr(out, ":pw@") == NULL);
@@ -1069,6 +1076,26 @@ static void test_ports(void)
     plan_unref(p);
 }
 
+/* `roster check` masks a secret that ${VAR} put into a teardown command, as it does in a role's
+ * command (before, the teardown line showed it). */
+static void test_print_masks_teardown_secrets(void)
+{
+    char *envv[] = {"DB_PASSWORD=hunter2-secret", "PATH=/usr/bin:/bin", NULL};
+    char *diag = NULL;
+    struct plan *p = build("app: t\nteardown: [\"psql -c drop --password=${DB_PASSWORD}\"]\n"
+                           "roles:\n  web: {command: \"echo ${DB_PASSWORD}\"}\n",
+                           NULL, envv, 0, &diag);
+    CHECK(p != NULL);
+    free(diag);
+    if (!p) return;
+    char *out = printed(p);
+    CHECK(strstr(out, "teardown: psql -c drop --password=****\n") != NULL);
+    CHECK(strstr(out, "command: echo ****") != NULL);
+    CHECK(strstr(out, "hunter2-secret") == NULL);
+    free(out);
+    plan_unref(p);
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "/tmp/roster-test-plan-XXXXXX");
@@ -1090,6 +1117,7 @@ int main(void)
     test_probe_targets();
     test_argv();
     test_libs();
+    test_print_masks_teardown_secrets();
     unlink(cfg_path);
     free(cfg_path);
     rmdir(dir);
