@@ -14,13 +14,16 @@
 #define INPUT_MAX_LINE 65536
 
 struct sup_input {
-    /* roster's stdin (a terminal or a pipe), and the line being read */
+    /* roster's stdin (a terminal, a pipe, or a file read a chunk per loop turn), and the line
+     * being read */
     union {
         uv_handle_t h;
         uv_stream_t s;
         uv_tty_t tty;
         uv_pipe_t pipe;
+        uv_idle_t file;
     } in;
+    bool is_file;
     bool reading;
     bool ended; /* stdin's end was read: it is not read again */
     sbuf line;
@@ -108,28 +111,48 @@ static void read_stop(struct sup_input *x)
 {
     if (!x->reading) return;
     x->reading = false;
-    uv_read_stop(&x->in.s);
+    if (x->is_file)
+        uv_idle_stop(&x->in.file);
+    else
+        uv_read_stop(&x->in.s);
     uv_close(&x->in.h, NULL);
 }
 
-static void on_input(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
+/* Routes each whole line of what was read; n <= 0 is stdin's end (or an error: read no more). */
+static void input_feed(struct sup *s, struct sup_input *x, const char *base, ssize_t n)
 {
-    struct sup *s = st->data;
-    struct sup_input *x = s->input;
     for (ssize_t i = 0; i < n; i++) {
-        sbuf_putc(&x->line, buf->base[i]);
-        if (buf->base[i] == '\n' || x->line.len >= INPUT_MAX_LINE) {
+        sbuf_putc(&x->line, base[i]);
+        if (base[i] == '\n' || x->line.len >= INPUT_MAX_LINE) {
             input_route(s, x->line.data, x->line.len);
             sbuf_reset(&x->line);
         }
     }
-    if (n < 0) {
+    if (n <= 0) {
         /* the end of roster's stdin: a last line without its newline still goes */
         if (x->line.len) input_route(s, x->line.data, x->line.len);
         sbuf_reset(&x->line);
         x->ended = true;
         read_stop(x);
     }
+}
+
+static void on_input(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
+{
+    struct sup *s = st->data;
+    if (n != 0) input_feed(s, s->input, buf->base, n);
+}
+
+/* A file on stdin (`roster -i ... < lines.txt`, as concurrently takes it): libuv streams can't
+ * read a regular file, and a read of one does not wait on anybody, so one chunk is read each
+ * loop turn. */
+static void on_file(uv_idle_t *h)
+{
+    struct sup *s = h->data;
+    char buf[16384];
+    ssize_t n = read(0, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) return;
+    input_feed(s, s->input, buf, n);
 }
 
 static void read_start(struct sup *s, struct sup_input *x)
@@ -139,6 +162,16 @@ static void read_start(struct sup *s, struct sup_input *x)
     x->ended = true;
     uv_handle_type t = uv_guess_handle(0);
     int rc = -1;
+    if (t == UV_FILE) {
+        x->is_file = true;
+        if ((rc = uv_idle_init(s->loop, &x->in.file)) < 0) return;
+        x->in.h.data = s;
+        uv_unref(&x->in.h);
+        uv_idle_start(&x->in.file, on_file);
+        x->reading = true;
+        x->ended = false;
+        return;
+    }
     if (t == UV_TTY)
         rc = uv_tty_init(s->loop, &x->in.tty, 0, 1);
     else if (t == UV_NAMED_PIPE && (rc = uv_pipe_init(s->loop, &x->in.pipe, 0)) == 0 &&

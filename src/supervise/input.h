@@ -16,9 +16,9 @@
 
 #include "supervise/supervisor.h"
 
-/* Starts reading roster's stdin when the plan has input: and stdin is a terminal or a pipe (a
- * file or /dev/null gives nothing to route), and watching SIGWINCH. Neither keeps the loop
- * running. */
+/* Starts reading roster's stdin when the plan has input: and stdin is a terminal, a pipe or a
+ * file (`roster -i CMD < lines.txt`, as concurrently takes it; /dev/null ends at once), and
+ * watching SIGWINCH. Neither keeps the loop running. */
 void input_start(struct sup *s);
 /* A reload swapped the plan in: starts reading stdin when the new one has input: and the old
  * had none (its lines go to the current plan's input: role from then on). */

@@ -527,6 +527,23 @@ def test_cli_handle_input():
     check("[0] stop" in lines and code == 0, "%s %s" % (code, lines))
 
 
+def test_cli_handle_input_from_a_file():
+    # `roster -i CMD < lines.txt`, as concurrently takes it: libuv streams cannot read a regular
+    # file, and this used to hang with the command never getting its line
+    d = tmpdir()
+    path = os.path.join(d, "lines.txt")
+    with open(path, "w") as f:
+        f.write("from a file\n1:second\n")
+    with open(path) as f:
+        p = subprocess.run([ROSTER, "-i", "-n", "a,b", "head -n1", "head -n1"], cwd=d, stdin=f,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=20,
+                           env=dict(os.environ, FORCE_COLOR="0", NO_COLOR=""))
+    lines = [l for l in p.stdout.decode().split("\n") if l]
+    check("[a] from a file" in lines, lines)
+    check("[b] second" in lines, lines)
+    check(p.returncode == 0, "exit 0: %s %s" % (p.returncode, lines))
+
+
 def test_cli_control_socket_only_with_socket():
     # concurrently has no control socket: a command line has none (and does not load
     # libmicrohttpd for it) unless --socket asks for one
