@@ -994,6 +994,7 @@ static void print_schedules(FILE *out, const struct role_config *r, const envmap
             units_format_duration(s->timeout_ms, t, sizeof t);
             fprintf(out, " timeout %s", t);
         }
+        if (s->overlap == OVERLAP_ALLOW) fprintf(out, " overlap allow");
         sbuf b; /* the action as written: "METHOD URL", or the command's words */
         sbuf_init(&b);
         sbuf_puts(&b, s->http ? s->http : s->shell ? s->shell : "");
