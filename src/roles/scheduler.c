@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <time.h>
 #include <uv.h>
 
@@ -34,6 +35,8 @@
 #define SCHED_DRAIN_MS 1000
 /* One line of a command's output is framed in pieces of at most this many bytes. */
 #define SCHED_MAX_LINE 16384
+/* With overlap: allow, at most this many runs of one schedule go at once; more are skipped. */
+#define SCHED_MAX_RUNS 64
 /* An http action without timeout: gives up after this long. */
 #define SCHED_HTTP_TIMEOUT_MS (5 * 60 * 1000)
 
@@ -371,16 +374,18 @@ static void start_run(struct job *j, int64_t at)
     struct sched *s = j->s;
     char iso[40];
     cron_format_time(&j->tz, at, iso, sizeof iso);
-    if (j->running && j->cfg->overlap == OVERLAP_SKIP) {
+    if (j->running && (j->cfg->overlap == OVERLAP_SKIP || j->running >= SCHED_MAX_RUNS)) {
         j->skipped++;
-        logf_(j, "skipped the run of %s: the previous run is still going (%llu skipped)", iso,
+        logf_(j, "skipped the run of %s: %s (%llu skipped)", iso,
+              j->cfg->overlap == OVERLAP_SKIP ? "the previous run is still going"
+                                              : "too many runs are still going",
               (unsigned long long)j->skipped);
         return;
     }
     struct run *r = xcalloc(1, sizeof *r);
     r->job = j;
     r->scheduled_at = at;
-    r->started_ms = mono_ms();
+    r->started_ms = uv_now(s->loop); /* the clock the timeout timer runs on */
     uv_timer_init(s->loop, &r->timer);
     r->timer.data = r;
     r->next = s->runs;
@@ -497,6 +502,8 @@ int scheduler_main(const struct roster_config *cfg, const char *role, char **env
                 cfg->path);
         return 2;
     }
+    /* roster killed outright (SIGKILL) cannot stop its roles: this one then stops itself */
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
     uv_loop_t loop;
     uv_loop_init(&loop);
     struct sched s = {.loop = &loop, .role = role, .environ_ = environ_};

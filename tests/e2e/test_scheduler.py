@@ -6,6 +6,7 @@ import datetime as dt
 import http.server
 import os
 import re
+import signal
 import threading
 
 from harness import Roster, check, pid_exists, wait_for
@@ -64,6 +65,17 @@ def test_overlap_skip():
         r.stop()
 
 
+def test_overlap_allow():
+    r = sched_roster("      slow: {cron: \"@every 1s\", overlap: allow, command: \"sh -c 'echo x >> "
+                     "@DIR@/runs; sleep 3.5'\"}\n")
+    with r:
+        path = os.path.join(r.dir, "runs")
+        wait_for(lambda: len(read_lines(path)) >= 3, 30, "3 runs started")
+        # three started within the first one's 3.5 s: they ran side by side
+        check(not [l for l in r.output() if "finished" in l or "skipped" in l], r.tail())
+        r.stop()
+
+
 def test_timeout_kills_group():
     # the command leaves a grandchild in its group; the timeout kills the group whole
     r = sched_roster("      hang: {cron: \"@every 1s\", timeout: 1s, command: \"sh -c 'sleep 300 & "
@@ -92,6 +104,19 @@ def test_sigterm_stops_running_command():
         wait_for(lambda: pids_gone(pids), 10, "the running command gone")
         r.wait_line(r"^scheduler \| long: stopped after \d+\.\d+s \(roster is stopping\)$", 5)
         r.wait_line(r"^roster +\| scheduler stopped \(code 0\)$", 5)
+
+
+def test_roster_killed_stops_scheduler():
+    # SIGKILL to roster cannot stop its roles; the scheduler stops itself and its command
+    r = sched_roster("      long: {cron: \"@every 1s\", command: \"sh -c 'echo $$$$ >> @DIR@/pids; "
+                     "exec sleep 300'\"}\n")
+    with r:
+        sched = int(r.wait_line(r"^roster +\| scheduler started \(pid (\d+)\)$", 30).group(1))
+        path = os.path.join(r.dir, "pids")
+        wait_for(lambda: read_lines(path), 30, "the command started")
+        r.stop(sig=signal.SIGKILL)
+        wait_for(lambda: pids_gone([sched] + [int(p) for p in read_lines(path)]), 15,
+                 "the scheduler and its command gone")
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
