@@ -85,6 +85,7 @@ struct job {
 struct sched {
     uv_loop_t *loop;
     const char *role;
+    const char *cwd; /* the role's cwd:, or NULL */
     char **environ_;
     struct job *jobs;
     size_t njobs;
@@ -313,6 +314,7 @@ static void run_command(struct run *r, const char *at_iso)
     po.stdio = stdio;
     po.stdio_count = 3;
     po.exit_cb = on_exit_;
+    po.cwd = j->s->cwd; /* the role's (the supervisor started this process in roster's) */
     /* setsid: a process group of its own, which a timeout or a stop kills whole */
     po.flags = UV_PROCESS_DETACHED;
     r->proc.data = r;
@@ -506,7 +508,7 @@ int scheduler_main(const struct roster_config *cfg, const char *role, char **env
     prctl(PR_SET_PDEATHSIG, SIGTERM);
     uv_loop_t loop;
     uv_loop_init(&loop);
-    struct sched s = {.loop = &loop, .role = role, .environ_ = environ_};
+    struct sched s = {.loop = &loop, .role = role, .cwd = rc->cwd, .environ_ = environ_};
     s.jobs = xcalloc(rc->nschedules ? rc->nschedules : 1, sizeof *s.jobs);
     int ret = 0;
     for (size_t i = 0; i < rc->nschedules && ret == 0; i++, s.njobs++)

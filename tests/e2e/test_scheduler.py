@@ -119,6 +119,18 @@ def test_roster_killed_stops_scheduler():
                  "the scheduler and its command gone")
 
 
+def test_cwd_with_a_relative_config_path():
+    # -c names the file relative to roster's directory; the role's cwd is its commands'
+    cfg = ("roles:\n  scheduler:\n    builtin: scheduler\n    cwd: /\n    schedules:\n"
+           "      here: {cron: \"@every 1s\", command: \"sh -c 'pwd > @DIR@/where'\"}\n")
+    r = Roster(None, args=["-c", "sched.yaml"], json_logs=False, extra_files={"sched.yaml": cfg})
+    with r:
+        where = os.path.join(r.dir, "where")
+        wait_for(lambda: read_lines(where), 30, "the command ran")
+        check(read_lines(where) == ["/"], (read_lines(where), r.tail()))
+        r.stop()
+
+
 class Handler(http.server.BaseHTTPRequestHandler):
     seen = []
 
