@@ -42,6 +42,8 @@
 
 struct sched;
 
+/* A command's stdout or stderr: split into lines, each written framed with the schedule's name
+ * to the same stream of this process. */
 struct stream {
     uv_pipe_t pipe;
     struct linebuf lb;
@@ -54,7 +56,7 @@ struct stream {
 struct run {
     struct job *job;
     int64_t scheduled_at;
-    uint64_t started_ms; /* uv_hrtime in ms */
+    uint64_t started_ms; /* the loop's clock (uv_now), which the timeout runs on */
     uv_process_t proc;
     pid_t pid; /* the command's, also its process group's id; 0: none */
     struct stream out, err;
