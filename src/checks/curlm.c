@@ -188,6 +188,12 @@ struct curlm *curlm_new(uv_loop_t *loop)
 struct curlm_req *curlm_get(struct curlm *m, const char *url, uint64_t timeout_ms, curlm_cb cb,
                             void *ud)
 {
+    return curlm_request(m, "GET", url, timeout_ms, cb, ud);
+}
+
+struct curlm_req *curlm_request(struct curlm *m, const char *method, const char *url,
+                                uint64_t timeout_ms, curlm_cb cb, void *ud)
+{
     if (m->closing) return NULL;
     struct curlm_req *r = xcalloc(1, sizeof *r);
     r->m = m;
@@ -217,6 +223,14 @@ struct curlm_req *curlm_get(struct curlm *m, const char *url, uint64_t timeout_m
     curl_easy_setopt(r->easy, CURLOPT_MAXFILESIZE, 1L << 20);
     curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, discard);
     curl_easy_setopt(r->easy, CURLOPT_FORBID_REUSE, 1L);
+    if (!strcmp(method, "HEAD")) {
+        curl_easy_setopt(r->easy, CURLOPT_NOBODY, 1L);
+    } else if (strcmp(method, "GET")) {
+        /* an empty body, so that curl sends Content-Length: 0 rather than waiting on stdin */
+        if (!strcmp(method, "POST") || !strcmp(method, "PUT") || !strcmp(method, "PATCH"))
+            curl_easy_setopt(r->easy, CURLOPT_POSTFIELDS, "");
+        curl_easy_setopt(r->easy, CURLOPT_CUSTOMREQUEST, method);
+    }
     r->next = m->reqs;
     m->reqs = r;
     if (curl_multi_add_handle(m->multi, r->easy) != CURLM_OK) {

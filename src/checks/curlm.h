@@ -19,6 +19,9 @@ struct curlm *curlm_new(uv_loop_t *loop);
  * that curlm_cancel can stop before the callback, or NULL (the callback is then not called). */
 struct curlm_req *curlm_get(struct curlm *m, const char *url, uint64_t timeout_ms, curlm_cb cb,
                             void *ud);
+/* The same with a method ("GET", "POST", ...; a POST or PUT sends an empty body). */
+struct curlm_req *curlm_request(struct curlm *m, const char *method, const char *url,
+                                uint64_t timeout_ms, curlm_cb cb, void *ud);
 void curlm_cancel(struct curlm_req *r);
 /* Cancels every request and closes the loop handles; frees m once they are closed. */
 void curlm_close(struct curlm *m);

@@ -16,7 +16,7 @@ static const struct {
     {"status", CMD_STATUS, 0},   {"restart", CMD_RESTART, 1}, {"stop", CMD_STOP, 1},
     {"start", CMD_START, 1},     {"reload", CMD_RELOAD, 0},   {"health", CMD_HEALTH, -1},
     {"version", CMD_VERSION, 0}, {"help", CMD_HELP, 0},       {"cron", CMD_CRON, 1},
-    {"schedules", CMD_SCHEDULES, 0},
+    {"schedules", CMD_SCHEDULES, 0}, {"role", CMD_ROLE, 1},
 };
 
 const char *cli_usage(void)
@@ -34,6 +34,7 @@ const char *cli_usage(void)
            "  roster cron EXPR [--tz ZONE] [--from TIME] [--count N]\n"
            "                                            print the next N (5) fire times\n"
            "  roster schedules [-c FILE] [--from TIME] [--count N]\n"
+           "  roster role NAME [-c FILE]    (a builtin role's process; roster run starts it)\n"
            "                                            each schedule's next fire times\n"
            "  roster version | --help\n"
            "  roster [concurrently's options] COMMAND...  run commands as concurrently 9 does\n"
@@ -313,6 +314,7 @@ int cli_parse(int argc, char **argv, char **environ_, struct cli *c, char *err, 
         snprintf(err, errlen, "'%s' needs a role name",
                  c->cmd == CMD_RESTART ? "restart"
                  : c->cmd == CMD_STOP  ? "stop"
+                 : c->cmd == CMD_ROLE  ? "role"
                                        : "start");
         return -1;
     }

@@ -19,6 +19,7 @@ enum cli_cmd {
     CMD_HEALTH,
     CMD_CRON,
     CMD_SCHEDULES,
+    CMD_ROLE,
     CMD_VERSION,
     CMD_HELP,
 };

@@ -53,8 +53,9 @@ enum probe_kind { PROBE_NONE, PROBE_HTTP, PROBE_TCP, PROBE_EXEC, PROBE_LOG, PROB
 enum role_builtin { BUILTIN_NONE, BUILTIN_SCHEDULER };
 
 /* One entry of a scheduler role's schedules: when (cron in tz) and what (a command, or an http
- * request "METHOD URL"). Read and checked here; the scheduler that runs them is issue 12's next
- * part. */
+ * request "METHOD URL"). Read and checked here; roles/scheduler.c runs them. */
+/* overlap: an occurrence that comes while the previous run still goes is skipped, or runs too */
+enum schedule_overlap { OVERLAP_SKIP, OVERLAP_ALLOW };
 struct schedule_config {
     char *name;
     src_pos pos;
@@ -64,6 +65,7 @@ struct schedule_config {
     strvec argv;  /* command: as a list */
     char *http;   /* "METHOD URL" */
     uint64_t timeout_ms; /* 0: none */
+    enum schedule_overlap overlap;
 };
 
 struct dep {

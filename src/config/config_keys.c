@@ -1177,6 +1177,10 @@ static void schedule_done(struct walk *w)
                   cmd ? ", not both" : "");
 }
 
+static const char *const overlap_names[] = {"skip", "allow"};
+static const struct choices overlaps = {CHOICES(overlap_names)};
+_Static_assert(sizeof(enum schedule_overlap) == sizeof(int), "enum schedule_overlap is int-sized");
+
 #define SCHED(f) offsetof(struct schedule_config, f)
 static const struct key_def schedule_keys[] = {
     {KEY("cron", key_cron, SCHED(cron))},
@@ -1184,6 +1188,7 @@ static const struct key_def schedule_keys[] = {
     {KEY("command", key_sched_command, SCHED(argv))},
     {KEY("http", key_sched_http, SCHED(http))},
     {KEY("timeout", key_duration, SCHED(timeout_ms)), .min = 1},
+    {KEY("overlap", key_choice, SCHED(overlap)), .choices = &overlaps},
 };
 static const struct key_table schedule_table = {KEYS("a schedule", schedule_keys),
                                                 .done = schedule_done};

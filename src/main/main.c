@@ -21,6 +21,7 @@
 #include "datastore/services.h"
 #include "plan/libs.h"
 #include "plan/plan.h"
+#include "roles/scheduler.h"
 #include "serve/serve.h"
 #include "supervise/flow.h"
 #include "supervise/supervisor.h"
@@ -132,6 +133,17 @@ static int cmd_run(const struct cli *c)
 }
 
 static int cmd_version(void);
+
+/* roster role NAME: a builtin role as its own process, which the supervisor starts (plan.c
+ * gives the role this command line), so that a fault in it never touches roster itself. */
+static int cmd_role(const struct cli *c)
+{
+    struct roster_config cfg;
+    if (cli_load_config(c, environ, &cfg) < 0) return 2;
+    int rc = scheduler_main(&cfg, c->arg, environ);
+    config_free(&cfg);
+    return rc;
+}
 
 /* concurrently's command line (issue 9 §1): its options and commands as an in-memory config,
  * run as roster runs one (or printed as YAML with --to-yaml). */
@@ -265,6 +277,7 @@ int main(int argc, char **argv)
     case CMD_HEALTH: rc = commands_health(&c, environ); break;
     case CMD_CRON: rc = commands_cron(&c, environ); break;
     case CMD_SCHEDULES: rc = commands_schedules(&c, environ); break;
+    case CMD_ROLE: rc = cmd_role(&c); break;
     default: rc = commands_control(&c, environ); break;
     }
     cli_free(&c);

@@ -516,9 +516,18 @@ static int apply_budget(struct plan *p, int usable, diags *d)
 /* The argv a role's copies are exec'd with. A string command without shell syntax is exec'd as
  * its words, as foreman does: the pid is the program's, it gets the stop signal itself, its own
  * exit status is reported, and no /bin/sh stays beside it. */
-static void build_argv(struct plan_role *pr)
+static void build_argv(const struct plan *p, struct plan_role *pr)
 {
     const struct role_config *r = pr->cfg;
+    if (r->builtin != BUILTIN_NONE) {
+        /* roster's own binary, as it is now (the path it was started by may have changed) */
+        strvec_pushdup(&pr->argv, "/proc/self/exe");
+        strvec_pushdup(&pr->argv, "role");
+        strvec_pushdup(&pr->argv, r->name);
+        strvec_pushdup(&pr->argv, "-c");
+        strvec_pushdup(&pr->argv, p->cfg.path);
+        return;
+    }
     if (!r->shell) {
         strvec_copy(&pr->argv, &r->argv);
         return;
@@ -709,11 +718,6 @@ struct plan *plan_build(struct roster_config *cfg, const struct plan_opts *opts,
         if (r->wait_redis && !p->cfg.redis.enabled)
             diags_add(d, r->pos, "role '%s' waits for redis, but the config has no redis: section",
                       r->name);
-        if (r->builtin != BUILTIN_NONE && p->roles[i].selected && !opts->plan_only)
-            diags_add(d, r->pos,
-                      "role '%s': builtin: scheduler does not run yet (issue 12); `roster check` "
-                      "and `roster schedules` read its schedules (--role selects the others)",
-                      r->name);
     }
     /* postgres.instances by role; a role named twice takes the later count */
     strmap fleet = {0};
@@ -723,7 +727,7 @@ struct plan *plan_build(struct roster_config *cfg, const struct plan_opts *opts,
         struct plan_role *pr = &p->roles[i];
         resolve_user(p, pr, opts, d);
         build_env(p, pr, opts);
-        build_argv(pr);
+        build_argv(p, pr);
         check_paths(p, pr, opts, d);
         size_t fi;
         bool listed = strmap_get(&fleet, pr->cfg->name, &fi);
@@ -990,6 +994,7 @@ static void print_schedules(FILE *out, const struct role_config *r, const envmap
             units_format_duration(s->timeout_ms, t, sizeof t);
             fprintf(out, " timeout %s", t);
         }
+        if (s->overlap == OVERLAP_ALLOW) fprintf(out, " overlap allow");
         sbuf b; /* the action as written: "METHOD URL", or the command's words */
         sbuf_init(&b);
         sbuf_puts(&b, s->http ? s->http : s->shell ? s->shell : "");

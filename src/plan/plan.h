@@ -105,8 +105,8 @@ struct plan_opts {
     plan_check_dir check_dir;
     plan_find_program find_program;
     void *fs_ctx;
-    /* A plan to print or count (check, budget, schedules), not to run: builtin roles, which do
-     * not run yet, are no error in it. */
+    /* A plan to print or count (check, budget, schedules), not to run. Nothing reads it since
+     * builtin roles run (roles/scheduler.c); kept for the checks a run alone needs. */
     bool plan_only;
 };
 

@@ -97,7 +97,9 @@ void role_spawn_opts(const struct role *r, struct spawn_opts *so)
 {
     const struct plan_role *pr = role_plan(r);
     memset(so, 0, sizeof *so);
-    so->cwd = pr->cfg->cwd;
+    /* a builtin role starts where roster runs, so that -c FILE reads the same file; it applies
+     * cwd to what it runs itself */
+    so->cwd = pr->cfg->builtin == BUILTIN_NONE ? pr->cfg->cwd : NULL;
     so->set_user = pr->has_user;
     so->uid = pr->uid;
     so->gid = pr->gid;

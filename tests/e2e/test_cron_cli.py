@@ -124,9 +124,9 @@ def test_schedules_command():
     ], out)
 
 
-def test_check_shows_schedules_and_run_refuses():
+def test_check_shows_schedules():
     if not HAVE_TZDATA:
-        print("SKIP test_check_shows_schedules_and_run_refuses: no tzdata")
+        print("SKIP test_check_shows_schedules: no tzdata")
         return
     path = scheduler_config()
     code, out, err = run_roster(["check", "-c", path], timeout=20)
@@ -136,9 +136,10 @@ def test_check_shows_schedules_and_run_refuses():
           "http://127.0.0.1:3000/run\n" in out, out)
     check('    schedule beat: cron "@every 30s" tz (TZ, else UTC) timeout 10s: command echo hi\n'
           in out, out)
-    # Nothing runs the schedules yet: a run says so rather than start a role without a program.
-    code, out, err = run_roster(["run", "-c", path], timeout=20)
-    check(code == 2 and "role 'scheduler': builtin: scheduler does not run yet" in err, err)
+    # test_scheduler.py runs them; overlap: allow is shown
+    path = scheduler_config(SCHEDULER.replace("timeout: 10s", "timeout: 10s, overlap: allow"))
+    code, out, err = run_roster(["check", "-c", path], timeout=20)
+    check(code == 0 and " timeout 10s overlap allow: command echo hi\n" in out, (out, err))
     # A plan that is counted, not run, has it (and its Postgres share).
     path = scheduler_config("postgres: {url: postgres://app@127.0.0.1:1/app}\n" + SCHEDULER)
     code, out, err = run_roster(["budget", "-c", path, "--max-connections", "50"], timeout=20)

@@ -1,0 +1,543 @@
+/* scheduler.c — the built-in scheduler role: one uv timer per schedule, armed for the next
+ * occurrence that cron_next computes; each occurrence runs the schedule's command (in a process
+ * group of its own, its output framed with the schedule's name) or its http request (libcurl on
+ * the loop), and each run is logged with its outcome and duration. It runs in its own process
+ * (`roster role NAME`), so it reaps only its own children and may use uv_spawn. */
+#include "roles/scheduler.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <time.h>
+#include <uv.h>
+
+#include "base/shellwords.h"
+#include "base/util.h"
+#include "checks/curlm.h"
+#include "log/linebuf.h"
+#include "sched/cron.h"
+#include "sched/tz.h"
+
+/* A timer wakes at least this often, so that a change of the system clock is noticed within it
+ * (uv timers run on the monotonic clock; occurrences are wall-clock instants). */
+#define SCHED_MAX_SLEEP_MS 60000
+/* An occurrence found more than this late (the clock jumped forward, the machine slept) is
+ * missed and logged, not run: the next one is computed from now. */
+#define SCHED_LATE_MS 30000
+/* A command's group is sent SIGKILL this long after SIGTERM (timeout, or roster stopping). */
+#define SCHED_KILL_GRACE_MS 5000
+/* After a command's process exits, its output pipes are read this much longer: a grandchild
+ * that keeps them open must not hold the run open. */
+#define SCHED_DRAIN_MS 1000
+/* One line of a command's output is framed in pieces of at most this many bytes. */
+#define SCHED_MAX_LINE 16384
+/* With overlap: allow, at most this many runs of one schedule go at once; more are skipped. */
+#define SCHED_MAX_RUNS 64
+/* An http action without timeout: gives up after this long. */
+#define SCHED_HTTP_TIMEOUT_MS (5 * 60 * 1000)
+
+struct sched;
+
+/* A command's stdout or stderr: split into lines, each written framed with the schedule's name
+ * to the same stream of this process. */
+struct stream {
+    uv_pipe_t pipe;
+    struct linebuf lb;
+    struct run *run;
+    FILE *out;
+    bool open;
+};
+
+/* One run of a schedule: a command or an http request. */
+struct run {
+    struct job *job;
+    int64_t scheduled_at;
+    uint64_t started_ms; /* the loop's clock (uv_now), which the timeout runs on */
+    uv_process_t proc;
+    pid_t pid; /* the command's, also its process group's id; 0: none */
+    struct stream out, err;
+    int pending; /* parts still to end before the run is done (handles, the request) */
+    bool exited, timed_out, stopped;
+    int64_t exit_status;
+    int term_signal;
+    uv_timer_t timer; /* the timeout, then the kill grace, or the drain after exit */
+    enum { PHASE_TIMEOUT, PHASE_GRACE, PHASE_DRAIN } phase;
+    struct curlm_req *req;
+    long http_status; /* 0: no response */
+    char http_err[160];
+    struct run *next;
+};
+
+/* One schedule of the role. */
+struct job {
+    struct sched *s;
+    const struct schedule_config *cfg;
+    struct cron cron;
+    struct tz tz;
+    uv_timer_t timer;
+    int64_t due; /* the next occurrence, seconds since the epoch */
+    int running;
+    uint64_t skipped, runs;
+};
+
+struct sched {
+    uv_loop_t *loop;
+    const char *role;
+    const char *cwd; /* the role's cwd:, or NULL */
+    char **environ_;
+    struct job *jobs;
+    size_t njobs;
+    struct run *runs; /* running */
+    struct curlm *curl;
+    uv_signal_t sigterm, sigint;
+    bool stopping;
+};
+
+static void logf_(const struct job *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The scheduler's own lines: "NAME: text" on stdout (the supervisor frames them with the role's
+ * prefix, as it frames any role's output). */
+static void logf_(const struct job *j, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    printf("%s: ", j->cfg->name);
+    vprintf(fmt, ap);
+    putchar('\n');
+    va_end(ap);
+    fflush(stdout);
+}
+
+static void on_fire(uv_timer_t *t);
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static uint64_t mono_ms(void) { return uv_hrtime() / 1000000; }
+
+/* --- runs ----------------------------------------------------------------------------------- */
+
+static void run_free(uv_handle_t *h)
+{
+    struct run *r = h->data;
+    struct job *j = r->job;
+    struct sched *s = j->s;
+    for (struct run **p = &s->runs; *p; p = &(*p)->next)
+        if (*p == r) {
+            *p = r->next;
+            break;
+        }
+    j->running--;
+    linebuf_free(&r->out.lb);
+    linebuf_free(&r->err.lb);
+    free(r);
+    if (s->stopping && !s->runs) uv_stop(s->loop);
+}
+
+/* Logs how a run ended; then the run's last handle is closed and it is freed. */
+static void run_done(struct run *r)
+{
+    struct job *j = r->job;
+    double secs = (double)(mono_ms() - r->started_ms) / 1000.0;
+    const char *what = j->cfg->http ? "the request was aborted" : "the command's group was killed";
+    if (r->timed_out)
+        logf_(j, "failed: timed out after %.3fs (%s)", secs, what);
+    else if (r->stopped)
+        logf_(j, "stopped after %.3fs (roster is stopping)", secs);
+    else if (j->cfg->http && r->http_status >= 200 && r->http_status <= 299)
+        logf_(j, "finished ok: HTTP %ld in %.3fs", r->http_status, secs);
+    else if (j->cfg->http && r->http_status > 0)
+        logf_(j, "failed: HTTP %ld in %.3fs", r->http_status, secs);
+    else if (j->cfg->http)
+        logf_(j, "failed: %s in %.3fs", r->http_err[0] ? r->http_err : "request failed", secs);
+    else if (r->term_signal)
+        logf_(j, "failed: killed by signal %d after %.3fs", r->term_signal, secs);
+    else if (r->exit_status == 0)
+        logf_(j, "finished ok: exit 0 in %.3fs", secs);
+    else
+        logf_(j, "failed: exit %lld in %.3fs", (long long)r->exit_status, secs);
+    uv_close((uv_handle_t *)&r->timer, run_free);
+}
+
+static void run_unref(struct run *r)
+{
+    if (--r->pending == 0) run_done(r);
+}
+
+static void closed(uv_handle_t *h) { run_unref(h->data); }
+
+static void stream_close(struct stream *st)
+{
+    if (!st->open) return;
+    st->open = false;
+    uv_close((uv_handle_t *)&st->pipe, closed);
+}
+
+static void emit_line(void *ud, const char *line, size_t len, int kind)
+{
+    struct stream *st = ud;
+    (void)kind;
+    fprintf(st->out, "%s | %.*s\n", st->run->job->cfg->name, (int)len, line);
+    fflush(st->out);
+}
+
+static struct stream *stream_of(uv_handle_t *h)
+{
+    struct run *r = h->data;
+    return (uv_pipe_t *)h == &r->out.pipe ? &r->out : &r->err;
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    size_t avail;
+    (void)suggested;
+    buf->base = linebuf_space(&stream_of(h)->lb, &avail);
+    buf->len = avail;
+}
+
+static void on_read(uv_stream_t *h, ssize_t n, const uv_buf_t *buf)
+{
+    struct stream *st = stream_of((uv_handle_t *)h);
+    (void)buf;
+    if (n > 0) {
+        linebuf_commit(&st->lb, (size_t)n, emit_line, st);
+    } else if (n < 0) {
+        linebuf_flush(&st->lb, emit_line, st);
+        stream_close(st);
+    }
+}
+
+static void kill_group(struct run *r, int sig)
+{
+    if (r->pid > 0) kill(-r->pid, sig);
+}
+
+static void on_run_timer(uv_timer_t *t);
+
+/* Ends a run early: the request is aborted; the command's group gets SIGTERM, then SIGKILL. */
+static void run_abort(struct run *r)
+{
+    if (r->req) {
+        curlm_cancel(r->req);
+        r->req = NULL;
+        run_unref(r);
+        return;
+    }
+    if (r->exited || r->phase == PHASE_GRACE) return;
+    kill_group(r, SIGTERM);
+    r->phase = PHASE_GRACE;
+    uv_timer_start(&r->timer, on_run_timer, SCHED_KILL_GRACE_MS, 0);
+}
+
+static void on_run_timer(uv_timer_t *t)
+{
+    struct run *r = t->data;
+    switch (r->phase) {
+    case PHASE_TIMEOUT:
+        r->timed_out = true;
+        run_abort(r);
+        break;
+    case PHASE_GRACE: kill_group(r, SIGKILL); break;
+    case PHASE_DRAIN:
+        linebuf_flush(&r->out.lb, emit_line, &r->out);
+        linebuf_flush(&r->err.lb, emit_line, &r->err);
+        stream_close(&r->out);
+        stream_close(&r->err);
+        break;
+    }
+}
+
+static void on_exit_(uv_process_t *p, int64_t status, int sig)
+{
+    struct run *r = p->data;
+    /* a group that was being killed is killed whole, though its leader has gone */
+    if (r->phase == PHASE_GRACE) kill_group(r, SIGKILL);
+    r->exited = true;
+    r->exit_status = status;
+    r->term_signal = sig;
+    r->phase = PHASE_DRAIN;
+    uv_timer_start(&r->timer, on_run_timer, SCHED_DRAIN_MS, 0);
+    uv_close((uv_handle_t *)p, closed);
+}
+
+/* The command's words: a list as written; a string split when it needs no shell, else
+ * /bin/sh -c STRING (as roster runs a role's command). */
+static void command_argv(const struct schedule_config *c, strvec *argv)
+{
+    if (!c->shell) {
+        strvec_copy(argv, &c->argv);
+        return;
+    }
+    if (shellwords_split(c->shell, argv)) return;
+    strvec_pushdup(argv, "/bin/sh");
+    strvec_pushdup(argv, "-c");
+    strvec_pushdup(argv, c->shell);
+}
+
+static void run_command(struct run *r, const char *at_iso)
+{
+    struct job *j = r->job;
+    struct sched *s = j->s;
+    strvec argv = {0}, env = {0};
+    command_argv(j->cfg, &argv);
+    for (char **e = s->environ_; e && *e; e++)
+        if (strncmp(*e, "ROSTER_SCHEDULE=", 16) && strncmp(*e, "ROSTER_SCHEDULED_AT=", 20))
+            strvec_pushdup(&env, *e);
+    strvec_push(&env, xasprintf("ROSTER_SCHEDULE=%s", j->cfg->name));
+    strvec_push(&env, xasprintf("ROSTER_SCHEDULED_AT=%s", at_iso));
+    strvec_push(&argv, NULL);
+    strvec_push(&env, NULL);
+
+    struct stream *sts[2] = {&r->out, &r->err};
+    uv_stdio_container_t stdio[3];
+    stdio[0].flags = UV_IGNORE;
+    for (int i = 0; i < 2; i++) {
+        uv_pipe_init(s->loop, &sts[i]->pipe, 0);
+        sts[i]->pipe.data = r;
+        sts[i]->run = r;
+        sts[i]->out = i == 0 ? stdout : stderr;
+        sts[i]->open = true;
+        linebuf_init(&sts[i]->lb, SCHED_MAX_LINE, 0);
+        stdio[i + 1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
+        stdio[i + 1].data.stream = (uv_stream_t *)&sts[i]->pipe;
+        r->pending++;
+    }
+    uv_process_options_t po = {0};
+    po.file = argv.v[0];
+    po.args = argv.v;
+    po.env = env.v;
+    po.stdio = stdio;
+    po.stdio_count = 3;
+    po.exit_cb = on_exit_;
+    po.cwd = j->s->cwd; /* the role's (the supervisor started this process in roster's) */
+    /* setsid: a process group of its own, which a timeout or a stop kills whole */
+    po.flags = UV_PROCESS_DETACHED;
+    r->proc.data = r;
+    r->pending++; /* the process handle, closed at exit (or now, when the spawn failed) */
+    int rc = uv_spawn(s->loop, &r->proc, &po);
+    if (rc < 0) {
+        logf_(j, "cannot run %s: %s", argv.v[0], uv_strerror(rc));
+        r->exit_status = 127;
+        stream_close(&r->out);
+        stream_close(&r->err);
+        uv_close((uv_handle_t *)&r->proc, closed);
+    } else {
+        r->pid = r->proc.pid;
+        uv_read_start((uv_stream_t *)&r->out.pipe, on_alloc, on_read);
+        uv_read_start((uv_stream_t *)&r->err.pipe, on_alloc, on_read);
+        if (j->cfg->timeout_ms) uv_timer_start(&r->timer, on_run_timer, j->cfg->timeout_ms, 0);
+    }
+    strvec_free(&argv);
+    strvec_free(&env);
+}
+
+static void on_http(void *ud, long status, const char *err, double seconds)
+{
+    struct run *r = ud;
+    (void)seconds;
+    r->req = NULL;
+    if (status == -ETIMEDOUT) r->timed_out = true;
+    r->http_status = status > 0 ? status : 0;
+    snprintf(r->http_err, sizeof r->http_err, "%s", err ? err : "");
+    run_unref(r);
+}
+
+/* "METHOD URL" (the loader checked the form). */
+static void run_http(struct run *r)
+{
+    struct job *j = r->job;
+    const char *h = j->cfg->http, *sp = strchr(h, ' ');
+    char method[16];
+    snprintf(method, sizeof method, "%.*s", sp && sp - h < 16 ? (int)(sp - h) : 0, h);
+    const char *url = sp ? sp + 1 : h;
+    while (*url == ' ')
+        url++;
+    if (!j->s->curl) j->s->curl = curlm_new(j->s->loop);
+    /* no timeout: curl's own cap keeps a hung server from holding the schedule forever */
+    uint64_t to = j->cfg->timeout_ms ? j->cfg->timeout_ms : SCHED_HTTP_TIMEOUT_MS;
+    r->pending++;
+    r->req = j->s->curl ? curlm_request(j->s->curl, method, url, to, on_http, r) : NULL;
+    if (!r->req) {
+        snprintf(r->http_err, sizeof r->http_err, "%s",
+                 j->s->curl ? "cannot start the request" : "libcurl is not installed");
+        run_unref(r);
+    }
+}
+
+/* --- timers --------------------------------------------------------------------------------- */
+
+static void start_run(struct job *j, int64_t at)
+{
+    struct sched *s = j->s;
+    char iso[40];
+    cron_format_time(&j->tz, at, iso, sizeof iso);
+    if (j->running && (j->cfg->overlap == OVERLAP_SKIP || j->running >= SCHED_MAX_RUNS)) {
+        j->skipped++;
+        logf_(j, "skipped the run of %s: %s (%llu skipped)", iso,
+              j->cfg->overlap == OVERLAP_SKIP ? "the previous run is still going"
+                                              : "too many runs are still going",
+              (unsigned long long)j->skipped);
+        return;
+    }
+    struct run *r = xcalloc(1, sizeof *r);
+    r->job = j;
+    r->scheduled_at = at;
+    r->started_ms = uv_now(s->loop); /* the clock the timeout timer runs on */
+    uv_timer_init(s->loop, &r->timer);
+    r->timer.data = r;
+    r->next = s->runs;
+    s->runs = r;
+    j->running++;
+    j->runs++;
+    logf_(j, "started the run of %s", iso);
+    r->pending = 1; /* released below, once the run's parts are counted */
+    if (j->cfg->http)
+        run_http(r);
+    else
+        run_command(r, iso);
+    run_unref(r);
+}
+
+/* Arms j's timer for its due time, waking at least every SCHED_MAX_SLEEP_MS. */
+static void arm(struct job *j)
+{
+    int64_t left = j->due * 1000 - wall_ms();
+    if (left < 0) left = 0;
+    if (left > SCHED_MAX_SLEEP_MS) left = SCHED_MAX_SLEEP_MS;
+    uv_timer_start(&j->timer, on_fire, (uint64_t)left, 0);
+}
+
+/* The next occurrence after t; false (logged) when there is none. */
+static bool next_after(struct job *j, int64_t t)
+{
+    if (cron_next(&j->cron, &j->tz, t, &j->due)) return true;
+    logf_(j, "has no further occurrence; it stops");
+    return false;
+}
+
+static void on_fire(uv_timer_t *t)
+{
+    struct job *j = t->data;
+    if (j->s->stopping) return;
+    int64_t now = wall_ms(), now_s = now / 1000;
+    if (now < j->due * 1000) {
+        /* Early: a wake to notice clock changes. Set back, the clock makes the next occurrence
+         * earlier than the one waited for: it is computed from now again. */
+        int64_t again;
+        if (cron_next(&j->cron, &j->tz, now_s, &again) && again < j->due) j->due = again;
+        arm(j);
+        return;
+    }
+    if (now - j->due * 1000 > SCHED_LATE_MS) {
+        char iso[40];
+        cron_format_time(&j->tz, j->due, iso, sizeof iso);
+        logf_(j, "missed the run of %s (the clock jumped forward, or roster was stopped); "
+                 "the next is computed from now", iso);
+    } else {
+        start_run(j, j->due);
+    }
+    if (next_after(j, now_s)) arm(j);
+}
+
+/* --- the process ---------------------------------------------------------------------------- */
+
+static void on_signal(uv_signal_t *h, int sig)
+{
+    struct sched *s = h->data;
+    (void)sig;
+    if (s->stopping) return;
+    s->stopping = true;
+    for (size_t i = 0; i < s->njobs; i++)
+        uv_timer_stop(&s->jobs[i].timer);
+    for (struct run *r = s->runs; r; r = r->next) {
+        r->stopped = true;
+        run_abort(r);
+    }
+    if (!s->runs) uv_stop(s->loop);
+}
+
+static void close_walk(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    if (!uv_is_closing(h)) uv_close(h, NULL);
+}
+
+/* Reads a schedule's cron and zone (the loader accepted both; TZ of this environment, the
+ * default zone, may still name none). Returns 0, or -1 with the error printed. */
+static int job_init(struct sched *s, struct job *j, const struct schedule_config *c)
+{
+    j->s = s;
+    j->cfg = c;
+    struct cron_error ce;
+    if (cron_parse(c->cron, &j->cron, &ce)) {
+        char msg[160];
+        cron_error_format(&ce, msg, sizeof msg);
+        fprintf(stderr, "roster role %s: schedule %s: %s\n", s->role, c->name, msg);
+        return -1;
+    }
+    const char *name = c->tz, *dir = NULL;
+    for (char **e = s->environ_; e && *e; e++) {
+        if (!c->tz && !strncmp(*e, "TZ=", 3) && (*e)[3]) name = *e + 3;
+        if (!strncmp(*e, "TZDIR=", 6)) dir = *e + 6;
+    }
+    enum tz_err te = tz_load(name ? name : "UTC", dir, &j->tz);
+    if (te) {
+        fprintf(stderr, "roster role %s: schedule %s: time zone '%.80s': %s\n", s->role, c->name,
+                name, tz_strerror(te));
+        return -1;
+    }
+    return 0;
+}
+
+int scheduler_main(const struct roster_config *cfg, const char *role, char **environ_)
+{
+    const struct role_config *rc = NULL;
+    for (size_t i = 0; i < cfg->nroles; i++)
+        if (!strcmp(cfg->roles[i].name, role)) rc = &cfg->roles[i];
+    if (!rc || rc->builtin != BUILTIN_SCHEDULER) {
+        fprintf(stderr, "roster role: '%s' is no role with builtin: scheduler in %s\n", role,
+                cfg->path);
+        return 2;
+    }
+    /* roster killed outright (SIGKILL) cannot stop its roles: this one then stops itself */
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    struct sched s = {.loop = &loop, .role = role, .cwd = rc->cwd, .environ_ = environ_};
+    s.jobs = xcalloc(rc->nschedules ? rc->nschedules : 1, sizeof *s.jobs);
+    int ret = 0;
+    for (size_t i = 0; i < rc->nschedules && ret == 0; i++, s.njobs++)
+        if (job_init(&s, &s.jobs[i], &rc->schedules[i]) < 0) ret = 2;
+    if (ret == 0) {
+        uv_signal_init(&loop, &s.sigterm);
+        uv_signal_init(&loop, &s.sigint);
+        s.sigterm.data = s.sigint.data = &s;
+        uv_signal_start(&s.sigterm, on_signal, SIGTERM);
+        uv_signal_start(&s.sigint, on_signal, SIGINT);
+        int64_t now_s = wall_ms() / 1000;
+        for (size_t i = 0; i < s.njobs; i++) {
+            struct job *j = &s.jobs[i];
+            uv_timer_init(&loop, &j->timer);
+            j->timer.data = j;
+            if (next_after(j, now_s)) arm(j);
+        }
+        printf("%zu schedule%s\n", s.njobs, s.njobs == 1 ? "" : "s");
+        fflush(stdout);
+        uv_run(&loop, UV_RUN_DEFAULT);
+    }
+    if (s.curl) curlm_close(s.curl);
+    uv_walk(&loop, close_walk, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    uv_loop_close(&loop);
+    for (size_t i = 0; i < s.njobs; i++)
+        tz_free(&s.jobs[i].tz);
+    free(s.jobs);
+    return ret;
+}

@@ -1,0 +1,173 @@
+"""The built-in scheduler role (issue 12): `roster run` starts a builtin: scheduler role as its
+own process (`roster role NAME`); its schedules fire at their cron times and run a command (own
+process group, ROSTER_SCHEDULE and ROSTER_SCHEDULED_AT, timeout, overlap) or an http request;
+each run is logged with its outcome."""
+import datetime as dt
+import http.server
+import os
+import re
+import signal
+import threading
+
+from harness import Roster, check, pid_exists, wait_for
+
+
+def sched_roster(schedules):
+    """A roster whose only role is a scheduler with these schedules (YAML lines, indented 6)."""
+    return Roster("roles:\n  scheduler:\n    builtin: scheduler\n    schedules:\n" + schedules,
+                  json_logs=False)
+
+
+def read_lines(path):
+    try:
+        with open(path) as f:
+            return [l.rstrip("\n") for l in f if l.endswith("\n")]
+    except FileNotFoundError:
+        return []
+
+
+def pids_gone(pids):
+    return all(not pid_exists(p) for p in pids)
+
+
+def test_every_second_env():
+    r = sched_roster("      tick: {cron: \"@every 1s\", command: \"sh -c 'echo "
+                     "$${ROSTER_SCHEDULE} $${ROSTER_SCHEDULED_AT} >> @DIR@/fires'\"}\n")
+    with r:
+        path = os.path.join(r.dir, "fires")
+        lines = wait_for(lambda: (lambda l: l if len(l) >= 4 else None)(read_lines(path)), 30,
+                         "4 fires of @every 1s")
+        r.wait_line(r"^scheduler \| tick: finished ok: exit 0 in \d+\.\d+s$", timeout=10)
+        check(r.stop() == 0, r.tail())
+    times = []
+    for l in lines:
+        name, at = l.split(" ")
+        check(name == "tick", l)
+        t = dt.datetime.fromisoformat(at)
+        check(t.utcoffset() is not None and t.microsecond == 0, l)
+        times.append(int(t.timestamp()))
+    # one run per occurrence, each a whole second (the epoch's multiples of 1s), in order; a
+    # loaded machine may leave one out (no catch-up), never run one twice
+    check(all(b > a for a, b in zip(times, times[1:])), lines)
+    check(times[-1] - times[0] <= 2 * (len(times) - 1), lines)
+    starts = [l for l in r.output() if re.match(r"^scheduler \| tick: started the run of ", l)]
+    check(len(starts) >= 4, r.tail())
+
+
+def test_overlap_skip():
+    r = sched_roster("      slow: {cron: \"@every 1s\", command: \"sh -c 'echo x >> @DIR@/runs; "
+                     "sleep 3.5'\"}\n")
+    with r:
+        r.wait_line(r"^scheduler \| slow: skipped the run of \S+: the previous run is still "
+                    r"going \(2 skipped\)$", timeout=30)
+        check(len(read_lines(os.path.join(r.dir, "runs"))) == 1, r.tail())
+        r.wait_line(r"^scheduler \| slow: finished ok: exit 0 in [3-9]\.\d+s$", timeout=30)
+        r.stop()
+
+
+def test_overlap_allow():
+    r = sched_roster("      slow: {cron: \"@every 1s\", overlap: allow, command: \"sh -c 'echo x >> "
+                     "@DIR@/runs; sleep 3.5'\"}\n")
+    with r:
+        path = os.path.join(r.dir, "runs")
+        wait_for(lambda: len(read_lines(path)) >= 3, 30, "3 runs started")
+        # three started within the first one's 3.5 s: they ran side by side
+        check(not [l for l in r.output() if "finished" in l or "skipped" in l], r.tail())
+        r.stop()
+
+
+def test_timeout_kills_group():
+    # the command leaves a grandchild in its group; the timeout kills the group whole
+    r = sched_roster("      hang: {cron: \"@every 1s\", timeout: 1s, command: \"sh -c 'sleep 300 & "
+                     "echo $$! >> @DIR@/pids; sleep 300'\"}\n")
+    with r:
+        m = r.wait_line(r"^scheduler \| hang: failed: timed out after (\d+\.\d+)s \(the command's "
+                        r"group was killed\)$", timeout=30)
+        check(float(m.group(1)) >= 1.0, m.group(0))
+        first = int(read_lines(os.path.join(r.dir, "pids"))[0])
+        wait_for(lambda: pids_gone([first]), 15, "the timed-out command's grandchild gone")
+        r.stop()
+        pids = [int(p) for p in read_lines(os.path.join(r.dir, "pids"))]
+        wait_for(lambda: pids_gone(pids), 15, "every grandchild gone after roster stopped")
+
+
+def test_sigterm_stops_running_command():
+    r = sched_roster("      long: {cron: \"@every 1s\", command: \"sh -c 'echo $$$$ >> @DIR@/pids; "
+                     "exec sleep 300'\"}\n")
+    with r:
+        path = os.path.join(r.dir, "pids")
+        wait_for(lambda: read_lines(path), 30, "the command started")
+        r.wait_line(r"^scheduler \| long: skipped the run of ", timeout=30)
+        check(r.stop(timeout=30) == 0, r.tail())
+        pids = [int(p) for p in read_lines(path)]
+        check(len(pids) == 1, pids)
+        wait_for(lambda: pids_gone(pids), 10, "the running command gone")
+        r.wait_line(r"^scheduler \| long: stopped after \d+\.\d+s \(roster is stopping\)$", 5)
+        r.wait_line(r"^roster +\| scheduler stopped \(code 0\)$", 5)
+
+
+def test_roster_killed_stops_scheduler():
+    # SIGKILL to roster cannot stop its roles; the scheduler stops itself and its command
+    r = sched_roster("      long: {cron: \"@every 1s\", command: \"sh -c 'echo $$$$ >> @DIR@/pids; "
+                     "exec sleep 300'\"}\n")
+    with r:
+        sched = int(r.wait_line(r"^roster +\| scheduler started \(pid (\d+)\)$", 30).group(1))
+        path = os.path.join(r.dir, "pids")
+        wait_for(lambda: read_lines(path), 30, "the command started")
+        r.stop(sig=signal.SIGKILL)
+        wait_for(lambda: pids_gone([sched] + [int(p) for p in read_lines(path)]), 15,
+                 "the scheduler and its command gone")
+
+
+def test_cwd_with_a_relative_config_path():
+    # -c names the file relative to roster's directory; the role's cwd is its commands'
+    cfg = ("roles:\n  scheduler:\n    builtin: scheduler\n    cwd: /\n    schedules:\n"
+           "      here: {cron: \"@every 1s\", command: \"sh -c 'pwd > @DIR@/where'\"}\n")
+    r = Roster(None, args=["-c", "sched.yaml"], json_logs=False, extra_files={"sched.yaml": cfg})
+    with r:
+        where = os.path.join(r.dir, "where")
+        wait_for(lambda: read_lines(where), 30, "the command ran")
+        check(read_lines(where) == ["/"], (read_lines(where), r.tail()))
+        r.stop()
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    seen = []
+
+    def answer(self):
+        Handler.seen.append((self.command, self.path))
+        code = 200 if self.path == "/ok" else 503
+        self.send_response(code)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    do_GET = do_POST = do_DELETE = answer
+
+    def log_message(self, *a):
+        pass
+
+
+def test_http_action():
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    port = srv.server_address[1]
+    try:
+        r = sched_roster("      ok: {cron: \"@every 1s\", http: \"POST http://127.0.0.1:%d/ok\"}\n"
+                         "      bad: {cron: \"@every 1s\", http: \"DELETE http://127.0.0.1:%d/bad\"}\n"
+                         "      down: {cron: \"@every 1s\", timeout: 2s, http: "
+                         "\"GET http://127.0.0.1:1/x\"}\n" % (port, port))
+        with r:
+            r.wait_line(r"^scheduler \| ok: finished ok: HTTP 200 in \d+\.\d+s$", timeout=30)
+            r.wait_line(r"^scheduler \| bad: failed: HTTP 503 in \d+\.\d+s$", timeout=30)
+            r.wait_line(r"^scheduler \| down: failed: .* in \d+\.\d+s$", timeout=30)
+            r.stop()
+        check(("POST", "/ok") in Handler.seen, Handler.seen)
+        check(("DELETE", "/bad") in Handler.seen, Handler.seen)
+        check(not [s for s in Handler.seen if s[0] not in ("POST", "DELETE")], Handler.seen)
+    finally:
+        srv.shutdown()
+
+
+if __name__ == "__main__":
+    from harness import run
+    run(globals())
