@@ -38,6 +38,7 @@ struct pgconn {
     uint64_t connect_timeout_ms;
     struct retry_backoff backoff; /* the wait before each retry */
     pgconn_state_cb cb;
+    bool (*may_try)(void *ud);
     void *ud;
     enum pg_state st;
     PGconn *conn;
@@ -444,6 +445,11 @@ static void split_list(strvec *out, const char *list)
 static void begin(struct pgconn *c)
 {
     if (c->st == PG_CLOSED) return;
+    if (c->may_try && !c->may_try(c->ud)) {
+        c->st = PG_RETRY;
+        uv_timer_start(&c->timer, on_retry, PGCONN_HOLD_MS, 0);
+        return;
+    }
     strvec_free(&c->ok_hosts);
     strvec_free(&c->ok_addrs);
     strvec_free(&c->ok_ports);
@@ -501,6 +507,7 @@ struct pgconn *pgconn_new(uv_loop_t *loop, const struct pgconn_opts *o, pgconn_s
                                         .max_ms = o->retry_max_ms ? o->retry_max_ms : 10000};
     c->cb = cb;
     c->ud = ud;
+    c->may_try = o->may_try;
     c->st = PG_IDLE;
     uv_timer_init(loop, &c->timer);
     c->timer.data = c;

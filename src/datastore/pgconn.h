@@ -23,7 +23,12 @@ struct pgconn_opts {
     const char *appname; /* application_name */
     uint64_t connect_timeout_ms;
     uint64_t retry_max_ms; /* backoff cap between attempts */
+    /* Asked before each attempt (NULL: always try); false waits PGCONN_HOLD_MS and asks again.
+     * The owner holds attempts while the server may be starting: a connection that lands while
+     * Postgres starts makes it log "FATAL: the database system is starting up". */
+    bool (*may_try)(void *ud);
 };
+#define PGCONN_HOLD_MS 100
 
 struct pgconn *pgconn_new(uv_loop_t *loop, const struct pgconn_opts *o, pgconn_state_cb cb,
                           void *ud);

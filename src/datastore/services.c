@@ -218,6 +218,18 @@ static bool server_may_be_starting(struct sup *s)
     return false;
 }
 
+/* Roster's own Postgres connection is not tried while a role that may be the server is starting:
+ * one landing while Postgres starts makes it log "FATAL: the database system is starting up" on
+ * a normal first start. At most SERVER_HOLD_MS from roster's start: a role that never gets ready
+ * must not keep roster (and whatever waits for Postgres) from connecting. */
+#define SERVER_HOLD_MS 30000
+static bool pg_may_try(void *ud)
+{
+    struct services *v = ud;
+    if (v->pg_ever_up || uv_now(v->s->loop) - v->started_ms >= SERVER_HOLD_MS) return true;
+    return !server_may_be_starting(v->s);
+}
+
 static void on_pg_state(void *ud, bool up, const char *err)
 {
     struct services *v = ud;
@@ -279,7 +291,8 @@ static int on_start(void *ud, struct sup *s)
     if (p->cfg.pg.enabled && p->pg_own_url) {
         char app[128];
         snprintf(app, sizeof app, "%s:roster", p->cfg.app);
-        struct pgconn_opts o = {.url = p->pg_own_url, .appname = app};
+        struct pgconn_opts o = {.url = p->pg_own_url, .appname = app, .may_try = pg_may_try};
+        v->started_ms = uv_now(s->loop);
         v->pg = pgconn_new(s->loop, &o, on_pg_state, v);
         uv_timer_init(s->loop, &v->sample_timer);
         v->sample_timer.data = v;

@@ -27,6 +27,7 @@ struct services {
     bool pg_up;
     bool pg_down_logged;
     bool pg_ever_up;
+    uint64_t started_ms; /* uv_now when roster's own connections began */
     double pg_response; /* seconds, last sample; < 0 none */
     bool settings_known;
     int max_conn, su_reserved, reserved;
