@@ -548,6 +548,15 @@ int commands_budget(const struct cli *c, char **environ_)
                 none = cfg.pg.instances[j].copies == 0;
         if (!none) sbuf_printf(&runs, "%s%s", runs.len ? "," : "", cfg.roles[i].name);
     }
+    if (!runs.len && cfg.nroles) {
+        /* no selection would mean "every role", which then runs with 0 copies */
+        fprintf(stderr, "roster budget: every role has 0 copies (postgres.instances or "
+                        "--instances): the fleet has no Postgres budget to plan\n");
+        sbuf_free(&runs);
+        config_free(&cfg);
+        diags_free(&d);
+        return 2;
+    }
     struct plan_inputs in;
     plan_inputs_init(&in, environ_);
     struct plan_opts po = plan_inputs_opts(&in, runs.len ? runs.data : NULL, c->max_connections);

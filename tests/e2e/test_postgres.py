@@ -179,6 +179,11 @@ roles:
     total = int(out.strip().split("\n")[-1].split()[1])
     check(rows[0][:5] == ["api", "0", "3", "0", "0"] and
           sum(int(r[4]) for r in rows) == total, out)
+    # every role given 0 copies: nothing to plan, said as such (it used to plan every role and
+    # blame this roster for running them)
+    code, out, err = run_roster(["budget", "-c", path, "--max-connections", "25", "--instances",
+                                 "migrate=0,api=0,worker=0,cron=0"])
+    check(code == 2 and "every role has 0 copies" in err and "this roster runs" not in err, err)
     # an impossible plan names the numbers
     code, out, err = run_roster(["budget", "-c", path, "--max-connections", "8"])
     check(code == 2 and "postgres budget: 4 copies of weighted roles need at least one connection "
