@@ -422,7 +422,11 @@ static void act_spawn(struct instance *in)
     close(out[1]);
     if (err[1] >= 0) close(err[1]);
     /* a tty role's input goes to its master: a descriptor of its own, closed with stdin's */
-    if (c->tty && (rc == 0 || pid > 0)) in->stdin_fd = fcntl(out[0], F_DUPFD_CLOEXEC, 3);
+    if (c->tty && (rc == 0 || pid > 0) && (in->stdin_fd = fcntl(out[0], F_DUPFD_CLOEXEC, 3)) < 0)
+        logmux_event(&s->log, "warning", c->name, in->index, NULL,
+                     "%s: no descriptor for its terminal's input (%s): input and window size "
+                     "changes do not reach it",
+                     in->label, strerror(errno));
     if (inp[0] >= 0) {
         close(inp[0]);
         /* a child that does not read must not block the loop: what does not fit is refused */
