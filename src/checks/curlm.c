@@ -320,3 +320,12 @@ void curlm_close(struct curlm *m)
     uv_timer_stop(&m->timer);
     uv_close((uv_handle_t *)&m->timer, handle_closed);
 }
+
+int64_t curlm_retry_after(const struct curlm_req *r)
+{
+    curl_off_t secs = -1;
+    /* curl reads both forms, delay-seconds and an HTTP date (made seconds from now) */
+    if (curl_easy_getinfo(r->easy, CURLINFO_RETRY_AFTER, &secs) != CURLE_OK) return -1;
+    /* 0 is also what curl says when there was no header: both mean "now", i.e. none */
+    return secs > 0 ? (int64_t)secs : -1;
+}
