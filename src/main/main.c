@@ -22,6 +22,7 @@
 #include "plan/libs.h"
 #include "plan/plan.h"
 #include "roles/scheduler.h"
+#include "roles/worker.h"
 #include "serve/serve.h"
 #include "supervise/flow.h"
 #include "supervise/supervisor.h"
@@ -140,7 +141,9 @@ static int cmd_role(const struct cli *c)
 {
     struct roster_config cfg;
     if (cli_load_config(c, environ, &cfg) < 0) return 2;
-    int rc = scheduler_main(&cfg, c->arg, environ);
+    const struct role_config *r = config_find_role(&cfg, c->arg);
+    int rc = r && r->builtin == BUILTIN_WORKER ? worker_main(&cfg, c->arg, environ)
+                                               : scheduler_main(&cfg, c->arg, environ);
     config_free(&cfg);
     return rc;
 }
