@@ -484,18 +484,6 @@ odd:
 
 /* ---- the calls ---------------------------------------------------------------------------- */
 
-/* A worker id: what names allow, up to 128 characters (host names and pids fit). */
-static bool worker_ok(const char *w)
-{
-    if (!w || !*w || strlen(w) > 128) return false;
-    char part[JOBS_NAME_MAX + 1];
-    for (size_t i = 0; w[i]; i += JOBS_NAME_MAX) {
-        snprintf(part, sizeof part, "%s", w + i);
-        if (!jobs_name_ok(part)) return false;
-    }
-    return true;
-}
-
 enum jobs_err jobs_enqueue(struct jobs_store *st, const struct job_new *j, jobs_result_cb cb,
                            void *ud)
 {
@@ -520,7 +508,7 @@ enum jobs_err jobs_enqueue(struct jobs_store *st, const struct job_new *j, jobs_
 enum jobs_err jobs_fetch(struct jobs_store *st, const char *worker, const char *const *queues,
                          const unsigned *weights, size_t n, jobs_job_cb cb, void *ud)
 {
-    if (!st || !cb || !worker_ok(worker) || !queues || n < 1 || n > JOBS_FETCH_QUEUES_MAX)
+    if (!st || !cb || !jobs_worker_ok(worker) || !queues || n < 1 || n > JOBS_FETCH_QUEUES_MAX)
         return JOBS_E_INVALID;
     for (size_t i = 0; i < n; i++)
         if (!jobs_name_ok(queues[i]) || (weights && (weights[i] < 1 || weights[i] > 1000)))
@@ -543,7 +531,7 @@ enum jobs_err jobs_fetch(struct jobs_store *st, const char *worker, const char *
 enum jobs_err jobs_done(struct jobs_store *st, const char *worker, uint64_t id, jobs_result_cb cb,
                         void *ud)
 {
-    if (!st || !cb || !worker_ok(worker) || !id) return JOBS_E_INVALID;
+    if (!st || !cb || !jobs_worker_ok(worker) || !id) return JOBS_E_INVALID;
     struct call *c = call_new(st, OP_DONE, JS_DONE);
     arg(c, worker);
     arg_int(c, (long long)id);
@@ -558,7 +546,7 @@ enum jobs_err jobs_done(struct jobs_store *st, const char *worker, uint64_t id, 
 enum jobs_err jobs_fail(struct jobs_store *st, const char *worker, uint64_t id, const char *error,
                         int64_t retry_at_ms, jobs_result_cb cb, void *ud)
 {
-    if (!st || !cb || !worker_ok(worker) || !id || retry_at_ms < 0) return JOBS_E_INVALID;
+    if (!st || !cb || !jobs_worker_ok(worker) || !id || retry_at_ms < 0) return JOBS_E_INVALID;
     size_t n = error ? strlen(error) : 0;
     if (n > JOBS_ERROR_MAX) {
         /* cut at a character's start, so the text stays UTF-8 */
@@ -581,7 +569,7 @@ enum jobs_err jobs_fail(struct jobs_store *st, const char *worker, uint64_t id, 
 enum jobs_err jobs_heartbeat(struct jobs_store *st, const char *worker, uint64_t ttl_ms,
                              jobs_result_cb cb, void *ud)
 {
-    if (!st || !cb || !worker_ok(worker) || ttl_ms < 1) return JOBS_E_INVALID;
+    if (!st || !cb || !jobs_worker_ok(worker) || ttl_ms < 1) return JOBS_E_INVALID;
     struct call *c = call_new(st, OP_HEARTBEAT, JS_HEARTBEAT);
     arg(c, worker);
     arg_int(c, (long long)ttl_ms);
@@ -606,7 +594,7 @@ enum jobs_err jobs_reap(struct jobs_store *st, uint64_t lock_ttl_ms, jobs_result
 enum jobs_err jobs_requeue_active(struct jobs_store *st, const char *worker, jobs_result_cb cb,
                                   void *ud)
 {
-    if (!st || !cb || !worker_ok(worker)) return JOBS_E_INVALID;
+    if (!st || !cb || !jobs_worker_ok(worker)) return JOBS_E_INVALID;
     struct call *c = call_new(st, OP_REQUEUE, JS_REQUEUE);
     arg(c, worker);
     c->cb.r = cb;
