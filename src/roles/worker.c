@@ -486,7 +486,8 @@ static void on_signal(uv_signal_t *h, int sig)
     int n = running_slots(w, SLOT_RUNNING);
     char in[32];
     units_format_duration(at, in, sizeof in);
-    logw(w, "%s: draining: no more jobs taken; %d running job%s may finish within %s", strsignal(sig),
+    logw(w, "%s: draining: no more jobs taken; %d running job%s may finish within %s",
+         sig == SIGTERM ? "SIGTERM" : "SIGINT",
          n, n == 1 ? "" : "s", in);
     uv_timer_start(&w->drain_timer, on_drain_timer, at, 0);
     maybe_finish(w);
@@ -505,6 +506,11 @@ static void make_id(struct worker *w)
     char host[100] = "host";
     gethostname(host, sizeof host - 1);
     host[sizeof host - 1] = '\0';
+    /* the store takes [A-Za-z0-9_.:-] in a worker id */
+    for (char *c = host; *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+              *c == '_' || *c == '.' || *c == '-'))
+            *c = '-';
     unsigned char r[4] = {0};
     uv_random(NULL, NULL, r, sizeof r, 0, NULL);
     snprintf(w->id, sizeof w->id, "%s:%ld:%02x%02x%02x%02x", host, (long)getpid(), r[0], r[1],
