@@ -6,7 +6,7 @@ import os
 import shutil
 import subprocess
 
-from harness import Failure, Roster
+from harness import SANITIZER, Failure, Roster
 
 JOBS_CLIENT = os.environ.get("JOBS_CLIENT", "")
 APP = "wtest"
@@ -53,11 +53,22 @@ class Jobs:
         pass
 
 
+class WorkerRoster(Roster):
+    """A Roster whose roles' output is checked too: the worker role is roster's own program, and
+    a sanitizer report of it arrives as its output lines, not as roster's stderr."""
+
+    def cleanup(self):
+        super().cleanup()
+        bad = [l for l in self.output() if SANITIZER.search(l)]
+        if bad:
+            raise Failure("sanitizer report from a role:\n" + "\n".join(self.output()[-60:]))
+
+
 def worker_roster(redis_url, role_yaml, extra="", env=None):
     """A roster with app wtest, the Redis, and a worker role (role_yaml: its keys, indented 4)."""
     cfg = ("app: %s\nredis: {url: \"%s\"}\nroles:\n  worker:\n    builtin: worker\n%s%s"
            % (APP, redis_url, role_yaml, extra))
-    return Roster(cfg, json_logs=False, env=env)
+    return WorkerRoster(cfg, json_logs=False, env=env)
 
 
 def have_redis():
