@@ -1395,6 +1395,19 @@ static int key_handler_headers(struct walk *w, const struct key_def *k, yaml_nod
     return rc;
 }
 
+/* secret: signs each request; an empty one (an unset ${VAR:-}) would sign with no key at all. */
+static int key_handler_secret(struct walk *w, const struct key_def *k, yaml_node_t *v)
+{
+    char *s = get_str(w->L, v, what_of(k));
+    if (s && !*s) {
+        err_at(w->L, v, "handler '%s': secret is empty (leave it out to send unsigned requests)",
+               handler_type(w));
+        free(s);
+        return -1;
+    }
+    return set_str(w, k, s);
+}
+
 static void handler_http_done(struct walk *w)
 {
     if (!walk_seen(w, "url"))
@@ -1406,7 +1419,7 @@ static const struct key_def handler_http_keys[] = {
     {KEY("url", key_handler_url, HANDLER(url))},
     {KEY("method", key_handler_method, HANDLER(method))},
     {KEY("headers", key_handler_headers, 0)},
-    {KEY("secret", key_str, HANDLER(secret))},
+    {KEY("secret", key_handler_secret, HANDLER(secret))},
 };
 static const struct key_table handler_http_table = {KEYS("a handler's http", handler_http_keys),
                                                     .done = handler_http_done};
