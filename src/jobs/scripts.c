@@ -36,7 +36,7 @@
     "local function requeue(w)\n"                                                                \
     "  local n = 0\n"                                                                            \
     "  local ids = redis.call('LRANGE', P..'active:'..w, 0, -1)\n"                               \
-    "  for i = #ids, 1, -1 do\n"                                                                 \
+    "  for i = 1, #ids do\n"                                                                 \
     "    local id = ids[i]\n"                                                                    \
     "    local k = P..'job:'..id\n"                                                              \
     "    local q = redis.call('HGET', k, 'queue')\n"                                             \

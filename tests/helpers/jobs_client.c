@@ -245,9 +245,18 @@ static void on_fetchn(void *ud, const struct jobs_result *r, const struct job *j
     }
 }
 
+static void on_next(uv_timer_t *t)
+{
+    (void)t;
+    next_op();
+}
+
 static void on_wait(uv_timer_t *t)
 {
     (void)t;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddBoolToObject(o, "ok", true);
+    emit(o);
     next_op();
 }
 
@@ -291,7 +300,8 @@ static bool run(cJSON *op)
         if (jobs_validate(&j, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, err, sizeof err)) {
             struct jobs_result r = {.err = JOBS_E_INVALID, .detail = err};
             emit(result_json(&r));
-            return true; /* answered; the caller goes on */
+            uv_timer_start(&timer, on_next, 0, 0);
+            return true;
         }
         e = jobs_enqueue(st, &j, on_result, "enqueue");
     } else if (!strcmp(name, "fetch")) {
@@ -342,7 +352,7 @@ static bool run(cJSON *op)
             cJSON_AddStringToObject(o, "err", "down");
             cJSON_AddNumberToObject(o, "errno", -rc);
             emit(o);
-            return true;
+            uv_timer_start(&timer, on_next, 0, 0);
         }
         return true;
     } else if (!strcmp(name, "wait_ms")) {
@@ -360,7 +370,7 @@ static bool run(cJSON *op)
             fn.by_queue = fn.ids = NULL;
         }
         /* nothing is in flight: go on from the next loop turn */
-        uv_timer_start(&timer, on_wait, 0, 0);
+        uv_timer_start(&timer, on_next, 0, 0);
     }
     return true;
 }
@@ -374,31 +384,90 @@ static void finish_all(void)
     redisconn_close(conn);
 }
 
+/* stdin, read on the loop (a blocking read would hold the loop's timers, reconnects among
+ * them, while the test is between two operations). */
+static uv_pipe_t in;
+static char *inbuf;
+static size_t inlen;
+static bool in_eof, busy;
+#define INBUF_MAX (4 * JOBS_PAYLOAD_MAX)
+
+static void stop_input(void)
+{
+    if (!one_op && !uv_is_closing((uv_handle_t *)&in)) uv_close((uv_handle_t *)&in, NULL);
+}
+
 /* The next line of stdin (or the one operation), run; at the end, everything closed. */
 static void next_op(void)
 {
     if (cur_op) cJSON_Delete(cur_op), cur_op = NULL;
+    busy = false;
     for (;;) {
-        static char line[4 * JOBS_PAYLOAD_MAX];
-        const char *text;
+        char *text;
         if (one_op) {
             if (one_op == (const char *)1) break;
-            text = one_op;
+            text = strdup(one_op);
             one_op = (const char *)1;
         } else {
-            if (!fgets(line, sizeof line, stdin)) break;
-            if (line[strspn(line, " \t\r\n")] == '\0') continue;
-            text = line;
+            char *nl = inbuf ? memchr(inbuf, '\n', inlen) : NULL;
+            if (!nl) {
+                if (!in_eof) return; /* on_read calls again */
+                if (inlen == 0) break;
+                nl = inbuf + inlen; /* a last line without its newline */
+                inbuf = realloc(inbuf, inlen + 1);
+                nl = inbuf + inlen;
+                inlen++;
+            }
+            *nl = '\0';
+            size_t n = (size_t)(nl - inbuf) + 1;
+            text = strdup(inbuf);
+            memmove(inbuf, inbuf + n, inlen - n);
+            inlen -= n;
+            if (text[strspn(text, " \t\r")] == '\0') {
+                free(text);
+                continue;
+            }
         }
         cur_op = cJSON_Parse(text);
+        busy = true;
         if (!cur_op || !run(cur_op)) {
             fprintf(stderr, "jobs_client: malformed operation: %.200s\n", text);
+            free(text);
             exit_code = 2;
             break;
         }
+        free(text);
         return;
     }
+    busy = true; /* done: nothing more is run */
+    stop_input();
     finish_all();
+}
+
+static void on_alloc(uv_handle_t *h, size_t want, uv_buf_t *buf)
+{
+    (void)h;
+    (void)want;
+    static char chunk[65536];
+    *buf = uv_buf_init(chunk, sizeof chunk);
+}
+
+static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+    (void)s;
+    if (n < 0) {
+        in_eof = true;
+        uv_read_stop((uv_stream_t *)&in);
+    } else if (n > 0) {
+        if (inlen + (size_t)n > INBUF_MAX) {
+            fprintf(stderr, "jobs_client: a line longer than %d bytes\n", INBUF_MAX);
+            exit(2);
+        }
+        inbuf = realloc(inbuf, inlen + (size_t)n + 1);
+        memcpy(inbuf + inlen, buf->base, (size_t)n);
+        inlen += (size_t)n;
+    }
+    if (!busy && started) next_op();
 }
 
 static void on_state(void *ud, bool up, const char *err)
@@ -420,6 +489,7 @@ static void on_connect_timeout(uv_timer_t *t)
             redisconn_error(conn) ? redisconn_error(conn) : "?");
     exit_code = 1;
     started = true;
+    stop_input();
     finish_all();
 }
 
@@ -441,8 +511,14 @@ int main(int argc, char **argv)
     st = jobs_store_new(loop, conn, argv[2]);
     uv_timer_init(loop, &timer);
     uv_timer_start(&timer, on_connect_timeout, 3000, 0);
+    if (!one_op) {
+        uv_pipe_init(loop, &in, 0);
+        uv_pipe_open(&in, 0);
+        uv_read_start((uv_stream_t *)&in, on_alloc, on_read);
+    }
     redisconn_start(conn);
     uv_run(loop, UV_RUN_DEFAULT);
     uv_loop_close(loop);
+    free(inbuf);
     return exit_code;
 }
