@@ -17,6 +17,10 @@
  *   ["list", QUEUE, STATE, LIMIT, CURSOR|null]                          → "jobs", "next"
  *   ["raw", [ARGV...], TIMEOUT_MS]   redisconn_command itself            → "reply" or err
  *   ["wait_ms", MS]   waits on the loop (no store call)
+ *   ["wake_listen"]   subscribes a second connection to the wake channel → when subscribed
+ *   ["wake_wait", QUEUE, TIMEOUT_MS]  waits for a wake message naming QUEUE (one received since
+ *                     the last wake_wait counts) → "waited_us", "subscribes" (times the
+ *                     subscription was made); err "timeout" when none came
  * Exit: 0 when every line was run (whatever each answered), 1 when Redis never came up
  * (connect timeout 3 s), 2 on a malformed operation. */
 #include <cjson/cJSON.h>
@@ -37,6 +41,15 @@ static const char *one_op;
 static int exit_code;
 static uv_timer_t timer;
 static bool started;
+
+/* the wake channel's listener */
+static struct redisconn *sub;
+static int subscribes;
+static bool listen_pending;  /* wake_listen waits for its first subscribe */
+static char *wake_want;      /* wake_wait's queue while it waits */
+static uint64_t wake_since;  /* when wake_wait began (uv_hrtime) */
+static char woke[JOBS_FETCH_QUEUES_MAX][JOBS_NAME_MAX + 1]; /* queues woken, not yet waited */
+static int nwoke;
 
 /* fetchn's tally */
 static struct {
@@ -251,6 +264,66 @@ static void on_next(uv_timer_t *t)
     next_op();
 }
 
+static void wake_answer(bool ok)
+{
+    uv_timer_stop(&timer);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddBoolToObject(o, "ok", ok);
+    if (!ok) cJSON_AddStringToObject(o, "err", "timeout");
+    cJSON_AddNumberToObject(o, "waited_us", (double)((uv_hrtime() - wake_since) / 1000));
+    cJSON_AddNumberToObject(o, "subscribes", subscribes);
+    free(wake_want);
+    wake_want = NULL;
+    emit(o);
+    uv_timer_start(&timer, on_next, 0, 0); /* not on hiredis's stack, nor run()'s */
+}
+
+/* A queue woken while wake_wait looks for it answers it; else it is kept (bounded). */
+static bool take_woken(const char *q)
+{
+    for (int i = 0; i < nwoke; i++)
+        if (!strcmp(woke[i], q)) {
+            memmove(woke[i], woke[i + 1], (size_t)(nwoke - i - 1) * sizeof woke[0]);
+            nwoke--;
+            return true;
+        }
+    return false;
+}
+
+static void on_wake(void *ud, const char *channel, const char *msg, size_t len)
+{
+    (void)ud;
+    (void)channel;
+    if (!msg) {
+        subscribes++;
+        if (listen_pending) {
+            listen_pending = false;
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddBoolToObject(o, "ok", true);
+            emit(o);
+            uv_timer_start(&timer, on_next, 0, 0);
+        }
+        return;
+    }
+    if (wake_want && len == strlen(wake_want) && !memcmp(msg, wake_want, len)) {
+        wake_answer(true);
+        return;
+    }
+    if (len <= JOBS_NAME_MAX && nwoke < JOBS_FETCH_QUEUES_MAX) {
+        for (int i = 0; i < nwoke; i++)
+            if (strlen(woke[i]) == len && !memcmp(woke[i], msg, len)) return;
+        memcpy(woke[nwoke], msg, len);
+        woke[nwoke++][len] = '\0';
+    }
+}
+
+static void on_wake_timeout(uv_timer_t *t)
+{
+    (void)t;
+    wake_answer(false);
+}
+
+
 static void on_wait(uv_timer_t *t)
 {
     (void)t;
@@ -261,6 +334,14 @@ static void on_wait(uv_timer_t *t)
 }
 
 static cJSON *cur_op;
+static const char *redis_url;
+
+static void on_sub_state(void *ud, bool up, const char *err)
+{
+    (void)ud;
+    (void)up;
+    (void)err;
+}
 
 static uint64_t num(cJSON *op, int i)
 {
@@ -355,6 +436,28 @@ static bool run(cJSON *op)
             uv_timer_start(&timer, on_next, 0, 0);
         }
         return true;
+    } else if (!strcmp(name, "wake_listen")) {
+        char err[256];
+        struct redisconn_opts o = {.url = redis_url, .connect_timeout_ms = 3000};
+        if (sub) return false;
+        sub = redisconn_new(loop, &o, on_sub_state, NULL, err, sizeof err);
+        if (!sub || redisconn_subscribe(sub, jobs_wake_channel(st), on_wake, NULL) < 0)
+            return false;
+        listen_pending = true;
+        redisconn_start(sub);
+        return true;
+    } else if (!strcmp(name, "wake_wait")) {
+        const char *q = str(op, 1);
+        if (!sub || !q) return false;
+        wake_since = uv_hrtime();
+        if (take_woken(q)) {
+            wake_want = strdup(q);
+            wake_answer(true);
+            return true;
+        }
+        wake_want = strdup(q);
+        uv_timer_start(&timer, on_wake_timeout, num(op, 2), 0);
+        return true;
     } else if (!strcmp(name, "wait_ms")) {
         uv_timer_start(&timer, on_wait, num(op, 1), 0);
         return true;
@@ -379,6 +482,7 @@ static void finish_all(void)
 {
     uv_timer_stop(&timer);
     uv_close((uv_handle_t *)&timer, NULL);
+    if (sub) redisconn_close(sub);
     jobs_store_free(st);
     st = NULL;
     redisconn_close(conn);
@@ -500,6 +604,7 @@ int main(int argc, char **argv)
         return 2;
     }
     one_op = argc == 4 ? argv[3] : NULL;
+    redis_url = argv[1];
     loop = uv_default_loop();
     char err[256];
     struct redisconn_opts o = {.url = argv[1], .connect_timeout_ms = 3000};
