@@ -37,11 +37,9 @@
 /* Delayed jobs are promoted at their due time, and at least this often. */
 #define WORKER_PROMOTE_EVERY_MS 1000
 #define WORKER_PROMOTE_BATCH 1000
-/* With nothing to do, the queues are asked again after this long (5 ms for the first second of
- * idleness, so that a job enqueued to an idle worker starts within milliseconds; then 50 ms). */
-#define WORKER_IDLE_POLL_FAST_MS 5
-#define WORKER_IDLE_POLL_SLOW_MS 50
-#define WORKER_IDLE_FAST_FOR_MS 1000
+/* An idle worker is woken by the store's wake channel (a job became ready); it asks the queues
+ * anyway after this long, the safety net for a wake missed while the subscription was down. */
+#define WORKER_IDLE_POLL_MS 1000
 /* A held outcome, or a failed store call, is tried again after this long. */
 #define WORKER_RETRY_WRITE_MS 1000
 /* The drain stops the handlers this long before stop.timeout, to requeue in time. */
@@ -70,7 +68,7 @@ struct worker {
     const struct role_config *rc;
     const struct worker_config *wc;
     char id[160];
-    struct redisconn *conn;
+    struct redisconn *conn, *sub; /* sub: subscribed to the wake channel */
     struct jobs_store *st;
     struct handlers *hs;
     struct slot *slots;
@@ -79,6 +77,7 @@ struct worker {
     unsigned *weights;
     enum worker_state state;
     bool up, was_up, down_logged, requeue_sent;
+    bool woken; /* a wake came while a fetch was out: an empty answer is asked again */
     int exit_code;
     uint64_t idle_since; /* loop ms of the first empty fetch in a row; 0: not idle */
     uv_timer_t fetch_timer, beat_timer, reap_timer, promote_timer, retry_timer, drain_timer;
@@ -294,12 +293,15 @@ static void on_fetched(void *ud, const struct jobs_result *res, const struct job
         return;
     }
     if (!job) {
-        uint64_t now = uv_now(w->loop);
-        if (!w->idle_since) w->idle_since = now;
-        uint64_t every = now - w->idle_since < WORKER_IDLE_FAST_FOR_MS ? WORKER_IDLE_POLL_FAST_MS
-                                                                       : WORKER_IDLE_POLL_SLOW_MS;
+        if (!w->idle_since) w->idle_since = uv_now(w->loop);
+        if (w->woken && w->fetches == 0) {
+            /* the wake may have come after this fetch was answered in Redis */
+            w->woken = false;
+            try_fetch(w);
+            return;
+        }
         if (w->state == W_RUNNING && !uv_is_active((uv_handle_t *)&w->fetch_timer))
-            uv_timer_start(&w->fetch_timer, on_idle_timer, every, 0);
+            uv_timer_start(&w->fetch_timer, on_idle_timer, WORKER_IDLE_POLL_MS, 0);
         return;
     }
     w->idle_since = 0;
@@ -309,10 +311,40 @@ static void on_fetched(void *ud, const struct jobs_result *res, const struct job
     try_fetch(w);
 }
 
+/* A job became ready on some queue (or the subscription was made again: msg NULL, and jobs
+ * may have come meanwhile): an idle worker asks at once. */
+static void on_wake(void *ud, const char *channel, const char *msg, size_t len)
+{
+    struct worker *w = ud;
+    (void)channel;
+    if (msg) {
+        bool mine = false;
+        for (size_t i = 0; i < w->wc->nqueues && !mine; i++)
+            mine = strlen(w->qnames[i]) == len && !memcmp(w->qnames[i], msg, len);
+        if (!mine) return;
+    }
+    if (!w->idle_since) return; /* busy: it fetches again as each slot frees */
+    if (w->fetches) {
+        w->woken = true;
+        return;
+    }
+    uv_timer_stop(&w->fetch_timer);
+    try_fetch(w);
+}
+
+/* The wake connection's ups and downs are the main connection's too, which says them. */
+static void on_sub_state(void *ud, bool up, const char *err)
+{
+    (void)ud;
+    (void)up;
+    (void)err;
+}
+
 /* Asks for as many jobs as there are free slots not already asked for. */
 static void try_fetch(struct worker *w)
 {
     if (w->state != W_RUNNING || !w->up) return;
+    w->woken = false;
     int free_n = running_slots(w, SLOT_FREE);
     while (w->fetches < free_n) {
         if (jobs_fetch(w->st, w->id, w->qnames, w->weights, w->wc->nqueues, on_fetched, w) !=
@@ -551,6 +583,8 @@ int worker_main(const struct roster_config *cfg, const char *role, char **enviro
         return 1;
     }
     w.st = jobs_store_new(&loop, w.conn, cfg->app ? cfg->app : "roster");
+    w.sub = redisconn_new(&loop, &ro, on_sub_state, &w, err, sizeof err);
+    if (w.sub) redisconn_subscribe(w.sub, jobs_wake_channel(w.st), on_wake, &w);
     w.hs = handlers_new(&loop, role, rc->cwd, environ_);
     w.nslots = w.wc->concurrency;
     w.slots = xcalloc((size_t)w.nslots, sizeof *w.slots);
@@ -579,10 +613,12 @@ int worker_main(const struct roster_config *cfg, const char *role, char **enviro
          w.nslots == 1 ? "" : "s", w.wc->nqueues, w.wc->nqueues == 1 ? "" : "s",
          w.wc->nhandlers, w.wc->nhandlers == 1 ? "" : "s");
     redisconn_start(w.conn);
+    if (w.sub) redisconn_start(w.sub);
     uv_run(&loop, UV_RUN_DEFAULT);
 
     w.state = W_STOPPED;
     redisconn_close(w.conn);
+    if (w.sub) redisconn_close(w.sub);
     handlers_close(w.hs);
     uv_walk(&loop, close_walk, NULL);
     uv_run(&loop, UV_RUN_DEFAULT);

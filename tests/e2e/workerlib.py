@@ -3,37 +3,52 @@ helper, one process answering one JSON line per operation) and a roster whose wo
 written from a few YAML lines."""
 import json
 import os
-import shutil
-import subprocess
+import select
+import time
 
 from harness import SANITIZER, Failure, Roster
+from jobs_client import Client
 
-JOBS_CLIENT = os.environ.get("JOBS_CLIENT", "")
 APP = "wtest"
 
 
 class Jobs:
-    """The job store of app APP on a Redis, through jobs-client: a fresh client per call (one
-    left idle between calls stops turning its loop while it waits on its input, and its
-    connection's PING then times out)."""
+    """The job store of app APP on a Redis, through jobs_client.Client: its process and its
+    input; the answers are read here from the descriptor (Client.answer selects on the pipe,
+    which does not see lines already in the text wrapper's buffer when many come at once)."""
 
     def __init__(self, url, app=APP):
-        if not JOBS_CLIENT or not os.path.exists(JOBS_CLIENT):
-            raise Failure("JOBS_CLIENT is not set to the jobs-client helper")
-        self.url, self.app = url, app
+        self.c = Client(url, app)
+        self.fd = self.c.p.stdout.fileno()
+        self.buf = b""
 
-    def many(self, ops):
-        """Runs the operations in one client, pipelined; returns every answer."""
-        p = subprocess.run([JOBS_CLIENT, self.url, self.app], capture_output=True, text=True,
-                           input="".join(json.dumps(list(o)) + "\n" for o in ops), timeout=120)
-        answers = [json.loads(l) for l in p.stdout.splitlines() if l.strip()]
-        if len(answers) != len(ops):
-            raise Failure("jobs-client answered %d of %d operations (exit %d): %s"
-                          % (len(answers), len(ops), p.returncode, p.stderr[-500:]))
-        return answers
+    def answer(self, timeout=60):
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self.buf:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise Failure("jobs_client gave no answer within %ss" % timeout)
+            if select.select([self.fd], [], [], left)[0]:
+                chunk = os.read(self.fd, 1 << 16)
+                if not chunk:
+                    raise Failure("jobs_client ended")
+                self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        return json.loads(line)
 
     def op(self, *args):
         return self.many([args])[0]
+
+    def many(self, ops, chunk=200):
+        """Runs the operations pipelined, chunk by chunk (so that neither pipe fills up while
+        the other side waits); returns every answer."""
+        out = []
+        for i in range(0, len(ops), chunk):
+            part = ops[i:i + chunk]
+            for o in part:
+                self.c.send(*o)
+            out += [self.answer() for _ in part]
+        return out
 
     def enqueue(self, type_, payload=None, queue="default", **kw):
         j = {"queue": queue, "type": type_, "payload": payload if payload is not None else {}}
@@ -50,7 +65,7 @@ class Jobs:
         return r["job"]
 
     def close(self):
-        pass
+        self.c.close()
 
 
 class WorkerRoster(Roster):
@@ -69,7 +84,3 @@ def worker_roster(redis_url, role_yaml, extra="", env=None):
     cfg = ("app: %s\nredis: {url: \"%s\"}\nroles:\n  worker:\n    builtin: worker\n%s%s"
            % (APP, redis_url, role_yaml, extra))
     return WorkerRoster(cfg, json_logs=False, env=env)
-
-
-def have_redis():
-    return shutil.which("redis-server") is not None
