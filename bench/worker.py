@@ -7,8 +7,8 @@ The same N no-op jobs (default 20,000) on the same redis-server, with the same c
                   Node server that answers 204 (bench/worker-bullmq/hook.js)
   roster command  builtin: worker, a command handler `true` (a process per job)
   bullmq          a BullMQ Worker with a no-op processor (bench/worker-bullmq/bull.js)
-For each: jobs/s (N jobs already queued when the worker starts: from the first job's start to
-the poll that sees N done), the worker's peak RSS during that run, and the enqueue-to-start
+For each: jobs/s (N jobs already queued when the worker starts: from the poll that sees the
+first job done to the one that sees N done, polled every 2 ms), the worker's peak RSS during that run, and the enqueue-to-start
 latency of 200 jobs enqueued one at a time, 20 ms apart, to the idle worker (p50/p99, from the
 store's own created and started times, ms). One run; compare the ratios, not the figures.
 
@@ -83,6 +83,18 @@ def rss_kb(pid):
     return 0
 
 
+def pss_kb(pid):
+    """Proportional set size: shared library pages counted by the share each process has."""
+    try:
+        with open("/proc/%d/smaps_rollup" % pid) as f:
+            for l in f:
+                if l.startswith("Pss:"):
+                    return int(l.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def children(ppid):
     out = []
     for d in os.listdir("/proc"):
@@ -146,29 +158,35 @@ def run_roster(kind, args, redis_port, hook_port, tmp):
                 "    concurrency: %d\n    handlers:\n      noop: %s\n" % (url, args.concurrency,
                                                                           handler))
     jc = JobsClient(url, "bench")
-    ids = [a["id"] for a in jc.many([["enqueue", {"queue": "default", "type": "noop",
-                                                  "payload": {"i": i}}] for i in range(args.jobs)])]
+    jc.many([["enqueue", {"queue": "default", "type": "noop",
+                                                  "payload": {"i": i}}] for i in range(args.jobs)])
     log = open(os.path.join(tmp, "roster-%s.log" % kind), "w")
-    p = subprocess.Popen([os.path.join(ROOT, "build", "roster"), "-c", cfg, "--no-color"],
+    p = subprocess.Popen([args.roster, "-c", cfg, "--no-color"],
                          stdout=log, stderr=subprocess.STDOUT, cwd=tmp)
-    peak = {"role": 0, "sup": 0}
+    peak = {"role": 0, "sup": 0, "pss": 0, "n": 0, "kids": []}
 
     def sample():
-        kids = [k for k in children(p.pid)]
+        peak["n"] += 1
+        if peak["n"] % 25:
+            return  # memory is read every 25th poll (about every 50 ms)
+        if not peak["kids"]:
+            peak["kids"] = children(p.pid)  # the role's process, found once
         peak["sup"] = max(peak["sup"], rss_kb(p.pid))
-        for k in kids:
+        for k in peak["kids"]:
             peak["role"] = max(peak["role"], rss_kb(k))
+            peak["pss"] = max(peak["pss"], pss_kb(k))
 
     done = lambda: int(r.cmd("HGET", "roster:bench:jobs:stats:default", "done") or 0)
+    first = wait_count(done, 1, 60, sample)
     t_end = wait_count(done, args.jobs, 600, sample)
-    first = jc.many([["get", ids[0]]])[0]["job"]["started_at"] / 1000.0
-    rate = args.jobs / (t_end - first)
+    rate = (args.jobs - 1) / (t_end - first)
     lat = trickle_roster(jc, args)
     jc.close()
     p.terminate()
     p.wait(timeout=60)
     log.close()
-    return {"jobs_s": rate, "rss_kb": peak["role"], "sup_rss_kb": peak["sup"],
+    return {"jobs_s": rate, "rss_kb": peak["role"], "pss_kb": peak["pss"],
+            "sup_rss_kb": peak["sup"],
             "p50_ms": pct(lat, 50), "p99_ms": pct(lat, 99), "n_lat": len(lat)}
 
 
@@ -197,15 +215,19 @@ def run_bullmq(args, redis_port):
                    stdout=subprocess.DEVNULL, cwd=BULL)
     p = subprocess.Popen([node, js, "work", str(redis_port), str(args.concurrency)],
                          stdout=subprocess.PIPE, text=True, cwd=BULL)
-    peak = {"rss": 0}
+    peak = {"rss": 0, "pss": 0, "n": 0}
 
     def sample():
+        peak["n"] += 1
+        if peak["n"] % 25:
+            return
         peak["rss"] = max(peak["rss"], rss_kb(p.pid))
+        peak["pss"] = max(peak["pss"], pss_kb(p.pid))
 
     done = lambda: int(r.cmd("ZCARD", "bull:bench:completed"))
+    first = wait_count(done, 1, 60, sample)
     t_end = wait_count(done, args.jobs, 600, sample)
-    first = int(r.cmd("HGET", "bull:bench:1", "processedOn")) / 1000.0
-    rate = args.jobs / (t_end - first)
+    rate = (args.jobs - 1) / (t_end - first)
     # the latency: jobs added one at a time to the idle worker
     time.sleep(1.0)
     subprocess.run([node, "-e", TRICKLE, str(redis_port), str(args.trickle), str(args.gap_ms)],
@@ -218,7 +240,7 @@ def run_bullmq(args, redis_port):
             lat.append(int(po) - int(ts))
     p.terminate()
     p.wait(timeout=60)
-    return {"jobs_s": rate, "rss_kb": peak["rss"], "p50_ms": pct(lat, 50),
+    return {"jobs_s": rate, "rss_kb": peak["rss"], "pss_kb": peak["pss"], "p50_ms": pct(lat, 50),
             "p99_ms": pct(lat, 99), "n_lat": len(lat)}
 
 
@@ -244,6 +266,8 @@ def main():
     ap.add_argument("--trickle", type=int, default=200)
     ap.add_argument("--gap-ms", type=int, default=20)
     ap.add_argument("--only", default="http,command,bullmq")
+    ap.add_argument("--roster", default=os.path.join(ROOT, "build", "roster"))
+    ap.add_argument("--keep", action="store_true", help="keep the temporary directory (logs)")
     args = ap.parse_args()
     for need in ("build/roster", "build/tests/jobs-client"):
         if not os.path.exists(os.path.join(ROOT, need)):
@@ -280,18 +304,23 @@ def main():
                             text=True).stdout.split()[2],
              subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip(),
              json.load(open(os.path.join(BULL, "node_modules", "bullmq", "package.json")))["version"]))
-    print("| worker | jobs/s | worker RSS | pickup p50 | pickup p99 |")
+    print("| worker | jobs/s | worker RSS (PSS) | pickup p50 | pickup p99 |")
     print("|---|---|---|---|---|")
     for k, v in results.items():
-        print("| %s | %.0f | %.1f MiB | %d ms | %d ms |" % (k, v["jobs_s"], v["rss_kb"] / 1024.0,
-                                                         v["p50_ms"], v["p99_ms"]))
+        print("| %s | %.0f | %.1f MiB (%.1f MiB) | %d ms | %d ms |"
+              % (k, v["jobs_s"], v["rss_kb"] / 1024.0, v["pss_kb"] / 1024.0, v["p50_ms"],
+                 v["p99_ms"]))
     b = results.get("bullmq")
     if b:
         for k, v in results.items():
             if k != "bullmq":
-                print("%s ÷ bullmq: jobs/s %.2f, RSS %.3f" % (k, v["jobs_s"] / b["jobs_s"],
-                                                             v["rss_kb"] / b["rss_kb"]))
-    shutil.rmtree(tmp, ignore_errors=True)
+                print("%s ÷ bullmq: jobs/s %.2f, RSS %.3f, PSS %.3f"
+                      % (k, v["jobs_s"] / b["jobs_s"], v["rss_kb"] / b["rss_kb"],
+                         v["pss_kb"] / b["pss_kb"]))
+    if args.keep:
+        print("kept", tmp)
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

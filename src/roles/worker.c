@@ -217,10 +217,14 @@ static void on_handler(void *ud, const struct handler_result *res)
         if (j->attempts >= max) {
             s->retry_at_ms = 0;
         } else {
-            uint64_t d = res->outcome == HANDLER_LATER
-                             ? (uint64_t)res->retry_after_s * 1000
-                             : worker_retry_delay_ms(w->wc->backoff_initial_ms,
-                                                     w->wc->backoff_max_ms, j->attempts, rand01());
+            /* Retry-After is the app's word, bounded by backoff.max (checked before the
+             * multiplication, which a hostile header could overflow) */
+            uint64_t d = res->outcome != HANDLER_LATER
+                             ? worker_retry_delay_ms(w->wc->backoff_initial_ms,
+                                                     w->wc->backoff_max_ms, j->attempts, rand01())
+                         : (uint64_t)res->retry_after_s > w->wc->backoff_max_ms / 1000
+                             ? w->wc->backoff_max_ms
+                             : (uint64_t)res->retry_after_s * 1000;
             if (d > w->wc->backoff_max_ms) d = w->wc->backoff_max_ms;
             s->retry_at_ms = wall_ms() + (int64_t)d;
             char in[32];

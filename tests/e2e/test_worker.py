@@ -263,6 +263,32 @@ def test_http_handler_signature_retry_after():
         jobs.close()
 
 
+def test_http_status_without_retry_after():
+    """A 503 without Retry-After is a plain failure. The answer's Retry-After was once read from
+    curl's handle after curlm had freed it (a crash under load; with MALLOC_PERTURB_ the freed
+    handle read as a huge Retry-After and this 503 was retried instead of failing)."""
+    rd = Redis()
+    jobs = Jobs(rd.url)
+    Hooks.secret = b"k"
+    Hooks.seen = []
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hooks)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    r = worker_roster(rd.url, "    handlers:\n      hook: {http: {url: \"http://127.0.0.1:%d/\","
+                      " secret: k}}\n    retry: {max_attempts: 1}\n" % srv.server_address[1],
+                      env={"MALLOC_PERTURB_": "37"})
+    try:
+        with r:
+            r.wait_line(r"^worker \| worker ", timeout=20)
+            ids = [jobs.enqueue("hook", {"answer": 503, "n": i}) for i in range(5)]
+            for id_ in ids:
+                j = job_state(jobs, id_, ("dead",), 30, "the 503 job dead")
+                check(j["last_error"] == "HTTP 503: answer 503", j)
+            check(r.stop() == 0, r.tail())
+    finally:
+        srv.shutdown()
+        jobs.close()
+
+
 def test_config_errors():
     d = tmpdir()
     path = os.path.join(d, "roster.yaml")
