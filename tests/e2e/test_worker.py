@@ -110,15 +110,27 @@ def test_timeout_kills_group_and_max_memory():
     jobs.close()
 
 
-def test_drain_slow_job_finishes():
-    rd = Redis()
-    jobs = Jobs(rd.url)
+def slow_job_running(rd, jobs, rest, stop_timeout):
+    """A worker whose handler of type slow touches began and then runs `rest`; a slow job
+    enqueued and seen to begin. Returns the roster (entered) and the job's id."""
     r = worker_roster(rd.url, "    handlers:\n      slow: {command: \"sh -c 'touch @DIR@/began;"
-                      " sleep 2; touch @DIR@/ended'\"}\n    stop: {timeout: 15s}\n")
-    with r:
+                      " %s'\"}\n    stop: {timeout: %s}\n" % (rest, stop_timeout))
+    r.__enter__()
+    try:
         r.wait_line(r"^worker \| worker ", timeout=20)
         id_ = jobs.enqueue("slow")
         wait_for(lambda: os.path.exists(os.path.join(r.dir, "began")), 20, "the job started")
+    except BaseException:
+        r.cleanup()
+        raise
+    return r, id_
+
+
+def test_drain_slow_job_finishes():
+    rd = Redis()
+    jobs = Jobs(rd.url)
+    r, id_ = slow_job_running(rd, jobs, "sleep 2; touch @DIR@/ended", "15s")
+    with r:
         t0 = time.monotonic()
         check(r.stop(timeout=30) == 0, r.tail())
         check(os.path.exists(os.path.join(r.dir, "ended")), "the job ran to its end")
@@ -132,12 +144,8 @@ def test_drain_slow_job_finishes():
 def test_drain_too_slow_requeued_then_run_by_next():
     rd = Redis()
     jobs = Jobs(rd.url)
-    r = worker_roster(rd.url, "    handlers:\n      slow: {command: \"sh -c 'touch @DIR@/began;"
-                      " sleep 60'\"}\n    stop: {timeout: 3s}\n")
+    r, id_ = slow_job_running(rd, jobs, "sleep 60", "3s")
     with r:
-        r.wait_line(r"^worker \| worker ", timeout=20)
-        id_ = jobs.enqueue("slow")
-        wait_for(lambda: os.path.exists(os.path.join(r.dir, "began")), 20, "the job started")
         check(r.stop(timeout=30) == 0, r.tail())
         j = jobs.get(id_)
         check(j["state"] == "queued", "the job back in its queue: %r" % j)
