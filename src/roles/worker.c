@@ -1,9 +1,11 @@
-/* worker.c — the built-in worker role: `concurrency` slots, each running one job at a time.
+/* worker.c — the built-in worker role: at most `concurrency` jobs running at once.
  *
- * A slot goes FREE → RUNNING (a job fetched, its handler started) → WRITING (its outcome sent to
- * the store) → FREE. When Redis is down the outcome is HELD in its slot (the slot is the bound:
- * at most `concurrency` outcomes wait) and written once Redis is back; fetching pauses
- * meanwhile, while running handlers go on. The worker itself goes RUNNING → DRAINING (SIGTERM:
+ * A job lives in a slot: FREE → RUNNING (fetched, its handler started) → WRITING (its outcome
+ * sent to the store) → FREE. There are twice `concurrency` slots, so that the next job is fetched
+ * as soon as a handler ends, while its outcome is still on its way (Redis runs the two in order
+ * on the one connection): the slots are the bound on what the worker holds. When Redis is down
+ * an outcome is HELD in its slot and written once Redis is back; fetching pauses meanwhile,
+ * while running handlers go on. The worker itself goes RUNNING → DRAINING (SIGTERM:
  * no more fetches; running jobs may finish until shortly before stop.timeout, then their
  * handlers are stopped) → REQUEUEING (what this worker still holds goes back to its queues) →
  * exit. Heartbeats keep its jobs its own; the reaper (elected in Redis) gives back the jobs of
@@ -72,7 +74,7 @@ struct worker {
     struct jobs_store *st;
     struct handlers *hs;
     struct slot *slots;
-    int nslots, fetches; /* fetches in flight */
+    int nslots, concurrency, fetches; /* fetches: in flight */
     const char **qnames;
     unsigned *weights;
     enum worker_state state;
@@ -238,6 +240,7 @@ static void on_handler(void *ud, const struct handler_result *res)
     else
         s->state = SLOT_HELD;
     maybe_finish(w);
+    try_fetch(w); /* the next job, asked for right behind this one's outcome */
 }
 
 /* --- fetching ------------------------------------------------------------------------------- */
@@ -344,12 +347,15 @@ static void on_sub_state(void *ud, bool up, const char *err)
     (void)err;
 }
 
-/* Asks for as many jobs as there are free slots not already asked for. */
+/* Asks for as many jobs as may start (concurrency less those running) and have a free slot,
+ * less those already asked for. */
 static void try_fetch(struct worker *w)
 {
     if (w->state != W_RUNNING || !w->up) return;
     w->woken = false;
-    int free_n = running_slots(w, SLOT_FREE);
+    int free_n = w->concurrency - running_slots(w, SLOT_RUNNING);
+    int cells = running_slots(w, SLOT_FREE);
+    if (cells < free_n) free_n = cells;
     while (w->fetches < free_n) {
         if (jobs_fetch(w->st, w->id, w->qnames, w->weights, w->wc->nqueues, on_fetched, w) !=
             JOBS_OK) {
@@ -590,7 +596,8 @@ int worker_main(const struct roster_config *cfg, const char *role, char **enviro
     w.sub = redisconn_new(&loop, &ro, on_sub_state, &w, err, sizeof err);
     if (w.sub) redisconn_subscribe(w.sub, jobs_wake_channel(w.st), on_wake, &w);
     w.hs = handlers_new(&loop, role, rc->cwd, environ_);
-    w.nslots = w.wc->concurrency;
+    w.concurrency = w.wc->concurrency;
+    w.nslots = 2 * w.concurrency;
     w.slots = xcalloc((size_t)w.nslots, sizeof *w.slots);
     for (int i = 0; i < w.nslots; i++)
         w.slots[i].w = &w;
@@ -613,8 +620,8 @@ int worker_main(const struct roster_config *cfg, const char *role, char **enviro
     w.sigterm.data = w.sigint.data = &w;
     uv_signal_start(&w.sigterm, on_signal, SIGTERM);
     uv_signal_start(&w.sigint, on_signal, SIGINT);
-    logw(&w, "worker %s: %d slot%s, %zu queue%s, %zu handler%s", w.id, w.nslots,
-         w.nslots == 1 ? "" : "s", w.wc->nqueues, w.wc->nqueues == 1 ? "" : "s",
+    logw(&w, "worker %s: %d slot%s, %zu queue%s, %zu handler%s", w.id, w.concurrency,
+         w.concurrency == 1 ? "" : "s", w.wc->nqueues, w.wc->nqueues == 1 ? "" : "s",
          w.wc->nhandlers, w.wc->nhandlers == 1 ? "" : "s");
     redisconn_start(w.conn);
     if (w.sub) redisconn_start(w.sub);
