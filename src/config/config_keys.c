@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "config/config_yaml.h"
 #include "config/dotenv.h"
@@ -1141,25 +1142,204 @@ static int key_sched_command(struct walk *w, const struct key_def *k, yaml_node_
     return c ? 0 : -1;
 }
 
-/* http: "METHOD URL" (the mapping form with headers, body and status comes with the action). */
+/* The methods an http action may use. */
+static const char *const http_methods[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE",
+                                           "OPTIONS"};
+
+static bool http_method_known(const char *m, size_t len)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(http_methods); i++)
+        if (strlen(http_methods[i]) == len && !strncmp(http_methods[i], m, len)) return true;
+    return false;
+}
+
+/* An absolute http(s) URL with a host and no white space or control characters (curl would
+ * otherwise take a relative one as a host name, or cut the request at a space). */
+static bool http_url_ok(const char *u)
+{
+    const char *host = str_has_prefix(u, "http://")    ? u + 7
+                       : str_has_prefix(u, "https://") ? u + 8
+                                                       : NULL;
+    if (!host || !*host || *host == '/' || *host == '?' || *host == '#') return false;
+    for (const unsigned char *c = (const unsigned char *)u; *c; c++)
+        if (*c <= ' ' || *c == 0x7f) return false;
+    return true;
+}
+
+/* The http mapping's keys fill the schedule's req (method and url become its http string in
+ * http_done). */
+static int key_http_method(struct walk *w, const struct key_def *k, yaml_node_t *v)
+{
+    char *m = get_str(w->L, v, "http.method");
+    if (!m) return -1;
+    if (!http_method_known(m, strlen(m))) {
+        err_at(w->L, v,
+               "schedule '%s': http.method must be GET, HEAD, POST, PUT, PATCH, DELETE or "
+               "OPTIONS (in capitals), not '%.40s'",
+               schedule_name(w), m);
+        free(m);
+        return -1;
+    }
+    return set_str(w, k, m);
+}
+
+static int key_http_url(struct walk *w, const struct key_def *k, yaml_node_t *v)
+{
+    char *u = get_str(w->L, v, "http.url");
+    if (!u) return -1;
+    if (!http_url_ok(u)) {
+        err_at(w->L, v,
+               "schedule '%s': http.url must be an http:// or https:// URL with a host and no "
+               "spaces (e.g. http://127.0.0.1:3000/run), not '%.200s'",
+               schedule_name(w), u);
+        free(u);
+        return -1;
+    }
+    return set_str(w, k, u);
+}
+
+/* headers: a mapping of Name: value. Names are HTTP tokens; values have no line breaks (one
+ * would start another header). Content-Length and Transfer-Encoding are curl's to write. */
+static int key_http_headers(struct walk *w, const struct key_def *k, yaml_node_t *v)
+{
+    struct loader *L = w->L;
+    strvec *hs = FIELD(w, k, strvec);
+    struct pairs ps;
+    if (get_pairs(L, v, "http.headers", &ps) < 0) return -1;
+    int rc = 0;
+    for (size_t i = 0; i < ps.n; i++) {
+        const char *name = ps.p[i].key;
+        bool ok = *name && strlen(name) <= 128;
+        for (const char *c = name; ok && *c; c++)
+            ok = isalnum((unsigned char)*c) || strchr("!#$%&'*+-.^_`|~", *c);
+        if (!ok) {
+            err_at(L, ps.p[i].k,
+                   "schedule '%s': http header name '%.130s' must be letters, digits and "
+                   "!#$%%&'*+-.^_`|~ (at most 128)",
+                   schedule_name(w), name);
+            rc = -1;
+            continue;
+        }
+        if (!strcasecmp(name, "Content-Length") || !strcasecmp(name, "Transfer-Encoding")) {
+            err_at(L, ps.p[i].k, "schedule '%s': http header %s is set by roster from the body",
+                   schedule_name(w), name);
+            rc = -1;
+            continue;
+        }
+        if (hs->n == SCHEDULE_MAX_HEADERS) {
+            err_at(L, ps.p[i].k, "schedule '%s': more than %d http headers, roster's limit",
+                   schedule_name(w), SCHEDULE_MAX_HEADERS);
+            rc = -1;
+            break;
+        }
+        char *val = get_str(L, ps.p[i].v, "an http header's value");
+        if (!val) {
+            rc = -1;
+            continue;
+        }
+        if (strpbrk(val, "\r\n") || strlen(val) > 8192) {
+            err_at(L, ps.p[i].v,
+                   "schedule '%s': http header %s: the value must be one line of at most "
+                   "8192 bytes",
+                   schedule_name(w), name);
+            free(val);
+            rc = -1;
+            continue;
+        }
+        strvec_push(hs, xasprintf("%s: %s", name, val));
+        free(val);
+    }
+    free(ps.p);
+    return rc;
+}
+
+static int key_http_body(struct walk *w, const struct key_def *k, yaml_node_t *v)
+{
+    char *b = get_str(w->L, v, "http.body");
+    if (b && strlen(b) > SCHEDULE_MAX_BODY) {
+        err_at(w->L, v, "schedule '%s': http.body is over %u KiB, roster's limit",
+               schedule_name(w), SCHEDULE_MAX_BODY >> 10);
+        free(b);
+        return -1;
+    }
+    return set_str(w, k, b);
+}
+
+/* expect: a status or a list of them, each 100 to 599. */
+static int key_http_expect(struct walk *w, const struct key_def *k, yaml_node_t *v)
+{
+    struct schedule_config *s = w->base;
+    struct items its;
+    int rc = 0;
+    (void)k;
+    items_of(w->L, v, &its);
+    if (its.start == its.top) {
+        err_at(w->L, v, "schedule '%s': http.expect is an empty list", s->name);
+        return -1;
+    }
+    for (yaml_node_item_t *it = its.start; it < its.top; it++) {
+        yaml_node_t *n = node_at(w->L, *it);
+        int code;
+        if (get_int(w->L, n, "http.expect", 100, 599, &code) < 0) {
+            rc = -1;
+        } else if (s->req.nexpect == SCHEDULE_MAX_EXPECT) {
+            err_at(w->L, n, "schedule '%s': more than %d statuses in http.expect",
+                   s->name, SCHEDULE_MAX_EXPECT);
+            return -1;
+        } else {
+            s->req.expect[s->req.nexpect++] = code;
+        }
+    }
+    return rc;
+}
+
+/* The mapping read: method and url make the http string the string form has ("METHOD URL"),
+ * so that everything showing or running the action reads one field. */
+static void http_done(struct walk *w)
+{
+    struct schedule_config *s = w->base;
+    if (!walk_seen(w, "url")) {
+        err_at(w->L, w->map, "schedule '%s': http needs a url", s->name);
+        return;
+    }
+    if (!walk_ok(w, "url") || (walk_seen(w, "method") && !walk_ok(w, "method"))) return;
+    const char *m = s->req.method ? s->req.method : s->req.body ? "POST" : "GET";
+    if (s->req.body && !strcmp(m, "HEAD")) {
+        err_at(w->L, walk_seen(w, "body"), "schedule '%s': a HEAD request sends no body",
+               s->name);
+        return;
+    }
+    free(s->http);
+    s->http = xasprintf("%s %s", m, s->req.url);
+}
+
+#define SHTTP(f) offsetof(struct schedule_config, req.f)
+static const struct key_def http_keys[] = {
+    {KEY("method", key_http_method, SHTTP(method))},
+    {KEY("url", key_http_url, SHTTP(url))},
+    {KEY("headers", key_http_headers, SHTTP(headers))},
+    {KEY("body", key_http_body, SHTTP(body))},
+    {KEY("expect", key_http_expect, 0)},
+};
+static const struct key_table http_table = {KEYS("http", http_keys), .done = http_done};
+
+/* http: "METHOD URL", or a mapping with method, url, headers, body and the expected status. */
 static int key_sched_http(struct walk *w, const struct key_def *k, yaml_node_t *v)
 {
     if (v->type == YAML_MAPPING_NODE) {
-        err_at(w->L, v, "schedule '%s': http takes \"METHOD URL\" for now", schedule_name(w));
-        return -1;
+        struct schedule_config *s = w->base;
+        if (walk_mapping(w->L, &http_table, v, s) < 0 || !s->http) return -1;
+        return 0;
     }
     char *s = get_str(w->L, v, what_of(k));
     if (!s) return -1;
     const char *sp = strchr(s, ' ');
-    bool ok = sp && sp > s && sp - s <= 16;
-    for (const char *c = s; ok && c < sp; c++)
-        ok = isupper((unsigned char)*c);
-    if (ok) ok = str_has_prefix(sp + 1, "http://") || str_has_prefix(sp + 1, "https://");
-    if (ok) ok = !strchr(sp + 1, ' ');
+    bool ok = sp && sp > s && http_method_known(s, (size_t)(sp - s)) && http_url_ok(sp + 1);
     if (!ok) {
         err_at(w->L, v,
                "schedule '%s': http must be \"METHOD URL\" (e.g. \"POST "
-               "http://127.0.0.1:3000/run\"), not '%s'",
+               "http://127.0.0.1:3000/run\"; GET, HEAD, POST, PUT, PATCH, DELETE or OPTIONS), "
+               "or a mapping {method, url, headers, body, expect}, not '%s'",
                schedule_name(w), s);
         free(s);
         return -1;

@@ -19,6 +19,7 @@
 #include "base/util.h"
 #include "checks/curlm.h"
 #include "log/linebuf.h"
+#include "log/logfmt.h"
 #include "sched/cron.h"
 #include "sched/tz.h"
 
@@ -39,6 +40,8 @@
 #define SCHED_MAX_RUNS 64
 /* An http action without timeout: gives up after this long. */
 #define SCHED_HTTP_TIMEOUT_MS (5 * 60 * 1000)
+/* Of a failed request's answer, the log shows the first line, cut at this many bytes. */
+#define SCHED_HTTP_SHOWN 200
 
 struct sched;
 
@@ -69,6 +72,7 @@ struct run {
     struct curlm_req *req;
     long http_status; /* 0: no response */
     char http_err[160];
+    char *http_answer; /* a failed request's first line of answer, escaped; NULL: none */
     struct run *next;
 };
 
@@ -137,8 +141,33 @@ static void run_free(uv_handle_t *h)
     j->running--;
     linebuf_free(&r->out.lb);
     linebuf_free(&r->err.lb);
+    free(r->http_answer);
     free(r);
     if (s->stopping && !s->runs) uv_stop(s->loop);
+}
+
+/* Whether an answer's status is a success: one of expect:, else any 2xx. */
+static bool http_expected(const struct schedule_http *h, long status)
+{
+    if (!h->nexpect) return status >= 200 && status <= 299;
+    for (size_t i = 0; i < h->nexpect; i++)
+        if (h->expect[i] == status) return true;
+    return false;
+}
+
+/* "failed: HTTP 503 in 0.004s (expected 200 or 204): answered "first line"". */
+static void http_failed(struct run *r, double secs)
+{
+    const struct schedule_http *h = &r->job->cfg->req;
+    sbuf b;
+    sbuf_init(&b);
+    for (size_t i = 0; i < h->nexpect; i++)
+        sbuf_printf(&b, "%s%d", i == 0 ? " (expected " : i + 1 == h->nexpect ? " or " : ", ",
+                    h->expect[i]);
+    if (h->nexpect) sbuf_putc(&b, ')');
+    if (r->http_answer) sbuf_printf(&b, ": answered \"%s\"", r->http_answer);
+    logf_(r->job, "failed: HTTP %ld in %.3fs%s", r->http_status, secs, b.data ? b.data : "");
+    sbuf_free(&b);
 }
 
 /* Logs how a run ended; then the run's last handle is closed and it is freed. */
@@ -151,10 +180,10 @@ static void run_done(struct run *r)
         logf_(j, "failed: timed out after %.3fs (%s)", secs, what);
     else if (r->stopped)
         logf_(j, "stopped after %.3fs (roster is stopping)", secs);
-    else if (j->cfg->http && r->http_status >= 200 && r->http_status <= 299)
+    else if (j->cfg->http && http_expected(&j->cfg->req, r->http_status))
         logf_(j, "finished ok: HTTP %ld in %.3fs", r->http_status, secs);
     else if (j->cfg->http && r->http_status > 0)
-        logf_(j, "failed: HTTP %ld in %.3fs", r->http_status, secs);
+        http_failed(r, secs);
     else if (j->cfg->http)
         logf_(j, "failed: %s in %.3fs", r->http_err[0] ? r->http_err : "request failed", secs);
     else if (r->term_signal)
@@ -338,10 +367,32 @@ static void run_command(struct run *r, const char *at_iso)
     strvec_free(&env);
 }
 
+/* The first line of a failed request's answer, at most SCHED_HTTP_SHOWN bytes (cut on a
+ * character's boundary), its control characters escaped; NULL when it has none. */
+static char *answer_line(const char *p, size_t len)
+{
+    size_t n = 0;
+    while (n < len && p[n] != '\n' && p[n] != '\r')
+        n++;
+    bool cut = n > SCHED_HTTP_SHOWN;
+    if (cut) n = linebuf_cut(p, SCHED_HTTP_SHOWN);
+    if (n == 0) return NULL;
+    sbuf b;
+    sbuf_init(&b);
+    logfmt_text_escape(&b, p, n, 0);
+    if (cut) sbuf_puts(&b, "...");
+    return b.data;
+}
+
 static void on_http(void *ud, long status, const char *err, double seconds)
 {
     struct run *r = ud;
     (void)seconds;
+    if (status > 0 && !http_expected(&r->job->cfg->req, status)) {
+        size_t len;
+        const char *body = curlm_response(r->req, &len);
+        r->http_answer = answer_line(body, len);
+    }
     r->req = NULL;
     if (status == -ETIMEDOUT) r->timed_out = true;
     r->http_status = status > 0 ? status : 0;
@@ -349,7 +400,7 @@ static void on_http(void *ud, long status, const char *err, double seconds)
     run_unref(r);
 }
 
-/* "METHOD URL" (the loader checked the form). */
+/* "METHOD URL" (the loader checked the form), with the mapping form's headers and body. */
 static void run_http(struct run *r)
 {
     struct job *j = r->job;
@@ -363,7 +414,15 @@ static void run_http(struct run *r)
     /* no timeout: curl's own cap keeps a hung server from holding the schedule forever */
     uint64_t to = j->cfg->timeout_ms ? j->cfg->timeout_ms : SCHED_HTTP_TIMEOUT_MS;
     r->pending++;
-    r->req = j->s->curl ? curlm_request(j->s->curl, method, url, to, on_http, r) : NULL;
+    /* the connection is kept for the next run (a schedule firing often reuses it); the
+     * answer's first bytes are kept, to say what a failure answered */
+    const struct schedule_http *req = &j->cfg->req;
+    struct curlm_opts o = {.headers = (const char *const *)req->headers.v,
+                           .nheaders = req->headers.n,
+                           .body = req->body,
+                           .keep = SCHED_HTTP_SHOWN + 8,
+                           .reuse = true};
+    r->req = j->s->curl ? curlm_request_opts(j->s->curl, method, url, to, &o, on_http, r) : NULL;
     if (!r->req) {
         snprintf(r->http_err, sizeof r->http_err, "%s",
                  j->s->curl ? "cannot start the request" : "libcurl is not installed");

@@ -8,8 +8,9 @@ import os
 import re
 import signal
 import threading
+import time
 
-from harness import Roster, check, pid_exists, wait_for
+from harness import Roster, check, free_port, pid_exists, wait_for
 
 
 def sched_roster(schedules):
@@ -164,6 +165,85 @@ def test_http_action():
         check(("POST", "/ok") in Handler.seen, Handler.seen)
         check(("DELETE", "/bad") in Handler.seen, Handler.seen)
         check(not [s for s in Handler.seen if s[0] not in ("POST", "DELETE")], Handler.seen)
+    finally:
+        srv.shutdown()
+
+
+class Recorder(http.server.BaseHTTPRequestHandler):
+    """Answers by path and records each request: method, path, headers, body."""
+    seen = []
+    protocol_version = "HTTP/1.1"
+
+    def answer(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(n) if n else b""
+        Recorder.seen.append((self.command, self.path, dict(self.headers), body))
+        if self.path == "/slow":
+            time.sleep(5)
+        code, text, extra = {
+            "/ok": (200, b"fine", {}),
+            "/created": (201, b"\x1b[31mred\x07 " + b"x" * 300 + b"\nsecond line", {}),
+            "/redirect": (302, b"", {"Location": "/target"}),
+        }.get(self.path, (404, b"no such page", {}))
+        self.send_response(code)
+        for k, v in extra.items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(text)))
+        self.end_headers()
+        self.wfile.write(text)
+
+    do_GET = do_POST = do_PUT = answer
+
+    def log_message(self, *a):
+        pass
+
+
+def test_http_mapping():
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
+    srv.daemon_threads = True
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    base = "http://127.0.0.1:%d" % srv.server_address[1]
+    try:
+        r = Roster(
+            "roles:\n  scheduler:\n    builtin: scheduler\n    schedules:\n"
+            "      post:\n        cron: '@every 1s'\n"
+            "        http: {url: \"%s/ok\", headers: {X-Token: \"${TOKEN}\", "
+            "Content-Type: application/json}, body: '{\"a\":1}'}\n"
+            "      put: {cron: '@every 1s', http: {method: PUT, url: \"%s/created\", "
+            "expect: [200, 204]}}\n"
+            "      created: {cron: '@every 1s', http: {url: \"%s/created\", expect: 201}}\n"
+            "      redir: {cron: '@every 1s', http: {url: \"%s/redirect\"}}\n"
+            "      refused: {cron: '@every 1s', http: {url: \"http://127.0.0.1:%d/x\"}}\n"
+            "      slow: {cron: '@every 1s', timeout: 1s, http: {url: \"%s/slow\"}}\n"
+            % (base, base, base, base, free_port(), base),
+            env={"TOKEN": "t0k3n"}, json_logs=False)
+        with r:
+            r.wait_line(r"^scheduler \| post: finished ok: HTTP 200 in \d+\.\d+s$", timeout=30)
+            # not an expected status: a failure naming the status, the statuses expected and
+            # the answer's first line, cut at 200 bytes with its control characters escaped
+            m = r.wait_line(r"^scheduler \| put: failed: HTTP 201 in \d+\.\d+s \(expected 200 or "
+                            r"204\): answered \"(.*)\"$", timeout=30)
+            shown = m.group(1)
+            check(shown == r"\x1b[31mred\x07 " + "x" * 190 + "...", shown)
+            r.wait_line(r"^scheduler \| created: finished ok: HTTP 201 in \d+\.\d+s$", timeout=30)
+            # redirects are not followed: a 302 is a failure
+            r.wait_line(r"^scheduler \| redir: failed: HTTP 302 in \d+\.\d+s$", timeout=30)
+            r.wait_line(r"^scheduler \| refused: failed: .*[Cc]onnect.* in \d+\.\d+s$", timeout=30)
+            r.wait_line(r"^scheduler \| slow: failed: timed out after 1\.\d+s \(the request was "
+                        r"aborted\)$", timeout=30)
+            r.stop()
+        posts = [x for x in Recorder.seen if x[1] == "/ok"]
+        check(posts, Recorder.seen)
+        for method, path, headers, body in posts:
+            check(method == "POST", (method, path))  # a body makes POST the default
+            check(headers.get("X-Token") == "t0k3n", headers)
+            check(headers.get("Content-Type") == "application/json", headers)
+            check(body == b'{"a":1}', body)
+        puts = [x for x in Recorder.seen if x[1] == "/created" and x[0] == "PUT"]
+        check(puts and all(x[3] == b"" for x in puts), puts)
+        gets = [x for x in Recorder.seen if x[1] == "/created" and x[0] == "GET"]
+        check(gets, Recorder.seen)
+        check(not [x for x in Recorder.seen if x[1] == "/target"], "a redirect was followed")
     finally:
         srv.shutdown()
 

@@ -117,7 +117,8 @@ static void test_errors(void)
     BAD("roles:\n  s:\n    builtin: scheduler\n    schedules:\n"
         "      a: {cron: \"@daily\", http: \"http://h/\"}\n",
         "roster.yaml:5:33: schedule 'a': http must be \"METHOD URL\" (e.g. \"POST "
-        "http://127.0.0.1:3000/run\"), not 'http://h/'");
+        "http://127.0.0.1:3000/run\"; GET, HEAD, POST, PUT, PATCH, DELETE or OPTIONS), or a "
+        "mapping {method, url, headers, body, expect}, not 'http://h/'");
     BAD("roles:\n  s:\n    builtin: scheduler\n    schedules:\n"
         "      a: {crn: \"@daily\", command: x}\n",
         "roster.yaml:5:11: unknown key 'crn' in a schedule (did you mean 'cron'?)");
@@ -137,6 +138,98 @@ static void test_errors(void)
         "roster.yaml:3:14: builtin must be scheduler, not 'cron'");
 }
 
+/* http as a mapping: method, url, headers, body, expect. */
+static void test_http_mapping(void)
+{
+    const char *text =
+        "roles:\n"
+        "  scheduler:\n"
+        "    builtin: scheduler\n"
+        "    schedules:\n"
+        "      a:\n"
+        "        cron: '@daily'\n"
+        "        http: {url: \"http://127.0.0.1:3000/x\", headers: {X-Token: \"${TOKEN}\", "
+        "Accept: text/plain}, body: '{\"a\":1}', expect: [200, 204]}\n"
+        "      b: {cron: '@daily', http: {method: DELETE, url: \"https://h/y?z=1\", expect: 202}}\n"
+        "      c: {cron: '@daily', http: {url: \"http://h/\"}}\n";
+    envmap vars = {0};
+    envmap_set(&vars, "TOKEN", "s3cret");
+    struct roster_config cfg;
+    char *err = first_error(text, &vars, &cfg);
+    CHECK_STR(err, "");
+    free(err);
+    CHECK_INT(cfg.nroles, 1);
+    const struct role_config *r = &cfg.roles[0];
+    CHECK_INT(r->nschedules, 3);
+    if (r->nschedules == 3) {
+        const struct schedule_config *a = &r->schedules[0], *b = &r->schedules[1],
+                                     *c = &r->schedules[2];
+        CHECK_STR(a->http, "POST http://127.0.0.1:3000/x"); /* a body: POST by default */
+        CHECK_INT(a->req.headers.n, 2);
+        if (a->req.headers.n == 2) {
+            CHECK_STR(a->req.headers.v[0], "X-Token: s3cret");
+            CHECK_STR(a->req.headers.v[1], "Accept: text/plain");
+        }
+        CHECK_STR(a->req.body, "{\"a\":1}");
+        CHECK_INT(a->req.nexpect, 2);
+        CHECK_INT(a->req.expect[0], 200);
+        CHECK_INT(a->req.expect[1], 204);
+        CHECK_STR(b->http, "DELETE https://h/y?z=1");
+        CHECK_INT(b->req.nexpect, 1);
+        CHECK_INT(b->req.expect[0], 202);
+        CHECK_STR(c->http, "GET http://h/"); /* no body: GET */
+        CHECK_INT(c->req.nexpect, 0);
+        CHECK(c->req.body == NULL);
+    }
+    config_free(&cfg);
+    envmap_free(&vars);
+
+#define SCHED_HTTP(v) "roles:\n  s:\n    builtin: scheduler\n    schedules:\n      a: {cron: '@daily', http: " v "}\n"
+    /* column 33 is where the http value starts */
+    BAD(SCHED_HTTP("{method: GET}"), "roster.yaml:5:33: schedule 'a': http needs a url");
+    BAD(SCHED_HTTP("{url: \"http://h/\", methd: GET}"),
+        "roster.yaml:5:52: unknown key 'methd' in http (did you mean 'method'?)");
+    BAD(SCHED_HTTP("{method: FETCH, url: \"http://h/\"}"),
+        "roster.yaml:5:42: schedule 'a': http.method must be GET, HEAD, POST, PUT, PATCH, "
+        "DELETE or OPTIONS (in capitals), not 'FETCH'");
+    BAD(SCHED_HTTP("{method: get, url: \"http://h/\"}"),
+        "roster.yaml:5:42: schedule 'a': http.method must be GET, HEAD, POST, PUT, PATCH, "
+        "DELETE or OPTIONS (in capitals), not 'get'");
+    BAD(SCHED_HTTP("{url: \"ftp://h/\"}"),
+        "roster.yaml:5:39: schedule 'a': http.url must be an http:// or https:// URL with a host "
+        "and no spaces (e.g. http://127.0.0.1:3000/run), not 'ftp://h/'");
+    BAD(SCHED_HTTP("{url: \"http:///x\"}"),
+        "roster.yaml:5:39: schedule 'a': http.url must be an http:// or https:// URL with a host "
+        "and no spaces (e.g. http://127.0.0.1:3000/run), not 'http:///x'");
+    BAD(SCHED_HTTP("{url: \"http://h/a b\"}"),
+        "roster.yaml:5:39: schedule 'a': http.url must be an http:// or https:// URL with a host "
+        "and no spaces (e.g. http://127.0.0.1:3000/run), not 'http://h/a b'");
+    BAD(SCHED_HTTP("{url: \"http://h/\", expect: 700}"),
+        "roster.yaml:5:60: http.expect must be between 100 and 599, not 700");
+    BAD(SCHED_HTTP("{url: \"http://h/\", expect: [200, x]}"),
+        "roster.yaml:5:66: http.expect must be a whole number, not 'x'");
+    BAD(SCHED_HTTP("{url: \"http://h/\", expect: []}"),
+        "roster.yaml:5:60: schedule 'a': http.expect is an empty list");
+    BAD(SCHED_HTTP("{url: \"http://h/\", headers: {\"X Bad\": 1}}"),
+        "roster.yaml:5:62: schedule 'a': http header name 'X Bad' must be letters, digits and "
+        "!#$%&'*+-.^_`|~ (at most 128)");
+    BAD(SCHED_HTTP("{url: \"http://h/\", headers: {Content-Length: 1}}"),
+        "roster.yaml:5:62: schedule 'a': http header Content-Length is set by roster from the "
+        "body");
+    BAD(SCHED_HTTP("{url: \"http://h/\", headers: {X-A: \"a\\nb\"}}"),
+        "roster.yaml:5:67: schedule 'a': http header X-A: the value must be one line of at most "
+        "8192 bytes");
+    BAD(SCHED_HTTP("{url: \"http://h/\", headers: [a]}"),
+        "roster.yaml:5:61: http.headers must be a mapping (key: value lines), not a list");
+    BAD(SCHED_HTTP("{method: HEAD, url: \"http://h/\", body: x}"),
+        "roster.yaml:5:72: schedule 'a': a HEAD request sends no body");
+    BAD(SCHED_HTTP("\"FETCH http://h/\""),
+        "roster.yaml:5:33: schedule 'a': http must be \"METHOD URL\" (e.g. \"POST "
+        "http://127.0.0.1:3000/run\"; GET, HEAD, POST, PUT, PATCH, DELETE or OPTIONS), or a "
+        "mapping {method, url, headers, body, expect}, not 'FETCH http://h/'");
+#undef SCHED_HTTP
+}
+
 int main(void)
 {
     struct tz z;
@@ -147,5 +240,6 @@ int main(void)
     tz_free(&z);
     test_read();
     test_errors();
+    test_http_mapping();
     return t_done("test_schedules");
 }
