@@ -1,7 +1,7 @@
 /* scheduler.c — the built-in scheduler role: one uv timer per schedule, armed for the next
  * occurrence that cron_next computes; each occurrence runs the schedule's command (in a process
- * group of its own, its output framed with the schedule's name) or its http request (libcurl on
- * the loop), and each run is logged with its outcome and duration. It runs in its own process
+ * group of its own, its output marked with the schedule's name: log/taskmark.h) or its http
+ * request (libcurl on the loop), and each run is logged with its outcome and duration. It runs in its own process
  * (`roster role NAME`), so it reaps only its own children and may use uv_spawn. */
 #include "roles/scheduler.h"
 
@@ -20,6 +20,7 @@
 #include "checks/curlm.h"
 #include "log/linebuf.h"
 #include "log/logfmt.h"
+#include "log/taskmark.h"
 #include "sched/cron.h"
 #include "sched/tz.h"
 
@@ -209,11 +210,14 @@ static void stream_close(struct stream *st)
     uv_close((uv_handle_t *)&st->pipe, closed);
 }
 
+/* A line of a command's output, marked with its schedule's name (log/taskmark.h): roster
+ * shows it as "scheduler/NAME | line". Every line relayed is marked, so the command cannot
+ * pass one off as another schedule's. */
 static void emit_line(void *ud, const char *line, size_t len, int kind)
 {
     struct stream *st = ud;
     (void)kind;
-    fprintf(st->out, "%s | %.*s\n", st->run->job->cfg->name, (int)len, line);
+    taskmark_write(st->out, st->run->job->cfg->name, line, len);
     fflush(st->out);
 }
 

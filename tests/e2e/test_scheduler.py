@@ -55,6 +55,41 @@ def test_every_second_env():
     check(len(starts) >= 4, r.tail())
 
 
+def test_task_prefix():
+    # a command's output is shown as the schedule's: "scheduler/NAME | line", on both streams;
+    # the scheduler's own lines stay "scheduler | ..."; a mark the command prints itself is
+    # text, and a user role's mark is never read
+    cmd = ("printf 'out line\\\\n'; printf 'err line\\\\n' >&2; "
+           "printf '\\\\036other\\\\037forged\\\\n'; touch @DIR@/done")
+    cfg = ("roles:\n  scheduler:\n    builtin: scheduler\n    schedules:\n"
+           "      nightly: {cron: \"@every 1s\", command: [sh, -c, \"%s\"]}\n"
+           "  user:\n    command: [sh, -c, \"printf '\\\\036nightly\\\\037not a task\\\\n'; "
+           "exec sleep 300\"]\n" % cmd)
+    r = Roster(cfg, json_logs=False)
+    with r:
+        r.wait_line(r"^scheduler/nightly +\| out line$", timeout=30)
+        r.wait_line(r"^scheduler/nightly +\| err line$", timeout=10)
+        r.wait_line(r"^scheduler/nightly +\| \\x1eother\\x1fforged$", timeout=10)
+        r.wait_line(r"^scheduler +\| nightly: finished ok: exit 0 in ", timeout=10)
+        r.wait_line(r"^user +\| \\x1enightly\\x1fnot a task$", timeout=10)
+        r.stop()
+    check(not [l for l in r.output() if re.match(r"^scheduler +\| nightly \|", l)], r.tail())
+    check(not [l for l in r.output() if l.startswith("scheduler/other")], r.tail())
+    # JSON: the role stays the role; the schedule is the line's task
+    r = Roster(cfg)
+    with r:
+        wait_for(lambda: [x for x in r.records() if x.get("msg") == "out line"], 30,
+                 "the command's line in JSON")
+        r.stop()
+    recs = [x for x in r.records() if x.get("msg") in ("out line", "err line")]
+    check(recs and all(x["role"] == "scheduler" and x["task"] == "nightly" for x in recs), recs)
+    check(any(x["stream"] == "stderr" for x in recs), recs)
+    own = [x for x in r.records() if x.get("role") == "scheduler" and "finished" in x.get("msg", "")]
+    check(own and all("task" not in x for x in own), own)
+    user = [x for x in r.records() if x.get("role") == "user"]
+    check(user and all("task" not in x for x in user), user)
+
+
 def test_overlap_skip():
     r = sched_roster("      slow: {cron: \"@every 1s\", command: \"sh -c 'echo x >> @DIR@/runs; "
                      "sleep 3.5'\"}\n")
