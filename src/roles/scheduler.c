@@ -18,6 +18,7 @@
 #include "base/shellwords.h"
 #include "base/util.h"
 #include "checks/curlm.h"
+#include "checks/httpc.h"
 #include "log/linebuf.h"
 #include "log/logfmt.h"
 #include "log/taskmark.h"
@@ -70,7 +71,8 @@ struct run {
     int term_signal;
     uv_timer_t timer; /* the timeout, then the kill grace, or the drain after exit */
     enum { PHASE_TIMEOUT, PHASE_GRACE, PHASE_DRAIN } phase;
-    struct curlm_req *req;
+    struct curlm_req *req; /* an https:// request (libcurl) */
+    struct httpc *hreq;    /* an http:// request (httpc, no libcurl) */
     long http_status; /* 0: no response */
     char http_err[160];
     char *http_answer; /* a failed request's first line of answer, escaped; NULL: none */
@@ -257,9 +259,11 @@ static void on_run_timer(uv_timer_t *t);
 /* Ends a run early: the request is aborted; the command's group gets SIGTERM, then SIGKILL. */
 static void run_abort(struct run *r)
 {
-    if (r->req) {
-        curlm_cancel(r->req);
+    if (r->req || r->hreq) {
+        if (r->req) curlm_cancel(r->req);
+        if (r->hreq) httpc_cancel(r->hreq);
         r->req = NULL;
+        r->hreq = NULL;
         run_unref(r);
         return;
     }
@@ -388,23 +392,39 @@ static char *answer_line(const char *p, size_t len)
     return b.data;
 }
 
-static void on_http(void *ud, long status, const char *err, double seconds)
+/* A request's end, by either client: body is the answer's first bytes. */
+static void http_end(struct run *r, long status, const char *err, const char *body, size_t len)
 {
-    struct run *r = ud;
-    (void)seconds;
-    if (status > 0 && !http_expected(&r->job->cfg->req, status)) {
-        size_t len;
-        const char *body = curlm_response(r->req, &len);
+    if (status > 0 && !http_expected(&r->job->cfg->req, status))
         r->http_answer = answer_line(body, len);
-    }
     r->req = NULL;
+    r->hreq = NULL;
     if (status == -ETIMEDOUT) r->timed_out = true;
     r->http_status = status > 0 ? status : 0;
     snprintf(r->http_err, sizeof r->http_err, "%s", err ? err : "");
     run_unref(r);
 }
 
-/* "METHOD URL" (the loader checked the form), with the mapping form's headers and body. */
+static void on_curl(void *ud, long status, const char *err, double seconds)
+{
+    struct run *r = ud;
+    size_t len;
+    const char *body = curlm_response(r->req, &len);
+    (void)seconds;
+    http_end(r, status, err, body, len);
+}
+
+static void on_httpc(void *ud, long status, const char *err)
+{
+    struct run *r = ud;
+    size_t len;
+    const char *body = httpc_response(r->hreq, &len);
+    http_end(r, status, err, body, len);
+}
+
+/* "METHOD URL" (the loader checked the form), with the mapping form's headers and body. A
+ * plain http:// URL is sent by httpc, so that a scheduler calling its app does not load libcurl
+ * (~8 MB of RSS); https:// goes through libcurl. */
 static void run_http(struct run *r)
 {
     struct job *j = r->job;
@@ -414,19 +434,27 @@ static void run_http(struct run *r)
     const char *url = sp ? sp + 1 : h;
     while (*url == ' ')
         url++;
-    if (!j->s->curl) j->s->curl = curlm_new(j->s->loop);
-    /* no timeout: curl's own cap keeps a hung server from holding the schedule forever */
+    /* no timeout: a cap of our own keeps a hung server from holding the schedule forever */
     uint64_t to = j->cfg->timeout_ms ? j->cfg->timeout_ms : SCHED_HTTP_TIMEOUT_MS;
-    r->pending++;
-    /* the connection is kept for the next run (a schedule firing often reuses it); the
-     * answer's first bytes are kept, to say what a failure answered */
     const struct schedule_http *req = &j->cfg->req;
-    struct curlm_opts o = {.headers = (const char *const *)req->headers.v,
-                           .nheaders = req->headers.n,
-                           .body = req->body,
-                           .keep = SCHED_HTTP_SHOWN + 8,
-                           .reuse = true};
-    r->req = j->s->curl ? curlm_request_opts(j->s->curl, method, url, to, &o, on_http, r) : NULL;
+    const char *const *hs = (const char *const *)req->headers.v;
+    /* the answer's first bytes are kept, to say what a failure answered */
+    size_t keep = SCHED_HTTP_SHOWN + 8;
+    r->pending++;
+    if (httpc_handles(url)) {
+        r->hreq = httpc_request(j->s->loop, method, url, hs, req->headers.n, req->body, to, keep,
+                                on_httpc, r);
+        if (!r->hreq) {
+            snprintf(r->http_err, sizeof r->http_err, "cannot start the request");
+            run_unref(r);
+        }
+        return;
+    }
+    if (!j->s->curl) j->s->curl = curlm_new(j->s->loop);
+    /* the connection is kept for the next run (a schedule firing often reuses it) */
+    struct curlm_opts o = {.headers = hs, .nheaders = req->headers.n, .body = req->body,
+                           .keep = keep, .reuse = true};
+    r->req = j->s->curl ? curlm_request_opts(j->s->curl, method, url, to, &o, on_curl, r) : NULL;
     if (!r->req) {
         snprintf(r->http_err, sizeof r->http_err, "%s",
                  j->s->curl ? "cannot start the request" : "libcurl is not installed");

@@ -283,6 +283,78 @@ def test_http_mapping():
         srv.shutdown()
 
 
+class Framing(http.server.BaseHTTPRequestHandler):
+    """Answers whose body ends in the other ways HTTP/1.1 has: chunks, or the connection's end."""
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self):
+        if self.path == "/chunked":
+            self.send_response(503)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for part in (b"busy", b"\nsince noon"):
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+                self.wfile.flush()
+                time.sleep(0.05)
+            self.wfile.write(b"0\r\n\r\n")
+        elif self.path == "/close":
+            self.close_connection = True
+            self.send_response(500)
+            self.end_headers()
+            self.wfile.write(b"bad\nmore")
+        else:
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    def log_message(self, *a):
+        pass
+
+
+def scheduler_pid(r):
+    return int(r.wait_line(r"^roster +\| scheduler started \(pid (\d+)\)$", 30).group(1))
+
+
+def maps_libcurl(pid):
+    with open("/proc/%d/maps" % pid) as f:
+        return "libcurl" in f.read()
+
+
+def test_http_client():
+    # plain http:// goes through roster's own client (no libcurl in the scheduler process):
+    # chunked and close-delimited answers, a host name, and the libcurl path for https://
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Framing)
+    srv.daemon_threads = True
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    port = srv.server_address[1]
+    try:
+        r = sched_roster(
+            "      chunked: {cron: '@every 1s', http: \"GET http://127.0.0.1:%d/chunked\"}\n"
+            "      close: {cron: '@every 1s', http: \"GET http://127.0.0.1:%d/close\"}\n"
+            "      byname: {cron: '@every 1s', http: \"GET http://localhost:%d/ok\"}\n"
+            % (port, port, port))
+        with r:
+            pid = scheduler_pid(r)
+            r.wait_line(r'^scheduler \| chunked: failed: HTTP 503 in \d+\.\d+s: answered "busy"$',
+                        timeout=30)
+            r.wait_line(r'^scheduler \| close: failed: HTTP 500 in \d+\.\d+s: answered "bad"$',
+                        timeout=30)
+            r.wait_line(r"^scheduler \| byname: finished ok: HTTP 200 in \d+\.\d+s$", timeout=30)
+            check(not maps_libcurl(pid), "libcurl loaded for http:// requests")
+            r.stop()
+        # https:// is libcurl's (its own wording for a refused connection); the sentinel that
+        # the maps check above would see libcurl
+        r = sched_roster("      tls: {cron: '@every 1s', http: \"GET https://127.0.0.1:%d/\"}\n"
+                         % free_port())
+        with r:
+            pid = scheduler_pid(r)
+            r.wait_line(r"^scheduler \| tls: failed: Failed to connect .* in \d+\.\d+s$", 30)
+            check(maps_libcurl(pid), "libcurl not loaded for https://")
+            r.stop()
+    finally:
+        srv.shutdown()
+
+
 if __name__ == "__main__":
     from harness import run
     run(globals())
