@@ -632,7 +632,9 @@ static int cron_zone(const char *cmd, const char *named, char **environ_, struct
     if (!name) name = "UTC";
     enum tz_err e = tz_load(name, dir, z);
     if (e) {
-        fprintf(stderr, "roster %s: time zone '%.80s': %s\n", cmd, name, tz_strerror(e));
+        char msg[320];
+        tz_error_format(e, dir, msg, sizeof msg);
+        fprintf(stderr, "roster %s: time zone '%.80s': %s\n", cmd, name, msg);
         return -1;
     }
     return 0;

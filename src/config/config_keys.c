@@ -1103,15 +1103,19 @@ static int key_cron(struct walk *w, const struct key_def *k, yaml_node_t *v)
     return -1;
 }
 
-/* tz: a zone of the system's tzdata, loaded once here so an unknown one is a config error. */
+/* tz: a zone of the system's tzdata, loaded once here so an unknown one is a config error;
+ * from TZDIR when the environment (or an env file) sets it, as the scheduler role reads it. */
 static int key_sched_tz(struct walk *w, const struct key_def *k, yaml_node_t *v)
 {
     char *s = get_str(w->L, v, what_of(k));
     if (!s) return -1;
     struct tz z;
-    enum tz_err e = tz_load(s, NULL, &z);
+    const char *dir = envmap_get(&w->L->vars, "TZDIR");
+    enum tz_err e = tz_load(s, dir, &z);
     if (e) {
-        err_at(w->L, v, "schedule '%s': tz '%s': %s", schedule_name(w), s, tz_strerror(e));
+        char msg[320];
+        tz_error_format(e, dir, msg, sizeof msg);
+        err_at(w->L, v, "schedule '%s': tz '%s': %s", schedule_name(w), s, msg);
         free(s);
         return -1;
     }

@@ -487,12 +487,16 @@ static void start_run(struct job *j, int64_t at)
     s->runs = r;
     j->running++;
     j->runs++;
-    logf_(j, "started the run of %s", iso);
     r->pending = 1; /* released below, once the run's parts are counted */
-    if (j->cfg->http)
+    if (j->cfg->http) {
+        /* the request first, the line after: writing it must not delay the request (the run
+         * cannot end before the pending count is released below, so the lines stay in order) */
         run_http(r);
-    else
+        logf_(j, "started the run of %s", iso);
+    } else {
+        logf_(j, "started the run of %s", iso);
         run_command(r, iso);
+    }
     run_unref(r);
 }
 
@@ -580,8 +584,10 @@ static int job_init(struct sched *s, struct job *j, const struct schedule_config
     }
     enum tz_err te = tz_load(name ? name : "UTC", dir, &j->tz);
     if (te) {
+        char msg[320];
+        tz_error_format(te, dir, msg, sizeof msg);
         fprintf(stderr, "roster role %s: schedule %s: time zone '%.80s': %s\n", s->role, c->name,
-                name, tz_strerror(te));
+                name, msg);
         return -1;
     }
     return 0;

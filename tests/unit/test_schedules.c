@@ -103,8 +103,8 @@ static void test_errors(void)
 
     BAD("roles:\n  s:\n    builtin: scheduler\n    schedules:\n"
         "      a: {cron: \"@daily\", tz: Mars/Olympus, command: x}\n",
-        "roster.yaml:5:31: schedule 'a': tz 'Mars/Olympus': unknown time zone (not in the "
-        "system's tzdata)");
+        "roster.yaml:5:31: schedule 'a': tz 'Mars/Olympus': unknown time zone: no such zone in "
+        "/usr/share/zoneinfo");
     BAD("roles:\n  s:\n    builtin: scheduler\n    schedules:\n"
         "      a: {command: x}\n",
         "roster.yaml:5:7: schedule 'a' needs cron:");
