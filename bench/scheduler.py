@@ -14,8 +14,9 @@ Contenders, all running at once for the same minute:
   setInterval  node, plain: a setTimeout to the next whole second, then setInterval(1000)
   shell        sh -c 'while :; do sleep 1; curl -s -o /dev/null URL; done'
 
-Figures: RSS (median of one sample a second; the shell's includes its sleep and curl children
-when they are there), CPU over the window (utime + stime, the shell's with its reaped children),
+Figures: RSS and PSS (medians of one sample a second; PSS divides shared pages such as libc's
+among the processes mapping them; the shell's include its sleep and curl children when they are
+there), CPU over the window (utime + stime, the shell's with its reaped children),
 and fire-time lateness: the ms between the due instant (the whole second) and the request's
 arrival at the server, p50 / p99 / max. The shell's loop is not aligned to whole seconds and
 drifts by its own run time each turn: its lateness is given as the drift per fire. Targets
@@ -24,16 +25,19 @@ drifts by its own run time each turn: its lateness is given as the drift per fir
 Needs a build (build/roster). The warm-up, the window and every wait have deadlines.
 """
 import argparse
-import http.server
+import selectors
 import os
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+
+from concurrently import rss_kb  # noqa: E402 (bench/ is the script's own folder)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -58,23 +62,74 @@ setTimeout(() => { fire(); setInterval(fire, 1000); }, 1000 - Date.now() % 1000)
 """
 
 
-class Arrivals(http.server.BaseHTTPRequestHandler):
-    """Keep-alive; records (path, arrival wall time) as soon as the request line is read."""
-    protocol_version = "HTTP/1.1"
-    seen = []
-    lock = threading.Lock()
+class Arrivals:
+    """A keep-alive HTTP/1.1 server on one thread with a selector: the arrival time of each
+    request is taken as soon as its head is read, without a thread started per connection (which
+    would charge a client that opens a connection a run, as roster's does, for the server's
+    thread start)."""
 
-    def do_GET(self):
-        t = time.time()
-        with Arrivals.lock:
-            Arrivals.seen.append((self.path, t))
-        self.send_response(200)
-        self.send_header("Content-Length", "2")
-        self.end_headers()
-        self.wfile.write(b"ok")
+    def __init__(self):
+        self.seen = []
+        self.lock = threading.Lock()
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.sock.setblocking(False)
+        self.port = self.sock.getsockname()[1]
+        self.sel = selectors.DefaultSelector()
+        self.sel.register(self.sock, selectors.EVENT_READ, None)
+        self.stop = False
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
 
-    def log_message(self, *a):
-        pass
+    def serve(self):
+        bufs = {}
+        while not self.stop:
+            for key, _ in self.sel.select(0.2):
+                if key.data is None:
+                    try:
+                        c, _ = self.sock.accept()
+                    except BlockingIOError:
+                        continue
+                    c.setblocking(False)
+                    c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                    bufs[c] = b""
+                    self.sel.register(c, selectors.EVENT_READ, "conn")
+                    continue
+                c = key.fileobj
+                try:
+                    data = c.recv(65536)
+                except BlockingIOError:
+                    continue
+                except ConnectionError:
+                    data = b""
+                if not data:
+                    self.sel.unregister(c)
+                    c.close()
+                    bufs.pop(c, None)
+                    continue
+                bufs[c] += data
+                while b"\r\n\r\n" in bufs[c]:
+                    t = time.time()
+                    head, bufs[c] = bufs[c].split(b"\r\n\r\n", 1)
+                    path = head.split(b" ", 2)[1].decode()
+                    with self.lock:
+                        self.seen.append((path, t))
+                    close = b"connection: close" in head.lower()
+                    try:
+                        c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                    except OSError:
+                        close = True
+                    if close:
+                        self.sel.unregister(c)
+                        c.close()
+                        bufs.pop(c, None)
+                        break
+
+    def shutdown(self):
+        self.stop = True
+        self.thread.join(5)
 
 
 def tree(root):
@@ -97,11 +152,12 @@ def tree(root):
     return out
 
 
-def rss_kb(pid):
+def pss_kb(pid):
+    """Proportional set size: shared pages (libc...) divided among the processes mapping them."""
     try:
-        with open("/proc/%d/status" % pid) as f:
+        with open("/proc/%d/smaps_rollup" % pid) as f:
             for line in f:
-                if line.startswith("VmRSS:"):
+                if line.startswith("Pss:"):
                     return int(line.split()[1])
     except OSError:
         pass
@@ -157,10 +213,8 @@ def main():
         sys.exit("%s is missing: build roster first (scripts/build.sh)" % args.roster)
     node, npm, curl = shutil.which("node"), shutil.which("npm"), shutil.which("curl")
 
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Arrivals)
-    srv.daemon_threads = True
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    base = "http://127.0.0.1:%d" % srv.server_address[1]
+    srv = Arrivals()
+    base = "http://127.0.0.1:%d" % srv.port
     tmp = tempfile.mkdtemp(prefix="roster-sched-bench-")
     cfg = os.path.join(tmp, "roster.yaml")
     with open(cfg, "w") as f:
@@ -193,7 +247,7 @@ def main():
         sched = wait_until(lambda: [p for p in tree(rpid)[1:]
                                     if b"role" in open("/proc/%d/cmdline" % p, "rb").read()],
                            30, "roster's scheduler process")[0]
-        wait_until(lambda: all(any(p == "/" + n for p, _ in Arrivals.seen)
+        wait_until(lambda: all(any(p == "/" + n for p, _ in srv.seen)
                                for n, _ in tools), 30, "a first request from each")
         time.sleep(WARMUP_S)
         # what is measured: a list of pids (resampled for the shell's children) and CPU
@@ -203,10 +257,13 @@ def main():
         cpu0 = {n: sum(cpu_ticks(p, n == "shell") for p in f()) for n, f in who.items()}
         t0 = time.time()
         rss = {n: [] for n in who}
+        pss = {n: [] for n in who}
         end = time.monotonic() + args.seconds
         while time.monotonic() < end:
             for n, f in who.items():
-                rss[n].append(sum(rss_kb(p) for p in f()))
+                pids = f()
+                rss[n].append(sum(rss_kb(p) for p in pids))
+                pss[n].append(sum(pss_kb(p) for p in pids))
             time.sleep(1.0)
         t1 = time.time()
         cpu1 = {n: sum(cpu_ticks(p, n == "shell") for p in f()) for n, f in who.items()}
@@ -225,8 +282,8 @@ def main():
         srv.shutdown()
         shutil.rmtree(tmp, ignore_errors=True)
 
-    with Arrivals.lock:
-        seen = [(p, t) for p, t in Arrivals.seen if t0 <= t <= t1]
+    with srv.lock:
+        seen = [(p, t) for p, t in srv.seen if t0 <= t <= t1]
     late = {}
     for n, _ in tools:
         ts = sorted(t for p, t in seen if p == "/" + n)
@@ -241,13 +298,14 @@ def main():
     def cpu_ms(n):
         return (cpu1[n] - cpu0[n]) * 1000.0 / TICK
 
-    print("| process | RSS (median) | CPU in %.0f s | fires | lateness p50 | p99 | max |"
+    print("| process | RSS (median) | PSS | CPU in %.0f s | fires | lateness p50 | p99 | max |"
           % window)
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     rows = [("roster scheduler", "roster"), ("roster + scheduler", "roster")]
     rows += [(n, n) for n, _ in tools[1:]]
     for n, src in rows:
         m = statistics.median(rss[n]) / 1024.0 if rss[n] else 0
+        ps = statistics.median(pss[n]) / 1024.0 if pss[n] else 0
         lat = late.get(src, [])
         if src == "shell":
             gaps = [(b - a) * 1000.0 - 1000.0 for a, b in zip(lat, lat[1:])]
@@ -257,11 +315,13 @@ def main():
             fires = len(lat)
             lcol = tuple("%.1f ms" % f(lat) if lat else "—" for f in
                          (lambda x: pct(x, 50), lambda x: pct(x, 99), max))
-        print("| %s | %.2f MB | %.0f ms | %d | %s | %s | %s |" % (n, m, cpu_ms(n), fires, *lcol))
+        print("| %s | %.2f MB | %.2f MB | %.0f ms | %d | %s | %s | %s |" % (
+            n, m, ps, cpu_ms(n), fires, *lcol))
     r = statistics.median(rss["roster scheduler"])
     if "node-cron" in rss and rss["node-cron"]:
-        print("roster scheduler ÷ node-cron: RSS %.3f× (target ≤ 0.05), CPU %.2f×" % (
+        print("roster scheduler ÷ node-cron: RSS %.3f× (target ≤ 0.05), PSS %.3f×, CPU %.2f×" % (
             r / statistics.median(rss["node-cron"]),
+            statistics.median(pss["roster scheduler"]) / statistics.median(pss["node-cron"]),
             cpu_ms("roster scheduler") / max(cpu_ms("node-cron"), 1e-9)))
     if "setInterval" in rss and rss["setInterval"]:
         print("roster scheduler ÷ setInterval: RSS %.3f×" % (

@@ -1170,36 +1170,25 @@ static bool http_url_ok(const char *u)
     return true;
 }
 
-/* The http mapping's keys fill the schedule's req (method and url become its http string in
- * http_done). */
-static int key_http_method(struct walk *w, const struct key_def *k, yaml_node_t *v)
+/* method and url: a method this table knows, an absolute http(s) URL. */
+static int key_http_method_url(struct walk *w, const struct key_def *k, yaml_node_t *v)
 {
-    char *m = get_str(w->L, v, "http.method");
-    if (!m) return -1;
-    if (!http_method_known(m, strlen(m))) {
+    bool method = !strcmp(k->name, "method");
+    char *x = get_str(w->L, v, method ? "http.method" : "http.url");
+    if (!x) return -1;
+    if (method ? http_method_known(x, strlen(x)) : http_url_ok(x)) return set_str(w, k, x);
+    if (method)
         err_at(w->L, v,
                "schedule '%s': http.method must be GET, HEAD, POST, PUT, PATCH, DELETE or "
                "OPTIONS (in capitals), not '%.40s'",
-               schedule_name(w), m);
-        free(m);
-        return -1;
-    }
-    return set_str(w, k, m);
-}
-
-static int key_http_url(struct walk *w, const struct key_def *k, yaml_node_t *v)
-{
-    char *u = get_str(w->L, v, "http.url");
-    if (!u) return -1;
-    if (!http_url_ok(u)) {
+               schedule_name(w), x);
+    else
         err_at(w->L, v,
                "schedule '%s': http.url must be an http:// or https:// URL with a host and no "
                "spaces (e.g. http://127.0.0.1:3000/run), not '%.200s'",
-               schedule_name(w), u);
-        free(u);
-        return -1;
-    }
-    return set_str(w, k, u);
+               schedule_name(w), x);
+    free(x);
+    return -1;
 }
 
 /* headers: a mapping of Name: value. Names are HTTP tokens; values have no line breaks (one
@@ -1319,8 +1308,8 @@ static void http_done(struct walk *w)
 
 #define SHTTP(f) offsetof(struct schedule_config, req.f)
 static const struct key_def http_keys[] = {
-    {KEY("method", key_http_method, SHTTP(method))},
-    {KEY("url", key_http_url, SHTTP(url))},
+    {KEY("method", key_http_method_url, SHTTP(method))},
+    {KEY("url", key_http_method_url, SHTTP(url))},
     {KEY("headers", key_http_headers, SHTTP(headers))},
     {KEY("body", key_http_body, SHTTP(body))},
     {KEY("expect", key_http_expect, 0)},

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <time.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "base/shellwords.h"
@@ -22,6 +23,7 @@
 #include "log/linebuf.h"
 #include "log/logfmt.h"
 #include "log/taskmark.h"
+#include "os/sys.h"
 #include "sched/cron.h"
 #include "sched/tz.h"
 
@@ -86,6 +88,11 @@ struct job {
     struct cron cron;
     struct tz tz;
     uv_timer_t timer;
+    /* The due instant to the microsecond (the loop's timers count whole milliseconds, from a
+     * clock read at the start of the loop turn, so they wake up to ~2 ms late): a wall-clock
+     * timerfd polled on the loop; -1 where there is none (the timer alone then). */
+    int alarm_fd;
+    uv_poll_t alarm;
     int64_t due; /* the next occurrence, seconds since the epoch */
     int running;
     uint64_t skipped, runs;
@@ -500,12 +507,29 @@ static void start_run(struct job *j, int64_t at)
     run_unref(r);
 }
 
-/* Arms j's timer for its due time, waking at least every SCHED_MAX_SLEEP_MS. */
+static void on_alarm(uv_poll_t *p, int status, int events)
+{
+    struct job *j = p->data;
+    (void)status;
+    (void)events;
+    uv_poll_stop(p);
+    on_fire(&j->timer);
+}
+
+/* Arms j's timer for its due time, waking at least every SCHED_MAX_SLEEP_MS. With an alarm
+ * descriptor, that wakes the schedule at the due instant and the timer, a few ms later, is
+ * only the fallback. */
 static void arm(struct job *j)
 {
     int64_t left = j->due * 1000 - wall_ms();
     if (left < 0) left = 0;
+    if (j->alarm_fd >= 0 && left <= SCHED_MAX_SLEEP_MS &&
+        os_alarm_set(j->alarm_fd, j->due * 1000000000) == 0) {
+        uv_poll_start(&j->alarm, UV_READABLE, on_alarm);
+        left += 20;
+    }
     if (left > SCHED_MAX_SLEEP_MS) left = SCHED_MAX_SLEEP_MS;
+    uv_update_time(j->s->loop); /* from now, not from the start of this loop turn */
     uv_timer_start(&j->timer, on_fire, (uint64_t)left, 0);
 }
 
@@ -549,8 +573,10 @@ static void on_signal(uv_signal_t *h, int sig)
     (void)sig;
     if (s->stopping) return;
     s->stopping = true;
-    for (size_t i = 0; i < s->njobs; i++)
+    for (size_t i = 0; i < s->njobs; i++) {
         uv_timer_stop(&s->jobs[i].timer);
+        if (s->jobs[i].alarm_fd >= 0) uv_poll_stop(&s->jobs[i].alarm);
+    }
     for (struct run *r = s->runs; r; r = r->next) {
         r->stopped = true;
         run_abort(r);
@@ -570,6 +596,7 @@ static int job_init(struct sched *s, struct job *j, const struct schedule_config
 {
     j->s = s;
     j->cfg = c;
+    j->alarm_fd = -1;
     struct cron_error ce;
     if (cron_parse(c->cron, &j->cron, &ce)) {
         char msg[160];
@@ -623,6 +650,12 @@ int scheduler_main(const struct roster_config *cfg, const char *role, char **env
             struct job *j = &s.jobs[i];
             uv_timer_init(&loop, &j->timer);
             j->timer.data = j;
+            j->alarm_fd = os_alarm_fd();
+            if (j->alarm_fd >= 0 && uv_poll_init(&loop, &j->alarm, j->alarm_fd) < 0) {
+                close(j->alarm_fd);
+                j->alarm_fd = -1;
+            }
+            j->alarm.data = j;
             if (next_after(j, now_s)) arm(j);
         }
         printf("%zu schedule%s\n", s.njobs, s.njobs == 1 ? "" : "s");
@@ -633,8 +666,10 @@ int scheduler_main(const struct roster_config *cfg, const char *role, char **env
     uv_walk(&loop, close_walk, NULL);
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_loop_close(&loop);
-    for (size_t i = 0; i < s.njobs; i++)
+    for (size_t i = 0; i < s.njobs; i++) {
         tz_free(&s.jobs[i].tz);
+        if (s.jobs[i].alarm_fd >= 0) close(s.jobs[i].alarm_fd);
+    }
     free(s.jobs);
     return ret;
 }

@@ -80,6 +80,10 @@ def test_task_prefix():
     with r:
         wait_for(lambda: [x for x in r.records() if x.get("msg") == "out line"], 30,
                  "the command's line in JSON")
+        wait_for(lambda: [x for x in r.records() if x.get("role") == "scheduler" and
+                          "finished" in x.get("msg", "")], 30, "a run's end in JSON")
+        wait_for(lambda: [x for x in r.records() if x.get("role") == "user"], 30,
+                 "the user role's line in JSON")
         r.stop()
     recs = [x for x in r.records() if x.get("msg") in ("out line", "err line")]
     check(recs and all(x["role"] == "scheduler" and x["task"] == "nightly" for x in recs), recs)
@@ -220,12 +224,15 @@ class Recorder(http.server.BaseHTTPRequestHandler):
             "/created": (201, b"\x1b[31mred\x07 " + b"x" * 300 + b"\nsecond line", {}),
             "/redirect": (302, b"", {"Location": "/target"}),
         }.get(self.path, (404, b"no such page", {}))
-        self.send_response(code)
-        for k, v in extra.items():
-            self.send_header(k, v)
-        self.send_header("Content-Length", str(len(text)))
-        self.end_headers()
-        self.wfile.write(text)
+        try:
+            self.send_response(code)
+            for k, v in extra.items():
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(len(text)))
+            self.end_headers()
+            self.wfile.write(text)
+        except OSError:
+            pass  # /slow's client gave up (its timeout) before the answer
 
     do_GET = do_POST = do_PUT = answer
 
