@@ -27,6 +27,13 @@ def read_lines(path):
         return []
 
 
+def no_sanitizer_report(r):
+    """The scheduler process's sanitizer reports (a sanitizer build) come out framed as its
+    lines: none may be there once roster has stopped."""
+    bad = [l for l in r.output() if "Sanitizer" in l or "runtime error:" in l]
+    check(not bad, "\n".join(bad[:20]))
+
+
 def pids_gone(pids):
     return all(not pid_exists(p) for p in pids)
 
@@ -274,6 +281,7 @@ def test_http_mapping():
             r.wait_line(r"^scheduler \| slow: failed: timed out after 1\.\d+s \(the request was "
                         r"aborted\)$", timeout=30)
             r.stop()
+        no_sanitizer_report(r)
         posts = [x for x in Recorder.seen if x[1] == "/ok"]
         check(posts, Recorder.seen)
         for method, path, headers, body in posts:
@@ -349,6 +357,7 @@ def test_http_client():
             r.wait_line(r"^scheduler \| byname: finished ok: HTTP 200 in \d+\.\d+s$", timeout=30)
             check(not maps_libcurl(pid), "libcurl loaded for http:// requests")
             r.stop()
+        no_sanitizer_report(r)
         # https:// is libcurl's (its own wording for a refused connection); the sentinel that
         # the maps check above would see libcurl
         r = sched_roster("      tls: {cron: '@every 1s', http: \"GET https://127.0.0.1:%d/\"}\n"
@@ -358,6 +367,7 @@ def test_http_client():
             r.wait_line(r"^scheduler \| tls: failed: Failed to connect .* in \d+\.\d+s$", 30)
             check(maps_libcurl(pid), "libcurl not loaded for https://")
             r.stop()
+        no_sanitizer_report(r)
     finally:
         srv.shutdown()
 
