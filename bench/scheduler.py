@@ -222,7 +222,7 @@ def main():
                 "      tick: {cron: \"@every 1s\", http: \"GET %s/roster\"}\n" % base)
     tools = [("roster", [args.roster, "-c", cfg])]
     if node and node_cron_ready(npm):
-        path = os.path.join(NODE_DIR, "cron.js")
+        path = os.path.join(tmp, "cron.js")
         with open(path, "w") as f:
             f.write(NODE_CRON)
         tools.append(("node-cron", [node, path, base + "/node-cron"]))
@@ -239,9 +239,11 @@ def main():
     procs = {}
     try:
         for name, argv in tools:
+            # require('node-cron') from the script in tmp finds bench/scheduler/node_modules
+            env = dict(os.environ, NODE_PATH=os.path.join(NODE_DIR, "node_modules"))
             procs[name] = subprocess.Popen(argv, stdout=subprocess.DEVNULL,
                                            stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
-                                           start_new_session=True, cwd=tmp)
+                                           start_new_session=True, cwd=tmp, env=env)
         # the scheduler process roster started (`roster role scheduler`)
         rpid = procs["roster"].pid
         sched = wait_until(lambda: [p for p in tree(rpid)[1:]
