@@ -1,7 +1,8 @@
-/* scheduler.c — the built-in scheduler role: one uv timer per schedule, armed for the next
- * occurrence that cron_next computes; each occurrence runs the schedule's command (in a process
- * group of its own, its output marked with the schedule's name: log/taskmark.h) or its http
- * request (libcurl on the loop), and each run is logged with its outcome and duration. It runs in its own process
+/* scheduler.c — the built-in scheduler role: one uv timer (and a wall-clock alarm) per
+ * schedule, armed for the next occurrence that cron_next computes; each occurrence runs the
+ * schedule's command (in a process group of its own, its output marked with the schedule's name:
+ * log/taskmark.h) or its http request (httpc for http://, libcurl for https://, both on the
+ * loop), and each run is logged with its outcome and duration. It runs in its own process
  * (`roster role NAME`), so it reaps only its own children and may use uv_spawn. */
 #include "roles/scheduler.h"
 
