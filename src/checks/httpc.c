@@ -156,7 +156,8 @@ static bool parse_head(struct httpc *h, size_t len)
     h->status = strtol(p + 9, &e, 10);
     if (e != p + 12 || h->status < 100 || h->status > 999) return false;
     h->length = -1;
-    for (const char *l = memchr(p, '\n', len); l && l + 1 < end; l = memchr(l + 1, '\n', (size_t)(end - l - 1))) {
+    for (const char *l = memchr(p, '\n', len); l && l + 1 < end;
+         l = memchr(l + 1, '\n', (size_t)(end - l - 1))) {
         const char *s = l + 1;
         if (!strncasecmp(s, "Content-Length:", 15)) h->length = strtoll(s + 15, NULL, 10);
         if (!strncasecmp(s, "Transfer-Encoding:", 18)) {
@@ -424,13 +425,14 @@ struct httpc *httpc_request(uv_loop_t *loop, const char *method, const char *url
     size_t plen = strcspn(path, "#");
     sbuf r;
     sbuf_init(&r);
-    sbuf_printf(&r, "%s %s%.*s HTTP/1.1\r\nHost: %.*s\r\nUser-Agent: roster/" ROSTER_VERSION
-                    "\r\nAccept: */*\r\nConnection: close\r\n",
+    sbuf_printf(&r,
+                "%s %s%.*s HTTP/1.1\r\nHost: %.*s\r\nUser-Agent: roster/" ROSTER_VERSION
+                "\r\nAccept: */*\r\nConnection: close\r\n",
                 method, *path == '/' ? "" : "/", (int)plen, path, (int)(path - auth), auth);
     for (size_t i = 0; i < nheaders; i++)
         sbuf_printf(&r, "%s\r\n", headers[i]);
-    bool sends = body_ || !strcmp(method, "POST") || !strcmp(method, "PUT") ||
-                 !strcmp(method, "PATCH");
+    bool sends =
+        body_ || !strcmp(method, "POST") || !strcmp(method, "PUT") || !strcmp(method, "PATCH");
     size_t blen = body_ ? strlen(body_) : 0;
     if (sends) sbuf_printf(&r, "Content-Length: %zu\r\n", blen);
     sbuf_puts(&r, "\r\n");

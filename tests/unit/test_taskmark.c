@@ -47,18 +47,31 @@ static void test_round_trip(void)
     CHECK_STR(split(w), "-");
     free(w);
     /* a task's output that holds a mark stays its text: only the first mark is read */
-    w = written("mine", "\x1eother\x1f" "forged");
-    CHECK_STR(split(w), "mine|\x1eother\x1f" "forged");
+    w = written("mine", "\x1eother\x1f"
+                        "forged");
+    CHECK_STR(split(w), "mine|\x1eother\x1f"
+                        "forged");
     free(w);
 }
 
 static void test_refused(void)
 {
     CHECK_STR(split("plain line"), "-");
-    CHECK_STR(split("\x1e\x1f" "empty name"), "-");
-    CHECK_STR(split("\x1e" "never ends"), "-");
-    CHECK_STR(split("\x1e" "a|b\x1f" "bar in the name"), "-");
-    CHECK_STR(split("\x1e" "a\x1b" "\x1f" "escape in the name"), "-");
+    CHECK_STR(split("\x1e\x1f"
+                    "empty name"),
+              "-");
+    CHECK_STR(split("\x1e"
+                    "never ends"),
+              "-");
+    CHECK_STR(split("\x1e"
+                    "a|b\x1f"
+                    "bar in the name"),
+              "-");
+    CHECK_STR(split("\x1e"
+                    "a\x1b"
+                    "\x1f"
+                    "escape in the name"),
+              "-");
     char longname[80];
     memset(longname, 'n', sizeof longname);
     longname[0] = '\x1e';
