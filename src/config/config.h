@@ -61,9 +61,9 @@ enum schedule_overlap { OVERLAP_SKIP, OVERLAP_ALLOW };
 #define SCHEDULE_MAX_BODY    (64u << 10) /* an http action's body, in bytes */
 /* http: as a mapping ({method, url, headers, body, expect}); method and url end up in http. */
 struct schedule_http {
-    char *method, *url; /* as read (the loader's scratch; http holds both) */
-    strvec headers;     /* "Name: value", each checked (a token, no CR or LF) */
-    char *body;         /* NULL: none (a POST, PUT or PATCH then sends an empty one) */
+    char *method, *url;              /* as read (the loader's scratch; http holds both) */
+    strvec headers;                  /* "Name: value", each checked (a token, no CR or LF) */
+    char *body;                      /* NULL: none (a POST, PUT or PATCH then sends an empty one) */
     int expect[SCHEDULE_MAX_EXPECT]; /* the statuses that are success; none: any 2xx */
     size_t nexpect;
 };

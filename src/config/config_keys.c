@@ -1147,8 +1147,8 @@ static int key_sched_command(struct walk *w, const struct key_def *k, yaml_node_
 }
 
 /* The methods an http action may use. */
-static const char *const http_methods[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE",
-                                           "OPTIONS"};
+static const char *const http_methods[] = {"GET",   "HEAD",   "POST",   "PUT",
+                                           "PATCH", "DELETE", "OPTIONS"};
 
 static bool http_method_known(const char *m, size_t len)
 {
@@ -1250,8 +1250,8 @@ static int key_http_body(struct walk *w, const struct key_def *k, yaml_node_t *v
 {
     char *b = get_str(w->L, v, "http.body");
     if (b && strlen(b) > SCHEDULE_MAX_BODY) {
-        err_at(w->L, v, "schedule '%s': http.body is over %u KiB, roster's limit",
-               schedule_name(w), SCHEDULE_MAX_BODY >> 10);
+        err_at(w->L, v, "schedule '%s': http.body is over %u KiB, roster's limit", schedule_name(w),
+               SCHEDULE_MAX_BODY >> 10);
         free(b);
         return -1;
     }
@@ -1276,8 +1276,8 @@ static int key_http_expect(struct walk *w, const struct key_def *k, yaml_node_t 
         if (get_int(w->L, n, "http.expect", 100, 599, &code) < 0) {
             rc = -1;
         } else if (s->req.nexpect == SCHEDULE_MAX_EXPECT) {
-            err_at(w->L, n, "schedule '%s': more than %d statuses in http.expect",
-                   s->name, SCHEDULE_MAX_EXPECT);
+            err_at(w->L, n, "schedule '%s': more than %d statuses in http.expect", s->name,
+                   SCHEDULE_MAX_EXPECT);
             return -1;
         } else {
             s->req.expect[s->req.nexpect++] = code;
@@ -1298,8 +1298,7 @@ static void http_done(struct walk *w)
     if (!walk_ok(w, "url") || (walk_seen(w, "method") && !walk_ok(w, "method"))) return;
     const char *m = s->req.method ? s->req.method : s->req.body ? "POST" : "GET";
     if (s->req.body && !strcmp(m, "HEAD")) {
-        err_at(w->L, walk_seen(w, "body"), "schedule '%s': a HEAD request sends no body",
-               s->name);
+        err_at(w->L, walk_seen(w, "body"), "schedule '%s': a HEAD request sends no body", s->name);
         return;
     }
     free(s->http);

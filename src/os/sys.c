@@ -306,8 +306,8 @@ int os_alarm_set(int fd, int64_t when_ns)
     while (read(fd, &n, sizeof n) == (ssize_t)sizeof n)
         ; /* an expiry not read yet would make the descriptor readable now */
     if (when_ns <= 0) when_ns = 1; /* 0 would disarm it */
-    struct itimerspec its = {.it_value = {.tv_sec = when_ns / 1000000000,
-                                          .tv_nsec = when_ns % 1000000000}};
+    struct itimerspec its = {
+        .it_value = {.tv_sec = when_ns / 1000000000, .tv_nsec = when_ns % 1000000000}};
     return timerfd_settime(fd, TFD_TIMER_ABSTIME, &its, NULL) < 0 ? -errno : 0;
 #else
     (void)fd;

@@ -173,7 +173,10 @@ static void http_failed(struct run *r, double secs)
     sbuf b;
     sbuf_init(&b);
     for (size_t i = 0; i < h->nexpect; i++)
-        sbuf_printf(&b, "%s%d", i == 0 ? " (expected " : i + 1 == h->nexpect ? " or " : ", ",
+        sbuf_printf(&b, "%s%d",
+                    i == 0                ? " (expected "
+                    : i + 1 == h->nexpect ? " or "
+                                          : ", ",
                     h->expect[i]);
     if (h->nexpect) sbuf_putc(&b, ')');
     if (r->http_answer) sbuf_printf(&b, ": answered \"%s\"", r->http_answer);
@@ -460,8 +463,8 @@ static void run_http(struct run *r)
     }
     if (!j->s->curl) j->s->curl = curlm_new(j->s->loop);
     /* the connection is kept for the next run (a schedule firing often reuses it) */
-    struct curlm_opts o = {.headers = hs, .nheaders = req->headers.n, .body = req->body,
-                           .keep = keep, .reuse = true};
+    struct curlm_opts o = {
+        .headers = hs, .nheaders = req->headers.n, .body = req->body, .keep = keep, .reuse = true};
     r->req = j->s->curl ? curlm_request_opts(j->s->curl, method, url, to, &o, on_curl, r) : NULL;
     if (!r->req) {
         snprintf(r->http_err, sizeof r->http_err, "%s",

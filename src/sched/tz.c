@@ -47,8 +47,7 @@ void tz_error_format(enum tz_err e, const char *dir, char *buf, size_t n)
         snprintf(buf, n, "no tzdata in %.200s (TZDIR): fix TZDIR, or install the tzdata package",
                  dir);
     else if (e == TZ_NO_TZDATA)
-        snprintf(buf, n, "no tzdata in %s: install the tzdata package (or set TZDIR)",
-                 tz_dir(dir));
+        snprintf(buf, n, "no tzdata in %s: install the tzdata package (or set TZDIR)", tz_dir(dir));
     else
         snprintf(buf, n, "%s", tz_strerror(e));
 }
