@@ -50,7 +50,7 @@ enum color_mode { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER };
 enum watch_restart { WATCH_RESTART_ROLE, WATCH_RESTART_DEPENDENTS };
 enum probe_kind { PROBE_NONE, PROBE_HTTP, PROBE_TCP, PROBE_EXEC, PROBE_LOG, PROBE_NOTIFY };
 /* builtin: a role that is roster's own program rather than a command (SPEC §9) */
-enum role_builtin { BUILTIN_NONE, BUILTIN_SCHEDULER };
+enum role_builtin { BUILTIN_NONE, BUILTIN_SCHEDULER, BUILTIN_WORKER, BUILTIN_API };
 
 /* One entry of a scheduler role's schedules: when (cron in tz) and what (a command, or an http
  * request "METHOD URL"). Read and checked here; roles/scheduler.c runs them. */

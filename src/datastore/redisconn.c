@@ -2,6 +2,7 @@
 #include "datastore/redisconn.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 #include <netinet/in.h>
@@ -32,6 +33,15 @@ struct r_gai {
     struct redisconn *r;
 };
 
+/* A command in flight: answered by on_reply, or failed by the connection going down. */
+struct r_cmd {
+    struct redisconn *r;
+    redisconn_reply_cb cb;
+    void *ud;
+    uint64_t deadline; /* uv_now */
+    struct r_cmd *prev, *next;
+};
+
 struct redisconn {
     uv_loop_t *loop;
     struct redis_target t;
@@ -44,6 +54,11 @@ struct redisconn {
     struct r_poll *poll;
     uv_timer_t timer; /* connect/command timeout, or the wait before a retry */
     uv_timer_t ping_timer;
+    uv_timer_t cmd_timer; /* the earliest deadline of the commands in flight */
+    uint64_t cmd_timer_at; /* when cmd_timer fires; 0: not armed */
+    struct r_cmd *cmds;    /* in flight, oldest first */
+    struct r_cmd *cmds_tail;
+    size_t ncmds;
     struct r_gai *gai;
     char ip[INET6_ADDRSTRLEN];
     char err[256];
@@ -51,6 +66,9 @@ struct redisconn {
     uint64_t ping_sent;
     int handshake_left; /* AUTH/SELECT replies still awaited before the first PING */
     int handles;
+    char *sub_channel; /* redisconn_subscribe: the channel, sent again after each reconnect */
+    redisconn_message_cb sub_cb;
+    void *sub_ud;
 #ifdef ROSTER_HAVE_REDIS_TLS
     redisSSLContext *ssl;
 #endif
@@ -66,6 +84,7 @@ static void maybe_free(struct redisconn *r)
     if (r->ssl) redisFreeSSLContext(r->ssl);
 #endif
     redisurl_free(&r->t);
+    free(r->sub_channel);
     free(r);
 }
 
@@ -192,6 +211,8 @@ static void go_down(struct redisconn *r, const char *why)
     snprintf(r->err, sizeof r->err, "%s", why && *why ? why : "connection lost");
     uv_timer_stop(&r->timer);
     uv_timer_stop(&r->ping_timer);
+    uv_timer_stop(&r->cmd_timer);
+    r->cmd_timer_at = 0;
     if (r->gai) {
         r->gai->r = NULL;
         uv_cancel((uv_req_t *)&r->gai->req);
@@ -221,10 +242,18 @@ static void on_timeout(uv_timer_t *t)
 }
 
 static void send_ping(struct redisconn *r);
+static void send_subscribe(struct redisconn *r);
 
 static void on_ping_timer(uv_timer_t *t)
 {
-    send_ping(t->data);
+    struct redisconn *r = t->data;
+    /* Commands in flight prove the connection (each has its deadline), and a PING queued behind
+     * a blocking command would time out for nothing. */
+    if (r->ncmds > 0) {
+        uv_timer_start(&r->ping_timer, on_ping_timer, r->ping_every_ms, 0);
+        return;
+    }
+    send_ping(r);
 }
 
 static void on_pong(redisAsyncContext *ac, void *reply, void *priv)
@@ -248,8 +277,55 @@ static void on_pong(redisAsyncContext *ac, void *reply, void *priv)
         retry_backoff_reset(&r->backoff);
         r->cb(r->ud, true, NULL);
         if (r->st != R_UP) return;
+        if (r->sub_channel) {
+            /* subscribed from now on: no more PINGs (see redisconn_subscribe) */
+            send_subscribe(r);
+            return;
+        }
     }
+    if (r->sub_channel) return; /* a PING sent before redisconn_subscribe: the last one */
     uv_timer_start(&r->ping_timer, on_ping_timer, r->ping_every_ms, 0);
+}
+
+/* Called by hiredis for the SUBSCRIBE's answer and every message after it, with NULL when the
+ * context is freed (a reconnect sends SUBSCRIBE again on the new one). */
+static void on_sub(redisAsyncContext *ac, void *reply, void *priv)
+{
+    struct redisconn *r = priv;
+    redisReply *rep = reply;
+    if (!rep || r->ac != ac || r->st != R_UP || !r->sub_cb) return;
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 3 ||
+        rep->element[0]->type != REDIS_REPLY_STRING)
+        return;
+    const char *kind = rep->element[0]->str;
+    const redisReply *ch = rep->element[1], *msg = rep->element[2];
+    if (!strcmp(kind, "subscribe"))
+        r->sub_cb(r->sub_ud, r->sub_channel, NULL, 0);
+    else if (!strcmp(kind, "message") && msg->type == REDIS_REPLY_STRING)
+        r->sub_cb(r->sub_ud, ch->type == REDIS_REPLY_STRING ? ch->str : r->sub_channel, msg->str,
+                  msg->len);
+}
+
+static void send_subscribe(struct redisconn *r)
+{
+    uv_timer_stop(&r->ping_timer);
+    /* A peer that vanished without a word is noticed by TCP keepalive, as PING cannot be used. */
+    redisEnableKeepAlive(&r->ac->c);
+    const char *argv[2] = {"SUBSCRIBE", r->sub_channel};
+    if (redisAsyncCommandArgv(r->ac, on_sub, r, 2, argv, NULL) != REDIS_OK)
+        go_down(r, "cannot send SUBSCRIBE");
+}
+
+int redisconn_subscribe(struct redisconn *r, const char *channel, redisconn_message_cb cb,
+                        void *ud)
+{
+    if (!r || !channel || !*channel || !cb || r->st == R_CLOSED) return -EINVAL;
+    if (r->sub_channel || r->ncmds > 0) return -EBUSY;
+    r->sub_channel = xstrdup(channel);
+    r->sub_cb = cb;
+    r->sub_ud = ud;
+    if (r->st == R_UP && r->ac) send_subscribe(r);
+    return 0;
 }
 
 static void send_ping(struct redisconn *r)
@@ -459,8 +535,9 @@ struct redisconn *redisconn_new(uv_loop_t *loop, const struct redisconn_opts *o,
     r->ud = ud;
     uv_timer_init(loop, &r->timer);
     uv_timer_init(loop, &r->ping_timer);
-    r->timer.data = r->ping_timer.data = r;
-    r->handles = 2;
+    uv_timer_init(loop, &r->cmd_timer);
+    r->timer.data = r->ping_timer.data = r->cmd_timer.data = r;
+    r->handles = 3;
     return r;
 }
 
@@ -500,4 +577,105 @@ void redisconn_close(struct redisconn *r)
     }
     uv_close((uv_handle_t *)&r->timer, handle_closed);
     uv_close((uv_handle_t *)&r->ping_timer, handle_closed);
+    uv_close((uv_handle_t *)&r->cmd_timer, handle_closed);
+}
+
+/* ---- commands ----------------------------------------------------------------------------- */
+
+static void arm_cmd_timer(struct redisconn *r);
+
+static void on_cmd_timer(uv_timer_t *t)
+{
+    struct redisconn *r = t->data;
+    r->cmd_timer_at = 0;
+    uint64_t now = uv_now(r->loop);
+    for (struct r_cmd *c = r->cmds; c; c = c->next) {
+        if (c->deadline <= now) {
+            /* fails every command in flight through their callbacks (hiredis answers them NULL) */
+            go_down(r, "command timed out");
+            return;
+        }
+    }
+    arm_cmd_timer(r);
+}
+
+/* Arms cmd_timer for the earliest deadline in flight (a scan: commands with different timeouts
+ * do not finish in deadline order, and the list is bounded). */
+static void arm_cmd_timer(struct redisconn *r)
+{
+    if (r->st == R_CLOSED) return;
+    uint64_t first = 0;
+    for (struct r_cmd *c = r->cmds; c; c = c->next)
+        if (!first || c->deadline < first) first = c->deadline;
+    if (!first) {
+        uv_timer_stop(&r->cmd_timer);
+        r->cmd_timer_at = 0;
+        return;
+    }
+    if (r->cmd_timer_at && r->cmd_timer_at <= first) return;
+    uint64_t now = uv_now(r->loop);
+    uv_timer_start(&r->cmd_timer, on_cmd_timer, first > now ? first - now : 0, 0);
+    r->cmd_timer_at = first;
+}
+
+static void cmd_unlink(struct redisconn *r, struct r_cmd *c)
+{
+    if (c->prev) c->prev->next = c->next; else r->cmds = c->next;
+    if (c->next) c->next->prev = c->prev; else r->cmds_tail = c->prev;
+    r->ncmds--;
+}
+
+static void on_reply(redisAsyncContext *ac, void *reply, void *priv)
+{
+    struct r_cmd *c = priv;
+    struct redisconn *r = c->r;
+    cmd_unlink(r, c);
+    const char *err = NULL;
+    if (!reply) {
+        /* the context is being freed: by go_down (err says why) or by hiredis on a lost
+         * connection (its errstr says why, before on_disconnect runs) */
+        if (r->st == R_CLOSED)
+            err = "connection closed";
+        else if (r->st == R_RETRY && r->err[0])
+            err = r->err;
+        else if (ac && ac->errstr[0])
+            err = ac->errstr;
+        else
+            err = "connection lost";
+    }
+    redisconn_reply_cb cb = c->cb;
+    void *ud = c->ud;
+    free(c);
+    cb(ud, reply, err);
+    if (reply && r->st != R_CLOSED && !r->cmds) arm_cmd_timer(r);
+}
+
+int redisconn_command(struct redisconn *r, redisconn_reply_cb cb, void *ud, int argc,
+                      const char *const *argv, const size_t *argvlen, uint64_t timeout_ms)
+{
+    if (!r || !cb || argc < 1 || !argv) return -EINVAL;
+    if (r->sub_channel) return -EBUSY;
+    if (r->st != R_UP || !r->ac) return -ENOTCONN;
+    if (r->ncmds >= REDISCONN_MAX_PENDING) return -ENOBUFS;
+    struct r_cmd *c = xcalloc(1, sizeof *c);
+    c->r = r;
+    c->cb = cb;
+    c->ud = ud;
+    c->deadline = uv_now(r->loop) + (timeout_ms ? timeout_ms : r->command_timeout_ms);
+    if (redisAsyncCommandArgv(r->ac, on_reply, c, argc, (const char **)argv, argvlen) !=
+        REDIS_OK) {
+        free(c);
+        return -ENOTCONN;
+    }
+    c->prev = r->cmds_tail;
+    if (r->cmds_tail) r->cmds_tail->next = c; else r->cmds = c;
+    r->cmds_tail = c;
+    r->ncmds++;
+    arm_cmd_timer(r);
+    return 0;
+}
+
+size_t redisconn_pending(const struct redisconn *r)
+{
+    return r ? r->ncmds : 0;
 }
