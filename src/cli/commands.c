@@ -708,9 +708,13 @@ int commands_schedules(const struct cli *c, char **environ_)
             sbuf_puts(&b, s->http ? s->http : s->shell ? s->shell : "");
             for (size_t a = 0; a < s->argv.n; a++)
                 sbuf_printf(&b, "%s%s", a ? " " : "", s->argv.v[a]);
+            if (s->enq.pos.line) sbuf_printf(&b, "%s %s", s->enq.queue, s->enq.type);
             char *action = redact_text(b.data ? b.data : "");
             printf("%s/%s: \"%s\" in %s, %s %s\n", r->name, s->name, s->cron, z.name,
-                   s->http ? "http" : "command", action);
+                   s->http           ? "http"
+                   : s->enq.pos.line ? "enqueue"
+                                     : "command",
+                   action);
             free(action);
             sbuf_free(&b);
             print_fires(&cr, &z, t, c->count ? c->count : 5, "  ");

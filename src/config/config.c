@@ -360,6 +360,9 @@ void config_role_free(struct role_config *r)
         free(s->req.url);
         strvec_free(&s->req.headers);
         free(s->req.body);
+        free(s->enq.queue);
+        free(s->enq.type);
+        free(s->enq.payload);
     }
     free(r->schedules);
 }

@@ -67,6 +67,13 @@ struct schedule_http {
     int expect[SCHEDULE_MAX_EXPECT]; /* the statuses that are success; none: any 2xx */
     size_t nexpect;
 };
+/* enqueue: {queue, type, payload}: a job put on the app's queue in Redis (the job store the
+ * worker role runs from). */
+struct schedule_enqueue {
+    char *queue, *type; /* [A-Za-z0-9_.:-]{1,64}, as the job store spells names */
+    char *payload;      /* JSON text (a YAML value made JSON, or a string that is JSON) */
+    src_pos pos;        /* where enqueue: is written; line 0: no enqueue action */
+};
 struct schedule_config {
     char *name;
     src_pos pos;
@@ -76,6 +83,7 @@ struct schedule_config {
     strvec argv;  /* command: as a list */
     char *http;   /* "METHOD URL": as written, or the mapping form's method and url */
     struct schedule_http req; /* the mapping form's rest (empty for the string form) */
+    struct schedule_enqueue enq; /* enqueue: a job on the app's queue in Redis */
     uint64_t timeout_ms; /* 0: none */
     enum schedule_overlap overlap;
 };

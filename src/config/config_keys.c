@@ -2,6 +2,7 @@
  * parser that reads its value and the field it fills (nginx's ngx_command_t). The walk in
  * config_yaml.c reads a mapping through its table, and the unknown-key error with its "did you
  * mean" comes from the same table. The tables are at the end of the file, outermost last. */
+#include <cjson/cJSON.h>
 #include <ctype.h>
 #include <errno.h>
 #include <regex.h>
@@ -879,6 +880,16 @@ static void top_done(struct walk *w)
         sbuf_free(&known);
     }
     if (walk_seen(w, "roles")) input_done(w);
+    /* an enqueue action puts its job in Redis: the config must say which */
+    for (size_t i = 0; i < cfg->nroles && !cfg->redis.enabled; i++)
+        for (size_t k = 0; k < cfg->roles[i].nschedules; k++) {
+            const struct schedule_config *sc = &cfg->roles[i].schedules[k];
+            if (sc->enq.pos.line)
+                diags_add(w->L->d, sc->enq.pos,
+                          "schedule '%s': enqueue needs redis: (the job queue is kept in Redis; "
+                          "add redis: {url: ${REDIS_URL}})",
+                          sc->name);
+        }
 }
 
 /* ---- output: concurrently's look, grouping and timings ---- */
@@ -1339,14 +1350,143 @@ static int key_sched_http(struct walk *w, const struct key_def *k, yaml_node_t *
     return set_str(w, k, s);
 }
 
+/* ---- enqueue: {queue, type, payload} ---- */
+
+/* queue and type: names as the job store spells them (jobs_name_ok, a layer above this one). */
+static int key_enqueue_name(struct walk *w, const struct key_def *k, yaml_node_t *v)
+{
+    char *x = get_str(w->L, v, what_of(k));
+    if (!x) return -1;
+    size_t n = strlen(x);
+    bool ok = n >= 1 && n <= 64;
+    for (const char *c = x; ok && *c; c++)
+        ok = isalnum((unsigned char)*c) || strchr("_.:-", *c);
+    if (ok) return set_str(w, k, x);
+    err_at(w->L, v, "schedule '%s': %s must be 1 to 64 letters, digits and _.:- (not '%.80s')",
+           schedule_name(w), what_of(k), x);
+    free(x);
+    return -1;
+}
+
+/* A YAML value as JSON: mappings are objects, sequences arrays; a plain scalar that reads as
+ * null, a boolean or a JSON number is one, anything else (and every quoted scalar) a string.
+ * ${VAR} is filled in first. NULL after an error. */
+static cJSON *yaml_to_json(struct loader *L, yaml_node_t *n)
+{
+    if (n->type == YAML_MAPPING_NODE) {
+        struct pairs ps;
+        if (get_pairs(L, n, "enqueue.payload", &ps) < 0) return NULL;
+        cJSON *o = cJSON_CreateObject();
+        for (size_t i = 0; o && i < ps.n; i++) {
+            cJSON *v = yaml_to_json(L, ps.p[i].v);
+            if (!v) {
+                cJSON_Delete(o);
+                o = NULL;
+                break;
+            }
+            cJSON_AddItemToObject(o, ps.p[i].key, v);
+        }
+        free(ps.p);
+        return o;
+    }
+    if (n->type == YAML_SEQUENCE_NODE) {
+        cJSON *a = cJSON_CreateArray();
+        for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top;
+             it++) {
+            cJSON *v = yaml_to_json(L, node_at(L, *it));
+            if (!v) {
+                cJSON_Delete(a);
+                return NULL;
+            }
+            cJSON_AddItemToArray(a, v);
+        }
+        return a;
+    }
+    if (n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && is_null(n)) return cJSON_CreateNull();
+    char *t = get_str(L, n, "enqueue.payload");
+    if (!t) return NULL;
+    cJSON *v = NULL;
+    if (n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE) {
+        if (!strcmp(t, "true") || !strcmp(t, "false")) {
+            v = cJSON_CreateBool(t[0] == 't');
+        } else {
+            /* a JSON number as written (cJSON would print a double, losing big integers) */
+            cJSON *num = cJSON_Parse(t);
+            if (num && cJSON_IsNumber(num)) v = cJSON_CreateRaw(t);
+            cJSON_Delete(num);
+        }
+    }
+    if (!v) v = cJSON_CreateString(t);
+    free(t);
+    return v;
+}
+
+/* payload: a YAML value (made JSON), or a string holding JSON text; at most 64 KiB of JSON. */
+static int key_enqueue_payload(struct walk *w, const struct key_def *k, yaml_node_t *v)
+{
+    char *json = NULL;
+    if (v->type == YAML_SCALAR_NODE && v->data.scalar.style != YAML_PLAIN_SCALAR_STYLE) {
+        /* a quoted string: JSON text as written ('{"a": 1}'), checked here */
+        json = get_str(w->L, v, "enqueue.payload");
+        if (!json) return -1;
+        cJSON *p = cJSON_ParseWithOpts(json, NULL, true);
+        if (!p) {
+            err_at(w->L, v,
+                   "schedule '%s': enqueue.payload is a string that is not JSON (write the "
+                   "value as YAML, or JSON text in quotes): '%.80s'",
+                   schedule_name(w), json);
+            free(json);
+            return -1;
+        }
+        cJSON_Delete(p);
+    } else {
+        cJSON *p = yaml_to_json(w->L, v);
+        if (!p) return -1;
+        json = cJSON_PrintUnformatted(p);
+        cJSON_Delete(p);
+    }
+    if (json && strlen(json) > SCHEDULE_MAX_BODY) {
+        err_at(w->L, v, "schedule '%s': enqueue.payload is over %u KiB of JSON, roster's limit",
+               schedule_name(w), SCHEDULE_MAX_BODY >> 10);
+        free(json);
+        return -1;
+    }
+    return set_str(w, k, json);
+}
+
+static void enqueue_done(struct walk *w)
+{
+    struct schedule_config *s = w->base;
+    s->enq.pos = pos_of(w->L, w->map);
+    if (!walk_seen(w, "queue"))
+        err_at(w->L, w->map, "schedule '%s': enqueue needs a queue", s->name);
+    if (!walk_seen(w, "type")) err_at(w->L, w->map, "schedule '%s': enqueue needs a type", s->name);
+}
+
+#define SENQ(f) offsetof(struct schedule_config, enq.f)
+static const struct key_def enqueue_keys[] = {
+    {KEY("queue", key_enqueue_name, SENQ(queue)), .what = "enqueue.queue"},
+    {KEY("type", key_enqueue_name, SENQ(type)), .what = "enqueue.type"},
+    {KEY("payload", key_enqueue_payload, SENQ(payload))},
+};
+static const struct key_table enqueue_table = {KEYS("enqueue", enqueue_keys), .done = enqueue_done};
+
+/* enqueue: a mapping read into the schedule itself. */
+static int key_sched_enqueue(struct walk *w, const struct key_def *k, yaml_node_t *v)
+{
+    (void)k;
+    return walk_mapping(w->L, &enqueue_table, v, w->base);
+}
+
 static void schedule_done(struct walk *w)
 {
     struct schedule_config *s = w->base;
     if (!walk_seen(w, "cron")) diags_add(w->L->d, s->pos, "schedule '%s' needs cron:", s->name);
-    bool cmd = walk_seen(w, "command") != NULL, http = walk_seen(w, "http") != NULL;
-    if (cmd == http)
-        diags_add(w->L->d, s->pos, "schedule '%s' needs one action: command or http%s", s->name,
-                  cmd ? ", not both" : "");
+    int actions = (walk_seen(w, "command") != NULL) + (walk_seen(w, "http") != NULL) +
+                  (walk_seen(w, "enqueue") != NULL);
+    if (actions != 1)
+        diags_add(w->L->d, s->pos, "schedule '%s' needs one action: command, http or enqueue%s",
+                  s->name, actions ? ", not more" : "");
 }
 
 static const char *const overlap_names[] = {"skip", "allow"};
@@ -1359,6 +1499,7 @@ static const struct key_def schedule_keys[] = {
     {KEY("tz", key_sched_tz, SCHED(tz))},
     {KEY("command", key_sched_command, SCHED(argv))},
     {KEY("http", key_sched_http, SCHED(http))},
+    {KEY("enqueue", key_sched_enqueue, 0)},
     {KEY("timeout", key_duration, SCHED(timeout_ms)), .min = 1},
     {KEY("overlap", key_choice, SCHED(overlap)), .choices = &overlaps},
 };

@@ -25,6 +25,7 @@
 #include "log/logfmt.h"
 #include "log/taskmark.h"
 #include "os/sys.h"
+#include "roles/schedjobs.h"
 #include "sched/cron.h"
 #include "sched/tz.h"
 
@@ -79,6 +80,8 @@ struct run {
     long http_status; /* 0: no response */
     char http_err[160];
     char *http_answer; /* a failed request's first line of answer, escaped; NULL: none */
+    bool enqueuing;    /* an enqueue in flight (Redis answers within its command timeout) */
+    uint64_t job_id;   /* the job an enqueue put on its queue; 0: none */
     struct run *next;
 };
 
@@ -108,6 +111,7 @@ struct sched {
     size_t njobs;
     struct run *runs; /* running */
     struct curlm *curl;
+    struct schedjobs *queue; /* the enqueue actions' Redis connection; NULL: none has one */
     uv_signal_t sigterm, sigint;
     bool stopping;
 };
@@ -190,7 +194,12 @@ static void run_done(struct run *r)
     struct job *j = r->job;
     double secs = (double)(mono_ms() - r->started_ms) / 1000.0;
     const char *what = j->cfg->http ? "the request was aborted" : "the command's group was killed";
-    if (r->timed_out)
+    if (j->cfg->enq.pos.line && r->job_id)
+        logf_(j, "finished ok: enqueued job %llu on %s in %.3fs", (unsigned long long)r->job_id,
+              j->cfg->enq.queue, secs);
+    else if (j->cfg->enq.pos.line)
+        logf_(j, "failed: enqueue: %s in %.3fs", r->http_err[0] ? r->http_err : "no answer", secs);
+    else if (r->timed_out)
         logf_(j, "failed: timed out after %.3fs (%s)", secs, what);
     else if (r->stopped)
         logf_(j, "stopped after %.3fs (roster is stopping)", secs);
@@ -270,6 +279,7 @@ static void on_run_timer(uv_timer_t *t);
 /* Ends a run early: the request is aborted; the command's group gets SIGTERM, then SIGKILL. */
 static void run_abort(struct run *r)
 {
+    if (r->enqueuing) return; /* Redis answers it (or the command times out) within seconds */
     if (r->req || r->hreq) {
         if (r->req) curlm_cancel(r->req);
         if (r->hreq) httpc_cancel(r->hreq);
@@ -473,6 +483,27 @@ static void run_http(struct run *r)
     }
 }
 
+static void on_enqueued(void *ud, uint64_t id, const char *err)
+{
+    struct run *r = ud;
+    r->enqueuing = false;
+    r->job_id = id;
+    snprintf(r->http_err, sizeof r->http_err, "%s", err ? err : "");
+    run_unref(r);
+}
+
+/* The schedule's job, put on its queue in Redis (schedjobs.h). */
+static void run_enqueue(struct run *r)
+{
+    struct job *j = r->job;
+    r->pending++;
+    if (schedjobs_enqueue(j->s->queue, &j->cfg->enq, on_enqueued, r, r->http_err,
+                          sizeof r->http_err) == 0)
+        r->enqueuing = true;
+    else
+        run_unref(r);
+}
+
 /* --- timers --------------------------------------------------------------------------------- */
 
 static void start_run(struct job *j, int64_t at)
@@ -499,10 +530,13 @@ static void start_run(struct job *j, int64_t at)
     j->running++;
     j->runs++;
     r->pending = 1; /* released below, once the run's parts are counted */
-    if (j->cfg->http) {
+    if (j->cfg->http || j->cfg->enq.pos.line) {
         /* the request first, the line after: writing it must not delay the request (the run
          * cannot end before the pending count is released below, so the lines stay in order) */
-        run_http(r);
+        if (j->cfg->http)
+            run_http(r);
+        else
+            run_enqueue(r);
         logf_(j, "started the run of %s", iso);
     } else {
         logf_(j, "started the run of %s", iso);
@@ -643,6 +677,15 @@ int scheduler_main(const struct roster_config *cfg, const char *role, char **env
     int ret = 0;
     for (size_t i = 0; i < rc->nschedules && ret == 0; i++, s.njobs++)
         if (job_init(&s, &s.jobs[i], &rc->schedules[i]) < 0) ret = 2;
+    for (size_t i = 0; i < rc->nschedules && ret == 0 && !s.queue; i++) {
+        if (!rc->schedules[i].enq.pos.line) continue;
+        char err[256];
+        s.queue = schedjobs_new(&loop, cfg, err, sizeof err);
+        if (!s.queue) {
+            fprintf(stderr, "roster role %s: redis: %s\n", role, err);
+            ret = 2;
+        }
+    }
     if (ret == 0) {
         uv_signal_init(&loop, &s.sigterm);
         uv_signal_init(&loop, &s.sigint);
@@ -667,6 +710,7 @@ int scheduler_main(const struct roster_config *cfg, const char *role, char **env
         uv_run(&loop, UV_RUN_DEFAULT);
     }
     if (s.curl) curlm_close(s.curl);
+    schedjobs_free(s.queue);
     uv_walk(&loop, close_walk, NULL);
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_loop_close(&loop);

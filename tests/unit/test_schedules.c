@@ -24,6 +24,18 @@ static char *first_error(const char *text, const envmap *vars, struct roster_con
     return first;
 }
 
+/* Loads text with one variable set; it must load without a diagnostic. */
+static void load_ok(const char *text, const char *var, const char *value,
+                    struct roster_config *cfg)
+{
+    envmap vars = {0};
+    envmap_set(&vars, var, value);
+    char *err = first_error(text, &vars, cfg);
+    CHECK_STR(err, "");
+    free(err);
+    envmap_free(&vars);
+}
+
 static void expect(int line, const char *text, const envmap *vars, const char *want)
 {
     struct roster_config cfg;
@@ -110,10 +122,10 @@ static void test_errors(void)
         "roster.yaml:5:7: schedule 'a' needs cron:");
     BAD("roles:\n  s:\n    builtin: scheduler\n    schedules:\n"
         "      a: {cron: \"@daily\"}\n",
-        "roster.yaml:5:7: schedule 'a' needs one action: command or http");
+        "roster.yaml:5:7: schedule 'a' needs one action: command, http or enqueue");
     BAD("roles:\n  s:\n    builtin: scheduler\n    schedules:\n"
         "      a: {cron: \"@daily\", command: x, http: \"GET http://h/\"}\n",
-        "roster.yaml:5:7: schedule 'a' needs one action: command or http, not both");
+        "roster.yaml:5:7: schedule 'a' needs one action: command, http or enqueue, not more");
     BAD("roles:\n  s:\n    builtin: scheduler\n    schedules:\n"
         "      a: {cron: \"@daily\", http: \"http://h/\"}\n",
         "roster.yaml:5:33: schedule 'a': http must be \"METHOD URL\" (e.g. \"POST "
@@ -152,12 +164,8 @@ static void test_http_mapping(void)
         "Accept: text/plain}, body: '{\"a\":1}', expect: [200, 204]}\n"
         "      b: {cron: '@daily', http: {method: DELETE, url: \"https://h/y?z=1\", expect: 202}}\n"
         "      c: {cron: '@daily', http: {url: \"http://h/\"}}\n";
-    envmap vars = {0};
-    envmap_set(&vars, "TOKEN", "s3cret");
     struct roster_config cfg;
-    char *err = first_error(text, &vars, &cfg);
-    CHECK_STR(err, "");
-    free(err);
+    load_ok(text, "TOKEN", "s3cret", &cfg);
     CHECK_INT(cfg.nroles, 1);
     const struct role_config *r = &cfg.roles[0];
     CHECK_INT(r->nschedules, 3);
@@ -182,7 +190,6 @@ static void test_http_mapping(void)
         CHECK(c->req.body == NULL);
     }
     config_free(&cfg);
-    envmap_free(&vars);
 
 #define SCHED_HTTP(v) "roles:\n  s:\n    builtin: scheduler\n    schedules:\n      a: {cron: '@daily', http: " v "}\n"
     /* column 33 is where the http value starts */
@@ -230,6 +237,66 @@ static void test_http_mapping(void)
 #undef SCHED_HTTP
 }
 
+/* enqueue: {queue, type, payload}: the payload as JSON, and each mistake. */
+static void test_enqueue(void)
+{
+    const char *text =
+        "redis: {url: \"redis://127.0.0.1:6379\"}\n"
+        "roles:\n"
+        "  scheduler:\n"
+        "    builtin: scheduler\n"
+        "    schedules:\n"
+        "      a:\n"
+        "        cron: '@daily'\n"
+        "        enqueue:\n"
+        "          queue: mail\n"
+        "          type: digest.daily\n"
+        "          payload: {to: \"${WHO}\", n: 12345678901234567890, ok: true, none: ~, "
+        "list: [1, two, '3'], s: \"false\"}\n"
+        "      b: {cron: '@daily', enqueue: {queue: q, type: t, payload: '{\"x\": [1, 2]}'}}\n"
+        "      c: {cron: '@daily', enqueue: {queue: q, type: t}}\n";
+    struct roster_config cfg;
+    load_ok(text, "WHO", "ops@example.com", &cfg);
+    const struct role_config *r = cfg.nroles ? &cfg.roles[0] : NULL;
+    CHECK(r && r->nschedules == 3);
+    if (r && r->nschedules == 3) {
+        const struct schedule_enqueue *a = &r->schedules[0].enq, *b = &r->schedules[1].enq,
+                                      *c = &r->schedules[2].enq;
+        CHECK_STR(a->queue, "mail");
+        CHECK_STR(a->type, "digest.daily");
+        CHECK_STR(a->payload, "{\"to\":\"ops@example.com\",\"n\":12345678901234567890,"
+                              "\"ok\":true,\"none\":null,\"list\":[1,\"two\",\"3\"],"
+                              "\"s\":\"false\"}");
+        CHECK_INT(a->pos.line, 9);
+        CHECK_STR(b->payload, "{\"x\": [1, 2]}");
+        CHECK(c->payload == NULL); /* none: the job store's null */
+        CHECK(r->schedules[0].http == NULL && r->schedules[0].shell == NULL);
+    }
+    config_free(&cfg);
+
+#define ENQ(v) "redis: {url: \"redis://h:1\"}\nroles:\n  s:\n    builtin: scheduler\n" \
+               "    schedules:\n      a: {cron: '@daily', enqueue: " v "}\n"
+    /* column 36 is where the enqueue value starts */
+    BAD(ENQ("{type: t}"), "roster.yaml:6:36: schedule 'a': enqueue needs a queue");
+    BAD(ENQ("{queue: q}"), "roster.yaml:6:36: schedule 'a': enqueue needs a type");
+    BAD(ENQ("{queue: \"a b\", type: t}"),
+        "roster.yaml:6:44: schedule 'a': enqueue.queue must be 1 to 64 letters, digits and _.:- "
+        "(not 'a b')");
+    BAD(ENQ("{queue: q, type: t, payload: '{\"a\": }'}"),
+        "roster.yaml:6:65: schedule 'a': enqueue.payload is a string that is not JSON (write the "
+        "value as YAML, or JSON text in quotes): '{\"a\": }'");
+    BAD(ENQ("{queue: q, type: t, priority: 1}"),
+        "roster.yaml:6:56: unknown key 'priority' in enqueue");
+    BAD(ENQ("[q, t]"), "roster.yaml:6:36: enqueue must be a mapping (key: value lines), not a list");
+    BAD(ENQ("{queue: q, type: t}, command: x"),
+        "roster.yaml:6:7: schedule 'a' needs one action: command, http or enqueue, not more");
+    BAD("roles:\n  s:\n    builtin: scheduler\n    schedules:\n"
+        "      a: {cron: '@daily', enqueue: {queue: q, type: t}}\n",
+        "roster.yaml:5:36: schedule 'a': enqueue needs redis: (the job queue is kept in Redis; "
+        "add redis: {url: ${REDIS_URL}})");
+#undef ENQ
+}
+
 int main(void)
 {
     struct tz z;
@@ -241,5 +308,6 @@ int main(void)
     test_read();
     test_errors();
     test_http_mapping();
+    test_enqueue();
     return t_done("test_schedules");
 }
