@@ -227,8 +227,8 @@ struct curlm_req *curlm_request(struct curlm *m, const char *method, const char 
 }
 
 struct curlm_req *curlm_request_opts(struct curlm *m, const char *method, const char *url,
-                                     uint64_t timeout_ms, const struct curlm_opts *o,
-                                     curlm_cb cb, void *ud)
+                                     uint64_t timeout_ms, const struct curlm_opts *o, curlm_cb cb,
+                                     void *ud)
 {
     static const struct curlm_opts none;
     if (!o) o = &none;

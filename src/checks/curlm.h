@@ -37,8 +37,8 @@ struct curlm_opts {
 };
 /* curlm_request with headers, a body and part of the answer kept. */
 struct curlm_req *curlm_request_opts(struct curlm *m, const char *method, const char *url,
-                                     uint64_t timeout_ms, const struct curlm_opts *o,
-                                     curlm_cb cb, void *ud);
+                                     uint64_t timeout_ms, const struct curlm_opts *o, curlm_cb cb,
+                                     void *ud);
 /* The first bytes of the response body (up to opts.keep; not terminated), valid inside the
  * request's callback. */
 const char *curlm_response(const struct curlm_req *r, size_t *len);

@@ -1,7 +1,7 @@
 /* handler.c — one job run by its handler: a command in a process group of its own (payload on
- * stdin, ROSTER_JOB_* in its environment, output framed "TYPE#ID | line", a timeout and a polled
- * RSS ceiling that kill the group), or an http request (libcurl on the loop, a keep-alive
- * connection reused, the body signed). Each run ends once, with an outcome and a reason. */
+ * stdin, ROSTER_JOB_* in its environment, its output shown as "worker/TYPE#ID | line", a timeout
+ * and a polled RSS ceiling that kill the group), or an http request (libcurl on the loop, a
+ * keep-alive connection reused, the body signed). Each run ends once, with an outcome and a reason. */
 #include "roles/handler.h"
 
 #include <errno.h>
@@ -18,6 +18,7 @@
 #include "base/util.h"
 #include "checks/curlm.h"
 #include "log/linebuf.h"
+#include "log/taskmark.h"
 #include "os/proc.h"
 
 /* After a command's process exits, its output pipes are read this much longer (a process that
@@ -223,13 +224,15 @@ static void stream_close(struct hstream *st)
     uv_close((uv_handle_t *)&st->pipe, part_closed);
 }
 
-/* A line of the job's output: framed with its type and id, on the same stream of this process
- * (the supervisor adds the role's own prefix). */
+/* A line of the job's output, on the same stream of this process, marked as the job's
+ * (log/taskmark.h): roster shows it as `worker/TYPE#ID | line`. */
 static void emit_line(void *ud, const char *line, size_t len, int kind)
 {
     struct hstream *st = ud;
+    char name[TASKMARK_MAX_NAME + 32];
     (void)kind;
-    fprintf(st->out, "%s#%s | %.*s\n", st->run->type, st->run->id, (int)len, line);
+    snprintf(name, sizeof name, "%s#%s", st->run->type, st->run->id);
+    taskmark_write(st->out, name, line, len);
     fflush(st->out);
 }
 

@@ -1,5 +1,5 @@
 """The built-in worker role (issue 13) against a real redis-server: command handlers (payload on
-stdin, ROSTER_JOB_* env, output framed TYPE#ID, exit status, timeout killing the group with a
+stdin, ROSTER_JOB_* env, output shown as worker/TYPE#ID, exit status, timeout killing the group with a
 grandchild, max_memory), a type without handler goes dead, retries with backoff bounds and dead
 after max_attempts, drain on SIGTERM (a slow job finishes; one slower than stop.timeout goes back
 to its queue and the next worker runs it), Redis restarted mid-run (no job lost), the http
@@ -48,8 +48,8 @@ def test_command_stdin_env_output():
             check(json.loads(f.read()) == {"to": "a@example.com", "n": [1, 2]}, "payload on stdin")
         with open(os.path.join(r.dir, "env.%d" % id_)) as f:
             check(f.read() == "%d mail 1 default\n" % id_, "env")
-        r.wait_line(r"^worker \| mail#%d \| said-on-stdout$" % id_, timeout=10)
-        r.wait_line(r"^worker \| mail#%d \| said-on-stderr$" % id_, timeout=10)
+        r.wait_line(r"^worker/mail#%d \| said-on-stdout$" % id_, timeout=10)
+        r.wait_line(r"^worker/mail#%d \| said-on-stderr$" % id_, timeout=10)
         check(r.stop() == 0, r.tail())
     jobs.close()
 
