@@ -92,16 +92,30 @@ static const char enqueue_lua[] =
     "end\n"
     "return {1, id}\n";
 
-/* ARGV: P worker now seed n q1 w1 ... qn wn. Picks a non-empty queue by weight (seed chooses),
- * moves its oldest id to the worker's active list. An id without a hash (deleted by hand) is
- * dropped and the next taken, a few times at most. → the job's HGETALL, or false. */
+/* ARGV: P worker now seed token lost n q1 w1 ... qn wn. A fetch whose answer was lost (lost: its
+ * token, "" when none) may have run: the job it took, still active on this worker, is given
+ * again (marked with token now). Else picks a non-empty queue by weight (seed chooses) and moves
+ * its oldest id to the worker's active list, marked with token. An id without a hash (deleted
+ * by hand) is dropped and the next taken, a few times at most. → the job's HGETALL, or false. */
 static const char fetch_lua[] =
     LUA_COMMON
-    "local w, now, seed, n = ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])\n"
+    "local w, now, seed, tok, lost, n = ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5], ARGV[6],\n"
+    "  tonumber(ARGV[7])\n"
+    "if lost ~= '' then\n"
+    "  for _, id in ipairs(redis.call('LRANGE', P..'active:'..w, 0, 999)) do\n"
+    "    local k = P..'job:'..id\n"
+    "    if redis.call('HGET', k, 'fetch') == lost and redis.call('HGET', k, 'state') == 'active'\n"
+    "    then\n"
+    /* now this fetch's: another fetch asking for lost at the same time gets another job */
+    "      redis.call('HSET', k, 'fetch', tok)\n"
+    "      return redis.call('HGETALL', k)\n"
+    "    end\n"
+    "  end\n"
+    "end\n"
     "for try = 1, 8 do\n"
     "  local qs, ws, total = {}, {}, 0\n"
     "  for i = 1, n do\n"
-    "    local q, wt = ARGV[4 + 2 * i], tonumber(ARGV[5 + 2 * i])\n"
+    "    local q, wt = ARGV[6 + 2 * i], tonumber(ARGV[7 + 2 * i])\n"
     "    if redis.call('LLEN', P..'queue:'..q) > 0 then\n"
     "      qs[#qs + 1] = q; ws[#ws + 1] = wt; total = total + wt\n"
     "    end\n"
@@ -117,7 +131,7 @@ static const char fetch_lua[] =
     "  if redis.call('EXISTS', k) == 1 then\n"
     "    redis.call('LPUSH', P..'active:'..w, id)\n"
     "    redis.call('SADD', P..'workers', w)\n"
-    "    redis.call('HMSET', k, 'state', 'active', 'started_at', now, 'worker', w)\n"
+    "    redis.call('HMSET', k, 'state', 'active', 'started_at', now, 'worker', w, 'fetch', tok)\n"
     "    redis.call('HINCRBY', k, 'attempts', 1)\n"
     "    st(q, 'cur_active', 1)\n"
     "    return redis.call('HGETALL', k)\n"

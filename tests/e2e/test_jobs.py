@@ -562,5 +562,50 @@ def test_roster_enqueue_bad_input():
     check(code == 2 and "no Redis URL" in err, (code, err))
 
 
+# A Lua loop that holds Redis for about MS milliseconds (under lua-time-limit): commands sent
+# meanwhile wait in their sockets and run after it, whatever became of their senders.
+BUSY_LUA = ("local t = redis.call('TIME') local e = t[1] * 1000000 + t[2] + ARGV[1] * 1000 "
+            "while true do local n = redis.call('TIME') "
+            "if n[1] * 1000000 + n[2] >= e then break end end return 1")
+
+
+def test_fetch_answer_lost():
+    """A fetch that Redis ran but whose answer never came (the command timed out, the
+    connection dropped) moved a job into the worker's active list: the worker, alive and
+    heartbeating, is never reaped, so the job would sit there until the worker stops. The next
+    fetch of that worker gives it that job again (attempts not counted twice)."""
+    with client() as c, Client(redis().url, c.app) as blocker:
+        a = enq(c, "q")
+        b = enq(c, "q")
+        c.ok("heartbeat", "w", 60000)
+        c.ok("fetch", "w", ["empty"], [1])  # the script cached: EVALSHA runs as sent
+        blocker.send("raw", ["EVAL", BUSY_LUA, "0", "3000"], 10000)
+        time.sleep(0.3)  # the loop has begun (Redis answers nothing until it ends)
+        f = c.op("fetch", "w", ["q"], [1])
+        check(not f["ok"] and f["err"] == "redis" and "timed out" in f["detail"], f)
+        check(blocker.answer(10)["ok"], "the loop ended")
+        wait_for(lambda: c.op("raw", ["PING"], 1000).get("ok"), 15, "reconnected")
+        # the sentinel: the fetch did run, though its answer was lost
+        k = "roster:%s:jobs:" % c.app
+        check(redis().cli("LRANGE", k + "active:w", "0", "-1").split() == [str(a["id"])] and
+              redis().cli("HGET", k + "job:%d" % a["id"], "state") == "active",
+              "the lost fetch ran: %s" % redis().cli("HGETALL", k + "job:%d" % a["id"]))
+        check(c.ok("reap", 1)["n"] == 0, "a live worker's jobs are not reaped")
+        # two fetches in flight at once (a worker with free slots) both name the lost fetch:
+        # one gets its job, the other the next (never the same job twice)
+        p = c.ok("fetchpar", "w", ["q"], [1], 2)
+        check(sorted(p["ids"]) == [a["id"], b["id"]], "one each: %s" % p)
+        j = c.ok("get", a["id"])["job"]
+        check(j["attempts"] == 1 and j["state"] == "active" and j["worker"] == "w",
+              "the job of the lost answer given to its worker again, counted once: %s" % j)
+        check(c.ok("fetch", "w", ["q"], [1])["job"] is None, "then none")
+        c.ok("done", "w", a["id"])
+        c.ok("done", "w", b["id"])
+        q = c.ok("queues")["queues"]["q"]
+        check(q["active"] == 0 and q["done"] == 2 and q["queued"] == 0, q)
+        # a fetch that did not run at all (nothing to give again) costs nothing
+        check(c.ok("fetch", "w", ["q"], [1])["job"] is None, "none")
+
+
 if __name__ == "__main__":
     run(globals())

@@ -10,6 +10,8 @@
  *                true),"delay_ms","run_at_ms","unique","max_attempts"}]   → "id"
  *   ["fetch", WORKER, [QUEUES], [WEIGHTS]]                              → "job" (or null)
  *   ["fetchn", WORKER, [QUEUES], [WEIGHTS], N]  N fetches (stops at none) → "by_queue", "ids"
+ *   ["fetchpar", WORKER, [QUEUES], [WEIGHTS], N]  N fetches in flight at once (N ≤ 16) → "ids"
+ *                                                 (0 for none), "errs" (answers not ok)
  *   ["done", WORKER, ID]  ["fail", WORKER, ID, ERROR, RETRY_AT_MS]       → "state" (fail)
  *   ["heartbeat", WORKER, TTL_MS]  ["reap", LOCK_TTL_MS]  ["requeue", WORKER]  → "n"
  *   ["promote", MAX]                                                    → "n", "next_ms"
@@ -259,6 +261,37 @@ static void on_fetchn(void *ud, const struct jobs_result *r, const struct job *j
     }
 }
 
+/* fetchpar's tally */
+static struct {
+    int left;
+    cJSON *ids, *errs;
+} fp;
+
+static void on_next(uv_timer_t *t);
+
+/* One fetch of fetchpar answered; the last answers the operation (from the next loop turn when
+ * sync: a refusal inside run()). */
+static void fetchpar_one(const struct jobs_result *r, const struct job *j, bool sync)
+{
+    if (r->err != JOBS_OK) cJSON_AddItemToArray(fp.errs, result_json(r));
+    else cJSON_AddItemToArray(fp.ids, cJSON_CreateNumber(j ? (double)j->id : 0));
+    if (--fp.left > 0) return;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddBoolToObject(o, "ok", cJSON_GetArraySize(fp.errs) == 0);
+    cJSON_AddItemToObject(o, "ids", fp.ids);
+    cJSON_AddItemToObject(o, "errs", fp.errs);
+    fp.ids = fp.errs = NULL;
+    emit(o);
+    if (sync) uv_timer_start(&timer, on_next, 0, 0);
+    else next_op();
+}
+
+static void on_fetchpar(void *ud, const struct jobs_result *r, const struct job *j)
+{
+    (void)ud;
+    fetchpar_one(r, j, false);
+}
+
 static void on_next(uv_timer_t *t)
 {
     (void)t;
@@ -394,6 +427,20 @@ static bool run(cJSON *op)
         fn.by_queue = cJSON_CreateObject();
         fn.ids = cJSON_CreateArray();
         e = fetch_from(op, on_fetchn);
+    } else if (!strcmp(name, "fetchpar")) {
+        int n = (int)num(op, 4);
+        if (n < 1 || n > 16) return false;
+        fp.ids = cJSON_CreateArray();
+        fp.errs = cJSON_CreateArray();
+        fp.left = n;
+        for (int i = 0; i < n; i++) {
+            enum jobs_err fe = fetch_from(op, on_fetchpar);
+            if (fe != JOBS_OK) {
+                struct jobs_result x = {.err = fe, .detail = jobs_strerror(fe)};
+                fetchpar_one(&x, NULL, true);
+            }
+        }
+        return true;
     } else if (!strcmp(name, "done")) {
         e = jobs_done(st, str(op, 1), num(op, 2), on_result, "done");
     } else if (!strcmp(name, "fail")) {
