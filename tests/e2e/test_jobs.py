@@ -607,5 +607,21 @@ def test_fetch_answer_lost():
         check(c.ok("fetch", "w", ["q"], [1])["job"] is None, "none")
 
 
+def test_callback_closes_connection():
+    """A command's callback that closes the connection: every command in flight is answered
+    once, and the connection's state callback is not called after the close (its owner may be
+    gone) — whether the first answer is a reply or a timeout that takes the connection down."""
+    with client() as c:
+        a = c.ok("raw_close", ["PING"], 1000, 3)
+        got = [(x["i"], x["ok"]) for x in a["answers"]]
+        check(got == [(0, True), (1, False), (2, False)], a)
+        check(all(x["err"] == "connection closed" for x in a["answers"][1:]), a)
+    with client() as c:
+        a = c.ok("raw_close", ["BLPOP", "nothing", "5"], 300, 3)
+        check(sorted(x["i"] for x in a["answers"]) == [0, 1, 2] and
+              not any(x["ok"] for x in a["answers"]), a)
+        check("timed out" in a["answers"][0]["err"], a)
+
+
 if __name__ == "__main__":
     run(globals())

@@ -18,6 +18,11 @@
  *   ["get", ID]  ["retry", ID]  ["cancel", ID]  ["queues"]  ["eviction"] → "policy", "safe"
  *   ["list", QUEUE, STATE, LIMIT, CURSOR|null]                          → "jobs", "next"
  *   ["raw", [ARGV...], TIMEOUT_MS]   redisconn_command itself            → "reply" or err
+ *   ["raw_close", [ARGV...], TIMEOUT_MS, N]  N such commands in flight at once; the first
+ *                     callback closes the connection → "answers" (each callback's ok/err, in
+ *                     the order called); the client can run nothing on Redis after it, and exits
+ *                     3 if the connection's state callback runs after the close or a command's
+ *                     callback runs twice
  *   ["wait_ms", MS]   waits on the loop (no store call)
  *   ["wake_listen"]   subscribes a second connection to the wake channel → when subscribed
  *   ["wake_wait", QUEUE, TIMEOUT_MS]  waits for a wake message naming QUEUE (one received since
@@ -27,6 +32,7 @@
  * (connect timeout 3 s), 2 on a malformed operation. */
 #include <cjson/cJSON.h>
 #include <hiredis/hiredis.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -195,6 +201,42 @@ static cJSON *reply_json(const redisReply *r)
     }
 }
 
+static void on_next(uv_timer_t *t);
+
+/* raw_close's tally */
+static struct {
+    int sent, answered;
+    bool closed;
+    cJSON *answers;
+} rc_;
+
+static void on_raw_close(void *ud, struct redisReply *r, const char *err)
+{
+    int i = (int)(intptr_t)ud;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "i", i);
+    cJSON_AddBoolToObject(o, "ok", r && r->type != REDIS_REPLY_ERROR);
+    if (!r) cJSON_AddStringToObject(o, "err", err ? err : "");
+    cJSON_AddItemToArray(rc_.answers, o);
+    if (++rc_.answered > rc_.sent) {
+        fprintf(stderr, "jobs_client: a command's callback ran twice\n");
+        exit_code = 3;
+    }
+    if (!rc_.closed) {
+        rc_.closed = true;
+        redisconn_close(conn);
+        conn = NULL; /* freed once its handles close */
+    }
+    if (rc_.answered == rc_.sent) {
+        cJSON *a = cJSON_CreateObject();
+        cJSON_AddBoolToObject(a, "ok", true);
+        cJSON_AddItemToObject(a, "answers", rc_.answers);
+        rc_.answers = NULL;
+        emit(a);
+        uv_timer_start(&timer, on_next, 0, 0); /* not on hiredis's stack */
+    }
+}
+
 static void on_raw(void *ud, struct redisReply *r, const char *err)
 {
     (void)ud;
@@ -266,8 +308,6 @@ static struct {
     int left;
     cJSON *ids, *errs;
 } fp;
-
-static void on_next(uv_timer_t *t);
 
 /* One fetch of fetchpar answered; the last answers the operation (from the next loop turn when
  * sync: a refusal inside run()). */
@@ -484,6 +524,19 @@ static bool run(cJSON *op)
             uv_timer_start(&timer, on_next, 0, 0);
         }
         return true;
+    } else if (!strcmp(name, "raw_close")) {
+        cJSON *a = cJSON_GetArrayItem(op, 1);
+        const char *argv[64];
+        int n = cJSON_GetArraySize(a), copies = (int)num(op, 3);
+        if (n < 1 || n > 64 || copies < 1 || copies > 100 || rc_.sent) return false;
+        for (int i = 0; i < n; i++) argv[i] = cJSON_GetStringValue(cJSON_GetArrayItem(a, i));
+        rc_.answers = cJSON_CreateArray();
+        for (int i = 0; i < copies; i++)
+            if (redisconn_command(conn, on_raw_close, (void *)(intptr_t)i, n, argv, NULL,
+                                  num(op, 2)) == 0)
+                rc_.sent++;
+        if (!rc_.sent) return false;
+        return true;
     } else if (!strcmp(name, "wake_listen")) {
         char err[256];
         struct redisconn_opts o = {.url = redis_url, .connect_timeout_ms = 3000};
@@ -625,6 +678,12 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 static void on_state(void *ud, bool up, const char *err)
 {
     (void)ud;
+    if (rc_.closed) {
+        fprintf(stderr, "jobs_client: the state callback ran after redisconn_close (%s)\n",
+                up ? "up" : err ? err : "down");
+        exit_code = 3;
+        return;
+    }
     if (up && !started) {
         started = true;
         uv_timer_stop(&timer);
