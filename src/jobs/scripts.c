@@ -291,8 +291,9 @@ static const char queues_lua[] =
 /* ARGV: P state queue limit cursor. Lists (queued: one list per queue; active: one per worker)
  * are walked by name then position from the oldest, cursor "name\npos"; sets (delayed soonest
  * first, dead and done newest first) by score then id, cursor "score\nid" — ids of one score in
- * the order Redis keeps them (by their text). At most 5000 entries are looked at per call (a
- * queue filter skips some); the page may then be short, with a cursor to go on.
+ * the order Redis keeps them (by their text). At most 5000 jobs are read per call (a queue
+ * filter skips some; the ids of the cursor's score up to it are passed over unread, uncounted);
+ * the page may then be short, with a cursor to go on.
  * → {next cursor or '', HGETALL, HGETALL, ...}. */
 static const char list_lua[] =
     "local P, state, queue, limit, cur = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5]\n"
@@ -351,9 +352,11 @@ static const char list_lua[] =
     "    end\n"
     "    if after then\n"
     "      if full() then out[1] = lastsc..'\\n'..lastid; return out end\n"
+    /* only what is looked at counts: the ids of the cursor's score before it are passed over
+     * (without this a page could end before its first job, on the cursor it was given) */
     "      add(id); lastsc, lastid = chunk[i + 1], id\n"
+    "      budget = budget - 1\n"
     "    end\n"
-    "    budget = budget - 1\n"
     "  end\n"
     "  if #chunk < 400 then return out end\n"
     "end\n";

@@ -623,5 +623,24 @@ def test_callback_closes_connection():
         check("timed out" in a["answers"][0]["err"], a)
 
 
+def test_list_many_tied():
+    """More than 5,000 jobs of one score (a batch enqueued --at the same time): every page of
+    the delayed list moves on, to the end, without gap or duplicate."""
+    with client() as c:
+        at = now_ms() + 3600 * 1000
+        ids = [enq(c, "q", run_at_ms=at)["id"] for _ in range(5500)]
+        got, cursor, pages = [], None, 0
+        while True:
+            a = c.ok("list", "", "delayed", 1000, cursor, timeout=30)
+            got += [j["id"] for j in a["jobs"]]
+            pages += 1
+            check(a["jobs"] or a["next"] is None, "page %d moved on: %s" % (pages, a["next"]))
+            cursor = a["next"]
+            if cursor is None:
+                break
+            check(pages < 20, "pages end (%d jobs so far)" % len(got))
+        check(len(got) == len(ids) and set(got) == set(ids), "%d of %d" % (len(set(got)), len(ids)))
+
+
 if __name__ == "__main__":
     run(globals())
