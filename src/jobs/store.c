@@ -687,6 +687,36 @@ enum jobs_err jobs_get(struct jobs_store *st, uint64_t id, jobs_job_cb cb, void 
     return call_send(c);
 }
 
+/* s[0..n) is 1..max decimal digits. */
+static bool digits_ok(const char *s, size_t n, size_t max)
+{
+    if (n < 1 || n > max) return false;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] < '0' || s[i] > '9') return false;
+    return true;
+}
+
+/* A cursor is one a page of state gave: "name\npos" (queued: a queue, active: a worker) or
+ * "score\nid" (a finite number and an id). An API client may send anything: what the script
+ * cannot use is refused here, not answered by Redis with an error or a page from nowhere. */
+static bool cursor_ok(enum job_state state, const char *cursor)
+{
+    const char *nl = strchr(cursor, '\n');
+    if (!nl || strlen(cursor) > 300) return false;
+    size_t n1 = (size_t)(nl - cursor), n2 = strlen(nl + 1);
+    char first[301];
+    memcpy(first, cursor, n1);
+    first[n1] = '\0';
+    if (state == JOB_QUEUED || state == JOB_ACTIVE)
+        return (state == JOB_QUEUED ? jobs_name_ok(first) : jobs_worker_ok(first)) &&
+               digits_ok(nl + 1, n2, 9);
+    char *end;
+    errno = 0;
+    double sc = strtod(first, &end);
+    return n1 > 0 && *end == '\0' && errno == 0 && sc == sc && sc - sc == 0 &&
+           digits_ok(nl + 1, n2, 20);
+}
+
 enum jobs_err jobs_list(struct jobs_store *st, const char *queue, enum job_state state, int limit,
                         const char *cursor, jobs_list_cb cb, void *ud)
 {
@@ -694,8 +724,7 @@ enum jobs_err jobs_list(struct jobs_store *st, const char *queue, enum job_state
         (unsigned)state >= JOB_STATE_COUNT)
         return JOBS_E_INVALID;
     if (queue && *queue && !jobs_name_ok(queue)) return JOBS_E_INVALID;
-    /* A cursor is what a page gave: "name\npos" or "score\nid", short. */
-    if (cursor && (strlen(cursor) > 300 || !strchr(cursor, '\n'))) return JOBS_E_INVALID;
+    if (cursor && *cursor && !cursor_ok(state, cursor)) return JOBS_E_INVALID;
     struct call *c = call_new(st, OP_LIST, JS_LIST);
     arg(c, job_state_name(state));
     arg(c, queue ? queue : "");

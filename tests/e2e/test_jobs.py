@@ -305,9 +305,18 @@ def test_list_pagination():
         # bad arguments refused before Redis
         for bad in (["list", "q", "cancelled", 10, None], ["list", "q", "queued", 0, None],
                     ["list", "q", "queued", 1001, None], ["list", "bad name", "queued", 5, None],
-                    ["list", "q", "queued", 5, "nocursor"]):
+                    ["list", "q", "queued", 5, "nocursor"],
+                    # a cursor is opaque, but one made up is refused, not sent to Redis (which
+                    # would answer an error, or a page from a place no cursor names)
+                    ["list", "q", "dead", 5, "nan\n1"], ["list", "q", "dead", 5, "x\n1"],
+                    ["list", "q", "dead", 5, "1\nx"], ["list", "q", "delayed", 5, "inf\n1"],
+                    ["list", "q", "queued", 5, "q\n-5"], ["list", "q", "queued", 5, "q\n1e3"],
+                    ["list", "q", "queued", 5, "b d\n1"], ["list", "", "active", 5, "w\n"]):
             a = c.op(*bad)
             check(not a["ok"] and a["err"] == "invalid", "%s: %s" % (bad, a))
+        # the sentinel: cursors as pages give them pass
+        check(c.ok("list", "q", "dead", 5, "1\n12")["jobs"] == [], "a set's cursor")
+        check(c.ok("list", "q", "queued", 5, "q\n100000")["jobs"] == [], "a list's cursor")
 
 
 def test_retention_trims_dead():
