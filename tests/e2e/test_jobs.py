@@ -651,5 +651,44 @@ def test_list_many_tied():
         check(len(got) == len(ids) and set(got) == set(ids), "%d of %d" % (len(set(got)), len(ids)))
 
 
+def test_redis_refusals_propagated():
+    """Redis's refusals reach the caller as errors with Redis's words, and leave nothing half
+    done: out of memory (writes refused; taking and finishing jobs, which free memory, go on)
+    and a read-only replica."""
+    rd = redis()
+    with client() as c:
+        a = enq(c, "q")
+        c.ok("heartbeat", "w", 60000)
+        rd.cli("CONFIG", "SET", "maxmemory", "1")
+        try:
+            b = enq(c, "q")
+            check(not b["ok"] and b["err"] == "redis" and "OOM" in b["detail"], b)
+            j = c.ok("fetch", "w", ["q"], [1])["job"]
+            check(j and j["id"] == a["id"], "a job is still taken: %s" % j)
+            c.ok("done", "w", a["id"])
+        finally:
+            rd.cli("CONFIG", "SET", "maxmemory", "0")
+        q = c.ok("queues")["queues"]["q"]
+        check(q["enqueued_total"] == 1 and q["done_total"] == 1 and q["queued"] == 0 and
+              q["active"] == 0, "nothing half done: %s" % q)
+        check(rd.cli("GET", "roster:%s:jobs:seq" % c.app) == "1", "no id spent")
+    replica = Redis()
+    try:
+        with Client(rd.url, "ro") as m:
+            a = enq(m, "q")
+        replica.cli("REPLICAOF", "127.0.0.1", str(rd.port))
+        wait_for(lambda: replica.cli("EXISTS", "roster:ro:jobs:job:%d" % a["id"]) == "1", 15,
+                 "the replica in sync")
+        with Client(replica.url, "ro") as c:
+            b = enq(c, "q")
+            check(not b["ok"] and b["err"] == "redis" and "READONLY" in b["detail"], b)
+            f = c.op("fetch", "w", ["q"], [1])
+            check(not f["ok"] and f["err"] == "redis" and "READONLY" in f["detail"], f)
+            g = c.ok("get", a["id"])["job"]
+            check(g["state"] == "queued", "reads work, and the job was not moved: %s" % g)
+    finally:
+        replica.cleanup()
+
+
 if __name__ == "__main__":
     run(globals())
