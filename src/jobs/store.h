@@ -208,8 +208,9 @@ enum jobs_err jobs_get(struct jobs_store *st, uint64_t id, jobs_job_cb cb, void 
 
 /* Jobs in state (queued, delayed, active, dead or done; cancelled ones are not listed), of
  * queue (NULL or "": every queue), at most limit (1..JOBS_LIST_MAX), from cursor (NULL or "":
- * the start; else a next_cursor given before). Order: queued oldest first (next to run),
- * delayed soonest first, dead and done newest first, active by worker. */
+ * the start; else a next_cursor given before: one not of that form is JOBS_E_INVALID). Order:
+ * queued oldest first (next to run), delayed soonest first, dead and done newest first, active
+ * by worker. */
 enum jobs_err jobs_list(struct jobs_store *st, const char *queue, enum job_state state, int limit,
                         const char *cursor, jobs_list_cb cb, void *ud);
 
