@@ -1,11 +1,6 @@
 """workerlib.py — what the worker's end-to-end tests share: a job store client (the jobs-client
 helper, one process answering one JSON line per operation) and a roster whose worker role is
 written from a few YAML lines."""
-import json
-import os
-import select
-import time
-
 from harness import SANITIZER, Failure, Roster
 from jobs_client import Client
 
@@ -13,28 +8,10 @@ APP = "wtest"
 
 
 class Jobs:
-    """The job store of app APP on a Redis, through jobs_client.Client: its process and its
-    input; the answers are read here from the descriptor (Client.answer selects on the pipe,
-    which does not see lines already in the text wrapper's buffer when many come at once)."""
+    """The job store of app APP on a Redis, through jobs_client.Client."""
 
     def __init__(self, url, app=APP):
         self.c = Client(url, app)
-        self.fd = self.c.p.stdout.fileno()
-        self.buf = b""
-
-    def answer(self, timeout=60):
-        deadline = time.monotonic() + timeout
-        while b"\n" not in self.buf:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise Failure("jobs_client gave no answer within %ss" % timeout)
-            if select.select([self.fd], [], [], left)[0]:
-                chunk = os.read(self.fd, 1 << 16)
-                if not chunk:
-                    raise Failure("jobs_client ended")
-                self.buf += chunk
-        line, self.buf = self.buf.split(b"\n", 1)
-        return json.loads(line)
 
     def op(self, *args):
         return self.many([args])[0]
@@ -47,7 +24,7 @@ class Jobs:
             part = ops[i:i + chunk]
             for o in part:
                 self.c.send(*o)
-            out += [self.answer() for _ in part]
+            out += [self.c.answer(timeout=60) for _ in part]
         return out
 
     def enqueue(self, type_, payload=None, queue="default", **kw):
