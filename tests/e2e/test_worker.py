@@ -15,20 +15,13 @@ import time
 
 from harness import check, pid_exists, run, run_roster, tmpdir, wait_for
 from services import Redis
+from test_scheduler import read_lines
 from workerlib import Jobs, worker_roster
 
 
 def job_state(jobs, id_, states, timeout, what):
     return wait_for(lambda: (lambda j: j if j["state"] in states else None)(jobs.get(id_)),
                     timeout, what)
-
-
-def read_lines(path):
-    try:
-        with open(path) as f:
-            return [l.rstrip("\n") for l in f if l.endswith("\n")]
-    except FileNotFoundError:
-        return []
 
 
 def test_command_stdin_env_output():
@@ -231,13 +224,19 @@ class Hooks(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def test_http_handler_signature_retry_after():
-    rd = Redis()
-    jobs = Jobs(rd.url)
-    Hooks.secret = b"whsec_e2e"
+def hooks_server(secret):
+    """The app (Hooks) on a free port, with its secret and nothing seen yet."""
+    Hooks.secret = secret
     Hooks.seen = []
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hooks)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv
+
+
+def test_http_handler_signature_retry_after():
+    rd = Redis()
+    jobs = Jobs(rd.url)
+    srv = hooks_server(b"whsec_e2e")
     port = srv.server_address[1]
     r = worker_roster(rd.url, "    handlers:\n      hook: {http: {url: \"http://127.0.0.1:%d/jobs\","
                       " headers: {X-App: roster}, secret: \"${JOB_SECRET}\"}, timeout: 10s}\n"
@@ -277,10 +276,7 @@ def test_http_status_without_retry_after():
     handle read as a huge Retry-After and this 503 was retried instead of failing)."""
     rd = Redis()
     jobs = Jobs(rd.url)
-    Hooks.secret = b"k"
-    Hooks.seen = []
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hooks)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    srv = hooks_server(b"k")
     r = worker_roster(rd.url, "    handlers:\n      hook: {http: {url: \"http://127.0.0.1:%d/\","
                       " secret: k}}\n    retry: {max_attempts: 1}\n" % srv.server_address[1],
                       env={"MALLOC_PERTURB_": "37"})

@@ -8,7 +8,7 @@ import random
 import signal
 import time
 
-from harness import check, run, wait_for
+from harness import check, proc_stat, run, wait_for
 from services import Redis
 from workerlib import Jobs, worker_roster
 
@@ -22,16 +22,11 @@ KILL_FOR_S = 40
 def children(ppid):
     out = []
     for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
         try:
-            with open("/proc/%s/stat" % d) as f:
-                st = f.read()
-        except OSError:
-            continue
-        fields = st[st.rfind(")") + 2:].split()
-        if int(fields[1]) == ppid:
-            out.append(int(d))
+            if d.isdigit() and proc_stat(int(d))["ppid"] == ppid:
+                out.append(int(d))
+        except (FileNotFoundError, IndexError, ProcessLookupError):
+            pass
     return out
 
 
