@@ -119,10 +119,10 @@ struct worker_config {
     int concurrency; /* default 1 */
     struct handler_config *handlers;
     size_t nhandlers;
-    int max_attempts;                         /* default 10 */
+    int max_attempts;                            /* default 10 */
     uint64_t backoff_initial_ms, backoff_max_ms; /* default 5s and 1h */
-    uint64_t dead_keep_ms;                    /* default 7d */
-    int dead_max;                             /* default 10000 */
+    uint64_t dead_keep_ms;                       /* default 7d */
+    int dead_max;                                /* default 10000 */
 };
 
 struct dep {

@@ -1227,8 +1227,7 @@ static int parse_http_headers(struct loader *L, yaml_node_t *v, strvec *hs, cons
             continue;
         }
         if (!strcasecmp(name, "Content-Length") || !strcasecmp(name, "Transfer-Encoding")) {
-            err_at(L, ps.p[i].k, "%s: http header %s is set by roster from the body", owner,
-                   name);
+            err_at(L, ps.p[i].k, "%s: http header %s is set by roster from the body", owner, name);
             rc = -1;
             continue;
         }
@@ -1245,8 +1244,8 @@ static int parse_http_headers(struct loader *L, yaml_node_t *v, strvec *hs, cons
         }
         if (strpbrk(val, "\r\n") || strlen(val) > 8192) {
             err_at(L, ps.p[i].v,
-                   "%s: http header %s: the value must be one line of at most 8192 bytes",
-                   owner, name);
+                   "%s: http header %s: the value must be one line of at most 8192 bytes", owner,
+                   name);
             free(val);
             rc = -1;
             continue;
@@ -1793,12 +1792,13 @@ static void retry_backoff_done(struct walk *w)
 {
     struct worker_config *wc = &((struct role_config *)w->base)->worker;
     if (wc->backoff_initial_ms && wc->backoff_max_ms && wc->backoff_max_ms < wc->backoff_initial_ms)
-        err_at(w->L, walk_seen(w, "max"), "retry.backoff.max must be at least retry.backoff.initial");
+        err_at(w->L, walk_seen(w, "max"),
+               "retry.backoff.max must be at least retry.backoff.initial");
 }
 
 static const struct key_def retry_backoff_keys[] = {
-    {KEY("initial", key_duration, ROLE(worker.backoff_initial_ms)),
-     .what = "retry.backoff.initial", .min = 1},
+    {KEY("initial", key_duration, ROLE(worker.backoff_initial_ms)), .what = "retry.backoff.initial",
+     .min = 1},
     {KEY("max", key_duration, ROLE(worker.backoff_max_ms)), .what = "retry.backoff.max", .min = 1},
 };
 static const struct key_table retry_backoff_table = {KEYS("retry.backoff", retry_backoff_keys),
@@ -1832,8 +1832,8 @@ static void worker_done(struct walk *w, struct role_config *r)
         return;
     }
     if (!w->L->cfg->redis.enabled)
-        diags_add(w->L->d, r->pos, "role '%s': builtin: worker needs redis: (its queues live there)",
-                  r->name);
+        diags_add(w->L->d, r->pos,
+                  "role '%s': builtin: worker needs redis: (its queues live there)", r->name);
     if (!walk_seen(w, "handlers"))
         diags_add(w->L->d, r->pos, "role '%s': builtin: worker needs handlers:", r->name);
     if (!wc->queues) wc->queues = xcalloc(WORKER_MAX_QUEUES, sizeof *wc->queues);

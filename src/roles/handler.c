@@ -1,7 +1,8 @@
 /* handler.c — one job run by its handler: a command in a process group of its own (payload on
  * stdin, ROSTER_JOB_* in its environment, its output shown as "worker/TYPE#ID | line", a timeout
  * and a polled RSS ceiling that kill the group), or an http request (libcurl on the loop, a
- * keep-alive connection reused, the body signed). Each run ends once, with an outcome and a reason. */
+ * keep-alive connection reused, the body signed). Each run ends once, with an outcome and a reason.
+ */
 #include "roles/handler.h"
 
 #include <errno.h>
@@ -47,7 +48,7 @@ struct handler_run {
     handler_cb cb;
     void *ud;
     uint64_t started_ms;
-    int pending; /* handles and parts still to end; the run ends at 0 */
+    int pending;      /* handles and parts still to end; the run ends at 0 */
     uv_timer_t timer; /* timeout, kill grace, drain */
     enum { PH_RUNNING, PH_GRACE, PH_DRAIN } phase;
     enum end_why why;
@@ -96,9 +97,15 @@ struct handlers *handlers_new(uv_loop_t *loop, const char *role, const char *cwd
     return hs;
 }
 
-size_t handlers_running(const struct handlers *hs) { return hs->nruns; }
+size_t handlers_running(const struct handlers *hs)
+{
+    return hs->nruns;
+}
 
-static void hs_freed(uv_handle_t *h) { free(h->data); }
+static void hs_freed(uv_handle_t *h)
+{
+    free(h->data);
+}
 
 void handlers_close(struct handlers *hs)
 {
@@ -208,7 +215,10 @@ static void run_unref(struct handler_run *r)
     if (--r->pending == 0) run_end(r);
 }
 
-static void part_closed(uv_handle_t *h) { run_unref(h->data); }
+static void part_closed(uv_handle_t *h)
+{
+    run_unref(h->data);
+}
 
 /* --- a command ------------------------------------------------------------------------------ */
 
@@ -474,7 +484,10 @@ static void on_http(void *ud, long status, const char *err, double seconds)
     run_unref(r);
 }
 
-static void on_deferred(uv_timer_t *t) { run_unref(t->data); }
+static void on_deferred(uv_timer_t *t)
+{
+    run_unref(t->data);
+}
 
 static void start_http(struct handler_run *r)
 {
@@ -505,8 +518,8 @@ static void start_http(struct handler_run *r)
     };
     uint64_t to = h->timeout_ms ? h->timeout_ms : WORKER_HTTP_TIMEOUT_MS;
     r->pending++;
-    r->req = hs->curl ? curlm_request_opts(hs->curl, h->method ? h->method : "POST", h->url, to,
-                                           &o, on_http, r)
+    r->req = hs->curl ? curlm_request_opts(hs->curl, h->method ? h->method : "POST", h->url, to, &o,
+                                           on_http, r)
                       : NULL;
     if (!r->req) {
         r->why = END_START;

@@ -52,8 +52,7 @@ struct handler_run;
 
 /* role: the worker role's name; cwd: its cwd (NULL: this process's); environ_: what commands
  * inherit. All borrowed for the life of the handlers. */
-struct handlers *handlers_new(uv_loop_t *loop, const char *role, const char *cwd,
-                              char **environ_);
+struct handlers *handlers_new(uv_loop_t *loop, const char *role, const char *cwd, char **environ_);
 /* Starts job j with handler h; cb is called once when it ends. Never NULL: a run that cannot
  * start ends (asynchronously) as a failure saying why. */
 struct handler_run *handler_start(struct handlers *hs, const struct handler_config *h,

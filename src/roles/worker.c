@@ -31,14 +31,14 @@
 #include "roles/handler.h"
 
 /* The heartbeat's time to live, and how often it is renewed (a third of it). */
-#define WORKER_HEARTBEAT_TTL_MS 15000
+#define WORKER_HEARTBEAT_TTL_MS   15000
 #define WORKER_HEARTBEAT_EVERY_MS (WORKER_HEARTBEAT_TTL_MS / 3)
 /* How often a worker tries to become the reaper, and how long it holds the election. */
 #define WORKER_REAP_EVERY_MS 5000
-#define WORKER_REAP_LOCK_MS 4000
+#define WORKER_REAP_LOCK_MS  4000
 /* Delayed jobs are promoted at their due time, and at least this often. */
 #define WORKER_PROMOTE_EVERY_MS 1000
-#define WORKER_PROMOTE_BATCH 1000
+#define WORKER_PROMOTE_BATCH    1000
 /* An idle worker is woken by the store's wake channel (a job became ready); it asks the queues
  * anyway after this long, the safety net for a wake missed while the subscription was down. */
 #define WORKER_IDLE_POLL_MS 1000
@@ -113,7 +113,10 @@ uint64_t worker_retry_delay_ms(uint64_t initial_ms, uint64_t max_ms, int attempt
     return d > max_ms ? max_ms : d;
 }
 
-static double rand01(void) { return (double)(random() % 1000000) / 1000000.0; }
+static double rand01(void)
+{
+    return (double)(random() % 1000000) / 1000000.0;
+}
 
 static void try_fetch(struct worker *w);
 static void maybe_finish(struct worker *w);
@@ -152,8 +155,9 @@ static void on_written(void *ud, const struct jobs_result *res)
         slot_free(s);
     } else if (res->err == JOBS_E_NOTACTIVE || res->err == JOBS_E_NOTFOUND) {
         /* the reaper gave the job back while this worker could not be seen: it runs again */
-        logw(w, "%s#%llu was given back to its queue meanwhile (this worker's heartbeat "
-                "lapsed): its outcome is dropped and it runs again",
+        logw(w,
+             "%s#%llu was given back to its queue meanwhile (this worker's heartbeat "
+             "lapsed): its outcome is dropped and it runs again",
              s->job->type, (unsigned long long)s->job->id);
         slot_free(s);
     } else {
@@ -285,7 +289,10 @@ static void start_job(struct worker *w, struct slot *s, const struct job *job)
     s->run = handler_start(w->hs, h, &hj, on_handler, s);
 }
 
-static void on_idle_timer(uv_timer_t *t) { try_fetch(t->data); }
+static void on_idle_timer(uv_timer_t *t)
+{
+    try_fetch(t->data);
+}
 
 static void on_fetched(void *ud, const struct jobs_result *res, const struct job *job)
 {
@@ -426,8 +433,9 @@ static void on_eviction(void *ud, const struct jobs_result *res)
 {
     struct worker *w = ud;
     if (res->err == JOBS_OK && res->n == 0)
-        logw(w, "warning: Redis's maxmemory-policy is %s, not noeviction: under memory pressure "
-                "Redis may evict queued jobs",
+        logw(w,
+             "warning: Redis's maxmemory-policy is %s, not noeviction: under memory pressure "
+             "Redis may evict queued jobs",
              res->detail && *res->detail ? res->detail : "unknown");
 }
 
@@ -437,15 +445,17 @@ static void on_redis(void *ud, bool up, const char *err)
     w->up = up;
     if (!up) {
         if (!w->down_logged)
-            logw(w, "Redis is down (%s): fetching paused; %d running job%s go on, their outcomes "
-                    "kept until it is back",
+            logw(w,
+                 "Redis is down (%s): fetching paused; %d running job%s go on, their outcomes "
+                 "kept until it is back",
                  err ? err : "connection lost", running_slots(w, SLOT_RUNNING),
                  running_slots(w, SLOT_RUNNING) == 1 ? "" : "s");
         w->down_logged = true;
         return;
     }
-    if (w->down_logged) logw(w, "Redis is back: writing %d held outcome%s, fetching again",
-                             running_slots(w, SLOT_HELD), running_slots(w, SLOT_HELD) == 1 ? "" : "s");
+    if (w->down_logged)
+        logw(w, "Redis is back: writing %d held outcome%s, fetching again",
+             running_slots(w, SLOT_HELD), running_slots(w, SLOT_HELD) == 1 ? "" : "s");
     w->down_logged = false;
     /* the heartbeat first: this worker's jobs are its own again before anything else */
     on_beat(&w->beat_timer);
@@ -468,7 +478,8 @@ static void on_requeued(void *ud, const struct jobs_result *res)
     if (w->state == W_STOPPED) return;
     if (res->err == JOBS_OK) {
         if (res->n > 0)
-            logw(w, "drained: %lld job%s given back to their queues", res->n, res->n == 1 ? "" : "s");
+            logw(w, "drained: %lld job%s given back to their queues", res->n,
+                 res->n == 1 ? "" : "s");
         w->state = W_STOPPED;
         uv_stop(w->loop);
         return;
@@ -529,8 +540,7 @@ static void on_signal(uv_signal_t *h, int sig)
     char in[32];
     units_format_duration(at, in, sizeof in);
     logw(w, "%s: draining: no more jobs taken; %d running job%s may finish within %s",
-         sig == SIGTERM ? "SIGTERM" : "SIGINT",
-         n, n == 1 ? "" : "s", in);
+         sig == SIGTERM ? "SIGTERM" : "SIGINT", n, n == 1 ? "" : "s", in);
     uv_timer_start(&w->drain_timer, on_drain_timer, at, 0);
     maybe_finish(w);
 }
@@ -555,8 +565,8 @@ static void make_id(struct worker *w)
             *c = '-';
     unsigned char r[4] = {0};
     uv_random(NULL, NULL, r, sizeof r, 0, NULL);
-    snprintf(w->id, sizeof w->id, "%s:%ld:%02x%02x%02x%02x", host, (long)getpid(), r[0], r[1],
-             r[2], r[3]);
+    snprintf(w->id, sizeof w->id, "%s:%ld:%02x%02x%02x%02x", host, (long)getpid(), r[0], r[1], r[2],
+             r[3]);
     srandom((unsigned)(r[0] | r[1] << 8 | r[2] << 16 | (unsigned)r[3] << 24) ^ (unsigned)getpid());
 }
 

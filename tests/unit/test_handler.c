@@ -40,8 +40,12 @@ static struct handler_result run(struct handler_config *h, const char *payload, 
                                  bool stop_at_once)
 {
     struct done d = {0};
-    struct handler_job j = {.id = "42", .type = "mail", .queue = "default", .attempt = 3,
-                            .payload = payload, .payload_len = len};
+    struct handler_job j = {.id = "42",
+                            .type = "mail",
+                            .queue = "default",
+                            .attempt = 3,
+                            .payload = payload,
+                            .payload_len = len};
     struct handler_run *r = handler_start(hs, h, &j, on_done, &d);
     if (stop_at_once) handler_stop(r);
     while (!d.called)
@@ -66,7 +70,8 @@ int main(void)
     /* the pure parts first */
     char sig[128];
     handler_signature("whsec_test", 1700000000, "{\"a\":1}", 7, sig, sizeof sig);
-    CHECK_STR(sig, "t=1700000000,v1=38877139021993b830af32feea6e18a8da83eb2f6e49ee50bd9e4cf4ca4d3789");
+    CHECK_STR(sig,
+              "t=1700000000,v1=38877139021993b830af32feea6e18a8da83eb2f6e49ee50bd9e4cf4ca4d3789");
     for (int a = 1; a <= 12; a++) {
         uint64_t base = 1000ull << (a - 1);
         if (base > 60000) base = 60000;

@@ -146,7 +146,8 @@ static void test_errors(void)
         "roster.yaml:2:3: role 's': builtin: scheduler needs schedules:");
     BAD("roles:\n  s:\n    command: x\n    schedules:\n      a: {cron: \"@daily\", command: x}\n",
         "roster.yaml:5:7: role 's': schedules: is for a role with builtin: scheduler");
-    BAD("roles:\n  s:\n    builtin: cron\n    schedules:\n      a: {cron: \"@daily\", command: x}\n",
+    BAD("roles:\n  s:\n    builtin: cron\n    schedules:\n      a: {cron: \"@daily\", command: "
+        "x}\n",
         "roster.yaml:3:14: builtin must be scheduler or worker, not 'cron'");
 }
 
