@@ -293,6 +293,27 @@ def test_http_status_without_retry_after():
         jobs.close()
 
 
+def test_eviction_policy_warning():
+    """A Redis that may evict keys is said at start (and a safe one is not: the sentinel)."""
+    rd = Redis()
+    jobs = Jobs(rd.url)
+    r = worker_roster(rd.url, "    handlers:\n      x: {command: \"true\"}\n")
+    with r:
+        r.wait_line(r"^worker \| worker ", timeout=20)
+        # the check is sent before the first fetch on the same connection: a job done says it
+        # was answered
+        job_state(jobs, jobs.enqueue("x"), ("done",), 20, "a job done")
+        check(r.stop() == 0, r.tail())
+    jobs.close()
+    check(not [l for l in r.output() if "maxmemory-policy" in l], r.tail())
+    rd.cli("CONFIG", "SET", "maxmemory-policy", "allkeys-lru")
+    r = worker_roster(rd.url, "    handlers:\n      x: {command: \"true\"}\n")
+    with r:
+        r.wait_line(r"^worker \| warning: Redis's maxmemory-policy is allkeys-lru, not "
+                    r"noeviction: under memory pressure Redis may evict queued jobs$", timeout=20)
+        check(r.stop() == 0, r.tail())
+
+
 def test_config_errors():
     d = tmpdir()
     path = os.path.join(d, "roster.yaml")
