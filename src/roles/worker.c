@@ -61,6 +61,7 @@ struct slot {
     enum outcome_kind kind;
     char error[300];
     int64_t retry_at_ms; /* OUT_FAIL: 0 = dead */
+    bool said;           /* a failure to record the outcome was logged */
 };
 
 enum worker_state { W_RUNNING, W_DRAINING, W_REQUEUEING, W_STOPPED };
@@ -79,6 +80,7 @@ struct worker {
     unsigned *weights;
     enum worker_state state;
     bool up, was_up, down_logged, requeue_sent;
+    bool fetch_said; /* a failed fetch was logged (until one works again) */
     bool woken; /* a wake came while a fetch was out: an empty answer is asked again */
     int exit_code;
     uint64_t idle_since; /* loop ms of the first empty fetch in a row; 0: not idle */
@@ -137,10 +139,20 @@ static void slot_free(struct slot *s)
     job_free(s->job);
     s->job = NULL;
     s->run = NULL;
+    s->said = false;
     s->state = SLOT_FREE;
 }
 
 static void on_retry(uv_timer_t *t);
+
+/* An outcome that could not be sent waits in its slot; the retry timer sends it again. */
+static void hold(struct slot *s)
+{
+    struct worker *w = s->w;
+    s->state = SLOT_HELD;
+    if (!uv_is_active((uv_handle_t *)&w->retry_timer))
+        uv_timer_start(&w->retry_timer, on_retry, WORKER_RETRY_WRITE_MS, 0);
+}
 
 static void on_written(void *ud, const struct jobs_result *res)
 {
@@ -161,9 +173,17 @@ static void on_written(void *ud, const struct jobs_result *res)
              s->job->type, (unsigned long long)s->job->id);
         slot_free(s);
     } else {
-        s->state = SLOT_HELD;
-        if (!uv_is_active((uv_handle_t *)&w->retry_timer))
-            uv_timer_start(&w->retry_timer, on_retry, WORKER_RETRY_WRITE_MS, 0);
+        /* Redis refused it or did not answer: kept, and tried again (said once per job, and
+         * not while Redis is down, which is said once for all) */
+        if (!s->said && w->up) {
+            s->said = true;
+            logw(w, "cannot record the outcome of %s#%llu (%s%s%s): kept, and tried again every "
+                    "%ds",
+                 s->job->type, (unsigned long long)s->job->id, jobs_strerror(res->err),
+                 res->detail && *res->detail ? ": " : "", res->detail ? res->detail : "",
+                 WORKER_RETRY_WRITE_MS / 1000);
+        }
+        hold(s);
         return;
     }
     maybe_finish(w);
@@ -180,7 +200,7 @@ static void write_outcome(struct slot *s)
         e = jobs_done(w->st, w->id, s->job->id, on_written, s);
     else
         e = jobs_fail(w->st, w->id, s->job->id, s->error, s->retry_at_ms, on_written, s);
-    if (e != JOBS_OK) s->state = SLOT_HELD;
+    if (e != JOBS_OK) hold(s);
 }
 
 /* Writes every held outcome (Redis is back, or the retry timer fired). */
@@ -242,7 +262,7 @@ static void on_handler(void *ud, const struct handler_result *res)
     if (w->up)
         write_outcome(s);
     else
-        s->state = SLOT_HELD;
+        s->state = SLOT_HELD; /* written when Redis is back (on_redis) */
     maybe_finish(w);
     try_fetch(w); /* the next job, asked for right behind this one's outcome */
 }
@@ -299,13 +319,18 @@ static void on_fetched(void *ud, const struct jobs_result *res, const struct job
     struct worker *w = ud;
     w->fetches--;
     if (res->err != JOBS_OK) {
-        if (!w->down_logged && res->err != JOBS_E_DOWN)
-            logw(w, "cannot fetch jobs: %s%s%s", jobs_strerror(res->err),
-                 res->detail && *res->detail ? ": " : "", res->detail ? res->detail : "");
+        /* said once until a fetch works again; Redis down is said by on_redis */
+        if (!w->down_logged && !w->fetch_said && res->err != JOBS_E_DOWN)
+            logw(w, "cannot fetch jobs (%s%s%s): tried again every %ds", jobs_strerror(res->err),
+                 res->detail && *res->detail ? ": " : "", res->detail ? res->detail : "",
+                 WORKER_RETRY_WRITE_MS / 1000);
+        w->fetch_said = true;
         if (w->state == W_RUNNING)
             uv_timer_start(&w->fetch_timer, on_idle_timer, WORKER_RETRY_WRITE_MS, 0);
         return;
     }
+    if (w->fetch_said) logw(w, "fetching jobs again");
+    w->fetch_said = false;
     if (!job) {
         if (!w->idle_since) w->idle_since = uv_now(w->loop);
         if (w->woken && w->fetches == 0) {

@@ -293,6 +293,33 @@ def test_http_status_without_retry_after():
         jobs.close()
 
 
+def test_redis_refuses_writes():
+    """Redis answers but refuses writes (a replica, read-only): the running job's outcome is
+    kept and said once, the fetch of the next job fails and is said once; when Redis takes
+    writes again the outcome is written and fetching goes on."""
+    rd = Redis()
+    jobs = Jobs(rd.url)
+    r, id_ = slow_job_running(rd, jobs, "sleep 1; touch @DIR@/ended", "10s")
+    with r:
+        nxt = jobs.enqueue("slow")  # waits: concurrency 1
+        check(rd.cli("REPLICAOF", "127.0.0.1", "1") == "OK", "Redis made a replica")
+        try:
+            r.wait_line(r"^worker \| cannot record the outcome of slow#%d \(Redis command failed: "
+                        r".*READONLY.*\): kept, and tried again every 1s$" % id_, timeout=20)
+            r.wait_line(r"^worker \| cannot fetch jobs \(Redis command failed: .*READONLY.*\)",
+                        timeout=20)
+        finally:
+            rd.cli("REPLICAOF", "NO", "ONE")
+        job_state(jobs, id_, ("done",), 20, "the held outcome written")
+        r.wait_line(r"^worker \| fetching jobs again$", timeout=20)
+        job_state(jobs, nxt, ("done",), 20, "the next job run")
+        said = [l for l in r.output() if "cannot record the outcome" in l or
+                "cannot fetch jobs" in l]
+        check(len(said) == 2, "each said once: %r" % said)
+        check(r.stop() == 0, r.tail())
+    jobs.close()
+
+
 def test_eviction_policy_warning():
     """A Redis that may evict keys is said at start (and a safe one is not: the sentinel)."""
     rd = Redis()
