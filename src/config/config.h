@@ -56,6 +56,11 @@ enum role_builtin { BUILTIN_NONE, BUILTIN_SCHEDULER, BUILTIN_WORKER, BUILTIN_API
  * request "METHOD URL"). Read and checked here; roles/scheduler.c runs them. */
 /* overlap: an occurrence that comes while the previous run still goes is skipped, or runs too */
 enum schedule_overlap { OVERLAP_SKIP, OVERLAP_ALLOW };
+/* catch_up: after downtime, the most recent missed occurrence runs once at start (last), or not */
+enum schedule_catch_up { CATCH_UP_NONE, CATCH_UP_LAST };
+/* redis_down: with Redis configured but unreachable at fire time, an occurrence is skipped (no
+ * replica can claim it) or run here (perhaps on several replicas) */
+enum sched_redis_down { REDIS_DOWN_SKIP, REDIS_DOWN_RUN };
 struct schedule_config {
     char *name;
     src_pos pos;
@@ -66,6 +71,7 @@ struct schedule_config {
     char *http;   /* "METHOD URL" */
     uint64_t timeout_ms; /* 0: none */
     enum schedule_overlap overlap;
+    enum schedule_catch_up catch_up;
 };
 
 struct dep {
@@ -158,6 +164,7 @@ struct role_config {
     enum role_builtin builtin;
     struct schedule_config *schedules; /* builtin: scheduler */
     size_t nschedules;
+    enum sched_redis_down redis_down; /* builtin: scheduler */
 };
 
 /* The output: mapping of roster.yaml (concurrently's -p, -l, --pad-prefix, -t, -r, -g and

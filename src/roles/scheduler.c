@@ -19,6 +19,7 @@
 #include "base/util.h"
 #include "checks/curlm.h"
 #include "log/linebuf.h"
+#include "roles/schedfleet.h"
 #include "sched/cron.h"
 #include "sched/tz.h"
 
@@ -57,6 +58,7 @@ struct run {
     struct job *job;
     int64_t scheduled_at;
     uint64_t started_ms; /* the loop's clock (uv_now), which the timeout runs on */
+    int64_t started_wall_ms; /* the wall clock, for the runs list */
     uv_process_t proc;
     pid_t pid; /* the command's, also its process group's id; 0: none */
     struct stream out, err;
@@ -95,6 +97,7 @@ struct sched {
     struct curlm *curl;
     uv_signal_t sigterm, sigint;
     bool stopping;
+    struct schedfleet *fleet; /* claims, catch-up, runs list, triggers (Redis) */
 };
 
 static void logf_(const struct job *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -141,10 +144,34 @@ static void run_free(uv_handle_t *h)
     if (s->stopping && !s->runs) uv_stop(s->loop);
 }
 
+/* Gives how a run ended to the fleet's runs list: "error" when no result came (the command
+ * could not start, no HTTP response, roster stopping it). */
+static void report_run(const struct run *r)
+{
+    const struct job *j = r->job;
+    struct fleet_run fr = {.scheduled_at = r->scheduled_at,
+                           .started_ms = r->started_wall_ms,
+                           .finished_ms = wall_ms(),
+                           .exit_code = -1,
+                           .http_status = r->http_status};
+    bool http = j->cfg->http != NULL;
+    if (r->timed_out)
+        fr.outcome = "timeout";
+    else if (r->stopped || (http && !r->http_status) || (!http && !r->pid))
+        fr.outcome = "error";
+    else if (http)
+        fr.outcome = r->http_status >= 200 && r->http_status <= 299 ? "ok" : "failed";
+    else
+        fr.outcome = !r->term_signal && r->exit_status == 0 ? "ok" : "failed";
+    if (!http && r->pid && r->exited && !r->term_signal) fr.exit_code = (int)r->exit_status;
+    schedfleet_finished(j->s->fleet, (size_t)(j - j->s->jobs), &fr);
+}
+
 /* Logs how a run ended; then the run's last handle is closed and it is freed. */
 static void run_done(struct run *r)
 {
     struct job *j = r->job;
+    report_run(r);
     double secs = (double)(mono_ms() - r->started_ms) / 1000.0;
     const char *what = j->cfg->http ? "the request was aborted" : "the command's group was killed";
     if (r->timed_out)
@@ -390,6 +417,7 @@ static void start_run(struct job *j, int64_t at)
     r->job = j;
     r->scheduled_at = at;
     r->started_ms = uv_now(s->loop); /* the clock the timeout timer runs on */
+    r->started_wall_ms = wall_ms();
     uv_timer_init(s->loop, &r->timer);
     r->timer.data = r;
     r->next = s->runs;
@@ -441,9 +469,16 @@ static void on_fire(uv_timer_t *t)
         logf_(j, "missed the run of %s (the clock jumped forward, or roster was stopped); "
                  "the next is computed from now", iso);
     } else {
-        start_run(j, j->due);
+        schedfleet_fire(j->s->fleet, (size_t)(j - j->s->jobs), j->due);
     }
     if (next_after(j, now_s)) arm(j);
+}
+
+/* The fleet gives an occurrence (or a manual request) this replica is to run. */
+static void fleet_run(void *ud, size_t i, int64_t at)
+{
+    struct sched *s = ud;
+    if (!s->stopping) start_run(&s->jobs[i], at);
 }
 
 /* --- the process ---------------------------------------------------------------------------- */
@@ -516,6 +551,19 @@ int scheduler_main(const struct roster_config *cfg, const char *role, char **env
     for (size_t i = 0; i < rc->nschedules && ret == 0; i++, s.njobs++)
         if (job_init(&s, &s.jobs[i], &rc->schedules[i]) < 0) ret = 2;
     if (ret == 0) {
+        struct fleet_sched *fs = xcalloc(s.njobs ? s.njobs : 1, sizeof *fs);
+        for (size_t i = 0; i < s.njobs; i++)
+            fs[i] = (struct fleet_sched){rc->schedules + i, &s.jobs[i].cron, &s.jobs[i].tz};
+        char err[256] = "";
+        s.fleet = schedfleet_new(&loop, cfg, rc, fs, s.njobs, environ_, fleet_run, &s, err,
+                                 sizeof err);
+        free(fs);
+        if (!s.fleet) {
+            fprintf(stderr, "roster role %s: redis: %s\n", role, err);
+            ret = 2;
+        }
+    }
+    if (ret == 0) {
         uv_signal_init(&loop, &s.sigterm);
         uv_signal_init(&loop, &s.sigint);
         s.sigterm.data = s.sigint.data = &s;
@@ -528,14 +576,17 @@ int scheduler_main(const struct roster_config *cfg, const char *role, char **env
             j->timer.data = j;
             if (next_after(j, now_s)) arm(j);
         }
+        schedfleet_start(s.fleet, now_s);
         printf("%zu schedule%s\n", s.njobs, s.njobs == 1 ? "" : "s");
         fflush(stdout);
         uv_run(&loop, UV_RUN_DEFAULT);
     }
     if (s.curl) curlm_close(s.curl);
+    schedfleet_close(s.fleet);
     uv_walk(&loop, close_walk, NULL);
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_loop_close(&loop);
+    schedfleet_free(s.fleet);
     for (size_t i = 0; i < s.njobs; i++)
         tz_free(&s.jobs[i].tz);
     free(s.jobs);
