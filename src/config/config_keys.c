@@ -1186,7 +1186,8 @@ _Static_assert(sizeof(enum schedule_overlap) == sizeof(int), "enum schedule_over
 
 static const char *const catch_up_names[] = {"none", "last"};
 static const struct choices catch_ups = {CHOICES(catch_up_names)};
-_Static_assert(sizeof(enum schedule_catch_up) == sizeof(int), "enum schedule_catch_up is int-sized");
+_Static_assert(sizeof(enum schedule_catch_up) == sizeof(int),
+               "enum schedule_catch_up is int-sized");
 static const char *const redis_down_names[] = {"skip", "run"};
 static const struct choices redis_downs = {CHOICES(redis_down_names)};
 _Static_assert(sizeof(enum sched_redis_down) == sizeof(int), "enum sched_redis_down is int-sized");

@@ -1008,7 +1008,8 @@ static void print_output(FILE *out, const struct roster_config *c, const envmap 
 static void print_schedules(FILE *out, const struct role_config *r, const envmap *secrets)
 {
     fprintf(out, "    builtin: scheduler (%zu schedule%s)%s\n", r->nschedules,
-            r->nschedules == 1 ? "" : "s", r->redis_down == REDIS_DOWN_RUN ? " redis_down run" : "");
+            r->nschedules == 1 ? "" : "s",
+            r->redis_down == REDIS_DOWN_RUN ? " redis_down run" : "");
     for (size_t i = 0; i < r->nschedules; i++) {
         const struct schedule_config *s = &r->schedules[i];
         fprintf(out, "    schedule %s: cron \"%s\" tz %s", s->name, s->cron,

@@ -66,7 +66,7 @@ struct claim {
     int64_t at;
     int64_t last; /* catch-up: the last fired epoch that Redis held; 0 otherwise */
     bool catch_up;
-    bool sent; /* the script is in flight: its callback decides */
+    bool sent;         /* the script is in flight: its callback decides */
     uint64_t deadline; /* uv_now: the end of the wait */
     struct claim *next;
 };
@@ -88,9 +88,9 @@ struct schedfleet {
     char holder[128]; /* host:pid */
     struct redisconn *redis;
     uv_timer_t poll;
-    bool polling;      /* a poll is in flight */
-    bool ever_up;      /* catch-up is done at the first connection only */
-    bool said_down;    /* "Redis is unreachable" was logged for this outage */
+    bool polling;       /* a poll is in flight */
+    bool ever_up;       /* catch-up is done at the first connection only */
+    bool said_down;     /* "Redis is unreachable" was logged for this outage */
     char said_err[160]; /* the last error of a poll or a push that was logged */
     int64_t started;
     struct claim *claims;
@@ -203,8 +203,8 @@ static void on_claimed(void *ud, struct redisReply *rep, const char *err)
         struct fsched *sc = &f->sc[c->i];
         const redisReply *who = rep->element[1];
         sc->skipped[FLEET_SKIP_ANOTHER_REPLICA]++;
-        flog(f, c->i, "the run of %s was taken by another replica (%.100s) (%llu so)", iso,
-             who->type == REDIS_REPLY_STRING ? who->str : "?",
+        flog(f, c->i, "the run of %s was taken by another replica (%.100s; %llu taken elsewhere)",
+             iso, who->type == REDIS_REPLY_STRING ? who->str : "?",
              (unsigned long long)sc->skipped[FLEET_SKIP_ANOTHER_REPLICA]);
     }
     claim_end(c);
@@ -226,8 +226,9 @@ static void claim_send(struct claim *c)
     snprintf(key, sizeof key, "%s%lld", sc->lock_prefix, (long long)c->at);
     snprintf(ttl_ms, sizeof ttl_ms, "%lld", (long long)ttl * 1000);
     snprintf(epoch, sizeof epoch, "%lld", (long long)c->at);
-    const char *argv[] = {"EVAL", claim_lua, "2",   key, sc->last_key, f->holder,
-                          ttl_ms, epoch,     c->catch_up ? "1" : "0"};
+    const char *argv[] = {"EVAL", claim_lua,    "2",
+                          key,    sc->last_key, f->holder,
+                          ttl_ms, epoch,        c->catch_up ? "1" : "0"};
     uint64_t now = uv_now(f->loop);
     uint64_t left = c->deadline > now + 100 ? c->deadline - now : 100;
     int rc = redisconn_command(f->redis, on_claimed, c, 9, argv, NULL, left);
@@ -323,7 +324,9 @@ static void on_lasts(void *ud, struct redisReply *rep, const char *err)
     if (f->closing) return;
     if (!rep || rep->type != REDIS_REPLY_ARRAY) {
         flog(f, SIZE_MAX, "catch_up: cannot read the last runs (%s); nothing is caught up",
-             rep && rep->type == REDIS_REPLY_ERROR ? rep->str : err ? err : "unexpected answer");
+             rep && rep->type == REDIS_REPLY_ERROR ? rep->str
+             : err                                 ? err
+                                                   : "unexpected answer");
         return;
     }
     size_t k = 0;
@@ -351,8 +354,8 @@ static void catch_up(struct schedfleet *f)
     for (size_t i = 0; i < f->n; i++)
         if (f->sc[i].s.cfg->catch_up == CATCH_UP_LAST) strvec_pushdup(&argv, f->sc[i].last_key);
     if (argv.n > 1) {
-        int rc = redisconn_command(f->redis, on_lasts, f, (int)argv.n,
-                                   (const char *const *)argv.v, NULL, FLEET_WAIT_MS);
+        int rc = redisconn_command(f->redis, on_lasts, f, (int)argv.n, (const char *const *)argv.v,
+                                   NULL, FLEET_WAIT_MS);
         if (rc < 0)
             flog(f, SIZE_MAX, "catch_up: cannot read the last runs (%s); nothing is caught up",
                  strerror(-rc));
@@ -367,8 +370,9 @@ static void trigger(struct schedfleet *f, size_t i, const char *s, size_t len)
 {
     cJSON *j = len <= FLEET_TRIGGER_MAX ? cJSON_ParseWithLength(s, len) : NULL;
     if (!j || !cJSON_IsObject(j)) {
-        flog(f, i, "ignored a trigger that is no JSON object ({\"requested_at\": ISO-8601, "
-                   "\"by\": ...}): %.60s",
+        flog(f, i,
+             "ignored a trigger that is no JSON object ({\"requested_at\": ISO-8601, "
+             "\"by\": ...}): %.60s",
              s);
         cJSON_Delete(j);
         return;

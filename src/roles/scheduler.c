@@ -555,8 +555,8 @@ int scheduler_main(const struct roster_config *cfg, const char *role, char **env
         for (size_t i = 0; i < s.njobs; i++)
             fs[i] = (struct fleet_sched){rc->schedules + i, &s.jobs[i].cron, &s.jobs[i].tz};
         char err[256] = "";
-        s.fleet = schedfleet_new(&loop, cfg, rc, fs, s.njobs, environ_, fleet_run, &s, err,
-                                 sizeof err);
+        s.fleet =
+            schedfleet_new(&loop, cfg, rc, fs, s.njobs, environ_, fleet_run, &s, err, sizeof err);
         free(fs);
         if (!s.fleet) {
             fprintf(stderr, "roster role %s: redis: %s\n", role, err);

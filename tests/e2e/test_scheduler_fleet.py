@@ -56,7 +56,7 @@ def test_three_replicas_once_each_and_manual_trigger():
         wait_for(lambda: len([e for e in epochs(fires) if e > t0]) >= 10, 60,
                  "10 occurrences after all three connected")
         taken = lines_of(rs, r"^scheduler \| tick: the run of \S+ was taken by another replica "
-                             r"\(\S+:\d+\) \(\d+ so\)$")
+                             r"\(\S+:\d+; \d+ taken elsewhere\)$")
         check(len(taken) >= 10, "losers logged: %d\n%s" % (len(taken), rs[0].tail()))
         # manual trigger: one replica pops it, the schedule runs once in the fleet
         rd.cli("RPUSH", "roster:fleet:sched:trigger:manual",
