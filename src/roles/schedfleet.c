@@ -489,14 +489,6 @@ static void on_state(void *ud, bool up, const char *err)
     if (f->said_down || !f->ever_up) flog(f, SIZE_MAX, "connected");
     f->said_down = false;
     f->said_err[0] = '\0';
-    /* oldest first: the list holds the newest first */
-    struct claim *rev = NULL;
-    for (struct claim *c = f->claims, *nx; c; c = nx) {
-        nx = c->next;
-        c->next = rev;
-        rev = c;
-    }
-    f->claims = rev;
     for (struct claim *c = f->claims, *nx; c; c = nx) {
         nx = c->next; /* claim_send may end c */
         if (!c->sent) claim_send(c);
@@ -564,6 +556,11 @@ void schedfleet_start(struct schedfleet *f, int64_t started)
     if (!f->redis) return;
     redisconn_start(f->redis);
     uv_timer_start(&f->poll, on_poll_timer, FLEET_POLL_MS, FLEET_POLL_MS);
+}
+
+void schedfleet_stop(struct schedfleet *f)
+{
+    if (f && !f->closing) uv_timer_stop(&f->poll);
 }
 
 void schedfleet_close(struct schedfleet *f)

@@ -60,6 +60,9 @@ void schedfleet_fire(struct schedfleet *f, size_t i, int64_t at);
 void schedfleet_finished(struct schedfleet *f, size_t i, const struct fleet_run *r);
 /* Occurrences of schedule i that did not run here, by reason. */
 uint64_t schedfleet_skipped(const struct schedfleet *f, size_t i, enum fleet_skip why);
+/* The role is stopping: no trigger is popped any more (it would be lost); claims and the runs
+ * list go on until schedfleet_close. */
+void schedfleet_stop(struct schedfleet *f);
 /* Stops polling and closes the connection and every handle; nothing runs after it. The loop
  * must then run the closes before schedfleet_free. */
 void schedfleet_close(struct schedfleet *f);

@@ -489,6 +489,7 @@ static void on_signal(uv_signal_t *h, int sig)
     (void)sig;
     if (s->stopping) return;
     s->stopping = true;
+    schedfleet_stop(s->fleet);
     for (size_t i = 0; i < s->njobs; i++)
         uv_timer_stop(&s->jobs[i].timer);
     for (struct run *r = s->runs; r; r = r->next) {

@@ -10,15 +10,26 @@ import json
 import os
 import re
 import signal
+import subprocess
 import time
 
-from harness import Roster, check, run_roster, tmpdir, wait_for
+from harness import SANITIZER, Roster, check, run_roster, tmpdir, wait_for
 from services import Redis
+
+
+class FleetRoster(Roster):
+    """A roster whose role's sanitizer reports (the scheduler is a process of its own, its stderr
+    framed into roster's output) fail the test too."""
+
+    def cleanup(self):
+        super().cleanup()
+        bad = [l for l in self.output() if SANITIZER.search(l)]
+        check(not bad, "sanitizer report from the scheduler role:\n" + "\n".join(bad[:40]))
 
 
 def fleet_roster(rd, schedules, app="fleet", extra=""):
     """A roster with Redis and one scheduler role (schedules: YAML lines indented 6)."""
-    return Roster("app: %s\nredis: {url: \"%s\"}\nroles:\n  scheduler:\n    builtin: scheduler\n"
+    return FleetRoster("app: %s\nredis: {url: \"%s\"}\nroles:\n  scheduler:\n    builtin: scheduler\n"
                   "%s    schedules:\n%s" % (app, rd.url, extra, schedules), json_logs=False)
 
 
@@ -145,6 +156,47 @@ def test_redis_down_skip_then_back():
         check(r.stop() == 0, r.tail())
     seen = epochs(fires)
     check(len(seen) == len(set(seen)), seen)
+    rd.cleanup()
+
+
+def queued_bytes(port):
+    """Bytes received and not yet read by the server listening on 127.0.0.1:port, over all its
+    connections (/proc/net/tcp's rx_queue): a command sent to a Redis that is busy."""
+    n = 0
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            fields = line.split()
+            if int(fields[1].split(":")[1], 16) == port and fields[3] == "01":
+                n += int(fields[4].split(":")[1], 16)
+    return n
+
+
+def test_connection_lost_in_flight():
+    # Redis busy (a script that loops; for 5 s, lua-time-limit, Redis reads nothing else) holds the scheduler's next command unanswered; killed then, the
+    # command's callback gets the lost connection (not a timeout), once
+    rd = Redis()
+    d = tmpdir()
+    fires = os.path.join(d, "fires")
+    r = fleet_roster(rd, appender(fires, "@every 1s", "tick"), app="lost")
+    with r:
+        r.wait_line(r"^scheduler \| tick: finished ok", timeout=30)
+        sleeper = subprocess.Popen(["redis-cli", "-p", str(rd.port), "EVAL",
+                                    "while true do end", "0"],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_for(lambda: queued_bytes(rd.port) > 0, 4, "a command waiting in Redis")
+            os.kill(rd.proc.pid, signal.SIGKILL)
+            rd.proc.wait(timeout=10)
+            rd.proc = None
+        finally:
+            sleeper.wait(timeout=20)
+        m = r.wait_line(r"^scheduler \| (tick: skipped the run of \S+: Redis is unreachable "
+                        r"\((.*)\) and redis_down: skip|redis: the trigger poll failed: (.*))$",
+                        timeout=10)
+        why = m.group(2) or m.group(3)
+        # unread bytes make the kernel reset the connection, else it is closed
+        check(why in ("Connection reset by peer", "Server closed the connection"), m.group(0))
+        check(r.stop() == 0, r.tail())
     rd.cleanup()
 
 
