@@ -256,11 +256,7 @@ static void claim(struct schedfleet *f, size_t i, int64_t at, bool catch_up, int
         return;
     }
     struct claim *c = xcalloc(1, sizeof *c);
-    c->f = f;
-    c->i = i;
-    c->at = at;
-    c->catch_up = catch_up;
-    c->last = last;
+    *c = (struct claim){.f = f, .i = i, .at = at, .catch_up = catch_up, .last = last};
     uv_timer_init(f->loop, &c->timer);
     c->timer.data = c;
     uv_timer_start(&c->timer, on_claim_wait, FLEET_WAIT_MS, 0);

@@ -113,13 +113,22 @@ def test_three_replicas_once_each_and_manual_trigger():
     rd.cleanup()
 
 
-def test_redis_down_skip_then_back():
+def ticking(app, extra=""):
+    """A Redis, and a roster whose schedule tick (@every 1s) appends to a file, once it ran."""
     rd = Redis()
-    d = tmpdir()
-    fires = os.path.join(d, "fires")
-    r = fleet_roster(rd, appender(fires, "@every 1s", "tick"), app="down")
-    with r:
+    fires = os.path.join(tmpdir(), "fires")
+    r = fleet_roster(rd, appender(fires, "@every 1s", "tick"), app=app, extra=extra)
+    try:
         r.wait_line(r"^scheduler \| tick: finished ok", timeout=30)
+    except Exception:
+        r.cleanup()
+        raise
+    return rd, fires, r
+
+
+def test_redis_down_skip_then_back():
+    rd, fires, r = ticking("down")
+    with r:
         # an error reply: a trigger key of the wrong type fails the poll, logged once
         rd.cli("SET", "roster:down:sched:trigger:tick", "not a list")
         r.wait_line(r"^scheduler \| redis: the trigger poll failed: .*WRONGTYPE", timeout=15)
@@ -172,14 +181,11 @@ def queued_bytes(port):
 
 
 def test_connection_lost_in_flight():
-    # Redis busy (a script that loops; for 5 s, lua-time-limit, Redis reads nothing else) holds the scheduler's next command unanswered; killed then, the
-    # command's callback gets the lost connection (not a timeout), once
-    rd = Redis()
-    d = tmpdir()
-    fires = os.path.join(d, "fires")
-    r = fleet_roster(rd, appender(fires, "@every 1s", "tick"), app="lost")
+    # Redis busy (a script that loops: for 5 s, lua-time-limit, Redis reads nothing else) holds
+    # the scheduler's next command unanswered; killed then, the command's callback gets the lost
+    # connection (not a timeout), once
+    rd, fires, r = ticking("lost")
     with r:
-        r.wait_line(r"^scheduler \| tick: finished ok", timeout=30)
         sleeper = subprocess.Popen(["redis-cli", "-p", str(rd.port), "EVAL",
                                     "while true do end", "0"],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -201,13 +207,8 @@ def test_connection_lost_in_flight():
 
 
 def test_redis_down_run():
-    rd = Redis()
-    d = tmpdir()
-    fires = os.path.join(d, "fires")
-    r = fleet_roster(rd, appender(fires, "@every 1s", "tick"), app="downrun",
-                     extra="    redis_down: run\n")
+    rd, fires, r = ticking("downrun", extra="    redis_down: run\n")
     with r:
-        r.wait_line(r"^scheduler \| tick: finished ok", timeout=30)
         rd.stop()
         t_down = time.time()
         r.wait_line(r"^scheduler \| tick: Redis is unreachable \(.*\): the run of \S+ runs here "
