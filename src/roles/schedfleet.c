@@ -59,14 +59,18 @@ static const char poll_lua[] = "local r = {}\n"
                                "for i, k in ipairs(KEYS) do r[i] = redis.call('LPOP', k) end\n"
                                "return r\n";
 
+/* A claim waits for the connection, then for the script's answer; an occurrence this replica is
+ * to run is posted to the next loop turn (its timer at 0), never run on hiredis's stack. */
+enum claim_state { CLAIM_WAITING, CLAIM_SENT, CLAIM_RUN };
+
 struct claim {
-    uv_timer_t timer; /* the wait for Redis; first: the handle is the claim */
+    uv_timer_t timer; /* the wait for Redis, or the post; first: the handle is the claim */
     struct schedfleet *f;
     size_t i;
     int64_t at;
     int64_t last; /* catch-up: the last fired epoch that Redis held; 0 otherwise */
     bool catch_up;
-    bool sent;         /* the script is in flight: its callback decides */
+    enum claim_state state;
     uint64_t deadline; /* uv_now: the end of the wait */
     struct claim *next;
 };
@@ -142,8 +146,9 @@ static void claim_end(struct claim *c)
     uv_close((uv_handle_t *)&c->timer, claim_free);
 }
 
-/* Redis could not say who takes occurrence `at` of schedule i: the role's redis_down decides. */
-static void redis_down(struct schedfleet *f, size_t i, int64_t at, const char *err)
+/* Redis could not say who takes occurrence `at` of schedule i: the role's redis_down decides.
+ * Returns true when it runs here. */
+static bool redis_down(struct schedfleet *f, size_t i, int64_t at, const char *err)
 {
     struct fsched *sc = &f->sc[i];
     char iso[40];
@@ -153,20 +158,31 @@ static void redis_down(struct schedfleet *f, size_t i, int64_t at, const char *e
              "Redis is unreachable (%s): the run of %s runs here (redis_down: run; it may run on "
              "several replicas)",
              err, iso);
-        f->run(f->ud, i, at);
-    } else {
-        sc->skipped[FLEET_SKIP_REDIS_DOWN]++;
-        flog(f, i,
-             "skipped the run of %s: Redis is unreachable (%s) and redis_down: skip (%llu "
-             "skipped for Redis)",
-             iso, err, (unsigned long long)sc->skipped[FLEET_SKIP_REDIS_DOWN]);
+        return true;
     }
+    sc->skipped[FLEET_SKIP_REDIS_DOWN]++;
+    flog(f, i,
+         "skipped the run of %s: Redis is unreachable (%s) and redis_down: skip (%llu skipped "
+         "for Redis)",
+         iso, err, (unsigned long long)sc->skipped[FLEET_SKIP_REDIS_DOWN]);
+    return false;
+}
+
+static void on_claim_timer(uv_timer_t *t);
+
+/* This replica runs c's occurrence, on the next loop turn. */
+static void claim_go(struct claim *c)
+{
+    c->state = CLAIM_RUN;
+    uv_timer_start(&c->timer, on_claim_timer, 0, 0);
 }
 
 static void claim_down(struct claim *c, const char *err)
 {
-    redis_down(c->f, c->i, c->at, err);
-    claim_end(c);
+    if (redis_down(c->f, c->i, c->at, err))
+        claim_go(c);
+    else
+        claim_end(c);
 }
 
 static void on_claimed(void *ud, struct redisReply *rep, const char *err)
@@ -198,15 +214,15 @@ static void on_claimed(void *ud, struct redisReply *rep, const char *err)
             flog(f, c->i, "catching up the missed run of %s (catch_up: last; the last run was %s)",
                  iso, last);
         }
-        f->run(f->ud, c->i, c->at);
-    } else {
-        struct fsched *sc = &f->sc[c->i];
-        const redisReply *who = rep->element[1];
-        sc->skipped[FLEET_SKIP_ANOTHER_REPLICA]++;
-        flog(f, c->i, "the run of %s was taken by another replica (%.100s; %llu taken elsewhere)",
-             iso, who->type == REDIS_REPLY_STRING ? who->str : "?",
-             (unsigned long long)sc->skipped[FLEET_SKIP_ANOTHER_REPLICA]);
+        claim_go(c);
+        return;
     }
+    struct fsched *sc = &f->sc[c->i];
+    const redisReply *who = rep->element[1];
+    sc->skipped[FLEET_SKIP_ANOTHER_REPLICA]++;
+    flog(f, c->i, "the run of %s was taken by another replica (%.100s; %llu taken elsewhere)", iso,
+         who->type == REDIS_REPLY_STRING ? who->str : "?",
+         (unsigned long long)sc->skipped[FLEET_SKIP_ANOTHER_REPLICA]);
     claim_end(c);
 }
 
@@ -233,18 +249,38 @@ static void claim_send(struct claim *c)
     uint64_t left = c->deadline > now + 100 ? c->deadline - now : 100;
     int rc = redisconn_command(f->redis, on_claimed, c, 9, argv, NULL, left);
     if (rc == 0)
-        c->sent = true;
+        c->state = CLAIM_SENT;
     else if (rc != -ENOTCONN)
         claim_down(c, strerror(-rc));
     /* not connected: it waits for the connection, or for its timer */
 }
 
-static void on_claim_wait(uv_timer_t *t)
+static void on_claim_timer(uv_timer_t *t)
 {
     struct claim *c = t->data;
-    if (c->sent) return; /* the command's own deadline (the same instant) answers it */
-    const char *e = redisconn_error(c->f->redis);
-    claim_down(c, e && *e ? e : "not connected yet");
+    switch (c->state) {
+    case CLAIM_WAITING: {
+        const char *e = redisconn_error(c->f->redis);
+        claim_down(c, e && *e ? e : "not connected yet");
+        break;
+    }
+    case CLAIM_SENT: break; /* the command's own deadline (the same instant) answers it */
+    case CLAIM_RUN:
+        c->f->run(c->f->ud, c->i, c->at);
+        claim_end(c);
+        break;
+    }
+}
+
+static struct claim *claim_new(struct schedfleet *f, size_t i, int64_t at)
+{
+    struct claim *c = xcalloc(1, sizeof *c);
+    *c = (struct claim){.f = f, .i = i, .at = at, .next = f->claims};
+    uv_timer_init(f->loop, &c->timer);
+    c->timer.data = c;
+    f->claims = c;
+    f->nclaims++;
+    return c;
 }
 
 static void claim(struct schedfleet *f, size_t i, int64_t at, bool catch_up, int64_t last)
@@ -252,25 +288,21 @@ static void claim(struct schedfleet *f, size_t i, int64_t at, bool catch_up, int
     if (f->nclaims >= FLEET_MAX_CLAIMS) {
         char e[64];
         snprintf(e, sizeof e, "%d claims wait for it already", FLEET_MAX_CLAIMS);
-        redis_down(f, i, at, e);
+        if (redis_down(f, i, at, e)) f->run(f->ud, i, at); /* on the scheduler's timer */
         return;
     }
-    struct claim *c = xcalloc(1, sizeof *c);
-    *c = (struct claim){.f = f, .i = i, .at = at, .catch_up = catch_up, .last = last};
-    uv_timer_init(f->loop, &c->timer);
-    c->timer.data = c;
-    uv_timer_start(&c->timer, on_claim_wait, FLEET_WAIT_MS, 0);
+    struct claim *c = claim_new(f, i, at);
+    c->catch_up = catch_up;
+    c->last = last;
+    uv_timer_start(&c->timer, on_claim_timer, FLEET_WAIT_MS, 0);
     c->deadline = uv_now(f->loop) + FLEET_WAIT_MS;
-    c->next = f->claims;
-    f->claims = c;
-    f->nclaims++;
     claim_send(c);
 }
 
 void schedfleet_fire(struct schedfleet *f, size_t i, int64_t at)
 {
     if (!f->redis) {
-        f->run(f->ud, i, at);
+        f->run(f->ud, i, at); /* on the scheduler's timer */
         return;
     }
     claim(f, i, at, false, 0);
@@ -382,7 +414,7 @@ static void trigger(struct schedfleet *f, size_t i, const char *s, size_t len)
     flog(f, i, "manual run requested by %.80s at %s", cJSON_IsString(by) ? by->valuestring : "?",
          iso);
     cJSON_Delete(j);
-    f->run(f->ud, i, t);
+    claim_go(claim_new(f, i, t)); /* popped already: nothing to claim */
 }
 
 static void on_poll(void *ud, struct redisReply *rep, const char *err)
@@ -487,7 +519,7 @@ static void on_state(void *ud, bool up, const char *err)
     f->said_err[0] = '\0';
     for (struct claim *c = f->claims, *nx; c; c = nx) {
         nx = c->next; /* claim_send may end c */
-        if (!c->sent) claim_send(c);
+        if (c->state == CLAIM_WAITING) claim_send(c);
     }
     if (!f->ever_up) {
         f->ever_up = true;
