@@ -222,14 +222,15 @@ def test_redis_down_run():
 def test_catch_up_last_and_none():
     rd = Redis()
     d = tmpdir()
-    a, b, c = (os.path.join(d, x) for x in "abc")
+    a, b, c, e = (os.path.join(d, x) for x in "abce")
     hour = int(time.time()) // 3600 * 3600
-    # a and b last ran an hour before this hour's occurrence, which they missed; c never ran
-    for name in ("a", "b"):
+    # a, b and e last ran an hour before this hour's occurrence, which they missed; c never ran
+    for name in ("a", "b", "e"):
         rd.cli("SET", "roster:cu:sched:%s:last" % name, str(hour - 3600))
     sched = (appender(a, "@every 1h", "a", "catch_up: last, ") +
              appender(b, "@every 1h", "b", "catch_up: none, ") +
-             appender(c, "@every 1h", "c", "catch_up: last, "))
+             appender(c, "@every 1h", "c", "catch_up: last, ") +
+             appender(e, "0 * * * *", "e", "tz: UTC, catch_up: last, "))
     r = fleet_roster(rd, sched, app="cu")
     with r:
         got = wait_for(lambda: epochs(a) or None, 30, "a's catch-up run")
@@ -238,6 +239,12 @@ def test_catch_up_last_and_none():
         r.wait_line(r"^scheduler \| a: finished ok", timeout=10)
         check(got[0] in (hour, hour + 3600), (got, hour))
         check(int(rd.cli("GET", "roster:cu:sched:a:last")) == got[0], "last not raised")
+        # a cron expression: the most recent occurrence found by walking the fields
+        got_e = wait_for(lambda: epochs(e) or None, 30, "e's catch-up run")
+        check(got_e == got, (got_e, got))
+        # the claim key lives 2 × the gap to the next occurrence (an hour)
+        ttl = int(rd.cli("PTTL", "roster:cu:sched:e:%d" % got_e[0]))
+        check(7100000 < ttl <= 7200000, ttl)
         check(r.stop() == 0, r.tail())
     # a ran (the sentinel); b (none) and c (never ran) did not
     check(epochs(b) == [] and epochs(c) == [], (epochs(b), epochs(c)))
@@ -249,8 +256,8 @@ def test_catch_up_last_and_none():
         rd.cli("RPUSH", "roster:cu:sched:trigger:c", json.dumps({"by": "sentinel"}))
         wait_for(lambda: epochs(c) or None, 15, "the sentinel's manual run")
         check(r.stop() == 0, r.tail())
-    check(not lines_of([r], r"^scheduler \| a: (started|catching)"), r.tail())
-    check(len(epochs(a)) == 1, epochs(a))
+    check(not lines_of([r], r"^scheduler \| [ae]: (started|catching)"), r.tail())
+    check(len(epochs(a)) == 1 and len(epochs(e)) == 1, (epochs(a), epochs(e)))
     rd.cleanup()
 
 
