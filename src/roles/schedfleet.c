@@ -185,6 +185,16 @@ static void claim_down(struct claim *c, const char *err)
         claim_end(c);
 }
 
+/* Text from Redis for a log line: at most size - 1 bytes, control characters as '?' (a newline
+ * must not forge a line). */
+static void shown(const char *s, size_t len, char *buf, size_t size)
+{
+    size_t n = len < size - 1 ? len : size - 1;
+    for (size_t k = 0; k < n; k++)
+        buf[k] = (unsigned char)s[k] < 0x20 || s[k] == 0x7f ? '?' : s[k];
+    buf[n] = '\0';
+}
+
 static void on_claimed(void *ud, struct redisReply *rep, const char *err)
 {
     struct claim *c = ud;
@@ -219,10 +229,11 @@ static void on_claimed(void *ud, struct redisReply *rep, const char *err)
     }
     struct fsched *sc = &f->sc[c->i];
     const redisReply *who = rep->element[1];
+    char holder[101] = "?";
+    if (who->type == REDIS_REPLY_STRING) shown(who->str, who->len, holder, sizeof holder);
     sc->skipped[FLEET_SKIP_ANOTHER_REPLICA]++;
-    flog(f, c->i, "the run of %s was taken by another replica (%.100s; %llu taken elsewhere)", iso,
-         who->type == REDIS_REPLY_STRING ? who->str : "?",
-         (unsigned long long)sc->skipped[FLEET_SKIP_ANOTHER_REPLICA]);
+    flog(f, c->i, "the run of %s was taken by another replica (%s; %llu taken elsewhere)", iso,
+         holder, (unsigned long long)sc->skipped[FLEET_SKIP_ANOTHER_REPLICA]);
     claim_end(c);
 }
 
@@ -365,8 +376,10 @@ static void on_lasts(void *ud, struct redisReply *rep, const char *err)
         char *end;
         long long last = strtoll(e->str, &end, 10);
         if (*end || last <= 0) {
-            flog(f, i, "catch_up: %s holds '%.40s', no epoch; nothing is caught up",
-                 f->sc[i].last_key, e->str);
+            char text[41];
+            shown(e->str, e->len, text, sizeof text);
+            flog(f, i, "catch_up: %s holds '%s', no epoch; nothing is caught up", f->sc[i].last_key,
+                 text);
             continue;
         }
         int64_t since = f->started - FLEET_CATCHUP_MAX_S, o;
@@ -396,12 +409,14 @@ static void catch_up(struct schedfleet *f)
 /* One element of a trigger list: {"requested_at": ISO, "by": "..."} runs schedule i now. */
 static void trigger(struct schedfleet *f, size_t i, const char *s, size_t len)
 {
+    char text[81];
     cJSON *j = len <= FLEET_TRIGGER_MAX ? cJSON_ParseWithLength(s, len) : NULL;
     if (!j || !cJSON_IsObject(j)) {
+        shown(s, len, text, sizeof text);
         flog(f, i,
              "ignored a trigger that is no JSON object ({\"requested_at\": ISO-8601, "
-             "\"by\": ...}): %.60s",
-             s);
+             "\"by\": ...}): %s",
+             text);
         cJSON_Delete(j);
         return;
     }
@@ -411,8 +426,11 @@ static void trigger(struct schedfleet *f, size_t i, const char *s, size_t len)
     if (!cJSON_IsString(at) || cron_parse_time(at->valuestring, &t) < 0) t = time(NULL);
     char iso[40];
     fmt_at(f, i, t, iso, sizeof iso);
-    flog(f, i, "manual run requested by %.80s at %s", cJSON_IsString(by) ? by->valuestring : "?",
-         iso);
+    if (cJSON_IsString(by))
+        shown(by->valuestring, strlen(by->valuestring), text, sizeof text);
+    else
+        snprintf(text, sizeof text, "?");
+    flog(f, i, "manual run requested by %s at %s", text, iso);
     cJSON_Delete(j);
     claim_go(claim_new(f, i, t)); /* popped already: nothing to claim */
 }

@@ -138,6 +138,10 @@ def test_redis_down_skip_then_back():
                  15, "two more runs while the poll fails")
         check(len(lines_of([r], r"trigger poll failed")) == 1, r.tail())
         rd.cli("DEL", "roster:down:sched:trigger:tick")
+        # a trigger that is no JSON is said and dropped, a newline in it shown as '?'
+        rd.cli("RPUSH", "roster:down:sched:trigger:tick", "run\nit")
+        r.wait_line(r"^scheduler \| tick: ignored a trigger that is no JSON object .*: run\?it$",
+                    timeout=15)
         # connection lost: the occurrences are skipped, logged and counted, and run nowhere
         rd.stop()
         t_down = time.time()
