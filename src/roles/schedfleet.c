@@ -406,6 +406,21 @@ static void catch_up(struct schedfleet *f)
 
 /* --- manual triggers ------------------------------------------------------------------------ */
 
+/* An ISO-8601 time as cron_parse_time reads it, also with a fraction of a second (the jobs API
+ * writes milliseconds), which is dropped: occurrences are whole seconds. */
+static int parse_time(const char *s, int64_t *t)
+{
+    char buf[64];
+    size_t len = strlen(s), dot = strcspn(s, ".");
+    if (len >= sizeof buf) return -1;
+    if (dot == len) return cron_parse_time(s, t);
+    size_t end = dot + 1;
+    while (s[end] >= '0' && s[end] <= '9')
+        end++;
+    snprintf(buf, sizeof buf, "%.*s%s", (int)dot, s, s + end);
+    return cron_parse_time(buf, t);
+}
+
 /* One element of a trigger list: {"requested_at": ISO, "by": "..."} runs schedule i now. */
 static void trigger(struct schedfleet *f, size_t i, const char *s, size_t len)
 {
@@ -423,7 +438,7 @@ static void trigger(struct schedfleet *f, size_t i, const char *s, size_t len)
     const cJSON *at = cJSON_GetObjectItemCaseSensitive(j, "requested_at");
     const cJSON *by = cJSON_GetObjectItemCaseSensitive(j, "by");
     int64_t t;
-    if (!cJSON_IsString(at) || cron_parse_time(at->valuestring, &t) < 0) t = time(NULL);
+    if (!cJSON_IsString(at) || parse_time(at->valuestring, &t) < 0) t = time(NULL);
     char iso[40];
     fmt_at(f, i, t, iso, sizeof iso);
     if (cJSON_IsString(by))

@@ -71,7 +71,7 @@ def test_three_replicas_once_each_and_manual_trigger():
         check(len(taken) >= 10, "losers logged: %d\n%s" % (len(taken), rs[0].tail()))
         # manual trigger: one replica pops it, the schedule runs once in the fleet
         rd.cli("RPUSH", "roster:fleet:sched:trigger:manual",
-               json.dumps({"requested_at": "2026-01-02T03:04:05Z", "by": "tester"}))
+               json.dumps({"requested_at": "2026-01-02T03:04:05.678Z", "by": "tester"}))
         got = wait_for(lambda: epochs(manual) or None, 15, "the manual run")
         req = lines_of(rs, r"^scheduler \| manual: manual run requested by tester at "
                            r"2026-01-02T03:04:05\+00:00$")
