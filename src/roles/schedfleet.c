@@ -87,8 +87,7 @@ struct schedfleet {
     const struct role_config *rc;
     struct fsched *sc;
     size_t n;
-    schedfleet_run_cb run;
-    void *ud;
+    struct schedfleet_hooks h;
     char holder[128]; /* host:pid */
     struct redisconn *redis;
     uv_timer_t poll;
@@ -161,6 +160,7 @@ static bool redis_down(struct schedfleet *f, size_t i, int64_t at, const char *e
         return true;
     }
     sc->skipped[FLEET_SKIP_REDIS_DOWN]++;
+    if (f->h.skipped) f->h.skipped(f->h.ud, i, at, FLEET_SKIP_REDIS_DOWN);
     flog(f, i,
          "skipped the run of %s: Redis is unreachable (%s) and redis_down: skip (%llu skipped "
          "for Redis)",
@@ -232,6 +232,7 @@ static void on_claimed(void *ud, struct redisReply *rep, const char *err)
     char holder[101] = "?";
     if (who->type == REDIS_REPLY_STRING) shown(who->str, who->len, holder, sizeof holder);
     sc->skipped[FLEET_SKIP_ANOTHER_REPLICA]++;
+    if (f->h.skipped) f->h.skipped(f->h.ud, c->i, c->at, FLEET_SKIP_ANOTHER_REPLICA);
     flog(f, c->i, "the run of %s was taken by another replica (%s; %llu taken elsewhere)", iso,
          holder, (unsigned long long)sc->skipped[FLEET_SKIP_ANOTHER_REPLICA]);
     claim_end(c);
@@ -277,7 +278,7 @@ static void on_claim_timer(uv_timer_t *t)
     }
     case CLAIM_SENT: break; /* the command's own deadline (the same instant) answers it */
     case CLAIM_RUN:
-        c->f->run(c->f->ud, c->i, c->at);
+        c->f->h.run(c->f->h.ud, c->i, c->at);
         claim_end(c);
         break;
     }
@@ -299,7 +300,7 @@ static void claim(struct schedfleet *f, size_t i, int64_t at, bool catch_up, int
     if (f->nclaims >= FLEET_MAX_CLAIMS) {
         char e[64];
         snprintf(e, sizeof e, "%d claims wait for it already", FLEET_MAX_CLAIMS);
-        if (redis_down(f, i, at, e)) f->run(f->ud, i, at); /* on the scheduler's timer */
+        if (redis_down(f, i, at, e)) f->h.run(f->h.ud, i, at); /* on the scheduler's timer */
         return;
     }
     struct claim *c = claim_new(f, i, at);
@@ -313,7 +314,7 @@ static void claim(struct schedfleet *f, size_t i, int64_t at, bool catch_up, int
 void schedfleet_fire(struct schedfleet *f, size_t i, int64_t at)
 {
     if (!f->redis) {
-        f->run(f->ud, i, at); /* on the scheduler's timer */
+        f->h.run(f->h.ud, i, at); /* on the scheduler's timer */
         return;
     }
     claim(f, i, at, false, 0);
@@ -562,15 +563,14 @@ static void on_state(void *ud, bool up, const char *err)
 
 struct schedfleet *schedfleet_new(uv_loop_t *loop, const struct roster_config *cfg,
                                   const struct role_config *rc, const struct fleet_sched *scheds,
-                                  size_t n, char **environ_, schedfleet_run_cb run, void *ud,
+                                  size_t n, char **environ_, const struct schedfleet_hooks *h,
                                   char *err, size_t errlen)
 {
     struct schedfleet *f = xcalloc(1, sizeof *f);
     f->loop = loop;
     f->rc = rc;
     f->n = n;
-    f->run = run;
-    f->ud = ud;
+    f->h = *h;
     f->sc = xcalloc(n ? n : 1, sizeof *f->sc);
     const char *app = cfg->app ? cfg->app : "app";
     for (size_t i = 0; i < n; i++) {

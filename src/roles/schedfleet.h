@@ -23,14 +23,21 @@ struct fleet_sched {
     const struct tz *tz;
 };
 
-/* Runs schedule i now, for the occurrence (or the manual request) at `at`, seconds since the
- * epoch. Called on the loop, never from inside schedfleet_close. */
-typedef void (*schedfleet_run_cb)(void *ud, size_t i, int64_t at);
-
 /* Why an occurrence did not run here (the overlap skips are the scheduler's own). */
 enum fleet_skip { FLEET_SKIP_ANOTHER_REPLICA, FLEET_SKIP_REDIS_DOWN, FLEET_NSKIPS };
 /* "another_replica", "redis_down": the names /metrics and the status use. */
 const char *fleet_skip_name(enum fleet_skip why);
+
+/* What the fleet tells the scheduler, on the loop (never from inside schedfleet_close). */
+struct schedfleet_hooks {
+    void *ud;
+    /* Run schedule i now, for the occurrence (or the manual request) at `at`, seconds since the
+     * epoch. */
+    void (*run)(void *ud, size_t i, int64_t at);
+    /* Occurrence `at` of schedule i does not run here (logged and counted already); NULL: not
+     * wanted. For the role's status (a skip reason, as schedreport_skipped takes). */
+    void (*skipped)(void *ud, size_t i, int64_t at, enum fleet_skip why);
+};
 
 /* How a run ended, for the runs list. */
 struct fleet_run {
@@ -48,7 +55,7 @@ struct schedfleet;
  * configured but gives no usable URL. */
 struct schedfleet *schedfleet_new(uv_loop_t *loop, const struct roster_config *cfg,
                                   const struct role_config *rc, const struct fleet_sched *scheds,
-                                  size_t n, char **environ_, schedfleet_run_cb run, void *ud,
+                                  size_t n, char **environ_, const struct schedfleet_hooks *h,
                                   char *err, size_t errlen);
 /* Connects; once Redis first answers, schedules with catch_up: last whose most recent occurrence
  * at or before `started` (seconds) was missed run it, and the trigger poll begins. */

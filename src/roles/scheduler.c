@@ -146,7 +146,7 @@ static void run_free(uv_handle_t *h)
 
 /* Gives how a run ended to the fleet's runs list: "error" when no result came (the command
  * could not start, no HTTP response, roster stopping it). */
-static void report_run(const struct run *r)
+static void fleet_report(const struct run *r)
 {
     const struct job *j = r->job;
     struct fleet_run fr = {.scheduled_at = r->scheduled_at,
@@ -171,7 +171,7 @@ static void report_run(const struct run *r)
 static void run_done(struct run *r)
 {
     struct job *j = r->job;
-    report_run(r);
+    fleet_report(r);
     double secs = (double)(mono_ms() - r->started_ms) / 1000.0;
     const char *what = j->cfg->http ? "the request was aborted" : "the command's group was killed";
     if (r->timed_out)
@@ -556,8 +556,8 @@ int scheduler_main(const struct roster_config *cfg, const char *role, char **env
         for (size_t i = 0; i < s.njobs; i++)
             fs[i] = (struct fleet_sched){rc->schedules + i, &s.jobs[i].cron, &s.jobs[i].tz};
         char err[256] = "";
-        s.fleet =
-            schedfleet_new(&loop, cfg, rc, fs, s.njobs, environ_, fleet_run, &s, err, sizeof err);
+        struct schedfleet_hooks h = {.ud = &s, .run = fleet_run};
+        s.fleet = schedfleet_new(&loop, cfg, rc, fs, s.njobs, environ_, &h, err, sizeof err);
         free(fs);
         if (!s.fleet) {
             fprintf(stderr, "roster role %s: redis: %s\n", role, err);
