@@ -320,6 +320,11 @@ void schedfleet_fire(struct schedfleet *f, size_t i, int64_t at)
     claim(f, i, at, false, 0);
 }
 
+struct redisconn *schedfleet_redis(const struct schedfleet *f)
+{
+    return f ? f->redis : NULL;
+}
+
 uint64_t schedfleet_skipped(const struct schedfleet *f, size_t i, enum fleet_skip why)
 {
     return i < f->n && why < FLEET_NSKIPS ? f->sc[i].skipped[why] : 0;

@@ -13,6 +13,7 @@
 #include <uv.h>
 
 #include "config/config.h"
+#include "datastore/redisconn.h"
 #include "sched/cron.h"
 #include "sched/tz.h"
 
@@ -65,6 +66,9 @@ void schedfleet_start(struct schedfleet *f, int64_t started);
 void schedfleet_fire(struct schedfleet *f, size_t i, int64_t at);
 /* A run of schedule i ended: pushed onto its runs list (the newest 50 kept) when Redis is up. */
 void schedfleet_finished(struct schedfleet *f, size_t i, const struct fleet_run *r);
+/* The role's Redis connection (owned by the fleet, closed by schedfleet_close), for the
+ * enqueue action's job store; NULL without redis:. */
+struct redisconn *schedfleet_redis(const struct schedfleet *f);
 /* Occurrences of schedule i that did not run here, by reason. */
 uint64_t schedfleet_skipped(const struct schedfleet *f, size_t i, enum fleet_skip why);
 /* The role is stopping: no trigger is popped any more (it would be lost); claims and the runs

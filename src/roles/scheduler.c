@@ -715,15 +715,6 @@ int scheduler_main(const struct roster_config *cfg, const char *role, char **env
     int ret = 0;
     for (size_t i = 0; i < rc->nschedules && ret == 0; i++, s.njobs++)
         if (job_init(&s, &s.jobs[i], &rc->schedules[i]) < 0) ret = 2;
-    for (size_t i = 0; i < rc->nschedules && ret == 0 && !s.queue; i++) {
-        if (!rc->schedules[i].enq.pos.line) continue;
-        char err[256];
-        s.queue = schedjobs_new(&loop, cfg, err, sizeof err);
-        if (!s.queue) {
-            fprintf(stderr, "roster role %s: redis: %s\n", role, err);
-            ret = 2;
-        }
-    }
     if (ret == 0) {
         struct fleet_sched *fs = xcalloc(s.njobs ? s.njobs : 1, sizeof *fs);
         for (size_t i = 0; i < s.njobs; i++)
@@ -733,6 +724,16 @@ int scheduler_main(const struct roster_config *cfg, const char *role, char **env
         s.fleet = schedfleet_new(&loop, cfg, rc, fs, s.njobs, environ_, &h, err, sizeof err);
         free(fs);
         if (!s.fleet) {
+            fprintf(stderr, "roster role %s: redis: %s\n", role, err);
+            ret = 2;
+        }
+    }
+    for (size_t i = 0; i < rc->nschedules && ret == 0 && !s.queue; i++) {
+        if (!rc->schedules[i].enq.pos.line) continue;
+        char err[256];
+        s.queue = schedjobs_new(&loop, schedfleet_redis(s.fleet), cfg->app, err,
+                                 sizeof err);
+        if (!s.queue) {
             fprintf(stderr, "roster role %s: redis: %s\n", role, err);
             ret = 2;
         }
@@ -762,8 +763,8 @@ int scheduler_main(const struct roster_config *cfg, const char *role, char **env
         uv_run(&loop, UV_RUN_DEFAULT);
     }
     if (s.curl) curlm_close(s.curl);
+    schedfleet_close(s.fleet); /* the enqueues in flight are answered (with an error) */
     schedjobs_free(s.queue);
-    schedfleet_close(s.fleet);
     uv_walk(&loop, close_walk, NULL);
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_loop_close(&loop);

@@ -183,10 +183,7 @@ def tcp_table():
     return rows
 
 
-def queued_bytes(port, pid):
-    """Bytes that process pid sent to the server on 127.0.0.1:port and the server has not read
-    yet (the server side's rx_queue): a command waiting in a busy Redis. Roster's own Redis
-    connection is another process's, so its PINGs do not count."""
+def socket_inodes(pid):
     inodes = set()
     for fd in os.listdir("/proc/%d/fd" % pid):
         try:
@@ -195,6 +192,14 @@ def queued_bytes(port, pid):
             continue
         if link.startswith("socket:["):
             inodes.add(link[8:-1])
+    return inodes
+
+
+def queued_bytes(port, pid):
+    """Bytes that process pid sent to the server on 127.0.0.1:port and the server has not read
+    yet (the server side's rx_queue): a command waiting in a busy Redis. Roster's own Redis
+    connection is another process's, so its PINGs do not count."""
+    inodes = socket_inodes(pid)
     rows = tcp_table()
     mine = {lp for lp, rp, st, q, ino in rows if rp == port and ino in inodes}
     return sum(q for lp, rp, st, q, ino in rows if lp == port and rp in mine and st == "01")
@@ -225,6 +230,27 @@ def test_connection_lost_in_flight():
         # unread bytes make the kernel reset the connection, else it is closed
         check(why in ("Connection reset by peer", "Server closed the connection"), m.group(0))
         check(r.stop() == 0, r.tail())
+    rd.cleanup()
+
+
+def test_enqueue_on_the_one_connection():
+    # redis: {} takes REDIS_HOST and REDIS_PORT (the enqueue action's own connection read the
+    # unresolved url and crashed the role); the claims, the poll and the job store share one
+    # connection of the scheduler process
+    rd = Redis()
+    r = FleetRoster("app: one\nredis: {}\nroles:\n  scheduler:\n    builtin: scheduler\n"
+                    "    schedules:\n      d: {cron: \"@every 1s\", enqueue: {queue: q, type: t}}\n",
+                    env={"REDIS_HOST": "127.0.0.1", "REDIS_PORT": str(rd.port)},
+                    unset=("REDIS_URL",), json_logs=False)
+    with r:
+        pid = int(r.wait_line(r"^roster +\| scheduler started \(pid (\d+)\)$", 30).group(1))
+        r.wait_line(r"^scheduler \| d: finished ok: enqueued job \d+ on q in ", timeout=30)
+        conns = [1 for lp, rp, st, q, ino in tcp_table()
+                 if rp == rd.port and st == "01" and ino in socket_inodes(pid)]
+        check(len(conns) == 1, "the scheduler has %d connections to Redis" % len(conns))
+        check(int(rd.cli("LLEN", "roster:one:sched:d:runs")) >= 1, "no run recorded")
+        check(r.stop() == 0, r.tail())
+    check(not [l for l in r.output() if "exited (signal" in l], r.tail())
     rd.cleanup()
 
 
