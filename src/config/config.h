@@ -74,6 +74,11 @@ struct schedule_enqueue {
     char *payload;      /* JSON text (a YAML value made JSON, or a string that is JSON) */
     src_pos pos;        /* where enqueue: is written; line 0: no enqueue action */
 };
+/* catch_up: after downtime, the most recent missed occurrence runs once at start (last), or not */
+enum schedule_catch_up { CATCH_UP_NONE, CATCH_UP_LAST };
+/* redis_down: with Redis configured but unreachable at fire time, an occurrence is skipped (no
+ * replica can claim it) or run here (perhaps on several replicas) */
+enum sched_redis_down { REDIS_DOWN_SKIP, REDIS_DOWN_RUN };
 struct schedule_config {
     char *name;
     src_pos pos;
@@ -86,6 +91,7 @@ struct schedule_config {
     struct schedule_enqueue enq; /* enqueue: a job on the app's queue in Redis */
     uint64_t timeout_ms; /* 0: none */
     enum schedule_overlap overlap;
+    enum schedule_catch_up catch_up;
 };
 
 struct dep {
@@ -178,6 +184,7 @@ struct role_config {
     enum role_builtin builtin;
     struct schedule_config *schedules; /* builtin: scheduler */
     size_t nschedules;
+    enum sched_redis_down redis_down; /* builtin: scheduler */
 };
 
 /* The output: mapping of roster.yaml (concurrently's -p, -l, --pad-prefix, -t, -r, -g and

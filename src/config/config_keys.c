@@ -625,6 +625,9 @@ static void role_done(struct walk *w)
     if (r->builtin != BUILTIN_SCHEDULER && walk_seen(w, "schedules"))
         err_at(w->L, walk_seen(w, "schedules"),
                "role '%s': schedules: is for a role with builtin: scheduler", r->name);
+    if (r->builtin != BUILTIN_SCHEDULER && walk_seen(w, "redis_down"))
+        err_at(w->L, walk_seen(w, "redis_down"),
+               "role '%s': redis_down: is for a role with builtin: scheduler", r->name);
     if (r->lock_postgres && r->kind != ROLE_ONESHOT)
         diags_add(w->L->d, r->pos, "role '%s': lock: postgres is for oneshot roles (kind: oneshot)",
                   r->name);
@@ -1493,6 +1496,14 @@ static const char *const overlap_names[] = {"skip", "allow"};
 static const struct choices overlaps = {CHOICES(overlap_names)};
 _Static_assert(sizeof(enum schedule_overlap) == sizeof(int), "enum schedule_overlap is int-sized");
 
+static const char *const catch_up_names[] = {"none", "last"};
+static const struct choices catch_ups = {CHOICES(catch_up_names)};
+_Static_assert(sizeof(enum schedule_catch_up) == sizeof(int),
+               "enum schedule_catch_up is int-sized");
+static const char *const redis_down_names[] = {"skip", "run"};
+static const struct choices redis_downs = {CHOICES(redis_down_names)};
+_Static_assert(sizeof(enum sched_redis_down) == sizeof(int), "enum sched_redis_down is int-sized");
+
 #define SCHED(f) offsetof(struct schedule_config, f)
 static const struct key_def schedule_keys[] = {
     {KEY("cron", key_cron, SCHED(cron))},
@@ -1502,6 +1513,7 @@ static const struct key_def schedule_keys[] = {
     {KEY("enqueue", key_sched_enqueue, 0)},
     {KEY("timeout", key_duration, SCHED(timeout_ms)), .min = 1},
     {KEY("overlap", key_choice, SCHED(overlap)), .choices = &overlaps},
+    {KEY("catch_up", key_choice, SCHED(catch_up)), .choices = &catch_ups},
 };
 static const struct key_table schedule_table = {KEYS("a schedule", schedule_keys),
                                                 .done = schedule_done};
@@ -1590,6 +1602,7 @@ static const struct key_def role_keys[] = {
     {KEY("hide", key_bool, ROLE(look_hidden))},
     {KEY("builtin", key_choice, ROLE(builtin)), .choices = &builtins},
     {KEY("schedules", key_schedules, 0), .table = &schedule_table},
+    {KEY("redis_down", key_choice, ROLE(redis_down)), .choices = &redis_downs},
 };
 static const struct key_table role_table = {KEYS("a role", role_keys), .extensions = true,
                                             .done = role_done};
