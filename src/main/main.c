@@ -21,6 +21,7 @@
 #include "datastore/services.h"
 #include "plan/libs.h"
 #include "plan/plan.h"
+#include "roles/api.h"
 #include "roles/scheduler.h"
 #include "serve/serve.h"
 #include "supervise/flow.h"
@@ -140,7 +141,11 @@ static int cmd_role(const struct cli *c)
 {
     struct roster_config cfg;
     if (cli_load_config(c, environ, &cfg) < 0) return 2;
-    int rc = scheduler_main(&cfg, c->arg, environ);
+    const struct role_config *r = NULL;
+    for (size_t i = 0; i < cfg.nroles; i++)
+        if (!strcmp(cfg.roles[i].name, c->arg)) r = &cfg.roles[i];
+    int rc = r && r->builtin == BUILTIN_API ? api_main(&cfg, c->arg, environ)
+                                            : scheduler_main(&cfg, c->arg, environ);
     config_free(&cfg);
     return rc;
 }

@@ -63,6 +63,19 @@ struct httpd_later {
 
 static void reschedule(struct httpd *d, bool again);
 
+/* A request with a body, while it is read (only when the server takes bodies). */
+struct httpd_upload {
+    sbuf body;
+    bool too_large; /* answered 413; the rest is not kept */
+};
+
+/* The upload of a request, or NULL: con_cls holds d for a request without one. */
+static struct httpd_upload *upload_of(struct httpd *d, void *con_cls)
+{
+    return con_cls && con_cls != d ? con_cls : NULL;
+}
+
+
 /* One MHD run; true when it closed connections. At its connection limit MHD takes its listening
  * socket out of its epoll set, and it puts it back only at the start of a later run, once it is
  * below the limit: a run that closes connections must be followed by another, or, when it closed
@@ -339,18 +352,6 @@ static MHD_Result_t queue_req(struct MHD_Connection *c, const struct httpd_req *
 {
     return queue_headers(c, r->status, r->content_type, r->allow, r->headers, r->nheaders,
                          r->body.data ? r->body.data : "", r->body.len);
-}
-
-/* A request with a body, while it is read (only when the server takes bodies). */
-struct httpd_upload {
-    sbuf body;
-    bool too_large; /* answered 413; the rest is not kept */
-};
-
-/* The upload of a request, or NULL: con_cls holds d for a request without one. */
-static struct httpd_upload *upload_of(struct httpd *d, void *con_cls)
-{
-    return con_cls && con_cls != d ? con_cls : NULL;
 }
 
 static MHD_Result_t too_large(struct httpd *d, struct MHD_Connection *c)
