@@ -44,6 +44,7 @@ struct jobs_store;
 #define JOBS_PAST_MAX_MS (60 * 1000LL) /* run_at may be this far in the past (clock skew) */
 #define JOBS_AHEAD_MAX_MS (366 * 24 * 3600 * 1000LL) /* and at most this far ahead */
 #define JOBS_MAX_ATTEMPTS_MAX 1000
+#define JOBS_WORKER_MAX 128 /* characters of a worker id (jobs_worker_ok) */
 #define JOBS_LIST_MAX 1000  /* jobs_list's limit at most */
 #define JOBS_FETCH_QUEUES_MAX 64 /* queues one jobs_fetch may take from */
 
@@ -103,6 +104,8 @@ struct job_new {
 enum jobs_err jobs_validate(const struct job_new *j, int64_t now_ms, char *err, size_t errlen);
 /* Pure: a queue or type name is [A-Za-z0-9_.:-]{1,64}. */
 bool jobs_name_ok(const char *s);
+/* Pure: a worker id is [A-Za-z0-9_.:-]{1,128} (room for host:pid:slot). */
+bool jobs_worker_ok(const char *s);
 
 /* How long finished jobs are kept. Zeros take the defaults (JOBS_RETENTION_DEFAULTS). */
 struct jobs_retention {

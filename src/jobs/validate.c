@@ -6,11 +6,12 @@
 
 #include "jobs/store.h"
 
-bool jobs_name_ok(const char *s)
+/* s is 1..max characters of [A-Za-z0-9_.:-]. */
+static bool chars_ok(const char *s, size_t max)
 {
     if (!s) return false;
     size_t n = strlen(s);
-    if (n < 1 || n > JOBS_NAME_MAX) return false;
+    if (n < 1 || n > max) return false;
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
         bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -18,6 +19,16 @@ bool jobs_name_ok(const char *s)
         if (!ok) return false;
     }
     return true;
+}
+
+bool jobs_name_ok(const char *s)
+{
+    return chars_ok(s, JOBS_NAME_MAX);
+}
+
+bool jobs_worker_ok(const char *s)
+{
+    return chars_ok(s, JOBS_WORKER_MAX);
 }
 
 static enum jobs_err bad(char *err, size_t errlen, const char *fmt, const char *a)
