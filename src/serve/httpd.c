@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -63,10 +64,15 @@ struct httpd_later {
 
 static void reschedule(struct httpd *d, bool again);
 
+/* A body past the cap is read and dropped before the 413 when it is at most this many times
+ * the cap (see upload_begin); longer ones are answered at once. */
+#define HTTPD_DRAIN_FACTOR 8
+
 /* A request with a body, while it is read (only when the server takes bodies). */
 struct httpd_upload {
     sbuf body;
-    bool too_large; /* answered 413; the rest is not kept */
+    bool too_large; /* past the cap: the rest is read and dropped, then answered 413 */
+    bool answered;  /* answered 413 already (before the body was read) */
 };
 
 /* The upload of a request, or NULL: con_cls holds d for a request without one. */
@@ -377,7 +383,11 @@ static MHD_Result_t on_arg(void *cls, enum MHD_ValueKind kind, const char *key, 
 }
 
 /* The headers of a request with a body have come: its body is now held to the deadline the
- * headers were (the wait begins again), and a Content-Length past the cap is answered at once. */
+ * headers were (the wait begins again). A Content-Length past the cap is answered 413 at once
+ * when the client waits for a 100 Continue (it sends nothing more), or when the body is far
+ * past the cap; otherwise the body is read and dropped first, as one past the cap without a
+ * Content-Length is: a server that answers and closes while the client still sends makes the
+ * client's kernel reset the connection, and the client never reads the answer. */
 static MHD_Result_t upload_begin(struct httpd *d, struct MHD_Connection *c, const char *cl,
                                  void **con_cls)
 {
@@ -391,9 +401,15 @@ static MHD_Result_t upload_begin(struct httpd *d, struct MHD_Connection *c, cons
         char *end;
         errno = 0;
         unsigned long long n = strtoull(cl, &end, 10);
-        if (errno || *end || n > d->lim.max_body) {
+        bool bad = errno || *end;
+        if (bad || n > d->lim.max_body) {
             u->too_large = true;
-            return too_large(d, c);
+            const char *expect = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Expect");
+            if (bad || n / HTTPD_DRAIN_FACTOR > d->lim.max_body ||
+                (expect && !strcasecmp(expect, "100-continue"))) {
+                u->answered = true;
+                return too_large(d, c);
+            }
         }
     }
     return MHD_YES;
@@ -429,13 +445,11 @@ static MHD_Result_t on_request(void *cls, struct MHD_Connection *c, const char *
     }
     struct httpd_upload *u = upload_of(d, *con_cls);
     if (u && *upload_size) {
-        /* A piece of the body: kept while it fits, else answered 413 (once) and dropped. */
+        /* A piece of the body: kept while it fits, else dropped with what came before. */
         if (!u->too_large && u->body.len + *upload_size > d->lim.max_body) {
             u->too_large = true;
             sbuf_free(&u->body);
             sbuf_init(&u->body);
-            *upload_size = 0;
-            return too_large(d, c);
         }
         if (!u->too_large) sbuf_append(&u->body, upload, *upload_size);
         *upload_size = 0;
@@ -443,7 +457,11 @@ static MHD_Result_t on_request(void *cls, struct MHD_Connection *c, const char *
     }
     if (u) {
         headers_done(d, c); /* the body is complete: no longer held to the deadline */
-        if (u->too_large) return MHD_YES;
+        if (u->answered) return MHD_YES;
+        if (u->too_large) {
+            u->answered = true;
+            return too_large(d, c);
+        }
     }
     struct httpd_req req = {
         .method = method, .status = 200, .content_type = "text/plain", .d = d, .conn = c};
