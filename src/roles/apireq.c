@@ -99,7 +99,7 @@ static const char *skip_value(const char *p)
             depth--;
             p++;
         } else if (depth == 0) {
-            while (*p && !strchr(",}] \t\r\n", *p))
+            while ((unsigned char)*p > ' ' && !strchr(",}]", *p))
                 p++;
         } else {
             p++;
@@ -108,9 +108,10 @@ static const char *skip_value(const char *p)
     return p;
 }
 
+/* Skips what cJSON skips between tokens: every control byte, not JSON's four blanks only. */
 static const char *skip_ws(const char *p)
 {
-    while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+    while (*p && (unsigned char)*p <= ' ')
         p++;
     return p;
 }
