@@ -13,7 +13,7 @@ import socket
 import subprocess
 import time
 
-from harness import SRC, Roster, check, free_port, run, run_roster, tmpdir, wait_for
+from harness import SANITIZER, SRC, Roster, check, free_port, run, run_roster, tmpdir, wait_for
 from services import Redis
 
 TOKEN = "t0ken-of-the-e2e-test"
@@ -50,6 +50,15 @@ def start_api(rd, extra=""):
              "the api role to listen")
     wait_for(lambda: call("GET", port, "/health")[0] == 200, 20, "the api to reach Redis")
     return r, port
+
+
+def stop_clean(r):
+    """Stops r; its api role must exit 0 and, under the sanitizer build, report nothing (the
+    role's lines reach roster's output, which Roster.cleanup does not search)."""
+    rc = r.stop()
+    check(rc == 0, r.tail())
+    bad = [l for l in r.output() + r.stderr_lines if SANITIZER.search(l)]
+    check(not bad, "sanitizer report from the api role:\n" + "\n".join(r.output()[-60:]))
 
 
 def shared():
@@ -239,7 +248,7 @@ def test_auth():
         check_error(st, doc, 401)
         st, _, doc = call("DELETE", port2, "/jobs/1", token=None)
         check_error(st, doc, 401)
-        check(r2.stop() == 0, r2.tail())
+        stop_clean(r2)
 
 
 def test_no_token_refuses_to_start():
@@ -335,7 +344,7 @@ def test_body_cap():
         resp = c.getresponse()
         check(resp.status == 201, resp.read())
         c.close()
-        check(r.stop() == 0, r.tail())
+        stop_clean(r)
     # the default cap is 1 MiB
     _, port = shared()
     head = b'{"queue": "cap", "type": "t", "payload": "'
@@ -455,7 +464,7 @@ def test_redis_down_is_503():
         rd.start()
         wait_for(lambda: call("POST", port, "/jobs", {"queue": "q", "type": "t"})[0] == 201, 30,
                  "enqueue again once Redis is back")
-        check(r.stop() == 0, r.tail())
+        stop_clean(r)
     rd.cleanup()
 
 
@@ -487,6 +496,10 @@ def test_slow_client_does_not_hold_the_server():
 
 
 if __name__ == "__main__":
+    def test_zz_shared_roster_stops_clean():
+        if _shared:
+            stop_clean(_shared["r"])
+            _shared["r"].cleanup()
     try:
         run(globals())
     finally:
