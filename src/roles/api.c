@@ -33,6 +33,9 @@
 #define API_TRIGGER_KEEP 16
 /* Seconds a client is told to wait (Retry-After) when Redis is down. */
 #define API_RETRY_AFTER "5"
+/* Rates are over at least a second, and the sample they start from is renewed this often. */
+#define API_RATE_MIN_MS 1000
+#define API_RATE_WINDOW_MS 30000
 /* The longest name a path segment ({id}, {name}) may carry. */
 #define API_SEG_MAX 128
 
@@ -44,6 +47,13 @@ struct api_sched {
 };
 
 struct call;
+
+/* The queues' counters at one instant, kept to give rates (GET /queues). */
+struct rate_sample {
+    int64_t at_ms;
+    struct jobs_queue_stat *qs; /* NULL: none yet */
+    size_t n;
+};
 
 struct api {
     uv_loop_t *loop;
@@ -58,6 +68,9 @@ struct api {
     size_t nscheds;
     char *openapi; /* the document, built once */
     struct call *calls; /* answers waiting for Redis */
+    /* GET /queues's rates: counters now against prev's (or cur's, while there is no prev);
+     * cur becomes prev once it is API_RATE_WINDOW_MS old, so the window is one to two of it */
+    struct rate_sample prev, cur;
     uv_signal_t sigterm, sigint;
     bool stopping;
 };
@@ -95,6 +108,14 @@ struct route {
 };
 
 /* ---- answers ---- */
+
+/* The wall clock in ms since the epoch (job times, fire times and triggers are wall-clock). */
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static void answer_json(struct httpd_req *req, int status)
 {
@@ -286,9 +307,7 @@ static void post_jobs(struct api *a, struct httpd_req *req, const struct match *
     (void)m;
     struct apireq_enqueue in;
     struct apireq_error e;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    int64_t now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    int64_t now_ms = wall_ms();
     /* The body is read as JSON whatever its Content-Type says (curl -d sends a form type):
      * what does not parse is refused with the place it stops parsing. */
     if (apireq_enqueue_parse(req->upload ? req->upload : "", req->upload_len, now_ms, &in, &e) <
@@ -411,16 +430,61 @@ static void delete_job(struct api *a, struct httpd_req *req, const struct match 
 
 /* ---- queues ---- */
 
+static const struct jobs_queue_stat *sample_find(const struct rate_sample *s, const char *name)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (!strcmp(s->qs[i].name, name)) return &s->qs[i];
+    return NULL;
+}
+
+/* Keeps qs as the newest sample (see struct api's prev and cur). */
+static void sample_keep(struct api *a, const struct jobs_queue_stat *qs, size_t n, int64_t now)
+{
+    if (a->cur.qs && now - a->cur.at_ms < API_RATE_WINDOW_MS) return;
+    free(a->prev.qs);
+    a->prev = a->cur;
+    a->cur.at_ms = now;
+    a->cur.n = n;
+    a->cur.qs = xcalloc(n ? n : 1, sizeof *qs);
+    if (n) memcpy(a->cur.qs, qs, n * sizeof *qs);
+}
+
+/* "rates": per second over the window since the oldest sample kept, or null before there is
+ * one a second old. A queue the sample did not have was created since: its counters, kept since
+ * it was created, all fall in the window. */
+static void rates_json(const struct rate_sample *base, const struct jobs_queue_stat *q,
+                       int64_t now, sbuf *o)
+{
+    static const struct jobs_queue_stat zero;
+    if (!base) {
+        sbuf_puts(o, "null");
+        return;
+    }
+    const struct jobs_queue_stat *b = sample_find(base, q->name);
+    if (!b) b = &zero;
+    double secs = (double)(now - base->at_ms) / 1000.0;
+    sbuf_printf(o,
+                "{\"window_s\":%.3f,\"enqueued_per_s\":%.3f,\"done_per_s\":%.3f,"
+                "\"failed_per_s\":%.3f,\"dead_per_s\":%.3f}",
+                secs, (double)(q->enqueued - b->enqueued) / secs,
+                (double)(q->done - b->done) / secs, (double)(q->failed - b->failed) / secs,
+                (double)(q->dead - b->dead) / secs);
+}
+
 static void on_queues(void *ud, const struct jobs_result *res, const struct jobs_queue_stat *qs,
                       size_t n)
 {
     struct call *c = ud;
+    struct api *a = c->a;
     struct httpd_req ans = call_reply();
     if (res->err != JOBS_OK) {
         store_error(&ans, res, 0);
         call_answer(c, &ans);
         return;
     }
+    int64_t now = wall_ms();
+    const struct rate_sample *base = a->prev.qs ? &a->prev : a->cur.qs ? &a->cur : NULL;
+    if (base && now - base->at_ms < API_RATE_MIN_MS) base = NULL;
     sbuf_puts(&ans.body, "{\"queues\":[");
     for (size_t i = 0; i < n; i++) {
         const struct jobs_queue_stat *q = &qs[i];
@@ -432,10 +496,13 @@ static void on_queues(void *ud, const struct jobs_result *res, const struct jobs
                         q->depth[s]);
         sbuf_printf(&ans.body,
                     "},\"counters\":{\"enqueued\":%lld,\"done\":%lld,\"failed\":%lld,"
-                    "\"retried\":%lld,\"dead\":%lld,\"cancelled\":%lld}}",
+                    "\"retried\":%lld,\"dead\":%lld,\"cancelled\":%lld},\"rates\":",
                     q->enqueued, q->done, q->failed, q->retried, q->dead, q->cancelled);
+        rates_json(base, q, now, &ans.body);
+        sbuf_putc(&ans.body, '}');
     }
     sbuf_puts(&ans.body, "]}\n");
+    sample_keep(a, qs, n, now);
     call_answer(c, &ans);
 }
 
@@ -457,8 +524,6 @@ static struct api_sched *sched_find(struct api *a, const char *name)
 
 static void schedules_json(struct api *a, char **runs, sbuf *o)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
     sbuf_puts(o, "{\"schedules\":[");
     for (size_t i = 0; i < a->nscheds; i++) {
         struct api_sched *s = &a->scheds[i];
@@ -472,7 +537,7 @@ static void schedules_json(struct api *a, char **runs, sbuf *o)
         apireq_str_json(s->tz.name[0] ? s->tz.name : "UTC", o);
         /* the kind of action only: its command or URL may carry secrets */
         sbuf_printf(o, ",\"action\":\"%s\",\"next\":[", s->cfg->http ? "http" : "command");
-        int64_t t = ts.tv_sec, next;
+        int64_t t = wall_ms() / 1000, next;
         for (int k = 0; k < API_NEXT_FIRES && cron_next(&s->cron, &s->tz, t, &next); k++) {
             char iso[48];
             cron_format_time(&s->tz, next, iso, sizeof iso);
@@ -614,11 +679,9 @@ static void post_trigger(struct api *a, struct httpd_req *req, const struct matc
     }
     struct call *c = call_new(a);
     snprintf(c->name, sizeof c->name, "%s", m->seg);
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
     sbuf at;
     sbuf_init(&at);
-    apireq_time_json((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, &at);
+    apireq_time_json(wall_ms(), &at);
     snprintf(c->requested_at, sizeof c->requested_at, "%.*s", (int)at.len - 2, at.data + 1);
     sbuf_free(&at);
     char *key = sched_key(a, m->seg, "trigger");
@@ -675,7 +738,7 @@ static const struct route routes[] = {
      "Changed"},
     {"POST", "/jobs/{id}/retry", post_retry, R_WRITE, "Put a dead job back on its queue",
      "200 404 409", "Changed"},
-    {"GET", "/queues", get_queues, 0, "Every queue's depth per state and counters", "200",
+    {"GET", "/queues", get_queues, 0, "Every queue's depth per state, counters and rates", "200",
      "Queues"},
     {"GET", "/schedules", get_schedules, 0,
      "The scheduler roles' schedules: next fire times and last runs", "200", "Schedules"},
@@ -816,7 +879,9 @@ static const char schemas_json[] =
     "\"Queues\":{\"type\":\"object\",\"properties\":{\"queues\":{\"type\":\"array\",\"items\":{"
     "\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\"},"
     "\"depth\":{\"type\":\"object\",\"additionalProperties\":{\"type\":\"integer\"}},"
-    "\"counters\":{\"type\":\"object\",\"additionalProperties\":{\"type\":\"integer\"}}}}}}},"
+    "\"counters\":{\"type\":\"object\",\"additionalProperties\":{\"type\":\"integer\"}},"
+    "\"rates\":{\"type\":\"object\",\"nullable\":true,\"additionalProperties\":{"
+    "\"type\":\"number\"}}}}}}},"
     "\"Schedules\":{\"type\":\"object\",\"properties\":{\"schedules\":{\"type\":\"array\","
     "\"items\":{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\"},"
     "\"role\":{\"type\":\"string\"},\"cron\":{\"type\":\"string\"},\"tz\":{\"type\":\"string\"},"
@@ -1133,5 +1198,7 @@ out:
     free(a.scheds);
     free(a.openapi);
     free(a.token);
+    free(a.prev.qs);
+    free(a.cur.qs);
     return ret;
 }

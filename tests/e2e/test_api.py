@@ -176,6 +176,25 @@ def test_jobs_happy_paths():
     check_error(st, doc, 404, "not_found")
 
 
+def test_queue_rates():
+    _, port = shared()
+    call("GET", port, "/queues")  # a sample to count from, if there was none
+    for i in range(4):
+        check(call("POST", port, "/jobs", {"queue": "rated", "type": "t"})[0] == 201, "enqueue")
+
+    def rated():
+        st, _, q = call("GET", port, "/queues")
+        check(st == 200, q)
+        r = [x for x in q["queues"] if x["name"] == "rated"][0]
+        return r if r["rates"] else None
+    r = wait_for(rated, 10, "rates a second after the first sample")
+    rates = r["rates"]
+    check(rates["window_s"] >= 1.0, rates)
+    # the 4 jobs, all enqueued within the window
+    check(abs(rates["enqueued_per_s"] * rates["window_s"] - 4) < 0.2, rates)
+    check(rates["done_per_s"] == 0 and rates["dead_per_s"] == 0, rates)
+
+
 def test_pagination_walks_every_job():
     rd, port = shared()
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
