@@ -32,11 +32,20 @@
     "    redis.call('DEL', P..'job:'..id)\n"                                                     \
     "  end\n"                                                                                    \
     "end\n"                                                                                      \
+    /* Takes id off worker w's active list: its queue, or nil and the job's state when w does not \
+     * hold it (reaped meanwhile) or it is gone. */                                              \
+    "local function release(w, id)\n"                                                          \
+    "  local k = P..'job:'..id\n"                                                               \
+    "  if redis.call('LREM', P..'active:'..w, 1, id) == 0 then\n"                               \
+    "    return nil, redis.call('HGET', k, 'state') or ''\n"                                    \
+    "  end\n"                                                                                   \
+    "  return redis.call('HGET', k, 'queue'), ''\n"                                             \
+    "end\n"                                                                                     \
     /* Puts worker w's active jobs back at the front of their queues (they run next). */         \
     "local function requeue(w)\n"                                                                \
     "  local n = 0\n"                                                                            \
     "  local ids = redis.call('LRANGE', P..'active:'..w, 0, -1)\n"                               \
-    "  for i = #ids, 1, -1 do\n"                                                                 \
+    "  for i = 1, #ids do\n"                                                                 \
     "    local id = ids[i]\n"                                                                    \
     "    local k = P..'job:'..id\n"                                                              \
     "    local q = redis.call('HGET', k, 'queue')\n"                                             \
@@ -121,11 +130,8 @@ static const char done_lua[] =
     LUA_COMMON
     "local w, id, now = ARGV[2], ARGV[3], tonumber(ARGV[4])\n"
     "local k = P..'job:'..id\n"
-    "if redis.call('LREM', P..'active:'..w, 1, id) == 0 then\n"
-    "  return {0, redis.call('HGET', k, 'state') or ''}\n"
-    "end\n"
-    "local q = redis.call('HGET', k, 'queue')\n"
-    "if not q then return {0, ''} end\n"
+    "local q, state = release(w, id)\n"
+    "if not q then return {0, state} end\n"
     "free_unique(id)\n"
     "redis.call('HMSET', k, 'state', 'done', 'finished_at', now)\n"
     "redis.call('ZADD', P..'done', now, id)\n"
@@ -139,11 +145,8 @@ static const char fail_lua[] =
     LUA_COMMON
     "local w, id, now, e, at = ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5], tonumber(ARGV[6])\n"
     "local k = P..'job:'..id\n"
-    "if redis.call('LREM', P..'active:'..w, 1, id) == 0 then\n"
-    "  return {0, redis.call('HGET', k, 'state') or ''}\n"
-    "end\n"
-    "local q = redis.call('HGET', k, 'queue')\n"
-    "if not q then return {0, ''} end\n"
+    "local q, state = release(w, id)\n"
+    "if not q then return {0, state} end\n"
     "local ma = tonumber(redis.call('HGET', k, 'max_attempts')) or 0\n"
     "local n = tonumber(redis.call('HGET', k, 'attempts')) or 0\n"
     "st(q, 'cur_active', -1); st(q, 'failed', 1)\n"

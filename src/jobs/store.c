@@ -484,6 +484,22 @@ odd:
 
 /* ---- the calls ---------------------------------------------------------------------------- */
 
+/* Sends c, answered through a jobs_result_cb. */
+static enum jobs_err send_r(struct call *c, jobs_result_cb cb, void *ud)
+{
+    c->cb.r = cb;
+    c->ud = ud;
+    return call_send(c);
+}
+
+/* The retention arguments of a script that trims set ("dead" or "done"). */
+static void arg_retention(struct call *c, bool dead)
+{
+    const struct jobs_retention *r = &c->st->ret;
+    arg_int(c, dead ? r->dead_max_age_ms : r->done_max_age_ms);
+    arg_int(c, dead ? r->dead_max_jobs : r->done_max_jobs);
+}
+
 enum jobs_err jobs_enqueue(struct jobs_store *st, const struct job_new *j, jobs_result_cb cb,
                            void *ud)
 {
@@ -500,9 +516,7 @@ enum jobs_err jobs_enqueue(struct jobs_store *st, const struct job_new *j, jobs_
     arg_int(c, at);
     arg(c, j->unique ? j->unique : "");
     arg_int(c, j->max_attempts);
-    c->cb.r = cb;
-    c->ud = ud;
-    return call_send(c);
+    return send_r(c, cb, ud);
 }
 
 enum jobs_err jobs_fetch(struct jobs_store *st, const char *worker, const char *const *queues,
@@ -536,11 +550,8 @@ enum jobs_err jobs_done(struct jobs_store *st, const char *worker, uint64_t id, 
     arg(c, worker);
     arg_int(c, (long long)id);
     arg_int(c, wall_ms());
-    arg_int(c, st->ret.done_max_age_ms);
-    arg_int(c, st->ret.done_max_jobs);
-    c->cb.r = cb;
-    c->ud = ud;
-    return call_send(c);
+    arg_retention(c, false);
+    return send_r(c, cb, ud);
 }
 
 enum jobs_err jobs_fail(struct jobs_store *st, const char *worker, uint64_t id, const char *error,
@@ -559,11 +570,8 @@ enum jobs_err jobs_fail(struct jobs_store *st, const char *worker, uint64_t id, 
     arg_int(c, wall_ms());
     arg_bin(c, error ? error : "", n);
     arg_int(c, retry_at_ms);
-    arg_int(c, st->ret.dead_max_age_ms);
-    arg_int(c, st->ret.dead_max_jobs);
-    c->cb.r = cb;
-    c->ud = ud;
-    return call_send(c);
+    arg_retention(c, true);
+    return send_r(c, cb, ud);
 }
 
 enum jobs_err jobs_heartbeat(struct jobs_store *st, const char *worker, uint64_t ttl_ms,
@@ -573,9 +581,7 @@ enum jobs_err jobs_heartbeat(struct jobs_store *st, const char *worker, uint64_t
     struct call *c = call_new(st, OP_HEARTBEAT, JS_HEARTBEAT);
     arg(c, worker);
     arg_int(c, (long long)ttl_ms);
-    c->cb.r = cb;
-    c->ud = ud;
-    return call_send(c);
+    return send_r(c, cb, ud);
 }
 
 enum jobs_err jobs_reap(struct jobs_store *st, uint64_t lock_ttl_ms, jobs_result_cb cb, void *ud)
@@ -586,9 +592,7 @@ enum jobs_err jobs_reap(struct jobs_store *st, uint64_t lock_ttl_ms, jobs_result
     snprintf(token, sizeof token, "%ld:%lld", (long)getpid(), (long long)wall_ms());
     arg(c, token);
     arg_int(c, (long long)lock_ttl_ms);
-    c->cb.r = cb;
-    c->ud = ud;
-    return call_send(c);
+    return send_r(c, cb, ud);
 }
 
 enum jobs_err jobs_requeue_active(struct jobs_store *st, const char *worker, jobs_result_cb cb,
@@ -597,9 +601,7 @@ enum jobs_err jobs_requeue_active(struct jobs_store *st, const char *worker, job
     if (!st || !cb || !jobs_worker_ok(worker)) return JOBS_E_INVALID;
     struct call *c = call_new(st, OP_REQUEUE, JS_REQUEUE);
     arg(c, worker);
-    c->cb.r = cb;
-    c->ud = ud;
-    return call_send(c);
+    return send_r(c, cb, ud);
 }
 
 enum jobs_err jobs_promote(struct jobs_store *st, long max, jobs_result_cb cb, void *ud)
@@ -608,11 +610,8 @@ enum jobs_err jobs_promote(struct jobs_store *st, long max, jobs_result_cb cb, v
     struct call *c = call_new(st, OP_PROMOTE, JS_PROMOTE);
     arg_int(c, wall_ms());
     arg_int(c, max);
-    arg_int(c, st->ret.done_max_age_ms);
-    arg_int(c, st->ret.done_max_jobs);
-    c->cb.r = cb;
-    c->ud = ud;
-    return call_send(c);
+    arg_retention(c, false);
+    return send_r(c, cb, ud);
 }
 
 enum jobs_err jobs_get(struct jobs_store *st, uint64_t id, jobs_job_cb cb, void *ud)
@@ -657,9 +656,7 @@ static enum jobs_err by_id(struct jobs_store *st, enum op op, int script, uint64
         arg_int(c, wall_ms());
         arg_int(c, st->ret.done_max_age_ms);
     }
-    c->cb.r = cb;
-    c->ud = ud;
-    return call_send(c);
+    return send_r(c, cb, ud);
 }
 
 enum jobs_err jobs_retry(struct jobs_store *st, uint64_t id, jobs_result_cb cb, void *ud)
@@ -692,7 +689,5 @@ enum jobs_err jobs_check_eviction(struct jobs_store *st, jobs_result_cb cb, void
     arg(c, "CONFIG");
     arg(c, "GET");
     arg(c, "maxmemory-policy");
-    c->cb.r = cb;
-    c->ud = ud;
-    return call_send(c);
+    return send_r(c, cb, ud);
 }

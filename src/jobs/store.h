@@ -8,8 +8,9 @@
  *   P job:<id>        hash    id queue type payload state attempts max_attempts created_at
  *                             run_at started_at finished_at last_error unique worker
  *                             (times in ms since the epoch, "" when not yet; state one of
- *                             queued delayed active done dead cancelled). Done and cancelled
- *                             hashes expire after done_max_age; dead ones live while in P dead.
+ *                             queued delayed active done dead cancelled). Done and dead
+ *                             hashes are deleted when trimmed from P done / P dead; cancelled
+ *                             ones expire (PEXPIRE) after done_max_age.
  *   P queue:<q>       list    ready ids: LPUSH in, the worker takes from the right (FIFO)
  *   P delayed         zset    delayed ids, score = due ms; jobs_promote moves the due ones
  *   P active:<w>      list    ids worker w is running
@@ -24,7 +25,9 @@
  *   P reaper          string  the reaper election lock (SET NX PX)
  *   P wake            channel PUBLISHed <queue> by every step that makes a job ready
  * Redis Cluster is not supported (the scripts touch keys they compute); one Redis ≥ 2.8 or
- * Valkey is. Times come from the caller's clock (scripts take "now" as an argument). */
+ * Valkey is. Times come from the caller's clock (scripts take "now" as an argument). README.md
+ * "Job storage in Redis" says how a worker is meant to use the calls (wake-up, promotion,
+ * heartbeats, the reaper). */
 #ifndef ROSTER_JOBS_STORE_H
 #define ROSTER_JOBS_STORE_H
 
@@ -57,7 +60,7 @@ enum jobs_err {
     JOBS_E_UNIQUE,     /* the unique key is held by another job (res->id is that job) */
     JOBS_E_STATE,      /* the job is not in a state that allows this (res->state is its state) */
     JOBS_E_NOTACTIVE,  /* done/fail of a job this worker no longer holds (reaped meanwhile) */
-    JOBS_E_NOSYS,      /* not implemented */
+    JOBS_E_NOSYS,      /* not implemented (no call answers it any more; kept for callers) */
 };
 const char *jobs_strerror(enum jobs_err e);
 
@@ -161,7 +164,7 @@ enum jobs_err jobs_enqueue(struct jobs_store *st, const struct job_new *j, jobs_
 
 /* Takes one ready job for worker: picks among queues[0..n) that have jobs, by weight (a queue
  * of weight 3 is picked three times as often as one of weight 1 while both have jobs; weights
- * 1..1000), and moves the job atomically from its ready list to P active:<worker> with state
+ * 1..1000, NULL: all 1), and moves the job atomically from its ready list to P active:<worker> with state
  * active, started_at now, attempts+1, worker set. job NULL when every queue is empty. */
 enum jobs_err jobs_fetch(struct jobs_store *st, const char *worker, const char *const *queues,
                          const unsigned *weights, size_t n, jobs_job_cb cb, void *ud);

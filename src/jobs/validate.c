@@ -66,7 +66,7 @@ enum jobs_err jobs_validate(const struct job_new *j, int64_t now_ms, char *err, 
         if (!v) {
             char msg[64];
             snprintf(msg, sizeof msg, "%zu", end && end >= j->payload ? (size_t)(end - j->payload) : 0);
-            return bad(err, errlen, "payload: not valid JSON (at byte %s)", msg);
+            return bad(err, errlen, "payload: not valid JSON (near byte %s)", msg);
         }
         cJSON_Delete(v);
         /* Trailing text after the value ("{} x") is not one JSON document. */

@@ -17,6 +17,10 @@
  *   ["list", QUEUE, STATE, LIMIT, CURSOR|null]                          → "jobs", "next"
  *   ["raw", [ARGV...], TIMEOUT_MS]   redisconn_command itself            → "reply" or err
  *   ["wait_ms", MS]   waits on the loop (no store call)
+ *   ["wake_listen"]   subscribes a second connection to the wake channel → when subscribed
+ *   ["wake_wait", QUEUE, TIMEOUT_MS]  waits for a wake message naming QUEUE (one received since
+ *                     the last wake_wait counts) → "waited_us", "subscribes" (times the
+ *                     subscription was made); err "timeout" when none came
  * Exit: 0 when every line was run (whatever each answered), 1 when Redis never came up
  * (connect timeout 3 s), 2 on a malformed operation. */
 #include <cjson/cJSON.h>
@@ -37,6 +41,15 @@ static const char *one_op;
 static int exit_code;
 static uv_timer_t timer;
 static bool started;
+
+/* the wake channel's listener */
+static struct redisconn *sub;
+static int subscribes;
+static bool listen_pending;  /* wake_listen waits for its first subscribe */
+static char *wake_want;      /* wake_wait's queue while it waits */
+static uint64_t wake_since;  /* when wake_wait began (uv_hrtime) */
+static char woke[JOBS_FETCH_QUEUES_MAX][JOBS_NAME_MAX + 1]; /* queues woken, not yet waited */
+static int nwoke;
 
 /* fetchn's tally */
 static struct {
@@ -245,13 +258,90 @@ static void on_fetchn(void *ud, const struct jobs_result *r, const struct job *j
     }
 }
 
-static void on_wait(uv_timer_t *t)
+static void on_next(uv_timer_t *t)
 {
     (void)t;
     next_op();
 }
 
+static void wake_answer(bool ok)
+{
+    uv_timer_stop(&timer);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddBoolToObject(o, "ok", ok);
+    if (!ok) cJSON_AddStringToObject(o, "err", "timeout");
+    cJSON_AddNumberToObject(o, "waited_us", (double)((uv_hrtime() - wake_since) / 1000));
+    cJSON_AddNumberToObject(o, "subscribes", subscribes);
+    free(wake_want);
+    wake_want = NULL;
+    emit(o);
+    uv_timer_start(&timer, on_next, 0, 0); /* not on hiredis's stack, nor run()'s */
+}
+
+/* A queue woken while wake_wait looks for it answers it; else it is kept (bounded). */
+static bool take_woken(const char *q)
+{
+    for (int i = 0; i < nwoke; i++)
+        if (!strcmp(woke[i], q)) {
+            memmove(woke[i], woke[i + 1], (size_t)(nwoke - i - 1) * sizeof woke[0]);
+            nwoke--;
+            return true;
+        }
+    return false;
+}
+
+static void on_wake(void *ud, const char *channel, const char *msg, size_t len)
+{
+    (void)ud;
+    (void)channel;
+    if (!msg) {
+        subscribes++;
+        if (listen_pending) {
+            listen_pending = false;
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddBoolToObject(o, "ok", true);
+            emit(o);
+            uv_timer_start(&timer, on_next, 0, 0);
+        }
+        return;
+    }
+    if (wake_want && len == strlen(wake_want) && !memcmp(msg, wake_want, len)) {
+        wake_answer(true);
+        return;
+    }
+    if (len <= JOBS_NAME_MAX && nwoke < JOBS_FETCH_QUEUES_MAX) {
+        for (int i = 0; i < nwoke; i++)
+            if (strlen(woke[i]) == len && !memcmp(woke[i], msg, len)) return;
+        memcpy(woke[nwoke], msg, len);
+        woke[nwoke++][len] = '\0';
+    }
+}
+
+static void on_wake_timeout(uv_timer_t *t)
+{
+    (void)t;
+    wake_answer(false);
+}
+
+
+static void on_wait(uv_timer_t *t)
+{
+    (void)t;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddBoolToObject(o, "ok", true);
+    emit(o);
+    next_op();
+}
+
 static cJSON *cur_op;
+static const char *redis_url;
+
+static void on_sub_state(void *ud, bool up, const char *err)
+{
+    (void)ud;
+    (void)up;
+    (void)err;
+}
 
 static uint64_t num(cJSON *op, int i)
 {
@@ -291,7 +381,8 @@ static bool run(cJSON *op)
         if (jobs_validate(&j, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, err, sizeof err)) {
             struct jobs_result r = {.err = JOBS_E_INVALID, .detail = err};
             emit(result_json(&r));
-            return true; /* answered; the caller goes on */
+            uv_timer_start(&timer, on_next, 0, 0);
+            return true;
         }
         e = jobs_enqueue(st, &j, on_result, "enqueue");
     } else if (!strcmp(name, "fetch")) {
@@ -342,8 +433,30 @@ static bool run(cJSON *op)
             cJSON_AddStringToObject(o, "err", "down");
             cJSON_AddNumberToObject(o, "errno", -rc);
             emit(o);
+            uv_timer_start(&timer, on_next, 0, 0);
+        }
+        return true;
+    } else if (!strcmp(name, "wake_listen")) {
+        char err[256];
+        struct redisconn_opts o = {.url = redis_url, .connect_timeout_ms = 3000};
+        if (sub) return false;
+        sub = redisconn_new(loop, &o, on_sub_state, NULL, err, sizeof err);
+        if (!sub || redisconn_subscribe(sub, jobs_wake_channel(st), on_wake, NULL) < 0)
+            return false;
+        listen_pending = true;
+        redisconn_start(sub);
+        return true;
+    } else if (!strcmp(name, "wake_wait")) {
+        const char *q = str(op, 1);
+        if (!sub || !q) return false;
+        wake_since = uv_hrtime();
+        if (take_woken(q)) {
+            wake_want = strdup(q);
+            wake_answer(true);
             return true;
         }
+        wake_want = strdup(q);
+        uv_timer_start(&timer, on_wake_timeout, num(op, 2), 0);
         return true;
     } else if (!strcmp(name, "wait_ms")) {
         uv_timer_start(&timer, on_wait, num(op, 1), 0);
@@ -360,7 +473,7 @@ static bool run(cJSON *op)
             fn.by_queue = fn.ids = NULL;
         }
         /* nothing is in flight: go on from the next loop turn */
-        uv_timer_start(&timer, on_wait, 0, 0);
+        uv_timer_start(&timer, on_next, 0, 0);
     }
     return true;
 }
@@ -369,36 +482,96 @@ static void finish_all(void)
 {
     uv_timer_stop(&timer);
     uv_close((uv_handle_t *)&timer, NULL);
+    if (sub) redisconn_close(sub);
     jobs_store_free(st);
     st = NULL;
     redisconn_close(conn);
+}
+
+/* stdin, read on the loop (a blocking read would hold the loop's timers, reconnects among
+ * them, while the test is between two operations). */
+static uv_pipe_t in;
+static char *inbuf;
+static size_t inlen;
+static bool in_eof, busy;
+#define INBUF_MAX (4 * JOBS_PAYLOAD_MAX)
+
+static void stop_input(void)
+{
+    if (!one_op && !uv_is_closing((uv_handle_t *)&in)) uv_close((uv_handle_t *)&in, NULL);
 }
 
 /* The next line of stdin (or the one operation), run; at the end, everything closed. */
 static void next_op(void)
 {
     if (cur_op) cJSON_Delete(cur_op), cur_op = NULL;
+    busy = false;
     for (;;) {
-        static char line[4 * JOBS_PAYLOAD_MAX];
-        const char *text;
+        char *text;
         if (one_op) {
             if (one_op == (const char *)1) break;
-            text = one_op;
+            text = strdup(one_op);
             one_op = (const char *)1;
         } else {
-            if (!fgets(line, sizeof line, stdin)) break;
-            if (line[strspn(line, " \t\r\n")] == '\0') continue;
-            text = line;
+            char *nl = inbuf ? memchr(inbuf, '\n', inlen) : NULL;
+            if (!nl) {
+                if (!in_eof) return; /* on_read calls again */
+                if (inlen == 0) break;
+                nl = inbuf + inlen; /* a last line without its newline */
+                inbuf = realloc(inbuf, inlen + 1);
+                nl = inbuf + inlen;
+                inlen++;
+            }
+            *nl = '\0';
+            size_t n = (size_t)(nl - inbuf) + 1;
+            text = strdup(inbuf);
+            memmove(inbuf, inbuf + n, inlen - n);
+            inlen -= n;
+            if (text[strspn(text, " \t\r")] == '\0') {
+                free(text);
+                continue;
+            }
         }
         cur_op = cJSON_Parse(text);
+        busy = true;
         if (!cur_op || !run(cur_op)) {
             fprintf(stderr, "jobs_client: malformed operation: %.200s\n", text);
+            free(text);
             exit_code = 2;
             break;
         }
+        free(text);
         return;
     }
+    busy = true; /* done: nothing more is run */
+    stop_input();
     finish_all();
+}
+
+static void on_alloc(uv_handle_t *h, size_t want, uv_buf_t *buf)
+{
+    (void)h;
+    (void)want;
+    static char chunk[65536];
+    *buf = uv_buf_init(chunk, sizeof chunk);
+}
+
+static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+    (void)s;
+    if (n < 0) {
+        in_eof = true;
+        uv_read_stop((uv_stream_t *)&in);
+    } else if (n > 0) {
+        if (inlen + (size_t)n > INBUF_MAX) {
+            fprintf(stderr, "jobs_client: a line longer than %d bytes\n", INBUF_MAX);
+            exit(2);
+        }
+        inbuf = realloc(inbuf, inlen + (size_t)n + 1);
+        memcpy(inbuf + inlen, buf->base, (size_t)n);
+        inlen += (size_t)n;
+    }
+    if (!busy && started) next_op();
 }
 
 static void on_state(void *ud, bool up, const char *err)
@@ -420,6 +593,7 @@ static void on_connect_timeout(uv_timer_t *t)
             redisconn_error(conn) ? redisconn_error(conn) : "?");
     exit_code = 1;
     started = true;
+    stop_input();
     finish_all();
 }
 
@@ -430,6 +604,7 @@ int main(int argc, char **argv)
         return 2;
     }
     one_op = argc == 4 ? argv[3] : NULL;
+    redis_url = argv[1];
     loop = uv_default_loop();
     char err[256];
     struct redisconn_opts o = {.url = argv[1], .connect_timeout_ms = 3000};
@@ -441,8 +616,14 @@ int main(int argc, char **argv)
     st = jobs_store_new(loop, conn, argv[2]);
     uv_timer_init(loop, &timer);
     uv_timer_start(&timer, on_connect_timeout, 3000, 0);
+    if (!one_op) {
+        uv_pipe_init(loop, &in, 0);
+        uv_pipe_open(&in, 0);
+        uv_read_start((uv_stream_t *)&in, on_alloc, on_read);
+    }
     redisconn_start(conn);
     uv_run(loop, UV_RUN_DEFAULT);
     uv_loop_close(loop);
+    free(inbuf);
     return exit_code;
 }
