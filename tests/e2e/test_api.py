@@ -286,6 +286,40 @@ def test_no_token_refuses_to_start():
     s.close()
 
 
+def test_config_errors():
+    """roster check refuses an api role without what it needs, and the api keys elsewhere."""
+    rd = 'redis: {url: "redis://127.0.0.1:1"}\n'
+    cases = [
+        ("roles: {api: {builtin: api, port: 8080}}", "1:9: role 'api': builtin: api needs redis:"),
+        (rd + "roles: {api: {builtin: api}}", "2:9: role 'api': builtin: api needs port:"),
+        (rd + 'roles: {a: {command: "true", public_reads: true}}',
+         "2:44: role 'a': public_reads: is for a role with builtin: api"),
+        (rd + 'roles: {a: {command: "true", max_body: 1KiB}}',
+         "2:40: role 'a': max_body: is for a role with builtin: api"),
+        (rd + "roles: {a: {builtin: api, port: 80, max_body: 10B}}", "max_body must be between"),
+        (rd + "roles: {a: {builtin: api, port: 80, max_body: 65MiB}}", "max_body must be between"),
+        (rd + "roles: {a: {builtin: api, port: 80, public_reads: maybe}}",
+         "public_reads must be true or false"),
+        (rd + 'roles: {a: {builtin: api, port: 80, command: "x"}}',
+         "builtin: api runs roster's own jobs API; it takes no command"),
+        (rd + "roles: {a: {builtin: api, port: 80, kind: oneshot}}",
+         "builtin: api is a service, not a oneshot"),
+        (rd + "roles: {a: {builtin: api, port: 80, max_bdy: 1KiB}}",
+         "unknown key 'max_bdy' in a role (did you mean 'max_body'?)"),
+    ]
+    d = tmpdir()
+    path = os.path.join(d, "roster.yaml")
+    for cfg, want in cases:
+        with open(path, "w") as f:
+            f.write(cfg + "\n")
+        rc, out, err = run_roster(["check", "-c", path])
+        check(rc == 2 and want in err, (cfg, rc, err))
+    with open(path, "w") as f:
+        f.write(rd + "roles: {a: {builtin: api, port: 80, public_reads: true, max_body: 2MiB}}\n")
+    rc, out, err = run_roster(["check", "-c", path])
+    check(rc == 0 and "builtin: api (reads public; request bodies up to 2MiB)" in out, (out, err))
+
+
 def test_bad_input_names_the_field():
     rd, port = shared()
     cases = [
@@ -367,6 +401,8 @@ def test_body_cap():
     # the default cap is 1 MiB
     _, port = shared()
     head = b'{"queue": "cap", "type": "t", "payload": "'
+    st, _, doc = call("POST", port, "/jobs", head + b"x" * (1024 * 1024 - 2 - len(head)) + b'"}')
+    check(st == 201, (st, doc))
     st, _, doc = call("POST", port, "/jobs", head + b"x" * (1024 * 1024 + 1 - len(head)) + b'"}')
     check_error(st, doc, 413, "body_too_large")
 
