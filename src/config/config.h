@@ -317,7 +317,7 @@ struct role_config *config_find_role(const struct roster_config *cfg, const char
 #define CONFIG_MAX_ALIAS_NODES 100000
 #define CONFIG_MAX_ROLES       1000
 #define CONFIG_MAX_SCHEDULES   1000 /* a scheduler role's schedules */
-#define CONFIG_API_MAX_BODY    (1024 * 1024)      /* an api role's max_body by default */
+#define CONFIG_API_MAX_BODY     (1024 * 1024)      /* an api role's max_body by default */
 #define CONFIG_API_MAX_BODY_MAX (64 * 1024 * 1024) /* and at most */
 #define CONFIG_MAX_COPIES      10000
 

@@ -616,8 +616,7 @@ static void api_done(struct walk *w, struct role_config *r)
         diags_add(w->L->d, r->pos, "role '%s': builtin: api needs port: (where it listens)",
                   r->name);
     if (r->builtin == BUILTIN_API && !w->L->cfg->redis.enabled)
-        diags_add(w->L->d, r->pos, "role '%s': builtin: api needs redis: (the job store)",
-                  r->name);
+        diags_add(w->L->d, r->pos, "role '%s': builtin: api needs redis: (the job store)", r->name);
     if (r->builtin == BUILTIN_API && r->kind == ROLE_ONESHOT)
         diags_add(w->L->d, r->pos, "role '%s': builtin: api is a service, not a oneshot", r->name);
     for (size_t i = 0; r->builtin != BUILTIN_API && i < ARRAY_SIZE(own); i++)

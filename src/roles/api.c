@@ -27,14 +27,14 @@
 
 /* GET /schedules lists this many next fire times and at most this many last runs per schedule. */
 #define API_NEXT_FIRES 3
-#define API_LAST_RUNS 10
+#define API_LAST_RUNS  10
 /* A trigger list keeps its newest entries only, so triggers nobody takes (no scheduler runs)
  * cannot grow it without end. */
 #define API_TRIGGER_KEEP 16
 /* Seconds a client is told to wait (Retry-After) when Redis is down. */
 #define API_RETRY_AFTER "5"
 /* Rates are over at least a second, and the sample they start from is renewed this often. */
-#define API_RATE_MIN_MS 1000
+#define API_RATE_MIN_MS    1000
 #define API_RATE_WINDOW_MS 30000
 /* The longest name a path segment ({id}, {name}) may carry. */
 #define API_SEG_MAX 128
@@ -66,7 +66,7 @@ struct api {
     struct jobs_store *store;
     struct api_sched *scheds;
     size_t nscheds;
-    char *openapi; /* the document, built once */
+    char *openapi;      /* the document, built once */
     struct call *calls; /* answers waiting for Redis */
     /* GET /queues's rates: counters now against prev's (or cur's, while there is no prev);
      * cur becomes prev once it is API_RATE_WINDOW_MS old, so the window is one to two of it */
@@ -211,8 +211,8 @@ static void store_error(struct httpd_req *ans, const struct jobs_result *res, ui
         fail(ans, 400, "invalid_field", "", res->detail && *res->detail ? res->detail : "invalid");
         break;
     case JOBS_E_DOWN:
-    case JOBS_E_REDIS: redis_unavailable(ans, res->detail && *res->detail ? res->detail
-                                                                          : jobs_strerror(res->err));
+    case JOBS_E_REDIS:
+        redis_unavailable(ans, res->detail && *res->detail ? res->detail : jobs_strerror(res->err));
         break;
     default:
         snprintf(msg, sizeof msg, "%s%s%s", jobs_strerror(res->err),
@@ -285,8 +285,8 @@ static void on_enqueued(void *ud, const struct jobs_result *res)
     struct httpd_req ans = call_reply();
     if (res->err == JOBS_OK) {
         answer_json(&ans, 201);
-        sbuf_printf(&ans.body, "{\"id\":\"%llu\",\"state\":\"%s\"}\n",
-                    (unsigned long long)res->id, c->requested_at);
+        sbuf_printf(&ans.body, "{\"id\":\"%llu\",\"state\":\"%s\"}\n", (unsigned long long)res->id,
+                    c->requested_at);
         char loc[64];
         snprintf(loc, sizeof loc, "/jobs/%llu", (unsigned long long)res->id);
         httpd_add_header(&ans, "Location", loc);
@@ -452,8 +452,8 @@ static void sample_keep(struct api *a, const struct jobs_queue_stat *qs, size_t 
 /* "rates": per second over the window since the oldest sample kept, or null before there is
  * one a second old. A queue the sample did not have was created since: its counters, kept since
  * it was created, all fall in the window. */
-static void rates_json(const struct rate_sample *base, const struct jobs_queue_stat *q,
-                       int64_t now, sbuf *o)
+static void rates_json(const struct rate_sample *base, const struct jobs_queue_stat *q, int64_t now,
+                       sbuf *o)
 {
     static const struct jobs_queue_stat zero;
     if (!base) {
@@ -492,8 +492,7 @@ static void on_queues(void *ud, const struct jobs_result *res, const struct jobs
         apireq_str_json(q->name, &ans.body);
         sbuf_puts(&ans.body, ",\"depth\":{");
         for (int s = 0; s < JOB_STATE_COUNT; s++)
-            sbuf_printf(&ans.body, "%s\"%s\":%lld", s ? "," : "", job_state_name(s),
-                        q->depth[s]);
+            sbuf_printf(&ans.body, "%s\"%s\":%lld", s ? "," : "", job_state_name(s), q->depth[s]);
         sbuf_printf(&ans.body,
                     "},\"counters\":{\"enqueued\":%lld,\"done\":%lld,\"failed\":%lld,"
                     "\"retried\":%lld,\"dead\":%lld,\"cancelled\":%lld},\"rates\":",
@@ -673,8 +672,8 @@ static void post_trigger(struct api *a, struct httpd_req *req, const struct matc
         return;
     }
     if (!redisconn_up(a->redis)) {
-        redis_unavailable(req, redisconn_error(a->redis) ? redisconn_error(a->redis)
-                                                         : "not connected");
+        redis_unavailable(req,
+                          redisconn_error(a->redis) ? redisconn_error(a->redis) : "not connected");
         return;
     }
     struct call *c = call_new(a);
@@ -731,8 +730,7 @@ static void get_openapi(struct api *a, struct httpd_req *req, const struct match
 /* The routes: the router, the token check and the OpenAPI document all read this table. */
 static const struct route routes[] = {
     {"POST", "/jobs", post_jobs, R_WRITE, "Enqueue a job", "201 400 409 413", "Enqueued"},
-    {"GET", "/jobs", get_jobs, 0, "List jobs in one state, a page at a time", "200 400",
-     "JobPage"},
+    {"GET", "/jobs", get_jobs, 0, "List jobs in one state, a page at a time", "200 400", "JobPage"},
     {"GET", "/jobs/{id}", get_job, 0, "One job", "200 404", "Job"},
     {"DELETE", "/jobs/{id}", delete_job, R_WRITE, "Cancel a queued or delayed job", "200 404 409",
      "Changed"},
@@ -919,8 +917,7 @@ static char *openapi_build(const struct api *a)
         bool open = (r->flags & R_PUBLIC) || (!(r->flags & R_WRITE) && a->public_reads);
         if (open) cJSON_AddItemToObject(op, "security", cJSON_CreateArray());
         cJSON *params = cJSON_CreateArray();
-        if (strstr(r->path, "{id}"))
-            add_param(params, "id", "path", true, "string", "a job id");
+        if (strstr(r->path, "{id}")) add_param(params, "id", "path", true, "string", "a job id");
         if (strstr(r->path, "{name}"))
             add_param(params, "name", "path", true, "string", "a schedule's name");
         if (!strcmp(r->method, "GET") && !strcmp(r->path, "/jobs")) {
@@ -928,8 +925,7 @@ static char *openapi_build(const struct api *a)
             add_param(params, "state", "query", false, "string",
                       "queued (default), delayed, active, done or dead");
             add_param(params, "limit", "query", false, "integer", "1 to 1000, default 50");
-            add_param(params, "cursor", "query", false, "string",
-                      "next_cursor of the page before");
+            add_param(params, "cursor", "query", false, "string", "next_cursor of the page before");
         }
         if (cJSON_GetArraySize(params))
             cJSON_AddItemToObject(op, "parameters", params);
@@ -1168,8 +1164,8 @@ int api_main(const struct roster_config *cfg, const char *role, char **environ_)
                                .header_deadline_ms = 10000,
                                .per_client = 64,
                                .reserve = 16,
-                               .max_body = rc->api_max_body ? rc->api_max_body
-                                                            : CONFIG_API_MAX_BODY};
+                               .max_body =
+                                   rc->api_max_body ? rc->api_max_body : CONFIG_API_MAX_BODY};
     a.http = httpd_start(&loop, fd, &lim, handle, &a, err, sizeof err);
     if (!a.http) {
         fprintf(stderr, "roster role %s: %s\n", role, err);

@@ -138,8 +138,8 @@ static char *member_text(const char *text, int n)
     }
 }
 
-static const char *const enqueue_fields[] = {"queue",  "type",   "payload",     "delay",
-                                             "at",     "unique", "max_attempts"};
+static const char *const enqueue_fields[] = {"queue", "type",   "payload",     "delay",
+                                             "at",    "unique", "max_attempts"};
 
 static const char *json_type(const cJSON *v)
 {
@@ -207,8 +207,7 @@ static int enqueue_fill(const char *text, cJSON *root, int64_t now_ms, struct ap
     j->type = out->type;
     j->payload = out->payload ? out->payload : "null";
     j->payload_len = strlen(j->payload);
-    if (d && at)
-        return apireq_fail(e, 400, "invalid_field", "at", "give delay or at, not both");
+    if (d && at) return apireq_fail(e, 400, "invalid_field", "at", "give delay or at, not both");
     if (d) {
         if (want_string(d, "delay", e) < 0) return -1;
         uint64_t ms;
@@ -311,8 +310,10 @@ int apireq_list_parse(const struct httpd_arg *args, size_t nargs, bool overflow,
                                "cursor)",
                                k);
         if (seen[n])
-            return apireq_fail(e, 400, "invalid_parameter", k, "query parameter '%s' is given "
-                               "twice", k);
+            return apireq_fail(e, 400, "invalid_parameter", k,
+                               "query parameter '%s' is given "
+                               "twice",
+                               k);
         seen[n] = true;
         if (n == 0) {
             if (!jobs_name_ok(v))
@@ -331,8 +332,7 @@ int apireq_list_parse(const struct httpd_arg *args, size_t nargs, bool overflow,
             long l = strtol(v, &endp, 10);
             if (!*v || *endp || errno || l < 1 || l > JOBS_LIST_MAX)
                 return apireq_fail(e, 400, "invalid_parameter", "limit",
-                                   "limit: '%.40s' is not a number from 1 to %d", v,
-                                   JOBS_LIST_MAX);
+                                   "limit: '%.40s' is not a number from 1 to %d", v, JOBS_LIST_MAX);
             out->limit = (int)l;
         } else {
             if (!*v || strlen(v) > 200)

@@ -45,10 +45,10 @@ void apireq_enqueue_free(struct apireq_enqueue *r);
 
 /* GET /jobs's query, read. Strings point into the request's arguments. */
 struct apireq_list {
-    const char *queue;  /* NULL: every queue */
+    const char *queue;    /* NULL: every queue */
     enum job_state state; /* default queued */
-    int limit;          /* 1..JOBS_LIST_MAX, default 50 */
-    const char *cursor; /* NULL: the first page */
+    int limit;            /* 1..JOBS_LIST_MAX, default 50 */
+    const char *cursor;   /* NULL: the first page */
 };
 #define APIREQ_LIST_DEFAULT 50
 /* Reads the query parameters queue, state, limit and cursor. Returns 0, or -1 with e naming the

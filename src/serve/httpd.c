@@ -81,7 +81,6 @@ static struct httpd_upload *upload_of(struct httpd *d, void *con_cls)
     return con_cls && con_cls != d ? con_cls : NULL;
 }
 
-
 /* One MHD run; true when it closed connections. At its connection limit MHD takes its listening
  * socket out of its epoll set, and it puts it back only at the start of a later run, once it is
  * below the limit: a run that closes connections must be followed by another, or, when it closed

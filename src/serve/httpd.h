@@ -3,9 +3,9 @@
  * timeouts by one uv_timer, so no thread of its own touches roster's state. Handlers answer
  * synchronously from memory, or defer the answer (httpd_defer) to a later loop turn. Requests with
  * a body are refused (413) unless the server takes bodies (httpd_limits.max_body), up to a cap;
- * connection count, per-connection memory (so header size) and idle time are capped, so a slow or hostile client cannot hold the loop; a header deadline, a per-client
- * limit and room kept for new clients keep a slow one from holding every connection (see
- * httpd_limits). */
+ * connection count, per-connection memory (so header size) and idle time are capped, so a slow or
+ * hostile client cannot hold the loop; a header deadline, a per-client limit and room kept for new
+ * clients keep a slow one from holding every connection (see httpd_limits). */
 #ifndef ROSTER_HTTPD_H
 #define ROSTER_HTTPD_H
 

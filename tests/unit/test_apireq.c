@@ -73,7 +73,8 @@ static void enqueue_bodies(void)
     refused("{\"queue\":\"q\",\"type\":\"t\",\"delay\":5}", "invalid_field", "delay", "string");
     refused("{\"queue\":\"q\",\"type\":\"t\",\"delay\":\"5 parsecs\"}", "invalid_field", "delay",
             "duration");
-    refused("{\"queue\":\"q\",\"type\":\"t\",\"delay\":\"400d\"}", "invalid_field", "delay", "year");
+    refused("{\"queue\":\"q\",\"type\":\"t\",\"delay\":\"400d\"}", "invalid_field", "delay",
+            "year");
     refused("{\"queue\":\"q\",\"type\":\"t\",\"at\":\"soon\"}", "invalid_field", "at", "ISO-8601");
     refused("{\"queue\":\"q\",\"type\":\"t\",\"at\":\"2026-05-28T20:00:00Z\"}", "invalid_field",
             "at", "past");
@@ -111,9 +112,9 @@ static void list_queries(void)
     CHECK_INT(q.state, JOB_DEAD);
     CHECK_INT(q.limit, 1000);
     CHECK_STR(q.cursor, "abc");
-    const char *bad[][2] = {{"limit", "abc"}, {"limit", "0"},        {"limit", "1001"},
-                            {"limit", ""},    {"limit", "5x"},       {"state", "cancelled"},
-                            {"state", "up"},  {"queue", "a b"},      {"cursor", ""},
+    const char *bad[][2] = {{"limit", "abc"}, {"limit", "0"},   {"limit", "1001"},
+                            {"limit", ""},    {"limit", "5x"},  {"state", "cancelled"},
+                            {"state", "up"},  {"queue", "a b"}, {"cursor", ""},
                             {"color", "red"}};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         CHECK_INT(list(bad[i], 1, &q), -1);
@@ -145,8 +146,9 @@ static void ids_and_json(void)
     struct apireq_error err;
     apireq_fail(&err, 400, "invalid_field", "q\"x", "a \"quoted\"\n%s", "line");
     apireq_error_json(&err, &o);
-    CHECK_STR(o.data, "{\"error\":{\"code\":\"invalid_field\",\"message\":\"a \\\"quoted\\\"\\u000aline\","
-                      "\"field\":\"q\\\"x\"}}\n");
+    CHECK_STR(o.data,
+              "{\"error\":{\"code\":\"invalid_field\",\"message\":\"a \\\"quoted\\\"\\u000aline\","
+              "\"field\":\"q\\\"x\"}}\n");
     sbuf_reset(&o);
     apireq_fail(&err, 404, "not_found", NULL, "gone");
     apireq_error_json(&err, &o);
