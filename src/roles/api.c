@@ -743,20 +743,8 @@ static const struct route routes[] = {
     {"POST", "/schedules/{name}/trigger", post_trigger, R_WRITE,
      "Ask the scheduler to run a schedule now", "202 404", "Triggered"},
     {"GET", "/openapi.json", get_openapi, R_PUBLIC, "This document", "200", NULL},
-    {"GET", "/health", get_health, R_PUBLIC, "Whether Redis is reachable", "200", "Health"},
+    {"GET", "/health", get_health, R_PUBLIC, "Whether Redis is reachable", "200 503", "Health"},
 };
-
-const char *api_routes(void)
-{
-    static char buf[1024];
-    if (!buf[0]) {
-        size_t n = 0;
-        for (size_t i = 0; i < ARRAY_SIZE(routes); i++)
-            n += (size_t)snprintf(buf + n, sizeof buf - n, "%s %s\n", routes[i].method,
-                                  routes[i].path);
-    }
-    return buf;
-}
 
 /* Matches path against pattern ("/jobs/{id}/retry"), capturing the {...} segment. */
 static bool path_match(const char *pattern, const char *path, struct match *m)
@@ -811,13 +799,14 @@ static cJSON *json_content(cJSON *schema)
     return c;
 }
 
+/* One answer of a route: its success schema, or Error (but /health's 503 is a Health too). */
 static void add_response(cJSON *resps, int status, const char *schema)
 {
     char code[8];
     snprintf(code, sizeof code, "%d", status);
     cJSON *r = cJSON_AddObjectToObject(resps, code);
     cJSON_AddStringToObject(r, "description", status_text(status));
-    if (status >= 400)
+    if (status >= 400 && !(schema && !strcmp(schema, "Health")))
         cJSON_AddItemToObject(r, "content", json_content(ref("Error")));
     else if (schema)
         cJSON_AddItemToObject(r, "content", json_content(ref(schema)));

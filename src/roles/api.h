@@ -11,8 +11,4 @@
  * when the role is no api role, no token is set or the config has no redis:. */
 int api_main(const struct roster_config *cfg, const char *role, char **environ_);
 
-/* The API's routes as "METHOD PATH" lines ("GET /jobs/{id}\n..."), for `roster role` tests and
- * the OpenAPI document's check. Static storage. */
-const char *api_routes(void);
-
 #endif
