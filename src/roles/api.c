@@ -1019,6 +1019,16 @@ static void handle(void *ud, struct httpd_req *req)
     }
     bool open = (hit->flags & R_PUBLIC) || (!(hit->flags & R_WRITE) && a->public_reads);
     if (!open && !authorized(a, req)) return;
+    if (hit->fn != get_jobs && !(hit->flags & R_PUBLIC) && (req->nargs || req->query_overflow)) {
+        /* only GET /jobs reads a query: a parameter elsewhere is a mistake worth saying (a
+         * probe's cache-busting query on /health is let be) */
+        struct apireq_error e;
+        apireq_fail(&e, 400, "unknown_parameter", req->nargs ? req->args[0].key : "",
+                    "%s %s takes no query parameters ('%.40s' given)", hit->method, hit->path,
+                    req->nargs ? req->args[0].key : "");
+        answer_error(req, &e);
+        return;
+    }
     if (strstr(hit->path, "{id}") && !apireq_parse_id(m.seg, strlen(m.seg), &m.id)) {
         char msg[200];
         snprintf(msg, sizeof msg, "'%.64s' is no job id (a number from 1)", m.seg);

@@ -356,6 +356,11 @@ def test_bad_input_names_the_field():
         check_error(st, doc, 400, field=field)
     st, _, doc = call("GET", port, "/jobs?cursor=not-a-cursor")
     check_error(st, doc, 400, field="cursor")
+    # the other routes take no query at all
+    st, _, doc = call("GET", port, "/queues?verbose=1")
+    check_error(st, doc, 400, "unknown_parameter", "verbose")
+    st, _, doc = call("POST", port, "/jobs?queue=q", {"queue": "q", "type": "t"})
+    check_error(st, doc, 400, "unknown_parameter", "queue")
     # nothing of it was stored
     st, _, q = call("GET", port, "/queues")
     check(not [x for x in q["queues"] if x["name"] == "q"], q)
