@@ -608,6 +608,12 @@ static void watch_done(struct walk *w, struct role_config *r)
     if (!mapping_has_key(w->L, walk_seen(w, "give_up"), "then")) r->give_up_then = GIVEUP_STAY;
 }
 
+/* Each builtin's name in the config, and what it is in a sentence. */
+static const char *const builtin_what[][2] = {[BUILTIN_NONE] = {"", ""},
+                                              [BUILTIN_SCHEDULER] = {"scheduler", "scheduler"},
+                                              [BUILTIN_WORKER] = {"worker", "job worker"},
+                                              [BUILTIN_API] = {"api", "jobs API"}};
+
 /* builtin: api serves on the role's port; its own keys are for it alone. */
 static void api_done(struct walk *w, struct role_config *r)
 {
@@ -634,8 +640,7 @@ static void role_done(struct walk *w)
     if (r->builtin != BUILTIN_NONE && walk_seen(w, "command"))
         err_at(w->L, walk_seen(w, "command"),
                "role '%s': builtin: %s runs roster's own %s; it takes no command", r->name,
-               r->builtin == BUILTIN_API ? "api" : "scheduler",
-               r->builtin == BUILTIN_API ? "jobs API" : "scheduler");
+               builtin_what[r->builtin][0], builtin_what[r->builtin][1]);
     if (r->builtin == BUILTIN_SCHEDULER && !walk_seen(w, "schedules"))
         diags_add(w->L->d, r->pos, "role '%s': builtin: scheduler needs schedules:", r->name);
     if (r->builtin != BUILTIN_SCHEDULER && walk_seen(w, "schedules"))
