@@ -765,6 +765,12 @@ static bool path_match(const char *pattern, const char *path, struct match *m)
     return !*pattern && !*path;
 }
 
+/* Whether r answers without the token: the public routes, and reads with public_reads. */
+static bool route_open(const struct api *a, const struct route *r)
+{
+    return (r->flags & R_PUBLIC) || (!(r->flags & R_WRITE) && a->public_reads);
+}
+
 /* ---- the OpenAPI document ---- */
 
 static const char *status_text(int s)
@@ -903,7 +909,7 @@ static char *openapi_build(const struct api *a)
         method[k] = '\0';
         cJSON *op = cJSON_AddObjectToObject(item, method);
         cJSON_AddStringToObject(op, "summary", r->summary);
-        bool open = (r->flags & R_PUBLIC) || (!(r->flags & R_WRITE) && a->public_reads);
+        bool open = route_open(a, r);
         if (open) cJSON_AddItemToObject(op, "security", cJSON_CreateArray());
         cJSON *params = cJSON_CreateArray();
         if (strstr(r->path, "{id}")) add_param(params, "id", "path", true, "string", "a job id");
@@ -1017,8 +1023,7 @@ static void handle(void *ud, struct httpd_req *req)
         fail(req, 404, "not_found", "", "no such route (see /openapi.json)");
         return;
     }
-    bool open = (hit->flags & R_PUBLIC) || (!(hit->flags & R_WRITE) && a->public_reads);
-    if (!open && !authorized(a, req)) return;
+    if (!route_open(a, hit) && !authorized(a, req)) return;
     if (hit->fn != get_jobs && !(hit->flags & R_PUBLIC) && (req->nargs || req->query_overflow)) {
         /* only GET /jobs reads a query: a parameter elsewhere is a mistake worth saying (a
          * probe's cache-busting query on /health is let be) */
