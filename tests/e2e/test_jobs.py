@@ -382,6 +382,44 @@ def test_scripts_flushed():
         check(redis().cli("SCRIPT", "EXISTS", "x") == "0", "sanity")
 
 
+def test_bad_calls_and_stale_unique():
+    with client() as c:
+        for bad in (["fetch", "w", [], []], ["fetch", "w", ["q"], [0]],
+                    ["fetch", "w", ["q"], [1001]], ["fetch", "bad id", ["q"], [1]],
+                    ["fetch", "w", ["q%d" % i for i in range(65)], [1] * 65],
+                    ["fetch", "w", ["bad/q"], [1]], ["done", "w", 0], ["heartbeat", "w", 0],
+                    ["promote", 0], ["promote", 10001], ["reap", 0], ["get", 0],
+                    ["fail", "w" * 129, 1, "e", 0]):
+            a = c.op(*bad)
+            check(not a["ok"] and a["err"] == "invalid", "%s: %s" % (bad, a))
+        check(c.ok("fetch", "w" * 128, ["q" * 64], [1000])["job"] is None, "the limits pass")
+        # a unique key whose holder vanished (its hash deleted by hand, or evicted) is taken over
+        a = enq(c, "q", unique="u")
+        redis().cli("DEL", "roster:%s:jobs:job:%d" % (c.app, a["id"]))
+        b = enq(c, "q", unique="u")
+        check(b["ok"] and b["id"] != a["id"], b)
+        # and the orphaned id left in the queue is skipped by fetch, not handed out half-made
+        j = c.ok("fetch", "w", ["q"], [1])["job"]
+        check(j and j["id"] == b["id"], j)
+
+
+def test_redis_restarted():
+    """A restarted Redis has lost its scripts (and, without persistence, its data): the store
+    reconnects and sends the scripts' text again."""
+    rd = Redis()
+    try:
+        with Client(rd.url, "rs") as c:
+            check(enq(c, "q")["ok"], "before")
+            rd.stop()
+            a = c.op("enqueue", {"queue": "q", "type": "t", "payload": {}})
+            check(not a["ok"] and a["err"] in ("down", "redis"), a)
+            rd.start()
+            wait_for(lambda: enq(c, "q").get("ok"), 20, "enqueue after the restart")
+            check(c.ok("get", 1)["job"]["state"] == "queued", "works on")
+    finally:
+        rd.cleanup()
+
+
 def test_redisconn_command_timeout_and_lost():
     with client() as c:
         # a blocking command held past its timeout: answered "timed out", not hung on
