@@ -62,33 +62,38 @@ static void enqueue_bodies(void)
     CHECK_INT(parse("{\"queue\":\"q\",\"type\":\"t\",\"unique\":null}"), 0);
     CHECK(r.job.unique == NULL);
 
-    refused("{\"queue\":\"q\",", "invalid_json", "", "ends early (at byte 13)");
-    refused("{\"queue\" \"q\"}", "invalid_json", "", "at byte 9");
-    refused("{\"queue\":\"q\",\"type\":\"t\"} x", "invalid_json", "", "at byte");
-    refused("", "invalid_json", "", "byte 0");
-    refused("\"just a string\"", "invalid_body", "", "a string");
-    refused("{\"queue\":\"q\",\"type\":\"t\",\"extra\":1}", "unknown_field", "extra", "extra");
-    refused("{\"queue\":\"q\",\"type\":\"t\",\"queue\":\"r\"}", "invalid_field", "queue", "twice");
-    refused("{\"type\":\"t\"}", "missing_field", "queue", "required");
-    refused("{\"queue\":\"q\"}", "missing_field", "type", "required");
-    refused("{\"queue\":[],\"type\":\"t\"}", "invalid_field", "queue", "not an array");
-    refused("{\"queue\":\"q\",\"type\":null}", "invalid_field", "type", "not null");
-    refused("{\"queue\":\"q q\",\"type\":\"t\"}", "invalid_field", "queue", "character");
-    refused("{\"queue\":\"q\",\"type\":\"t\",\"delay\":5}", "invalid_field", "delay", "string");
-    refused("{\"queue\":\"q\",\"type\":\"t\",\"delay\":\"5 parsecs\"}", "invalid_field", "delay",
-            "duration");
-    refused("{\"queue\":\"q\",\"type\":\"t\",\"delay\":\"400d\"}", "invalid_field", "delay",
-            "year");
-    refused("{\"queue\":\"q\",\"type\":\"t\",\"at\":\"soon\"}", "invalid_field", "at", "ISO-8601");
-    refused("{\"queue\":\"q\",\"type\":\"t\",\"at\":\"2026-05-28T20:00:00Z\"}", "invalid_field",
-            "at", "past");
-    refused("{\"queue\":\"q\",\"type\":\"t\",\"at\":\"2026-06-01T00:00:00Z\",\"delay\":\"1s\"}",
-            "invalid_field", "at", "not both");
-    refused("{\"queue\":\"q\",\"type\":\"t\",\"max_attempts\":0}", "invalid_field", "max_attempts",
-            "1 to 1000");
-    refused("{\"queue\":\"q\",\"type\":\"t\",\"max_attempts\":\"3\"}", "invalid_field",
-            "max_attempts", "whole number");
-    refused("{\"queue\":\"q\",\"type\":\"t\",\"unique\":7}", "invalid_field", "unique", "string");
+    static const struct {
+        const char *body, *code, *field, *part;
+    } bad[] = {
+        {"{\"queue\":\"q\",", "invalid_json", "", "ends early (at byte 13)"},
+        {"{\"queue\" \"q\"}", "invalid_json", "", "at byte 9"},
+        {"{\"queue\":\"q\",\"type\":\"t\"} x", "invalid_json", "", "at byte"},
+        {"", "invalid_json", "", "byte 0"},
+        {"\"just a string\"", "invalid_body", "", "a string"},
+        {"{\"queue\":\"q\",\"type\":\"t\",\"extra\":1}", "unknown_field", "extra", "extra"},
+        {"{\"queue\":\"q\",\"type\":\"t\",\"queue\":\"r\"}", "invalid_field", "queue", "twice"},
+        {"{\"type\":\"t\"}", "missing_field", "queue", "required"},
+        {"{\"queue\":\"q\"}", "missing_field", "type", "required"},
+        {"{\"queue\":[],\"type\":\"t\"}", "invalid_field", "queue", "not an array"},
+        {"{\"queue\":\"q\",\"type\":null}", "invalid_field", "type", "not null"},
+        {"{\"queue\":\"q q\",\"type\":\"t\"}", "invalid_field", "queue", "character"},
+        {"{\"queue\":\"q\",\"type\":\"t\",\"delay\":5}", "invalid_field", "delay", "string"},
+        {"{\"queue\":\"q\",\"type\":\"t\",\"delay\":\"5 parsecs\"}", "invalid_field", "delay",
+         "duration"},
+        {"{\"queue\":\"q\",\"type\":\"t\",\"delay\":\"400d\"}", "invalid_field", "delay", "year"},
+        {"{\"queue\":\"q\",\"type\":\"t\",\"at\":\"soon\"}", "invalid_field", "at", "ISO-8601"},
+        {"{\"queue\":\"q\",\"type\":\"t\",\"at\":\"2026-05-28T20:00:00Z\"}", "invalid_field", "at",
+         "past"},
+        {"{\"queue\":\"q\",\"type\":\"t\",\"at\":\"2026-06-01T00:00:00Z\",\"delay\":\"1s\"}",
+         "invalid_field", "at", "not both"},
+        {"{\"queue\":\"q\",\"type\":\"t\",\"max_attempts\":0}", "invalid_field", "max_attempts",
+         "1 to 1000"},
+        {"{\"queue\":\"q\",\"type\":\"t\",\"max_attempts\":\"3\"}", "invalid_field", "max_attempts",
+         "whole number"},
+        {"{\"queue\":\"q\",\"type\":\"t\",\"unique\":7}", "invalid_field", "unique", "string"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        refused(bad[i].body, bad[i].code, bad[i].field, bad[i].part);
     CHECK_INT(apireq_enqueue_parse("{\"queue\":\"q\",\0\"type\":\"t\"}", 24, NOW, &r, &e), -1);
     CHECK(strstr(e.message, "NUL byte at byte 13") != NULL);
     apireq_enqueue_free(&r);
