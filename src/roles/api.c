@@ -31,6 +31,9 @@
 /* A trigger list keeps its newest entries only, so triggers nobody takes (no scheduler runs)
  * cannot grow it without end. */
 #define API_TRIGGER_KEEP 16
+/* After a stop signal, the answers already given are written for this long before the
+ * server stops. */
+#define API_STOP_GRACE_MS 200
 /* Seconds a client is told to wait (Retry-After) when Redis is down. */
 #define API_RETRY_AFTER "5"
 /* Rates are over at least a second, and the sample they start from is renewed this often. */
@@ -72,6 +75,7 @@ struct api {
      * cur becomes prev once it is API_RATE_WINDOW_MS old, so the window is one to two of it */
     struct rate_sample prev, cur;
     uv_signal_t sigterm, sigint;
+    uv_timer_t stop_timer; /* the grace between a stop signal and the server's end */
     bool stopping;
 };
 
@@ -997,6 +1001,10 @@ static bool authorized(struct api *a, struct httpd_req *req)
 static void handle(void *ud, struct httpd_req *req)
 {
     struct api *a = ud;
+    if (a->stopping) {
+        fail(req, 503, "stopping", "", "the API is stopping; try again");
+        return;
+    }
     struct match m = {0};
     char allow[64] = "";
     const struct route *hit = NULL;
@@ -1055,15 +1063,9 @@ static void on_redis_state(void *ud, bool up, const char *err)
     fflush(stdout);
 }
 
-static void on_signal(uv_signal_t *h, int sig)
+static void on_stop_timer(uv_timer_t *t)
 {
-    struct api *a = h->data;
-    (void)sig;
-    if (a->stopping) return;
-    a->stopping = true;
-    /* deferred answers are given 503 by httpd_stop; their Redis callbacks then only free */
-    for (struct call *c = a->calls; c; c = c->next)
-        c->later = NULL;
+    struct api *a = t->data;
     httpd_stop(a->http);
     a->http = NULL;
     jobs_store_free(a->store);
@@ -1072,6 +1074,28 @@ static void on_signal(uv_signal_t *h, int sig)
     a->redis = NULL;
     uv_close((uv_handle_t *)&a->sigterm, NULL);
     uv_close((uv_handle_t *)&a->sigint, NULL);
+    uv_close((uv_handle_t *)&a->stop_timer, NULL);
+}
+
+/* SIGTERM, SIGINT: requests waiting for Redis are answered 503 now (a JSON error, where
+ * httpd_stop's would be a bare one), and so is any request that comes meanwhile; the server
+ * stops API_STOP_GRACE_MS later, once those answers are written. Their Redis callbacks, when
+ * they come, only free them. */
+static void on_signal(uv_signal_t *h, int sig)
+{
+    struct api *a = h->data;
+    (void)sig;
+    if (a->stopping) return;
+    a->stopping = true;
+    for (struct call *c = a->calls; c; c = c->next) {
+        if (!c->later) continue;
+        struct httpd_req ans = call_reply();
+        fail(&ans, 503, "stopping", "", "the API is stopping; try again");
+        httpd_answer(c->later, &ans);
+        sbuf_free(&ans.body);
+        c->later = NULL;
+    }
+    uv_timer_start(&a->stop_timer, on_stop_timer, API_STOP_GRACE_MS, 0);
 }
 
 static int scheds_load(struct api *a, const struct roster_config *cfg)
@@ -1179,7 +1203,8 @@ int api_main(const struct roster_config *cfg, const char *role, char **environ_)
     redisconn_start(a.redis);
     uv_signal_init(&loop, &a.sigterm);
     uv_signal_init(&loop, &a.sigint);
-    a.sigterm.data = a.sigint.data = &a;
+    uv_timer_init(&loop, &a.stop_timer);
+    a.sigterm.data = a.sigint.data = a.stop_timer.data = &a;
     uv_signal_start(&a.sigterm, on_signal, SIGTERM);
     uv_signal_start(&a.sigint, on_signal, SIGINT);
     /* never the token: only whether reads need it */

@@ -528,6 +528,59 @@ def test_redis_down_is_503():
     rd.cleanup()
 
 
+def recv_q_empty(port):
+    """Every established connection to port has had its bytes read by the server."""
+    out = subprocess.run(["ss", "-Htn", "state", "established", "( sport = :%d )" % port],
+                         capture_output=True, text=True, timeout=10).stdout.split("\n")
+    rows = [l.split() for l in out if l.strip()]
+    return rows and all(r[0] == "0" for r in rows)
+
+
+def test_stuck_redis_times_out_and_stop_answers_in_flight():
+    """Redis stopped (SIGSTOP: connected, never answering): a request gets 503 when the command
+    times out; one in flight at SIGTERM gets a JSON 503 and the role still exits 0."""
+    import shutil
+    import signal
+    import threading
+    if not shutil.which("ss"):
+        print("SKIP test_stuck_redis_times_out_and_stop_answers_in_flight: no ss (iproute2)")
+        return
+    rd = Redis()
+    r, port = start_api(rd)
+    try:
+        with r:
+            os.kill(rd.proc.pid, signal.SIGSTOP)
+            t0 = time.monotonic()
+            st, h, doc = call("POST", port, "/jobs", {"queue": "q", "type": "t"}, timeout=30)
+            check_error(st, doc, 503, "redis_unavailable")
+            check("Retry-After".lower() in h, h)
+            check(time.monotonic() - t0 < 20, "answered after %.1fs" % (time.monotonic() - t0))
+            os.kill(rd.proc.pid, signal.SIGCONT)
+            wait_for(lambda: call("GET", port, "/health")[0] == 200, 30, "Redis back")
+            os.kill(rd.proc.pid, signal.SIGSTOP)
+            got = {}
+
+            def waiting():
+                got["answer"] = call("GET", port, "/jobs/1", timeout=30)
+            th = threading.Thread(target=waiting)
+            th.start()
+            wait_for(lambda: recv_q_empty(port), 10, "the request read by the api")
+            r.send(signal.SIGTERM)
+            th.join(30)
+            check("answer" in got, "no answer")
+            st, _, doc = got["answer"]
+            check_error(st, doc, 503, "stopping")
+            check(r.wait_exit(30) == 0, r.tail())
+            bad = [l for l in r.output() + r.stderr_lines if SANITIZER.search(l)]
+            check(not bad, "\n".join(r.output()[-60:]))
+    finally:
+        try:
+            os.kill(rd.proc.pid, signal.SIGCONT)
+        except (ProcessLookupError, AttributeError):
+            pass
+        rd.cleanup()
+
+
 def test_slow_client_does_not_hold_the_server():
     _, port = shared()
     slow = []
