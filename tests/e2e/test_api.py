@@ -286,6 +286,38 @@ def test_no_token_refuses_to_start():
     s.close()
 
 
+def two_free_ports():
+    """A port p with p + 1 free as well (a role's copies get consecutive ports)."""
+    for _ in range(50):
+        p = free_port()
+        s = socket.socket()
+        try:
+            s.bind(("0.0.0.0", p + 1))
+            return p
+        except OSError:
+            continue
+        finally:
+            s.close()
+    raise AssertionError("no two consecutive free ports")
+
+
+def test_instances_listen_on_consecutive_ports():
+    rd, _ = shared()
+    port = two_free_ports()
+    cfg = config(rd.url, port, "    instances: 2")
+    with Roster(cfg, args=("--role", "api"), json_logs=False) as r:
+        for p in (port, port + 1):
+            wait_for(lambda: any("jobs API on port %d" % p in l for l in r.output()), 20,
+                     "copy on port %d" % p)
+            wait_for(lambda: call("GET", p, "/health")[0] == 200, 20, "health on %d" % p)
+        # both serve the same queue
+        st, _, doc = call("POST", port, "/jobs", {"queue": "twin", "type": "t"})
+        check(st == 201, doc)
+        st, _, job = call("GET", port + 1, "/jobs/" + doc["id"])
+        check(st == 200 and job["queue"] == "twin", job)
+        stop_clean(r)
+
+
 def test_config_errors():
     """roster check refuses an api role without what it needs, and the api keys elsewhere."""
     rd = 'redis: {url: "redis://127.0.0.1:1"}\n'
