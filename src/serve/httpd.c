@@ -73,6 +73,7 @@ struct httpd_upload {
     sbuf body;
     bool too_large; /* past the cap: the rest is read and dropped, then answered 413 */
     bool answered;  /* answered 413 already (before the body was read) */
+    size_t dropped; /* bytes read and dropped past the cap */
 };
 
 /* The upload of a request, or NULL: con_cls holds d for a request without one. */
@@ -451,7 +452,13 @@ static MHD_Result_t on_request(void *cls, struct MHD_Connection *c, const char *
             sbuf_init(&u->body);
         }
         if (!u->too_large) sbuf_append(&u->body, upload, *upload_size);
+        if (u->too_large) u->dropped += *upload_size;
         *upload_size = 0;
+        /* a chunked body that goes on far past the cap is answered without waiting for its end */
+        if (u->too_large && !u->answered && u->dropped / HTTPD_DRAIN_FACTOR > d->lim.max_body) {
+            u->answered = true;
+            return too_large(d, c);
+        }
         return MHD_YES;
     }
     if (u) {

@@ -72,9 +72,10 @@ struct httpd_limits {
     /* Request bodies: 0 refuses every request with a body (413, unread); otherwise a body of up
      * to max_body bytes is read and handed to the handler, and a longer one is answered 413 with
      * a JSON error: at once when its Content-Length says so and the client waits for 100
-     * Continue, or the body is over 8 times the cap; else once it has been read (and dropped),
-     * so that the client, still sending, does not lose the answer to a reset connection. A body
-     * must be complete within header_deadline_ms of its headers' end, as the headers had to be. */
+     * Continue, or the body is (or, chunked, has gone) over 8 times the cap; else once it has
+     * been read (and dropped), so that the client, still sending, does not lose the answer to a
+     * reset connection. A body must be complete within header_deadline_ms of its headers' end,
+     * as the headers had to be. */
     size_t max_body;
 };
 

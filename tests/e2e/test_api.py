@@ -427,6 +427,21 @@ def test_body_cap():
         doc = json.loads(resp.read())
         check_error(resp.status, doc, 413, "body_too_large")
         c.close()
+        # a chunked body that goes on far past the cap is cut, not read to its end
+        s = socket.create_connection(("127.0.0.1", port), timeout=10)
+        s.sendall(b"POST /jobs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + TOKEN.encode() +
+                  b"\r\nTransfer-Encoding: chunked\r\n\r\n")
+        part = b"x" * 4096
+        sent, cut = 0, False
+        try:
+            while sent < 64 * 1024 * 1024:
+                s.sendall(b"%x\r\n%s\r\n" % (len(part), part))
+                sent += len(part)
+        except OSError:
+            cut = True
+        s.close()
+        check(cut, "the server read %d bytes of a body capped at 1 KiB" % sent)
+        check(call("GET", port, "/health")[0] == 200, "still serving")
         # and a chunked body under the cap is taken
         c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         c.request("POST", "/jobs", body=iter([body_of(600)]),
