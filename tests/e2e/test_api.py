@@ -13,7 +13,8 @@ import socket
 import subprocess
 import time
 
-from harness import SANITIZER, SRC, Roster, check, free_port, run, run_roster, tmpdir, wait_for
+from harness import (SANITIZER, SRC, Roster, check, free_port, port_pair, run, run_roster,
+                     tmpdir, wait_for)
 from services import Redis
 
 TOKEN = "t0ken-of-the-e2e-test"
@@ -286,24 +287,9 @@ def test_no_token_refuses_to_start():
     s.close()
 
 
-def two_free_ports():
-    """A port p with p + 1 free as well (a role's copies get consecutive ports)."""
-    for _ in range(50):
-        p = free_port()
-        s = socket.socket()
-        try:
-            s.bind(("0.0.0.0", p + 1))
-            return p
-        except OSError:
-            continue
-        finally:
-            s.close()
-    raise AssertionError("no two consecutive free ports")
-
-
 def test_instances_listen_on_consecutive_ports():
     rd, _ = shared()
-    port = two_free_ports()
+    port = port_pair()
     cfg = config(rd.url, port, "    instances: 2")
     with Roster(cfg, args=("--role", "api"), json_logs=False) as r:
         for p in (port, port + 1):
