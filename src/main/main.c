@@ -141,9 +141,7 @@ static int cmd_role(const struct cli *c)
 {
     struct roster_config cfg;
     if (cli_load_config(c, environ, &cfg) < 0) return 2;
-    const struct role_config *r = NULL;
-    for (size_t i = 0; i < cfg.nroles; i++)
-        if (!strcmp(cfg.roles[i].name, c->arg)) r = &cfg.roles[i];
+    const struct role_config *r = config_find_role(&cfg, c->arg);
     int rc = r && r->builtin == BUILTIN_API ? api_main(&cfg, c->arg, environ)
                                             : scheduler_main(&cfg, c->arg, environ);
     config_free(&cfg);

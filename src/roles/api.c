@@ -1127,9 +1127,7 @@ static int scheds_load(struct api *a, const struct roster_config *cfg)
 
 int api_main(const struct roster_config *cfg, const char *role, char **environ_)
 {
-    const struct role_config *rc = NULL;
-    for (size_t i = 0; i < cfg->nroles; i++)
-        if (!strcmp(cfg->roles[i].name, role)) rc = &cfg->roles[i];
+    const struct role_config *rc = config_find_role(cfg, role);
     if (!rc || rc->builtin != BUILTIN_API) {
         fprintf(stderr, "roster role: '%s' is no role with builtin: api in %s\n", role, cfg->path);
         return 2;
