@@ -20,6 +20,7 @@
 
 #include "datastore/redisconn.h"
 #include "jobs/store.h"
+#include "os/lazylib.h"
 #include "roles/apireq.h"
 #include "sched/cron.h"
 #include "sched/tz.h"
@@ -1161,6 +1162,11 @@ int api_main(const struct roster_config *cfg, const char *role, char **environ_)
                     .public_reads = rc->api_public_reads};
     int ret = 0;
     char err[256];
+    if (lazylib_require(LAZYLIB_BIT(LAZYLIB_MHD), err, sizeof err) < 0) {
+        fprintf(stderr, "roster role %s: %s\n", role, err);
+        ret = 2;
+        goto out;
+    }
     if (scheds_load(&a, cfg) < 0) {
         ret = 2;
         goto out;

@@ -304,6 +304,24 @@ def test_instances_listen_on_consecutive_ports():
         stop_clean(r)
 
 
+def test_broken_libmicrohttpd_is_said():
+    """`roster role api` with a libmicrohttpd that lacks functions says so and exits 2 (it
+    aborted at the server's start, as "a bug")."""
+    import test_libs
+    if not test_libs.need_cc():
+        return
+    rd, _ = shared()
+    libdir = test_libs.stub("libmicrohttpd.so.12", ["MHD_run"])
+    d = tmpdir()
+    path = os.path.join(d, "roster.yaml")
+    with open(path, "w") as f:
+        f.write(config(rd.url, free_port()))
+    rc, out, err = run_roster(["role", "api", "-c", path],
+                              env={"ROSTER_API_TOKEN": TOKEN, "LD_LIBRARY_PATH": libdir})
+    check(rc == 2 and "libmicrohttpd.so.12 lacks " in err and "libmicrohttpd12" in err,
+          (rc, err))
+
+
 def test_config_errors():
     """roster check refuses an api role without what it needs, and the api keys elsewhere."""
     rd = 'redis: {url: "redis://127.0.0.1:1"}\n'
