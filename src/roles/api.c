@@ -321,8 +321,10 @@ static void post_jobs(struct api *a, struct httpd_req *req, const struct match *
         return;
     }
     struct call *c = call_new(a);
-    snprintf(c->requested_at, sizeof c->requested_at, "%s",
-             in.job.delay_ms || in.job.run_at_ms ? "delayed" : "queued");
+    /* the store's rule: delayed when it is due later than now (an at: up to a minute past, for
+     * clock skew, is queued at once); the store does not say which it was */
+    bool later = in.job.run_at_ms ? in.job.run_at_ms > now_ms : in.job.delay_ms > 0;
+    snprintf(c->requested_at, sizeof c->requested_at, "%s", later ? "delayed" : "queued");
     /* the store copies what it keeps before jobs_enqueue returns */
     enum jobs_err rc = jobs_enqueue(a->store, &in.job, on_enqueued, c);
     apireq_enqueue_free(&in);

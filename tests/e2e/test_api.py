@@ -132,6 +132,12 @@ def test_jobs_happy_paths():
     check(job["run_at"] == at.replace("Z", ".000Z"), job)
     st, _, page = call("GET", port, "/jobs?queue=mail&state=delayed")
     check({d1["id"], d2["id"]} <= {j["id"] for j in page["jobs"]}, page)
+    # an at: a few seconds past (clock skew) is queued at once, and said so
+    past = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=5)).strftime(
+        "%Y-%m-%dT%H:%M:%SZ")
+    st, _, d3 = call("POST", port, "/jobs", {"queue": "skew", "type": "t", "at": past})
+    check(st == 201 and d3["state"] == "queued", d3)
+    check(call("GET", port, "/jobs/" + d3["id"])[2]["state"] == "queued", d3)
     # unique: the second is refused with the holder's id
     st, _, u1 = call("POST", port, "/jobs", {"queue": "mail", "type": "u", "unique": "k1"})
     check(st == 201, u1)
