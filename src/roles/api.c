@@ -1071,10 +1071,12 @@ static void on_stop_timer(uv_timer_t *t)
     struct api *a = t->data;
     httpd_stop(a->http);
     a->http = NULL;
-    jobs_store_free(a->store);
-    a->store = NULL;
+    /* the store's calls in flight are answered (failed) as the connection closes: the store
+     * goes after */
     redisconn_close(a->redis);
     a->redis = NULL;
+    jobs_store_free(a->store);
+    a->store = NULL;
     uv_close((uv_handle_t *)&a->sigterm, NULL);
     uv_close((uv_handle_t *)&a->sigint, NULL);
     uv_close((uv_handle_t *)&a->stop_timer, NULL);
@@ -1220,8 +1222,8 @@ int api_main(const struct roster_config *cfg, const char *role, char **environ_)
     uv_run(&loop, UV_RUN_DEFAULT);
 out:
     if (a.http) httpd_stop(a.http);
-    if (a.store) jobs_store_free(a.store);
     if (a.redis) redisconn_close(a.redis);
+    if (a.store) jobs_store_free(a.store);
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_loop_close(&loop);
     for (size_t i = 0; i < a.nscheds; i++)
