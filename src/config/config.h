@@ -185,6 +185,10 @@ struct role_config {
     struct schedule_config *schedules; /* builtin: scheduler */
     size_t nschedules;
     enum sched_redis_down redis_down; /* builtin: scheduler */
+    /* builtin: api — reads (GET) without the bearer token; the request body cap in bytes (0:
+     * CONFIG_API_MAX_BODY) */
+    bool api_public_reads;
+    uint64_t api_max_body;
 };
 
 /* The output: mapping of roster.yaml (concurrently's -p, -l, --pad-prefix, -t, -r, -g and
@@ -340,6 +344,8 @@ struct role_config *config_find_role(const struct roster_config *cfg, const char
 #define CONFIG_MAX_ALIAS_NODES 100000
 #define CONFIG_MAX_ROLES       1000
 #define CONFIG_MAX_SCHEDULES   1000 /* a scheduler role's schedules */
+#define CONFIG_API_MAX_BODY     (1024 * 1024)      /* an api role's max_body by default */
+#define CONFIG_API_MAX_BODY_MAX (64 * 1024 * 1024) /* and at most */
 #define CONFIG_MAX_COPIES      10000
 
 /* The longest role name. */

@@ -1100,7 +1100,13 @@ void plan_print(const struct plan *p, FILE *out)
             fprintf(out, "  %s (%s", r->name, r->kind == ROLE_ONESHOT ? "oneshot" : "service");
             if (r->instances > 1) fprintf(out, ", %d instances", r->instances);
             fprintf(out, ")%s\n", pr->selected ? "" : " [not selected]");
-            if (r->builtin != BUILTIN_NONE) {
+            if (r->builtin == BUILTIN_API) {
+                char mb[32];
+                units_format_size(r->api_max_body ? r->api_max_body : CONFIG_API_MAX_BODY, mb,
+                                  sizeof mb);
+                fprintf(out, "    builtin: api (reads %s; request bodies up to %s)\n",
+                        r->api_public_reads ? "public" : "need the token", mb);
+            } else if (r->builtin != BUILTIN_NONE) {
                 print_schedules(out, r, &secrets);
             } else {
                 fprintf(out, "    command:");
