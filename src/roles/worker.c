@@ -80,6 +80,7 @@ struct worker {
     unsigned *weights;
     enum worker_state state;
     bool up, was_up, down_logged, requeue_sent;
+    bool past_deadline; /* the drain reached stop.timeout less its margin */
     bool fetch_said; /* a failed fetch was logged (until one works again) */
     bool woken; /* a wake came while a fetch was out: an empty answer is asked again */
     int exit_code;
@@ -522,6 +523,22 @@ static void maybe_finish(struct worker *w)
     if (w->state != W_REQUEUEING || w->requeue_sent) return;
     if (running_slots(w, SLOT_WRITING) || w->fetches) return;
     if (!w->up) {
+        /* Redis is away. Nothing held here: nothing to wait for (what this worker may still
+         * hold in Redis goes back when its heartbeat lapses, by the reaper). Outcomes held: wait
+         * for Redis until stop.timeout is near, then go (those jobs run again). */
+        int held = running_slots(w, SLOT_HELD);
+        if (held == 0 || w->past_deadline) {
+            if (held)
+                logw(w, "Redis is still down at stop.timeout: the outcomes of %d job%s are not "
+                        "recorded; they run again once the reaper gives them back",
+                     held, held == 1 ? "" : "s");
+            else
+                logw(w, "Redis is down: stopping now; jobs this worker still held there go back "
+                        "to their queues when its heartbeat lapses");
+            w->state = W_STOPPED;
+            uv_stop(w->loop);
+            return;
+        }
         uv_timer_start(&w->retry_timer, on_retry, WORKER_RETRY_WRITE_MS, 0);
         return;
     }
@@ -543,8 +560,10 @@ static void on_drain_timer(uv_timer_t *t)
     if (n)
         logw(w, "stop.timeout is near: stopping %d running job%s to give them back", n,
              n == 1 ? "" : "s");
+    w->past_deadline = true;
     for (int i = 0; i < w->nslots; i++)
         if (w->slots[i].state == SLOT_RUNNING && w->slots[i].run) handler_stop(w->slots[i].run);
+    maybe_finish(w);
 }
 
 static void on_signal(uv_signal_t *h, int sig)

@@ -154,6 +154,35 @@ def test_drain_too_slow_requeued_then_run_by_next():
     jobs.close()
 
 
+def test_drain_with_redis_down():
+    """SIGTERM while Redis is away: with nothing held, the worker stops at once (exit 0, no
+    SIGKILL); with an outcome held, it waits for Redis until stop.timeout is near, then goes."""
+    rd = Redis()
+    jobs = Jobs(rd.url)
+    r, id_ = slow_job_running(rd, jobs, "sleep 0.5", "4s")
+    jobs.close()
+    with r:
+        rd.stop()
+        r.wait_line(r"^worker \| Redis is down \(", timeout=20)
+        # the job ends while Redis is away: its outcome is held
+        deadline = time.monotonic() + 1.5
+        wait_for(lambda: time.monotonic() >= deadline, 5, "the job's end")
+        t0 = time.monotonic()
+        check(r.stop(timeout=30) == 0, r.tail())
+        took = time.monotonic() - t0
+        r.wait_line(r"^worker \| Redis is still down at stop.timeout: the outcomes of 1 job are "
+                    r"not recorded")
+        check(2.0 <= took < 4.0, "stopped near stop.timeout less 1 s: %.2fs" % took)
+        check(not [l for l in r.output() if "SIGKILL" in l], r.tail())
+    r2 = worker_roster(rd.url, "    handlers:\n      x: {command: \"true\"}\n")
+    with r2:
+        r2.wait_line(r"^worker \| Redis is down \(|^roster \| redis: ", timeout=20)
+        t0 = time.monotonic()
+        check(r2.stop(timeout=30) == 0, r2.tail())
+        check(time.monotonic() - t0 < 2.0, "nothing held: stopped at once")
+        r2.wait_line(r"^worker \| Redis is down: stopping now")
+
+
 def test_redis_restarted_mid_run():
     """Redis goes away while jobs run: they go on, their outcomes are held and written when it
     is back (it restarts from the dump SHUTDOWN SAVE wrote); no job is lost."""
