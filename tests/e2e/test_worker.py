@@ -351,6 +351,28 @@ def test_redis_refuses_writes():
     jobs.close()
 
 
+def test_queue_weights():
+    """queues: {light: 1, heavy: 3} with both full: heavy's jobs are taken about three times as
+    often as light's (the weights reach the store's fetch)."""
+    rd = Redis()
+    jobs = Jobs(rd.url)
+    ops = [("enqueue", {"queue": q, "type": "t", "payload": {}})
+           for q in ("light", "heavy") for _ in range(300)]
+    check(all(a.get("ok") for a in jobs.many(ops)), "enqueued")
+    r = worker_roster(rd.url, "    queues: {light: 1, heavy: 3}\n    handlers:\n"
+                      "      t: {command: \"sh -c 'echo $${ROSTER_JOB_QUEUE} >> @DIR@/order'\"}\n")
+    with r:
+        path = os.path.join(r.dir, "order")
+        wait_for(lambda: len(read_lines(path)) >= 200, 60, "200 jobs run")
+        first = read_lines(path)[:200]
+        check(r.stop() == 0, r.tail())
+    heavy, light = first.count("heavy"), first.count("light")
+    # 3:1 expected (150:50); 1.8:1..6:1 is 3.5 standard deviations of 200 draws either side,
+    # and equal weights (1:1) would be far outside
+    check(light > 0 and 1.8 <= heavy / light <= 6.0, "heavy %d, light %d" % (heavy, light))
+    jobs.close()
+
+
 def test_eviction_policy_warning():
     """A Redis that may evict keys is said at start (and a safe one is not: the sentinel)."""
     rd = Redis()
