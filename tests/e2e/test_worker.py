@@ -10,12 +10,14 @@ import hmac
 import http.server
 import json
 import os
+import signal
 import threading
 import time
 
 from harness import check, pid_exists, run, run_roster, tmpdir, wait_for
 from services import Redis
 from test_scheduler import read_lines
+from test_worker_chaos import children, cmdline
 from workerlib import Jobs, worker_roster
 
 
@@ -151,6 +153,28 @@ def test_drain_too_slow_requeued_then_run_by_next():
         j = job_state(jobs, id_, ("done",), 30, "the requeued job run by the next worker")
         check(j["attempts"] == 2, j)
         check(r2.stop() == 0, r2.tail())
+    jobs.close()
+
+
+def test_second_sigterm_stops_at_once():
+    """A second SIGTERM to a draining worker stops its running jobs now (not at stop.timeout):
+    they go back to their queue, the worker exits 0, and the restarted one runs them again."""
+    rd = Redis()
+    jobs = Jobs(rd.url)
+    r, id_ = slow_job_running(rd, jobs, "[ $${ROSTER_JOB_ATTEMPT} = 1 ] && sleep 60; true", "60s")
+    with r:
+        worker = [p for p in children(r.pid) if b"role" in cmdline(p)]
+        check(len(worker) == 1, "the worker process: %r" % worker)
+        os.kill(worker[0], signal.SIGTERM)
+        r.wait_line(r"^worker \| SIGTERM: draining: no more jobs taken; 1 running job may finish")
+        t0 = time.monotonic()
+        os.kill(worker[0], signal.SIGTERM)
+        r.wait_line(r"^worker \| stop.timeout is near: stopping 1 running job", timeout=10)
+        r.wait_line(r"^worker \| drained: 1 job given back to their queues$", timeout=20)
+        check(time.monotonic() - t0 < 15, "stopped long before stop.timeout (60 s)")
+        j = job_state(jobs, id_, ("done",), 30, "the job run again by the restarted worker")
+        check(j["attempts"] == 2, j)
+        check(r.stop(timeout=30) == 0, r.tail())
     jobs.close()
 
 
