@@ -254,7 +254,7 @@ class Hooks(http.server.BaseHTTPRequestHandler):
         payload = json.loads(body)
         with self.lock:
             Hooks.seen.append({"t": time.monotonic(), "sig_ok": ok_sig, "payload": payload,
-                               "path": self.path,
+                               "path": self.path, "port": self.client_address[1],
                                "headers": {k.lower(): v for k, v in self.headers.items()}})
             tries = sum(1 for s in Hooks.seen if s["payload"] == payload)
         ans = payload.get("answer", 200)
@@ -315,6 +315,13 @@ def test_http_handler_signature_retry_after():
             check(j["state"] == "done" and j["attempts"] == 2, j)
             t = [x["t"] for x in Hooks.seen if x["payload"] == {"answer": "429-once"}]
             check(len(t) == 2 and t[1] - t[0] >= 1.9, "Retry-After: 2 honoured: %r" % t)
+
+            # one job after another (concurrency 1) over one kept-alive connection
+            ids = [jobs.enqueue("hook", {"answer": 200, "k": k}) for k in range(5)]
+            for id_ in ids:
+                job_state(jobs, id_, ("done",), 20, "job %d done" % id_)
+            ports = {x["port"] for x in Hooks.seen if "k" in x["payload"]}
+            check(len(ports) == 1, "one connection for 5 jobs: ports %r" % ports)
 
             bad = jobs.enqueue("hook", {"answer": 500}, max_attempts=1)
             j = job_state(jobs, bad, ("dead",), 30, "the 500 job dead")
