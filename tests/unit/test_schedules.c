@@ -147,7 +147,7 @@ static void test_errors(void)
     BAD("roles:\n  s:\n    command: x\n    schedules:\n      a: {cron: \"@daily\", command: x}\n",
         "roster.yaml:5:7: role 's': schedules: is for a role with builtin: scheduler");
     BAD("roles:\n  s:\n    builtin: cron\n    schedules:\n      a: {cron: \"@daily\", command: x}\n",
-        "roster.yaml:3:14: builtin must be scheduler or api, not 'cron'");
+        "roster.yaml:3:14: builtin must be scheduler, worker or api, not 'cron'");
 }
 
 /* catch_up (per schedule) and redis_down (per scheduler role): values, defaults, mistakes. */
