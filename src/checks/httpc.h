@@ -11,8 +11,6 @@
 #include <stdint.h>
 #include <uv.h>
 
-#define HTTPC_MAX_HEAD (16u << 10) /* the answer's status line and headers */
-
 struct httpc;
 
 /* Called once per request, as curlm_cb: status is the HTTP code, 0 when the request failed
