@@ -1,6 +1,7 @@
 /* httpresp.c — an HTTP/1.1 answer parsed as it comes. See httpresp.h. */
 #include "checks/httpresp.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -37,20 +38,43 @@ static enum httpresp_rc fail(struct httpresp *r, const char *why)
     return r->rc = HTTPRESP_ERR;
 }
 
-/* Reads the status line and the headers that say where the body ends (the head's first len
- * bytes, which end with the blank line). */
-static bool parse_head(struct httpresp *r, size_t len)
+/* A Content-Length value, from v to its line's end: digits between blanks (no sign, not past the
+ * line: strtoll would skip the CRLF as white space and read the next line). False when it is
+ * none. */
+static bool content_length(const char *v, const char *end, long long *out)
 {
+    while (v < end && (*v == ' ' || *v == '\t'))
+        v++;
+    long long n = 0;
+    const char *d = v;
+    for (; v < end && *v >= '0' && *v <= '9'; v++) {
+        if (n > (LLONG_MAX - 9) / 10) return false;
+        n = n * 10 + (*v - '0');
+    }
+    if (v == d) return false;
+    while (v < end && (*v == ' ' || *v == '\t'))
+        v++;
+    if (v == end || (*v != '\r' && *v != '\n')) return false;
+    *out = n;
+    return true;
+}
+
+/* Reads the status line and the headers that say where the body ends (the head's first len
+ * bytes, which end with the blank line). NULL, or why the head is refused. */
+static const char *parse_head(struct httpresp *r, size_t len)
+{
+    static const char not_http[] = "the answer is not HTTP/1.x";
     const char *p = r->head, *end = p + len;
-    if (len < 12 || strncmp(p, "HTTP/1.", 7) || p[8] != ' ') return false;
+    if (len < 12 || strncmp(p, "HTTP/1.", 7) || p[8] != ' ') return not_http;
     char *e;
     r->status = strtol(p + 9, &e, 10);
-    if (e != p + 12 || r->status < 100 || r->status > 999) return false;
+    if (e != p + 12 || r->status < 100 || r->status > 999) return not_http;
     r->length = -1;
     for (const char *l = memchr(p, '\n', len); l && l + 1 < end;
          l = memchr(l + 1, '\n', (size_t)(end - l - 1))) {
         const char *s = l + 1;
-        if (!strncasecmp(s, "Content-Length:", 15)) r->length = strtoll(s + 15, NULL, 10);
+        if (!strncasecmp(s, "Content-Length:", 15) && !content_length(s + 15, end, &r->length))
+            return "the answer's Content-Length is not a number";
         if (!strncasecmp(s, "Transfer-Encoding:", 18)) {
             const char *v = s + 18, *eol = memchr(v, '\n', (size_t)(end - v));
             for (; eol && v + 7 <= eol; v++)
@@ -59,7 +83,7 @@ static bool parse_head(struct httpresp *r, size_t len)
     }
     /* no body: a HEAD's answer, 1xx, 204 and 304 */
     r->no_body = r->head_request || r->status < 200 || r->status == 204 || r->status == 304;
-    return true;
+    return NULL;
 }
 
 /* Keeps the body's first bytes. */
@@ -168,7 +192,8 @@ enum httpresp_rc httpresp_feed(struct httpresp *r, const char *p, size_t n)
         return HTTPRESP_MORE;
     }
     size_t hl = (size_t)(blank - r->head) + 4;
-    if (!parse_head(r, hl)) return fail(r, "the answer is not HTTP/1.x");
+    const char *bad = parse_head(r, hl);
+    if (bad) return fail(r, bad);
     r->in_body = true;
     if (r->no_body || r->length == 0) return r->rc = HTTPRESP_DONE;
     /* the body's bytes: those read into the head past its end, then the rest of p */

@@ -78,8 +78,27 @@ static void test_bounds(void)
     free(big);
 }
 
+/* Content-Length is digits on its own line: an empty value was read past the line's end (strtoll
+ * skips the CRLFs as white space), so the length came from the body, or from whatever the head
+ * buffer held past what was read; a negative one made the body run to the close. */
+static void test_content_length(void)
+{
+    for (int bw = 0; bw < 2; bw++) {
+        CHECK_INT(FEED("HTTP/1.1 200 OK\r\nContent-Length: \r\n\r\n3\r\nabcdef", bw, false),
+                  HTTPRESP_ERR);
+        CHECK_INT(FEED("HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\nabc", bw, true),
+                  HTTPRESP_ERR);
+        CHECK_INT(FEED("HTTP/1.1 200 OK\r\nContent-Length: 3x\r\n\r\nabc", bw, false),
+                  HTTPRESP_ERR);
+        CHECK_INT(FEED("HTTP/1.1 200 OK\r\nContent-Length: \t 3 \r\n\r\nabc", bw, false),
+                  HTTPRESP_DONE);
+        CHECK(kept_is("abc"));
+    }
+}
+
 int main(void)
 {
+    test_content_length();
     test_framings();
     test_bounds();
     httpresp_free(&R);
