@@ -70,6 +70,7 @@ static const char *parse_head(struct httpresp *r, size_t len)
     r->status = strtol(p + 9, &e, 10);
     if (e != p + 12 || r->status < 100 || r->status > 999) return not_http;
     r->length = -1;
+    r->chunked = false;
     for (const char *l = memchr(p, '\n', len); l && l + 1 < end;
          l = memchr(l + 1, '\n', (size_t)(end - l - 1))) {
         const char *s = l + 1;
@@ -81,7 +82,7 @@ static const char *parse_head(struct httpresp *r, size_t len)
                 if (!strncasecmp(v, "chunked", 7)) r->chunked = true;
         }
     }
-    /* no body: a HEAD's answer, 1xx, 204 and 304 */
+    /* no body: a HEAD's answer, 101 (other 1xx are interim: skipped), 204 and 304 */
     r->no_body = r->head_request || r->status < 200 || r->status == 204 || r->status == 304;
     return NULL;
 }
@@ -182,24 +183,36 @@ enum httpresp_rc httpresp_feed(struct httpresp *r, const char *p, size_t n)
 {
     if (r->rc != HTTPRESP_MORE || n == 0) return r->rc;
     if (r->in_body) return body(r, p, n);
-    size_t space = sizeof r->head - r->head_len, take = n < space ? n : space;
     size_t from = r->head_len > 3 ? r->head_len - 3 : 0; /* the blank line may straddle */
-    memcpy(r->head + r->head_len, p, take);
-    r->head_len += take;
-    char *blank = memmem(r->head + from, r->head_len - from, "\r\n\r\n", 4);
-    if (!blank) {
-        if (r->head_len == sizeof r->head) return fail(r, "the answer's headers are over 16 KiB");
-        return HTTPRESP_MORE;
+    for (;;) {
+        size_t space = sizeof r->head - r->head_len, take = n < space ? n : space;
+        if (take) memcpy(r->head + r->head_len, p, take);
+        r->head_len += take;
+        p += take;
+        n -= take;
+        char *blank = memmem(r->head + from, r->head_len - from, "\r\n\r\n", 4);
+        if (!blank) {
+            if (r->head_len == sizeof r->head)
+                return fail(r, "the answer's headers are over 16 KiB");
+            return HTTPRESP_MORE; /* all of p was taken */
+        }
+        size_t hl = (size_t)(blank - r->head) + 4;
+        const char *bad = parse_head(r, hl);
+        if (bad) return fail(r, bad);
+        if (r->status < 200 && r->status != 101) {
+            /* an interim answer (100 Continue, 103 Early Hints): the final one follows */
+            memmove(r->head, r->head + hl, r->head_len - hl);
+            r->head_len -= hl;
+            from = 0;
+            continue;
+        }
+        r->in_body = true;
+        if (r->no_body || r->length == 0) return r->rc = HTTPRESP_DONE;
+        /* the body's bytes: those read into the head past its end, then the rest of p */
+        if (r->head_len > hl && body(r, r->head + hl, r->head_len - hl) != HTTPRESP_MORE)
+            return r->rc;
+        return n ? body(r, p, n) : HTTPRESP_MORE;
     }
-    size_t hl = (size_t)(blank - r->head) + 4;
-    const char *bad = parse_head(r, hl);
-    if (bad) return fail(r, bad);
-    r->in_body = true;
-    if (r->no_body || r->length == 0) return r->rc = HTTPRESP_DONE;
-    /* the body's bytes: those read into the head past its end, then the rest of p */
-    if (r->head_len > hl && body(r, r->head + hl, r->head_len - hl) != HTTPRESP_MORE)
-        return r->rc;
-    return take < n ? body(r, p + take, n - take) : HTTPRESP_MORE;
 }
 
 enum httpresp_rc httpresp_eof(struct httpresp *r)

@@ -96,8 +96,28 @@ static void test_content_length(void)
     }
 }
 
+/* Interim answers (1xx but 101: 100 Continue to a request sent with Expect: 100-continue, as
+ * a schedule's headers may ask; 103 Early Hints) come before the final one, which is the
+ * answer: the 100 was taken as the final status. */
+static void test_interim(void)
+{
+    for (int bw = 0; bw < 2; bw++) {
+        CHECK_INT(FEED("HTTP/1.1 100 Continue\r\n\r\n"
+                       "HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n"
+                       "HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok",
+                       bw, false),
+                  HTTPRESP_DONE);
+        CHECK_INT(R.status, 201);
+        CHECK(kept_is("ok"));
+        CHECK_INT(FEED("HTTP/1.1 101 Switching Protocols\r\n\r\nxyz", bw, false),
+                  HTTPRESP_DONE);
+        CHECK_INT(R.status, 101);
+    }
+}
+
 int main(void)
 {
+    test_interim();
     test_content_length();
     test_framings();
     test_bounds();
