@@ -168,6 +168,8 @@ static int chunks(struct httpresp *r, const char *p, size_t n)
 /* Takes body bytes: keeps the first, and says whether the body is complete. */
 static enum httpresp_rc body(struct httpresp *r, const char *p, size_t n)
 {
+    if (!r->chunked && r->length >= 0 && (long long)n > r->length - r->got)
+        n = (size_t)(r->length - r->got); /* what comes after the body is not the body */
     r->got += (long long)n;
     if (r->chunked) {
         int rc = chunks(r, p, n);

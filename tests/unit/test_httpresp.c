@@ -115,8 +115,19 @@ static void test_interim(void)
     }
 }
 
+/* Bytes after a Content-Length body (a server that sends more) are not the body: they were
+ * kept when they came in the same read (found by fuzz_httpc). */
+static void test_past_length(void)
+{
+    CHECK_INT(FEED("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nabEXTRA", false, false),
+              HTTPRESP_DONE);
+    CHECK(kept_is("ab"));
+    CHECK_INT(R.got, 2);
+}
+
 int main(void)
 {
+    test_past_length();
     test_interim();
     test_content_length();
     test_framings();
