@@ -36,7 +36,7 @@ struct httpc {
     char *req;
     size_t req_len;
     struct httpresp ans; /* the answer, parsed as it comes */
-    int early_err; /* a failure found while starting, reported on the next turn */
+    int early_err;       /* a failure found while starting, reported on the next turn */
 };
 
 /* The parts of an http:// URL; false when it is none httpc sends. */
@@ -151,8 +151,8 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
         failf(h, "reading the answer from %s:%s: %s", h->host, h->port, uv_strerror((int)n));
         return;
     }
-    enum httpresp_rc rc = n == UV_EOF ? httpresp_eof(&h->ans)
-                                      : httpresp_feed(&h->ans, buf->base, (size_t)n);
+    enum httpresp_rc rc =
+        n == UV_EOF ? httpresp_eof(&h->ans) : httpresp_feed(&h->ans, buf->base, (size_t)n);
     if (rc == HTTPRESP_DONE)
         finish(h, h->ans.status, NULL);
     else if (rc == HTTPRESP_ERR && h->ans.in_body)

@@ -209,7 +209,7 @@ enum httpresp_rc httpresp_feed(struct httpresp *r, const char *p, size_t n)
             continue;
         }
         r->in_body = true;
-        if (r->no_body || r->length == 0) return r->rc = HTTPRESP_DONE;
+        if (r->no_body || (r->length == 0 && !r->chunked)) return r->rc = HTTPRESP_DONE;
         /* the body's bytes: those read into the head past its end, then the rest of p */
         if (r->head_len > hl && body(r, r->head + hl, r->head_len - hl) != HTTPRESP_MORE)
             return r->rc;

@@ -86,8 +86,7 @@ static void test_content_length(void)
     for (int bw = 0; bw < 2; bw++) {
         CHECK_INT(FEED("HTTP/1.1 200 OK\r\nContent-Length: \r\n\r\n3\r\nabcdef", bw, false),
                   HTTPRESP_ERR);
-        CHECK_INT(FEED("HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\nabc", bw, true),
-                  HTTPRESP_ERR);
+        CHECK_INT(FEED("HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\nabc", bw, true), HTTPRESP_ERR);
         CHECK_INT(FEED("HTTP/1.1 200 OK\r\nContent-Length: 3x\r\n\r\nabc", bw, false),
                   HTTPRESP_ERR);
         CHECK_INT(FEED("HTTP/1.1 200 OK\r\nContent-Length: \t 3 \r\n\r\nabc", bw, false),
@@ -109,8 +108,7 @@ static void test_interim(void)
                   HTTPRESP_DONE);
         CHECK_INT(R.status, 201);
         CHECK(kept_is("ok"));
-        CHECK_INT(FEED("HTTP/1.1 101 Switching Protocols\r\n\r\nxyz", bw, false),
-                  HTTPRESP_DONE);
+        CHECK_INT(FEED("HTTP/1.1 101 Switching Protocols\r\n\r\nxyz", bw, false), HTTPRESP_DONE);
         CHECK_INT(R.status, 101);
     }
 }
@@ -125,8 +123,20 @@ static void test_past_length(void)
     CHECK_INT(R.got, 2);
 }
 
+/* Transfer-Encoding: chunked overrides Content-Length (RFC 9112 6.3): with Content-Length: 0
+ * beside it, the answer was taken as ended at its head. */
+static void test_chunked_over_length(void)
+{
+    CHECK_INT(FEED("HTTP/1.1 200 OK\r\nContent-Length: 0\r\nTransfer-Encoding: chunked\r\n\r\n",
+                   false, false),
+              HTTPRESP_MORE);
+    CHECK_INT(httpresp_feed(&R, "3\r\nabc\r\n0\r\n\r\n", 15), HTTPRESP_DONE);
+    CHECK(kept_is("abc"));
+}
+
 int main(void)
 {
+    test_chunked_over_length();
     test_past_length();
     test_interim();
     test_content_length();
