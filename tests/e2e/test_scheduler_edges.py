@@ -4,6 +4,7 @@ a schedule's wall-clock alarm); without timerfd (ENOSYS as under gVisor-like sec
 out of descriptors: tests/helpers/seccomp_fail) schedules keep firing on the loop's timer alone."""
 import http.server
 import os
+import re
 import subprocess
 import threading
 import time
@@ -24,6 +25,14 @@ class Ok(http.server.BaseHTTPRequestHandler):
 
     def log_message(self, *a):
         pass
+
+
+def read_lines(path):
+    try:
+        with open(path) as f:
+            return [l for l in f if l.endswith("\n")]
+    except FileNotFoundError:
+        return []
 
 
 def scheduler_pid(r):
@@ -86,6 +95,24 @@ def test_fds_flat_over_fires():
             check(r.stop() == 0, r.tail())
     finally:
         srv.shutdown()
+
+
+def test_many_schedules_leave_descriptors_for_runs():
+    # a role may have 1000 schedules; under the common soft limit of 1024 descriptors the
+    # schedules' wall-clock alarms must not take them all: runs need pipes (and requests
+    # sockets). The sentinel: the runs themselves, which need descriptors to start.
+    d = "@DIR@"
+    sched = "".join("      h%d: {cron: '@every 1h', command: 'true'}\n" % i for i in range(990))
+    sched += "".join("      t%d: {cron: '@every 1s', command: 'sleep 1.5; echo t%d >> %s/ran'}\n"
+                     % (i, i, d) for i in range(10))
+    r = Roster("roles:\n  scheduler:\n    builtin: scheduler\n    schedules:\n" + sched,
+               json_logs=False, prefix_cmd=["prlimit", "--nofile=1024:1024", "--"])
+    with r:
+        wait_for(lambda: len(read_lines(os.path.join(r.dir, "ran"))) >= 20, 60,
+                 "20 runs of the t schedules\n" + r.tail())
+        check(r.stop() == 0, r.tail())
+    failed = [l for l in r.output() if re.search(r"^scheduler \| t\d+: failed", l)]
+    check(not failed, "\n".join(failed[:10]))
 
 
 def seccomp_works():
