@@ -241,6 +241,20 @@ static void on_resolved(uv_getaddrinfo_t *g, int status, struct addrinfo *ai)
     if (rc < 0) try_next(h, rc);
 }
 
+/* Whether header line h ("Name: value") is named name (any case). */
+static bool header_is(const char *h, const char *name)
+{
+    size_t n = strlen(name);
+    return !strncasecmp(h, name, n) && h[n] == ':';
+}
+
+static bool header_given(const char *const *headers, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (header_is(headers[i], name)) return true;
+    return false;
+}
+
 struct httpc *httpc_request(uv_loop_t *loop, const char *method, const char *url,
                             const char *const *headers, size_t nheaders, const char *body_,
                             uint64_t timeout_ms, size_t keep, httpc_cb cb, void *ud)
@@ -255,17 +269,22 @@ struct httpc *httpc_request(uv_loop_t *loop, const char *method, const char *url
     httpresp_init(&h->ans, !strcmp(method, "HEAD"), keep);
     memcpy(h->host, host, sizeof host);
     memcpy(h->port, port, sizeof port);
-    /* the request, whole: the path as written (no fragment), Host as the URL has it */
+    /* the request, whole: the path as written (no fragment), Host as the URL has it; a
+     * header of the caller's replaces the default of its name (as libcurl's do: two Host
+     * lines are a 400), but Connection, which stays close (one request per connection) */
     const char *auth = url + 7;
     size_t plen = strcspn(path, "#");
     sbuf r;
     sbuf_init(&r);
-    sbuf_printf(&r,
-                "%s %s%.*s HTTP/1.1\r\nHost: %.*s\r\nUser-Agent: roster/" ROSTER_VERSION
-                "\r\nAccept: */*\r\nConnection: close\r\n",
-                method, *path == '/' ? "" : "/", (int)plen, path, (int)(path - auth), auth);
+    sbuf_printf(&r, "%s %s%.*s HTTP/1.1\r\n", method, *path == '/' ? "" : "/", (int)plen, path);
+    if (!header_given(headers, nheaders, "Host"))
+        sbuf_printf(&r, "Host: %.*s\r\n", (int)(path - auth), auth);
+    if (!header_given(headers, nheaders, "User-Agent"))
+        sbuf_puts(&r, "User-Agent: roster/" ROSTER_VERSION "\r\n");
+    if (!header_given(headers, nheaders, "Accept")) sbuf_puts(&r, "Accept: */*\r\n");
+    sbuf_puts(&r, "Connection: close\r\n");
     for (size_t i = 0; i < nheaders; i++)
-        sbuf_printf(&r, "%s\r\n", headers[i]);
+        if (!header_is(headers[i], "Connection")) sbuf_printf(&r, "%s\r\n", headers[i]);
     bool sends =
         body_ || !strcmp(method, "POST") || !strcmp(method, "PUT") || !strcmp(method, "PATCH");
     size_t blen = body_ ? strlen(body_) : 0;

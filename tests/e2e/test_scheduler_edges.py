@@ -35,6 +35,54 @@ def read_lines(path):
         return []
 
 
+class HeaderRecorder(http.server.BaseHTTPRequestHandler):
+    """Records each request's Host, User-Agent, Accept and Connection lines, all of them."""
+    protocol_version = "HTTP/1.1"
+    seen = []
+
+    def do_GET(self):
+        HeaderRecorder.seen.append({k: self.headers.get_all(k) or [] for k in
+                                    ("Host", "User-Agent", "Accept", "Connection")})
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *a):
+        pass
+
+
+def test_http_headers_replace_defaults():
+    # a schedule's own Host (a virtual host on 127.0.0.1), User-Agent or Accept replaces the
+    # client's, as libcurl (https://) does: two Host lines are a 400 for a strict server
+    # (RFC 9112 3.2); Connection stays the client's one "close"
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), HeaderRecorder)
+    srv.daemon_threads = True
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    port = srv.server_address[1]
+    try:
+        r = Roster("roles:\n  scheduler:\n    builtin: scheduler\n    schedules:\n"
+                   "      own: {cron: '@every 1s', http: {url: 'http://127.0.0.1:%d/', headers: "
+                   "{host: app.example, User-Agent: mine/1, ACCEPT: text/plain, "
+                   "Connection: keep-alive}}}\n"
+                   "      plain: {cron: '@every 1s', http: 'GET http://127.0.0.1:%d/p'}\n"
+                   % (port, port), json_logs=False)
+        with r:
+            r.wait_line(r"^scheduler \| own: finished ok: HTTP 200", timeout=30)
+            r.wait_line(r"^scheduler \| plain: finished ok: HTTP 200", timeout=30)
+            check(r.stop() == 0, r.tail())
+    finally:
+        srv.shutdown()
+    own = [x for x in HeaderRecorder.seen if "app.example" in x["Host"]]
+    plain = [x for x in HeaderRecorder.seen if x["Host"] == ["127.0.0.1:%d" % port]]
+    check(own and plain, HeaderRecorder.seen)  # the sentinel: the defaults are sent without one
+    for x in own:
+        check(x == {"Host": ["app.example"], "User-Agent": ["mine/1"], "Accept": ["text/plain"],
+                    "Connection": ["close"]}, x)
+    for x in plain:
+        check(len(x["User-Agent"]) == 1 and x["Accept"] == ["*/*"] and
+              x["Connection"] == ["close"], x)
+
+
 def scheduler_pid(r):
     return int(r.wait_line(r"^roster +\| scheduler started \(pid (\d+)\)$", 30).group(1))
 
