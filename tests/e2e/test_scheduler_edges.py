@@ -9,7 +9,18 @@ import subprocess
 import threading
 import time
 
-from harness import Roster, check, free_port, wait_for
+from harness import SANITIZER, check, free_port, wait_for
+from harness import Roster as BaseRoster
+
+
+class Roster(BaseRoster):
+    """A roster whose scheduler's sanitizer reports (its stderr framed into roster's output)
+    fail the test too."""
+
+    def cleanup(self):
+        super().cleanup()
+        bad = [l for l in self.output() if SANITIZER.search(l)]
+        check(not bad, "sanitizer report from the scheduler role:\n" + "\n".join(bad[:40]))
 
 SECCOMP_FAIL = os.environ.get("SECCOMP_FAIL", "")
 
