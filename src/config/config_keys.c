@@ -1568,6 +1568,14 @@ static int key_schedules(struct walk *w, const struct key_def *k, yaml_node_t *n
                    name);
             continue;
         }
+        if (!strcmp(name, "trigger")) {
+            /* roster:APP:sched:NAME:* would be roster:APP:sched:trigger:*, the trigger lists:
+             * schedule runs's triggers would be this one's runs list */
+            err_at(L, ps.p[i].k,
+                   "schedule name 'trigger' is reserved (its Redis keys would be those of the "
+                   "manual triggers)");
+            continue;
+        }
         if (r->nschedules == CONFIG_MAX_SCHEDULES) {
             err_at(L, ps.p[i].k, "more than %d schedules, roster's limit", CONFIG_MAX_SCHEDULES);
             break;
