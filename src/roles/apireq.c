@@ -237,7 +237,8 @@ static int enqueue_fill(const char *text, cJSON *root, int64_t now_ms, struct ap
     }
     if (ma) {
         double v = cJSON_IsNumber(ma) ? ma->valuedouble : -1;
-        if (!cJSON_IsNumber(ma) || v != (double)(int)v || v < 1 || v > JOBS_MAX_ATTEMPTS_MAX)
+        /* in range before the cast: a double past int's range converts to undefined behaviour */
+        if (!cJSON_IsNumber(ma) || !(v >= 1 && v <= JOBS_MAX_ATTEMPTS_MAX) || v != (double)(int)v)
             return apireq_fail(e, 400, "invalid_field", "max_attempts",
                                "max_attempts must be a whole number from 1 to %d",
                                JOBS_MAX_ATTEMPTS_MAX);

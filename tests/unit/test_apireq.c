@@ -91,6 +91,11 @@ static void enqueue_bodies(void)
         {"{\"queue\":\"q\",\"type\":\"t\",\"max_attempts\":\"3\"}", "invalid_field", "max_attempts",
          "whole number"},
         {"{\"queue\":\"q\",\"type\":\"t\",\"unique\":7}", "invalid_field", "unique", "string"},
+        /* past int: no undefined conversion on the way to the refusal (UBSan) */
+        {"{\"queue\":\"q\",\"type\":\"t\",\"max_attempts\":1e10}", "invalid_field", "max_attempts",
+         "whole number"},
+        {"{\"queue\":\"q\",\"type\":\"t\",\"max_attempts\":-1e400}", "invalid_field",
+         "max_attempts", "whole number"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
         refused(bad[i].body, bad[i].code, bad[i].field, bad[i].part);
