@@ -26,17 +26,51 @@ int apireq_fail(struct apireq_error *e, int status, const char *code, const char
     return -1;
 }
 
+/* The length of the UTF-8 sequence at s[i] (of len bytes), or 0 when it is none: a stray or
+ * cut continuation, an overlong form, a surrogate, or past U+10FFFF. */
+static size_t utf8_len(const unsigned char *s, size_t len, size_t i)
+{
+    unsigned c = s[i], cp, min;
+    size_t n;
+    if (c < 0x80) return 1;
+    if (c >= 0xc2 && c <= 0xdf) {
+        n = 2, cp = c & 0x1f, min = 0x80;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        n = 3, cp = c & 0x0f, min = 0x800;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        n = 4, cp = c & 0x07, min = 0x10000;
+    } else {
+        return 0;
+    }
+    if (len - i < n) return 0;
+    for (size_t k = 1; k < n; k++) {
+        if ((s[i + k] & 0xc0) != 0x80) return 0;
+        cp = cp << 6 | (s[i + k] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
+    return n;
+}
+
 void apireq_str_json(const char *s, sbuf *out)
 {
+    const unsigned char *p = (const unsigned char *)s;
+    size_t len = strlen(s);
     sbuf_putc(out, '"');
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\') {
+    for (size_t i = 0; i < len;) {
+        if (p[i] == '"' || p[i] == '\\') {
             sbuf_putc(out, '\\');
-            sbuf_putc(out, (char)*p);
-        } else if (*p < 0x20) {
-            sbuf_printf(out, "\\u%04x", *p);
+            sbuf_putc(out, (char)p[i++]);
+        } else if (p[i] < 0x20) {
+            sbuf_printf(out, "\\u%04x", p[i++]);
         } else {
-            sbuf_putc(out, (char)*p);
+            size_t n = utf8_len(p, len, i);
+            if (n) {
+                sbuf_append(out, p + i, n);
+                i += n;
+            } else {
+                sbuf_puts(out, "\\ufffd");
+                i++;
+            }
         }
     }
     sbuf_putc(out, '"');

@@ -64,7 +64,8 @@ bool apireq_parse_id(const char *s, size_t len, uint64_t *id);
 /* Appends ms since the epoch as ISO-8601 UTC ("2026-12-06T10:00:00.123Z") to out, as a JSON
  * string, or null for 0. */
 void apireq_time_json(int64_t ms, sbuf *out);
-/* Appends s as a JSON string (escaped) to out. */
+/* Appends s as a JSON string (escaped) to out: control bytes escaped, and each byte that is no
+ * part of valid UTF-8 written as U+FFFD, so the answer stays JSON whatever s holds. */
 void apireq_str_json(const char *s, sbuf *out);
 
 #endif

@@ -398,6 +398,14 @@ def test_bad_input_names_the_field():
         check_error(st, doc, 400, field=field)
     st, _, doc = call("GET", port, "/jobs?cursor=not-a-cursor")
     check_error(st, doc, 400, field="cursor")
+    # bytes that are no UTF-8 (here percent-encoded) echoed in an error keep it JSON: they were
+    # copied as they came, and the body was no UTF-8 (call() fails on it)
+    for path, field in (("/jobs?%FF=1", "\ufffd"), ("/queues?x%FF=1", "x\ufffd")):
+        st, _, doc = call("GET", port, path)
+        check_error(st, doc, 400, "unknown_parameter", field)
+    st, _, doc = call("GET", port, "/jobs/1%FF")
+    check_error(st, doc, 404, "not_found")
+    check("\ufffd" in doc["error"]["message"], doc)
     # the other routes take no query at all
     st, _, doc = call("GET", port, "/queues?verbose=1")
     check_error(st, doc, 400, "unknown_parameter", "verbose")

@@ -164,6 +164,11 @@ static void ids_and_json(void)
               "{\"error\":{\"code\":\"invalid_field\",\"message\":\"a \\\"quoted\\\"\\u000aline\","
               "\"field\":\"q\\\"x\"}}\n");
     sbuf_reset(&o);
+    /* bytes that are no UTF-8 (an unknown field's name, a handler's error) are not copied into
+     * the JSON, which must be UTF-8: each becomes U+FFFD; UTF-8 is kept */
+    apireq_str_json("a\xff\xc3\xa9\xe2\x82\xc0\xafz", &o);
+    CHECK_STR(o.data, "\"a\\ufffd\xc3\xa9\\ufffd\\ufffd\\ufffd\\ufffdz\"");
+    sbuf_reset(&o);
     apireq_fail(&err, 404, "not_found", NULL, "gone");
     apireq_error_json(&err, &o);
     CHECK_STR(o.data, "{\"error\":{\"code\":\"not_found\",\"message\":\"gone\"}}\n");
