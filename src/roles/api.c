@@ -977,6 +977,17 @@ static bool token_ok(const char *want, const char *given, size_t glen)
     return acc == 0;
 }
 
+/* The request's bearer token, or NULL when it has no "Authorization: Bearer" header. */
+static const char *bearer(const struct httpd_req *req)
+{
+    const char *h = httpd_header(req, "Authorization");
+    if (!h || strncasecmp(h, "Bearer ", 7) != 0) return NULL;
+    const char *t = h + 7;
+    while (*t == ' ')
+        t++;
+    return t;
+}
+
 /* RFC 6750: no credentials is 401 with a bare challenge; a wrong token is 401 with
  * error="invalid_token". Returns false when the request may not go on (answered). */
 static bool authorized(struct api *a, struct httpd_req *req)
@@ -989,9 +1000,7 @@ static bool authorized(struct api *a, struct httpd_req *req)
         httpd_add_header(req, "WWW-Authenticate", "Bearer realm=\"roster\"");
         return false;
     }
-    const char *t = h + 7;
-    while (*t == ' ')
-        t++;
+    const char *t = bearer(req);
     if (!token_ok(a->token, t, strlen(t))) {
         fail(req, 401, "invalid_token", "", "the bearer token is not this API's");
         httpd_add_header(req, "WWW-Authenticate",
@@ -999,6 +1008,36 @@ static bool authorized(struct api *a, struct httpd_req *req)
         return false;
     }
     return true;
+}
+
+/* The route of method and path, or NULL; allow (when given) gets the methods of the routes
+ * of that path. */
+static const struct route *route_find(const char *method, const char *path, struct match *m,
+                                      char *allow, size_t allow_len)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(routes); i++) {
+        if (!path_match(routes[i].path, path, m)) continue;
+        if (!strcmp(routes[i].method, method) ||
+            (!strcmp(routes[i].method, "GET") && !strcmp(method, "HEAD")))
+            return &routes[i];
+        size_t n = allow ? strlen(allow) : 0;
+        if (allow) snprintf(allow + n, allow_len - n, "%s%s", n ? ", " : "", routes[i].method);
+    }
+    return NULL;
+}
+
+/* The body filter: a request's body is kept only when the request may go on (a route, and the
+ * token unless the route is open); handle refuses the others without it, so that a client
+ * without the token cannot make the server hold max_body for each connection. */
+static bool take_body(void *ud, const struct httpd_req *req)
+{
+    struct api *a = ud;
+    struct match m;
+    const struct route *r = route_find(req->method, req->path, &m, NULL, 0);
+    if (a->stopping || !r) return false;
+    if (route_open(a, r)) return true;
+    const char *t = bearer(req);
+    return t && token_ok(a->token, t, strlen(t));
 }
 
 static void handle(void *ud, struct httpd_req *req)
@@ -1010,17 +1049,7 @@ static void handle(void *ud, struct httpd_req *req)
     }
     struct match m = {0};
     char allow[64] = "";
-    const struct route *hit = NULL;
-    for (size_t i = 0; i < ARRAY_SIZE(routes); i++) {
-        if (!path_match(routes[i].path, req->path, &m)) continue;
-        if (!strcmp(routes[i].method, req->method) ||
-            (!strcmp(routes[i].method, "GET") && !strcmp(req->method, "HEAD"))) {
-            hit = &routes[i];
-            break;
-        }
-        size_t n = strlen(allow);
-        snprintf(allow + n, sizeof allow - n, "%s%s", n ? ", " : "", routes[i].method);
-    }
+    const struct route *hit = route_find(req->method, req->path, &m, allow, sizeof allow);
     if (!hit && allow[0]) {
         static char allow_kept[64];
         snprintf(allow_kept, sizeof allow_kept, "%s", allow);
@@ -1208,6 +1237,7 @@ int api_main(const struct roster_config *cfg, const char *role, char **environ_)
         ret = 1;
         goto out;
     }
+    httpd_set_body_filter(a.http, take_body);
     redisconn_start(a.redis);
     uv_signal_init(&loop, &a.sigterm);
     uv_signal_init(&loop, &a.sigint);
