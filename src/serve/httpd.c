@@ -516,8 +516,13 @@ static MHD_Result_t serve(struct httpd *d, struct MHD_Connection *c, const char 
     char path[512];
     size_t pl = strlen(url);
     if (pl >= sizeof path) {
-        static const char msg[] = "{\"error\":\"path too long\"}\n";
-        return queue(c, 414, "application/json", NULL, msg, sizeof msg - 1);
+        /* in the shape of the server's other errors: an object where the server takes bodies
+         * (too_large's), else the health and control servers' string */
+        static const char msg[] = "{\"error\":\"path too long\"}\n",
+                          obj[] = "{\"error\":{\"code\":\"path_too_long\",\"message\":\"the "
+                                  "path is longer than 511 bytes\"}}\n";
+        return d->lim.max_body ? queue(c, 414, "application/json", NULL, obj, sizeof obj - 1)
+                               : queue(c, 414, "application/json", NULL, msg, sizeof msg - 1);
     }
     memcpy(path, url, pl + 1);
     req.path = path;

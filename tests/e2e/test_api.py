@@ -498,6 +498,9 @@ def test_not_found_and_method_not_allowed():
     st, h, doc = call("GET", port, "/schedules/nightly/trigger")
     check_error(st, doc, 405)
     check(h["allow"] == "POST", h)
+    # a path too long for the server is an error of the API's shape too
+    st, _, doc = call("GET", port, "/jobs/" + "1" * 600)
+    check_error(st, doc, 414, "path_too_long")
 
 
 def router_routes():
