@@ -590,6 +590,36 @@ void httpd_answer(struct httpd_later *l, const struct httpd_req *ans)
     if (!d->stopping) reschedule(d, true);
 }
 
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/* Decodes the %HH of a path or a query's key or value, as MHD's own unescaper does, but leaves
+ * %00 as written: the NUL would end the text there for every reader (queue=mail%00x was read
+ * as queue mail, /jobs/1%00x as /jobs/1). */
+static size_t unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+    (void)cls;
+    (void)c;
+    char *w = s;
+    for (const char *r = s; *r;) {
+        int hi, lo;
+        if (r[0] == '%' && (hi = hex_value(r[1])) >= 0 && (lo = hex_value(r[2])) >= 0 &&
+            (hi | lo)) {
+            *w++ = (char)(hi << 4 | lo);
+            r += 3;
+        } else {
+            *w++ = *r++;
+        }
+    }
+    *w = '\0';
+    return (size_t)(w - s);
+}
+
 struct httpd *httpd_start(uv_loop_t *loop, int listen_fd, const struct httpd_limits *lim,
                           httpd_handler h, void *ud, char *err, size_t errlen)
 {
@@ -601,12 +631,12 @@ struct httpd *httpd_start(uv_loop_t *loop, int listen_fd, const struct httpd_lim
     /* TURBO: read and write opportunistically instead of waiting for readiness first;
      * SUSPEND_RESUME for answers given on a later loop turn (httpd_defer) */
     unsigned flags = MHD_USE_EPOLL | MHD_USE_TURBO | MHD_ALLOW_SUSPEND_RESUME;
-    d->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, d, MHD_OPTION_LISTEN_SOCKET,
-                              listen_fd, MHD_OPTION_CONNECTION_LIMIT, lim->connections,
-                              MHD_OPTION_CONNECTION_TIMEOUT, lim->timeout_s,
-                              MHD_OPTION_CONNECTION_MEMORY_LIMIT, lim->memory,
-                              MHD_OPTION_NOTIFY_CONNECTION, on_connection, d,
-                              MHD_OPTION_NOTIFY_COMPLETED, on_completed, d, MHD_OPTION_END);
+    d->mhd = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, d, MHD_OPTION_LISTEN_SOCKET, listen_fd,
+        MHD_OPTION_CONNECTION_LIMIT, lim->connections, MHD_OPTION_CONNECTION_TIMEOUT,
+        lim->timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, lim->memory,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, d, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+        d, MHD_OPTION_UNESCAPE_CALLBACK, unescape, d, MHD_OPTION_END);
     if (!d->mhd) {
         snprintf(err, errlen, "cannot start the HTTP server");
         close(listen_fd);

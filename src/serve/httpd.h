@@ -23,7 +23,7 @@ struct MHD_Connection;
 #define HTTPD_MAX_HEADERS 4
 
 struct httpd_arg {
-    const char *key, *value; /* percent-decoded; value "" for "?key" */
+    const char *key, *value; /* percent-decoded (but %00, kept as written); value "" for "?key" */
 };
 
 struct httpd_header {
@@ -33,7 +33,7 @@ struct httpd_header {
 
 struct httpd_req {
     const char *method;
-    const char *path; /* percent-decoded, without the query string */
+    const char *path; /* percent-decoded (but %00, kept as written), without the query string */
     /* the query string's parameters, in order, percent-decoded (valid during the handler) */
     struct httpd_arg args[HTTPD_MAX_ARGS];
     size_t nargs;

@@ -411,6 +411,13 @@ def test_bad_input_names_the_field():
     for path, field in (("/jobs?%FF=1", "\ufffd"), ("/queues?x%FF=1", "x\ufffd")):
         st, _, doc = call("GET", port, path)
         check_error(st, doc, 400, "unknown_parameter", field)
+    # a percent-encoded NUL is not decoded (it cut the text there: queue=mail%00x was queue mail,
+    # /jobs/1%00x was job 1)
+    st, _, doc = call("GET", port, "/jobs?queue=mail%00x")
+    check_error(st, doc, 400, "invalid_parameter", "queue")
+    st, _, doc = call("GET", port, "/jobs/1%00x")
+    check_error(st, doc, 404, "not_found")
+    check("no job id" in doc["error"]["message"], doc)
     st, _, doc = call("GET", port, "/jobs/1%FF")
     check_error(st, doc, 404, "not_found")
     check("\ufffd" in doc["error"]["message"], doc)
