@@ -110,6 +110,7 @@ bool apireq_parse_id(const char *s, size_t len, uint64_t *id)
         if (s[i] < '0' || s[i] > '9') return false;
         v = v * 10 + (uint64_t)(s[i] - '0');
     }
+    if (v > INT64_MAX) return false; /* the store's ids are int64 */
     *id = v;
     return true;
 }

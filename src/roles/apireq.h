@@ -57,7 +57,8 @@ struct apireq_list {
 int apireq_list_parse(const struct httpd_arg *args, size_t nargs, bool overflow,
                       struct apireq_list *out, struct apireq_error *e);
 
-/* A job id in a path ("/jobs/{id}"): a decimal number from 1, no sign, no leading zero.
+/* A job id in a path ("/jobs/{id}"): a decimal number from 1 to INT64_MAX, no sign, no leading
+ * zero.
  * false when s is none. */
 bool apireq_parse_id(const char *s, size_t len, uint64_t *id);
 

@@ -418,6 +418,10 @@ def test_bad_input_names_the_field():
     st, _, doc = call("GET", port, "/jobs/1%00x")
     check_error(st, doc, 404, "not_found")
     check("no job id" in doc["error"]["message"], doc)
+    # an id past int64 (the store's ids) is none: it was looked up as a negative one
+    st, _, doc = call("DELETE", port, "/jobs/9223372036854775808")
+    check_error(st, doc, 404, "not_found")
+    check("no job id" in doc["error"]["message"], doc)
     st, _, doc = call("GET", port, "/jobs/1%FF")
     check_error(st, doc, 404, "not_found")
     check("\ufffd" in doc["error"]["message"], doc)

@@ -172,6 +172,10 @@ static void ids_and_json(void)
     CHECK(!apireq_parse_id("007", 3, &id));
     CHECK(!apireq_parse_id("-1", 2, &id));
     CHECK(!apireq_parse_id("12345678901234567890", 20, &id));
+    /* the store's ids are int64 (INCR): one past it was taken, and looked up as a negative id */
+    CHECK(apireq_parse_id("9223372036854775807", 19, &id) && id == 9223372036854775807ULL);
+    CHECK(!apireq_parse_id("9223372036854775808", 19, &id));
+    CHECK(!apireq_parse_id("9999999999999999999", 19, &id));
     sbuf o;
     sbuf_init(&o);
     apireq_time_json(1780000000123LL, &o);
