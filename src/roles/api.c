@@ -248,11 +248,18 @@ static void job_json(const struct job *j, sbuf *o)
     sbuf_puts(o, ",\"type\":");
     apireq_str_json(j->type, o);
     sbuf_puts(o, ",\"payload\":");
-    /* the payload is JSON text, checked when it was enqueued */
-    if (j->payload && j->payload_len)
+    /* the payload is JSON text, checked when it was enqueued, but by whoever enqueued it: the
+     * store's check (cJSON) takes "01" and raw control bytes, which would make this answer no
+     * JSON, so a payload that is no JSON is shown as a string of its text */
+    if (j->payload && j->payload_len && apireq_json_check(j->payload, j->payload_len, NULL, NULL)) {
         sbuf_append(o, j->payload, j->payload_len);
-    else
+    } else if (j->payload && j->payload_len) {
+        char *text = xstrndup(j->payload, j->payload_len);
+        apireq_str_json(text, o);
+        free(text);
+    } else {
         sbuf_puts(o, "null");
+    }
     sbuf_puts(o, ",\"state\":");
     apireq_str_json(job_state_name(j->state), o);
     sbuf_printf(o, ",\"attempts\":%d,\"max_attempts\":", j->attempts);

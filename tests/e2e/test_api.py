@@ -183,6 +183,21 @@ def test_jobs_happy_paths():
     check_error(st, doc, 404, "not_found")
 
 
+def test_stored_payload_that_is_no_json():
+    """A payload the store took (roster enqueue, the scheduler's enqueue action and the store's
+    other clients check it with cJSON, which takes "01" and raw control bytes) is shown as a
+    JSON string of its text: it was copied into the answer as it was, and the job's answer, and
+    every page holding it, were no JSON."""
+    rd, port = shared()
+    ids = [jobs_client(rd, ["enqueue", {"queue": "lenient", "type": "t", "payload": p,
+                                        "raw": True}])["id"] for p in ("01", '"a\tb"', "[1]")]
+    st, _, job = call("GET", port, "/jobs/%s" % ids[0])
+    check(st == 200 and isinstance(job, dict) and job["payload"] == "01", job)
+    st, _, page = call("GET", port, "/jobs?queue=lenient")
+    check(st == 200 and isinstance(page, dict), page)
+    check([j["payload"] for j in page["jobs"]] == ["01", '"a\tb"', [1]], page)
+
+
 def test_queue_rates():
     _, port = shared()
     call("GET", port, "/queues")  # a sample to count from, if there was none
