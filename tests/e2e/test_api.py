@@ -198,6 +198,27 @@ def test_stored_payload_that_is_no_json():
     check([j["payload"] for j in page["jobs"]] == ["01", '"a\tb"', [1]], page)
 
 
+def test_pages_are_bounded_in_bytes():
+    """A page of GET /jobs ends once its jobs pass 8 MiB, with a cursor to go on: limit=1000 on
+    jobs of 1 MiB payloads made one answer of 1 GiB, held about three times over (the Redis
+    reply, the answer, libmicrohttpd's copy), by one request, anonymous with public_reads."""
+    rd, port = shared()
+    big = b'{"queue": "bigpage", "type": "t", "payload": "' + b"x" * (1024 * 1024 - 100) + b'"}'
+    for _ in range(12):
+        st, _, doc = call("POST", port, "/jobs", big)
+        check(st == 201, doc)
+    st, _, page = call("GET", port, "/jobs?queue=bigpage&limit=1000")
+    check(st == 200 and 1 <= len(page["jobs"]) <= 9 and page["next_cursor"],
+          (st, len(page["jobs"]), page["next_cursor"]))
+    seen = len(page["jobs"])
+    while page["next_cursor"]:
+        st, _, page = call("GET", port, "/jobs?queue=bigpage&limit=1000&cursor=" +
+                           urlquote(page["next_cursor"]))
+        check(st == 200 and len(page["jobs"]) <= 9, (st, len(page["jobs"])))
+        seen += len(page["jobs"])
+    check(seen == 12, "%d of 12 jobs seen" % seen)
+
+
 def test_queue_rates():
     _, port = shared()
     call("GET", port, "/queues")  # a sample to count from, if there was none
