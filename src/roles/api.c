@@ -99,7 +99,8 @@ struct match {
     uint64_t id;
 };
 
-enum { R_WRITE = 1, R_PUBLIC = 2 };
+/* R_BODY: the route reads the request's body (any other drops it unread, see take_body). */
+enum { R_WRITE = 1, R_PUBLIC = 2, R_BODY = 4 };
 
 typedef void (*route_fn)(struct api *a, struct httpd_req *req, const struct match *m);
 
@@ -743,7 +744,7 @@ static void get_openapi(struct api *a, struct httpd_req *req, const struct match
 
 /* The routes: the router, the token check and the OpenAPI document all read this table. */
 static const struct route routes[] = {
-    {"POST", "/jobs", post_jobs, R_WRITE, "Enqueue a job", "201 400 409 413", "Enqueued"},
+    {"POST", "/jobs", post_jobs, R_WRITE | R_BODY, "Enqueue a job", "201 400 409 413", "Enqueued"},
     {"GET", "/jobs", get_jobs, 0, "List jobs in one state, a page at a time", "200 400", "JobPage"},
     {"GET", "/jobs/{id}", get_job, 0, "One job", "200 404", "Job"},
     {"DELETE", "/jobs/{id}", delete_job, R_WRITE, "Cancel a queued or delayed job", "200 404 409",
@@ -940,7 +941,7 @@ static char *openapi_build(const struct api *a)
             cJSON_AddItemToObject(op, "parameters", params);
         else
             cJSON_Delete(params);
-        if (r->flags & R_WRITE && !strcmp(r->path, "/jobs")) {
+        if (r->flags & R_BODY) {
             cJSON *body = cJSON_AddObjectToObject(op, "requestBody");
             cJSON_AddBoolToObject(body, "required", true);
             cJSON_AddItemToObject(body, "content", json_content(ref("JobNew")));
@@ -1033,15 +1034,16 @@ static const struct route *route_find(const char *method, const char *path, stru
     return NULL;
 }
 
-/* The body filter: a request's body is kept only when the request may go on (a route, and the
- * token unless the route is open); handle refuses the others without it, so that a client
- * without the token cannot make the server hold max_body for each connection. */
+/* The body filter: a request's body is kept only when its route reads one and the request may
+ * go on (the token, unless the route is open); handle refuses the others, or answers them, without
+ * it, so that no client can make the server hold max_body for each connection but one with the
+ * token, enqueueing. */
 static bool take_body(void *ud, const struct httpd_req *req)
 {
     struct api *a = ud;
     struct match m;
     const struct route *r = route_find(req->method, req->path, &m, NULL, 0);
-    if (a->stopping || !r) return false;
+    if (a->stopping || !r || !(r->flags & R_BODY)) return false;
     if (route_open(a, r)) return true;
     const char *t = bearer(req);
     return t && token_ok(a->token, t, strlen(t));
