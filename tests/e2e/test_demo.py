@@ -85,6 +85,29 @@ def job_state(env, job):
     return j
 
 
+def readme_curls():
+    """The README's curl lines for the demo (the sh block after "In another terminal:")."""
+    with open(os.path.join(SRC, "README.md")) as f:
+        text = f.read()
+    m = re.search(r"In another terminal:\n\n```sh\n(.*?)^```", text, re.S | re.M)
+    check(m is not None, "the README's demo paragraph has its curl block")
+    return m.group(1)
+
+
+def check_readme_curls(env):
+    """Each curl line of the README's demo paragraph, on this demo's ports, answers 2xx."""
+    block = readme_curls()
+    check(block.count("curl ") >= 5 and "58081" in block and "demo-token" in block, block)
+    script = ("set -e\ncurl() { command curl -sS --fail --max-time 10 \"$@\"; echo; }\n" +
+              block.replace("58080", env["PORT"]).replace("58081", env["DEMO_API_PORT"]))
+    p = subprocess.run(["sh", "-c", script], capture_output=True, text=True, timeout=60)
+    check(p.returncode == 0, "the README's curl lines (exit %d):\n%s%s" % (p.returncode, p.stdout,
+                                                                        p.stderr))
+    out = p.stdout
+    check('"schedule":"nightly"' in out and '"next_cursor"' in out and '"state":"queued"' in out,
+          "the README's curl lines answered:\n" + out)
+
+
 def check_builtin_roles(r, env):
     """The built-in scheduler, worker and api of config/demo.yaml do what the README says."""
     # the api answers with the token, and not without it (nor with another)
@@ -144,6 +167,7 @@ def check_builtin_roles(r, env):
     wait_for(lambda: (last_run("nightly") or {}).get("outcome") == "ok", 20,
              "the triggered nightly run, ok")
     r.wait_line(r"nightly clean-up: \d+ job runs", timeout=5)
+    check_readme_curls(env)
 
 
 def leftovers(d):
