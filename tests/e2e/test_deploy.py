@@ -1152,6 +1152,38 @@ def test_node_dockerfile():
     check(sorted(plan["roles"]) == ["api", "worker"], "examples/node-app: roles api, worker")
     code, out, err = roster_check(path, env_without([]), "worker")
     check(code == 0, "examples/node-app: roster check --role worker: %s" % err)
+    check(any(a.split()[:2] == ["roster.yaml", "roster.builtin.yaml"] for a in copies),
+          "roster.builtin.yaml is copied beside roster.yaml")
+
+
+def test_node_app_builtin_variant():
+    """examples/node-app/roster.builtin.yaml: the Node api, and roster's built-in worker (http
+    handlers into the api, signed) and scheduler in place of Node ones."""
+    path = os.path.join(NODE_APP, "roster.builtin.yaml")
+    deployed = {"PORT": "8080", "REDIS_URL": REDIS_PLAIN, "JOB_SECRET": "whsec_test"}
+    plan, full = check_as_deployed(path, deployed, what="examples/node-app/roster.builtin.yaml")
+    check(plan["roles"] == {"api": "service", "worker": "service", "scheduler": "service"},
+          "roles api, worker, scheduler: %r" % plan["roles"])
+    code, out, err = roster_check(path, full)
+    for line in ("    builtin: worker (", "    builtin: scheduler (", "signed timeout",
+                 "enqueue default report"):
+        check(line in out, "roster check shows %r:\n%s" % (line, out))
+    check(not re.search(r"^  \S+ \(service\)\n    command: node dist/worker\.js", out, re.M),
+          "no Node worker in the variant")
+    check_app_urls(path, full, None, {"127.0.0.1:8080"}, "roster.builtin.yaml")
+    for role in ("api", "worker", "scheduler"):
+        checked_plan(path, full, role=role)
+    # the signing secret and Redis are required, each named when missing
+    for var in ("JOB_SECRET", "REDIS_URL"):
+        env = env_without({var})
+        env.update({k: v for k, v in deployed.items() if k != var})
+        code, out, err = roster_check(path, env)
+        check(code == 2 and var in err, "without %s: exit %d %s" % (var, code, err))
+    # the api verifies what the worker signs: the verifier follows the README's scheme
+    api = open(os.path.join(NODE_APP, "src", "api.ts")).read()
+    for what in ('createHmac("sha256", secret)', "timingSafeEqual", "roster-signature",
+                 "/internal\\/jobs\\/"):
+        check(what in api, "src/api.ts: %s" % what)
 
 
 # ---- scripts/runtime-deps.sh -----------------------------------------------------------------
