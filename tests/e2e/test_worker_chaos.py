@@ -13,7 +13,7 @@ from services import Redis
 from workerlib import Jobs, worker_roster
 
 JOBS = int(os.environ.get("ROSTER_CHAOS_JOBS", "10000"))
-DEADLINE_S = 170
+DEADLINE_S = 200
 MAX_WORKER_KILLS = 6
 MAX_HANDLER_KILLS = 30
 KILL_FOR_S = 40
