@@ -31,6 +31,7 @@ def demo_env(d):
         "DEMO_API_PORT": str(free_port()),
         # the schedules and retries shortened, so that each shows itself within seconds
         "DEMO_REPORT_CRON": "@every 2s",
+        "DEMO_HEARTBEAT_EVERY": "2s",
         "DEMO_CRASH_EVERY": "4s",
         "DEMO_RETRY_INITIAL": "300ms",
     }
@@ -136,6 +137,10 @@ def check_builtin_roles(r, env):
         return (s[0].get("last_runs") or [None])[0]
     wait_for(lambda: (last_run("report") or {}).get("outcome") == "ok", 15,
              "the report schedule's last run, ok, in GET /schedules")
+    # the http heartbeat reaches the app's api (the api's port from the environment, not the
+    # default: config/demo.yaml passes it to the built-in roles as DEMO_APP_PORT)
+    wait_for(lambda: (last_run("heartbeat") or {}).get("http_status") == 200, 15,
+             "the heartbeat's last run, HTTP 200, in GET /schedules")
     # a job enqueued through the api goes to the app over http, signed; the app verifies the
     # signature (and refuses a request without one: the check is real)
     st, j = jobs_api(env, "POST", "/jobs", {"queue": "default", "type": "notify",
