@@ -10,12 +10,14 @@ import hmac
 import http.server
 import json
 import os
+import signal
 import threading
 import time
 
 from harness import check, pid_exists, run, run_roster, tmpdir, wait_for
 from services import Redis
 from test_scheduler import read_lines
+from test_worker_chaos import children, cmdline
 from workerlib import Jobs, worker_roster
 
 
@@ -154,6 +156,28 @@ def test_drain_too_slow_requeued_then_run_by_next():
     jobs.close()
 
 
+def test_second_sigterm_stops_at_once():
+    """A second SIGTERM to a draining worker stops its running jobs now (not at stop.timeout):
+    they go back to their queue, the worker exits 0, and the restarted one runs them again."""
+    rd = Redis()
+    jobs = Jobs(rd.url)
+    r, id_ = slow_job_running(rd, jobs, "[ $${ROSTER_JOB_ATTEMPT} = 1 ] && sleep 60; true", "60s")
+    with r:
+        worker = [p for p in children(r.pid) if b"role" in cmdline(p)]
+        check(len(worker) == 1, "the worker process: %r" % worker)
+        os.kill(worker[0], signal.SIGTERM)
+        r.wait_line(r"^worker \| SIGTERM: draining: no more jobs taken; 1 running job may finish")
+        t0 = time.monotonic()
+        os.kill(worker[0], signal.SIGTERM)
+        r.wait_line(r"^worker \| stop.timeout is near: stopping 1 running job", timeout=10)
+        r.wait_line(r"^worker \| drained: 1 job given back to their queues$", timeout=20)
+        check(time.monotonic() - t0 < 15, "stopped long before stop.timeout (60 s)")
+        j = job_state(jobs, id_, ("done",), 30, "the job run again by the restarted worker")
+        check(j["attempts"] == 2, j)
+        check(r.stop(timeout=30) == 0, r.tail())
+    jobs.close()
+
+
 def test_drain_with_redis_down():
     """SIGTERM while Redis is away: with nothing held, the worker stops at once (exit 0, no
     SIGKILL); with an outcome held, it waits for Redis until stop.timeout is near, then goes."""
@@ -230,7 +254,7 @@ class Hooks(http.server.BaseHTTPRequestHandler):
         payload = json.loads(body)
         with self.lock:
             Hooks.seen.append({"t": time.monotonic(), "sig_ok": ok_sig, "payload": payload,
-                               "path": self.path,
+                               "path": self.path, "port": self.client_address[1],
                                "headers": {k.lower(): v for k, v in self.headers.items()}})
             tries = sum(1 for s in Hooks.seen if s["payload"] == payload)
         ans = payload.get("answer", 200)
@@ -292,6 +316,13 @@ def test_http_handler_signature_retry_after():
             t = [x["t"] for x in Hooks.seen if x["payload"] == {"answer": "429-once"}]
             check(len(t) == 2 and t[1] - t[0] >= 1.9, "Retry-After: 2 honoured: %r" % t)
 
+            # one job after another (concurrency 1) over one kept-alive connection
+            ids = [jobs.enqueue("hook", {"answer": 200, "k": k}) for k in range(5)]
+            for id_ in ids:
+                job_state(jobs, id_, ("done",), 20, "job %d done" % id_)
+            ports = {x["port"] for x in Hooks.seen if "k" in x["payload"]}
+            check(len(ports) == 1, "one connection for 5 jobs: ports %r" % ports)
+
             bad = jobs.enqueue("hook", {"answer": 500}, max_attempts=1)
             j = job_state(jobs, bad, ("dead",), 30, "the 500 job dead")
             check(j["last_error"] == "HTTP 500: answer 500", j)
@@ -348,6 +379,28 @@ def test_redis_refuses_writes():
                 "cannot fetch jobs" in l]
         check(len(said) == 2, "each said once: %r" % said)
         check(r.stop() == 0, r.tail())
+    jobs.close()
+
+
+def test_queue_weights():
+    """queues: {light: 1, heavy: 3} with both full: heavy's jobs are taken about three times as
+    often as light's (the weights reach the store's fetch)."""
+    rd = Redis()
+    jobs = Jobs(rd.url)
+    ops = [("enqueue", {"queue": q, "type": "t", "payload": {}})
+           for q in ("light", "heavy") for _ in range(300)]
+    check(all(a.get("ok") for a in jobs.many(ops)), "enqueued")
+    r = worker_roster(rd.url, "    queues: {light: 1, heavy: 3}\n    handlers:\n"
+                      "      t: {command: \"sh -c 'echo $${ROSTER_JOB_QUEUE} >> @DIR@/order'\"}\n")
+    with r:
+        path = os.path.join(r.dir, "order")
+        wait_for(lambda: len(read_lines(path)) >= 200, 60, "200 jobs run")
+        first = read_lines(path)[:200]
+        check(r.stop() == 0, r.tail())
+    heavy, light = first.count("heavy"), first.count("light")
+    # 3:1 expected (150:50); 1.8:1..6:1 is 3.5 standard deviations of 200 draws either side,
+    # and equal weights (1:1) would be far outside
+    check(light > 0 and 1.8 <= heavy / light <= 6.0, "heavy %d, light %d" % (heavy, light))
     jobs.close()
 
 
