@@ -10,11 +10,12 @@
   app.py job         one job of roster's built-in worker (command handler): the payload on stdin,
                      ROSTER_JOB_ID/TYPE/ATTEMPT in the environment; a 'poison' job always fails
   app.py nightly     the nightly clean-up the built-in scheduler runs (command action)
-  app.py scheduler   (no longer in config/demo.yaml: roster's built-in scheduler replaced it)
+
+(roster's built-in scheduler, in config/demo.yaml, replaced the app's own scheduler role.)
 
 Every role sizes its Postgres pool from ROSTER_PG_POOL_SIZE, which roster computes from the
-server's max_connections, and is named in pg_stat_activity by PGAPPNAME (demo:worker:1 ...).
-The worker says READY=1 over sd_notify once connected; the scheduler pings a watchdog.
+X
+The worker says READY=1 over sd_notify once connected.
 Dependencies: Debian's python3-psycopg2 and python3-redis.
 """
 import hashlib
@@ -259,28 +260,8 @@ def nightly():
             % (runs, cur.rowcount, os.environ.get("ROSTER_SCHEDULED_AT", "now")))
 
 
-def scheduler():
-    signal.signal(signal.SIGTERM, on_term)
-    every = float(os.environ.get("DEMO_EVERY", "2"))
-    poison_every = int(os.environ.get("DEMO_POISON_EVERY", "15"))
-    pool = psycopg2.pool.SimpleConnectionPool(1, POOL, DB)
-    r = rconn()
-    tick = 0
-    while not stopping:
-        tick += 1
-        kind = "poison" if poison_every and tick % poison_every == 0 else "tick"
-        job = enqueue(pool, r, kind)
-        log("scheduled job %d (%s)" % (job, kind))
-        sd_notify("WATCHDOG=1")
-        deadline = time.monotonic() + every
-        while not stopping and time.monotonic() < deadline:
-            time.sleep(0.1)
-    log("scheduler stopping")
-
-
 if __name__ == "__main__":
-    roles = {"migrate": migrate, "api": api, "worker": worker, "job": job, "nightly": nightly,
-             "scheduler": scheduler}
+    roles = {"migrate": migrate, "api": api, "worker": worker, "job": job, "nightly": nightly}
     if len(sys.argv) != 2 or sys.argv[1] not in roles:
-        sys.exit("usage: app.py migrate|api|worker|job|nightly|scheduler")
+        sys.exit("usage: app.py migrate|api|worker|job|nightly")
     roles[sys.argv[1]]()
