@@ -14,7 +14,7 @@
 (roster's built-in scheduler, in config/demo.yaml, replaced the app's own scheduler role.)
 
 Every role sizes its Postgres pool from ROSTER_PG_POOL_SIZE, which roster computes from the
-X
+server's max_connections, and is named in pg_stat_activity by PGAPPNAME (demo:app-worker:0 ...).
 The worker says READY=1 over sd_notify once connected.
 Dependencies: Debian's python3-psycopg2 and python3-redis.
 """
