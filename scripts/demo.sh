@@ -1,7 +1,8 @@
 #!/bin/sh
 # The README's first command: installs what is missing (Debian packages), builds roster, and runs
 # the demo stack of config/demo.yaml in the foreground: a real Postgres and Redis as roles, a
-# locked migration, and the example app's api, worker and scheduler. Ctrl-C stops it in order.
+# locked migration, the example app's api and worker, and roster's built-in scheduler, job worker
+# and jobs API. Ctrl-C stops it in order.
 # Data lives in ./.demo (reused by the next run). Extra arguments go to roster.
 set -eu
 cd "$(dirname "$0")/.."
@@ -23,6 +24,11 @@ if [ "$(id -u)" = 0 ]; then
     export DEMO_PG_USER
 fi
 export DEMO_DIR
+# the token as the curl example should say it: the demo's default, or (never printed) yours
+token=demo-token
+[ -z "${ROSTER_API_TOKEN:-}" ] || token='$ROSTER_API_TOKEN'
 echo "demo: health at http://127.0.0.1:${ROSTER_HEALTH_PORT:-59090}/health," \
-     "the api at http://127.0.0.1:${PORT:-58080} (try: curl -X POST http://127.0.0.1:${PORT:-58080}/jobs)"
+     "the app's api at http://127.0.0.1:${PORT:-58080} (try: curl -X POST http://127.0.0.1:${PORT:-58080}/jobs)," \
+     "the jobs API at http://127.0.0.1:${DEMO_API_PORT:-58081} (try: curl -H \"Authorization: Bearer" \
+     "$token\" http://127.0.0.1:${DEMO_API_PORT:-58081}/schedules)"
 exec build/roster -c config/demo.yaml "$@"

@@ -1,17 +1,25 @@
 #!/usr/bin/python3
-"""The demo app: one script, four roles, the shape roster is for.
+"""The demo app: one script for the app's own roles, and the jobs roster's built-in roles run.
 
   app.py migrate     creates the tables (roster runs it once per start, under a Postgres lock)
-  app.py api         a small JSON API on $PORT: POST /jobs, GET /jobs/ID, GET /stats, GET /health
-  app.py worker      takes jobs from Redis, does them, records them in Postgres
-  app.py scheduler   enqueues a job every few seconds (and now and then one that crashes a worker,
-                     to show roster restarting just that worker)
+  app.py api         a small JSON API on $PORT: POST /jobs[?kind=poison], GET /jobs/ID, GET /stats,
+                     GET /health, and POST /internal/jobs/TYPE, where roster's built-in worker
+                     delivers jobs (http handler), each signed with DEMO_JOB_SECRET and verified
+  app.py worker      the app's own consumer of its Redis list: does the api's jobs, records them
+                     in Postgres, and crashes on a poison one (to show roster restarting just it)
+  app.py job         one job of roster's built-in worker (command handler): the payload on stdin,
+                     ROSTER_JOB_ID/TYPE/ATTEMPT in the environment; a 'poison' job always fails
+  app.py nightly     the nightly clean-up the built-in scheduler runs (command action)
+
+(roster's built-in scheduler, in config/demo.yaml, replaced the app's own scheduler role.)
 
 Every role sizes its Postgres pool from ROSTER_PG_POOL_SIZE, which roster computes from the
-server's max_connections, and is named in pg_stat_activity by PGAPPNAME (demo:worker:1 ...).
-The worker says READY=1 over sd_notify once connected; the scheduler pings a watchdog.
+server's max_connections, and is named in pg_stat_activity by PGAPPNAME (demo:app-worker:0 ...).
+The worker says READY=1 over sd_notify once connected.
 Dependencies: Debian's python3-psycopg2 and python3-redis.
 """
+import hashlib
+import hmac
 import json
 import os
 import signal
@@ -25,6 +33,7 @@ import psycopg2.pool
 import redis
 
 DB = os.environ["DATABASE_URL"]
+SECRET = os.environ.get("DEMO_JOB_SECRET", "").encode()
 QUEUE = "demo:jobs"
 POOL = max(1, int(os.environ.get("ROSTER_PG_POOL_SIZE", "2")))
 WHO = os.environ.get("PGAPPNAME", "demo")
@@ -72,6 +81,15 @@ def migrate():
                 id     bigserial PRIMARY KEY,
                 ran_at timestamptz NOT NULL DEFAULT now(),
                 ran_by text NOT NULL DEFAULT current_setting('application_name')
+            );
+            CREATE TABLE IF NOT EXISTS job_runs (
+                id         bigserial PRIMARY KEY,
+                roster_job bigint NOT NULL,
+                type       text NOT NULL,
+                attempt    int NOT NULL,
+                via        text NOT NULL,
+                payload    text NOT NULL,
+                done_at    timestamptz NOT NULL DEFAULT now()
             );
             INSERT INTO migrations DEFAULT VALUES RETURNING id;
         """)
@@ -134,13 +152,40 @@ def api():
                 self.reply(503, {"error": str(e).strip()})
 
         def do_POST(self):
-            if self.path != "/jobs":
+            if self.path.startswith("/internal/jobs/"):
+                return self.roster_job(self.path[len("/internal/jobs/"):])
+            kinds = {"/jobs": "api", "/jobs?kind=poison": "poison"}
+            if self.path not in kinds:
                 return self.reply(404, {"error": "try POST /jobs"})
             try:
-                job = enqueue(pool, r, "api")
+                job = enqueue(pool, r, kinds[self.path])
                 self.reply(201, {"id": job})
             except (psycopg2.Error, redis.RedisError) as e:
                 self.reply(503, {"error": str(e).strip()})
+
+        def roster_job(self, kind):
+            """A job delivered by roster's built-in worker (an http handler): the body is the
+            payload, Roster-Signature is t=UNIX,v1=hex(HMAC-SHA256(secret, "t." + body))."""
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            parts = dict(kv.split("=", 1) for kv in
+                         (self.headers.get("Roster-Signature") or "").split(",") if "=" in kv)
+            want = hmac.new(SECRET, parts.get("t", "").encode() + b"." + body,
+                            hashlib.sha256).hexdigest()
+            if not hmac.compare_digest(parts.get("v1", ""), want) or \
+                    abs(time.time() - int(parts.get("t", "0") or 0)) > 300:
+                return self.reply(401, {"error": "bad or missing Roster-Signature"})
+            try:
+                json.loads(body)
+                self.query("INSERT INTO job_runs (roster_job, type, attempt, via, payload) "
+                           "VALUES (%s, %s, %s, 'http', %s) RETURNING id",
+                           (int(self.headers["Roster-Job-Id"]), kind,
+                            int(self.headers["Roster-Job-Attempt"]), body.decode()))
+            except (KeyError, ValueError) as e:
+                return self.reply(400, {"error": "not a job: %s" % e})
+            except psycopg2.Error as e:
+                return self.reply(503, {"error": str(e).strip()})
+            log("did roster job %s (%s), signature verified" % (self.headers["Roster-Job-Id"], kind))
+            self.reply(200, {"ok": True})
 
         def log_message(self, fmt, *args):
             log("%s %s" % (self.command, self.path))
@@ -190,27 +235,33 @@ def worker():
     log("worker drained; bye")
 
 
-def scheduler():
-    signal.signal(signal.SIGTERM, on_term)
-    every = float(os.environ.get("DEMO_EVERY", "2"))
-    poison_every = int(os.environ.get("DEMO_POISON_EVERY", "15"))
-    pool = psycopg2.pool.SimpleConnectionPool(1, POOL, DB)
-    r = rconn()
-    tick = 0
-    while not stopping:
-        tick += 1
-        kind = "poison" if poison_every and tick % poison_every == 0 else "tick"
-        job = enqueue(pool, r, kind)
-        log("scheduled job %d (%s)" % (job, kind))
-        sd_notify("WATCHDOG=1")
-        deadline = time.monotonic() + every
-        while not stopping and time.monotonic() < deadline:
-            time.sleep(0.1)
-    log("scheduler stopping")
+def job():
+    """One job of roster's built-in worker: exit 0 is done, anything else a failed attempt."""
+    payload = sys.stdin.read()
+    jid, kind = int(os.environ["ROSTER_JOB_ID"]), os.environ["ROSTER_JOB_TYPE"]
+    attempt = int(os.environ["ROSTER_JOB_ATTEMPT"])
+    if kind == "poison":
+        log("job %d is poison: failing on purpose (attempt %d); roster retries it, then it is dead"
+            % (jid, attempt))
+        sys.exit(3)
+    with psycopg2.connect(DB) as conn, conn.cursor() as cur:
+        cur.execute("INSERT INTO job_runs (roster_job, type, attempt, via, payload) "
+                    "VALUES (%s, %s, %s, 'command', %s)", (jid, kind, attempt, payload))
+    log("did job %d (%s) with payload %s" % (jid, kind, payload.strip()))
+
+
+def nightly():
+    """The nightly clean-up: forget what is older than a week."""
+    with psycopg2.connect(DB) as conn, conn.cursor() as cur:
+        cur.execute("DELETE FROM job_runs WHERE done_at < now() - interval '7 days'")
+        runs = cur.rowcount
+        cur.execute("DELETE FROM jobs WHERE done_at < now() - interval '7 days'")
+        log("nightly clean-up: %d job runs and %d jobs older than a week removed (run of %s)"
+            % (runs, cur.rowcount, os.environ.get("ROSTER_SCHEDULED_AT", "now")))
 
 
 if __name__ == "__main__":
-    roles = {"migrate": migrate, "api": api, "worker": worker, "scheduler": scheduler}
+    roles = {"migrate": migrate, "api": api, "worker": worker, "job": job, "nightly": nightly}
     if len(sys.argv) != 2 or sys.argv[1] not in roles:
-        sys.exit("usage: app.py migrate|api|worker|scheduler")
+        sys.exit("usage: app.py migrate|api|worker|job|nightly")
     roles[sys.argv[1]]()

@@ -1443,8 +1443,9 @@ static cJSON *yaml_to_json(struct loader *L, yaml_node_t *n)
         if (!strcmp(t, "true") || !strcmp(t, "false")) {
             v = cJSON_CreateBool(t[0] == 't');
         } else {
-            /* a JSON number as written (cJSON would print a double, losing big integers) */
-            cJSON *num = cJSON_Parse(t);
+            /* a JSON number as written (cJSON would print a double, losing big integers); the
+             * whole scalar, not a number at its start ("1m", "2x" are strings) */
+            cJSON *num = cJSON_ParseWithOpts(t, NULL, true);
             if (num && cJSON_IsNumber(num)) v = cJSON_CreateRaw(t);
             cJSON_Delete(num);
         }

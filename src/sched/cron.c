@@ -104,7 +104,7 @@ static bool looks_like_l(const char *p, const char *end)
 /* One list item of field f: *, *\/S, A, A-B, A/S (A to the field's end), A-B/S. */
 static enum cron_err parse_item(int f, const char *p, const char *end, uint64_t *bits)
 {
-    if (p == end) return CRON_EMPTY_ITEM;
+    if (p >= end) return CRON_EMPTY_ITEM; /* (>=: gcc 14 cannot see end - p > 0 otherwise) */
     if (looks_like_l(p, end)) return CRON_BAD_L;
     const char *slash = memchr(p, '/', (size_t)(end - p));
     const char *vend = slash ? slash : end;

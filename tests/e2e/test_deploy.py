@@ -67,6 +67,7 @@ def representative_env(**extra):
         "API_INSTANCES": "2",
         "WORKER_INSTANCES": "1",
         "SCHEDULER_INSTANCES": "1",
+        "JOB_SECRET": "whsec_test",   # config/roster.yaml's worker signs its http calls with it
         "DEMO_DIR": _demo_dir,        # config/demo.yaml (scripts/demo.sh sets it)
     }
     env.update(extra)
@@ -214,6 +215,27 @@ def check_as_deployed(path, env, role=None, what=""):
     return parse_plan(out), full
 
 
+def app_urls(path, env, role=None):
+    """The URLs the built-in roles call (the worker's http handlers, the scheduler's http
+    actions), as `roster check` resolves them with this environment."""
+    code, out, err = roster_check(path, env, role)
+    check(code == 0, "roster check -c %s: %s" % (rel(path), err))
+    return re.findall(r"^    (?:handler|schedule) \S+: .*?\bhttp [A-Z]+ (\S+)", out, re.M)
+
+
+def check_app_urls(path, env, role, hosts, what):
+    """Each URL the built-in roles of `role` (None: all) call reaches one of hosts (host:port)."""
+    if role not in (None, "worker", "scheduler"):
+        return  # (`roster check --role api` still shows the other roles' settings)
+    urls = app_urls(path, env, role)
+    check(urls, "%s: the built-in %s calls the api" % (what, role or "roles"))
+    for u in urls:
+        p = urllib.parse.urlsplit(u)
+        check("%s:%s" % (p.hostname, p.port or 80) in hosts,
+              "%s: %s reaches %s:%s, not the api (%s)" % (what, u, p.hostname, p.port or 80,
+                                                          sorted(hosts)))
+
+
 # ---- YAML files and roster configs -----------------------------------------------------------
 
 def yaml_files():
@@ -271,6 +293,11 @@ def test_default_config():
     check(plan["roles"] == {"migrate": "oneshot", "api": "service", "worker": "service",
                             "scheduler": "service"}, "roles of config/roster.yaml: %r" % plan["roles"])
     check(plan["locks"] == {"migrate"}, "migrate runs under lock: postgres")
+    code, out, _ = roster_check(DEFAULT_CONFIG, representative_env())
+    check("    builtin: worker (" in out and "    builtin: scheduler (" in out,
+          "the worker and the scheduler are roster's built-in roles:\n" + out)
+    check_app_urls(DEFAULT_CONFIG, representative_env(PORT="3000"), None, {"127.0.0.1:3000"},
+                   "config/roster.yaml in one container")
     check(plan["shutdown"] == 25, "shutdown_timeout 25s, not %r" % plan["shutdown"])
     check(plan["health_port"] == 9090 and plan["ports"] == {"api": 8080}, repr(plan))
     # health.listen, PORT and the instance counts come from the environment
@@ -675,6 +702,8 @@ def test_app_platform_one_container():
     env = component_env(spec, svc, "service")
     got, full = check_as_deployed(DEFAULT_CONFIG, env, what=rel(ONE_CONTAINER))
     check(set(got["roles"]) == {"migrate", "api", "worker", "scheduler"}, repr(got["roles"]))
+    check_app_urls(DEFAULT_CONFIG, full, None, {"127.0.0.1:%s" % svc["http_port"]},
+                   rel(ONE_CONTAINER))
     check(got["health_port"] == svc["health_check"]["port"], "health port %r" % got["health_port"])
     check(got["max_line"] == "2KiB", "App Platform forwards 2 KiB lines: %r" % got["max_line"])
     rows, _ = budget(DEFAULT_CONFIG, full)
@@ -717,6 +746,9 @@ def test_app_platform_per_component():
         got, full = check_as_deployed(DEFAULT_CONFIG, component_env(spec, c, kind), role=role,
                                       what="%s %s" % (kind, c["name"]))
         check(role in got["roles"], "%s runs %s" % (c["name"], role))
+        api = [x for k, x in components(spec) if k == "service" and role_of(x) == "api"][0]
+        check_app_urls(DEFAULT_CONFIG, full, role, {"api:%s" % api["http_port"]},
+                       "%s %s (the api over the private network)" % (kind, c["name"]))
         check(got["max_line"] == "2KiB", "%s: App Platform forwards 2 KiB lines: %r"
               % (c["name"], got["max_line"]))
         rows, usable = budget(DEFAULT_CONFIG, full)
@@ -772,6 +804,9 @@ def test_compose():
                   % name)
         # the mounted config, with exactly the variables compose sets
         got, full = check_as_deployed(host_config, env, role=role, what="compose " + name)
+        check_app_urls(host_config, full, role, {"127.0.0.1:8080"} if role is None else
+                       {"api:%s" % services["api"]["ports"][0].split(":")[1]},
+                       "compose " + name)
         check(got["health_port"] == 9090 and (role is None or role in got["roles"]), repr(got))
         if name in ("app", "api"):
             ports = [p.split(":") for p in svc.get("ports", [])]
@@ -801,7 +836,7 @@ def container_env(container, configmaps):
         name = src.get("configMapRef", {}).get("name")
         check(name in configmaps, "envFrom names ConfigMap %r, not in the manifest" % name)
         env.update({k: str(v) for k, v in configmaps[name].items()})
-    secrets = {"url": PG_URL, "redis-url": REDIS_TLS}
+    secrets = {"url": PG_URL, "redis-url": REDIS_TLS, "job-secret": "whsec_test"}
     for e in container.get("env", []):
         if "value" in e:
             env[e["name"]] = str(e["value"])
@@ -848,7 +883,12 @@ def check_k8s(path, shape):
         role = args[1] if args[:1] == ["--role"] and len(args) == 2 else None
         check(not args or role, "%s: args %r" % (name, args))
         env = container_env(c, configmaps)
-        got, _ = check_as_deployed(DEFAULT_CONFIG, env, role=role, what=name)
+        got, full = check_as_deployed(DEFAULT_CONFIG, env, role=role, what=name)
+        svc_hosts = {"%s:%s" % (d["metadata"]["name"], p["port"]) for d in docs
+                     if d["kind"] == "Service" for p in d["spec"]["ports"]}
+        check_app_urls(DEFAULT_CONFIG, full, role,
+                       {"127.0.0.1:%s" % env.get("PORT", 8080)} if role is None else svc_hosts,
+                       name)
         if w["kind"] == "Deployment":
             for probe, path_ in (("livenessProbe", "/livez"), ("readinessProbe", "/readyz")):
                 check(c.get(probe, {}).get("httpGet", {}).get("path") == path_,
@@ -1112,6 +1152,38 @@ def test_node_dockerfile():
     check(sorted(plan["roles"]) == ["api", "worker"], "examples/node-app: roles api, worker")
     code, out, err = roster_check(path, env_without([]), "worker")
     check(code == 0, "examples/node-app: roster check --role worker: %s" % err)
+    check(any(a.split()[:2] == ["roster.yaml", "roster.builtin.yaml"] for a in copies),
+          "roster.builtin.yaml is copied beside roster.yaml")
+
+
+def test_node_app_builtin_variant():
+    """examples/node-app/roster.builtin.yaml: the Node api, and roster's built-in worker (http
+    handlers into the api, signed) and scheduler in place of Node ones."""
+    path = os.path.join(NODE_APP, "roster.builtin.yaml")
+    deployed = {"PORT": "8080", "REDIS_URL": REDIS_PLAIN, "JOB_SECRET": "whsec_test"}
+    plan, full = check_as_deployed(path, deployed, what="examples/node-app/roster.builtin.yaml")
+    check(plan["roles"] == {"api": "service", "worker": "service", "scheduler": "service"},
+          "roles api, worker, scheduler: %r" % plan["roles"])
+    code, out, err = roster_check(path, full)
+    for line in ("    builtin: worker (", "    builtin: scheduler (", "signed timeout",
+                 "enqueue default report"):
+        check(line in out, "roster check shows %r:\n%s" % (line, out))
+    check(not re.search(r"^  \S+ \(service\)\n    command: node dist/worker\.js", out, re.M),
+          "no Node worker in the variant")
+    check_app_urls(path, full, None, {"127.0.0.1:8080"}, "roster.builtin.yaml")
+    for role in ("api", "worker", "scheduler"):
+        checked_plan(path, full, role=role)
+    # the signing secret and Redis are required, each named when missing
+    for var in ("JOB_SECRET", "REDIS_URL"):
+        env = env_without({var})
+        env.update({k: v for k, v in deployed.items() if k != var})
+        code, out, err = roster_check(path, env)
+        check(code == 2 and var in err, "without %s: exit %d %s" % (var, code, err))
+    # the api verifies what the worker signs: the verifier follows the README's scheme
+    api = open(os.path.join(NODE_APP, "src", "api.ts")).read()
+    for what in ('createHmac("sha256", secret)', "timingSafeEqual", "roster-signature",
+                 "/internal\\/jobs\\/"):
+        check(what in api, "src/api.ts: %s" % what)
 
 
 # ---- scripts/runtime-deps.sh -----------------------------------------------------------------

@@ -298,7 +298,7 @@ static void test_enqueue(void)
         "          queue: mail\n"
         "          type: digest.daily\n"
         "          payload: {to: \"${WHO}\", n: 12345678901234567890, ok: true, none: ~, "
-        "list: [1, two, '3'], s: \"false\"}\n"
+        "list: [1, two, '3'], s: \"false\", period: 1m, v: 2e3x}\n"
         "      b: {cron: '@daily', enqueue: {queue: q, type: t, payload: '{\"x\": [1, 2]}'}}\n"
         "      c: {cron: '@daily', enqueue: {queue: q, type: t}}\n";
     struct roster_config cfg;
@@ -312,7 +312,7 @@ static void test_enqueue(void)
         CHECK_STR(a->type, "digest.daily");
         CHECK_STR(a->payload, "{\"to\":\"ops@example.com\",\"n\":12345678901234567890,"
                               "\"ok\":true,\"none\":null,\"list\":[1,\"two\",\"3\"],"
-                              "\"s\":\"false\"}");
+                              "\"s\":\"false\",\"period\":\"1m\",\"v\":\"2e3x\"}");
         CHECK_INT(a->pos.line, 9);
         CHECK_STR(b->payload, "{\"x\": [1, 2]}");
         CHECK(c->payload == NULL); /* none: the job store's null */
