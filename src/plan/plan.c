@@ -571,6 +571,12 @@ static void build_env(struct plan *p, struct plan_role *pr, const struct plan_op
     envmap_merge(&pr->env, &p->cfg.env);
     envmap_merge(&pr->env, &r->env);
     envmap_unset(&pr->env, "PORT");
+    /* A builtin role reads this config again in its own process: ${PORT} there must be what it
+     * was here (roster's own PORT, which roles do not inherit; the platform's port on App
+     * Platform), not the copy's port or nothing. */
+    const char *own_port = opts->env ? envmap_get(opts->env, "PORT") : NULL;
+    if (r->builtin != BUILTIN_NONE && own_port)
+        envmap_set(&pr->env, ROSTER_CONFIG_PORT_VAR, own_port);
     envmap_set(&pr->env, "ROSTER_APP", p->cfg.app);
     envmap_set(&pr->env, "ROSTER_ROLE", r->name);
     if (p->redis_url) envmap_set(&pr->env, "REDIS_URL", p->redis_url);
