@@ -623,6 +623,9 @@ static void role_done(struct walk *w)
     if (r->builtin != BUILTIN_SCHEDULER && walk_seen(w, "schedules"))
         err_at(w->L, walk_seen(w, "schedules"),
                "role '%s': schedules: is for a role with builtin: scheduler", r->name);
+    if (r->builtin == BUILTIN_NONE && walk_seen(w, "history"))
+        err_at(w->L, walk_seen(w, "history"),
+               "role '%s': history: is for a builtin role (builtin: scheduler)", r->name);
     if (r->lock_postgres && r->kind != ROLE_ONESHOT)
         diags_add(w->L->d, r->pos, "role '%s': lock: postgres is for oneshot roles (kind: oneshot)",
                   r->name);
@@ -1029,6 +1032,12 @@ static const struct key_def give_up_keys[] = {
 };
 static const struct key_table give_up_table = {KEYS("give_up", give_up_keys)};
 
+/* history: of a builtin role (the scheduler's runs in Postgres); at least a minute */
+static const struct key_def history_keys[] = {
+    {KEY("keep", key_duration, ROLE(history_keep_ms)), .what = "history.keep", .min = 60000},
+};
+static const struct key_table history_table = {KEYS("history", history_keys)};
+
 static const struct key_def stop_keys[] = {
     {KEY("signal", key_signal, ROLE(stop_signal)), .what = "stop.signal"},
     {KEY("timeout", key_duration, ROLE(stop_timeout_ms)), .what = "stop.timeout"},
@@ -1277,6 +1286,7 @@ static const struct key_def role_keys[] = {
     {KEY("hide", key_bool, ROLE(look_hidden))},
     {KEY("builtin", key_choice, ROLE(builtin)), .choices = &builtins},
     {KEY("schedules", key_schedules, 0), .table = &schedule_table},
+    {KEY("history", key_section, 0), .table = &history_table},
 };
 static const struct key_table role_table = {KEYS("a role", role_keys), .extensions = true,
                                             .done = role_done};

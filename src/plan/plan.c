@@ -980,6 +980,24 @@ static void print_output(FILE *out, const struct roster_config *c, const envmap 
     }
 }
 
+/* Where a builtin role keeps its run history: Postgres on one connection of its share, or
+ * memory only (roles/schedreport.c decides the same from the copy's environment). */
+static void print_history(FILE *out, const struct plan *p, const struct plan_role *pr)
+{
+    char keep[32];
+    units_format_duration(pr->cfg->history_keep_ms ? pr->cfg->history_keep_ms
+                                                   : CONFIG_HISTORY_KEEP_DEFAULT_MS,
+                          keep, sizeof keep);
+    if (!p->cfg.pg.enabled)
+        fprintf(out, "    history: the last runs in memory (no postgres: configured)\n");
+    else if (p->budget_known && pr->pool_size <= 0)
+        fprintf(out, "    history: the last runs in memory: its Postgres share is 0 connections\n");
+    else
+        fprintf(out, "    history: roster_schedule_runs in Postgres, kept %s, on 1 connection of "
+                     "its share\n",
+                keep);
+}
+
 /* A scheduler role's schedules: when, in which zone, and the action, secrets masked. */
 static void print_schedules(FILE *out, const struct role_config *r, const envmap *secrets)
 {
@@ -1075,6 +1093,7 @@ void plan_print(const struct plan *p, FILE *out)
             fprintf(out, ")%s\n", pr->selected ? "" : " [not selected]");
             if (r->builtin != BUILTIN_NONE) {
                 print_schedules(out, r, &secrets);
+                print_history(out, p, pr);
             } else {
                 fprintf(out, "    command:");
                 for (size_t a = 0; a < pr->argv.n; a++) {

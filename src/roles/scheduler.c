@@ -19,6 +19,7 @@
 #include "base/util.h"
 #include "checks/curlm.h"
 #include "log/linebuf.h"
+#include "roles/schedreport.h"
 #include "sched/cron.h"
 #include "sched/tz.h"
 
@@ -93,6 +94,7 @@ struct sched {
     size_t njobs;
     struct run *runs; /* running */
     struct curlm *curl;
+    struct schedreport *report; /* state, metrics and history (schedreport.h) */
     uv_signal_t sigterm, sigint;
     bool stopping;
 };
@@ -141,11 +143,48 @@ static void run_free(uv_handle_t *h)
     if (s->stopping && !s->runs) uv_stop(s->loop);
 }
 
+/* Tells schedreport how a run ended (outcome, exit code or HTTP status, duration). */
+static void report_run(struct run *r, double secs)
+{
+    struct job *j = r->job;
+    struct sched_run_report rep = {.schedule = j->cfg->name,
+                                   .scheduled_at = r->scheduled_at,
+                                   .finished = (double)wall_ms() / 1000.0,
+                                   .exit_code = -1};
+    rep.started = rep.finished - secs;
+    char detail[200];
+    if (r->stopped) {
+        rep.outcome = SCHED_STOPPED;
+        snprintf(detail, sizeof detail, "roster stopped it");
+    } else if (r->timed_out) {
+        rep.outcome = SCHED_TIMEOUT;
+        snprintf(detail, sizeof detail, "timed out after %.3fs", secs);
+    } else if (j->cfg->http && r->http_status > 0) {
+        rep.http_status = (int)r->http_status;
+        rep.outcome = r->http_status >= 200 && r->http_status <= 299 ? SCHED_OK : SCHED_FAILED;
+        snprintf(detail, sizeof detail, "HTTP %ld", r->http_status);
+    } else if (j->cfg->http) {
+        rep.outcome = SCHED_ERROR;
+        snprintf(detail, sizeof detail, "%s", r->http_err[0] ? r->http_err : "request failed");
+    } else if (r->term_signal) {
+        rep.outcome = SCHED_FAILED;
+        snprintf(detail, sizeof detail, "killed by signal %d", r->term_signal);
+    } else {
+        rep.exit_code = (int)r->exit_status;
+        rep.outcome = r->exit_status == 0 ? SCHED_OK : r->pid > 0 ? SCHED_FAILED : SCHED_ERROR;
+        snprintf(detail, sizeof detail, r->pid > 0 ? "exit %lld" : "cannot run it (exit %lld)",
+                 (long long)r->exit_status);
+    }
+    rep.detail = detail;
+    schedreport_run(j->s->report, &rep);
+}
+
 /* Logs how a run ended; then the run's last handle is closed and it is freed. */
 static void run_done(struct run *r)
 {
     struct job *j = r->job;
     double secs = (double)(mono_ms() - r->started_ms) / 1000.0;
+    report_run(r, secs);
     const char *what = j->cfg->http ? "the request was aborted" : "the command's group was killed";
     if (r->timed_out)
         logf_(j, "failed: timed out after %.3fs (%s)", secs, what);
@@ -288,7 +327,8 @@ static void run_command(struct run *r, const char *at_iso)
     strvec argv = {0}, env = {0};
     command_argv(j->cfg, &argv);
     for (char **e = s->environ_; e && *e; e++)
-        if (strncmp(*e, "ROSTER_SCHEDULE=", 16) && strncmp(*e, "ROSTER_SCHEDULED_AT=", 20))
+        if (strncmp(*e, "ROSTER_SCHEDULE=", 16) && strncmp(*e, "ROSTER_SCHEDULED_AT=", 20) &&
+            strncmp(*e, "ROSTER_STATUS_FD=", 17)) /* the channel is the scheduler's alone */
             strvec_pushdup(&env, *e);
     strvec_push(&env, xasprintf("ROSTER_SCHEDULE=%s", j->cfg->name));
     strvec_push(&env, xasprintf("ROSTER_SCHEDULED_AT=%s", at_iso));
@@ -380,6 +420,7 @@ static void start_run(struct job *j, int64_t at)
     cron_format_time(&j->tz, at, iso, sizeof iso);
     if (j->running && (j->cfg->overlap == OVERLAP_SKIP || j->running >= SCHED_MAX_RUNS)) {
         j->skipped++;
+        schedreport_skipped(s->report, j->cfg->name, "overlap");
         logf_(j, "skipped the run of %s: %s (%llu skipped)", iso,
               j->cfg->overlap == OVERLAP_SKIP ? "the previous run is still going"
                                               : "too many runs are still going",
@@ -408,6 +449,9 @@ static void start_run(struct job *j, int64_t at)
 /* Arms j's timer for its due time, waking at least every SCHED_MAX_SLEEP_MS. */
 static void arm(struct job *j)
 {
+    char iso[40];
+    cron_format_time(&j->tz, j->due, iso, sizeof iso);
+    schedreport_next(j->s->report, j->cfg->name, iso); /* at least once a minute */
     int64_t left = j->due * 1000 - wall_ms();
     if (left < 0) left = 0;
     if (left > SCHED_MAX_SLEEP_MS) left = SCHED_MAX_SLEEP_MS;
@@ -521,6 +565,7 @@ int scheduler_main(const struct roster_config *cfg, const char *role, char **env
         s.sigterm.data = s.sigint.data = &s;
         uv_signal_start(&s.sigterm, on_signal, SIGTERM);
         uv_signal_start(&s.sigint, on_signal, SIGINT);
+        s.report = schedreport_new(&loop, cfg, rc, environ_);
         int64_t now_s = wall_ms() / 1000;
         for (size_t i = 0; i < s.njobs; i++) {
             struct job *j = &s.jobs[i];
@@ -533,6 +578,7 @@ int scheduler_main(const struct roster_config *cfg, const char *role, char **env
         uv_run(&loop, UV_RUN_DEFAULT);
     }
     if (s.curl) curlm_close(s.curl);
+    schedreport_close(s.report);
     uv_walk(&loop, close_walk, NULL);
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_loop_close(&loop);

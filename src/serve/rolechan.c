@@ -336,6 +336,8 @@ static void num(sbuf *out, double v)
         sbuf_puts(out, v > 0 ? "+Inf" : "-Inf");
     else if (v == floor(v) && fabs(v) < 1e15)
         sbuf_printf(out, "%.0f", v);
+    else if (fabs(v) >= 1e6) /* a Unix time keeps its milliseconds */
+        sbuf_printf(out, "%.3f", v);
     else
         sbuf_printf(out, "%.9g", v);
 }
