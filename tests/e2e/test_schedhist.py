@@ -1,0 +1,263 @@
+"""What the built-in scheduler tells of its runs (issue 12): scheduler:<name> in /health (warn
+after a failed run, ok after a good one), the roster_schedule_* families in /metrics, `roster
+schedules` with the last runs while a roster runs and the config's listing when none does, all
+through the status channel from the scheduler's process to roster; and, with postgres:, each run
+a row of roster_schedule_runs (outcome, exit code, HTTP status, duration), old rows deleted per
+history.keep, and Postgres going away without holding a run up (said once)."""
+import datetime as dt
+import http.server
+import json
+import os
+import re
+import threading
+import time
+
+from harness import Roster, check, free_port, http_get, run, run_roster, wait_for
+
+
+def health(port):
+    status, body, _ = http_get("http://127.0.0.1:%d/health" % port)
+    return status, json.loads(body)
+
+
+def schedule_check(port, name):
+    """The one scheduler:<name> object of /health, or None (also while the server starts)."""
+    try:
+        _, doc = health(port)
+    except OSError:
+        return None
+    arr = doc["checks"].get("scheduler:" + name)
+    return arr[0] if arr else None
+
+
+def metric(port, name, **labels):
+    """The value of one sample of /metrics (labels a subset of its own), or None."""
+    _, body, _ = http_get("http://127.0.0.1:%d/metrics" % port)
+    for line in body.splitlines():
+        m = re.match(r"^([a-z_]+)(?:\{(.*)\})? (\S+)$", line)
+        if not m or m.group(1) != name:
+            continue
+        have = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', m.group(2) or ""))
+        if all(have.get(k) == v for k, v in labels.items()):
+            return float(m.group(3))
+    return None
+
+
+def test_health_metrics_and_schedules():
+    port = free_port()
+    cfg = """app: sh
+health:
+  listen: 127.0.0.1:%d
+control:
+  socket: @DIR@/ctl.sock
+roles:
+  scheduler:
+    builtin: scheduler
+    schedules:
+      flip: {cron: "@every 1s", command: "test -e @DIR@/fixed"}
+      slow: {cron: "@every 1s", command: "sleep 2.5"}
+""" % port
+    r = Roster(cfg, json_logs=False)
+    with r:
+        # a failed run turns the schedule to warn, and with it the whole document
+        c = wait_for(lambda: (lambda c: c if c and c.get("lastRun") else None)(
+            schedule_check(port, "flip")), 30, "flip's first run in /health")
+        check(c["status"] == "warn" and c["componentType"] == "schedule", c)
+        check(c["componentId"] == "scheduler", c)
+        check(c["lastRun"]["outcome"] == "failed" and c["lastRun"]["exitCode"] == 1, c)
+        check("the last run failed: exit 1" == c["output"], c)
+        check(c["cron"] == "@every 1s", c)
+        nf = dt.datetime.fromisoformat(c["nextFire"])
+        check(nf.utcoffset() is not None, c)
+        check(abs(nf.timestamp() - dt.datetime.now(dt.timezone.utc).timestamp()) < 120, c)
+        fin = dt.datetime.fromisoformat(c["lastRun"]["finishedAt"].replace("Z", "+00:00"))
+        check(fin >= dt.datetime.fromisoformat(
+            c["lastRun"]["startedAt"].replace("Z", "+00:00")), c)
+        status, doc = health(port)
+        check(status == 200 and doc["status"] == "warn", doc)
+        # a good run turns it back to pass
+        open(os.path.join(r.dir, "fixed"), "w").close()
+        c = wait_for(lambda: (lambda c: c if c and c["status"] == "pass" else None)(
+            schedule_check(port, "flip")), 30, "flip back to pass after a good run")
+        check(c["lastRun"]["outcome"] == "ok" and c["lastRun"]["exitCode"] == 0, c)
+        check("output" not in c, c)
+        wait_for(lambda: health(port)[1]["status"] == "pass", 10, "the document back to pass")
+
+        # /metrics: runs by outcome, skipped by reason, last success, the duration histogram
+        wait_for(lambda: (metric(port, "roster_schedule_skipped_total", schedule="slow",
+                                 reason="overlap") or 0) >= 1, 30, "an overlap skip counted")
+        failed = metric(port, "roster_schedule_runs_total", role="scheduler", instance="0",
+                        schedule="flip", outcome="failed")
+        ok = metric(port, "roster_schedule_runs_total", schedule="flip", outcome="ok")
+        check(failed and failed >= 1 and ok and ok >= 1, (failed, ok))
+        last = metric(port, "roster_schedule_last_success_timestamp_seconds", schedule="flip")
+        check(last and abs(last - dt.datetime.now().timestamp()) < 60, last)
+        count = metric(port, "roster_schedule_run_duration_seconds_count", schedule="flip")
+        inf = metric(port, "roster_schedule_run_duration_seconds_bucket", schedule="flip",
+                     le="+Inf")
+        check(count is not None and count >= failed + ok and inf == count, (count, inf))
+        wait_for(lambda: metric(port, "roster_schedule_run_duration_seconds_bucket",
+                                schedule="slow", le="1") is not None, 30, "slow's first run")
+        check(metric(port, "roster_schedule_run_duration_seconds_bucket", schedule="slow",
+                     le="1") == 0, "a 2.5 s run is not under 1 s")
+        check(metric(port, "roster_schedule_run_duration_seconds_bucket", schedule="slow",
+                     le="5") >= 1, "a 2.5 s run is under 5 s")
+
+        # roster schedules: the last runs from the running roster
+        code, out, err = run_roster(["schedules", "-c", r.config_path, "--count", "3"])
+        check(code == 0, err)
+        check(re.search(r"^scheduler/flip: \"@every 1s\"", out, re.M), out)
+        check(re.search(r"^  last runs \(scheduler\), newest first:\n    \S+Z  ok +exit 0 in "
+                        r"\d+ms$", out, re.M), out)
+        check(re.search(r"^    \S+Z  failed +exit 1 in \d+ms$", out, re.M), out)
+        check("no roster is running" not in out, out)
+        check(r.stop() == 0, r.tail())
+        # no roster runs now: the config's listing, and a line saying why no runs are shown
+        code, out, err = run_roster(["schedules", "-c", r.config_path])
+        check(code == 0 and "last runs (" not in out, out + err)
+        check(out.endswith("(no roster is running for this config: the last runs are not "
+                           "shown)\n"), out)
+        check(re.search(r"^scheduler/slow: ", out, re.M), out)
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        code = 200 if self.path == "/ok" else 503
+        self.send_response(code)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *a):
+        pass
+
+
+ROWS = ("SELECT schedule, outcome, coalesce(exit_code::text, '-'), "
+        "coalesce(http_status::text, '-'), duration_ms, host, extract(epoch from scheduled_at), "
+        "extract(epoch from started), extract(epoch from finished) FROM roster_schedule_runs "
+        "ORDER BY id")
+
+
+def rows(pg):
+    code, out = pg.psql(ROWS, check=False)
+    if code != 0:
+        return []
+    res = []
+    for line in out.splitlines():
+        f = line.split("|")
+        res.append({"schedule": f[0], "outcome": f[1], "exit": f[2], "http": f[3],
+                    "ms": int(f[4]), "host": f[5], "at": float(f[6]), "started": float(f[7]),
+                    "finished": float(f[8])})
+    return res
+
+
+def history_config(pg, extra=""):
+    return """app: hist
+postgres:
+  url: "%s"
+roles:
+  scheduler:
+    builtin: scheduler
+    history: {keep: 30d}
+    schedules:
+%s""" % (pg.url, extra)
+
+
+def test_history_rows_and_retention():
+    from services import Postgres
+    pg = Postgres()
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    hp = srv.server_address[1]
+    # old rows first: one of this role's schedules past history.keep, one of a schedule this
+    # role does not have (another scheduler's, kept for its own setting), one recent
+    pg.psql("CREATE TABLE roster_schedule_runs (id bigserial PRIMARY KEY, schedule text NOT "
+            "NULL, scheduled_at timestamptz NOT NULL, started timestamptz NOT NULL, finished "
+            "timestamptz NOT NULL, outcome text NOT NULL, exit_code int, http_status int, host "
+            "text NOT NULL, duration_ms bigint NOT NULL)")
+    for sched, days in (("ok", 40), ("elsewhere", 40), ("ok", 29)):
+        pg.psql("INSERT INTO roster_schedule_runs (schedule, scheduled_at, started, finished, "
+                "outcome, exit_code, host, duration_ms) VALUES ('%s', now() - interval '%d days', "
+                "now() - interval '%d days', now() - interval '%d days', 'ok', 0, 'old', 5)"
+                % (sched, days, days, days))
+    extra = ("      ok: {cron: \"@every 1s\", command: \"true\"}\n"
+             "      fail: {cron: \"@every 1s\", command: \"sh -c 'exit 4'\"}\n"
+             "      slow: {cron: \"@every 2s\", timeout: 1s, command: \"sleep 5\"}\n"
+             "      web: {cron: \"@every 1s\", http: \"GET http://127.0.0.1:%d/ok\"}\n"
+             "      web503: {cron: \"@every 1s\", http: \"GET http://127.0.0.1:%d/no\"}\n"
+             "  memsched:\n    builtin: scheduler\n    postgres: false\n    schedules:\n"
+             "      mem: {cron: \"@every 1s\", command: \"true\"}\n" % (hp, hp))
+    try:
+        r = Roster(history_config(pg, extra), json_logs=False)
+        with r:
+            r.wait_line(r"^scheduler \| history: each run is a row of roster_schedule_runs in "
+                        r"Postgres, kept 720h$", timeout=30)
+            r.wait_line(r"^memsched +\| history: this role's Postgres share is 0 connections: the "
+                        r"last runs are kept in memory only$", timeout=30)
+
+            def all_kinds():
+                got = rows(pg)
+                mine = [x for x in got if x["host"] != "old"]
+                have = {x["schedule"] for x in mine}
+                return got if {"ok", "fail", "slow", "web", "web503"} <= have else None
+            got = wait_for(all_kinds, 60, "a row of every schedule")
+            r.stop()
+        # retention: the 40-day-old row of this role's schedule is gone; the others stay
+        old = [x for x in got if x["host"] == "old"]
+        check(sorted(x["schedule"] for x in old) == ["elsewhere", "ok"], old)
+        check(all(x["finished"] > time.time() - 30 * 86400 for x in old if x["schedule"] == "ok"),
+              old)
+        mine = [x for x in got if x["host"] != "old"]
+        check(all(x["schedule"] != "mem" for x in mine), "memsched keeps no history")
+        host = os.uname().nodename
+        for x in mine:
+            check(x["host"] == host, x)
+            check(x["at"] == int(x["at"]), x)
+            check(x["at"] - 0.5 <= x["started"] <= x["finished"], x)
+            check(abs((x["finished"] - x["started"]) * 1000 - x["ms"]) <= 2, x)
+        by = {}
+        for x in mine:
+            by.setdefault(x["schedule"], x)
+        check(by["ok"]["outcome"] == "ok" and by["ok"]["exit"] == "0" and by["ok"]["http"] == "-",
+              by["ok"])
+        check(by["fail"]["outcome"] == "failed" and by["fail"]["exit"] == "4", by["fail"])
+        s = by["slow"]
+        check(s["outcome"] == "timeout" and s["exit"] == "-" and 900 <= s["ms"] < 4500, s)
+        check(by["web"]["outcome"] == "ok" and by["web"]["http"] == "200" and
+              by["web"]["exit"] == "-", by["web"])
+        check(by["web503"]["outcome"] == "failed" and by["web503"]["http"] == "503",
+              by["web503"])
+    finally:
+        srv.shutdown()
+        pg.cleanup()
+
+
+def test_postgres_down_mid_run():
+    from services import Postgres
+    pg = Postgres()
+    try:
+        r = Roster(history_config(pg, "      tick: {cron: \"@every 1s\", command: \"true\"}\n"),
+                   json_logs=False)
+        with r:
+            wait_for(lambda: len(rows(pg)) >= 2, 60, "rows while Postgres is up")
+            pg.stop()
+            r.wait_line(r"^scheduler \| history: Postgres is unreachable \(.*\); runs go on, up "
+                        r"to 256 rows wait for it and more are dropped$", timeout=30)
+            n0 = len([l for l in r.output() if re.match(r"^scheduler \| tick: finished ok", l)])
+            # runs go on; libpq's attempts meanwhile (backoff from 100 ms) are not said again
+            wait_for(lambda: len([l for l in r.output()
+                                  if re.match(r"^scheduler \| tick: finished ok", l)]) >= n0 + 6,
+                     60, "six more runs while Postgres is down")
+            said = [l for l in r.output() if "history: Postgres is unreachable" in l]
+            check(len(said) == 1, said)
+            pg.start()
+            r.wait_line(r"^scheduler \| history: Postgres is reachable again; 0 rows dropped "
+                        r"meanwhile$", timeout=60)
+            # the runs of the outage were kept and written once it came back
+            wait_for(lambda: len(rows(pg)) >= 2 + 6, 30, "the outage's rows written")
+            check(r.stop() == 0, r.tail())
+    finally:
+        pg.cleanup()
+
+
+if __name__ == "__main__":
+    run(globals())
