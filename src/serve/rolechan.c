@@ -530,8 +530,17 @@ static void on_release(void *ud, struct instance *in)
     inst_set_ctx(in, rc->slot, NULL);
 }
 
+/* The loop is done: every channel still open closes (release is not called for them). */
+static void on_stop(void *ud, struct sup *s)
+{
+    struct inst_iter it = {.s = s};
+    for (struct instance *in; (in = sup_next_instance(&it));)
+        on_release(ud, in);
+}
+
 static const struct sup_observer rolechan_observer = {
     .name = "rolechan",
+    .stop = on_stop,
     .env = on_env,
     .child_fd = on_child_fd,
     .spawned = on_spawned,

@@ -12,7 +12,14 @@ import re
 import threading
 import time
 
-from harness import Roster, check, free_port, http_get, run, run_roster, wait_for
+from harness import (SANITIZER, Roster, check, free_port, http_get, run, run_roster,
+                     wait_for)
+
+
+def no_sanitizer_reports(r):
+    """The scheduler's own process writes its sanitizer reports into roster's output."""
+    bad = [l for l in r.output() if SANITIZER.search(l)]
+    check(not bad, "\n".join(r.output()[-60:]))
 
 
 def health(port):
@@ -112,6 +119,7 @@ roles:
         check(re.search(r"^    \S+Z  failed +exit 1 in \d+ms$", out, re.M), out)
         check("no roster is running" not in out, out)
         check(r.stop() == 0, r.tail())
+        no_sanitizer_reports(r)
         # no roster runs now: the config's listing, and a line saying why no runs are shown
         code, out, err = run_roster(["schedules", "-c", r.config_path])
         check(code == 0 and "last runs (" not in out, out + err)
@@ -201,6 +209,7 @@ def test_history_rows_and_retention():
                 return got if {"ok", "fail", "slow", "web", "web503"} <= have else None
             got = wait_for(all_kinds, 60, "a row of every schedule")
             r.stop()
+            no_sanitizer_reports(r)
         # retention: the 40-day-old row of this role's schedule is gone; the others stay
         old = [x for x in got if x["host"] == "old"]
         check(sorted(x["schedule"] for x in old) == ["elsewhere", "ok"], old)
@@ -255,6 +264,7 @@ def test_postgres_down_mid_run():
             # the runs of the outage were kept and written once it came back
             wait_for(lambda: len(rows(pg)) >= 2 + 6, 30, "the outage's rows written")
             check(r.stop() == 0, r.tail())
+            no_sanitizer_reports(r)
     finally:
         pg.cleanup()
 
