@@ -990,7 +990,7 @@ static void print_history(FILE *out, const struct plan *p, const struct plan_rol
                           keep, sizeof keep);
     if (!p->cfg.pg.enabled)
         fprintf(out, "    history: the last runs in memory (no postgres: configured)\n");
-    else if (p->budget_known && pr->pool_size <= 0)
+    else if (pr->cfg->pg.mode == PGROLE_OFF || (p->budget_known && pr->pool_size <= 0))
         fprintf(out, "    history: the last runs in memory: its Postgres share is 0 connections\n");
     else
         fprintf(out, "    history: roster_schedule_runs in Postgres, kept %s, on 1 connection of "

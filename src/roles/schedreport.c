@@ -53,6 +53,7 @@ struct schedreport {
     uv_loop_t *loop;
     const struct role_config *rc;
     struct rstatus ch;
+    uint64_t dropped_told; /* the channel's drops last reported */
     struct sched_stats *st;
     size_t n;
     char host[256];
@@ -293,6 +294,12 @@ void schedreport_run(struct schedreport *r, const struct sched_run_report *run)
                       "How long the schedule's runs took.", labels1("schedule", name), dur_le,
                       s->buckets, NBUCKETS, s->dur_sum, s->dur_count);
     history_row(r, run);
+    /* messages that did not fit are counted, and the count itself goes once there is room */
+    if (r->ch.dropped > r->dropped_told &&
+        rstatus_metric(&r->ch, "roster_schedule_status_dropped_total", "counter",
+                       "The scheduler's status messages dropped: roster was slow to read them.",
+                       NULL, (double)r->ch.dropped) == 0)
+        r->dropped_told = r->ch.dropped;
 }
 
 void schedreport_skipped(struct schedreport *r, const char *schedule, const char *reason)

@@ -57,7 +57,8 @@ static bool family_reserved(const char *f)
 {
     static const char *const own[] = {"roster_role_",  "roster_log_",        "roster_postgres_",
                                       "roster_redis_", "roster_info",        "roster_start_time",
-                                      "roster_reloads", "roster_orphans",    "roster_stdout"};
+                                      "roster_reloads", "roster_orphans",    "roster_stdout",
+                                      "roster_status_messages"};
     for (size_t i = 0; i < ARRAY_SIZE(own); i++)
         if (!strncmp(f, own[i], strlen(own[i]))) return true;
     return strncmp(f, "roster_", 7) != 0;
@@ -619,6 +620,8 @@ struct metrics_ctx {
     sbuf *out;
     strvec families;
     const char *family; /* rendering this one; NULL: collecting */
+    int counts;         /* 1, 2: the channel's own counts instead */
+    bool any;           /* some copy has a channel */
 };
 
 static void metrics_one(void *ud, const struct instance *in)
@@ -626,6 +629,12 @@ static void metrics_one(void *ud, const struct instance *in)
     struct metrics_ctx *m = ud;
     const struct rolechan_state *st = rolechan_of(m->rc, in);
     if (!st) return;
+    if (m->counts) {
+        sbuf_printf(m->out, "roster_status_messages%s_total{role=\"%s\",instance=\"%d\"} %llu\n",
+                    m->counts == 1 ? "" : "_ignored", role_cfg(in->role)->name, in->index,
+                    (unsigned long long)(m->counts == 1 ? st->messages : st->bad));
+        return;
+    }
     if (m->family) {
         char extra[160];
         snprintf(extra, sizeof extra, "role=\"%s\",instance=\"%d\"", role_cfg(in->role)->name,
@@ -633,6 +642,7 @@ static void metrics_one(void *ud, const struct instance *in)
         rolechan_series_render(st, m->family, extra, m->out);
         return;
     }
+    m->any = true;
     for (size_t i = 0; i < st->nseries; i++) {
         bool seen = false;
         for (size_t k = 0; k < m->families.n && !seen; k++)
@@ -669,6 +679,16 @@ void rolechan_metrics(const struct rolechan *rc, const struct sup *s, sbuf *out)
         status_each(s, metrics_one, &m);
     }
     strvec_free(&m.families);
+    if (!m.any) return;
+    metrics_family(out, "roster_status_messages_total", "counter",
+                   "Status channel messages roster took from the copy of a builtin role.");
+    m.counts = 1;
+    status_each(s, metrics_one, &m);
+    metrics_family(out, "roster_status_messages_ignored_total", "counter",
+                   "Status channel messages roster ignored (not understood, too big, past a "
+                   "limit); the first is said in its log.");
+    m.counts = 2;
+    status_each(s, metrics_one, &m);
 }
 
 struct json_ctx {

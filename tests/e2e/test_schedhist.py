@@ -9,6 +9,7 @@ import http.server
 import json
 import os
 import re
+import subprocess
 import threading
 import time
 
@@ -110,6 +111,16 @@ roles:
         check(metric(port, "roster_schedule_run_duration_seconds_bucket", schedule="slow",
                      le="5") >= 1, "a 2.5 s run is under 5 s")
 
+        # the channel's own counts, and the whole text through promtool
+        check((metric(port, "roster_status_messages_total", role="scheduler") or 0) >= 5,
+              "messages counted")
+        check(metric(port, "roster_status_messages_ignored_total", role="scheduler") == 0,
+              "none ignored")
+        _, body, _ = http_get("http://127.0.0.1:%d/metrics" % port)
+        p = subprocess.run(["promtool", "check", "metrics"], input=body, capture_output=True,
+                           text=True)
+        check(p.returncode == 0, p.stdout + p.stderr + body)
+
         # roster schedules: the last runs from the running roster
         code, out, err = run_roster(["schedules", "-c", r.config_path, "--count", "3"])
         check(code == 0, err)
@@ -196,6 +207,12 @@ def test_history_rows_and_retention():
              "      mem: {cron: \"@every 1s\", command: \"true\"}\n" % (hp, hp))
     try:
         r = Roster(history_config(pg, extra), json_logs=False)
+        code, out, err = run_roster(["check", "-c", r.config_path])
+        check(code == 0, out + err)
+        check("    history: roster_schedule_runs in Postgres, kept 720h, on 1 connection of its "
+              "share\n" in out, out)
+        check("    history: the last runs in memory: its Postgres share is 0 connections\n" in out,
+              out)
         with r:
             r.wait_line(r"^scheduler \| history: each run is a row of roster_schedule_runs in "
                         r"Postgres, kept 720h$", timeout=30)
