@@ -286,5 +286,65 @@ def test_postgres_down_mid_run():
         pg.cleanup()
 
 
+def steal_channel(pid):
+    """A copy of the scheduler process's fd 3 (pidfd_getfd, Linux 5.6+), or None where the
+    kernel or its ptrace rules do not allow it."""
+    import ctypes
+    import socket
+    try:
+        pidfd = os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        return None
+    libc = ctypes.CDLL(None, use_errno=True)
+    fd = libc.syscall(438, pidfd, 3, 0)  # SYS_pidfd_getfd, the same number on every arch
+    os.close(pidfd)
+    if fd < 0:
+        return None
+    return socket.socket(fileno=fd)
+
+
+def test_channel_garbage_said_once():
+    port = free_port()
+    cfg = """app: ch
+health:
+  listen: 127.0.0.1:%d
+roles:
+  scheduler:
+    builtin: scheduler
+    schedules:
+      tick: {cron: "@every 1s", command: "true"}
+""" % port
+    r = Roster(cfg, json_logs=False)
+    with r:
+        pid = int(r.wait_line(r"^roster +\| scheduler started \(pid (\d+)\)$",
+                              timeout=30).group(1))
+        wait_for(lambda: schedule_check(port, "tick"), 30, "scheduler:tick in /health")
+        sock = steal_channel(pid)
+        if sock is None:
+            print("SKIP test_channel_garbage_said_once: pidfd_getfd is not allowed here")
+            r.stop()
+            return
+        with sock:
+            for msg in (b"not json", b"{" + b" " * 5000 + b"}", b"[1]",
+                        b'{"metric":"roster_role_up","type":"gauge","value":1}',
+                        b'{"component":"test:injected","status":"ok"}'):
+                sock.send(msg)
+        # the good message after the garbage is taken; the four bad ones are counted
+        wait_for(lambda: health(port)[1]["checks"].get("test:injected"), 30,
+                 "the good message after the garbage")
+        wait_for(lambda: metric(port, "roster_status_messages_ignored_total",
+                                role="scheduler") == 4, 10, "four messages ignored")
+        said = [l for l in r.output() if "its status channel (fd 3) sent" in l]
+        check(len(said) == 1, said)
+        check(re.search(r"scheduler: its status channel \(fd 3\) sent a message that is not a "
+                        r"JSON object; roster ignores such messages \(said once\)$", said[0]),
+              said)
+        # the scheduler goes on reporting
+        runs = schedule_check(port, "tick")["runs"]
+        wait_for(lambda: schedule_check(port, "tick")["runs"] >= runs + 2, 30, "more runs")
+        check(r.stop() == 0, r.tail())
+        no_sanitizer_reports(r)
+
+
 if __name__ == "__main__":
     run(globals())
