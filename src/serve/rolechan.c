@@ -590,7 +590,10 @@ static void health_one(void *ud, const struct instance *in)
         const struct rolechan_component *c = &st->comp[i];
         cJSON *arr = cJSON_GetObjectItemCaseSensitive(h->checks, c->name);
         if (!arr) arr = cJSON_AddArrayToObject(h->checks, c->name);
-        if (!cJSON_IsArray(arr)) continue; /* a key of roster's own */
+        /* a key of roster's own (a role named scheduler has scheduler:uptime) is left alone */
+        const char *type = cJSON_GetStringValue(
+            cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(arr, 0), "componentType"));
+        if (!cJSON_IsArray(arr) || (type && strcmp(type, c->type))) continue;
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "componentId", in->label);
         cJSON_AddStringToObject(o, "componentType", c->type);

@@ -64,6 +64,7 @@ roles:
     schedules:
       flip: {cron: "@every 1s", command: "test -e @DIR@/fixed"}
       slow: {cron: "@every 1s", command: "sleep 2.5"}
+      uptime: {cron: "@every 1s", command: "true"}
 """ % port
     r = Roster(cfg, json_logs=False)
     with r:
@@ -83,6 +84,9 @@ roles:
             c["lastRun"]["startedAt"].replace("Z", "+00:00")), c)
         status, doc = health(port)
         check(status == 200 and doc["status"] == "warn", doc)
+        # scheduler:uptime is roster's own key for the role: a schedule named so stays out of it
+        up = doc["checks"]["scheduler:uptime"]
+        check(len(up) == 1 and up[0]["componentType"] == "process", up)
         # a good run turns it back to pass
         open(os.path.join(r.dir, "fixed"), "w").close()
         c = wait_for(lambda: (lambda c: c if c and c["status"] == "pass" else None)(
