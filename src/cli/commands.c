@@ -784,8 +784,10 @@ int commands_schedules(const struct cli *c, char **environ_)
         }
     }
     if (rc == 0 && !shown) printf("no schedules (a role with builtin: scheduler has them)\n");
+    /* on stderr: stdout stays the listing, the same whether a roster runs or not */
     if (rc == 0 && shown && !live)
-        printf("(no roster is running for this config: the last runs are not shown)\n");
+        fprintf(stderr, "roster schedules: no roster is running for this config: the last runs "
+                        "are not shown\n");
     cJSON_Delete(live);
     config_free(&cfg);
     return rc;
