@@ -2,7 +2,8 @@
 # Fails when a file includes a header of a layer above its own (or of a sibling layer), so the
 # folders keep the shape the CMake libraries enforce at link time. The order, lowest first
 # (layers on one line are siblings: neither may include the other):
-#   base, os sched, config, plan, log, supervise, checks datastore watch, serve roles, cli,
+#   base, os sched, config, plan, log, supervise, checks datastore watch, jobs, serve roles,
+#   cli,
 #   main
 # tests/unit/test_X.c may include its own layer and those below it only.
 set -eu
@@ -11,8 +12,8 @@ cd "$(dirname "$0")/.."
 rank() {
     case "$1" in
     base) echo 0 ;; os | sched) echo 1 ;; config) echo 2 ;; plan) echo 3 ;; log) echo 4 ;;
-    supervise) echo 5 ;; checks | datastore | watch) echo 6 ;; serve | roles) echo 7 ;; cli) echo 8 ;;
-    main) echo 9 ;; *) echo "" ;;
+    supervise) echo 5 ;; checks | datastore | watch) echo 6 ;; jobs) echo 7 ;;
+    serve | roles) echo 8 ;; cli) echo 9 ;; main) echo 10 ;; *) echo "" ;;
     esac
 }
 

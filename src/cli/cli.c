@@ -16,7 +16,7 @@ static const struct {
     {"status", CMD_STATUS, 0},   {"restart", CMD_RESTART, 1}, {"stop", CMD_STOP, 1},
     {"start", CMD_START, 1},     {"reload", CMD_RELOAD, 0},   {"health", CMD_HEALTH, -1},
     {"version", CMD_VERSION, 0}, {"help", CMD_HELP, 0},       {"cron", CMD_CRON, 1},
-    {"schedules", CMD_SCHEDULES, 0}, {"role", CMD_ROLE, 1},
+    {"schedules", CMD_SCHEDULES, 0}, {"role", CMD_ROLE, 1}, {"enqueue", CMD_ENQUEUE, 3},
 };
 
 const char *cli_usage(void)
@@ -36,6 +36,8 @@ const char *cli_usage(void)
            "  roster schedules [-c FILE] [--from TIME] [--count N]\n"
            "  roster role NAME [-c FILE]    (a builtin role's process; roster run starts it)\n"
            "                                            each schedule's next fire times\n"
+           "  roster enqueue QUEUE TYPE [JSON|-] [--delay D] [--at TIME] [--unique KEY]\n"
+           "                [--max-attempts N] [-c FILE]  put a job on the queue; print its id\n"
            "  roster version | --help\n"
            "  roster [concurrently's options] COMMAND...  run commands as concurrently 9 does\n"
            "               (-n, -c, -p, -k, -s, --restart-tries, npm:dev:*, ...; `roster --` forces\n"
@@ -57,7 +59,7 @@ static const char *const value_opts[] = {
     "-c",           "--config",          "-r",          "--role",  "--roles", "--procfile",
     "-f",           "--env-file",        "-e",          "--env",   "-m",      "--formation",
     "--log-format", "--max-connections", "--instances", "--socket",  "--tz",    "--from",
-    "--count"};
+    "--count",      "--delay",           "--at",        "--unique", "--max-attempts"};
 
 /* The subcommand a word is a typo of ("stauts"), or NULL: a lone word within two edits of a
  * subcommand is taken as roster's own line (and refused with a suggestion), not as a program to
@@ -154,6 +156,14 @@ static int check_scope(const struct cli *c, char *err, size_t errlen)
     }
     if ((c->from || c->count) && c->cmd != CMD_CRON && c->cmd != CMD_SCHEDULES) {
         snprintf(err, errlen, "--from and --count are for `roster cron` and `roster schedules`");
+        return -1;
+    }
+    if ((c->delay || c->at || c->unique || c->max_attempts) && c->cmd != CMD_ENQUEUE) {
+        snprintf(err, errlen, "--delay, --at, --unique and --max-attempts are for `roster enqueue`");
+        return -1;
+    }
+    if (c->delay && c->at) {
+        snprintf(err, errlen, "--delay and --at both say when the job runs: give one");
         return -1;
     }
     if (c->formation && c->cmd != CMD_RUN && c->cmd != CMD_CHECK) {
@@ -260,6 +270,15 @@ int cli_parse(int argc, char **argv, char **environ_, struct cli *c, char *err, 
                     return -1;
                 }
                 c->count = (int)n;
+            } else if (opt_is(a, "--delay")) {
+                if (need_value(argc, argv, &i, "--delay", &c->delay, err, errlen) < 0) return -1;
+            } else if (opt_is(a, "--at")) {
+                if (need_value(argc, argv, &i, "--at", &c->at, err, errlen) < 0) return -1;
+            } else if (opt_is(a, "--unique")) {
+                if (need_value(argc, argv, &i, "--unique", &c->unique, err, errlen) < 0) return -1;
+            } else if (opt_is(a, "--max-attempts")) {
+                if (need_value(argc, argv, &i, "--max-attempts", &c->max_attempts, err, errlen) < 0)
+                    return -1;
             } else if (!strcmp(a, "--dev")) {
                 c->dev = true;
             } else if (!strcmp(a, "--json")) {
@@ -303,14 +322,22 @@ int cli_parse(int argc, char **argv, char **environ_, struct cli *c, char *err, 
             snprintf(err, errlen, "unexpected argument '%s'", a);
             return -1;
         }
-        c->arg = a;
+        if (c->cmd == CMD_ENQUEUE)
+            *(positional == 0 ? &c->enq_queue : positional == 1 ? &c->enq_type : &c->enq_json) = a;
+        else
+            c->arg = a;
         positional++;
+    }
+    if (c->cmd == CMD_ENQUEUE && positional < 2) {
+        snprintf(err, errlen, "'enqueue' needs a queue and a job type: roster enqueue QUEUE TYPE "
+                              "[JSON]");
+        return -1;
     }
     if (c->cmd == CMD_CRON && positional < 1) {
         snprintf(err, errlen, "'cron' needs an expression, such as \"*/15 * * * *\"");
         return -1;
     }
-    if (nargs > 0 && positional < nargs) {
+    if (nargs > 0 && positional < nargs && c->cmd != CMD_ENQUEUE) {
         snprintf(err, errlen, "'%s' needs a role name",
                  c->cmd == CMD_RESTART ? "restart"
                  : c->cmd == CMD_STOP  ? "stop"
@@ -320,7 +347,7 @@ int cli_parse(int argc, char **argv, char **environ_, struct cli *c, char *err, 
     }
     char name[CONFIG_ROLE_NAME_MAX + 1];
     int instance;
-    if (nargs > 0 && c->cmd != CMD_CRON && config_parse_target(c->arg, name, &instance) < 0) {
+    if (nargs > 0 && c->cmd != CMD_CRON && c->cmd != CMD_ENQUEUE && config_parse_target(c->arg, name, &instance) < 0) {
         /* only names of the config's grammar reach the control socket's request path */
         snprintf(err, errlen,
                  "'%.80s' is not a role (letters, digits, '-' and '_', starting with a letter or "

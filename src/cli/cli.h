@@ -20,6 +20,7 @@ enum cli_cmd {
     CMD_CRON,
     CMD_SCHEDULES,
     CMD_ROLE,
+    CMD_ENQUEUE,
     CMD_VERSION,
     CMD_HELP,
 };
@@ -44,6 +45,9 @@ struct cli {
     const char *tz;        /* cron --tz ZONE */
     const char *from;      /* cron and schedules --from TIME */
     int count;             /* cron and schedules --count N (0: unset) */
+    /* enqueue QUEUE TYPE [JSON] --delay D --at TIME --unique KEY --max-attempts N */
+    const char *enq_queue, *enq_type, *enq_json; /* enq_json NULL: none given */
+    const char *delay, *at, *unique, *max_attempts;
 };
 
 /* Parses argv. Returns 0, or -1 with a message in err (a usage error: exit 2). The struct

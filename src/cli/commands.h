@@ -21,5 +21,7 @@ int commands_budget(const struct cli *c, char **environ_);
 int commands_cron(const struct cli *c, char **environ_);
 /* roster schedules: each schedule of the config's scheduler roles with its next fire times. */
 int commands_schedules(const struct cli *c, char **environ_);
+/* roster enqueue QUEUE TYPE [JSON]: a job on the config's Redis (cli/enqueue.c). */
+int commands_enqueue(const struct cli *c, char **environ_);
 
 #endif

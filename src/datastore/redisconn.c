@@ -66,6 +66,9 @@ struct redisconn {
     uint64_t ping_sent;
     int handshake_left; /* AUTH/SELECT replies still awaited before the first PING */
     int handles;
+    char *sub_channel; /* redisconn_subscribe: the channel, sent again after each reconnect */
+    redisconn_message_cb sub_cb;
+    void *sub_ud;
 #ifdef ROSTER_HAVE_REDIS_TLS
     redisSSLContext *ssl;
 #endif
@@ -81,6 +84,7 @@ static void maybe_free(struct redisconn *r)
     if (r->ssl) redisFreeSSLContext(r->ssl);
 #endif
     redisurl_free(&r->t);
+    free(r->sub_channel);
     free(r);
 }
 
@@ -238,6 +242,7 @@ static void on_timeout(uv_timer_t *t)
 }
 
 static void send_ping(struct redisconn *r);
+static void send_subscribe(struct redisconn *r);
 
 static void on_ping_timer(uv_timer_t *t)
 {
@@ -272,8 +277,55 @@ static void on_pong(redisAsyncContext *ac, void *reply, void *priv)
         retry_backoff_reset(&r->backoff);
         r->cb(r->ud, true, NULL);
         if (r->st != R_UP) return;
+        if (r->sub_channel) {
+            /* subscribed from now on: no more PINGs (see redisconn_subscribe) */
+            send_subscribe(r);
+            return;
+        }
     }
+    if (r->sub_channel) return; /* a PING sent before redisconn_subscribe: the last one */
     uv_timer_start(&r->ping_timer, on_ping_timer, r->ping_every_ms, 0);
+}
+
+/* Called by hiredis for the SUBSCRIBE's answer and every message after it, with NULL when the
+ * context is freed (a reconnect sends SUBSCRIBE again on the new one). */
+static void on_sub(redisAsyncContext *ac, void *reply, void *priv)
+{
+    struct redisconn *r = priv;
+    redisReply *rep = reply;
+    if (!rep || r->ac != ac || r->st != R_UP || !r->sub_cb) return;
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 3 ||
+        rep->element[0]->type != REDIS_REPLY_STRING)
+        return;
+    const char *kind = rep->element[0]->str;
+    const redisReply *ch = rep->element[1], *msg = rep->element[2];
+    if (!strcmp(kind, "subscribe"))
+        r->sub_cb(r->sub_ud, r->sub_channel, NULL, 0);
+    else if (!strcmp(kind, "message") && msg->type == REDIS_REPLY_STRING)
+        r->sub_cb(r->sub_ud, ch->type == REDIS_REPLY_STRING ? ch->str : r->sub_channel, msg->str,
+                  msg->len);
+}
+
+static void send_subscribe(struct redisconn *r)
+{
+    uv_timer_stop(&r->ping_timer);
+    /* A peer that vanished without a word is noticed by TCP keepalive, as PING cannot be used. */
+    redisEnableKeepAlive(&r->ac->c);
+    const char *argv[2] = {"SUBSCRIBE", r->sub_channel};
+    if (redisAsyncCommandArgv(r->ac, on_sub, r, 2, argv, NULL) != REDIS_OK)
+        go_down(r, "cannot send SUBSCRIBE");
+}
+
+int redisconn_subscribe(struct redisconn *r, const char *channel, redisconn_message_cb cb,
+                        void *ud)
+{
+    if (!r || !channel || !*channel || !cb || r->st == R_CLOSED) return -EINVAL;
+    if (r->sub_channel || r->ncmds > 0) return -EBUSY;
+    r->sub_channel = xstrdup(channel);
+    r->sub_cb = cb;
+    r->sub_ud = ud;
+    if (r->st == R_UP && r->ac) send_subscribe(r);
+    return 0;
 }
 
 static void send_ping(struct redisconn *r)
@@ -602,6 +654,7 @@ int redisconn_command(struct redisconn *r, redisconn_reply_cb cb, void *ud, int 
                       const char *const *argv, const size_t *argvlen, uint64_t timeout_ms)
 {
     if (!r || !cb || argc < 1 || !argv) return -EINVAL;
+    if (r->sub_channel) return -EBUSY;
     if (r->st != R_UP || !r->ac) return -ENOTCONN;
     if (r->ncmds >= REDISCONN_MAX_PENDING) return -ENOBUFS;
     struct r_cmd *c = xcalloc(1, sizeof *c);

@@ -46,9 +46,21 @@ double redisconn_latency(const struct redisconn *r);
  * it. Redis answers a connection's commands in order: a blocking command (BLMOVE, BLPOP) holds
  * every command sent after it on the same connection, so give blocking commands a connection of
  * their own and a timeout_ms longer than their block time. Returns 0, or -ENOTCONN (not up) /
- * -ENOBUFS (too many in flight) / -EINVAL without calling cb. */
+ * -ENOBUFS (too many in flight) / -EBUSY (a subscribed connection) / -EINVAL without calling
+ * cb. */
 int redisconn_command(struct redisconn *r, redisconn_reply_cb cb, void *ud, int argc,
                       const char *const *argv, const size_t *argvlen, uint64_t timeout_ms);
+/* A message published on a subscribed channel; msg NULL (len 0) each time the subscription is
+ * (re)established, when messages published while it was down may have been missed. */
+typedef void (*redisconn_message_cb)(void *ud, const char *channel, const char *msg, size_t len);
+/* Subscribes r to channel for as long as r lives: SUBSCRIBE is sent now if r is up, else when it
+ * comes up, and again after every reconnect. A subscribed connection is for that only:
+ * redisconn_command refuses it (-EBUSY), and it sends no PING (hiredis 0.14 loses PING's answer
+ * in subscribed mode), so a dead peer is noticed by TCP keepalive or a reset, not within
+ * seconds — a subscriber keeps a slow poll as its safety net. Returns 0, or -EBUSY (already
+ * subscribed, or commands in flight) / -EINVAL. One channel per connection. */
+int redisconn_subscribe(struct redisconn *r, const char *channel, redisconn_message_cb cb,
+                        void *ud);
 /* Commands sent and not yet answered. */
 size_t redisconn_pending(const struct redisconn *r);
 void redisconn_close(struct redisconn *r);

@@ -278,6 +278,7 @@ int main(int argc, char **argv)
     case CMD_CRON: rc = commands_cron(&c, environ); break;
     case CMD_SCHEDULES: rc = commands_schedules(&c, environ); break;
     case CMD_ROLE: rc = cmd_role(&c); break;
+    case CMD_ENQUEUE: rc = commands_enqueue(&c, environ); break;
     default: rc = commands_control(&c, environ); break;
     }
     cli_free(&c);

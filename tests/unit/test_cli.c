@@ -341,6 +341,38 @@ static void test_concurrently_mode(void)
     CHECK(CONCUR("-m", "2", "echo a", "echo b"));
 }
 
+/* roster enqueue QUEUE TYPE [JSON] and its options, which no other command takes. */
+static void test_enqueue(void)
+{
+    CHECK_INT(PARSE("enqueue", "mail", "email.send", "{}", "--delay", "5m", "--unique", "k",
+                    "--max-attempts", "3", "-c", "r.yaml"),
+              0);
+    CHECK_INT(c.cmd, CMD_ENQUEUE);
+    CHECK_STR(c.enq_queue, "mail");
+    CHECK_STR(c.enq_type, "email.send");
+    CHECK_STR(c.enq_json, "{}");
+    CHECK_STR(c.delay, "5m");
+    CHECK_STR(c.unique, "k");
+    CHECK_STR(c.max_attempts, "3");
+    CHECK_STR(c.config, "r.yaml");
+    CHECK_INT(PARSE("--at", "2030-01-01T00:00:00Z", "enqueue", "q", "t"), 0);
+    CHECK(c.enq_json == NULL && c.arg == NULL);
+    CHECK_STR(c.at, "2030-01-01T00:00:00Z");
+    CHECK_INT(PARSE("enqueue", "q", "t", "-"), 0);
+    CHECK_STR(c.enq_json, "-");
+    CHECK_INT(PARSE("enqueue", "q"), -1);
+    CHECK(strstr(err, "needs a queue and a job type") != NULL);
+    CHECK_INT(PARSE("enqueue", "q", "t", "{}", "more"), -1);
+    CHECK(strstr(err, "unexpected argument 'more'") != NULL);
+    CHECK_INT(PARSE("enqueue", "q", "t", "--delay", "1s", "--at", "2030-01-01T00:00:00Z"), -1);
+    CHECK(strstr(err, "--delay and --at") != NULL);
+    CHECK_INT(PARSE("check", "--unique", "k"), -1);
+    CHECK(strstr(err, "for `roster enqueue`") != NULL);
+    CHECK_INT(PARSE("enqueu"), -1);
+    CHECK(strstr(err, "did you mean 'enqueue'") != NULL);
+    CHECK(!CONCUR("enqueue", "q", "t", "--delay", "5m"));
+}
+
 int main(void)
 {
     test_concurrently_mode();
@@ -354,6 +386,7 @@ int main(void)
     test_roles_from_environment();
     test_health();
     test_errors();
+    test_enqueue();
     cli_free(&c);
     return t_done("cli");
 }
