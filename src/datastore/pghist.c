@@ -195,6 +195,11 @@ void pghist_queue(struct pghist *h, const char *sql, int n, const char *const *p
     send_next(h);
 }
 
+size_t pghist_pending(const struct pghist *h)
+{
+    return h && (h->st == HIST_READY || h->st == HIST_DDL) ? h->queued : 0;
+}
+
 uint64_t pghist_written(const struct pghist *h)
 {
     return h ? h->written : 0;

@@ -29,6 +29,8 @@ struct pghist *pghist_new(uv_loop_t *loop, const struct pghist_opts *o);
 /* Queues a statement with n text parameters (copied; none may be NULL: write NULLIF($k,'')
  * in the SQL for a value that may be missing). Never blocks. */
 void pghist_queue(struct pghist *h, const char *sql, int n, const char *const *params);
+/* Statements still to write while Postgres is there (0 while it is away: none will go soon). */
+size_t pghist_pending(const struct pghist *h);
 /* Statements written, and dropped (queue full, or refused by the server). */
 uint64_t pghist_written(const struct pghist *h);
 uint64_t pghist_dropped(const struct pghist *h);

@@ -324,6 +324,21 @@ void schedreport_skipped(struct schedreport *r, const char *schedule, const char
     send_component(r, s);
 }
 
+static void on_flush_deadline(uv_timer_t *t)
+{
+    (void)t; /* it only wakes the loop */
+}
+
+void schedreport_flush(struct schedreport *r, uint64_t ms)
+{
+    if (!r || !r->hist || !r->retention_on) return;
+    uint64_t start = uv_now(r->loop);
+    uv_timer_start(&r->retention, on_flush_deadline, ms, 0);
+    while (pghist_pending(r->hist) && uv_now(r->loop) - start < ms)
+        uv_run(r->loop, UV_RUN_ONCE);
+    uv_timer_stop(&r->retention);
+}
+
 static void report_free(uv_handle_t *h)
 {
     struct schedreport *r = h->data;

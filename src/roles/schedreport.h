@@ -45,6 +45,9 @@ void schedreport_next(struct schedreport *r, const char *schedule, const char *n
 void schedreport_run(struct schedreport *r, const struct sched_run_report *run);
 /* An occurrence that did not run; reason is a word: overlap, another_replica, redis_down, ... */
 void schedreport_skipped(struct schedreport *r, const char *schedule, const char *reason);
+/* Runs the loop until the history rows still queued are written, for at most ms (the
+ * scheduler is stopping: its last runs' rows should not be lost). NULL is fine. */
+void schedreport_flush(struct schedreport *r, uint64_t ms);
 /* Closes its handles (the loop must run on for them to close). NULL is fine. */
 void schedreport_close(struct schedreport *r);
 

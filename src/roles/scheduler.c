@@ -38,6 +38,8 @@
 #define SCHED_MAX_LINE 16384
 /* With overlap: allow, at most this many runs of one schedule go at once; more are skipped. */
 #define SCHED_MAX_RUNS 64
+/* Stopping, the history rows still queued get this long to be written. */
+#define SCHED_FLUSH_MS 3000
 /* An http action without timeout: gives up after this long. */
 #define SCHED_HTTP_TIMEOUT_MS (5 * 60 * 1000)
 
@@ -578,6 +580,7 @@ int scheduler_main(const struct roster_config *cfg, const char *role, char **env
         uv_run(&loop, UV_RUN_DEFAULT);
     }
     if (s.curl) curlm_close(s.curl);
+    schedreport_flush(s.report, SCHED_FLUSH_MS);
     schedreport_close(s.report);
     uv_walk(&loop, close_walk, NULL);
     uv_run(&loop, UV_RUN_DEFAULT);

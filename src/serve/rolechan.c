@@ -133,7 +133,10 @@ static enum rolechan_err apply_metric(struct rolechan_state *st, cJSON *root, ch
     bool hist = type && !strcmp(type, "histogram");
     if (!type || (!hist && strcmp(type, "counter") && strcmp(type, "gauge")))
         return bad(why, n, "%s", "type: not counter, gauge or histogram");
-    if (help && strlen(help) > 200) return bad(why, n, "%s", "help: longer than 200 bytes");
+    bool help_ok = !help || strlen(help) <= 200;
+    for (const char *c = help; help_ok && c && *c; c++)
+        help_ok = (unsigned char)*c >= 0x20 && *c != '\\'; /* one line, nothing to escape */
+    if (!help_ok) return bad(why, n, "%s", "help: not one line of at most 200 bytes without '\\'");
     if (labels && !cJSON_IsObject(labels)) return bad(why, n, "%s", "labels: not an object");
     sbuf lb;
     sbuf_init(&lb);
