@@ -51,22 +51,19 @@ def metric(port, name, **labels):
     return None
 
 
-def test_health_metrics_and_schedules():
+def served_scheduler(schedules):
+    """A roster with a health port and a control socket whose scheduler role has these
+    schedules (YAML lines, indented 6); returns it and the port."""
     port = free_port()
-    cfg = """app: sh
-health:
-  listen: 127.0.0.1:%d
-control:
-  socket: @DIR@/ctl.sock
-roles:
-  scheduler:
-    builtin: scheduler
-    schedules:
-      flip: {cron: "@every 1s", command: "test -e @DIR@/fixed"}
-      slow: {cron: "@every 1s", command: "sleep 2.5"}
-      uptime: {cron: "@every 1s", command: "true"}
-""" % port
-    r = Roster(cfg, json_logs=False)
+    cfg = ("app: sh\nhealth:\n  listen: 127.0.0.1:%d\ncontrol:\n  socket: @DIR@/ctl.sock\n"
+           "roles:\n  scheduler:\n    builtin: scheduler\n    schedules:\n" % port) + schedules
+    return Roster(cfg, json_logs=False), port
+
+
+def test_health_metrics_and_schedules():
+    r, port = served_scheduler('      flip: {cron: "@every 1s", command: "test -e @DIR@/fixed"}\n'
+                               '      slow: {cron: "@every 1s", command: "sleep 2.5"}\n'
+                               '      uptime: {cron: "@every 1s", command: "true"}\n')
     with r:
         # a failed run turns the schedule to warn, and with it the whole document
         c = wait_for(lambda: (lambda c: c if c and c.get("lastRun") else None)(
@@ -320,17 +317,7 @@ def steal_channel(pid):
 
 
 def test_channel_garbage_said_once():
-    port = free_port()
-    cfg = """app: ch
-health:
-  listen: 127.0.0.1:%d
-roles:
-  scheduler:
-    builtin: scheduler
-    schedules:
-      tick: {cron: "@every 1s", command: "true"}
-""" % port
-    r = Roster(cfg, json_logs=False)
+    r, port = served_scheduler('      tick: {cron: "@every 1s", command: "true"}\n')
     with r:
         pid = int(r.wait_line(r"^roster +\| scheduler started \(pid (\d+)\)$",
                               timeout=30).group(1))
