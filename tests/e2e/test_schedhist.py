@@ -349,5 +349,30 @@ def test_channel_garbage_said_once():
         no_sanitizer_reports(r)
 
 
+def test_copies_create_the_table_at_once():
+    """Four copies of the scheduler start together on a database without the table: each
+    creates it if absent (two at once may collide in the catalog; the loser tries again), and
+    every copy's runs are rows."""
+    from services import Postgres
+    pg = Postgres()
+    try:
+        cfg = history_config(pg, "      tick: {cron: \"@every 1s\", command: \"true\"}\n")
+        cfg = cfg.replace("    builtin: scheduler\n", "    builtin: scheduler\n    instances: 4\n")
+        r = Roster(cfg, json_logs=False)
+        with r:
+            def ends():
+                return [l for l in r.output() if re.match(
+                    r"^scheduler\.\d \| tick: (finished ok|failed|stopped after)", l)]
+
+            wait_for(lambda: all(len([l for l in ends() if l.startswith("scheduler.%d " % i)])
+                                 >= 2 for i in range(4)), 60, "two runs of each copy")
+            check(r.stop() == 0, r.tail())
+            no_sanitizer_reports(r)
+            check(not [l for l in r.output() if "cannot create table" in l], r.tail())
+            check(len(rows(pg)) == len(ends()), (len(rows(pg)), len(ends())))
+    finally:
+        pg.cleanup()
+
+
 if __name__ == "__main__":
     run(globals())
