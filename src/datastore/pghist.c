@@ -150,13 +150,13 @@ static void on_state(void *ud, bool up, const char *err)
         return;
     }
     h->st = HIST_DOWN;
-    if (!h->said_down)
-        logf_(h,
-              "history: Postgres is unreachable (%s); runs go on, up to %zu rows wait for it and "
-              "more are dropped",
-              err ? err : "?", h->max_rows);
+    if (h->said_down) return; /* another failed attempt of the same outage */
+    logf_(h,
+          "history: Postgres is unreachable (%s); runs go on, up to %zu rows wait for it and "
+          "more are dropped",
+          err ? err : "?", h->max_rows);
     h->said_down = true;
-    h->dropped_said = h->dropped;
+    h->dropped_said = h->dropped; /* what is dropped from now on is the outage's */
 }
 
 struct pghist *pghist_new(uv_loop_t *loop, const struct pghist_opts *o)
