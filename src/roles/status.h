@@ -22,8 +22,8 @@ struct rstatus {
 void rstatus_open(struct rstatus *st, char **environ_);
 void rstatus_close(struct rstatus *st);
 /* Sends msg, which is consumed. 0, or -errno: -EMSGSIZE past RSTATUS_MAX_MSG, -EAGAIN when
- * the socket is full, -EPIPE when roster has gone (each counted in dropped); -ENOTCONN without a
- * channel. */
+ * the socket is full, -EPIPE or -ECONNRESET when roster has gone (each counted in dropped);
+ * -ENOTCONN without a channel. */
 int rstatus_send(struct rstatus *st, cJSON *msg);
 /* The three kinds of message; detail, labels and data are consumed (may be NULL). */
 int rstatus_component(struct rstatus *st, const char *name, const char *type,
