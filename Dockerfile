@@ -33,11 +33,12 @@ FROM debian:${DEBIAN_RELEASE}-slim
 COPY --from=build /runtime-packages.txt /tmp/runtime-packages.txt
 # The package names come from scripts/runtime-deps.sh, so they are right on Debian 12 and 13 alike
 # (libhiredis0.14 vs libhiredis1.1.0, libuv1 vs libuv1t64, ...). ca-certificates: rediss:// and
-# sslmode=require/verify-full Postgres, and https:// probes. The user is non-root, with a fixed id
-# so that volumes and Kubernetes securityContext can name it.
+# sslmode=require/verify-full Postgres, and https:// probes. tzdata: a schedule's tz: (America/
+# Toronto...) is read from /usr/share/zoneinfo, which -slim images lack. The user is non-root,
+# with a fixed id so that volumes and Kubernetes securityContext can name it.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        ca-certificates $(cat /tmp/runtime-packages.txt) \
+        ca-certificates tzdata $(cat /tmp/runtime-packages.txt) \
  && rm -rf /var/lib/apt/lists/* /tmp/runtime-packages.txt \
  && groupadd --system --gid 10001 roster \
  && useradd --system --uid 10001 --gid roster --home-dir /app --no-create-home \

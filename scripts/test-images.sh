@@ -249,8 +249,12 @@ stop_within() {
 
 # ---- the repository's image ----------------------------------------------------------------------
 
-step "roster image: version, non-root user, HEALTHCHECK"
+step "roster image: version, non-root user, HEALTHCHECK, tzdata"
 pod run --rm "${run_opts[@]}" "$roster_tag" version
+# a schedule's tz: needs the zone files (tzdata): Toronto's next 03:00 after noon UTC is 07:00Z
+[ "$(pod run --rm "${run_opts[@]}" "$roster_tag" cron "0 3 * * *" --tz America/Toronto \
+    --from 2026-07-01T12:00:00Z --count 1)" = 2026-07-02T03:00:00-04:00 ] \
+    || fail "roster image: no tzdata (roster cron --tz America/Toronto)"
 [ "$(pod run --rm "${run_opts[@]}" --entrypoint id "$roster_tag" -u)" = 10001 ] \
     || fail "roster image: the user is not 10001"
 pod image inspect --format '{{json .Config.Healthcheck}}' "$roster_tag" | grep -q '"roster","health"' \
@@ -271,6 +275,8 @@ pod image inspect --format '{{json .Config.Healthcheck}}' "$app_tag" | grep -q '
     || fail "node app image: no roster health HEALTHCHECK"
 pod healthcheck run "$app" || fail "node app: the HEALTHCHECK (roster health) fails"
 echo "   HEALTHCHECK roster health: healthy"
+[ "$(pod exec "$app" roster cron "0 3 * * *" --tz America/Toronto --from 2026-07-01T12:00:00Z \
+    --count 1)" = 2026-07-02T03:00:00-04:00 ] || fail "node app image: no tzdata (roster cron --tz)"
 
 step "node app: an orphan is reaped by PID 1"
 # sh starts a child and exits at once: the child's parent is gone, so the kernel gives it to the

@@ -26,6 +26,9 @@ struct curlm_req {
     curlm_cb cb;
     void *ud;
     char errbuf[CURL_ERROR_SIZE];
+    struct curl_slist *headers;
+    char *resp; /* the first bytes of the body, up to keep */
+    size_t resp_len, keep;
     struct curlm_req *next;
 };
 
@@ -40,6 +43,28 @@ static size_t discard(char *p, size_t size, size_t n, void *ud)
     (void)p;
     (void)ud;
     return size * n;
+}
+
+/* Keeps the body's first r->keep bytes and reads (and drops) the rest. */
+static size_t keep_some(char *p, size_t size, size_t n, void *ud)
+{
+    struct curlm_req *r = ud;
+    size_t len = size * n, take = r->keep - r->resp_len;
+    if (take > len) take = len;
+    if (take) {
+        if (!r->resp) r->resp = xmalloc(r->keep);
+        memcpy(r->resp + r->resp_len, p, take);
+        r->resp_len += take;
+    }
+    return len;
+}
+
+/* Frees what a request owns besides curl's handle. */
+static void req_free(struct curlm_req *r)
+{
+    if (r->headers) curl_slist_free_all(r->headers);
+    free(r->resp);
+    free(r);
 }
 
 static void handle_closed(uv_handle_t *h)
@@ -86,7 +111,7 @@ static void finish_req(struct curlm_req *r, CURLcode res)
         err = r->errbuf[0] ? r->errbuf : curl_easy_strerror(res);
     }
     r->cb(r->ud, status, err, secs);
-    free(r);
+    req_free(r);
 }
 
 static void check_done(struct curlm *m)
@@ -194,6 +219,15 @@ struct curlm_req *curlm_get(struct curlm *m, const char *url, uint64_t timeout_m
 struct curlm_req *curlm_request(struct curlm *m, const char *method, const char *url,
                                 uint64_t timeout_ms, curlm_cb cb, void *ud)
 {
+    return curlm_request_opts(m, method, url, timeout_ms, NULL, cb, ud);
+}
+
+struct curlm_req *curlm_request_opts(struct curlm *m, const char *method, const char *url,
+                                     uint64_t timeout_ms, const struct curlm_opts *o, curlm_cb cb,
+                                     void *ud)
+{
+    static const struct curlm_opts none;
+    if (!o) o = &none;
     if (m->closing) return NULL;
     struct curlm_req *r = xcalloc(1, sizeof *r);
     r->m = m;
@@ -219,12 +253,30 @@ struct curlm_req *curlm_request(struct curlm *m, const char *method, const char 
      * bitmask form, deprecated since but still honoured. */
     curl_easy_setopt(r->easy, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
-    /* Probes want the status, not the body: discard it, but keep a request-sized cap. */
+    /* Probes want the status, not the body: discard it, but keep a request-sized cap. The
+     * scheduler keeps the first bytes, to say what a failed request answered. */
     curl_easy_setopt(r->easy, CURLOPT_MAXFILESIZE, 1L << 20);
-    curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, discard);
-    curl_easy_setopt(r->easy, CURLOPT_FORBID_REUSE, 1L);
+    r->keep = o->keep;
+    if (o->keep) {
+        curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, keep_some);
+        curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, r);
+    } else {
+        curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, discard);
+    }
+    curl_easy_setopt(r->easy, CURLOPT_FORBID_REUSE, o->reuse ? 0L : 1L);
+    for (size_t i = 0; i < o->nheaders; i++) {
+        struct curl_slist *l = curl_slist_append(r->headers, o->headers[i]);
+        if (!l) goto fail;
+        r->headers = l;
+    }
+    if (r->headers) curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, r->headers);
     if (!strcmp(method, "HEAD")) {
         curl_easy_setopt(r->easy, CURLOPT_NOBODY, 1L);
+    } else if (o->body) {
+        /* borrowed, not copied: the caller keeps it until the callback */
+        curl_easy_setopt(r->easy, CURLOPT_POSTFIELDS, o->body);
+        curl_easy_setopt(r->easy, CURLOPT_POSTFIELDSIZE, (long)strlen(o->body));
+        if (strcmp(method, "POST")) curl_easy_setopt(r->easy, CURLOPT_CUSTOMREQUEST, method);
     } else if (strcmp(method, "GET")) {
         /* an empty body, so that curl sends Content-Length: 0 rather than waiting on stdin */
         if (!strcmp(method, "POST") || !strcmp(method, "PUT") || !strcmp(method, "PATCH"))
@@ -235,11 +287,19 @@ struct curlm_req *curlm_request(struct curlm *m, const char *method, const char 
     m->reqs = r;
     if (curl_multi_add_handle(m->multi, r->easy) != CURLM_OK) {
         unlink_req(m, r);
-        curl_easy_cleanup(r->easy);
-        free(r);
-        return NULL;
+        goto fail;
     }
     return r;
+fail:
+    curl_easy_cleanup(r->easy);
+    req_free(r);
+    return NULL;
+}
+
+const char *curlm_response(const struct curlm_req *r, size_t *len)
+{
+    *len = r->resp_len;
+    return r->resp;
 }
 
 void curlm_cancel(struct curlm_req *r)
@@ -248,7 +308,7 @@ void curlm_cancel(struct curlm_req *r)
     curl_multi_remove_handle(m->multi, r->easy);
     curl_easy_cleanup(r->easy);
     unlink_req(m, r);
-    free(r);
+    req_free(r);
 }
 
 void curlm_close(struct curlm *m)

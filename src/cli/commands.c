@@ -632,7 +632,9 @@ static int cron_zone(const char *cmd, const char *named, char **environ_, struct
     if (!name) name = "UTC";
     enum tz_err e = tz_load(name, dir, z);
     if (e) {
-        fprintf(stderr, "roster %s: time zone '%.80s': %s\n", cmd, name, tz_strerror(e));
+        char msg[320];
+        tz_error_format(e, dir, msg, sizeof msg);
+        fprintf(stderr, "roster %s: time zone '%.80s': %s\n", cmd, name, msg);
         return -1;
     }
     return 0;
@@ -772,9 +774,13 @@ int commands_schedules(const struct cli *c, char **environ_)
             sbuf_puts(&b, s->http ? s->http : s->shell ? s->shell : "");
             for (size_t a = 0; a < s->argv.n; a++)
                 sbuf_printf(&b, "%s%s", a ? " " : "", s->argv.v[a]);
+            if (s->enq.pos.line) sbuf_printf(&b, "%s %s", s->enq.queue, s->enq.type);
             char *action = redact_text(b.data ? b.data : "");
             printf("%s/%s: \"%s\" in %s, %s %s\n", r->name, s->name, s->cron, z.name,
-                   s->http ? "http" : "command", action);
+                   s->http           ? "http"
+                   : s->enq.pos.line ? "enqueue"
+                                     : "command",
+                   action);
             free(action);
             sbuf_free(&b);
             print_fires(&cr, &z, t, c->count ? c->count : 5, "  ");

@@ -356,6 +356,13 @@ void config_role_free(struct role_config *r)
         free(s->shell);
         strvec_free(&s->argv);
         free(s->http);
+        free(s->req.method);
+        free(s->req.url);
+        strvec_free(&s->req.headers);
+        free(s->req.body);
+        free(s->enq.queue);
+        free(s->enq.type);
+        free(s->enq.payload);
     }
     free(r->schedules);
 }

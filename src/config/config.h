@@ -58,6 +58,24 @@ enum role_builtin { BUILTIN_NONE, BUILTIN_SCHEDULER, BUILTIN_WORKER, BUILTIN_API
  * request "METHOD URL"). Read and checked here; roles/scheduler.c runs them. */
 /* overlap: an occurrence that comes while the previous run still goes is skipped, or runs too */
 enum schedule_overlap { OVERLAP_SKIP, OVERLAP_ALLOW };
+#define SCHEDULE_MAX_HEADERS 32          /* an http action's headers */
+#define SCHEDULE_MAX_EXPECT  16          /* an http action's expected statuses */
+#define SCHEDULE_MAX_BODY    (64u << 10) /* an http action's body, in bytes */
+/* http: as a mapping ({method, url, headers, body, expect}); method and url end up in http. */
+struct schedule_http {
+    char *method, *url;              /* as read (the loader's scratch; http holds both) */
+    strvec headers;                  /* "Name: value", each checked (a token, no CR or LF) */
+    char *body;                      /* NULL: none (a POST, PUT or PATCH then sends an empty one) */
+    int expect[SCHEDULE_MAX_EXPECT]; /* the statuses that are success; none: any 2xx */
+    size_t nexpect;
+};
+/* enqueue: {queue, type, payload}: a job put on the app's queue in Redis (the job store the
+ * worker role runs from). */
+struct schedule_enqueue {
+    char *queue, *type; /* [A-Za-z0-9_.:-]{1,64}, as the job store spells names */
+    char *payload;      /* JSON text (a YAML value made JSON, or a string that is JSON) */
+    src_pos pos;        /* where enqueue: is written; line 0: no enqueue action */
+};
 struct schedule_config {
     char *name;
     src_pos pos;
@@ -65,7 +83,9 @@ struct schedule_config {
     char *tz;   /* an IANA zone tz_load found; NULL: TZ of roster's environment, else UTC */
     char *shell;  /* command: as a string */
     strvec argv;  /* command: as a list */
-    char *http;   /* "METHOD URL" */
+    char *http;   /* "METHOD URL": as written, or the mapping form's method and url */
+    struct schedule_http req; /* the mapping form's rest (empty for the string form) */
+    struct schedule_enqueue enq; /* enqueue: a job on the app's queue in Redis */
     uint64_t timeout_ms; /* 0: none */
     enum schedule_overlap overlap;
 };

@@ -2,6 +2,7 @@
  * parser that reads its value and the field it fills (nginx's ngx_command_t). The walk in
  * config_yaml.c reads a mapping through its table, and the unknown-key error with its "did you
  * mean" comes from the same table. The tables are at the end of the file, outermost last. */
+#include <cjson/cJSON.h>
 #include <ctype.h>
 #include <errno.h>
 #include <regex.h>
@@ -9,6 +10,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "config/config_yaml.h"
 #include "config/dotenv.h"
@@ -881,6 +883,16 @@ static void top_done(struct walk *w)
         sbuf_free(&known);
     }
     if (walk_seen(w, "roles")) input_done(w);
+    /* an enqueue action puts its job in Redis: the config must say which */
+    for (size_t i = 0; i < cfg->nroles && !cfg->redis.enabled; i++)
+        for (size_t k = 0; k < cfg->roles[i].nschedules; k++) {
+            const struct schedule_config *sc = &cfg->roles[i].schedules[k];
+            if (sc->enq.pos.line)
+                diags_add(w->L->d, sc->enq.pos,
+                          "schedule '%s': enqueue needs redis: (the job queue is kept in Redis; "
+                          "add redis: {url: ${REDIS_URL}})",
+                          sc->name);
+        }
 }
 
 /* ---- output: concurrently's look, grouping and timings ---- */
@@ -1111,15 +1123,19 @@ static int key_cron(struct walk *w, const struct key_def *k, yaml_node_t *v)
     return -1;
 }
 
-/* tz: a zone of the system's tzdata, loaded once here so an unknown one is a config error. */
+/* tz: a zone of the system's tzdata, loaded once here so an unknown one is a config error;
+ * from TZDIR when the environment (or an env file) sets it, as the scheduler role reads it. */
 static int key_sched_tz(struct walk *w, const struct key_def *k, yaml_node_t *v)
 {
     char *s = get_str(w->L, v, what_of(k));
     if (!s) return -1;
     struct tz z;
-    enum tz_err e = tz_load(s, NULL, &z);
+    const char *dir = envmap_get(&w->L->vars, "TZDIR");
+    enum tz_err e = tz_load(s, dir, &z);
     if (e) {
-        err_at(w->L, v, "schedule '%s': tz '%s': %s", schedule_name(w), s, tz_strerror(e));
+        char msg[320];
+        tz_error_format(e, dir, msg, sizeof msg);
+        err_at(w->L, v, "schedule '%s': tz '%s': %s", schedule_name(w), s, msg);
         free(s);
         return -1;
     }
@@ -1150,25 +1166,192 @@ static int key_sched_command(struct walk *w, const struct key_def *k, yaml_node_
     return c ? 0 : -1;
 }
 
-/* http: "METHOD URL" (the mapping form with headers, body and status comes with the action). */
+/* The methods an http action may use. */
+static const char *const http_methods[] = {"GET",   "HEAD",   "POST",   "PUT",
+                                           "PATCH", "DELETE", "OPTIONS"};
+
+static bool http_method_known(const char *m, size_t len)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(http_methods); i++)
+        if (strlen(http_methods[i]) == len && !strncmp(http_methods[i], m, len)) return true;
+    return false;
+}
+
+/* An absolute http(s) URL with a host and no white space or control characters (curl would
+ * otherwise take a relative one as a host name, or cut the request at a space). */
+static bool http_url_ok(const char *u)
+{
+    const char *host = str_has_prefix(u, "http://")    ? u + 7
+                       : str_has_prefix(u, "https://") ? u + 8
+                                                       : NULL;
+    if (!host || !*host || *host == '/' || *host == '?' || *host == '#') return false;
+    for (const unsigned char *c = (const unsigned char *)u; *c; c++)
+        if (*c <= ' ' || *c == 0x7f) return false;
+    return true;
+}
+
+/* method and url: a method this table knows, an absolute http(s) URL. */
+static int key_http_method_url(struct walk *w, const struct key_def *k, yaml_node_t *v)
+{
+    bool method = !strcmp(k->name, "method");
+    char *x = get_str(w->L, v, method ? "http.method" : "http.url");
+    if (!x) return -1;
+    if (method ? http_method_known(x, strlen(x)) : http_url_ok(x)) return set_str(w, k, x);
+    if (method)
+        err_at(w->L, v,
+               "schedule '%s': http.method must be GET, HEAD, POST, PUT, PATCH, DELETE or "
+               "OPTIONS (in capitals), not '%.40s'",
+               schedule_name(w), x);
+    else
+        err_at(w->L, v,
+               "schedule '%s': http.url must be an http:// or https:// URL with a host and no "
+               "spaces (e.g. http://127.0.0.1:3000/run), not '%.200s'",
+               schedule_name(w), x);
+    free(x);
+    return -1;
+}
+
+/* headers: a mapping of Name: value. Names are HTTP tokens; values have no line breaks (one
+ * would start another header). Content-Length and Transfer-Encoding are curl's to write. */
+static int key_http_headers(struct walk *w, const struct key_def *k, yaml_node_t *v)
+{
+    struct loader *L = w->L;
+    strvec *hs = FIELD(w, k, strvec);
+    struct pairs ps;
+    if (get_pairs(L, v, "http.headers", &ps) < 0) return -1;
+    int rc = 0;
+    for (size_t i = 0; i < ps.n; i++) {
+        const char *name = ps.p[i].key;
+        bool ok = *name && strlen(name) <= 128;
+        for (const char *c = name; ok && *c; c++)
+            ok = isalnum((unsigned char)*c) || strchr("!#$%&'*+-.^_`|~", *c);
+        if (!ok) {
+            err_at(L, ps.p[i].k,
+                   "schedule '%s': http header name '%.130s' must be letters, digits and "
+                   "!#$%%&'*+-.^_`|~ (at most 128)",
+                   schedule_name(w), name);
+            rc = -1;
+            continue;
+        }
+        if (!strcasecmp(name, "Content-Length") || !strcasecmp(name, "Transfer-Encoding")) {
+            err_at(L, ps.p[i].k, "schedule '%s': http header %s is set by roster from the body",
+                   schedule_name(w), name);
+            rc = -1;
+            continue;
+        }
+        if (hs->n == SCHEDULE_MAX_HEADERS) {
+            err_at(L, ps.p[i].k, "schedule '%s': more than %d http headers, roster's limit",
+                   schedule_name(w), SCHEDULE_MAX_HEADERS);
+            rc = -1;
+            break;
+        }
+        char *val = get_str(L, ps.p[i].v, "an http header's value");
+        if (!val) {
+            rc = -1;
+            continue;
+        }
+        if (strpbrk(val, "\r\n") || strlen(val) > 8192) {
+            err_at(L, ps.p[i].v,
+                   "schedule '%s': http header %s: the value must be one line of at most "
+                   "8192 bytes",
+                   schedule_name(w), name);
+            free(val);
+            rc = -1;
+            continue;
+        }
+        strvec_push(hs, xasprintf("%s: %s", name, val));
+        free(val);
+    }
+    free(ps.p);
+    return rc;
+}
+
+static int key_http_body(struct walk *w, const struct key_def *k, yaml_node_t *v)
+{
+    char *b = get_str(w->L, v, "http.body");
+    if (b && strlen(b) > SCHEDULE_MAX_BODY) {
+        err_at(w->L, v, "schedule '%s': http.body is over %u KiB, roster's limit", schedule_name(w),
+               SCHEDULE_MAX_BODY >> 10);
+        free(b);
+        return -1;
+    }
+    return set_str(w, k, b);
+}
+
+/* expect: a status or a list of them, each 100 to 599. */
+static int key_http_expect(struct walk *w, const struct key_def *k, yaml_node_t *v)
+{
+    struct schedule_config *s = w->base;
+    struct items its;
+    int rc = 0;
+    (void)k;
+    items_of(w->L, v, &its);
+    if (its.start == its.top) {
+        err_at(w->L, v, "schedule '%s': http.expect is an empty list", s->name);
+        return -1;
+    }
+    for (yaml_node_item_t *it = its.start; it < its.top; it++) {
+        yaml_node_t *n = node_at(w->L, *it);
+        int code;
+        if (get_int(w->L, n, "http.expect", 100, 599, &code) < 0) {
+            rc = -1;
+        } else if (s->req.nexpect == SCHEDULE_MAX_EXPECT) {
+            err_at(w->L, n, "schedule '%s': more than %d statuses in http.expect", s->name,
+                   SCHEDULE_MAX_EXPECT);
+            return -1;
+        } else {
+            s->req.expect[s->req.nexpect++] = code;
+        }
+    }
+    return rc;
+}
+
+/* The mapping read: method and url make the http string the string form has ("METHOD URL"),
+ * so that everything showing or running the action reads one field. */
+static void http_done(struct walk *w)
+{
+    struct schedule_config *s = w->base;
+    if (!walk_seen(w, "url")) {
+        err_at(w->L, w->map, "schedule '%s': http needs a url", s->name);
+        return;
+    }
+    if (!walk_ok(w, "url") || (walk_seen(w, "method") && !walk_ok(w, "method"))) return;
+    const char *m = s->req.method ? s->req.method : s->req.body ? "POST" : "GET";
+    if (s->req.body && !strcmp(m, "HEAD")) {
+        err_at(w->L, walk_seen(w, "body"), "schedule '%s': a HEAD request sends no body", s->name);
+        return;
+    }
+    free(s->http);
+    s->http = xasprintf("%s %s", m, s->req.url);
+}
+
+#define SHTTP(f) offsetof(struct schedule_config, req.f)
+static const struct key_def http_keys[] = {
+    {KEY("method", key_http_method_url, SHTTP(method))},
+    {KEY("url", key_http_method_url, SHTTP(url))},
+    {KEY("headers", key_http_headers, SHTTP(headers))},
+    {KEY("body", key_http_body, SHTTP(body))},
+    {KEY("expect", key_http_expect, 0)},
+};
+static const struct key_table http_table = {KEYS("http", http_keys), .done = http_done};
+
+/* http: "METHOD URL", or a mapping with method, url, headers, body and the expected status. */
 static int key_sched_http(struct walk *w, const struct key_def *k, yaml_node_t *v)
 {
     if (v->type == YAML_MAPPING_NODE) {
-        err_at(w->L, v, "schedule '%s': http takes \"METHOD URL\" for now", schedule_name(w));
-        return -1;
+        struct schedule_config *s = w->base;
+        if (walk_mapping(w->L, &http_table, v, s) < 0 || !s->http) return -1;
+        return 0;
     }
     char *s = get_str(w->L, v, what_of(k));
     if (!s) return -1;
     const char *sp = strchr(s, ' ');
-    bool ok = sp && sp > s && sp - s <= 16;
-    for (const char *c = s; ok && c < sp; c++)
-        ok = isupper((unsigned char)*c);
-    if (ok) ok = str_has_prefix(sp + 1, "http://") || str_has_prefix(sp + 1, "https://");
-    if (ok) ok = !strchr(sp + 1, ' ');
+    bool ok = sp && sp > s && http_method_known(s, (size_t)(sp - s)) && http_url_ok(sp + 1);
     if (!ok) {
         err_at(w->L, v,
                "schedule '%s': http must be \"METHOD URL\" (e.g. \"POST "
-               "http://127.0.0.1:3000/run\"), not '%s'",
+               "http://127.0.0.1:3000/run\"; GET, HEAD, POST, PUT, PATCH, DELETE or OPTIONS), "
+               "or a mapping {method, url, headers, body, expect}, not '%s'",
                schedule_name(w), s);
         free(s);
         return -1;
@@ -1176,14 +1359,143 @@ static int key_sched_http(struct walk *w, const struct key_def *k, yaml_node_t *
     return set_str(w, k, s);
 }
 
+/* ---- enqueue: {queue, type, payload} ---- */
+
+/* queue and type: names as the job store spells them (jobs_name_ok, a layer above this one). */
+static int key_enqueue_name(struct walk *w, const struct key_def *k, yaml_node_t *v)
+{
+    char *x = get_str(w->L, v, what_of(k));
+    if (!x) return -1;
+    size_t n = strlen(x);
+    bool ok = n >= 1 && n <= 64;
+    for (const char *c = x; ok && *c; c++)
+        ok = isalnum((unsigned char)*c) || strchr("_.:-", *c);
+    if (ok) return set_str(w, k, x);
+    err_at(w->L, v, "schedule '%s': %s must be 1 to 64 letters, digits and _.:- (not '%.80s')",
+           schedule_name(w), what_of(k), x);
+    free(x);
+    return -1;
+}
+
+/* A YAML value as JSON: mappings are objects, sequences arrays; a plain scalar that reads as
+ * null, a boolean or a JSON number is one, anything else (and every quoted scalar) a string.
+ * ${VAR} is filled in first. NULL after an error. */
+static cJSON *yaml_to_json(struct loader *L, yaml_node_t *n)
+{
+    if (n->type == YAML_MAPPING_NODE) {
+        struct pairs ps;
+        if (get_pairs(L, n, "enqueue.payload", &ps) < 0) return NULL;
+        cJSON *o = cJSON_CreateObject();
+        for (size_t i = 0; o && i < ps.n; i++) {
+            cJSON *v = yaml_to_json(L, ps.p[i].v);
+            if (!v) {
+                cJSON_Delete(o);
+                o = NULL;
+                break;
+            }
+            cJSON_AddItemToObject(o, ps.p[i].key, v);
+        }
+        free(ps.p);
+        return o;
+    }
+    if (n->type == YAML_SEQUENCE_NODE) {
+        cJSON *a = cJSON_CreateArray();
+        for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top;
+             it++) {
+            cJSON *v = yaml_to_json(L, node_at(L, *it));
+            if (!v) {
+                cJSON_Delete(a);
+                return NULL;
+            }
+            cJSON_AddItemToArray(a, v);
+        }
+        return a;
+    }
+    if (n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && is_null(n)) return cJSON_CreateNull();
+    char *t = get_str(L, n, "enqueue.payload");
+    if (!t) return NULL;
+    cJSON *v = NULL;
+    if (n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE) {
+        if (!strcmp(t, "true") || !strcmp(t, "false")) {
+            v = cJSON_CreateBool(t[0] == 't');
+        } else {
+            /* a JSON number as written (cJSON would print a double, losing big integers) */
+            cJSON *num = cJSON_Parse(t);
+            if (num && cJSON_IsNumber(num)) v = cJSON_CreateRaw(t);
+            cJSON_Delete(num);
+        }
+    }
+    if (!v) v = cJSON_CreateString(t);
+    free(t);
+    return v;
+}
+
+/* payload: a YAML value (made JSON), or a string holding JSON text; at most 64 KiB of JSON. */
+static int key_enqueue_payload(struct walk *w, const struct key_def *k, yaml_node_t *v)
+{
+    char *json = NULL;
+    if (v->type == YAML_SCALAR_NODE && v->data.scalar.style != YAML_PLAIN_SCALAR_STYLE) {
+        /* a quoted string: JSON text as written ('{"a": 1}'), checked here */
+        json = get_str(w->L, v, "enqueue.payload");
+        if (!json) return -1;
+        cJSON *p = cJSON_ParseWithOpts(json, NULL, true);
+        if (!p) {
+            err_at(w->L, v,
+                   "schedule '%s': enqueue.payload is a string that is not JSON (write the "
+                   "value as YAML, or JSON text in quotes): '%.80s'",
+                   schedule_name(w), json);
+            free(json);
+            return -1;
+        }
+        cJSON_Delete(p);
+    } else {
+        cJSON *p = yaml_to_json(w->L, v);
+        if (!p) return -1;
+        json = cJSON_PrintUnformatted(p);
+        cJSON_Delete(p);
+    }
+    if (json && strlen(json) > SCHEDULE_MAX_BODY) {
+        err_at(w->L, v, "schedule '%s': enqueue.payload is over %u KiB of JSON, roster's limit",
+               schedule_name(w), SCHEDULE_MAX_BODY >> 10);
+        free(json);
+        return -1;
+    }
+    return set_str(w, k, json);
+}
+
+static void enqueue_done(struct walk *w)
+{
+    struct schedule_config *s = w->base;
+    s->enq.pos = pos_of(w->L, w->map);
+    if (!walk_seen(w, "queue"))
+        err_at(w->L, w->map, "schedule '%s': enqueue needs a queue", s->name);
+    if (!walk_seen(w, "type")) err_at(w->L, w->map, "schedule '%s': enqueue needs a type", s->name);
+}
+
+#define SENQ(f) offsetof(struct schedule_config, enq.f)
+static const struct key_def enqueue_keys[] = {
+    {KEY("queue", key_enqueue_name, SENQ(queue)), .what = "enqueue.queue"},
+    {KEY("type", key_enqueue_name, SENQ(type)), .what = "enqueue.type"},
+    {KEY("payload", key_enqueue_payload, SENQ(payload))},
+};
+static const struct key_table enqueue_table = {KEYS("enqueue", enqueue_keys), .done = enqueue_done};
+
+/* enqueue: a mapping read into the schedule itself. */
+static int key_sched_enqueue(struct walk *w, const struct key_def *k, yaml_node_t *v)
+{
+    (void)k;
+    return walk_mapping(w->L, &enqueue_table, v, w->base);
+}
+
 static void schedule_done(struct walk *w)
 {
     struct schedule_config *s = w->base;
     if (!walk_seen(w, "cron")) diags_add(w->L->d, s->pos, "schedule '%s' needs cron:", s->name);
-    bool cmd = walk_seen(w, "command") != NULL, http = walk_seen(w, "http") != NULL;
-    if (cmd == http)
-        diags_add(w->L->d, s->pos, "schedule '%s' needs one action: command or http%s", s->name,
-                  cmd ? ", not both" : "");
+    int actions = (walk_seen(w, "command") != NULL) + (walk_seen(w, "http") != NULL) +
+                  (walk_seen(w, "enqueue") != NULL);
+    if (actions != 1)
+        diags_add(w->L->d, s->pos, "schedule '%s' needs one action: command, http or enqueue%s",
+                  s->name, actions ? ", not more" : "");
 }
 
 static const char *const overlap_names[] = {"skip", "allow"};
@@ -1196,6 +1508,7 @@ static const struct key_def schedule_keys[] = {
     {KEY("tz", key_sched_tz, SCHED(tz))},
     {KEY("command", key_sched_command, SCHED(argv))},
     {KEY("http", key_sched_http, SCHED(http))},
+    {KEY("enqueue", key_sched_enqueue, 0)},
     {KEY("timeout", key_duration, SCHED(timeout_ms)), .min = 1},
     {KEY("overlap", key_choice, SCHED(overlap)), .choices = &overlaps},
 };

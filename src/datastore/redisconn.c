@@ -225,6 +225,8 @@ static void go_down(struct redisconn *r, const char *why)
         redisAsyncFree(ac);
         r->ac = NULL;
     }
+    /* one of those callbacks may have closed the connection: its owner hears no more */
+    if (r->st != R_RETRY) return;
     r->cb(r->ud, false, r->err);
     if (r->st != R_RETRY) return;
     uv_timer_start(&r->timer, on_retry, retry_backoff_next(&r->backoff), 0);

@@ -63,6 +63,9 @@ int redisconn_subscribe(struct redisconn *r, const char *channel, redisconn_mess
                         void *ud);
 /* Commands sent and not yet answered. */
 size_t redisconn_pending(const struct redisconn *r);
+/* Commands in flight are answered "connection closed" (now, or when a callback that closes
+ * returns); the state callback is not called again, even by a close from inside a command's
+ * callback; r is freed once its handles close (do not use it after this call). */
 void redisconn_close(struct redisconn *r);
 
 #endif

@@ -92,16 +92,30 @@ static const char enqueue_lua[] =
     "end\n"
     "return {1, id}\n";
 
-/* ARGV: P worker now seed n q1 w1 ... qn wn. Picks a non-empty queue by weight (seed chooses),
- * moves its oldest id to the worker's active list. An id without a hash (deleted by hand) is
- * dropped and the next taken, a few times at most. → the job's HGETALL, or false. */
+/* ARGV: P worker now seed token lost n q1 w1 ... qn wn. A fetch whose answer was lost (lost: its
+ * token, "" when none) may have run: the job it took, still active on this worker, is given
+ * again (marked with token now). Else picks a non-empty queue by weight (seed chooses) and moves
+ * its oldest id to the worker's active list, marked with token. An id without a hash (deleted
+ * by hand) is dropped and the next taken, a few times at most. → the job's HGETALL, or false. */
 static const char fetch_lua[] =
     LUA_COMMON
-    "local w, now, seed, n = ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])\n"
+    "local w, now, seed, tok, lost, n = ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5], ARGV[6],\n"
+    "  tonumber(ARGV[7])\n"
+    "if lost ~= '' then\n"
+    "  for _, id in ipairs(redis.call('LRANGE', P..'active:'..w, 0, 999)) do\n"
+    "    local k = P..'job:'..id\n"
+    "    if redis.call('HGET', k, 'fetch') == lost and redis.call('HGET', k, 'state') == 'active'\n"
+    "    then\n"
+    /* now this fetch's: another fetch asking for lost at the same time gets another job */
+    "      redis.call('HSET', k, 'fetch', tok)\n"
+    "      return redis.call('HGETALL', k)\n"
+    "    end\n"
+    "  end\n"
+    "end\n"
     "for try = 1, 8 do\n"
     "  local qs, ws, total = {}, {}, 0\n"
     "  for i = 1, n do\n"
-    "    local q, wt = ARGV[4 + 2 * i], tonumber(ARGV[5 + 2 * i])\n"
+    "    local q, wt = ARGV[6 + 2 * i], tonumber(ARGV[7 + 2 * i])\n"
     "    if redis.call('LLEN', P..'queue:'..q) > 0 then\n"
     "      qs[#qs + 1] = q; ws[#ws + 1] = wt; total = total + wt\n"
     "    end\n"
@@ -117,7 +131,7 @@ static const char fetch_lua[] =
     "  if redis.call('EXISTS', k) == 1 then\n"
     "    redis.call('LPUSH', P..'active:'..w, id)\n"
     "    redis.call('SADD', P..'workers', w)\n"
-    "    redis.call('HMSET', k, 'state', 'active', 'started_at', now, 'worker', w)\n"
+    "    redis.call('HMSET', k, 'state', 'active', 'started_at', now, 'worker', w, 'fetch', tok)\n"
     "    redis.call('HINCRBY', k, 'attempts', 1)\n"
     "    st(q, 'cur_active', 1)\n"
     "    return redis.call('HGETALL', k)\n"
@@ -277,8 +291,9 @@ static const char queues_lua[] =
 /* ARGV: P state queue limit cursor. Lists (queued: one list per queue; active: one per worker)
  * are walked by name then position from the oldest, cursor "name\npos"; sets (delayed soonest
  * first, dead and done newest first) by score then id, cursor "score\nid" — ids of one score in
- * the order Redis keeps them (by their text). At most 5000 entries are looked at per call (a
- * queue filter skips some); the page may then be short, with a cursor to go on.
+ * the order Redis keeps them (by their text). At most 5000 jobs are read per call (a queue
+ * filter skips some; the ids of the cursor's score up to it are passed over unread, uncounted);
+ * the page may then be short, with a cursor to go on.
  * → {next cursor or '', HGETALL, HGETALL, ...}. */
 static const char list_lua[] =
     "local P, state, queue, limit, cur = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5]\n"
@@ -337,9 +352,11 @@ static const char list_lua[] =
     "    end\n"
     "    if after then\n"
     "      if full() then out[1] = lastsc..'\\n'..lastid; return out end\n"
+    /* only what is looked at counts: the ids of the cursor's score before it are passed over
+     * (without this a page could end before its first job, on the cursor it was given) */
     "      add(id); lastsc, lastid = chunk[i + 1], id\n"
+    "      budget = budget - 1\n"
     "    end\n"
-    "    budget = budget - 1\n"
     "  end\n"
     "  if #chunk < 400 then return out end\n"
     "end\n";

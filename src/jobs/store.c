@@ -15,6 +15,9 @@
 #include "jobs/scripts.h"
 #include "jobs/sha1.h"
 
+/* Unanswered fetches a store remembers (jobs_store.lost). */
+#define LOST_FETCHES_MAX 64
+
 struct jobs_store {
     uv_loop_t *loop;
     struct redisconn *conn;
@@ -22,7 +25,15 @@ struct jobs_store {
     char *wake;
     struct jobs_retention ret;
     char sha[JS_COUNT][41]; /* each script's SHA-1, for EVALSHA */
-    uint64_t seed;          /* xorshift state: the weighted pick of jobs_fetch */
+    uint64_t seed;          /* xorshift state: the weighted pick of jobs_fetch, fetch tokens */
+    /* Fetches sent and never answered (timed out, connection lost): each may have moved a job
+     * into its worker's active list. The worker's next fetch asks for that job again (oldest
+     * first); a fetch's answer settles its entry. Bounded: beyond it the oldest is forgotten. */
+    struct {
+        char worker[JOBS_WORKER_MAX + 1];
+        char token[17];
+    } lost[LOST_FETCHES_MAX];
+    int nlost;
 };
 
 const char *jobs_strerror(enum jobs_err e)
@@ -130,6 +141,42 @@ const char *jobs_store_prefix(const struct jobs_store *st)
 const char *jobs_wake_channel(const struct jobs_store *st)
 {
     return st->wake;
+}
+
+static uint64_t next_rand(struct jobs_store *st)
+{
+    st->seed ^= st->seed << 13, st->seed ^= st->seed >> 7, st->seed ^= st->seed << 17;
+    return st->seed;
+}
+
+/* The oldest lost fetch of worker, or -1. */
+static int lost_find(const struct jobs_store *st, const char *worker)
+{
+    for (int i = 0; i < st->nlost; i++)
+        if (!strcmp(st->lost[i].worker, worker)) return i;
+    return -1;
+}
+
+static void lost_add(struct jobs_store *st, const char *worker, const char *token)
+{
+    if (st->nlost == LOST_FETCHES_MAX) {
+        memmove(&st->lost[0], &st->lost[1], (size_t)(st->nlost - 1) * sizeof st->lost[0]);
+        st->nlost--;
+    }
+    snprintf(st->lost[st->nlost].worker, sizeof st->lost[0].worker, "%s", worker);
+    snprintf(st->lost[st->nlost].token, sizeof st->lost[0].token, "%s", token);
+    st->nlost++;
+}
+
+static void lost_settle(struct jobs_store *st, const char *worker, const char *token)
+{
+    for (int i = 0; i < st->nlost; i++)
+        if (!strcmp(st->lost[i].token, token) && !strcmp(st->lost[i].worker, worker)) {
+            memmove(&st->lost[i], &st->lost[i + 1],
+                    (size_t)(st->nlost - i - 1) * sizeof st->lost[0]);
+            st->nlost--;
+            return;
+        }
 }
 
 
@@ -358,11 +405,20 @@ static void refused(struct jobs_result *res, const redisReply *r, enum jobs_err 
     job_state_parse(s, &res->state);
 }
 
+/* jobs_fetch's arguments: P worker now seed token lost n ... */
+#define FETCH_ARG_WORKER 1
+#define FETCH_ARG_TOKEN 4
+#define FETCH_ARG_LOST 5
+
 static void on_reply(void *ud, struct redisReply *r, const char *err)
 {
     struct call *c = ud;
     struct jobs_result res = {0};
     char detail[512];
+    if (c->op == OP_FETCH && !r) /* it may have run: the worker's next fetch asks */
+        lost_add(c->st, c->args[FETCH_ARG_WORKER], c->args[FETCH_ARG_TOKEN]);
+    else if (c->op == OP_FETCH && r->type != REDIS_REPLY_ERROR && *c->args[FETCH_ARG_LOST])
+        lost_settle(c->st, c->args[FETCH_ARG_WORKER], c->args[FETCH_ARG_LOST]);
     if (!r) {
         snprintf(detail, sizeof detail, "Redis: %s", err ? err : "no answer");
         res.err = JOBS_E_REDIS;
@@ -527,11 +583,15 @@ enum jobs_err jobs_fetch(struct jobs_store *st, const char *worker, const char *
     for (size_t i = 0; i < n; i++)
         if (!jobs_name_ok(queues[i]) || (weights && (weights[i] < 1 || weights[i] > 1000)))
             return JOBS_E_INVALID;
-    st->seed ^= st->seed << 13, st->seed ^= st->seed >> 7, st->seed ^= st->seed << 17;
     struct call *c = call_new(st, OP_FETCH, JS_FETCH);
     arg(c, worker);
     arg_int(c, wall_ms());
-    arg_int(c, (long long)(st->seed % 1000000007u));
+    arg_int(c, (long long)(next_rand(st) % 1000000007u));
+    char token[17];
+    snprintf(token, sizeof token, "%016llx", (unsigned long long)next_rand(st));
+    arg(c, token);
+    int l = lost_find(st, worker);
+    arg(c, l >= 0 ? st->lost[l].token : "");
     arg_int(c, (long long)n);
     for (size_t i = 0; i < n; i++) {
         arg(c, queues[i]);
@@ -627,6 +687,36 @@ enum jobs_err jobs_get(struct jobs_store *st, uint64_t id, jobs_job_cb cb, void 
     return call_send(c);
 }
 
+/* s[0..n) is 1..max decimal digits. */
+static bool digits_ok(const char *s, size_t n, size_t max)
+{
+    if (n < 1 || n > max) return false;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] < '0' || s[i] > '9') return false;
+    return true;
+}
+
+/* A cursor is one a page of state gave: "name\npos" (queued: a queue, active: a worker) or
+ * "score\nid" (a finite number and an id). An API client may send anything: what the script
+ * cannot use is refused here, not answered by Redis with an error or a page from nowhere. */
+static bool cursor_ok(enum job_state state, const char *cursor)
+{
+    const char *nl = strchr(cursor, '\n');
+    if (!nl || strlen(cursor) > 300) return false;
+    size_t n1 = (size_t)(nl - cursor), n2 = strlen(nl + 1);
+    char first[301];
+    memcpy(first, cursor, n1);
+    first[n1] = '\0';
+    if (state == JOB_QUEUED || state == JOB_ACTIVE)
+        return (state == JOB_QUEUED ? jobs_name_ok(first) : jobs_worker_ok(first)) &&
+               digits_ok(nl + 1, n2, 9);
+    char *end;
+    errno = 0;
+    double sc = strtod(first, &end);
+    return n1 > 0 && *end == '\0' && errno == 0 && sc == sc && sc - sc == 0 &&
+           digits_ok(nl + 1, n2, 20);
+}
+
 enum jobs_err jobs_list(struct jobs_store *st, const char *queue, enum job_state state, int limit,
                         const char *cursor, jobs_list_cb cb, void *ud)
 {
@@ -634,8 +724,7 @@ enum jobs_err jobs_list(struct jobs_store *st, const char *queue, enum job_state
         (unsigned)state >= JOB_STATE_COUNT)
         return JOBS_E_INVALID;
     if (queue && *queue && !jobs_name_ok(queue)) return JOBS_E_INVALID;
-    /* A cursor is what a page gave: "name\npos" or "score\nid", short. */
-    if (cursor && (strlen(cursor) > 300 || !strchr(cursor, '\n'))) return JOBS_E_INVALID;
+    if (cursor && *cursor && !cursor_ok(state, cursor)) return JOBS_E_INVALID;
     struct call *c = call_new(st, OP_LIST, JS_LIST);
     arg(c, job_state_name(state));
     arg(c, queue ? queue : "");

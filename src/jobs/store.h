@@ -6,8 +6,9 @@
  * Keys, all under P = "roster:<app>:jobs:" (app: the config's app name):
  *   P seq             string  INCR gives job ids (decimal, from 1)
  *   P job:<id>        hash    id queue type payload state attempts max_attempts created_at
- *                             run_at started_at finished_at last_error unique worker
- *                             (times in ms since the epoch, "" when not yet; state one of
+ *                             run_at started_at finished_at last_error unique worker fetch
+ *                             (times in ms since the epoch, "" when not yet; fetch: the
+ *                             token of the fetch that took it; state one of
  *                             queued delayed active done dead cancelled). Done and dead
  *                             hashes are deleted when trimmed from P done / P dead; cancelled
  *                             ones expire (PEXPIRE) after done_max_age.
@@ -165,7 +166,11 @@ enum jobs_err jobs_enqueue(struct jobs_store *st, const struct job_new *j, jobs_
 /* Takes one ready job for worker: picks among queues[0..n) that have jobs, by weight (a queue
  * of weight 3 is picked three times as often as one of weight 1 while both have jobs; weights
  * 1..1000, NULL: all 1), and moves the job atomically from its ready list to P active:<worker> with state
- * active, started_at now, attempts+1, worker set. job NULL when every queue is empty. */
+ * active, started_at now, attempts+1, worker set. job NULL when every queue is empty.
+ * A fetch of worker that went unanswered (JOBS_E_REDIS: timed out, connection lost) may still
+ * have taken a job; the store remembers it, and a later fetch of the same worker on the same
+ * store gives that job (still active, attempts as they were) before any other, so a live worker
+ * is not left holding a job it never heard of (the reaper takes only dead workers' jobs). */
 enum jobs_err jobs_fetch(struct jobs_store *st, const char *worker, const char *const *queues,
                          const unsigned *weights, size_t n, jobs_job_cb cb, void *ud);
 
@@ -203,8 +208,9 @@ enum jobs_err jobs_get(struct jobs_store *st, uint64_t id, jobs_job_cb cb, void 
 
 /* Jobs in state (queued, delayed, active, dead or done; cancelled ones are not listed), of
  * queue (NULL or "": every queue), at most limit (1..JOBS_LIST_MAX), from cursor (NULL or "":
- * the start; else a next_cursor given before). Order: queued oldest first (next to run),
- * delayed soonest first, dead and done newest first, active by worker. */
+ * the start; else a next_cursor given before: one not of that form is JOBS_E_INVALID). Order:
+ * queued oldest first (next to run), delayed soonest first, dead and done newest first, active
+ * by worker. */
 enum jobs_err jobs_list(struct jobs_store *st, const char *queue, enum job_state state, int limit,
                         const char *cursor, jobs_list_cb cb, void *ud);
 

@@ -241,6 +241,19 @@ void logfmt_source_free(struct log_source *src)
     sbuf_free(&src->prefix[1]);
 }
 
+/* The text prefix of a built-in role's task: "label/task |", padded and colored as the
+ * label's (made for each line: tasks come and go, and their lines are few). */
+static void task_prefix(const struct log_style *st, const struct log_source *src, sbuf *out)
+{
+    const char *color = src->sgr[0] ? src->sgr : src->color;
+    size_t w = strlen(src->label) + 1 + src->task_len;
+    if (st->color && color) sbuf_puts(out, color);
+    sbuf_printf(out, "%s/%.*s%*s |", src->label, (int)src->task_len, src->task,
+                st->pad > (int)w ? st->pad - (int)w : 0, "");
+    if (st->color) sbuf_puts(out, RESET);
+    sbuf_putc(out, ' ');
+}
+
 /* One written line, whatever its length. */
 static void line_once(struct log_style *st, const struct log_source *src, int stream,
                       const char *msg, size_t len, double ts, bool cont, sbuf *out)
@@ -251,6 +264,11 @@ static void line_once(struct log_style *st, const struct log_source *src, int st
         put_ts(st, ts, out);
         sbuf_append(out, "\",", 2);
         if (cont) sbuf_puts(out, "\"continued\":true,");
+        if (src->task) {
+            sbuf_puts(out, "\"task\":\"");
+            json_escape(out, src->task, src->task_len);
+            sbuf_append(out, "\",", 2);
+        }
         sbuf_append(out, pre->data, pre->len);
         json_escape(out, msg, len);
         sbuf_append(out, "\"}\n", 3);
@@ -266,6 +284,8 @@ static void line_once(struct log_style *st, const struct log_source *src, int st
                 look_prefix(st, src, ts, out);
             else if (pre->len)
                 sbuf_append(out, pre->data, pre->len);
+            /* a built-in role's task, after the prefix concurrently's look gives the role */
+            if (src->task) sbuf_printf(out, "%.*s | ", (int)src->task_len, src->task);
         }
         /* --raw keeps a child's bytes alone, as concurrently does; with a prefix they are
          * escaped as below */
@@ -280,7 +300,10 @@ static void line_once(struct log_style *st, const struct log_source *src, int st
         put_ts(st, ts, out);
         sbuf_putc(out, ' ');
     }
-    sbuf_append(out, pre->data, pre->len);
+    if (src->task)
+        task_prefix(st, src, out);
+    else
+        sbuf_append(out, pre->data, pre->len);
     /* A child's CR, ESC or NUL after the prefix could rewrite the line, the terminal's title
      * or the cursor: shown escaped instead; colors pass when roster's own output is colored. */
     logfmt_text_escape(out, msg, shown, st->color ? LOGFMT_KEEP_SGR : 0);

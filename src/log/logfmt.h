@@ -59,6 +59,11 @@ struct log_source {
     /* lines of this source logmux did not write: over its cap, or after stdout went away
      * (counted by logmux, read by /metrics; never reset) */
     uint64_t dropped;
+    /* A built-in role's task the line being written comes from (log/taskmark.h), set by the
+     * caller around one line (borrowed); NULL: the role itself. Text: "label/task |"; JSON:
+     * "task":"..." beside "role". */
+    const char *task;
+    size_t task_len;
 };
 
 enum { LOG_STDOUT = 0, LOG_STDERR = 1 };

@@ -234,6 +234,9 @@ FWD(CU, CURL *, curl_easy_init, (void), ())
 FWD_VOID(CU, curl_easy_cleanup, (CURL * curl), (curl))
 FWD(CU, const char *, curl_easy_strerror, (CURLcode code), (code))
 FWD(CU, CURLcode, curl_easy_perform, (CURL * curl), (curl))
+FWD(CU, struct curl_slist *, curl_slist_append, (struct curl_slist * list, const char *string),
+    (list, string))
+FWD_VOID(CU, curl_slist_free_all, (struct curl_slist * list), (list))
 
 /* The variadic setters take exactly one argument, whose type the option number encodes: below
  * 10000 a long, from 30000 to 39999 a curl_off_t, otherwise a pointer (objects, functions,

@@ -14,6 +14,7 @@
 #ifdef __linux__
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/timerfd.h>
 #endif
 
 #ifdef SCM_CREDENTIALS
@@ -286,4 +287,31 @@ ssize_t os_recv_cred(int fd, char *buf, size_t size, pid_t *sender)
     }
     buf[r] = '\0';
     return r;
+}
+
+int os_alarm_fd(void)
+{
+#ifdef TFD_TIMER_ABSTIME
+    int fd = timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC);
+    return fd < 0 ? -errno : fd;
+#else
+    return -ENOSYS;
+#endif
+}
+
+int os_alarm_set(int fd, int64_t when_ns)
+{
+#ifdef TFD_TIMER_ABSTIME
+    uint64_t n;
+    while (read(fd, &n, sizeof n) == (ssize_t)sizeof n)
+        ; /* an expiry not read yet would make the descriptor readable now */
+    if (when_ns <= 0) when_ns = 1; /* 0 would disarm it */
+    struct itimerspec its = {
+        .it_value = {.tv_sec = when_ns / 1000000000, .tv_nsec = when_ns % 1000000000}};
+    return timerfd_settime(fd, TFD_TIMER_ABSTIME, &its, NULL) < 0 ? -errno : 0;
+#else
+    (void)fd;
+    (void)when_ns;
+    return -ENOSYS;
+#endif
 }

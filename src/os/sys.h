@@ -66,4 +66,12 @@ int os_passcred(int fd);
  * with it are closed. The length, or -errno (-EAGAIN: nothing waiting). */
 ssize_t os_recv_cred(int fd, char *buf, size_t size, pid_t *sender);
 
+/* A descriptor that becomes readable at a wall-clock instant (timerfd on CLOCK_REALTIME), for
+ * timers finer than the loop's milliseconds; non-blocking and close-on-exec. The descriptor, or
+ * -errno (-ENOSYS where there is none: the caller keeps to its loop timer). */
+int os_alarm_fd(void);
+/* Sets fd to become readable once the wall clock reaches when_ns (nanoseconds since the epoch;
+ * right away when that has passed), and drains a previous expiry. 0 or -errno. */
+int os_alarm_set(int fd, int64_t when_ns);
+
 #endif

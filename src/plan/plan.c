@@ -1018,8 +1018,9 @@ static void print_schedules(FILE *out, const struct role_config *r, const envmap
         sbuf_puts(&b, s->http ? s->http : s->shell ? s->shell : "");
         for (size_t a = 0; a < s->argv.n; a++)
             sbuf_printf(&b, "%s%s", a ? " " : "", s->argv.v[a]);
+        if (s->enq.pos.line) sbuf_printf(&b, "%s %s", s->enq.queue, s->enq.type);
         char *what = redact_known(b.data ? b.data : "", secrets);
-        fprintf(out, ": %s %s\n", s->http ? "http" : "command", what);
+        fprintf(out, ": %s %s\n", s->http ? "http" : s->enq.pos.line ? "enqueue" : "command", what);
         free(what);
         sbuf_free(&b);
     }

@@ -1,7 +1,8 @@
-/* scheduler.c — the built-in scheduler role: one uv timer per schedule, armed for the next
- * occurrence that cron_next computes; each occurrence runs the schedule's command (in a process
- * group of its own, its output framed with the schedule's name) or its http request (libcurl on
- * the loop), and each run is logged with its outcome and duration. It runs in its own process
+/* scheduler.c — the built-in scheduler role: one uv timer (and a wall-clock alarm) per
+ * schedule, armed for the next occurrence that cron_next computes; each occurrence runs the
+ * schedule's command (in a process group of its own, its output marked with the schedule's name:
+ * log/taskmark.h) or its http request (httpc for http://, libcurl for https://, both on the
+ * loop), and each run is logged with its outcome and duration. It runs in its own process
  * (`roster role NAME`), so it reaps only its own children and may use uv_spawn. */
 #include "roles/scheduler.h"
 
@@ -13,12 +14,18 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <time.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "base/shellwords.h"
 #include "base/util.h"
 #include "checks/curlm.h"
+#include "checks/httpc.h"
 #include "log/linebuf.h"
+#include "log/logfmt.h"
+#include "log/taskmark.h"
+#include "os/sys.h"
+#include "roles/schedjobs.h"
 #include "roles/schedreport.h"
 #include "sched/cron.h"
 #include "sched/tz.h"
@@ -38,10 +45,12 @@
 #define SCHED_MAX_LINE 16384
 /* With overlap: allow, at most this many runs of one schedule go at once; more are skipped. */
 #define SCHED_MAX_RUNS 64
-/* Stopping, the history rows still queued get this long to be written. */
-#define SCHED_FLUSH_MS 3000
 /* An http action without timeout: gives up after this long. */
 #define SCHED_HTTP_TIMEOUT_MS (5 * 60 * 1000)
+/* Stopping, the history rows still queued get this long to be written. */
+#define SCHED_FLUSH_MS 3000
+/* Of a failed request's answer, the log shows the first line, cut at this many bytes. */
+#define SCHED_HTTP_SHOWN 200
 
 struct sched;
 
@@ -69,9 +78,13 @@ struct run {
     int term_signal;
     uv_timer_t timer; /* the timeout, then the kill grace, or the drain after exit */
     enum { PHASE_TIMEOUT, PHASE_GRACE, PHASE_DRAIN } phase;
-    struct curlm_req *req;
+    struct curlm_req *req; /* an https:// request (libcurl) */
+    struct httpc *hreq;    /* an http:// request (httpc, no libcurl) */
     long http_status; /* 0: no response */
     char http_err[160];
+    char *http_answer; /* a failed request's first line of answer, escaped; NULL: none */
+    bool enqueuing;    /* an enqueue in flight (Redis answers within its command timeout) */
+    uint64_t job_id;   /* the job an enqueue put on its queue; 0: none */
     struct run *next;
 };
 
@@ -82,6 +95,11 @@ struct job {
     struct cron cron;
     struct tz tz;
     uv_timer_t timer;
+    /* The due instant to the microsecond (the loop's timers count whole milliseconds, from a
+     * clock read at the start of the loop turn, so they wake up to ~2 ms late): a wall-clock
+     * timerfd polled on the loop; -1 where there is none (the timer alone then). */
+    int alarm_fd;
+    uv_poll_t alarm;
     int64_t due; /* the next occurrence, seconds since the epoch */
     int running;
     uint64_t skipped, runs;
@@ -96,6 +114,7 @@ struct sched {
     size_t njobs;
     struct run *runs; /* running */
     struct curlm *curl;
+    struct schedjobs *queue; /* the enqueue actions' Redis connection; NULL: none has one */
     struct schedreport *report; /* state, metrics and history (schedreport.h) */
     uv_signal_t sigterm, sigint;
     bool stopping;
@@ -141,11 +160,40 @@ static void run_free(uv_handle_t *h)
     j->running--;
     linebuf_free(&r->out.lb);
     linebuf_free(&r->err.lb);
+    free(r->http_answer);
     free(r);
     if (s->stopping && !s->runs) uv_stop(s->loop);
 }
 
-/* Tells schedreport how a run ended (outcome, exit code or HTTP status, duration). */
+/* Whether an answer's status is a success: one of expect:, else any 2xx. */
+static bool http_expected(const struct schedule_http *h, long status)
+{
+    if (!h->nexpect) return status >= 200 && status <= 299;
+    for (size_t i = 0; i < h->nexpect; i++)
+        if (h->expect[i] == status) return true;
+    return false;
+}
+
+/* "failed: HTTP 503 in 0.004s (expected 200 or 204): answered "first line"". */
+static void http_failed(struct run *r, double secs)
+{
+    const struct schedule_http *h = &r->job->cfg->req;
+    sbuf b;
+    sbuf_init(&b);
+    for (size_t i = 0; i < h->nexpect; i++)
+        sbuf_printf(&b, "%s%d",
+                    i == 0                ? " (expected "
+                    : i + 1 == h->nexpect ? " or "
+                                          : ", ",
+                    h->expect[i]);
+    if (h->nexpect) sbuf_putc(&b, ')');
+    if (r->http_answer) sbuf_printf(&b, ": answered \"%s\"", r->http_answer);
+    logf_(r->job, "failed: HTTP %ld in %.3fs%s", r->http_status, secs, b.data ? b.data : "");
+    sbuf_free(&b);
+}
+
+/* Tells schedreport how a run ended (outcome, exit code or HTTP status, duration), as run_done
+ * logs it. */
 static void report_run(struct run *r, double secs)
 {
     struct job *j = r->job;
@@ -155,15 +203,22 @@ static void report_run(struct run *r, double secs)
                                    .exit_code = -1};
     rep.started = rep.finished - secs;
     char detail[200];
-    if (r->stopped) {
-        rep.outcome = SCHED_STOPPED;
-        snprintf(detail, sizeof detail, "roster stopped it");
+    if (j->cfg->enq.pos.line && r->job_id) {
+        rep.outcome = SCHED_OK;
+        snprintf(detail, sizeof detail, "enqueued job %llu on %s", (unsigned long long)r->job_id,
+                 j->cfg->enq.queue);
+    } else if (j->cfg->enq.pos.line) {
+        rep.outcome = SCHED_ERROR;
+        snprintf(detail, sizeof detail, "enqueue: %s", r->http_err[0] ? r->http_err : "no answer");
     } else if (r->timed_out) {
         rep.outcome = SCHED_TIMEOUT;
         snprintf(detail, sizeof detail, "timed out after %.3fs", secs);
+    } else if (r->stopped) {
+        rep.outcome = SCHED_STOPPED;
+        snprintf(detail, sizeof detail, "roster stopped it");
     } else if (j->cfg->http && r->http_status > 0) {
         rep.http_status = (int)r->http_status;
-        rep.outcome = r->http_status >= 200 && r->http_status <= 299 ? SCHED_OK : SCHED_FAILED;
+        rep.outcome = http_expected(&j->cfg->req, r->http_status) ? SCHED_OK : SCHED_FAILED;
         snprintf(detail, sizeof detail, "HTTP %ld", r->http_status);
     } else if (j->cfg->http) {
         rep.outcome = SCHED_ERROR;
@@ -188,14 +243,19 @@ static void run_done(struct run *r)
     double secs = (double)(mono_ms() - r->started_ms) / 1000.0;
     report_run(r, secs);
     const char *what = j->cfg->http ? "the request was aborted" : "the command's group was killed";
-    if (r->timed_out)
+    if (j->cfg->enq.pos.line && r->job_id)
+        logf_(j, "finished ok: enqueued job %llu on %s in %.3fs", (unsigned long long)r->job_id,
+              j->cfg->enq.queue, secs);
+    else if (j->cfg->enq.pos.line)
+        logf_(j, "failed: enqueue: %s in %.3fs", r->http_err[0] ? r->http_err : "no answer", secs);
+    else if (r->timed_out)
         logf_(j, "failed: timed out after %.3fs (%s)", secs, what);
     else if (r->stopped)
         logf_(j, "stopped after %.3fs (roster is stopping)", secs);
-    else if (j->cfg->http && r->http_status >= 200 && r->http_status <= 299)
+    else if (j->cfg->http && http_expected(&j->cfg->req, r->http_status))
         logf_(j, "finished ok: HTTP %ld in %.3fs", r->http_status, secs);
     else if (j->cfg->http && r->http_status > 0)
-        logf_(j, "failed: HTTP %ld in %.3fs", r->http_status, secs);
+        http_failed(r, secs);
     else if (j->cfg->http)
         logf_(j, "failed: %s in %.3fs", r->http_err[0] ? r->http_err : "request failed", secs);
     else if (r->term_signal)
@@ -221,11 +281,14 @@ static void stream_close(struct stream *st)
     uv_close((uv_handle_t *)&st->pipe, closed);
 }
 
+/* A line of a command's output, marked with its schedule's name (log/taskmark.h): roster
+ * shows it as "scheduler/NAME | line". Every line relayed is marked, so the command cannot
+ * pass one off as another schedule's. */
 static void emit_line(void *ud, const char *line, size_t len, int kind)
 {
     struct stream *st = ud;
     (void)kind;
-    fprintf(st->out, "%s | %.*s\n", st->run->job->cfg->name, (int)len, line);
+    taskmark_write(st->out, st->run->job->cfg->name, line, len);
     fflush(st->out);
 }
 
@@ -265,9 +328,12 @@ static void on_run_timer(uv_timer_t *t);
 /* Ends a run early: the request is aborted; the command's group gets SIGTERM, then SIGKILL. */
 static void run_abort(struct run *r)
 {
-    if (r->req) {
-        curlm_cancel(r->req);
+    if (r->enqueuing) return; /* Redis answers it (or the command times out) within seconds */
+    if (r->req || r->hreq) {
+        if (r->req) curlm_cancel(r->req);
+        if (r->hreq) httpc_cancel(r->hreq);
         r->req = NULL;
+        r->hreq = NULL;
         run_unref(r);
         return;
     }
@@ -380,18 +446,56 @@ static void run_command(struct run *r, const char *at_iso)
     strvec_free(&env);
 }
 
-static void on_http(void *ud, long status, const char *err, double seconds)
+/* The first line of a failed request's answer, at most SCHED_HTTP_SHOWN bytes (cut on a
+ * character's boundary), its control characters escaped; NULL when it has none. */
+static char *answer_line(const char *p, size_t len)
 {
-    struct run *r = ud;
-    (void)seconds;
+    size_t n = 0;
+    while (n < len && p[n] != '\n' && p[n] != '\r')
+        n++;
+    bool cut = n > SCHED_HTTP_SHOWN;
+    if (cut) n = linebuf_cut(p, SCHED_HTTP_SHOWN);
+    if (n == 0) return NULL;
+    sbuf b;
+    sbuf_init(&b);
+    logfmt_text_escape(&b, p, n, 0);
+    if (cut) sbuf_puts(&b, "...");
+    return b.data;
+}
+
+/* A request's end, by either client: body is the answer's first bytes. */
+static void http_end(struct run *r, long status, const char *err, const char *body, size_t len)
+{
+    if (status > 0 && !http_expected(&r->job->cfg->req, status))
+        r->http_answer = answer_line(body, len);
     r->req = NULL;
+    r->hreq = NULL;
     if (status == -ETIMEDOUT) r->timed_out = true;
     r->http_status = status > 0 ? status : 0;
     snprintf(r->http_err, sizeof r->http_err, "%s", err ? err : "");
     run_unref(r);
 }
 
-/* "METHOD URL" (the loader checked the form). */
+static void on_curl(void *ud, long status, const char *err, double seconds)
+{
+    struct run *r = ud;
+    size_t len;
+    const char *body = curlm_response(r->req, &len);
+    (void)seconds;
+    http_end(r, status, err, body, len);
+}
+
+static void on_httpc(void *ud, long status, const char *err)
+{
+    struct run *r = ud;
+    size_t len;
+    const char *body = httpc_response(r->hreq, &len);
+    http_end(r, status, err, body, len);
+}
+
+/* "METHOD URL" (the loader checked the form), with the mapping form's headers and body. A
+ * plain http:// URL is sent by httpc, so that a scheduler calling its app does not load libcurl
+ * (~8 MB of RSS); https:// goes through libcurl. */
 static void run_http(struct run *r)
 {
     struct job *j = r->job;
@@ -401,16 +505,53 @@ static void run_http(struct run *r)
     const char *url = sp ? sp + 1 : h;
     while (*url == ' ')
         url++;
-    if (!j->s->curl) j->s->curl = curlm_new(j->s->loop);
-    /* no timeout: curl's own cap keeps a hung server from holding the schedule forever */
+    /* no timeout: a cap of our own keeps a hung server from holding the schedule forever */
     uint64_t to = j->cfg->timeout_ms ? j->cfg->timeout_ms : SCHED_HTTP_TIMEOUT_MS;
+    const struct schedule_http *req = &j->cfg->req;
+    const char *const *hs = (const char *const *)req->headers.v;
+    /* the answer's first bytes are kept, to say what a failure answered */
+    size_t keep = SCHED_HTTP_SHOWN + 8;
     r->pending++;
-    r->req = j->s->curl ? curlm_request(j->s->curl, method, url, to, on_http, r) : NULL;
+    if (httpc_handles(url)) {
+        r->hreq = httpc_request(j->s->loop, method, url, hs, req->headers.n, req->body, to, keep,
+                                on_httpc, r);
+        if (!r->hreq) {
+            snprintf(r->http_err, sizeof r->http_err, "cannot start the request");
+            run_unref(r);
+        }
+        return;
+    }
+    if (!j->s->curl) j->s->curl = curlm_new(j->s->loop);
+    /* the connection is kept for the next run (a schedule firing often reuses it) */
+    struct curlm_opts o = {
+        .headers = hs, .nheaders = req->headers.n, .body = req->body, .keep = keep, .reuse = true};
+    r->req = j->s->curl ? curlm_request_opts(j->s->curl, method, url, to, &o, on_curl, r) : NULL;
     if (!r->req) {
         snprintf(r->http_err, sizeof r->http_err, "%s",
                  j->s->curl ? "cannot start the request" : "libcurl is not installed");
         run_unref(r);
     }
+}
+
+static void on_enqueued(void *ud, uint64_t id, const char *err)
+{
+    struct run *r = ud;
+    r->enqueuing = false;
+    r->job_id = id;
+    snprintf(r->http_err, sizeof r->http_err, "%s", err ? err : "");
+    run_unref(r);
+}
+
+/* The schedule's job, put on its queue in Redis (schedjobs.h). */
+static void run_enqueue(struct run *r)
+{
+    struct job *j = r->job;
+    r->pending++;
+    if (schedjobs_enqueue(j->s->queue, &j->cfg->enq, on_enqueued, r, r->http_err,
+                          sizeof r->http_err) == 0)
+        r->enqueuing = true;
+    else
+        run_unref(r);
 }
 
 /* --- timers --------------------------------------------------------------------------------- */
@@ -439,16 +580,34 @@ static void start_run(struct job *j, int64_t at)
     s->runs = r;
     j->running++;
     j->runs++;
-    logf_(j, "started the run of %s", iso);
     r->pending = 1; /* released below, once the run's parts are counted */
-    if (j->cfg->http)
-        run_http(r);
-    else
+    if (j->cfg->http || j->cfg->enq.pos.line) {
+        /* the request first, the line after: writing it must not delay the request (the run
+         * cannot end before the pending count is released below, so the lines stay in order) */
+        if (j->cfg->http)
+            run_http(r);
+        else
+            run_enqueue(r);
+        logf_(j, "started the run of %s", iso);
+    } else {
+        logf_(j, "started the run of %s", iso);
         run_command(r, iso);
+    }
     run_unref(r);
 }
 
-/* Arms j's timer for its due time, waking at least every SCHED_MAX_SLEEP_MS. */
+static void on_alarm(uv_poll_t *p, int status, int events)
+{
+    struct job *j = p->data;
+    (void)status;
+    (void)events;
+    uv_poll_stop(p);
+    on_fire(&j->timer);
+}
+
+/* Arms j's timer for its due time, waking at least every SCHED_MAX_SLEEP_MS. With an alarm
+ * descriptor, that wakes the schedule at the due instant and the timer, a few ms later, is
+ * only the fallback. */
 static void arm(struct job *j)
 {
     char iso[40];
@@ -456,7 +615,13 @@ static void arm(struct job *j)
     schedreport_next(j->s->report, j->cfg->name, iso); /* at least once a minute */
     int64_t left = j->due * 1000 - wall_ms();
     if (left < 0) left = 0;
+    if (j->alarm_fd >= 0 && left <= SCHED_MAX_SLEEP_MS &&
+        os_alarm_set(j->alarm_fd, j->due * 1000000000) == 0) {
+        uv_poll_start(&j->alarm, UV_READABLE, on_alarm);
+        left += 20;
+    }
     if (left > SCHED_MAX_SLEEP_MS) left = SCHED_MAX_SLEEP_MS;
+    uv_update_time(j->s->loop); /* from now, not from the start of this loop turn */
     uv_timer_start(&j->timer, on_fire, (uint64_t)left, 0);
 }
 
@@ -500,8 +665,10 @@ static void on_signal(uv_signal_t *h, int sig)
     (void)sig;
     if (s->stopping) return;
     s->stopping = true;
-    for (size_t i = 0; i < s->njobs; i++)
+    for (size_t i = 0; i < s->njobs; i++) {
         uv_timer_stop(&s->jobs[i].timer);
+        if (s->jobs[i].alarm_fd >= 0) uv_poll_stop(&s->jobs[i].alarm);
+    }
     for (struct run *r = s->runs; r; r = r->next) {
         r->stopped = true;
         run_abort(r);
@@ -521,6 +688,7 @@ static int job_init(struct sched *s, struct job *j, const struct schedule_config
 {
     j->s = s;
     j->cfg = c;
+    j->alarm_fd = -1;
     struct cron_error ce;
     if (cron_parse(c->cron, &j->cron, &ce)) {
         char msg[160];
@@ -535,8 +703,10 @@ static int job_init(struct sched *s, struct job *j, const struct schedule_config
     }
     enum tz_err te = tz_load(name ? name : "UTC", dir, &j->tz);
     if (te) {
+        char msg[320];
+        tz_error_format(te, dir, msg, sizeof msg);
         fprintf(stderr, "roster role %s: schedule %s: time zone '%.80s': %s\n", s->role, c->name,
-                name, tz_strerror(te));
+                name, msg);
         return -1;
     }
     return 0;
@@ -561,6 +731,15 @@ int scheduler_main(const struct roster_config *cfg, const char *role, char **env
     int ret = 0;
     for (size_t i = 0; i < rc->nschedules && ret == 0; i++, s.njobs++)
         if (job_init(&s, &s.jobs[i], &rc->schedules[i]) < 0) ret = 2;
+    for (size_t i = 0; i < rc->nschedules && ret == 0 && !s.queue; i++) {
+        if (!rc->schedules[i].enq.pos.line) continue;
+        char err[256];
+        s.queue = schedjobs_new(&loop, cfg, err, sizeof err);
+        if (!s.queue) {
+            fprintf(stderr, "roster role %s: redis: %s\n", role, err);
+            ret = 2;
+        }
+    }
     if (ret == 0) {
         uv_signal_init(&loop, &s.sigterm);
         uv_signal_init(&loop, &s.sigint);
@@ -573,20 +752,29 @@ int scheduler_main(const struct roster_config *cfg, const char *role, char **env
             struct job *j = &s.jobs[i];
             uv_timer_init(&loop, &j->timer);
             j->timer.data = j;
+            j->alarm_fd = os_alarm_fd();
+            if (j->alarm_fd >= 0 && uv_poll_init(&loop, &j->alarm, j->alarm_fd) < 0) {
+                close(j->alarm_fd);
+                j->alarm_fd = -1;
+            }
+            j->alarm.data = j;
             if (next_after(j, now_s)) arm(j);
         }
         printf("%zu schedule%s\n", s.njobs, s.njobs == 1 ? "" : "s");
         fflush(stdout);
         uv_run(&loop, UV_RUN_DEFAULT);
     }
-    if (s.curl) curlm_close(s.curl);
     schedreport_flush(s.report, SCHED_FLUSH_MS);
+    if (s.curl) curlm_close(s.curl);
+    schedjobs_free(s.queue);
     schedreport_close(s.report);
     uv_walk(&loop, close_walk, NULL);
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_loop_close(&loop);
-    for (size_t i = 0; i < s.njobs; i++)
+    for (size_t i = 0; i < s.njobs; i++) {
         tz_free(&s.jobs[i].tz);
+        if (s.jobs[i].alarm_fd >= 0) close(s.jobs[i].alarm_fd);
+    }
     free(s.jobs);
     return ret;
 }

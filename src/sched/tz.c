@@ -32,6 +32,26 @@ const char *tz_strerror(enum tz_err e)
     return "unknown error";
 }
 
+const char *tz_dir(const char *dir)
+{
+    return dir && *dir ? dir : "/usr/share/zoneinfo";
+}
+
+void tz_error_format(enum tz_err e, const char *dir, char *buf, size_t n)
+{
+    bool env = dir && *dir;
+    if (e == TZ_UNKNOWN)
+        snprintf(buf, n, "unknown time zone: no such zone in %.200s%s", tz_dir(dir),
+                 env ? " (TZDIR)" : "");
+    else if (e == TZ_NO_TZDATA && env)
+        snprintf(buf, n, "no tzdata in %.200s (TZDIR): fix TZDIR, or install the tzdata package",
+                 dir);
+    else if (e == TZ_NO_TZDATA)
+        snprintf(buf, n, "no tzdata in %s: install the tzdata package (or set TZDIR)", tz_dir(dir));
+    else
+        snprintf(buf, n, "%s", tz_strerror(e));
+}
+
 int64_t tz_days_from_civil(int64_t y, int m, int d)
 {
     /* Howard Hinnant's days_from_civil: eras of 400 years, March-based years. */
@@ -359,7 +379,7 @@ enum tz_err tz_load(const char *name, const char *dir, struct tz *z)
     if (*name == ':') name++;
     if (!strcmp(name, "UTC") || !strcmp(name, "Etc/UTC")) return TZ_OK;
     if (!valid_name(name)) return TZ_BAD_NAME;
-    if (!dir || !*dir) dir = "/usr/share/zoneinfo";
+    dir = tz_dir(dir);
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, name);
     char *buf;

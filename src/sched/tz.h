@@ -19,6 +19,11 @@ enum tz_err {
     TZ_BAD_RULE,  /* a POSIX TZ rule that does not parse */
 };
 const char *tz_strerror(enum tz_err e);
+/* The folder tz_load reads for dir: dir, or /usr/share/zoneinfo when it is NULL or empty. */
+const char *tz_dir(const char *dir);
+/* tz_strerror(e), naming the folder searched when the zone or the tzdata was not found there
+ * ("unknown time zone (no such zone in /usr/share/zoneinfo)"). */
+void tz_error_format(enum tz_err e, const char *dir, char *buf, size_t n);
 
 /* A POSIX TZ rule ("EST5EDT,M3.2.0,M11.1.0"): standard offset and, when dst, the daylight offset
  * with the two changes (kind 'M' month.week.day, 'J' Julian day without Feb 29, 'D' zero-based

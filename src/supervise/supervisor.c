@@ -320,10 +320,42 @@ static void record_exit(struct instance *in, int code, int sig)
     in->exit.wall = wall_time();
 }
 
+/* A built-in role's line on behalf of one of its tasks (log/taskmark.h): the mark is read
+ * here, on built-in roles' lines only, and the task shown with the line; a continued piece
+ * (the line reader cut a longer line) keeps its line's task. */
+static void builtin_line(struct instance *in, int which, const char *line, size_t len, bool cont)
+{
+    struct stream *st = in->streams[which];
+    const char *name = NULL, *text = line;
+    size_t name_len = 0, text_len = len;
+    if (cont && st && st->task_len) {
+        name = st->task;
+        name_len = st->task_len;
+    } else if (!cont && taskmark_split(line, len, &name, &name_len, &text, &text_len)) {
+        if (st) {
+            memcpy(st->task, name, name_len);
+            st->task_len = name_len;
+            name = st->task;
+        }
+    } else if (st) {
+        st->task_len = 0;
+    }
+    in->src.task = name;
+    in->src.task_len = name_len;
+    crashlog_line(in, which, text, text_len, cont);
+    in->src.task = NULL;
+    in->src.task_len = 0;
+    EMIT(in->role->sup, line, in, text, text_len);
+}
+
 static void sink_line(struct instance *in, int which, const char *line, size_t len, bool cont)
 {
     struct sup *s = in->role->sup;
     in->lines[which]++;
+    if (role_cfg(in->role)->builtin != BUILTIN_NONE) {
+        builtin_line(in, which, line, len, cont);
+        return;
+    }
     crashlog_line(in, which, line, len, cont);
     EMIT(s, line, in, line, len);
 }

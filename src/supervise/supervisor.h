@@ -21,6 +21,7 @@
 #include "log/linebuf.h"
 #include "log/logfmt.h"
 #include "log/logmux.h"
+#include "log/taskmark.h"
 #include "os/proc.h"
 #include "plan/plan.h"
 #include "supervise/crashlog.h"
@@ -72,6 +73,10 @@ struct stream {
     bool polling;
     bool eof;
     struct linebuf lb;
+    /* a built-in role's: the task of the line being read (log/taskmark.h), which its
+     * continued pieces keep; task_len 0: the role's own */
+    char task[TASKMARK_MAX_NAME];
+    size_t task_len;
 };
 
 /* The last end of an instance's process. */

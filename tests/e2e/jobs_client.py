@@ -17,23 +17,29 @@ class Client:
         self.p = subprocess.Popen([JOBS_CLIENT, url, app], stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                   bufsize=1)
+        self.buf = b""  # read from stdout, not yet answered
 
     def send(self, *op):
         self.p.stdin.write(json.dumps(list(op)) + "\n")
         self.p.stdin.flush()
 
     def answer(self, timeout=10):
+        # Lines are cut from bytes read here: readline() on the pipe's text wrapper would read
+        # ahead several answers into its own buffer, where select() cannot see them, and the
+        # next answer() would wait its whole timeout for a line already read.
         deadline = time.monotonic() + timeout
-        while True:
+        while b"\n" not in self.buf:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise Failure("jobs_client gave no answer within %ss" % timeout)
             r, _, _ = select.select([self.p.stdout], [], [], left)
             if r:
-                line = self.p.stdout.readline()
-                if not line:
+                chunk = os.read(self.p.stdout.fileno(), 65536)
+                if not chunk:
                     raise Failure("jobs_client ended: %s" % self.p.stderr.read())
-                return json.loads(line)
+                self.buf += chunk
+        line, _, self.buf = self.buf.partition(b"\n")
+        return json.loads(line)
 
     def op(self, *op, timeout=10):
         self.send(*op)

@@ -80,6 +80,42 @@ def test_errors_exit_2():
           err)
 
 
+def test_tzdir():
+    """TZDIR moves the tzdata for `roster cron`, `roster check` and the scheduler role alike; a
+    zone missing there is an error naming the zone and the folder searched."""
+    if not HAVE_TZDATA:
+        print("SKIP test_tzdir: no tzdata")
+        return
+    empty, one = tmpdir(), tmpdir()
+    os.makedirs(os.path.join(one, "America"))
+    for name in ("America/Toronto", "UTC"):
+        with open("/usr/share/zoneinfo/" + name, "rb") as src, \
+                open(os.path.join(one, name), "wb") as dst:
+            dst.write(src.read())
+    # honoured: a folder with Toronto alone has Toronto, and not Berlin
+    code, out, err = cron("0 3 * * *", "--tz", "America/Toronto", "--from",
+                          "2026-07-01T12:00:00Z", "--count", "1", env={"TZDIR": one})
+    check(code == 0 and out == "2026-07-02T03:00:00-04:00\n", (code, out, err))
+    code, out, err = cron("@daily", "--tz", "Europe/Berlin", env={"TZDIR": one})
+    check(code == 2 and err.strip() == "roster cron: time zone 'Europe/Berlin': unknown time "
+          "zone: no such zone in %s (TZDIR)" % one, (code, err))
+    # no zone files at all (the image without tzdata): said, with where it looked
+    code, out, err = cron("@daily", "--tz", "America/Toronto", env={"TZDIR": empty})
+    check(code == 2 and err.strip() == "roster cron: time zone 'America/Toronto': no tzdata in %s "
+          "(TZDIR): fix TZDIR, or install the tzdata package" % empty, (code, err))
+    # roster check reads the zone where the scheduler role will (it failed only at run time)
+    d = tmpdir()
+    path = os.path.join(d, "roster.yaml")
+    with open(path, "w") as f:
+        f.write("roles:\n  scheduler:\n    builtin: scheduler\n    schedules:\n"
+                "      a: {cron: \"0 3 * * *\", tz: America/Toronto, command: \"true\"}\n")
+    code, out, err = run_roster(["check", "-c", path], env={"TZDIR": empty}, cwd=d)
+    check(code == 2 and "roster.yaml:5:34: schedule 'a': tz 'America/Toronto': no tzdata in %s "
+          "(TZDIR): fix TZDIR, or install the tzdata package" % empty in err, (code, err))
+    code, out, err = run_roster(["check", "-c", path], env={"TZDIR": one}, cwd=d)
+    check(code == 0, (code, err))
+
+
 def test_help_lists_cron():
     code, out, _ = run_roster(["--help"], timeout=20)
     check(code == 0 and "roster cron EXPR [--tz ZONE] [--from TIME] [--count N]" in out, out)

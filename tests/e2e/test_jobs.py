@@ -305,9 +305,18 @@ def test_list_pagination():
         # bad arguments refused before Redis
         for bad in (["list", "q", "cancelled", 10, None], ["list", "q", "queued", 0, None],
                     ["list", "q", "queued", 1001, None], ["list", "bad name", "queued", 5, None],
-                    ["list", "q", "queued", 5, "nocursor"]):
+                    ["list", "q", "queued", 5, "nocursor"],
+                    # a cursor is opaque, but one made up is refused, not sent to Redis (which
+                    # would answer an error, or a page from a place no cursor names)
+                    ["list", "q", "dead", 5, "nan\n1"], ["list", "q", "dead", 5, "x\n1"],
+                    ["list", "q", "dead", 5, "1\nx"], ["list", "q", "delayed", 5, "inf\n1"],
+                    ["list", "q", "queued", 5, "q\n-5"], ["list", "q", "queued", 5, "q\n1e3"],
+                    ["list", "q", "queued", 5, "b d\n1"], ["list", "", "active", 5, "w\n"]):
             a = c.op(*bad)
             check(not a["ok"] and a["err"] == "invalid", "%s: %s" % (bad, a))
+        # the sentinel: cursors as pages give them pass
+        check(c.ok("list", "q", "dead", 5, "1\n12")["jobs"] == [], "a set's cursor")
+        check(c.ok("list", "q", "queued", 5, "q\n100000")["jobs"] == [], "a list's cursor")
 
 
 def test_retention_trims_dead():
@@ -560,6 +569,129 @@ def test_roster_enqueue_bad_input():
                                                                    "ROSTER_APP": "x",
                                                                    "ROSTER_CONFIG": ""})
     check(code == 2 and "no Redis URL" in err, (code, err))
+
+
+# A Lua loop that holds Redis for about MS milliseconds (under lua-time-limit): commands sent
+# meanwhile wait in their sockets and run after it, whatever became of their senders.
+BUSY_LUA = ("local t = redis.call('TIME') local e = t[1] * 1000000 + t[2] + ARGV[1] * 1000 "
+            "while true do local n = redis.call('TIME') "
+            "if n[1] * 1000000 + n[2] >= e then break end end return 1")
+
+
+def test_fetch_answer_lost():
+    """A fetch that Redis ran but whose answer never came (the command timed out, the
+    connection dropped) moved a job into the worker's active list: the worker, alive and
+    heartbeating, is never reaped, so the job would sit there until the worker stops. The next
+    fetch of that worker gives it that job again (attempts not counted twice)."""
+    with client() as c, Client(redis().url, c.app) as blocker:
+        a = enq(c, "q")
+        b = enq(c, "q")
+        c.ok("heartbeat", "w", 60000)
+        c.ok("fetch", "w", ["empty"], [1])  # the script cached: EVALSHA runs as sent
+        blocker.send("raw", ["EVAL", BUSY_LUA, "0", "3000"], 10000)
+        time.sleep(0.3)  # the loop has begun (Redis answers nothing until it ends)
+        f = c.op("fetch", "w", ["q"], [1])
+        check(not f["ok"] and f["err"] == "redis" and "timed out" in f["detail"], f)
+        check(blocker.answer(10)["ok"], "the loop ended")
+        wait_for(lambda: c.op("raw", ["PING"], 1000).get("ok"), 15, "reconnected")
+        # the sentinel: the fetch did run, though its answer was lost
+        k = "roster:%s:jobs:" % c.app
+        check(redis().cli("LRANGE", k + "active:w", "0", "-1").split() == [str(a["id"])] and
+              redis().cli("HGET", k + "job:%d" % a["id"], "state") == "active",
+              "the lost fetch ran: %s" % redis().cli("HGETALL", k + "job:%d" % a["id"]))
+        check(c.ok("reap", 1)["n"] == 0, "a live worker's jobs are not reaped")
+        # two fetches in flight at once (a worker with free slots) both name the lost fetch:
+        # one gets its job, the other the next (never the same job twice)
+        p = c.ok("fetchpar", "w", ["q"], [1], 2)
+        check(sorted(p["ids"]) == [a["id"], b["id"]], "one each: %s" % p)
+        j = c.ok("get", a["id"])["job"]
+        check(j["attempts"] == 1 and j["state"] == "active" and j["worker"] == "w",
+              "the job of the lost answer given to its worker again, counted once: %s" % j)
+        check(c.ok("fetch", "w", ["q"], [1])["job"] is None, "then none")
+        c.ok("done", "w", a["id"])
+        c.ok("done", "w", b["id"])
+        q = c.ok("queues")["queues"]["q"]
+        check(q["active"] == 0 and q["done"] == 2 and q["queued"] == 0, q)
+        # a fetch that did not run at all (nothing to give again) costs nothing
+        check(c.ok("fetch", "w", ["q"], [1])["job"] is None, "none")
+
+
+def test_callback_closes_connection():
+    """A command's callback that closes the connection: every command in flight is answered
+    once, and the connection's state callback is not called after the close (its owner may be
+    gone) — whether the first answer is a reply or a timeout that takes the connection down."""
+    with client() as c:
+        a = c.ok("raw_close", ["PING"], 1000, 3)
+        got = [(x["i"], x["ok"]) for x in a["answers"]]
+        check(got == [(0, True), (1, False), (2, False)], a)
+        check(all(x["err"] == "connection closed" for x in a["answers"][1:]), a)
+    with client() as c:
+        a = c.ok("raw_close", ["BLPOP", "nothing", "5"], 300, 3)
+        check(sorted(x["i"] for x in a["answers"]) == [0, 1, 2] and
+              not any(x["ok"] for x in a["answers"]), a)
+        check("timed out" in a["answers"][0]["err"], a)
+
+
+def test_list_many_tied():
+    """More than 5,000 jobs of one score (a batch enqueued --at the same time): every page of
+    the delayed list moves on, to the end, without gap or duplicate."""
+    with client() as c:
+        at = now_ms() + 3600 * 1000
+        ids = []
+        for _ in range(11):  # in batches sent at once (the driver reads answers as they come)
+            for _ in range(500):
+                c.send("enqueue", {"queue": "q", "type": "t", "payload": {}, "run_at_ms": at})
+            ids += [c.answer(10)["id"] for _ in range(500)]
+        got, cursor, pages = [], None, 0
+        while True:
+            a = c.ok("list", "", "delayed", 1000, cursor, timeout=30)
+            got += [j["id"] for j in a["jobs"]]
+            pages += 1
+            check(a["jobs"] or a["next"] is None, "page %d moved on: %s" % (pages, a["next"]))
+            cursor = a["next"]
+            if cursor is None:
+                break
+            check(pages < 20, "pages end (%d jobs so far)" % len(got))
+        check(len(got) == len(ids) and set(got) == set(ids), "%d of %d" % (len(set(got)), len(ids)))
+
+
+def test_redis_refusals_propagated():
+    """Redis's refusals reach the caller as errors with Redis's words, and leave nothing half
+    done: out of memory (writes refused; taking and finishing jobs, which free memory, go on)
+    and a read-only replica."""
+    rd = redis()
+    with client() as c:
+        a = enq(c, "q")
+        c.ok("heartbeat", "w", 60000)
+        rd.cli("CONFIG", "SET", "maxmemory", "1")
+        try:
+            b = enq(c, "q")
+            check(not b["ok"] and b["err"] == "redis" and "OOM" in b["detail"], b)
+            j = c.ok("fetch", "w", ["q"], [1])["job"]
+            check(j and j["id"] == a["id"], "a job is still taken: %s" % j)
+            c.ok("done", "w", a["id"])
+        finally:
+            rd.cli("CONFIG", "SET", "maxmemory", "0")
+        q = c.ok("queues")["queues"]["q"]
+        check(q["enqueued_total"] == 1 and q["done_total"] == 1 and q["queued"] == 0 and
+              q["active"] == 0, "nothing half done: %s" % q)
+        check(rd.cli("GET", "roster:%s:jobs:seq" % c.app) == "1", "no id spent")
+    replica = Redis()
+    try:
+        with Client(rd.url, "ro") as m:
+            a = enq(m, "q")
+        replica.cli("REPLICAOF", "127.0.0.1", str(rd.port))
+        wait_for(lambda: replica.cli("EXISTS", "roster:ro:jobs:job:%d" % a["id"]) == "1", 15,
+                 "the replica in sync")
+        with Client(replica.url, "ro") as c:
+            b = enq(c, "q")
+            check(not b["ok"] and b["err"] == "redis" and "READONLY" in b["detail"], b)
+            f = c.op("fetch", "w", ["q"], [1])
+            check(not f["ok"] and f["err"] == "redis" and "READONLY" in f["detail"], f)
+            g = c.ok("get", a["id"])["job"]
+            check(g["state"] == "queued", "reads work, and the job was not moved: %s" % g)
+    finally:
+        replica.cleanup()
 
 
 if __name__ == "__main__":

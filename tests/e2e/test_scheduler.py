@@ -8,8 +8,9 @@ import os
 import re
 import signal
 import threading
+import time
 
-from harness import Roster, check, pid_exists, wait_for
+from harness import Roster, check, free_port, pid_exists, wait_for
 
 
 def sched_roster(schedules):
@@ -24,6 +25,13 @@ def read_lines(path):
             return [l.rstrip("\n") for l in f if l.endswith("\n")]
     except FileNotFoundError:
         return []
+
+
+def no_sanitizer_report(r):
+    """The scheduler process's sanitizer reports (a sanitizer build) come out framed as its
+    lines: none may be there once roster has stopped."""
+    bad = [l for l in r.output() if "Sanitizer" in l or "runtime error:" in l]
+    check(not bad, "\n".join(bad[:20]))
 
 
 def pids_gone(pids):
@@ -52,6 +60,45 @@ def test_every_second_env():
     check(times[-1] - times[0] <= 2 * (len(times) - 1), lines)
     starts = [l for l in r.output() if re.match(r"^scheduler \| tick: started the run of ", l)]
     check(len(starts) >= 4, r.tail())
+
+
+def test_task_prefix():
+    # a command's output is shown as the schedule's: "scheduler/NAME | line", on both streams;
+    # the scheduler's own lines stay "scheduler | ..."; a mark the command prints itself is
+    # text, and a user role's mark is never read
+    cmd = ("printf 'out line\\\\n'; printf 'err line\\\\n' >&2; "
+           "printf '\\\\036other\\\\037forged\\\\n'; touch @DIR@/done")
+    cfg = ("roles:\n  scheduler:\n    builtin: scheduler\n    schedules:\n"
+           "      nightly: {cron: \"@every 1s\", command: [sh, -c, \"%s\"]}\n"
+           "  user:\n    command: [sh, -c, \"printf '\\\\036nightly\\\\037not a task\\\\n'; "
+           "exec sleep 300\"]\n" % cmd)
+    r = Roster(cfg, json_logs=False)
+    with r:
+        r.wait_line(r"^scheduler/nightly +\| out line$", timeout=30)
+        r.wait_line(r"^scheduler/nightly +\| err line$", timeout=10)
+        r.wait_line(r"^scheduler/nightly +\| \\x1eother\\x1fforged$", timeout=10)
+        r.wait_line(r"^scheduler +\| nightly: finished ok: exit 0 in ", timeout=10)
+        r.wait_line(r"^user +\| \\x1enightly\\x1fnot a task$", timeout=10)
+        r.stop()
+    check(not [l for l in r.output() if re.match(r"^scheduler +\| nightly \|", l)], r.tail())
+    check(not [l for l in r.output() if l.startswith("scheduler/other")], r.tail())
+    # JSON: the role stays the role; the schedule is the line's task
+    r = Roster(cfg)
+    with r:
+        wait_for(lambda: [x for x in r.records() if x.get("msg") == "out line"], 30,
+                 "the command's line in JSON")
+        wait_for(lambda: [x for x in r.records() if x.get("role") == "scheduler" and
+                          "finished" in x.get("msg", "")], 30, "a run's end in JSON")
+        wait_for(lambda: [x for x in r.records() if x.get("role") == "user"], 30,
+                 "the user role's line in JSON")
+        r.stop()
+    recs = [x for x in r.records() if x.get("msg") in ("out line", "err line")]
+    check(recs and all(x["role"] == "scheduler" and x["task"] == "nightly" for x in recs), recs)
+    check(any(x["stream"] == "stderr" for x in recs), recs)
+    own = [x for x in r.records() if x.get("role") == "scheduler" and "finished" in x.get("msg", "")]
+    check(own and all("task" not in x for x in own), own)
+    user = [x for x in r.records() if x.get("role") == "user"]
+    check(user and all("task" not in x for x in user), user)
 
 
 def test_overlap_skip():
@@ -164,6 +211,163 @@ def test_http_action():
         check(("POST", "/ok") in Handler.seen, Handler.seen)
         check(("DELETE", "/bad") in Handler.seen, Handler.seen)
         check(not [s for s in Handler.seen if s[0] not in ("POST", "DELETE")], Handler.seen)
+    finally:
+        srv.shutdown()
+
+
+class Recorder(http.server.BaseHTTPRequestHandler):
+    """Answers by path and records each request: method, path, headers, body."""
+    seen = []
+    protocol_version = "HTTP/1.1"
+
+    def answer(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(n) if n else b""
+        Recorder.seen.append((self.command, self.path, dict(self.headers), body))
+        if self.path == "/slow":
+            time.sleep(5)
+        code, text, extra = {
+            "/ok": (200, b"fine", {}),
+            "/created": (201, b"\x1b[31mred\x07 " + b"x" * 300 + b"\nsecond line", {}),
+            "/redirect": (302, b"", {"Location": "/target"}),
+        }.get(self.path, (404, b"no such page", {}))
+        try:
+            self.send_response(code)
+            for k, v in extra.items():
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(len(text)))
+            self.end_headers()
+            self.wfile.write(text)
+        except OSError:
+            pass  # /slow's client gave up (its timeout) before the answer
+
+    do_GET = do_POST = do_PUT = answer
+
+    def log_message(self, *a):
+        pass
+
+
+def test_http_mapping():
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
+    srv.daemon_threads = True
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    base = "http://127.0.0.1:%d" % srv.server_address[1]
+    try:
+        r = Roster(
+            "roles:\n  scheduler:\n    builtin: scheduler\n    schedules:\n"
+            "      post:\n        cron: '@every 1s'\n"
+            "        http: {url: \"%s/ok\", headers: {X-Token: \"${TOKEN}\", "
+            "Content-Type: application/json}, body: '{\"a\":1}'}\n"
+            "      put: {cron: '@every 1s', http: {method: PUT, url: \"%s/created\", "
+            "expect: [200, 204]}}\n"
+            "      created: {cron: '@every 1s', http: {url: \"%s/created\", expect: 201}}\n"
+            "      redir: {cron: '@every 1s', http: {url: \"%s/redirect\"}}\n"
+            "      refused: {cron: '@every 1s', http: {url: \"http://127.0.0.1:%d/x\"}}\n"
+            "      slow: {cron: '@every 1s', timeout: 1s, http: {url: \"%s/slow\"}}\n"
+            % (base, base, base, base, free_port(), base),
+            env={"TOKEN": "t0k3n"}, json_logs=False)
+        with r:
+            r.wait_line(r"^scheduler \| post: finished ok: HTTP 200 in \d+\.\d+s$", timeout=30)
+            # not an expected status: a failure naming the status, the statuses expected and
+            # the answer's first line, cut at 200 bytes with its control characters escaped
+            m = r.wait_line(r"^scheduler \| put: failed: HTTP 201 in \d+\.\d+s \(expected 200 or "
+                            r"204\): answered \"(.*)\"$", timeout=30)
+            shown = m.group(1)
+            check(shown == r"\x1b[31mred\x07 " + "x" * 190 + "...", shown)
+            r.wait_line(r"^scheduler \| created: finished ok: HTTP 201 in \d+\.\d+s$", timeout=30)
+            # redirects are not followed: a 302 is a failure
+            r.wait_line(r"^scheduler \| redir: failed: HTTP 302 in \d+\.\d+s$", timeout=30)
+            r.wait_line(r"^scheduler \| refused: failed: .*[Cc]onnect.* in \d+\.\d+s$", timeout=30)
+            r.wait_line(r"^scheduler \| slow: failed: timed out after 1\.\d+s \(the request was "
+                        r"aborted\)$", timeout=30)
+            r.stop()
+        no_sanitizer_report(r)
+        posts = [x for x in Recorder.seen if x[1] == "/ok"]
+        check(posts, Recorder.seen)
+        for method, path, headers, body in posts:
+            check(method == "POST", (method, path))  # a body makes POST the default
+            check(headers.get("X-Token") == "t0k3n", headers)
+            check(headers.get("Content-Type") == "application/json", headers)
+            check(body == b'{"a":1}', body)
+        puts = [x for x in Recorder.seen if x[1] == "/created" and x[0] == "PUT"]
+        check(puts and all(x[3] == b"" for x in puts), puts)
+        gets = [x for x in Recorder.seen if x[1] == "/created" and x[0] == "GET"]
+        check(gets, Recorder.seen)
+        check(not [x for x in Recorder.seen if x[1] == "/target"], "a redirect was followed")
+    finally:
+        srv.shutdown()
+
+
+class Framing(http.server.BaseHTTPRequestHandler):
+    """Answers whose body ends in the other ways HTTP/1.1 has: chunks, or the connection's end."""
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self):
+        if self.path == "/chunked":
+            self.send_response(503)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for part in (b"busy", b"\nsince noon"):
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+                self.wfile.flush()
+                time.sleep(0.05)
+            self.wfile.write(b"0\r\n\r\n")
+        elif self.path == "/close":
+            self.close_connection = True
+            self.send_response(500)
+            self.end_headers()
+            self.wfile.write(b"bad\nmore")
+        else:
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    def log_message(self, *a):
+        pass
+
+
+def scheduler_pid(r):
+    return int(r.wait_line(r"^roster +\| scheduler started \(pid (\d+)\)$", 30).group(1))
+
+
+def maps_libcurl(pid):
+    with open("/proc/%d/maps" % pid) as f:
+        return "libcurl" in f.read()
+
+
+def test_http_client():
+    # plain http:// goes through roster's own client (no libcurl in the scheduler process):
+    # chunked and close-delimited answers, a host name, and the libcurl path for https://
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Framing)
+    srv.daemon_threads = True
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    port = srv.server_address[1]
+    try:
+        r = sched_roster(
+            "      chunked: {cron: '@every 1s', http: \"GET http://127.0.0.1:%d/chunked\"}\n"
+            "      close: {cron: '@every 1s', http: \"GET http://127.0.0.1:%d/close\"}\n"
+            "      byname: {cron: '@every 1s', http: \"GET http://localhost:%d/ok\"}\n"
+            % (port, port, port))
+        with r:
+            pid = scheduler_pid(r)
+            r.wait_line(r'^scheduler \| chunked: failed: HTTP 503 in \d+\.\d+s: answered "busy"$',
+                        timeout=30)
+            r.wait_line(r'^scheduler \| close: failed: HTTP 500 in \d+\.\d+s: answered "bad"$',
+                        timeout=30)
+            r.wait_line(r"^scheduler \| byname: finished ok: HTTP 200 in \d+\.\d+s$", timeout=30)
+            check(not maps_libcurl(pid), "libcurl loaded for http:// requests")
+            r.stop()
+        no_sanitizer_report(r)
+        # https:// is libcurl's (its own wording for a refused connection); the sentinel that
+        # the maps check above would see libcurl
+        r = sched_roster("      tls: {cron: '@every 1s', http: \"GET https://127.0.0.1:%d/\"}\n"
+                         % free_port())
+        with r:
+            pid = scheduler_pid(r)
+            r.wait_line(r"^scheduler \| tls: failed: Failed to connect .* in \d+\.\d+s$", 30)
+            check(maps_libcurl(pid), "libcurl not loaded for https://")
+            r.stop()
+        no_sanitizer_report(r)
     finally:
         srv.shutdown()
 

@@ -10,12 +10,19 @@
  *                true),"delay_ms","run_at_ms","unique","max_attempts"}]   → "id"
  *   ["fetch", WORKER, [QUEUES], [WEIGHTS]]                              → "job" (or null)
  *   ["fetchn", WORKER, [QUEUES], [WEIGHTS], N]  N fetches (stops at none) → "by_queue", "ids"
+ *   ["fetchpar", WORKER, [QUEUES], [WEIGHTS], N]  N fetches in flight at once (N ≤ 16) → "ids"
+ *                                                 (0 for none), "errs" (answers not ok)
  *   ["done", WORKER, ID]  ["fail", WORKER, ID, ERROR, RETRY_AT_MS]       → "state" (fail)
  *   ["heartbeat", WORKER, TTL_MS]  ["reap", LOCK_TTL_MS]  ["requeue", WORKER]  → "n"
  *   ["promote", MAX]                                                    → "n", "next_ms"
  *   ["get", ID]  ["retry", ID]  ["cancel", ID]  ["queues"]  ["eviction"] → "policy", "safe"
  *   ["list", QUEUE, STATE, LIMIT, CURSOR|null]                          → "jobs", "next"
  *   ["raw", [ARGV...], TIMEOUT_MS]   redisconn_command itself            → "reply" or err
+ *   ["raw_close", [ARGV...], TIMEOUT_MS, N]  N such commands in flight at once; the first
+ *                     callback closes the connection → "answers" (each callback's ok/err, in
+ *                     the order called); the client can run nothing on Redis after it, and exits
+ *                     3 if the connection's state callback runs after the close or a command's
+ *                     callback runs twice
  *   ["wait_ms", MS]   waits on the loop (no store call)
  *   ["wake_listen"]   subscribes a second connection to the wake channel → when subscribed
  *   ["wake_wait", QUEUE, TIMEOUT_MS]  waits for a wake message naming QUEUE (one received since
@@ -25,6 +32,7 @@
  * (connect timeout 3 s), 2 on a malformed operation. */
 #include <cjson/cJSON.h>
 #include <hiredis/hiredis.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,6 +201,42 @@ static cJSON *reply_json(const redisReply *r)
     }
 }
 
+static void on_next(uv_timer_t *t);
+
+/* raw_close's tally */
+static struct {
+    int sent, answered;
+    bool closed;
+    cJSON *answers;
+} rc_;
+
+static void on_raw_close(void *ud, struct redisReply *r, const char *err)
+{
+    int i = (int)(intptr_t)ud;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "i", i);
+    cJSON_AddBoolToObject(o, "ok", r && r->type != REDIS_REPLY_ERROR);
+    if (!r) cJSON_AddStringToObject(o, "err", err ? err : "");
+    cJSON_AddItemToArray(rc_.answers, o);
+    if (++rc_.answered > rc_.sent) {
+        fprintf(stderr, "jobs_client: a command's callback ran twice\n");
+        exit_code = 3;
+    }
+    if (!rc_.closed) {
+        rc_.closed = true;
+        redisconn_close(conn);
+        conn = NULL; /* freed once its handles close */
+    }
+    if (rc_.answered == rc_.sent) {
+        cJSON *a = cJSON_CreateObject();
+        cJSON_AddBoolToObject(a, "ok", true);
+        cJSON_AddItemToObject(a, "answers", rc_.answers);
+        rc_.answers = NULL;
+        emit(a);
+        uv_timer_start(&timer, on_next, 0, 0); /* not on hiredis's stack */
+    }
+}
+
 static void on_raw(void *ud, struct redisReply *r, const char *err)
 {
     (void)ud;
@@ -257,6 +301,35 @@ static void on_fetchn(void *ud, const struct jobs_result *r, const struct job *j
         struct jobs_result x = {.err = e, .detail = jobs_strerror(e)};
         fetchn_end(&x);
     }
+}
+
+/* fetchpar's tally */
+static struct {
+    int left;
+    cJSON *ids, *errs;
+} fp;
+
+/* One fetch of fetchpar answered; the last answers the operation (from the next loop turn when
+ * sync: a refusal inside run()). */
+static void fetchpar_one(const struct jobs_result *r, const struct job *j, bool sync)
+{
+    if (r->err != JOBS_OK) cJSON_AddItemToArray(fp.errs, result_json(r));
+    else cJSON_AddItemToArray(fp.ids, cJSON_CreateNumber(j ? (double)j->id : 0));
+    if (--fp.left > 0) return;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddBoolToObject(o, "ok", cJSON_GetArraySize(fp.errs) == 0);
+    cJSON_AddItemToObject(o, "ids", fp.ids);
+    cJSON_AddItemToObject(o, "errs", fp.errs);
+    fp.ids = fp.errs = NULL;
+    emit(o);
+    if (sync) uv_timer_start(&timer, on_next, 0, 0);
+    else next_op();
+}
+
+static void on_fetchpar(void *ud, const struct jobs_result *r, const struct job *j)
+{
+    (void)ud;
+    fetchpar_one(r, j, false);
 }
 
 static void on_next(uv_timer_t *t)
@@ -394,6 +467,20 @@ static bool run(cJSON *op)
         fn.by_queue = cJSON_CreateObject();
         fn.ids = cJSON_CreateArray();
         e = fetch_from(op, on_fetchn);
+    } else if (!strcmp(name, "fetchpar")) {
+        int n = (int)num(op, 4);
+        if (n < 1 || n > 16) return false;
+        fp.ids = cJSON_CreateArray();
+        fp.errs = cJSON_CreateArray();
+        fp.left = n;
+        for (int i = 0; i < n; i++) {
+            enum jobs_err fe = fetch_from(op, on_fetchpar);
+            if (fe != JOBS_OK) {
+                struct jobs_result x = {.err = fe, .detail = jobs_strerror(fe)};
+                fetchpar_one(&x, NULL, true);
+            }
+        }
+        return true;
     } else if (!strcmp(name, "done")) {
         e = jobs_done(st, str(op, 1), num(op, 2), on_result, "done");
     } else if (!strcmp(name, "fail")) {
@@ -436,6 +523,19 @@ static bool run(cJSON *op)
             emit(o);
             uv_timer_start(&timer, on_next, 0, 0);
         }
+        return true;
+    } else if (!strcmp(name, "raw_close")) {
+        cJSON *a = cJSON_GetArrayItem(op, 1);
+        const char *argv[64];
+        int n = cJSON_GetArraySize(a), copies = (int)num(op, 3);
+        if (n < 1 || n > 64 || copies < 1 || copies > 100 || rc_.sent) return false;
+        for (int i = 0; i < n; i++) argv[i] = cJSON_GetStringValue(cJSON_GetArrayItem(a, i));
+        rc_.answers = cJSON_CreateArray();
+        for (int i = 0; i < copies; i++)
+            if (redisconn_command(conn, on_raw_close, (void *)(intptr_t)i, n, argv, NULL,
+                                  num(op, 2)) == 0)
+                rc_.sent++;
+        if (!rc_.sent) return false;
         return true;
     } else if (!strcmp(name, "wake_listen")) {
         char err[256];
@@ -578,6 +678,12 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 static void on_state(void *ud, bool up, const char *err)
 {
     (void)ud;
+    if (rc_.closed) {
+        fprintf(stderr, "jobs_client: the state callback ran after redisconn_close (%s)\n",
+                up ? "up" : err ? err : "down");
+        exit_code = 3;
+        return;
+    }
     if (up && !started) {
         started = true;
         uv_timer_stop(&timer);

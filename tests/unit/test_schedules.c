@@ -24,6 +24,18 @@ static char *first_error(const char *text, const envmap *vars, struct roster_con
     return first;
 }
 
+/* Loads text with one variable set; it must load without a diagnostic. */
+static void load_ok(const char *text, const char *var, const char *value,
+                    struct roster_config *cfg)
+{
+    envmap vars = {0};
+    envmap_set(&vars, var, value);
+    char *err = first_error(text, &vars, cfg);
+    CHECK_STR(err, "");
+    free(err);
+    envmap_free(&vars);
+}
+
 static void expect(int line, const char *text, const envmap *vars, const char *want)
 {
     struct roster_config cfg;
@@ -105,21 +117,22 @@ static void test_errors(void)
 
     BAD("roles:\n  s:\n    builtin: scheduler\n    schedules:\n"
         "      a: {cron: \"@daily\", tz: Mars/Olympus, command: x}\n",
-        "roster.yaml:5:31: schedule 'a': tz 'Mars/Olympus': unknown time zone (not in the "
-        "system's tzdata)");
+        "roster.yaml:5:31: schedule 'a': tz 'Mars/Olympus': unknown time zone: no such zone in "
+        "/usr/share/zoneinfo");
     BAD("roles:\n  s:\n    builtin: scheduler\n    schedules:\n"
         "      a: {command: x}\n",
         "roster.yaml:5:7: schedule 'a' needs cron:");
     BAD("roles:\n  s:\n    builtin: scheduler\n    schedules:\n"
         "      a: {cron: \"@daily\"}\n",
-        "roster.yaml:5:7: schedule 'a' needs one action: command or http");
+        "roster.yaml:5:7: schedule 'a' needs one action: command, http or enqueue");
     BAD("roles:\n  s:\n    builtin: scheduler\n    schedules:\n"
         "      a: {cron: \"@daily\", command: x, http: \"GET http://h/\"}\n",
-        "roster.yaml:5:7: schedule 'a' needs one action: command or http, not both");
+        "roster.yaml:5:7: schedule 'a' needs one action: command, http or enqueue, not more");
     BAD("roles:\n  s:\n    builtin: scheduler\n    schedules:\n"
         "      a: {cron: \"@daily\", http: \"http://h/\"}\n",
         "roster.yaml:5:33: schedule 'a': http must be \"METHOD URL\" (e.g. \"POST "
-        "http://127.0.0.1:3000/run\"), not 'http://h/'");
+        "http://127.0.0.1:3000/run\"; GET, HEAD, POST, PUT, PATCH, DELETE or OPTIONS), or a "
+        "mapping {method, url, headers, body, expect}, not 'http://h/'");
     BAD("roles:\n  s:\n    builtin: scheduler\n    schedules:\n"
         "      a: {crn: \"@daily\", command: x}\n",
         "roster.yaml:5:11: unknown key 'crn' in a schedule (did you mean 'cron'?)");
@@ -148,6 +161,153 @@ static void test_errors(void)
         "roster.yaml:3:14: builtin must be scheduler, not 'cron'");
 }
 
+/* http as a mapping: method, url, headers, body, expect. */
+static void test_http_mapping(void)
+{
+    const char *text =
+        "roles:\n"
+        "  scheduler:\n"
+        "    builtin: scheduler\n"
+        "    schedules:\n"
+        "      a:\n"
+        "        cron: '@daily'\n"
+        "        http: {url: \"http://127.0.0.1:3000/x\", headers: {X-Token: \"${TOKEN}\", "
+        "Accept: text/plain}, body: '{\"a\":1}', expect: [200, 204]}\n"
+        "      b: {cron: '@daily', http: {method: DELETE, url: \"https://h/y?z=1\", expect: 202}}\n"
+        "      c: {cron: '@daily', http: {url: \"http://h/\"}}\n";
+    struct roster_config cfg;
+    load_ok(text, "TOKEN", "s3cret", &cfg);
+    CHECK_INT(cfg.nroles, 1);
+    const struct role_config *r = &cfg.roles[0];
+    CHECK_INT(r->nschedules, 3);
+    if (r->nschedules == 3) {
+        const struct schedule_config *a = &r->schedules[0], *b = &r->schedules[1],
+                                     *c = &r->schedules[2];
+        CHECK_STR(a->http, "POST http://127.0.0.1:3000/x"); /* a body: POST by default */
+        CHECK_INT(a->req.headers.n, 2);
+        if (a->req.headers.n == 2) {
+            CHECK_STR(a->req.headers.v[0], "X-Token: s3cret");
+            CHECK_STR(a->req.headers.v[1], "Accept: text/plain");
+        }
+        CHECK_STR(a->req.body, "{\"a\":1}");
+        CHECK_INT(a->req.nexpect, 2);
+        CHECK_INT(a->req.expect[0], 200);
+        CHECK_INT(a->req.expect[1], 204);
+        CHECK_STR(b->http, "DELETE https://h/y?z=1");
+        CHECK_INT(b->req.nexpect, 1);
+        CHECK_INT(b->req.expect[0], 202);
+        CHECK_STR(c->http, "GET http://h/"); /* no body: GET */
+        CHECK_INT(c->req.nexpect, 0);
+        CHECK(c->req.body == NULL);
+    }
+    config_free(&cfg);
+
+#define SCHED_HTTP(v) "roles:\n  s:\n    builtin: scheduler\n    schedules:\n      a: {cron: '@daily', http: " v "}\n"
+    /* column 33 is where the http value starts */
+    BAD(SCHED_HTTP("{method: GET}"), "roster.yaml:5:33: schedule 'a': http needs a url");
+    BAD(SCHED_HTTP("{url: \"http://h/\", methd: GET}"),
+        "roster.yaml:5:52: unknown key 'methd' in http (did you mean 'method'?)");
+    BAD(SCHED_HTTP("{method: FETCH, url: \"http://h/\"}"),
+        "roster.yaml:5:42: schedule 'a': http.method must be GET, HEAD, POST, PUT, PATCH, "
+        "DELETE or OPTIONS (in capitals), not 'FETCH'");
+    BAD(SCHED_HTTP("{method: get, url: \"http://h/\"}"),
+        "roster.yaml:5:42: schedule 'a': http.method must be GET, HEAD, POST, PUT, PATCH, "
+        "DELETE or OPTIONS (in capitals), not 'get'");
+    BAD(SCHED_HTTP("{url: \"ftp://h/\"}"),
+        "roster.yaml:5:39: schedule 'a': http.url must be an http:// or https:// URL with a host "
+        "and no spaces (e.g. http://127.0.0.1:3000/run), not 'ftp://h/'");
+    BAD(SCHED_HTTP("{url: \"http:///x\"}"),
+        "roster.yaml:5:39: schedule 'a': http.url must be an http:// or https:// URL with a host "
+        "and no spaces (e.g. http://127.0.0.1:3000/run), not 'http:///x'");
+    BAD(SCHED_HTTP("{url: \"http://h/a b\"}"),
+        "roster.yaml:5:39: schedule 'a': http.url must be an http:// or https:// URL with a host "
+        "and no spaces (e.g. http://127.0.0.1:3000/run), not 'http://h/a b'");
+    BAD(SCHED_HTTP("{url: \"http://h/\", expect: 700}"),
+        "roster.yaml:5:60: http.expect must be between 100 and 599, not 700");
+    BAD(SCHED_HTTP("{url: \"http://h/\", expect: [200, x]}"),
+        "roster.yaml:5:66: http.expect must be a whole number, not 'x'");
+    BAD(SCHED_HTTP("{url: \"http://h/\", expect: []}"),
+        "roster.yaml:5:60: schedule 'a': http.expect is an empty list");
+    BAD(SCHED_HTTP("{url: \"http://h/\", headers: {\"X Bad\": 1}}"),
+        "roster.yaml:5:62: schedule 'a': http header name 'X Bad' must be letters, digits and "
+        "!#$%&'*+-.^_`|~ (at most 128)");
+    BAD(SCHED_HTTP("{url: \"http://h/\", headers: {Content-Length: 1}}"),
+        "roster.yaml:5:62: schedule 'a': http header Content-Length is set by roster from the "
+        "body");
+    BAD(SCHED_HTTP("{url: \"http://h/\", headers: {X-A: \"a\\nb\"}}"),
+        "roster.yaml:5:67: schedule 'a': http header X-A: the value must be one line of at most "
+        "8192 bytes");
+    BAD(SCHED_HTTP("{url: \"http://h/\", headers: [a]}"),
+        "roster.yaml:5:61: http.headers must be a mapping (key: value lines), not a list");
+    BAD(SCHED_HTTP("{method: HEAD, url: \"http://h/\", body: x}"),
+        "roster.yaml:5:72: schedule 'a': a HEAD request sends no body");
+    BAD(SCHED_HTTP("\"FETCH http://h/\""),
+        "roster.yaml:5:33: schedule 'a': http must be \"METHOD URL\" (e.g. \"POST "
+        "http://127.0.0.1:3000/run\"; GET, HEAD, POST, PUT, PATCH, DELETE or OPTIONS), or a "
+        "mapping {method, url, headers, body, expect}, not 'FETCH http://h/'");
+#undef SCHED_HTTP
+}
+
+/* enqueue: {queue, type, payload}: the payload as JSON, and each mistake. */
+static void test_enqueue(void)
+{
+    const char *text =
+        "redis: {url: \"redis://127.0.0.1:6379\"}\n"
+        "roles:\n"
+        "  scheduler:\n"
+        "    builtin: scheduler\n"
+        "    schedules:\n"
+        "      a:\n"
+        "        cron: '@daily'\n"
+        "        enqueue:\n"
+        "          queue: mail\n"
+        "          type: digest.daily\n"
+        "          payload: {to: \"${WHO}\", n: 12345678901234567890, ok: true, none: ~, "
+        "list: [1, two, '3'], s: \"false\"}\n"
+        "      b: {cron: '@daily', enqueue: {queue: q, type: t, payload: '{\"x\": [1, 2]}'}}\n"
+        "      c: {cron: '@daily', enqueue: {queue: q, type: t}}\n";
+    struct roster_config cfg;
+    load_ok(text, "WHO", "ops@example.com", &cfg);
+    const struct role_config *r = cfg.nroles ? &cfg.roles[0] : NULL;
+    CHECK(r && r->nschedules == 3);
+    if (r && r->nschedules == 3) {
+        const struct schedule_enqueue *a = &r->schedules[0].enq, *b = &r->schedules[1].enq,
+                                      *c = &r->schedules[2].enq;
+        CHECK_STR(a->queue, "mail");
+        CHECK_STR(a->type, "digest.daily");
+        CHECK_STR(a->payload, "{\"to\":\"ops@example.com\",\"n\":12345678901234567890,"
+                              "\"ok\":true,\"none\":null,\"list\":[1,\"two\",\"3\"],"
+                              "\"s\":\"false\"}");
+        CHECK_INT(a->pos.line, 9);
+        CHECK_STR(b->payload, "{\"x\": [1, 2]}");
+        CHECK(c->payload == NULL); /* none: the job store's null */
+        CHECK(r->schedules[0].http == NULL && r->schedules[0].shell == NULL);
+    }
+    config_free(&cfg);
+
+#define ENQ(v) "redis: {url: \"redis://h:1\"}\nroles:\n  s:\n    builtin: scheduler\n" \
+               "    schedules:\n      a: {cron: '@daily', enqueue: " v "}\n"
+    /* column 36 is where the enqueue value starts */
+    BAD(ENQ("{type: t}"), "roster.yaml:6:36: schedule 'a': enqueue needs a queue");
+    BAD(ENQ("{queue: q}"), "roster.yaml:6:36: schedule 'a': enqueue needs a type");
+    BAD(ENQ("{queue: \"a b\", type: t}"),
+        "roster.yaml:6:44: schedule 'a': enqueue.queue must be 1 to 64 letters, digits and _.:- "
+        "(not 'a b')");
+    BAD(ENQ("{queue: q, type: t, payload: '{\"a\": }'}"),
+        "roster.yaml:6:65: schedule 'a': enqueue.payload is a string that is not JSON (write the "
+        "value as YAML, or JSON text in quotes): '{\"a\": }'");
+    BAD(ENQ("{queue: q, type: t, priority: 1}"),
+        "roster.yaml:6:56: unknown key 'priority' in enqueue");
+    BAD(ENQ("[q, t]"), "roster.yaml:6:36: enqueue must be a mapping (key: value lines), not a list");
+    BAD(ENQ("{queue: q, type: t}, command: x"),
+        "roster.yaml:6:7: schedule 'a' needs one action: command, http or enqueue, not more");
+    BAD("roles:\n  s:\n    builtin: scheduler\n    schedules:\n"
+        "      a: {cron: '@daily', enqueue: {queue: q, type: t}}\n",
+        "roster.yaml:5:36: schedule 'a': enqueue needs redis: (the job queue is kept in Redis; "
+        "add redis: {url: ${REDIS_URL}})");
+#undef ENQ
+}
+
 int main(void)
 {
     struct tz z;
@@ -158,5 +318,7 @@ int main(void)
     tz_free(&z);
     test_read();
     test_errors();
+    test_http_mapping();
+    test_enqueue();
     return t_done("test_schedules");
 }
