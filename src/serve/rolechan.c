@@ -78,6 +78,17 @@ static void escape_label(sbuf *b, const char *v)
     }
 }
 
+/* Room for one more of n entries of size bytes in *p (capacity *cap, doubled as needed). */
+static void *grow(void *p, size_t *cap, size_t n, size_t size)
+{
+    if (n < *cap) return p;
+    size_t c = *cap ? *cap * 2 : 8;
+    p = xrealloc(p, c * size);
+    memset((char *)p + *cap * size, 0, (c - *cap) * size);
+    *cap = c;
+    return p;
+}
+
 static enum rolechan_err bad(char *why, size_t n, const char *fmt, const char *arg)
 {
     snprintf(why, n, fmt, arg);
@@ -103,16 +114,19 @@ static enum rolechan_err apply_component(struct rolechan_state *st, cJSON *root,
         return bad(why, n, "%s", "status: not ok, warn or fail");
     if (type && !name_ok(type, 32, false)) return bad(why, n, "%s", "type: not a word");
     if (detail && !cJSON_IsObject(detail)) return bad(why, n, "%s", "detail: not an object");
-    struct rolechan_component *c = NULL;
-    for (size_t i = 0; i < st->ncomp && !c; i++)
-        if (!strcmp(st->comp[i].name, name)) c = &st->comp[i];
-    if (!c) {
+    struct rolechan_component *c;
+    size_t ix;
+    if (strmap_get(&st->comp_ix, name, &ix)) {
+        c = &st->comp[ix];
+    } else {
         if (st->ncomp == ROLECHAN_MAX_COMPONENTS) {
             snprintf(why, n, "more than %d components", ROLECHAN_MAX_COMPONENTS);
             return ROLECHAN_TOO_MANY;
         }
-        c = &st->comp[st->ncomp++];
+        st->comp = grow(st->comp, &st->capcomp, st->ncomp, sizeof *st->comp);
+        c = &st->comp[st->ncomp];
         c->name = xstrdup(name);
+        strmap_put(&st->comp_ix, c->name, st->ncomp++);
     }
     free(c->type);
     c->type = xstrdup(type ? type : "component");
@@ -194,30 +208,37 @@ static enum rolechan_err apply_metric(struct rolechan_state *st, cJSON *root, ch
         tmp.value = v->valuedouble;
     }
     const char *lbs = lb.data ? lb.data : "";
-    struct rolechan_series *s = NULL;
-    for (size_t i = 0; i < st->nseries; i++) {
-        struct rolechan_series *x = &st->series[i];
-        if (strcmp(x->family, family)) continue;
-        if (strcmp(x->type, type)) {
-            sbuf_free(&lb);
-            return bad(why, n, "metric: '%s' was reported with another type", family);
-        }
-        if (!strcmp(x->labels, lbs)) s = x;
+    size_t ix;
+    if (strmap_get(&st->family_ix, family, &ix) && strcmp(st->series[ix].type, type)) {
+        sbuf_free(&lb);
+        return bad(why, n, "metric: '%s' was reported with another type", family);
     }
-    if (!s) {
+    char *key = xasprintf("%s{%s}", family, lbs);
+    struct rolechan_series *s;
+    if (strmap_get(&st->series_ix, key, &ix)) {
+        s = &st->series[ix];
+        free(key);
+    } else {
         if (st->nseries == ROLECHAN_MAX_SERIES) {
             sbuf_free(&lb);
+            free(key);
             snprintf(why, n, "more than %d series", ROLECHAN_MAX_SERIES);
             return ROLECHAN_TOO_MANY;
         }
-        if (!st->series) st->series = xcalloc(ROLECHAN_MAX_SERIES, sizeof *st->series);
-        s = &st->series[st->nseries++];
+        st->series = grow(st->series, &st->capseries, st->nseries, sizeof *st->series);
+        s = &st->series[st->nseries];
+        s->key = key;
         s->family = xstrdup(family);
         s->type = xstrdup(type);
         s->labels = xstrdup(lbs);
+        strmap_put(&st->series_ix, s->key, st->nseries);
+        if (!strmap_get(&st->family_ix, s->family, NULL))
+            strmap_put(&st->family_ix, s->family, st->nseries);
+        st->nseries++;
     }
     free(s->help);
     s->help = help ? xstrdup(help) : NULL;
+    tmp.key = s->key;
     tmp.family = s->family;
     tmp.type = s->type;
     tmp.help = s->help;
@@ -233,16 +254,19 @@ static enum rolechan_err apply_record(struct rolechan_state *st, cJSON *root, ch
     cJSON *data = cJSON_GetObjectItemCaseSensitive(root, "data");
     if (!key || !key_ok(key)) return bad(why, n, "%s", "record: not a name");
     if (!cJSON_IsObject(data)) return bad(why, n, "%s", "data: not an object");
-    struct rolechan_records *r = NULL;
-    for (size_t i = 0; i < st->nrec && !r; i++)
-        if (!strcmp(st->rec[i].key, key)) r = &st->rec[i];
-    if (!r) {
+    struct rolechan_records *r;
+    size_t ix;
+    if (strmap_get(&st->rec_ix, key, &ix)) {
+        r = &st->rec[ix];
+    } else {
         if (st->nrec == ROLECHAN_MAX_RECORD_KEYS) {
             snprintf(why, n, "more than %d record names", ROLECHAN_MAX_RECORD_KEYS);
             return ROLECHAN_TOO_MANY;
         }
-        r = &st->rec[st->nrec++];
+        st->rec = grow(st->rec, &st->caprec, st->nrec, sizeof *st->rec);
+        r = &st->rec[st->nrec];
         r->key = xstrdup(key);
+        strmap_put(&st->rec_ix, r->key, st->nrec++);
     }
     cJSON *item = cJSON_DetachItemViaPointer(root, data);
     if (r->n < ROLECHAN_KEEP_RECORDS) {
@@ -311,8 +335,12 @@ void rolechan_state_clear_live(struct rolechan_state *st)
         free(st->comp[i].type);
         cJSON_Delete(st->comp[i].detail);
     }
-    st->ncomp = 0;
+    free(st->comp);
+    st->comp = NULL;
+    st->ncomp = st->capcomp = 0;
+    strmap_free(&st->comp_ix);
     for (size_t i = 0; i < st->nseries; i++) {
+        free(st->series[i].key);
         free(st->series[i].family);
         free(st->series[i].type);
         free(st->series[i].help);
@@ -320,7 +348,9 @@ void rolechan_state_clear_live(struct rolechan_state *st)
     }
     free(st->series);
     st->series = NULL;
-    st->nseries = 0;
+    st->nseries = st->capseries = 0;
+    strmap_free(&st->series_ix);
+    strmap_free(&st->family_ix);
 }
 
 void rolechan_state_free(struct rolechan_state *st)
@@ -331,7 +361,10 @@ void rolechan_state_free(struct rolechan_state *st)
             cJSON_Delete(st->rec[i].items[k]);
         free(st->rec[i].key);
     }
-    st->nrec = 0;
+    free(st->rec);
+    st->rec = NULL;
+    st->nrec = st->caprec = 0;
+    strmap_free(&st->rec_ix);
 }
 
 static void num(sbuf *out, double v)

@@ -27,13 +27,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/strmap.h"
 #include "serve/status.h"
 #include "supervise/supervisor.h"
 
 #define ROLECHAN_MAX_MSG        4096
-#define ROLECHAN_MAX_COMPONENTS 64
-#define ROLECHAN_MAX_SERIES     512
-#define ROLECHAN_MAX_RECORD_KEYS 64
+/* Per copy: enough for a scheduler of CONFIG_MAX_SCHEDULES schedules (a component, a record
+ * name and about ten series each); the tables grow as they are used. */
+#define ROLECHAN_MAX_COMPONENTS  1024
+#define ROLECHAN_MAX_SERIES      16384
+#define ROLECHAN_MAX_RECORD_KEYS 1024
 #define ROLECHAN_KEEP_RECORDS   20
 #define ROLECHAN_MAX_LABELS     8
 #define ROLECHAN_MAX_BUCKETS    16
@@ -58,6 +61,7 @@ struct rolechan_component {
 };
 
 struct rolechan_series {
+    char *key; /* family{labels}: what names the series */
     char *family, *type, *help;
     char *labels; /* rendered: name="value",... (escaped), "" for none */
     double value; /* counter, gauge */
@@ -73,14 +77,18 @@ struct rolechan_records {
     size_t n, head;
 };
 
-/* What one copy of a builtin role has said. */
+/* What one copy of a builtin role has said; each table with a map from its names to indexes, so
+ * a message costs the same with a thousand schedules as with one. Zeroed is empty. */
 struct rolechan_state {
-    struct rolechan_component comp[ROLECHAN_MAX_COMPONENTS];
-    size_t ncomp;
+    struct rolechan_component *comp; /* up to ROLECHAN_MAX_COMPONENTS */
+    size_t ncomp, capcomp;
+    strmap comp_ix;
     struct rolechan_series *series; /* up to ROLECHAN_MAX_SERIES */
-    size_t nseries;
-    struct rolechan_records rec[ROLECHAN_MAX_RECORD_KEYS];
-    size_t nrec;
+    size_t nseries, capseries;
+    strmap series_ix, family_ix; /* a family to its first series (which says its type) */
+    struct rolechan_records *rec; /* up to ROLECHAN_MAX_RECORD_KEYS */
+    size_t nrec, caprec;
+    strmap rec_ix;
     uint64_t messages, bad; /* accepted, ignored */
 };
 
