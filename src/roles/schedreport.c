@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/strmap.h"
 #include "base/units.h"
 #include "base/util.h"
 #include "datastore/pghist.h"
@@ -56,6 +57,7 @@ struct schedreport {
     uint64_t dropped_told; /* the channel's drops last reported */
     struct sched_stats *st;
     size_t n;
+    strmap ix; /* a schedule's name to its stats */
     char host[256];
     struct pghist *hist;
     uv_timer_t retention;
@@ -65,9 +67,8 @@ struct schedreport {
 
 static struct sched_stats *find(struct schedreport *r, const char *name)
 {
-    for (size_t i = 0; i < r->n; i++)
-        if (!strcmp(r->st[i].cfg->name, name)) return &r->st[i];
-    return NULL;
+    size_t i;
+    return strmap_get(&r->ix, name, &i) ? &r->st[i] : NULL;
 }
 
 static bool failed(enum sched_outcome o)
@@ -230,8 +231,10 @@ struct schedreport *schedreport_new(uv_loop_t *loop, const struct roster_config 
     r->rc = rc;
     r->n = rc->nschedules;
     r->st = xcalloc(r->n ? r->n : 1, sizeof *r->st);
-    for (size_t i = 0; i < r->n; i++)
+    for (size_t i = 0; i < r->n; i++) {
         r->st[i].cfg = &rc->schedules[i];
+        strmap_put(&r->ix, r->st[i].cfg->name, i);
+    }
     if (gethostname(r->host, sizeof r->host - 1) < 0) snprintf(r->host, sizeof r->host, "?");
     rstatus_open(&r->ch, environ_);
     history_open(r, cfg, environ_);
@@ -353,6 +356,7 @@ void schedreport_close(struct schedreport *r)
     for (size_t i = 0; i < r->n; i++)
         cJSON_Delete(r->st[i].last);
     free(r->st);
+    strmap_free(&r->ix);
     free(r->keep_ms);
     free(r->names);
     if (r->retention_on) {
