@@ -312,6 +312,32 @@ static int by_key(const void *a, const void *b)
     return strcmp((*(const envvar *const *)a)->key, (*(const envvar *const *)b)->key);
 }
 
+/* What a builtin role reads of the config when it starts (roster role NAME -c FILE): every
+ * field of its schedules and history:, so that a reload that changes any of them restarts it.
+ * A field added to schedule_config belongs here too. */
+static void fingerprint_builtin(sbuf *b, const struct role_config *r)
+{
+    sbuf_printf(b, "builtin=%d\nhistory=%llu\n", r->builtin,
+                (unsigned long long)r->history_keep_ms);
+    for (size_t i = 0; i < r->nschedules; i++) {
+        const struct schedule_config *s = &r->schedules[i];
+        sbuf_printf(b, "schedule=%s\ncron=%s\ntz=%s\nshell=%s\nhttp=%s\n", s->name, s->cron,
+                    s->tz ? s->tz : "", s->shell ? s->shell : "", s->http ? s->http : "");
+        for (size_t k = 0; k < s->argv.n; k++)
+            sbuf_printf(b, "argv=%s\n", s->argv.v[k]);
+        for (size_t k = 0; k < s->req.headers.n; k++)
+            sbuf_printf(b, "header=%s\n", s->req.headers.v[k]);
+        sbuf_printf(b, "body=%zu:%s\n", s->req.body ? strlen(s->req.body) : 0,
+                    s->req.body ? s->req.body : "");
+        for (size_t k = 0; k < s->req.nexpect; k++)
+            sbuf_printf(b, "expect=%d\n", s->req.expect[k]);
+        sbuf_printf(b, "enqueue=%s,%s,%s\ntimeout=%llu\noverlap=%d\n",
+                    s->enq.queue ? s->enq.queue : "", s->enq.type ? s->enq.type : "",
+                    s->enq.payload ? s->enq.payload : "", (unsigned long long)s->timeout_ms,
+                    s->overlap);
+    }
+}
+
 static void fingerprint(struct plan *p, struct plan_role *pr)
 {
     const struct role_config *r = pr->cfg;
@@ -344,6 +370,7 @@ static void fingerprint(struct plan *p, struct plan_role *pr)
         sbuf_printf(&b, "pool_env=%s\n", r->pg.pool_env.v[i]);
     /* how its stdin and output are wired is fixed at the spawn */
     sbuf_printf(&b, "tty=%d\nstdin=%d\n", r->tty, r->stdin_pipe);
+    if (r->builtin != BUILTIN_NONE) fingerprint_builtin(&b, r);
     /* env in a stable order: sort a copy of the keys */
     size_t n = pr->env.n;
     const envvar **sorted = xcalloc(n ? n : 1, sizeof *sorted);

@@ -9,6 +9,7 @@ import http.server
 import json
 import os
 import re
+import signal
 import subprocess
 import threading
 import time
@@ -410,6 +411,25 @@ def test_many_schedules_in_health():
         check(status == 200 and len(json.loads(body)["schedules"]) == 300, body[:300])
         check(metric(port, "roster_status_messages_ignored_total", role="scheduler") == 0,
               "none refused")
+        check(r.stop() == 0, r.tail())
+        no_sanitizer_reports(r)
+
+
+def test_reload_applies_schedules():
+    """A reload that changes the schedules restarts the scheduler with them (it reads them when
+    it starts): before, the plan's fingerprint left schedules out and the old ones ran on."""
+    r, port = served_scheduler('      one: {cron: "@every 1s", command: "true"}\n')
+    with r:
+        wait_for(lambda: schedule_check(port, "one"), 30, "scheduler:one in /health")
+        with open(r.config_path) as f:
+            text = f.read()
+        with open(r.config_path, "w") as f:
+            f.write(text.replace("one: {cron: \"@every 1s\", command: \"true\"}",
+                                 "two: {cron: \"@every 1s\", command: \"true\"}"))
+        r.send(signal.SIGHUP)
+        wait_for(lambda: schedule_check(port, "two") and not schedule_check(port, "one"), 30,
+                 "scheduler:two instead of scheduler:one after the reload")
+        r.wait_line(r"^scheduler \| two: finished ok", timeout=30)
         check(r.stop() == 0, r.tail())
         no_sanitizer_reports(r)
 
