@@ -2,6 +2,7 @@
 #include "roles/schedreport.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,9 @@ static const double dur_le[] = {0.1, 0.5, 1, 5, 10, 30, 60, 300, 1800, 3600};
 #define MAX_REASONS 8
 /* Retention runs at start and then this often. */
 #define RETENTION_EVERY_MS (3600 * 1000)
+/* A schedule's state that found the channel full is sent again this much later (state is
+ * idempotent: the latest is all roster keeps; metrics and records that do not fit are dropped). */
+#define RESEND_MS 200
 /* Rows waiting for Postgres while it is away. */
 #define HISTORY_MAX_ROWS 256
 
@@ -48,6 +52,7 @@ struct sched_stats {
     uint64_t dur_count;
     cJSON *last; /* the last run, as its record, or NULL */
     enum sched_outcome last_outcome;
+    bool unsent; /* its latest state found the channel full: sent again on the resend timer */
 };
 
 struct schedreport {
@@ -62,6 +67,9 @@ struct schedreport {
     struct pghist *hist;
     uv_timer_t retention;
     bool retention_on;
+    uv_timer_t resend; /* the states that found the channel full */
+    bool resend_on;
+    int closing; /* handles still closing at the end */
     char *keep_ms, *names; /* the retention's parameters */
 };
 
@@ -76,7 +84,21 @@ static bool failed(enum sched_outcome o)
     return o == SCHED_FAILED || o == SCHED_TIMEOUT || o == SCHED_ERROR;
 }
 
-/* scheduler:<name> as /health shows it. */
+static void send_component(struct schedreport *r, struct sched_stats *s);
+
+/* Sends again the states that found the channel full, until one finds it full again. */
+static void on_resend(uv_timer_t *t)
+{
+    struct schedreport *r = t->data;
+    for (size_t i = 0; i < r->n; i++)
+        if (r->st[i].unsent) {
+            send_component(r, &r->st[i]);
+            if (r->st[i].unsent) return; /* still full: the timer was started again */
+        }
+}
+
+/* scheduler:<name> as /health shows it; when the channel is full, sent again later (the
+ * burst of a thousand schedules' states at start may not fit at once). */
 static void send_component(struct schedreport *r, struct sched_stats *s)
 {
     if (r->ch.fd < 0) return;
@@ -105,7 +127,14 @@ static void send_component(struct schedreport *r, struct sched_stats *s)
     }
     char name[96];
     snprintf(name, sizeof name, "scheduler:%s", s->cfg->name);
-    rstatus_component(&r->ch, name, "schedule", warn ? "warn" : "ok", d);
+    s->unsent = rstatus_component(&r->ch, name, "schedule", warn ? "warn" : "ok", d) == -EAGAIN;
+    if (!s->unsent) return;
+    if (!r->resend_on) {
+        uv_timer_init(r->loop, &r->resend);
+        r->resend.data = r;
+        r->resend_on = true;
+    }
+    if (!uv_is_active((uv_handle_t *)&r->resend)) uv_timer_start(&r->resend, on_resend, RESEND_MS, 0);
 }
 
 static cJSON *labels1(const char *k, const char *v)
@@ -345,7 +374,7 @@ void schedreport_flush(struct schedreport *r, uint64_t ms)
 static void report_free(uv_handle_t *h)
 {
     struct schedreport *r = h->data;
-    free(r);
+    if (--r->closing == 0) free(r);
 }
 
 void schedreport_close(struct schedreport *r)
@@ -359,10 +388,11 @@ void schedreport_close(struct schedreport *r)
     strmap_free(&r->ix);
     free(r->keep_ms);
     free(r->names);
+    r->closing = r->retention_on + r->resend_on;
     if (r->retention_on) {
         r->retention.data = r;
         uv_close((uv_handle_t *)&r->retention, report_free);
-    } else {
-        free(r);
     }
+    if (r->resend_on) uv_close((uv_handle_t *)&r->resend, report_free);
+    if (!r->closing) free(r);
 }
