@@ -2,9 +2,10 @@
 # Fails when a file includes a header of a layer above its own (or of a sibling layer), so the
 # folders keep the shape the CMake libraries enforce at link time. The order, lowest first
 # (layers on one line are siblings: neither may include the other):
-#   base, os sched, config, plan, log, supervise, checks datastore watch, jobs, serve roles,
-#   cli,
-#   main
+#   base, os sched, config, plan, log, supervise, checks datastore watch, jobs, serve, roles,
+#   cli, main
+# (roles sits above serve: the jobs API role serves HTTP with serve/httpd.h; nothing in serve
+# includes roles)
 # tests/unit/test_X.c may include its own layer and those below it only.
 set -eu
 cd "$(dirname "$0")/.."
@@ -12,8 +13,8 @@ cd "$(dirname "$0")/.."
 rank() {
     case "$1" in
     base) echo 0 ;; os | sched) echo 1 ;; config) echo 2 ;; plan) echo 3 ;; log) echo 4 ;;
-    supervise) echo 5 ;; checks | datastore | watch) echo 6 ;; jobs) echo 7 ;;
-    serve | roles) echo 8 ;; cli) echo 9 ;; main) echo 10 ;; *) echo "" ;;
+    supervise) echo 5 ;; checks | datastore | watch) echo 6 ;; jobs) echo 7 ;; serve) echo 8 ;;
+    roles) echo 9 ;; cli) echo 10 ;; main) echo 11 ;; *) echo "" ;;
     esac
 }
 

@@ -76,6 +76,11 @@ struct schedule_enqueue {
     char *payload;      /* JSON text (a YAML value made JSON, or a string that is JSON) */
     src_pos pos;        /* where enqueue: is written; line 0: no enqueue action */
 };
+/* catch_up: after downtime, the most recent missed occurrence runs once at start (last), or not */
+enum schedule_catch_up { CATCH_UP_NONE, CATCH_UP_LAST };
+/* redis_down: with Redis configured but unreachable at fire time, an occurrence is skipped (no
+ * replica can claim it) or run here (perhaps on several replicas) */
+enum sched_redis_down { REDIS_DOWN_SKIP, REDIS_DOWN_RUN };
 struct schedule_config {
     char *name;
     src_pos pos;
@@ -88,6 +93,7 @@ struct schedule_config {
     struct schedule_enqueue enq; /* enqueue: a job on the app's queue in Redis */
     uint64_t timeout_ms; /* 0: none */
     enum schedule_overlap overlap;
+    enum schedule_catch_up catch_up;
 };
 
 struct dep {
@@ -183,6 +189,11 @@ struct role_config {
     /* history.keep (builtin roles): how long the run history kept in Postgres goes back; 0: the
      * default, CONFIG_HISTORY_KEEP_DEFAULT_MS */
     uint64_t history_keep_ms;
+    enum sched_redis_down redis_down; /* builtin: scheduler */
+    /* builtin: api — reads (GET) without the bearer token; the request body cap in bytes (0:
+     * CONFIG_API_MAX_BODY) */
+    bool api_public_reads;
+    uint64_t api_max_body;
 };
 
 /* The output: mapping of roster.yaml (concurrently's -p, -l, --pad-prefix, -t, -r, -g and
@@ -338,6 +349,8 @@ struct role_config *config_find_role(const struct roster_config *cfg, const char
 #define CONFIG_MAX_ALIAS_NODES 100000
 #define CONFIG_MAX_ROLES       1000
 #define CONFIG_MAX_SCHEDULES   1000 /* a scheduler role's schedules */
+#define CONFIG_API_MAX_BODY     (1024 * 1024)      /* an api role's max_body by default */
+#define CONFIG_API_MAX_BODY_MAX (64 * 1024 * 1024) /* and at most */
 #define CONFIG_MAX_COPIES      10000
 
 /* The longest role name. */

@@ -610,6 +610,29 @@ static void watch_done(struct walk *w, struct role_config *r)
     if (!mapping_has_key(w->L, walk_seen(w, "give_up"), "then")) r->give_up_then = GIVEUP_STAY;
 }
 
+/* Each builtin's name in the config, and what it is in a sentence. */
+static const char *const builtin_what[][2] = {[BUILTIN_NONE] = {"", ""},
+                                              [BUILTIN_SCHEDULER] = {"scheduler", "scheduler"},
+                                              [BUILTIN_WORKER] = {"worker", "job worker"},
+                                              [BUILTIN_API] = {"api", "jobs API"}};
+
+/* builtin: api serves on the role's port; its own keys are for it alone. */
+static void api_done(struct walk *w, struct role_config *r)
+{
+    static const char *const own[] = {"public_reads", "max_body"};
+    if (r->builtin == BUILTIN_API && r->port <= 0)
+        diags_add(w->L->d, r->pos, "role '%s': builtin: api needs port: (where it listens)",
+                  r->name);
+    if (r->builtin == BUILTIN_API && !w->L->cfg->redis.enabled)
+        diags_add(w->L->d, r->pos, "role '%s': builtin: api needs redis: (the job store)", r->name);
+    if (r->builtin == BUILTIN_API && r->kind == ROLE_ONESHOT)
+        diags_add(w->L->d, r->pos, "role '%s': builtin: api is a service, not a oneshot", r->name);
+    for (size_t i = 0; r->builtin != BUILTIN_API && i < ARRAY_SIZE(own); i++)
+        if (walk_seen(w, own[i]))
+            err_at(w->L, walk_seen(w, own[i]), "role '%s': %s: is for a role with builtin: api",
+                   r->name, own[i]);
+}
+
 static void role_done(struct walk *w)
 {
     struct role_config *r = w->base;
@@ -618,8 +641,8 @@ static void role_done(struct walk *w)
         diags_add(w->L->d, r->pos, "role '%s' needs a command", r->name);
     if (r->builtin != BUILTIN_NONE && walk_seen(w, "command"))
         err_at(w->L, walk_seen(w, "command"),
-               "role '%s': builtin: scheduler runs roster's own scheduler; it takes no command",
-               r->name);
+               "role '%s': builtin: %s runs roster's own %s; it takes no command", r->name,
+               builtin_what[r->builtin][0], builtin_what[r->builtin][1]);
     if (r->builtin == BUILTIN_SCHEDULER && !walk_seen(w, "schedules"))
         diags_add(w->L->d, r->pos, "role '%s': builtin: scheduler needs schedules:", r->name);
     if (r->builtin != BUILTIN_SCHEDULER && walk_seen(w, "schedules"))
@@ -628,6 +651,10 @@ static void role_done(struct walk *w)
     if (r->builtin == BUILTIN_NONE && walk_seen(w, "history"))
         err_at(w->L, walk_seen(w, "history"),
                "role '%s': history: is for a builtin role (builtin: scheduler)", r->name);
+    if (r->builtin != BUILTIN_SCHEDULER && walk_seen(w, "redis_down"))
+        err_at(w->L, walk_seen(w, "redis_down"),
+               "role '%s': redis_down: is for a role with builtin: scheduler", r->name);
+    api_done(w, r);
     if (r->lock_postgres && r->kind != ROLE_ONESHOT)
         diags_add(w->L->d, r->pos, "role '%s': lock: postgres is for oneshot roles (kind: oneshot)",
                   r->name);
@@ -1502,6 +1529,14 @@ static const char *const overlap_names[] = {"skip", "allow"};
 static const struct choices overlaps = {CHOICES(overlap_names)};
 _Static_assert(sizeof(enum schedule_overlap) == sizeof(int), "enum schedule_overlap is int-sized");
 
+static const char *const catch_up_names[] = {"none", "last"};
+static const struct choices catch_ups = {CHOICES(catch_up_names)};
+_Static_assert(sizeof(enum schedule_catch_up) == sizeof(int),
+               "enum schedule_catch_up is int-sized");
+static const char *const redis_down_names[] = {"skip", "run"};
+static const struct choices redis_downs = {CHOICES(redis_down_names)};
+_Static_assert(sizeof(enum sched_redis_down) == sizeof(int), "enum sched_redis_down is int-sized");
+
 #define SCHED(f) offsetof(struct schedule_config, f)
 static const struct key_def schedule_keys[] = {
     {KEY("cron", key_cron, SCHED(cron))},
@@ -1511,6 +1546,7 @@ static const struct key_def schedule_keys[] = {
     {KEY("enqueue", key_sched_enqueue, 0)},
     {KEY("timeout", key_duration, SCHED(timeout_ms)), .min = 1},
     {KEY("overlap", key_choice, SCHED(overlap)), .choices = &overlaps},
+    {KEY("catch_up", key_choice, SCHED(catch_up)), .choices = &catch_ups},
 };
 static const struct key_table schedule_table = {KEYS("a schedule", schedule_keys),
                                                 .done = schedule_done};
@@ -1548,8 +1584,8 @@ static int key_schedules(struct walk *w, const struct key_def *k, yaml_node_t *n
     return 0;
 }
 
-static const char *const builtin_names[] = {"scheduler"};
-static const int builtin_values[] = {BUILTIN_SCHEDULER};
+static const char *const builtin_names[] = {"scheduler", "api"};
+static const int builtin_values[] = {BUILTIN_SCHEDULER, BUILTIN_API};
 static const struct choices builtins = {CHOICES(builtin_names), .values = builtin_values};
 
 static const char *const kind_names[] = {"service", "oneshot"};
@@ -1600,6 +1636,9 @@ static const struct key_def role_keys[] = {
     {KEY("builtin", key_choice, ROLE(builtin)), .choices = &builtins},
     {KEY("schedules", key_schedules, 0), .table = &schedule_table},
     {KEY("history", key_section, 0), .table = &history_table},
+    {KEY("redis_down", key_choice, ROLE(redis_down)), .choices = &redis_downs},
+    {KEY("public_reads", key_bool, ROLE(api_public_reads))},
+    {KEY("max_body", key_size, ROLE(api_max_body)), .min = 64, .max = CONFIG_API_MAX_BODY_MAX},
 };
 static const struct key_table role_table = {KEYS("a role", role_keys), .extensions = true,
                                             .done = role_done};

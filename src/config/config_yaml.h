@@ -33,7 +33,7 @@ struct walk {
     const struct key_table *t;
     yaml_node_t *map;
     void *base;
-    yaml_node_t *seen[32]; /* the value of each table key present, by table index */
+    yaml_node_t *seen[48]; /* the value of each table key present, by table index */
     bool ok[32];           /* whether that key's parser accepted its value */
 };
 

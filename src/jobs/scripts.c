@@ -41,15 +41,29 @@
     "  end\n"                                                                                   \
     "  return redis.call('HGET', k, 'queue'), ''\n"                                             \
     "end\n"                                                                                     \
-    /* Puts worker w's active jobs back at the front of their queues (they run next). */         \
-    "local function requeue(w)\n"                                                                \
-    "  local n = 0\n"                                                                            \
+    /* Puts worker w's active jobs back at the front of their queues (they run next). lost: w   \
+     * stopped answering (reaped), so each job's attempt counts, and a job whose attempts are    \
+     * spent is dead instead (one that kills its worker each time would come back forever);     \
+     * now, dage, dmax: the dead set's trim then. */                                              \
+    "local function requeue(w, lost, now, dage, dmax)\n"                                        \
+    "  local n, died = 0, 0\n"                                                                   \
     "  local ids = redis.call('LRANGE', P..'active:'..w, 0, -1)\n"                               \
     "  for i = 1, #ids do\n"                                                                 \
     "    local id = ids[i]\n"                                                                    \
     "    local k = P..'job:'..id\n"                                                              \
     "    local q = redis.call('HGET', k, 'queue')\n"                                             \
-    "    if q and redis.call('HGET', k, 'state') == 'active' then\n"                             \
+    "    local ma = tonumber(redis.call('HGET', k, 'max_attempts')) or 0\n"                      \
+    "    local na = tonumber(redis.call('HGET', k, 'attempts')) or 0\n"                          \
+    "    if q and lost and ma > 0 and na >= ma and\n"                                             \
+    "       redis.call('HGET', k, 'state') == 'active' then\n"                                    \
+    "      free_unique(id)\n"                                                                     \
+    "      redis.call('HMSET', k, 'state', 'dead', 'finished_at', now, 'worker', '',\n"          \
+    "        'last_error', 'its worker stopped answering during attempt '..na..' of '..ma..\n"   \
+    "        ' (worker '..w..')')\n"                                                              \
+    "      redis.call('ZADD', P..'dead', now, id)\n"                                             \
+    "      st(q, 'cur_active', -1); st(q, 'failed', 1); st(q, 'cur_dead', 1); st(q, 'dead', 1)\n" \
+    "      died = died + 1\n"                                                                     \
+    "    elseif q and redis.call('HGET', k, 'state') == 'active' then\n"                         \
     "      redis.call('HMSET', k, 'state', 'queued', 'worker', '')\n"                            \
     "      redis.call('RPUSH', P..'queue:'..q, id)\n"                                            \
     "      st(q, 'cur_active', -1)\n"                                                            \
@@ -58,6 +72,7 @@
     "    end\n"                                                                                  \
     "  end\n"                                                                                    \
     "  redis.call('DEL', P..'active:'..w)\n"                                                     \
+    "  if died > 0 then trim('dead', 'cur_dead', now, dage, dmax) end\n"                         \
     "  return n\n"                                                                               \
     "end\n"
 
@@ -184,7 +199,7 @@ static const char heartbeat_lua[] =
     "redis.call('SADD', P..'workers', ARGV[2])\n"
     "return 1\n";
 
-/* ARGV: P token lock_ttl. The lock is not released: it spaces reaps across the fleet (the
+/* ARGV: P token lock_ttl now dead_age dead_max. The lock is not released: it spaces reaps across the fleet (the
  * script itself is atomic). → jobs requeued, or -1 when another caller holds the lock. */
 static const char reap_lua[] =
     LUA_COMMON
@@ -192,7 +207,7 @@ static const char reap_lua[] =
     "local n = 0\n"
     "for _, w in ipairs(redis.call('SMEMBERS', P..'workers')) do\n"
     "  if redis.call('EXISTS', P..'worker:'..w) == 0 then\n"
-    "    n = n + requeue(w)\n"
+    "    n = n + requeue(w, true, tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]))\n"
     "    redis.call('SREM', P..'workers', w)\n"
     "  end\n"
     "end\n"
@@ -201,7 +216,7 @@ static const char reap_lua[] =
 /* ARGV: P worker. → jobs requeued. */
 static const char requeue_lua[] =
     LUA_COMMON
-    "local n = requeue(ARGV[2])\n"
+    "local n = requeue(ARGV[2], false)\n"
     "redis.call('DEL', P..'worker:'..ARGV[2])\n"
     "redis.call('SREM', P..'workers', ARGV[2])\n"
     "return n\n";

@@ -652,6 +652,8 @@ enum jobs_err jobs_reap(struct jobs_store *st, uint64_t lock_ttl_ms, jobs_result
     snprintf(token, sizeof token, "%ld:%lld", (long)getpid(), (long long)wall_ms());
     arg(c, token);
     arg_int(c, (long long)lock_ttl_ms);
+    arg_int(c, wall_ms());
+    arg_retention(c, true);
     return send_r(c, cb, ud);
 }
 

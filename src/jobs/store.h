@@ -191,7 +191,9 @@ enum jobs_err jobs_heartbeat(struct jobs_store *st, const char *worker, uint64_t
 
 /* If this caller wins P reaper (SET NX PX lock_ttl_ms): every worker in P workers without a live
  * heartbeat gets its active jobs put back at the front of their queues (state queued, attempts
- * kept) and is removed. res->n: jobs requeued (0 also when the lock was held elsewhere). */
+ * kept) and is removed; a job whose attempts are spent (the lost run was its last) is dead
+ * instead, so a job that kills its worker does not come back forever. res->n: jobs requeued (0
+ * also when the lock was held elsewhere). */
 enum jobs_err jobs_reap(struct jobs_store *st, uint64_t lock_ttl_ms, jobs_result_cb cb, void *ud);
 
 /* Drain: worker's own active jobs back to their queues (state queued, attempts kept); worker

@@ -21,6 +21,7 @@
 #include "datastore/services.h"
 #include "plan/libs.h"
 #include "plan/plan.h"
+#include "roles/api.h"
 #include "roles/scheduler.h"
 #include "serve/serve.h"
 #include "supervise/flow.h"
@@ -140,7 +141,9 @@ static int cmd_role(const struct cli *c)
 {
     struct roster_config cfg;
     if (cli_load_config(c, environ, &cfg) < 0) return 2;
-    int rc = scheduler_main(&cfg, c->arg, environ);
+    const struct role_config *r = config_find_role(&cfg, c->arg);
+    int rc = r && r->builtin == BUILTIN_API ? api_main(&cfg, c->arg, environ)
+                                            : scheduler_main(&cfg, c->arg, environ);
     config_free(&cfg);
     return rc;
 }

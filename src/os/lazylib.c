@@ -347,3 +347,8 @@ FWD_VOID(MH, MHD_destroy_response, (struct MHD_Response * response), (response))
 FWD(MH, const char *, MHD_lookup_connection_value,
     (struct MHD_Connection * connection, enum MHD_ValueKind kind, const char *key),
     (connection, kind, key))
+/* the query string's parameters (the jobs API reads them) */
+FWD(MH, int, MHD_get_connection_values,
+    (struct MHD_Connection * connection, enum MHD_ValueKind kind, MHD_KeyValueIterator iterator,
+     void *iterator_cls),
+    (connection, kind, iterator, iterator_cls))

@@ -313,12 +313,14 @@ static int by_key(const void *a, const void *b)
 }
 
 /* What a builtin role reads of the config when it starts (roster role NAME -c FILE): every
- * field of its schedules and history:, so that a reload that changes any of them restarts it.
- * A field added to schedule_config belongs here too. */
+ * field of its schedules, history:, redis_down: and the api's settings, so that a reload that
+ * changes any of them restarts it. A field added to schedule_config or for a builtin belongs
+ * here too. */
 static void fingerprint_builtin(sbuf *b, const struct role_config *r)
 {
-    sbuf_printf(b, "builtin=%d\nhistory=%llu\n", r->builtin,
-                (unsigned long long)r->history_keep_ms);
+    sbuf_printf(b, "builtin=%d\nhistory=%llu\nredis_down=%d\napi=%d,%llu\n", r->builtin,
+                (unsigned long long)r->history_keep_ms, r->redis_down, r->api_public_reads,
+                (unsigned long long)r->api_max_body);
     for (size_t i = 0; i < r->nschedules; i++) {
         const struct schedule_config *s = &r->schedules[i];
         sbuf_printf(b, "schedule=%s\ncron=%s\ntz=%s\nshell=%s\nhttp=%s\n", s->name, s->cron,
@@ -331,10 +333,10 @@ static void fingerprint_builtin(sbuf *b, const struct role_config *r)
                     s->req.body ? s->req.body : "");
         for (size_t k = 0; k < s->req.nexpect; k++)
             sbuf_printf(b, "expect=%d\n", s->req.expect[k]);
-        sbuf_printf(b, "enqueue=%s,%s,%s\ntimeout=%llu\noverlap=%d\n",
+        sbuf_printf(b, "enqueue=%s,%s,%s\ntimeout=%llu\noverlap=%d\ncatch_up=%d\n",
                     s->enq.queue ? s->enq.queue : "", s->enq.type ? s->enq.type : "",
                     s->enq.payload ? s->enq.payload : "", (unsigned long long)s->timeout_ms,
-                    s->overlap);
+                    s->overlap, s->catch_up);
     }
 }
 
@@ -444,6 +446,28 @@ static void port_text(char *buf, size_t size, const struct port_range *r)
 /* No two copies of the roles that run here share a port (roles elsewhere run on other hosts),
  * and no copy's port is past 65535. Sorted by first port, a range that starts at or before the
  * furthest end so far overlaps the range that reached it. */
+
+/* A scheduler role without Redis cannot run an occurrence once across its copies, nor keep the
+ * last fired occurrence that catch_up: last reads: said at check and once at start (notes), not
+ * refused, since one copy without Redis is a fine setup (a developer's machine). */
+static void sched_notes(struct plan *p, const struct plan_role *pr)
+{
+    const struct role_config *r = pr->cfg;
+    if (r->builtin != BUILTIN_SCHEDULER || p->cfg.redis.enabled) return;
+    if (pr->copies > 1)
+        strvec_push(&p->notes,
+                    xasprintf("role %s: %d copies of a scheduler role and no redis: configured: "
+                              "every copy runs every occurrence (with redis:, each occurrence "
+                              "runs once in the fleet)",
+                              r->name, pr->copies));
+    for (size_t i = 0; i < r->nschedules; i++)
+        if (r->schedules[i].catch_up == CATCH_UP_LAST)
+            strvec_push(&p->notes,
+                        xasprintf("role %s: schedule %s: catch_up: last needs redis: (the last "
+                                  "fired occurrence is kept there); without it, missed runs are "
+                                  "not caught up",
+                                  r->name, r->schedules[i].name));
+}
 static void check_ports(struct plan *p, diags *d)
 {
     struct port_range *r = xcalloc(p->nroles ? p->nroles : 1, sizeof *r);
@@ -770,6 +794,8 @@ struct plan *plan_build(struct roster_config *cfg, const struct plan_opts *opts,
                       pr->cfg->name, pr->cfg->instances);
     }
     strmap_free(&fleet);
+    for (size_t i = 0; i < p->nroles; i++)
+        if (p->roles[i].selected) sched_notes(p, &p->roles[i]);
     for (size_t i = 0; i < p->nroles; i++) {
         check_probe(p, i, false, d);
         check_probe(p, i, true, d);
@@ -1028,8 +1054,9 @@ static void print_history(FILE *out, const struct plan *p, const struct plan_rol
 /* A scheduler role's schedules: when, in which zone, and the action, secrets masked. */
 static void print_schedules(FILE *out, const struct role_config *r, const envmap *secrets)
 {
-    fprintf(out, "    builtin: scheduler (%zu schedule%s)\n", r->nschedules,
-            r->nschedules == 1 ? "" : "s");
+    fprintf(out, "    builtin: scheduler (%zu schedule%s)%s\n", r->nschedules,
+            r->nschedules == 1 ? "" : "s",
+            r->redis_down == REDIS_DOWN_RUN ? " redis_down run" : "");
     for (size_t i = 0; i < r->nschedules; i++) {
         const struct schedule_config *s = &r->schedules[i];
         fprintf(out, "    schedule %s: cron \"%s\" tz %s", s->name, s->cron,
@@ -1040,6 +1067,7 @@ static void print_schedules(FILE *out, const struct role_config *r, const envmap
             fprintf(out, " timeout %s", t);
         }
         if (s->overlap == OVERLAP_ALLOW) fprintf(out, " overlap allow");
+        if (s->catch_up == CATCH_UP_LAST) fprintf(out, " catch_up last");
         sbuf b; /* the action as written: "METHOD URL", or the command's words */
         sbuf_init(&b);
         sbuf_puts(&b, s->http ? s->http : s->shell ? s->shell : "");
@@ -1119,7 +1147,13 @@ void plan_print(const struct plan *p, FILE *out)
             fprintf(out, "  %s (%s", r->name, r->kind == ROLE_ONESHOT ? "oneshot" : "service");
             if (r->instances > 1) fprintf(out, ", %d instances", r->instances);
             fprintf(out, ")%s\n", pr->selected ? "" : " [not selected]");
-            if (r->builtin != BUILTIN_NONE) {
+            if (r->builtin == BUILTIN_API) {
+                char mb[32];
+                units_format_size(r->api_max_body ? r->api_max_body : CONFIG_API_MAX_BODY, mb,
+                                  sizeof mb);
+                fprintf(out, "    builtin: api (reads %s; request bodies up to %s)\n",
+                        r->api_public_reads ? "public" : "need the token", mb);
+            } else if (r->builtin != BUILTIN_NONE) {
                 print_schedules(out, r, &secrets);
                 print_history(out, p, pr);
             } else {

@@ -20,36 +20,22 @@ struct pending {
     void *ud;
 };
 
-static void on_state(void *ud, bool up, const char *err)
-{
-    /* the state is read at each enqueue (redisconn_up); a failure there says why */
-    (void)ud;
-    (void)up;
-    (void)err;
-}
-
-struct schedjobs *schedjobs_new(uv_loop_t *loop, const struct roster_config *cfg, char *err,
+struct schedjobs *schedjobs_new(uv_loop_t *loop, struct redisconn *conn, const char *app, char *err,
                                 size_t errlen)
 {
+    if (!conn) {
+        snprintf(err, errlen, "enqueue needs redis: configured");
+        return NULL;
+    }
     struct schedjobs *sj = xcalloc(1, sizeof *sj);
-    struct redisconn_opts o = {.url = cfg->redis.url,
-                               .connect_timeout_ms = 3000,
-                               .command_timeout_ms = 5000,
-                               .ping_every_ms = 5000,
-                               .retry_max_ms = 5000};
-    sj->conn = redisconn_new(loop, &o, on_state, sj, err, errlen);
-    if (!sj->conn) goto fail;
-    sj->store = jobs_store_new(loop, sj->conn, cfg->app);
+    sj->conn = conn;
+    sj->store = jobs_store_new(loop, conn, app);
     if (!sj->store) {
         snprintf(err, errlen, "the app's name is empty");
-        redisconn_close(sj->conn);
-        goto fail;
+        free(sj);
+        return NULL;
     }
-    redisconn_start(sj->conn);
     return sj;
-fail:
-    free(sj);
-    return NULL;
 }
 
 static void on_enqueued(void *ud, const struct jobs_result *res)
@@ -91,7 +77,6 @@ int schedjobs_enqueue(struct schedjobs *sj, const struct schedule_enqueue *e, sc
 void schedjobs_free(struct schedjobs *sj)
 {
     if (!sj) return;
-    redisconn_close(sj->conn);
     jobs_store_free(sj->store);
     free(sj);
 }

@@ -25,6 +25,7 @@
 #include "log/logfmt.h"
 #include "log/taskmark.h"
 #include "os/sys.h"
+#include "roles/schedfleet.h"
 #include "roles/schedjobs.h"
 #include "roles/schedreport.h"
 #include "sched/cron.h"
@@ -69,6 +70,7 @@ struct run {
     struct job *job;
     int64_t scheduled_at;
     uint64_t started_ms; /* the loop's clock (uv_now), which the timeout runs on */
+    int64_t started_wall_ms; /* the wall clock, for the runs list */
     uv_process_t proc;
     pid_t pid; /* the command's, also its process group's id; 0: none */
     struct stream out, err;
@@ -118,6 +120,7 @@ struct sched {
     struct schedreport *report; /* state, metrics and history (schedreport.h) */
     uv_signal_t sigterm, sigint;
     bool stopping;
+    struct schedfleet *fleet; /* claims, catch-up, runs list, triggers (Redis) */
 };
 
 static void logf_(const struct job *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -236,10 +239,36 @@ static void report_run(struct run *r, double secs)
     schedreport_run(j->s->report, &rep);
 }
 
+/* Gives how a run ended to the fleet's runs list: "error" when no result came (the command
+ * could not start, no HTTP response, no job enqueued, roster stopping it). */
+static void fleet_report(const struct run *r)
+{
+    const struct job *j = r->job;
+    struct fleet_run fr = {.scheduled_at = r->scheduled_at,
+                           .started_ms = r->started_wall_ms,
+                           .finished_ms = wall_ms(),
+                           .exit_code = -1,
+                           .http_status = r->http_status};
+    bool http = j->cfg->http != NULL;
+    if (j->cfg->enq.pos.line)
+        fr.outcome = r->job_id ? "ok" : "error";
+    else if (r->timed_out)
+        fr.outcome = "timeout";
+    else if (r->stopped || (http && !r->http_status) || (!http && !r->pid))
+        fr.outcome = "error";
+    else if (http)
+        fr.outcome = http_expected(&j->cfg->req, r->http_status) ? "ok" : "failed";
+    else
+        fr.outcome = !r->term_signal && r->exit_status == 0 ? "ok" : "failed";
+    if (!http && r->pid && r->exited && !r->term_signal) fr.exit_code = (int)r->exit_status;
+    schedfleet_finished(j->s->fleet, (size_t)(j - j->s->jobs), &fr);
+}
+
 /* Logs how a run ended; then the run's last handle is closed and it is freed. */
 static void run_done(struct run *r)
 {
     struct job *j = r->job;
+    fleet_report(r);
     double secs = (double)(mono_ms() - r->started_ms) / 1000.0;
     report_run(r, secs);
     const char *what = j->cfg->http ? "the request was aborted" : "the command's group was killed";
@@ -574,6 +603,7 @@ static void start_run(struct job *j, int64_t at)
     r->job = j;
     r->scheduled_at = at;
     r->started_ms = uv_now(s->loop); /* the clock the timeout timer runs on */
+    r->started_wall_ms = wall_ms();
     uv_timer_init(s->loop, &r->timer);
     r->timer.data = r;
     r->next = s->runs;
@@ -652,9 +682,24 @@ static void on_fire(uv_timer_t *t)
         logf_(j, "missed the run of %s (the clock jumped forward, or roster was stopped); "
                  "the next is computed from now", iso);
     } else {
-        start_run(j, j->due);
+        schedfleet_fire(j->s->fleet, (size_t)(j - j->s->jobs), j->due);
     }
     if (next_after(j, now_s)) arm(j);
+}
+
+/* The fleet gives an occurrence (or a manual request) this replica is to run. */
+static void fleet_run(void *ud, size_t i, int64_t at)
+{
+    struct sched *s = ud;
+    if (!s->stopping) start_run(&s->jobs[i], at);
+}
+
+/* An occurrence another replica took, or that Redis being down skipped: counted in /metrics. */
+static void fleet_skipped(void *ud, size_t i, int64_t at, enum fleet_skip why)
+{
+    struct sched *s = ud;
+    (void)at;
+    schedreport_skipped(s->report, s->jobs[i].cfg->name, fleet_skip_name(why));
 }
 
 /* --- the process ---------------------------------------------------------------------------- */
@@ -665,6 +710,7 @@ static void on_signal(uv_signal_t *h, int sig)
     (void)sig;
     if (s->stopping) return;
     s->stopping = true;
+    schedfleet_stop(s->fleet);
     for (size_t i = 0; i < s->njobs; i++) {
         uv_timer_stop(&s->jobs[i].timer);
         if (s->jobs[i].alarm_fd >= 0) uv_poll_stop(&s->jobs[i].alarm);
@@ -731,10 +777,24 @@ int scheduler_main(const struct roster_config *cfg, const char *role, char **env
     int ret = 0;
     for (size_t i = 0; i < rc->nschedules && ret == 0; i++, s.njobs++)
         if (job_init(&s, &s.jobs[i], &rc->schedules[i]) < 0) ret = 2;
+    if (ret == 0) {
+        struct fleet_sched *fs = xcalloc(s.njobs ? s.njobs : 1, sizeof *fs);
+        for (size_t i = 0; i < s.njobs; i++)
+            fs[i] = (struct fleet_sched){rc->schedules + i, &s.jobs[i].cron, &s.jobs[i].tz};
+        char err[256] = "";
+        struct schedfleet_hooks h = {.ud = &s, .run = fleet_run, .skipped = fleet_skipped};
+        s.fleet = schedfleet_new(&loop, cfg, rc, fs, s.njobs, environ_, &h, err, sizeof err);
+        free(fs);
+        if (!s.fleet) {
+            fprintf(stderr, "roster role %s: redis: %s\n", role, err);
+            ret = 2;
+        }
+    }
     for (size_t i = 0; i < rc->nschedules && ret == 0 && !s.queue; i++) {
         if (!rc->schedules[i].enq.pos.line) continue;
         char err[256];
-        s.queue = schedjobs_new(&loop, cfg, err, sizeof err);
+        s.queue = schedjobs_new(&loop, schedfleet_redis(s.fleet), cfg->app, err,
+                                 sizeof err);
         if (!s.queue) {
             fprintf(stderr, "roster role %s: redis: %s\n", role, err);
             ret = 2;
@@ -760,17 +820,20 @@ int scheduler_main(const struct roster_config *cfg, const char *role, char **env
             j->alarm.data = j;
             if (next_after(j, now_s)) arm(j);
         }
+        schedfleet_start(s.fleet, now_s);
         printf("%zu schedule%s\n", s.njobs, s.njobs == 1 ? "" : "s");
         fflush(stdout);
         uv_run(&loop, UV_RUN_DEFAULT);
     }
     schedreport_flush(s.report, SCHED_FLUSH_MS);
     if (s.curl) curlm_close(s.curl);
+    schedfleet_close(s.fleet); /* the enqueues in flight are answered (with an error) */
     schedjobs_free(s.queue);
     schedreport_close(s.report);
     uv_walk(&loop, close_walk, NULL);
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_loop_close(&loop);
+    schedfleet_free(s.fleet);
     for (size_t i = 0; i < s.njobs; i++) {
         tz_free(&s.jobs[i].tz);
         if (s.jobs[i].alarm_fd >= 0) close(s.jobs[i].alarm_fd);

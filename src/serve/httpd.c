@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -62,6 +63,24 @@ struct httpd_later {
 };
 
 static void reschedule(struct httpd *d, bool again);
+
+/* A body past the cap is read and dropped before the 413 when it is at most this many times
+ * the cap (see upload_begin); longer ones are answered at once. */
+#define HTTPD_DRAIN_FACTOR 8
+
+/* A request with a body, while it is read (only when the server takes bodies). */
+struct httpd_upload {
+    sbuf body;
+    bool too_large; /* past the cap: the rest is read and dropped, then answered 413 */
+    bool answered;  /* answered 413 already (before the body was read) */
+    size_t dropped; /* bytes read and dropped past the cap */
+};
+
+/* The upload of a request, or NULL: con_cls holds d for a request without one. */
+static struct httpd_upload *upload_of(struct httpd *d, void *con_cls)
+{
+    return con_cls && con_cls != d ? con_cls : NULL;
+}
 
 /* One MHD run; true when it closed connections. At its connection limit MHD takes its listening
  * socket out of its epoll set, and it puts it back only at the start of a later run, once it is
@@ -268,8 +287,13 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
     struct httpd *d = cls;
-    (void)con_cls;
     (void)toe;
+    struct httpd_upload *u = upload_of(d, *con_cls);
+    if (u) {
+        sbuf_free(&u->body);
+        free(u);
+    }
+    *con_cls = NULL;
     const union MHD_ConnectionInfo *i =
         MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
     if (i && i->socket_context) wait_begin(d, i->socket_context);
@@ -301,8 +325,9 @@ static void on_deadline(uv_timer_t *t)
     }
 }
 
-static MHD_Result_t queue(struct MHD_Connection *c, int status, const char *type, const char *allow,
-                          const char *body, size_t len)
+static MHD_Result_t queue_headers(struct MHD_Connection *c, int status, const char *type,
+                                  const char *allow, const struct httpd_header *hs, size_t nh,
+                                  const char *body, size_t len)
 {
 /* libmicrohttpd 1.x prefers MHD_create_response_from_buffer_copy, which 0.9.75 (Debian 12) lacks;
  * the older call works in both. */
@@ -315,9 +340,79 @@ static MHD_Result_t queue(struct MHD_Connection *c, int status, const char *type
     MHD_add_response_header(r, "Content-Type", type);
     MHD_add_response_header(r, "Cache-Control", "no-store");
     if (allow) MHD_add_response_header(r, "Allow", allow);
+    for (size_t i = 0; i < nh; i++)
+        MHD_add_response_header(r, hs[i].name, hs[i].value);
     MHD_Result_t rc = MHD_queue_response(c, (unsigned)status, r);
     MHD_destroy_response(r);
     return rc;
+}
+
+static MHD_Result_t queue(struct MHD_Connection *c, int status, const char *type, const char *allow,
+                          const char *body, size_t len)
+{
+    return queue_headers(c, status, type, allow, NULL, 0, body, len);
+}
+
+/* A handler's answer. */
+static MHD_Result_t queue_req(struct MHD_Connection *c, const struct httpd_req *r)
+{
+    return queue_headers(c, r->status, r->content_type, r->allow, r->headers, r->nheaders,
+                         r->body.data ? r->body.data : "", r->body.len);
+}
+
+static MHD_Result_t too_large(struct httpd *d, struct MHD_Connection *c)
+{
+    char msg[160];
+    int n = snprintf(msg, sizeof msg,
+                     "{\"error\":{\"code\":\"body_too_large\",\"message\":\"the request body "
+                     "is larger than %zu bytes\"}}\n",
+                     d->lim.max_body);
+    return queue(c, 413, "application/json", NULL, msg, (size_t)n);
+}
+
+static MHD_Result_t on_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    struct httpd_req *req = cls;
+    (void)kind;
+    if (req->nargs == HTTPD_MAX_ARGS) {
+        req->query_overflow = true;
+        return MHD_NO;
+    }
+    req->args[req->nargs++] = (struct httpd_arg){key, value ? value : ""};
+    return MHD_YES;
+}
+
+/* The headers of a request with a body have come: its body is now held to the deadline the
+ * headers were (the wait begins again). A Content-Length past the cap is answered 413 at once
+ * when the client waits for a 100 Continue (it sends nothing more), or when the body is far
+ * past the cap; otherwise the body is read and dropped first, as one past the cap without a
+ * Content-Length is: a server that answers and closes while the client still sends makes the
+ * client's kernel reset the connection, and the client never reads the answer. */
+static MHD_Result_t upload_begin(struct httpd *d, struct MHD_Connection *c, const char *cl,
+                                 void **con_cls)
+{
+    const union MHD_ConnectionInfo *i =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    if (i && i->socket_context) wait_begin(d, i->socket_context);
+    struct httpd_upload *u = xcalloc(1, sizeof *u);
+    sbuf_init(&u->body);
+    *con_cls = u;
+    if (cl) {
+        char *end;
+        errno = 0;
+        unsigned long long n = strtoull(cl, &end, 10);
+        bool bad = errno || *end;
+        if (bad || n > d->lim.max_body) {
+            u->too_large = true;
+            const char *expect = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Expect");
+            if (bad || n / HTTPD_DRAIN_FACTOR > d->lim.max_body ||
+                (expect && !strcasecmp(expect, "100-continue"))) {
+                u->answered = true;
+                return too_large(d, c);
+            }
+        }
+    }
+    return MHD_YES;
 }
 
 static MHD_Result_t on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -326,23 +421,53 @@ static MHD_Result_t on_request(void *cls, struct MHD_Connection *c, const char *
 {
     struct httpd *d = cls;
     (void)version;
-    (void)upload;
-    headers_done(d, c);
-    /* Refuse bodies outright, before reading them. */
     const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
     const char *te = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Transfer-Encoding");
-    if ((cl && strcmp(cl, "0") != 0) || te || *upload_size) {
-        static const char msg[] = "{\"error\":\"request bodies are not accepted\"}\n";
-        *upload_size = 0;
-        if (*con_cls) return MHD_YES;
-        *con_cls = d;
-        return queue(c, 413, "application/json", NULL, msg, sizeof msg - 1);
+    bool has_body = (cl && strcmp(cl, "0") != 0) || te || *upload_size;
+    if (!d->lim.max_body) {
+        headers_done(d, c);
+        /* Refuse bodies outright, before reading them. */
+        if (has_body) {
+            static const char msg[] = "{\"error\":\"request bodies are not accepted\"}\n";
+            *upload_size = 0;
+            if (*con_cls) return MHD_YES;
+            *con_cls = d;
+            return queue(c, 413, "application/json", NULL, msg, sizeof msg - 1);
+        }
     }
     /* Answering in the first call makes MHD close the connection (it cannot know yet that no
      * body follows); answering in the second keeps the connection alive. */
     if (!*con_cls) {
+        if (d->lim.max_body && has_body) return upload_begin(d, c, cl, con_cls);
+        headers_done(d, c);
         *con_cls = d;
         return MHD_YES;
+    }
+    struct httpd_upload *u = upload_of(d, *con_cls);
+    if (u && *upload_size) {
+        /* A piece of the body: kept while it fits, else dropped with what came before. */
+        if (!u->too_large && u->body.len + *upload_size > d->lim.max_body) {
+            u->too_large = true;
+            sbuf_free(&u->body);
+            sbuf_init(&u->body);
+        }
+        if (!u->too_large) sbuf_append(&u->body, upload, *upload_size);
+        if (u->too_large) u->dropped += *upload_size;
+        *upload_size = 0;
+        /* a chunked body that goes on far past the cap is answered without waiting for its end */
+        if (u->too_large && !u->answered && u->dropped / HTTPD_DRAIN_FACTOR > d->lim.max_body) {
+            u->answered = true;
+            return too_large(d, c);
+        }
+        return MHD_YES;
+    }
+    if (u) {
+        headers_done(d, c); /* the body is complete: no longer held to the deadline */
+        if (u->answered) return MHD_YES;
+        if (u->too_large) {
+            u->answered = true;
+            return too_large(d, c);
+        }
     }
     struct httpd_req req = {
         .method = method, .status = 200, .content_type = "text/plain", .d = d, .conn = c};
@@ -356,6 +481,11 @@ static MHD_Result_t on_request(void *cls, struct MHD_Connection *c, const char *
     }
     memcpy(path, url, pl + 1);
     req.path = path;
+    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, on_arg, &req);
+    if (u) {
+        req.upload = u->body.data ? u->body.data : "";
+        req.upload_len = u->body.len;
+    }
     sbuf_init(&req.body);
     d->handler(d->ud, &req);
     if (req.later) {
@@ -365,10 +495,23 @@ static MHD_Result_t on_request(void *cls, struct MHD_Connection *c, const char *
         sbuf_free(&req.body);
         return MHD_YES;
     }
-    MHD_Result_t rc = queue(c, req.status, req.content_type, req.allow,
-                            req.body.data ? req.body.data : "", req.body.len);
+    MHD_Result_t rc = queue_req(c, &req);
     sbuf_free(&req.body);
     return rc;
+}
+
+const char *httpd_header(const struct httpd_req *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+bool httpd_add_header(struct httpd_req *req, const char *name, const char *value)
+{
+    if (req->nheaders == HTTPD_MAX_HEADERS) return false;
+    struct httpd_header *h = &req->headers[req->nheaders++];
+    h->name = name;
+    snprintf(h->value, sizeof h->value, "%s", value);
+    return true;
 }
 
 struct httpd_later *httpd_defer(struct httpd_req *req)
@@ -388,8 +531,7 @@ struct httpd_later *httpd_defer(struct httpd_req *req)
 void httpd_answer(struct httpd_later *l, const struct httpd_req *ans)
 {
     struct httpd *d = l->d;
-    queue(l->conn, ans->status, ans->content_type, ans->allow,
-          ans->body.data ? ans->body.data : "", ans->body.len);
+    queue_req(l->conn, ans);
     MHD_resume_connection(l->conn);
     *l->prev = l->next;
     if (l->next) l->next->prev = l->prev;

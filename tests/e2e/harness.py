@@ -178,6 +178,22 @@ def free_port():
     return port
 
 
+def port_pair():
+    """A free port whose next port is free too: the copies of a role with port: P use P and P+1
+    (bound on every interface, as an api role listens)."""
+    for _ in range(100):
+        p = free_port()
+        s = socket.socket()
+        try:
+            s.bind(("0.0.0.0", p + 1))
+            return p
+        except OSError:
+            continue
+        finally:
+            s.close()
+    raise Failure("no two consecutive free ports")
+
+
 def pid_alive(pid):
     try:
         with open("/proc/%d/stat" % pid) as f:

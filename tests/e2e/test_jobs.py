@@ -258,6 +258,40 @@ def test_reap_and_drain():
         check(q["queued"] == 4 and q["active"] == 0, q)
 
 
+def test_reap_spent_attempts_dead():
+    """A job whose worker dies during its last attempt is dead, not queued again: one that kills
+    its worker every time would otherwise come back forever."""
+    with client() as c:
+        last = enq(c, "q", max_attempts=1)["id"]
+        more = enq(c, "q", max_attempts=2, unique="u1")["id"]
+        c.ok("heartbeat", "dying", 300)
+        check(c.ok("fetch", "dying", ["q"], [1])["job"]["id"] == last, "first fetched")
+        check(c.ok("fetch", "dying", ["q"], [1])["job"]["id"] == more, "second fetched")
+        deadline = time.monotonic() + 10
+        while True:
+            r = c.ok("reap", 1)
+            if r["n"]:
+                break
+            check(time.monotonic() < deadline, "reaped within 10 s of the heartbeat's expiry")
+            c.ok("wait_ms", 50)
+        check(r["n"] == 1, "one requeued (attempts left), one dead: %s" % r)
+        g = c.ok("get", last)["job"]
+        check(g["state"] == "dead" and "stopped answering during attempt 1 of 1" in g["last_error"],
+              g)
+        check(c.ok("get", more)["job"]["state"] == "queued", "attempt 1 of 2: queued again")
+        q = c.ok("queues")["queues"]["q"]
+        check(q["dead"] == 1 and q["queued"] == 1 and q["active"] == 0, q)
+        # the second one dies the same way on its last attempt, and frees its unique key
+        c.ok("heartbeat", "dying2", 300)
+        check(c.ok("fetch", "dying2", ["q"], [1])["job"]["id"] == more, "fetched again")
+        deadline = time.monotonic() + 10
+        while c.ok("get", more)["job"]["state"] != "dead":
+            check(time.monotonic() < deadline, "dead within 10 s")
+            c.ok("reap", 1)
+            c.ok("wait_ms", 50)
+        check(enq(c, "q", unique="u1")["ok"], "its unique key is free")
+
+
 def test_list_pagination():
     with client() as c:
         ids = [enq(c, "q" if i % 3 else "other")["id"] for i in range(157)]

@@ -7,8 +7,8 @@ import socket
 import sys
 import time
 
-from harness import (Roster, check, free_port, http_get, pid_alive, read_pidfile, run,
-                     wait_for)
+from harness import (Roster, check, free_port, http_get, pid_alive, port_pair, read_pidfile,
+                     run, wait_for)
 
 
 def failed_start(r, role, timeout=15):
@@ -94,21 +94,6 @@ roles:
         r.stop()
 
 
-def _port_pair():
-    """A free port whose next port is free too: the copies of a role with port: P use P and P+1."""
-    for _ in range(100):
-        p = free_port()
-        s = socket.socket()
-        try:
-            s.bind(("127.0.0.1", p + 1))
-            return p
-        except OSError:
-            continue
-        finally:
-            s.close()
-    raise AssertionError("no two consecutive free ports")
-
-
 def _probe_of(health_port, label):
     """The last probe result /health shows for an instance ("" when none yet)."""
     _, body, _ = http_get("http://127.0.0.1:%d/health" % health_port)
@@ -122,7 +107,7 @@ def _probe_of(health_port, label):
 def _each_copy_probes_its_port(kind, target):
     """instances: 2 with a port: copy 0 listens on its port, copy 1 never listens. Copy 1's probe
     must try its own port (not copy 0's) and so never pass."""
-    port, health = _port_pair(), free_port()
+    port, health = port_pair(), free_port()
     cfg = """
 health: {listen: "127.0.0.1:%d"}
 roles:

@@ -158,7 +158,47 @@ static void test_errors(void)
         "      a: {cron: \"@daily\", command: x}\n",
         "roster.yaml:4:15: unknown key 'kep' in history (did you mean 'keep'?)");
     BAD("roles:\n  s:\n    builtin: cron\n    schedules:\n      a: {cron: \"@daily\", command: x}\n",
-        "roster.yaml:3:14: builtin must be scheduler, not 'cron'");
+        "roster.yaml:3:14: builtin must be scheduler or api, not 'cron'");
+}
+
+/* catch_up (per schedule) and redis_down (per scheduler role): values, defaults, mistakes. */
+static void test_fleet_keys(void)
+{
+    const char *text = "roles:\n"
+                       "  s:\n"
+                       "    builtin: scheduler\n"
+                       "    redis_down: run\n"
+                       "    schedules:\n"
+                       "      a: {cron: \"@daily\", command: x, catch_up: last}\n"
+                       "      b: {cron: \"@daily\", command: x}\n"
+                       "  t:\n"
+                       "    builtin: scheduler\n"
+                       "    schedules:\n"
+                       "      c: {cron: \"@daily\", command: x, catch_up: none}\n";
+    struct roster_config cfg;
+    char *err = first_error(text, NULL, &cfg);
+    CHECK_STR(err, "");
+    free(err);
+    CHECK_INT(cfg.nroles, 2);
+    if (cfg.nroles == 2 && cfg.roles[0].nschedules == 2 && cfg.roles[1].nschedules == 1) {
+        CHECK_INT(cfg.roles[0].redis_down, REDIS_DOWN_RUN);
+        CHECK_INT(cfg.roles[1].redis_down, REDIS_DOWN_SKIP);
+        CHECK_INT(cfg.roles[0].schedules[0].catch_up, CATCH_UP_LAST);
+        CHECK_INT(cfg.roles[0].schedules[1].catch_up, CATCH_UP_NONE);
+        CHECK_INT(cfg.roles[1].schedules[0].catch_up, CATCH_UP_NONE);
+    }
+    config_free(&cfg);
+    BAD("roles:\n  s:\n    builtin: scheduler\n    schedules:\n"
+        "      a: {cron: \"@daily\", command: x, catch_up: all}\n",
+        "roster.yaml:5:49: catch_up must be none or last, not 'all'");
+    BAD("roles:\n  s:\n    builtin: scheduler\n    redis_down: wait\n    schedules:\n"
+        "      a: {cron: \"@daily\", command: x}\n",
+        "roster.yaml:4:17: redis_down must be skip or run, not 'wait'");
+    BAD("roles:\n  s:\n    command: x\n    redis_down: run\n",
+        "roster.yaml:4:17: role 's': redis_down: is for a role with builtin: scheduler");
+    BAD("roles:\n  s:\n    builtin: scheduler\n    schedules:\n"
+        "      a: {cron: \"@daily\", command: x, catchup: last}\n",
+        "roster.yaml:5:39: unknown key 'catchup' in a schedule (did you mean 'catch_up'?)");
 }
 
 /* http as a mapping: method, url, headers, body, expect. */
@@ -318,6 +358,7 @@ int main(void)
     tz_free(&z);
     test_read();
     test_errors();
+    test_fleet_keys();
     test_http_mapping();
     test_enqueue();
     return t_done("test_schedules");
