@@ -436,5 +436,45 @@ def test_reload_applies_schedules():
         no_sanitizer_reports(r)
 
 
+def test_fleet_skips_in_metrics():
+    """Two rosters of one app on one Redis: each occurrence runs once in the pair, and the one
+    that did not run it counts it in roster_schedule_skipped_total{reason="another_replica"}."""
+    from services import Redis
+    rd = Redis()
+    rs = []
+    try:
+        for _ in range(2):
+            port = free_port()
+            rs.append((Roster("app: pair\nredis: {url: \"%s\"}\nhealth:\n  listen: 127.0.0.1:%d\n"
+                              "roles:\n  scheduler:\n    builtin: scheduler\n    schedules:\n"
+                              "      tick: {cron: \"@every 1s\", command: \"true\"}\n"
+                              % (rd.url, port), json_logs=False), port))
+
+        def count(name, **labels):
+            total = 0
+            for _, p in rs:
+                try:
+                    total += metric(p, name, schedule="tick", **labels) or 0
+                except OSError:  # its health server is not up yet
+                    pass
+            return total
+        def skipped():
+            return count("roster_schedule_skipped_total", reason="another_replica")
+        # from when both run (the first to start ran the first occurrences alone)
+        wait_for(lambda: skipped() >= 1, 60, "an occurrence taken by the other replica")
+        ran0, skipped0 = count("roster_schedule_runs_total", outcome="ok"), skipped()
+        wait_for(lambda: skipped() >= skipped0 + 4, 60, "four more taken by the other")
+        ran = count("roster_schedule_runs_total", outcome="ok") - ran0
+        # each occurrence ran on one and was skipped on the other (one or two may be under way)
+        check(abs(ran - (skipped() - skipped0)) <= 2, (ran, skipped() - skipped0))
+        for r, _ in rs:
+            check(r.stop() == 0, r.tail())
+            no_sanitizer_reports(r)
+    finally:
+        for r, _ in rs:
+            r.cleanup()
+        rd.cleanup()
+
+
 if __name__ == "__main__":
     run(globals())
