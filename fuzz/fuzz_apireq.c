@@ -1,8 +1,9 @@
 /* fuzz_apireq.c — the jobs API's POST /jobs body (apireq_enqueue_parse in roles/apireq.c).
- * Properties: a refusal is a 400 with a code and a message, and its JSON error body parses and
- * says the same code; an accepted body gives a job jobs_validate accepts, whose payload is the
- * JSON text of the body's "payload" member taken as written (it parses, alone, to the same value
- * cJSON reads in the whole body), and whose queue is the body's. */
+ * Properties: a refusal is a 400 with a code and a message, and its JSON error body is JSON as
+ * RFC 8259 has it (UTF-8 included) and says the same code; an accepted body gives a job
+ * jobs_validate accepts, whose payload is JSON as RFC 8259 has it and the JSON text of the
+ * body's "payload" member taken as written (it parses, alone, to the same value cJSON reads in
+ * the whole body), and whose queue is the body's. */
 #include <cjson/cJSON.h>
 
 #include "fuzz.h"
@@ -22,6 +23,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         sbuf out;
         sbuf_init(&out);
         apireq_error_json(&e, &out);
+        /* JSON as RFC 8259 has it (UTF-8 included), which cJSON alone does not check */
+        FUZZ_CHECK(apireq_json_check(out.data, out.len, NULL, NULL));
         cJSON *doc = cJSON_Parse(out.data);
         FUZZ_CHECK(doc);
         const cJSON *code = cJSON_GetObjectItemCaseSensitive(
@@ -40,6 +43,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK(cJSON_IsObject(body));
     FUZZ_CHECK(!strcmp(cJSON_GetObjectItemCaseSensitive(body, "queue")->valuestring, r.queue));
     cJSON *want = cJSON_GetObjectItemCaseSensitive(body, "payload");
+    /* the payload goes into answers as written: it must be JSON, not only what cJSON takes */
+    FUZZ_CHECK(apireq_json_check(r.job.payload, strlen(r.job.payload), NULL, NULL));
     cJSON *got = cJSON_Parse(r.job.payload);
     FUZZ_CHECK(got);
     /* compared as printed: cJSON_Compare finds an object with a repeated key unequal to itself */

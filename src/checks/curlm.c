@@ -29,6 +29,7 @@ struct curlm_req {
     struct curl_slist *headers;
     char *resp; /* the first bytes of the body, up to keep */
     size_t resp_len, keep;
+    int64_t retry_after; /* the answer's Retry-After in seconds (curlm_retry_after) */
     struct curlm_req *next;
 };
 
@@ -98,6 +99,9 @@ static void finish_req(struct curlm_req *r, CURLcode res)
     double secs = 0;
     curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
     curl_easy_getinfo(r->easy, CURLINFO_TOTAL_TIME, &secs);
+    /* read now: the handle is gone by the time the callback may ask (curlm_retry_after) */
+    curl_off_t ra = -1;
+    if (curl_easy_getinfo(r->easy, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK) r->retry_after = ra;
     curl_multi_remove_handle(m->multi, r->easy);
     curl_easy_cleanup(r->easy);
     unlink_req(m, r);
@@ -319,4 +323,11 @@ void curlm_close(struct curlm *m)
     m->closing = true;
     uv_timer_stop(&m->timer);
     uv_close((uv_handle_t *)&m->timer, handle_closed);
+}
+
+int64_t curlm_retry_after(const struct curlm_req *r)
+{
+    /* curl reads both forms, delay-seconds and an HTTP date (made seconds from now); 0 is also
+     * what it says when there was no header: both mean "now", i.e. none */
+    return r->retry_after > 0 ? r->retry_after : -1;
 }

@@ -42,6 +42,9 @@ struct curlm_req *curlm_request_opts(struct curlm *m, const char *method, const 
 /* The first bytes of the response body (up to opts.keep; not terminated), valid inside the
  * request's callback. */
 const char *curlm_response(const struct curlm_req *r, size_t *len);
+/* The answer's Retry-After in seconds (delay-seconds, or an HTTP date counted from now), or -1
+ * when it has none (or says 0); valid inside the request's callback. */
+int64_t curlm_retry_after(const struct curlm_req *r);
 void curlm_cancel(struct curlm_req *r);
 /* Cancels every request and closes the loop handles; frees m once they are closed. */
 void curlm_close(struct curlm *m);

@@ -3,8 +3,9 @@
  * One request per connection: the name is resolved on libuv's thread pool (an IP address is
  * used as written, without it), each address tried in turn, the request written whole, and the
  * answer read until the body is complete (Content-Length, the last chunk) or the server closes.
- * Only the status line, the two headers that say where the body ends, and the body's first
- * bytes are kept: memory stays bounded whatever the server sends. */
+ * The answer is parsed by httpresp.c (pure, fuzzed): only the status line, the two headers that
+ * say where the body ends, and the body's first bytes are kept: memory stays bounded whatever
+ * the server sends. */
 #include "checks/httpc.h"
 
 #include <errno.h>
@@ -16,6 +17,7 @@
 #include <strings.h>
 
 #include "base/util.h"
+#include "checks/httpresp.h"
 
 struct httpc {
     uv_loop_t *loop;
@@ -33,23 +35,8 @@ struct httpc {
     char host[256], port[8];
     char *req;
     size_t req_len;
-    /* the answer */
-    char head[HTTPC_MAX_HEAD];
-    size_t head_len;
-    bool in_body, chunked, no_body;
-    long status;
-    long long length; /* Content-Length, or -1 */
-    long long got;    /* body bytes read */
-    char *kept;       /* the body's first bytes */
-    size_t kept_len, keep;
-    /* chunked: where the decoder is (a size line, its data, the CRLF after it, the trailer
-     * after the last chunk), the chunk's size or what is left of it, and whether the trailer
-     * line being read is empty so far */
-    enum { CH_SIZE, CH_EXT, CH_DATA, CH_DATA_END, CH_TRAILER } ch;
-    unsigned long long ch_left;
-    bool ch_digits, ch_blank;
-    bool head_request;
-    int early_err; /* a failure found while starting, reported on the next turn */
+    struct httpresp ans; /* the answer, parsed as it comes */
+    int early_err;       /* a failure found while starting, reported on the next turn */
 };
 
 /* The parts of an http:// URL; false when it is none httpc sends. */
@@ -96,7 +83,7 @@ static void maybe_free(struct httpc *h)
     if (h->handles > 0 || h->resolving) return;
     if (h->ai) uv_freeaddrinfo(h->ai);
     free(h->req);
-    free(h->kept);
+    httpresp_free(&h->ans);
     free(h);
 }
 
@@ -147,182 +134,31 @@ static void on_timeout(uv_timer_t *t)
         finish(h, -ETIMEDOUT, "");
 }
 
-/* Reads the status line and the headers that say where the body ends. */
-static bool parse_head(struct httpc *h, size_t len)
-{
-    const char *p = h->head, *end = p + len;
-    if (len < 12 || strncmp(p, "HTTP/1.", 7) || p[8] != ' ') return false;
-    char *e;
-    h->status = strtol(p + 9, &e, 10);
-    if (e != p + 12 || h->status < 100 || h->status > 999) return false;
-    h->length = -1;
-    for (const char *l = memchr(p, '\n', len); l && l + 1 < end;
-         l = memchr(l + 1, '\n', (size_t)(end - l - 1))) {
-        const char *s = l + 1;
-        if (!strncasecmp(s, "Content-Length:", 15)) h->length = strtoll(s + 15, NULL, 10);
-        if (!strncasecmp(s, "Transfer-Encoding:", 18)) {
-            const char *v = s + 18, *eol = memchr(v, '\n', (size_t)(end - v));
-            for (; eol && v + 7 <= eol; v++)
-                if (!strncasecmp(v, "chunked", 7)) h->chunked = true;
-        }
-    }
-    /* no body: a HEAD's answer, 1xx, 204 and 304 */
-    h->no_body = h->head_request || h->status < 200 || h->status == 204 || h->status == 304;
-    return true;
-}
-
-/* Keeps the body's first bytes. */
-static void keep_bytes(struct httpc *h, const char *p, size_t n)
-{
-    size_t take = h->keep - h->kept_len < n ? h->keep - h->kept_len : n;
-    if (!take) return;
-    if (!h->kept) h->kept = xmalloc(h->keep);
-    memcpy(h->kept + h->kept_len, p, take);
-    h->kept_len += take;
-}
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-/* Chunked transfer coding: the data of the chunks, kept as the body. Returns 1 once the last
- * chunk and its trailer have come, 0 for more, -1 for a malformed one. */
-static int chunks(struct httpc *h, const char *p, size_t n)
-{
-    for (size_t i = 0; i < n;) {
-        char c = p[i];
-        switch (h->ch) {
-        case CH_SIZE:
-            if (hexval(c) >= 0) {
-                if (h->ch_left >> 56) return -1; /* no chunk is that long */
-                h->ch_left = h->ch_left * 16 + (unsigned)hexval(c);
-                h->ch_digits = true;
-            } else if (h->ch_digits && (c == ';' || c == ' ' || c == '\t' || c == '\r')) {
-                h->ch = CH_EXT;
-            } else if (h->ch_digits && c == '\n') {
-                h->ch = h->ch_left ? CH_DATA : CH_TRAILER;
-                h->ch_blank = true;
-            } else {
-                return -1;
-            }
-            i++;
-            break;
-        case CH_EXT: /* chunk extensions, ignored to the line's end */
-            if (c == '\n') {
-                h->ch = h->ch_left ? CH_DATA : CH_TRAILER;
-                h->ch_blank = true;
-            }
-            i++;
-            break;
-        case CH_DATA: {
-            size_t take = n - i < h->ch_left ? n - i : (size_t)h->ch_left;
-            keep_bytes(h, p + i, take);
-            h->ch_left -= take;
-            i += take;
-            if (!h->ch_left) h->ch = CH_DATA_END;
-            break;
-        }
-        case CH_DATA_END: /* the CRLF after a chunk's data */
-            if (c == '\n') {
-                h->ch = CH_SIZE;
-                h->ch_digits = false;
-            } else if (c != '\r') {
-                return -1;
-            }
-            i++;
-            break;
-        case CH_TRAILER: /* header lines after the last chunk, up to an empty one */
-            if (c == '\n') {
-                if (h->ch_blank) return 1;
-                h->ch_blank = true;
-            } else if (c != '\r') {
-                h->ch_blank = false;
-            }
-            i++;
-            break;
-        }
-    }
-    return 0;
-}
-
-/* Takes body bytes: keeps the first, and says whether the body is complete (1), not yet (0),
- * or malformed (-1). */
-static int body(struct httpc *h, const char *p, size_t n)
-{
-    h->got += (long long)n;
-    if (h->chunked) return chunks(h, p, n);
-    keep_bytes(h, p, n);
-    if (h->length >= 0) return h->got >= h->length;
-    return 0; /* until the server closes */
-}
-
-/* Body bytes have come: the end of the request when the body is complete. */
-static void take_body(struct httpc *h, const char *p, size_t n)
-{
-    int rc = body(h, p, n);
-    if (rc > 0) finish(h, h->status, NULL);
-    if (rc < 0) failf(h, "the answer's chunked body is malformed (HTTP %ld)", h->status);
-}
-
 static void on_alloc(uv_handle_t *hd, size_t suggested, uv_buf_t *buf)
 {
-    struct httpc *h = hd->data;
+    (void)hd;
     (void)suggested;
-    static char scratch[16384]; /* the body is read through here: only its first bytes stay */
-    if (!h->in_body) {
-        buf->base = h->head + h->head_len;
-        buf->len = sizeof h->head - h->head_len;
-    } else {
-        buf->base = scratch;
-        buf->len = sizeof scratch;
-    }
+    static char scratch[16384]; /* the answer is read through here: httpresp keeps what stays */
+    buf->base = scratch;
+    buf->len = sizeof scratch;
 }
 
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 {
     struct httpc *h = s->data;
     if (h->done) return;
-    if (n == UV_EOF) {
-        if (h->in_body && (h->length < 0 || h->got >= h->length) && !h->chunked)
-            finish(h, h->status, NULL);
-        else if (h->in_body)
-            failf(h, "the server closed the connection before the whole answer (HTTP %ld)",
-                  h->status);
-        else
-            failf(h, "the server closed the connection without an answer");
-        return;
-    }
-    if (n < 0) {
+    if (n < 0 && n != UV_EOF) {
         failf(h, "reading the answer from %s:%s: %s", h->host, h->port, uv_strerror((int)n));
         return;
     }
-    if (n == 0) return;
-    if (h->in_body) {
-        take_body(h, buf->base, (size_t)n);
-        return;
-    }
-    h->head_len += (size_t)n;
-    char *blank = memmem(h->head, h->head_len, "\r\n\r\n", 4);
-    if (!blank) {
-        if (h->head_len == sizeof h->head)
-            failf(h, "the answer's headers are over %u KiB", HTTPC_MAX_HEAD >> 10);
-        return;
-    }
-    size_t hl = (size_t)(blank - h->head) + 4;
-    if (!parse_head(h, hl)) {
-        failf(h, "the answer is not HTTP/1.x");
-        return;
-    }
-    h->in_body = true;
-    if (h->no_body || h->length == 0) {
-        finish(h, h->status, NULL);
-        return;
-    }
-    if (h->head_len > hl) take_body(h, h->head + hl, h->head_len - hl);
+    enum httpresp_rc rc =
+        n == UV_EOF ? httpresp_eof(&h->ans) : httpresp_feed(&h->ans, buf->base, (size_t)n);
+    if (rc == HTTPRESP_DONE)
+        finish(h, h->ans.status, NULL);
+    else if (rc == HTTPRESP_ERR && h->ans.in_body)
+        failf(h, "%s (HTTP %ld)", h->ans.err, h->ans.status);
+    else if (rc == HTTPRESP_ERR)
+        failf(h, "%s", h->ans.err);
 }
 
 static void on_written(uv_write_t *w, int status)
@@ -405,6 +241,20 @@ static void on_resolved(uv_getaddrinfo_t *g, int status, struct addrinfo *ai)
     if (rc < 0) try_next(h, rc);
 }
 
+/* Whether header line h ("Name: value") is named name (any case). */
+static bool header_is(const char *h, const char *name)
+{
+    size_t n = strlen(name);
+    return !strncasecmp(h, name, n) && h[n] == ':';
+}
+
+static bool header_given(const char *const *headers, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (header_is(headers[i], name)) return true;
+    return false;
+}
+
 struct httpc *httpc_request(uv_loop_t *loop, const char *method, const char *url,
                             const char *const *headers, size_t nheaders, const char *body_,
                             uint64_t timeout_ms, size_t keep, httpc_cb cb, void *ud)
@@ -416,21 +266,25 @@ struct httpc *httpc_request(uv_loop_t *loop, const char *method, const char *url
     h->loop = loop;
     h->cb = cb;
     h->ud = ud;
-    h->keep = keep;
-    h->head_request = !strcmp(method, "HEAD");
+    httpresp_init(&h->ans, !strcmp(method, "HEAD"), keep);
     memcpy(h->host, host, sizeof host);
     memcpy(h->port, port, sizeof port);
-    /* the request, whole: the path as written (no fragment), Host as the URL has it */
+    /* the request, whole: the path as written (no fragment), Host as the URL has it; a
+     * header of the caller's replaces the default of its name (as libcurl's do: two Host
+     * lines are a 400), but Connection, which stays close (one request per connection) */
     const char *auth = url + 7;
     size_t plen = strcspn(path, "#");
     sbuf r;
     sbuf_init(&r);
-    sbuf_printf(&r,
-                "%s %s%.*s HTTP/1.1\r\nHost: %.*s\r\nUser-Agent: roster/" ROSTER_VERSION
-                "\r\nAccept: */*\r\nConnection: close\r\n",
-                method, *path == '/' ? "" : "/", (int)plen, path, (int)(path - auth), auth);
+    sbuf_printf(&r, "%s %s%.*s HTTP/1.1\r\n", method, *path == '/' ? "" : "/", (int)plen, path);
+    if (!header_given(headers, nheaders, "Host"))
+        sbuf_printf(&r, "Host: %.*s\r\n", (int)(path - auth), auth);
+    if (!header_given(headers, nheaders, "User-Agent"))
+        sbuf_puts(&r, "User-Agent: roster/" ROSTER_VERSION "\r\n");
+    if (!header_given(headers, nheaders, "Accept")) sbuf_puts(&r, "Accept: */*\r\n");
+    sbuf_puts(&r, "Connection: close\r\n");
     for (size_t i = 0; i < nheaders; i++)
-        sbuf_printf(&r, "%s\r\n", headers[i]);
+        if (!header_is(headers[i], "Connection")) sbuf_printf(&r, "%s\r\n", headers[i]);
     bool sends =
         body_ || !strcmp(method, "POST") || !strcmp(method, "PUT") || !strcmp(method, "PATCH");
     size_t blen = body_ ? strlen(body_) : 0;
@@ -466,8 +320,8 @@ struct httpc *httpc_request(uv_loop_t *loop, const char *method, const char *url
 
 const char *httpc_response(const struct httpc *h, size_t *len)
 {
-    *len = h->kept_len;
-    return h->kept;
+    *len = h->ans.kept_len;
+    return h->ans.kept;
 }
 
 void httpc_cancel(struct httpc *h)

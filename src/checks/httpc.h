@@ -11,8 +11,6 @@
 #include <stdint.h>
 #include <uv.h>
 
-#define HTTPC_MAX_HEAD (16u << 10) /* the answer's status line and headers */
-
 struct httpc;
 
 /* Called once per request, as curlm_cb: status is the HTTP code, 0 when the request failed
@@ -23,10 +21,11 @@ typedef void (*httpc_cb)(void *ud, long status, const char *err);
 /* Whether httpc sends url itself: http:// with no user info. */
 bool httpc_handles(const char *url);
 
-/* Starts method url with headers ("Name: value", borrowed for this call), body (copied; NULL:
- * none, so a POST, PUT or PATCH sends Content-Length: 0) and a total timeout, keeping up to
- * keep bytes of the answer's body. Returns NULL when url is not one httpc_handles (the callback
- * is then not called). */
+/* Starts method url with headers ("Name: value", borrowed for this call; a Host, User-Agent or
+ * Accept among them replaces httpc's own, a Connection is dropped: it is always close), body
+ * (copied; NULL: none, so a POST, PUT or PATCH sends Content-Length: 0) and a total timeout,
+ * keeping up to keep bytes of the answer's body. Returns NULL when url is not one httpc_handles
+ * (the callback is then not called). */
 struct httpc *httpc_request(uv_loop_t *loop, const char *method, const char *url,
                             const char *const *headers, size_t nheaders, const char *body,
                             uint64_t timeout_ms, size_t keep, httpc_cb cb, void *ud);

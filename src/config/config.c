@@ -365,6 +365,20 @@ void config_role_free(struct role_config *r)
         free(s->enq.payload);
     }
     free(r->schedules);
+    for (size_t i = 0; i < r->worker.nqueues; i++)
+        free(r->worker.queues[i].name);
+    free(r->worker.queues);
+    for (size_t i = 0; i < r->worker.nhandlers; i++) {
+        struct handler_config *h = &r->worker.handlers[i];
+        free(h->type);
+        free(h->shell);
+        strvec_free(&h->argv);
+        free(h->method);
+        free(h->url);
+        strvec_free(&h->headers);
+        free(h->secret);
+    }
+    free(r->worker.handlers);
 }
 
 void config_free(struct roster_config *cfg)

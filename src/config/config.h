@@ -96,6 +96,43 @@ struct schedule_config {
     enum schedule_catch_up catch_up;
 };
 
+/* A worker role's handler of one job type (issue 13): a command run once per job in a process
+ * group of its own, or an http request to the app. Read and checked here; roles/worker.c runs
+ * them. */
+struct handler_config {
+    char *type;
+    src_pos pos;
+    char *shell;         /* command: as a string */
+    strvec argv;         /* command: as a list */
+    char *method, *url;  /* http: method (default POST) and URL */
+    strvec headers;      /* http: extra "Name: value" lines */
+    char *secret;        /* http: signs each request (Roster-Signature); NULL: none */
+    uint64_t timeout_ms; /* 0: the default (none for a command; WORKER_HTTP_TIMEOUT_MS) */
+    uint64_t max_memory; /* command: the group's RSS limit in bytes; 0: none */
+};
+/* A queue a worker fetches from, and its share of the fetches. */
+struct queue_weight {
+    char *name;
+    int weight;
+};
+#define WORKER_MAX_QUEUES      64
+#define WORKER_MAX_HANDLERS    1000
+#define WORKER_MAX_CONCURRENCY 1024
+#define WORKER_HTTP_TIMEOUT_MS (5 * 60 * 1000)
+/* builtin: worker — the queues it takes jobs from, how many at once, its handlers, retries and
+ * the dead list. Zeros are filled with the defaults by the loader. */
+struct worker_config {
+    struct queue_weight *queues; /* default: default, weight 1 */
+    size_t nqueues;
+    int concurrency; /* default 1 */
+    struct handler_config *handlers;
+    size_t nhandlers;
+    int max_attempts;                            /* default 10 */
+    uint64_t backoff_initial_ms, backoff_max_ms; /* default 5s and 1h */
+    uint64_t dead_keep_ms;                       /* default 7d */
+    int dead_max;                                /* default 10000 */
+};
+
 struct dep {
     char *role;
     enum dep_cond cond;
@@ -189,6 +226,7 @@ struct role_config {
     /* history.keep (builtin roles): how long the run history kept in Postgres goes back; 0: the
      * default, CONFIG_HISTORY_KEEP_DEFAULT_MS */
     uint64_t history_keep_ms;
+    struct worker_config worker; /* builtin: worker */
     enum sched_redis_down redis_down; /* builtin: scheduler */
     /* builtin: api — reads (GET) without the bearer token; the request body cap in bytes (0:
      * CONFIG_API_MAX_BODY) */

@@ -610,6 +610,8 @@ static void watch_done(struct walk *w, struct role_config *r)
     if (!mapping_has_key(w->L, walk_seen(w, "give_up"), "then")) r->give_up_then = GIVEUP_STAY;
 }
 
+static void worker_done(struct walk *w, struct role_config *r);
+
 /* Each builtin's name in the config, and what it is in a sentence. */
 static const char *const builtin_what[][2] = {[BUILTIN_NONE] = {"", ""},
                                               [BUILTIN_SCHEDULER] = {"scheduler", "scheduler"},
@@ -655,6 +657,7 @@ static void role_done(struct walk *w)
         err_at(w->L, walk_seen(w, "redis_down"),
                "role '%s': redis_down: is for a role with builtin: scheduler", r->name);
     api_done(w, r);
+    worker_done(w, r);
     if (r->lock_postgres && r->kind != ROLE_ONESHOT)
         diags_add(w->L->d, r->pos, "role '%s': lock: postgres is for oneshot roles (kind: oneshot)",
                   r->name);
@@ -1240,10 +1243,8 @@ static int key_http_method_url(struct walk *w, const struct key_def *k, yaml_nod
 
 /* headers: a mapping of Name: value. Names are HTTP tokens; values have no line breaks (one
  * would start another header). Content-Length and Transfer-Encoding are curl's to write. */
-static int key_http_headers(struct walk *w, const struct key_def *k, yaml_node_t *v)
+static int parse_http_headers(struct loader *L, yaml_node_t *v, strvec *hs, const char *owner)
 {
-    struct loader *L = w->L;
-    strvec *hs = FIELD(w, k, strvec);
     struct pairs ps;
     if (get_pairs(L, v, "http.headers", &ps) < 0) return -1;
     int rc = 0;
@@ -1254,21 +1255,20 @@ static int key_http_headers(struct walk *w, const struct key_def *k, yaml_node_t
             ok = isalnum((unsigned char)*c) || strchr("!#$%&'*+-.^_`|~", *c);
         if (!ok) {
             err_at(L, ps.p[i].k,
-                   "schedule '%s': http header name '%.130s' must be letters, digits and "
+                   "%s: http header name '%.130s' must be letters, digits and "
                    "!#$%%&'*+-.^_`|~ (at most 128)",
-                   schedule_name(w), name);
+                   owner, name);
             rc = -1;
             continue;
         }
         if (!strcasecmp(name, "Content-Length") || !strcasecmp(name, "Transfer-Encoding")) {
-            err_at(L, ps.p[i].k, "schedule '%s': http header %s is set by roster from the body",
-                   schedule_name(w), name);
+            err_at(L, ps.p[i].k, "%s: http header %s is set by roster from the body", owner, name);
             rc = -1;
             continue;
         }
         if (hs->n == SCHEDULE_MAX_HEADERS) {
-            err_at(L, ps.p[i].k, "schedule '%s': more than %d http headers, roster's limit",
-                   schedule_name(w), SCHEDULE_MAX_HEADERS);
+            err_at(L, ps.p[i].k, "%s: more than %d http headers, roster's limit", owner,
+                   SCHEDULE_MAX_HEADERS);
             rc = -1;
             break;
         }
@@ -1279,9 +1279,8 @@ static int key_http_headers(struct walk *w, const struct key_def *k, yaml_node_t
         }
         if (strpbrk(val, "\r\n") || strlen(val) > 8192) {
             err_at(L, ps.p[i].v,
-                   "schedule '%s': http header %s: the value must be one line of at most "
-                   "8192 bytes",
-                   schedule_name(w), name);
+                   "%s: http header %s: the value must be one line of at most 8192 bytes", owner,
+                   name);
             free(val);
             rc = -1;
             continue;
@@ -1291,6 +1290,13 @@ static int key_http_headers(struct walk *w, const struct key_def *k, yaml_node_t
     }
     free(ps.p);
     return rc;
+}
+
+static int key_http_headers(struct walk *w, const struct key_def *k, yaml_node_t *v)
+{
+    char owner[96];
+    snprintf(owner, sizeof owner, "schedule '%s'", schedule_name(w));
+    return parse_http_headers(w->L, v, FIELD(w, k, strvec), owner);
 }
 
 static int key_http_body(struct walk *w, const struct key_def *k, yaml_node_t *v)
@@ -1571,6 +1577,14 @@ static int key_schedules(struct walk *w, const struct key_def *k, yaml_node_t *n
                    name);
             continue;
         }
+        if (!strcmp(name, "trigger")) {
+            /* roster:APP:sched:NAME:* would be roster:APP:sched:trigger:*, the trigger lists:
+             * schedule runs's triggers would be this one's runs list */
+            err_at(L, ps.p[i].k,
+                   "schedule name 'trigger' is reserved (its Redis keys would be those of the "
+                   "manual triggers)");
+            continue;
+        }
         if (r->nschedules == CONFIG_MAX_SCHEDULES) {
             err_at(L, ps.p[i].k, "more than %d schedules, roster's limit", CONFIG_MAX_SCHEDULES);
             break;
@@ -1584,8 +1598,313 @@ static int key_schedules(struct walk *w, const struct key_def *k, yaml_node_t *n
     return 0;
 }
 
-static const char *const builtin_names[] = {"scheduler", "api"};
-static const int builtin_values[] = {BUILTIN_SCHEDULER, BUILTIN_API};
+/* ---- a worker role's queues, handlers, retries and dead list (issue 13) ---- */
+
+/* A name that becomes part of Redis keys (a queue, a job type): spelt as a role name. */
+static bool worker_name_ok(struct loader *L, yaml_node_t *at, const char *what, const char *s)
+{
+    if (config_role_name_valid(s)) return true;
+    err_at(L, at,
+           "%s name '%s' must be letters, digits, '-' and '_' (at most 64, starting with a letter "
+           "or digit)",
+           what, s);
+    return false;
+}
+
+/* Adds a queue once; a repeated name is an error (its weight would be ambiguous). */
+static void worker_add_queue(struct loader *L, struct worker_config *wc, yaml_node_t *at,
+                             const char *name, int weight)
+{
+    if (!worker_name_ok(L, at, "queue", name)) return;
+    for (size_t i = 0; i < wc->nqueues; i++)
+        if (!strcmp(wc->queues[i].name, name)) {
+            err_at(L, at, "queue '%s' is listed twice", name);
+            return;
+        }
+    if (wc->nqueues == WORKER_MAX_QUEUES) {
+        err_at(L, at, "more than %d queues, roster's limit", WORKER_MAX_QUEUES);
+        return;
+    }
+    wc->queues[wc->nqueues].name = xstrdup(name);
+    wc->queues[wc->nqueues++].weight = weight;
+}
+
+/* queues: {name: weight, ...} (weights 1..1000), or a list of names (weight 1 each). */
+static int key_queues(struct walk *w, const struct key_def *k, yaml_node_t *n)
+{
+    struct loader *L = w->L;
+    struct worker_config *wc = &((struct role_config *)w->base)->worker;
+    size_t errs = L->d->items.n;
+    wc->queues = xcalloc(WORKER_MAX_QUEUES, sizeof *wc->queues);
+    if (n->type == YAML_SEQUENCE_NODE || n->type == YAML_SCALAR_NODE) {
+        struct items its;
+        items_of(L, n, &its);
+        for (yaml_node_item_t *it = its.start; it < its.top; it++) {
+            yaml_node_t *item = node_at(L, *it);
+            char *s = get_str(L, item, "a queue");
+            if (s) worker_add_queue(L, wc, item, s, 1);
+            free(s);
+        }
+    } else {
+        struct pairs ps;
+        if (get_pairs(L, n, what_of(k), &ps) < 0) return -1;
+        for (size_t i = 0; i < ps.n; i++) {
+            char what[96];
+            int weight = 1;
+            snprintf(what, sizeof what, "queue '%.64s' weight", ps.p[i].key);
+            if (get_int(L, ps.p[i].v, what, 1, 1000, &weight) == 0)
+                worker_add_queue(L, wc, ps.p[i].k, ps.p[i].key, weight);
+        }
+        free(ps.p);
+    }
+    if (wc->nqueues == 0 && L->d->items.n == errs) err_at(L, n, "queues is empty");
+    return L->d->items.n == errs ? 0 : -1;
+}
+
+static const char *handler_type(const struct walk *w)
+{
+    return ((const struct handler_config *)w->base)->type;
+}
+
+/* A handler's command: a string (run as a role's string command is) or a list (exec'd as is). */
+static int key_handler_command(struct walk *w, const struct key_def *k, yaml_node_t *v)
+{
+    struct handler_config *h = w->base;
+    if (v->type == YAML_SEQUENCE_NODE) {
+        int rc = key_str_list(w, k, v);
+        if (rc == 0 && h->argv.n == 0) {
+            err_at(w->L, v, "handler '%s': command is an empty list", h->type);
+            rc = -1;
+        }
+        return rc;
+    }
+    char *c = get_str(w->L, v, "command");
+    if (c && !*c) {
+        err_at(w->L, v, "handler '%s': command is empty", h->type);
+        free(c);
+        return -1;
+    }
+    free(h->shell);
+    h->shell = c;
+    return c ? 0 : -1;
+}
+
+static bool http_method_ok(const char *m)
+{
+    return http_method_known(m, strlen(m));
+}
+
+static int key_handler_url(struct walk *w, const struct key_def *k, yaml_node_t *v)
+{
+    char *s = get_str(w->L, v, what_of(k));
+    if (s && !http_url_ok(s)) {
+        err_at(w->L, v,
+               "handler '%s': url must be an http:// or https:// URL with a host and no spaces, "
+               "not '%.200s'",
+               handler_type(w), s);
+        free(s);
+        return -1;
+    }
+    return set_str(w, k, s);
+}
+
+static int key_handler_method(struct walk *w, const struct key_def *k, yaml_node_t *v)
+{
+    char *s = get_str(w->L, v, what_of(k));
+    if (s && !http_method_ok(s)) {
+        err_at(w->L, v,
+               "handler '%s': method must be GET, HEAD, POST, PUT, PATCH, DELETE or OPTIONS (in "
+               "capitals), not '%.40s'",
+               handler_type(w), s);
+        free(s);
+        return -1;
+    }
+    return set_str(w, k, s);
+}
+
+/* headers: {Name: value}, read as a schedule's are. */
+static int key_handler_headers(struct walk *w, const struct key_def *k, yaml_node_t *n)
+{
+    char owner[96];
+    (void)k;
+    snprintf(owner, sizeof owner, "handler '%s'", handler_type(w));
+    return parse_http_headers(w->L, n, &((struct handler_config *)w->base)->headers, owner);
+}
+
+/* secret: signs each request; an empty one (an unset ${VAR:-}) would sign with no key at all. */
+static int key_handler_secret(struct walk *w, const struct key_def *k, yaml_node_t *v)
+{
+    char *s = get_str(w->L, v, what_of(k));
+    if (s && !*s) {
+        err_at(w->L, v, "handler '%s': secret is empty (leave it out to send unsigned requests)",
+               handler_type(w));
+        free(s);
+        return -1;
+    }
+    return set_str(w, k, s);
+}
+
+static void handler_http_done(struct walk *w)
+{
+    if (!walk_seen(w, "url"))
+        err_at(w->L, w->map, "handler '%s': http needs url:", handler_type(w));
+}
+
+#define HANDLER(f) offsetof(struct handler_config, f)
+static const struct key_def handler_http_keys[] = {
+    {KEY("url", key_handler_url, HANDLER(url))},
+    {KEY("method", key_handler_method, HANDLER(method))},
+    {KEY("headers", key_handler_headers, 0)},
+    {KEY("secret", key_handler_secret, HANDLER(secret))},
+};
+static const struct key_table handler_http_table = {KEYS("a handler's http", handler_http_keys),
+                                                    .done = handler_http_done};
+
+/* http: "METHOD URL", "URL" (POST), or {url, method, headers, secret}. */
+static int key_handler_http(struct walk *w, const struct key_def *k, yaml_node_t *v)
+{
+    struct handler_config *h = w->base;
+    if (v->type == YAML_MAPPING_NODE) return walk_mapping(w->L, k->table, v, h);
+    char *s = get_str(w->L, v, what_of(k));
+    if (!s) return -1;
+    char *sp = strchr(s, ' ');
+    const char *url = s;
+    if (sp) {
+        *sp = '\0';
+        url = sp + 1;
+        while (*url == ' ')
+            url++;
+    }
+    if ((sp && !http_method_ok(s)) || !http_url_ok(url)) {
+        if (sp) *sp = ' ';
+        err_at(w->L, v,
+               "handler '%s': http must be \"METHOD URL\" (e.g. \"POST "
+               "http://127.0.0.1:3000/jobs/email\"), not '%s'",
+               h->type, s);
+        free(s);
+        return -1;
+    }
+    free(h->method);
+    free(h->url);
+    h->method = sp ? xstrdup(s) : NULL;
+    h->url = xstrdup(url);
+    free(s);
+    return 0;
+}
+
+static void handler_done(struct walk *w)
+{
+    struct handler_config *h = w->base;
+    bool cmd = walk_seen(w, "command") != NULL, http = walk_seen(w, "http") != NULL;
+    if (cmd == http)
+        diags_add(w->L->d, h->pos, "handler '%s' needs one of command or http%s", h->type,
+                  cmd ? ", not both" : "");
+    if (http && walk_seen(w, "max_memory"))
+        err_at(w->L, walk_seen(w, "max_memory"),
+               "handler '%s': max_memory is for a command handler (an http handler's memory is "
+               "the app's)",
+               h->type);
+}
+
+static const struct key_def handler_keys[] = {
+    {KEY("command", key_handler_command, HANDLER(argv))},
+    {KEY("http", key_handler_http, 0), .table = &handler_http_table},
+    {KEY("timeout", key_duration, HANDLER(timeout_ms)), .min = 1},
+    {KEY("max_memory", key_size, HANDLER(max_memory)), .min = 1 << 20, .max = 1L << 40},
+};
+static const struct key_table handler_table = {KEYS("a handler", handler_keys),
+                                               .done = handler_done};
+
+/* handlers: a mapping of job type: handler. */
+static int key_handlers(struct walk *w, const struct key_def *k, yaml_node_t *n)
+{
+    struct loader *L = w->L;
+    struct worker_config *wc = &((struct role_config *)w->base)->worker;
+    struct pairs ps;
+    if (get_pairs(L, n, what_of(k), &ps) < 0) return -1;
+    wc->handlers = xcalloc(ps.n ? ps.n : 1, sizeof *wc->handlers);
+    for (size_t i = 0; i < ps.n; i++) {
+        const char *name = ps.p[i].key;
+        if (is_extension_key(name)) continue;
+        if (!worker_name_ok(L, ps.p[i].k, "job type", name)) continue;
+        if (wc->nhandlers == WORKER_MAX_HANDLERS) {
+            err_at(L, ps.p[i].k, "more than %d handlers, roster's limit", WORKER_MAX_HANDLERS);
+            break;
+        }
+        struct handler_config *h = &wc->handlers[wc->nhandlers++];
+        h->type = xstrdup(name);
+        h->pos = pos_of(L, ps.p[i].k);
+        walk_mapping(L, k->table, ps.p[i].v, h);
+    }
+    free(ps.p);
+    return 0;
+}
+
+static void retry_backoff_done(struct walk *w)
+{
+    struct worker_config *wc = &((struct role_config *)w->base)->worker;
+    if (wc->backoff_initial_ms && wc->backoff_max_ms && wc->backoff_max_ms < wc->backoff_initial_ms)
+        err_at(w->L, walk_seen(w, "max"),
+               "retry.backoff.max must be at least retry.backoff.initial");
+}
+
+static const struct key_def retry_backoff_keys[] = {
+    {KEY("initial", key_duration, ROLE(worker.backoff_initial_ms)), .what = "retry.backoff.initial",
+     .min = 1},
+    {KEY("max", key_duration, ROLE(worker.backoff_max_ms)), .what = "retry.backoff.max", .min = 1},
+};
+static const struct key_table retry_backoff_table = {KEYS("retry.backoff", retry_backoff_keys),
+                                                     .done = retry_backoff_done};
+static const struct key_def retry_keys[] = {
+    {KEY("max_attempts", key_int, ROLE(worker.max_attempts)), .what = "retry.max_attempts",
+     .min = 1, .max = 1000},
+    {KEY("backoff", key_section, 0), .table = &retry_backoff_table},
+};
+static const struct key_table retry_table = {KEYS("retry", retry_keys)};
+static const struct key_def dead_keys[] = {
+    {KEY("keep", key_duration, ROLE(worker.dead_keep_ms)), .what = "dead.keep", .min = 1000},
+    {KEY("max", key_int, ROLE(worker.dead_max)), .what = "dead.max", .min = 1, .max = 10000000},
+};
+static const struct key_table dead_table = {KEYS("dead", dead_keys)};
+
+/* The keys of builtin: worker, for role_done's checks that no other role uses them. */
+static const char *const worker_only_keys[] = {"queues", "concurrency", "handlers", "retry",
+                                               "dead"};
+
+/* A worker's defaults, the checks that span its keys, and its keys refused elsewhere. */
+static void worker_done(struct walk *w, struct role_config *r)
+{
+    struct worker_config *wc = &r->worker;
+    if (r->builtin != BUILTIN_WORKER) {
+        for (size_t i = 0; i < ARRAY_SIZE(worker_only_keys); i++)
+            if (walk_seen(w, worker_only_keys[i]))
+                err_at(w->L, walk_seen(w, worker_only_keys[i]),
+                       "role '%s': %s: is for a role with builtin: worker", r->name,
+                       worker_only_keys[i]);
+        return;
+    }
+    if (!w->L->cfg->redis.enabled)
+        diags_add(w->L->d, r->pos,
+                  "role '%s': builtin: worker needs redis: (its queues live there)", r->name);
+    if (!walk_seen(w, "handlers"))
+        diags_add(w->L->d, r->pos, "role '%s': builtin: worker needs handlers:", r->name);
+    if (!wc->queues) wc->queues = xcalloc(WORKER_MAX_QUEUES, sizeof *wc->queues);
+    if (wc->nqueues == 0 && !walk_seen(w, "queues")) {
+        wc->queues[0].name = xstrdup("default");
+        wc->queues[0].weight = 1;
+        wc->nqueues = 1;
+    }
+    if (!wc->concurrency) wc->concurrency = 1;
+    if (!wc->max_attempts) wc->max_attempts = 10;
+    if (!wc->backoff_initial_ms) wc->backoff_initial_ms = 5000;
+    if (!wc->backoff_max_ms)
+        wc->backoff_max_ms = wc->backoff_initial_ms > 3600000 ? wc->backoff_initial_ms : 3600000;
+    if (!wc->dead_keep_ms) wc->dead_keep_ms = 7ull * 24 * 3600 * 1000;
+    if (!wc->dead_max) wc->dead_max = 10000;
+}
+
+static const char *const builtin_names[] = {"scheduler", "worker", "api"};
+static const int builtin_values[] = {BUILTIN_SCHEDULER, BUILTIN_WORKER, BUILTIN_API};
 static const struct choices builtins = {CHOICES(builtin_names), .values = builtin_values};
 
 static const char *const kind_names[] = {"service", "oneshot"};
@@ -1636,6 +1955,12 @@ static const struct key_def role_keys[] = {
     {KEY("builtin", key_choice, ROLE(builtin)), .choices = &builtins},
     {KEY("schedules", key_schedules, 0), .table = &schedule_table},
     {KEY("history", key_section, 0), .table = &history_table},
+    {KEY("queues", key_queues, 0)},
+    {KEY("concurrency", key_int, ROLE(worker.concurrency)), .min = 1,
+     .max = WORKER_MAX_CONCURRENCY},
+    {KEY("handlers", key_handlers, 0), .table = &handler_table},
+    {KEY("retry", key_section, 0), .table = &retry_table},
+    {KEY("dead", key_section, 0), .table = &dead_table},
     {KEY("redis_down", key_choice, ROLE(redis_down)), .choices = &redis_downs},
     {KEY("public_reads", key_bool, ROLE(api_public_reads))},
     {KEY("max_body", key_size, ROLE(api_max_body)), .min = 64, .max = CONFIG_API_MAX_BODY_MAX},

@@ -34,7 +34,7 @@ struct walk {
     yaml_node_t *map;
     void *base;
     yaml_node_t *seen[48]; /* the value of each table key present, by table index */
-    bool ok[32];           /* whether that key's parser accepted its value */
+    bool ok[48];           /* whether that key's parser accepted its value */
 };
 
 /* Reads one key's value into the struct; returns 0, or -1 after adding an error. */

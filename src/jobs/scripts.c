@@ -312,16 +312,21 @@ static const char queues_lua[] =
  * → {next cursor or '', HGETALL, HGETALL, ...}. */
 static const char list_lua[] =
     "local P, state, queue, limit, cur = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5]\n"
-    "local out, budget = {''}, 5000\n"
+    "local out, budget, bytes = {''}, 5000, 0\n"
     "local function add(id)\n"
     "  local h = redis.call('HGETALL', P..'job:'..id)\n"
     "  if #h == 0 then return end\n"
     "  if queue ~= '' then\n"
     "    for i = 1, #h, 2 do if h[i] == 'queue' and h[i + 1] ~= queue then return end end\n"
     "  end\n"
+    "  for i = 2, #h, 2 do bytes = bytes + #h[i] end\n"
     "  out[#out + 1] = h\n"
     "end\n"
-    "local function full() return #out - 1 >= limit or budget <= 0 end\n"
+    /* a page also ends once its jobs pass 8 MiB (JOBS_LIST_BYTES), so that 1000 jobs of 1 MiB
+     * payloads are not one reply of 1 GiB */
+    "local function full()\n"
+    "  return #out - 1 >= limit or budget <= 0 or (#out > 1 and bytes >= 8388608)\n"
+    "end\n"
     "local c1, c2 = string.match(cur, '^(.*)\\n(.*)$')\n"
     "if state == 'queued' or state == 'active' then\n"
     "  local names, pfx\n"

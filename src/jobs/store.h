@@ -50,6 +50,7 @@ struct jobs_store;
 #define JOBS_MAX_ATTEMPTS_MAX 1000
 #define JOBS_WORKER_MAX 128 /* characters of a worker id (jobs_worker_ok) */
 #define JOBS_LIST_MAX 1000  /* jobs_list's limit at most */
+#define JOBS_LIST_BYTES (8 * 1024 * 1024) /* a page ends once its jobs pass this (list_lua's) */
 #define JOBS_FETCH_QUEUES_MAX 64 /* queues one jobs_fetch may take from */
 
 enum jobs_err {
@@ -212,7 +213,7 @@ enum jobs_err jobs_get(struct jobs_store *st, uint64_t id, jobs_job_cb cb, void 
  * queue (NULL or "": every queue), at most limit (1..JOBS_LIST_MAX), from cursor (NULL or "":
  * the start; else a next_cursor given before: one not of that form is JOBS_E_INVALID). Order:
  * queued oldest first (next to run), delayed soonest first, dead and done newest first, active
- * by worker. */
+ * by worker. A page ends early, with a cursor, once its jobs' fields pass JOBS_LIST_BYTES. */
 enum jobs_err jobs_list(struct jobs_store *st, const char *queue, enum job_state state, int limit,
                         const char *cursor, jobs_list_cb cb, void *ud);
 

@@ -23,6 +23,7 @@
 #include "plan/plan.h"
 #include "roles/api.h"
 #include "roles/scheduler.h"
+#include "roles/worker.h"
 #include "serve/serve.h"
 #include "supervise/flow.h"
 #include "supervise/supervisor.h"
@@ -142,7 +143,9 @@ static int cmd_role(const struct cli *c)
     struct roster_config cfg;
     if (cli_load_config(c, environ, &cfg) < 0) return 2;
     const struct role_config *r = config_find_role(&cfg, c->arg);
-    int rc = r && r->builtin == BUILTIN_API ? api_main(&cfg, c->arg, environ)
+    int rc = !r                              ? scheduler_main(&cfg, c->arg, environ)
+             : r->builtin == BUILTIN_WORKER ? worker_main(&cfg, c->arg, environ)
+             : r->builtin == BUILTIN_API    ? api_main(&cfg, c->arg, environ)
                                             : scheduler_main(&cfg, c->arg, environ);
     config_free(&cfg);
     return rc;

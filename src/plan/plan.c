@@ -1081,6 +1081,49 @@ static void print_schedules(FILE *out, const struct role_config *r, const envmap
     }
 }
 
+/* A worker role's queues, handlers, retries and dead list, secrets masked. */
+static void print_worker(FILE *out, const struct role_config *r, const envmap *secrets)
+{
+    const struct worker_config *wc = &r->worker;
+    char a[32], b[32];
+    fprintf(out, "    builtin: worker (concurrency %d)\n    queues:", wc->concurrency);
+    for (size_t i = 0; i < wc->nqueues; i++)
+        fprintf(out, " %s (weight %d)", wc->queues[i].name, wc->queues[i].weight);
+    units_format_duration(wc->backoff_initial_ms, a, sizeof a);
+    units_format_duration(wc->backoff_max_ms, b, sizeof b);
+    fprintf(out, "\n    retry: %d attempts, backoff %s doubling to %s (±20%% jitter)\n",
+            wc->max_attempts, a, b);
+    units_format_duration(wc->dead_keep_ms, a, sizeof a);
+    fprintf(out, "    dead: kept %s, at most %d jobs\n", a, wc->dead_max);
+    for (size_t i = 0; i < wc->nhandlers; i++) {
+        const struct handler_config *h = &wc->handlers[i];
+        sbuf s;
+        sbuf_init(&s);
+        if (h->url) {
+            sbuf_printf(&s, "http %s %s", h->method ? h->method : "POST", h->url);
+            for (size_t k = 0; k < h->headers.n; k++)
+                sbuf_printf(&s, " [%s]", h->headers.v[k]);
+            if (h->secret) sbuf_puts(&s, " signed");
+        } else {
+            sbuf_printf(&s, "command %s", h->shell ? h->shell : "");
+            for (size_t k = 0; k < h->argv.n; k++)
+                sbuf_printf(&s, "%s%s", k ? " " : "", h->argv.v[k]);
+        }
+        if (h->timeout_ms) {
+            units_format_duration(h->timeout_ms, a, sizeof a);
+            sbuf_printf(&s, " timeout %s", a);
+        }
+        if (h->max_memory) {
+            units_format_size(h->max_memory, a, sizeof a);
+            sbuf_printf(&s, " max_memory %s (polled RSS)", a);
+        }
+        char *what = redact_known(s.data ? s.data : "", secrets);
+        fprintf(out, "    handler %s: %s\n", h->type, what);
+        free(what);
+        sbuf_free(&s);
+    }
+}
+
 void plan_print(const struct plan *p, FILE *out)
 {
     const struct roster_config *c = &p->cfg;
@@ -1147,7 +1190,9 @@ void plan_print(const struct plan *p, FILE *out)
             fprintf(out, "  %s (%s", r->name, r->kind == ROLE_ONESHOT ? "oneshot" : "service");
             if (r->instances > 1) fprintf(out, ", %d instances", r->instances);
             fprintf(out, ")%s\n", pr->selected ? "" : " [not selected]");
-            if (r->builtin == BUILTIN_API) {
+            if (r->builtin == BUILTIN_WORKER) {
+                print_worker(out, r, &secrets);
+            } else if (r->builtin == BUILTIN_API) {
                 char mb[32];
                 units_format_size(r->api_max_body ? r->api_max_body : CONFIG_API_MAX_BODY, mb,
                                   sizeof mb);

@@ -99,7 +99,8 @@ struct match {
     uint64_t id;
 };
 
-enum { R_WRITE = 1, R_PUBLIC = 2 };
+/* R_BODY: the route reads the request's body (any other drops it unread, see take_body). */
+enum { R_WRITE = 1, R_PUBLIC = 2, R_BODY = 4 };
 
 typedef void (*route_fn)(struct api *a, struct httpd_req *req, const struct match *m);
 
@@ -248,11 +249,18 @@ static void job_json(const struct job *j, sbuf *o)
     sbuf_puts(o, ",\"type\":");
     apireq_str_json(j->type, o);
     sbuf_puts(o, ",\"payload\":");
-    /* the payload is JSON text, checked when it was enqueued */
-    if (j->payload && j->payload_len)
+    /* the payload is JSON text, checked when it was enqueued, but by whoever enqueued it: the
+     * store's check (cJSON) takes "01" and raw control bytes, which would make this answer no
+     * JSON, so a payload that is no JSON is shown as a string of its text */
+    if (j->payload && j->payload_len && apireq_json_check(j->payload, j->payload_len, NULL, NULL)) {
         sbuf_append(o, j->payload, j->payload_len);
-    else
+    } else if (j->payload && j->payload_len) {
+        char *text = xstrndup(j->payload, j->payload_len);
+        apireq_str_json(text, o);
+        free(text);
+    } else {
         sbuf_puts(o, "null");
+    }
     sbuf_puts(o, ",\"state\":");
     apireq_str_json(job_state_name(j->state), o);
     sbuf_printf(o, ",\"attempts\":%d,\"max_attempts\":", j->attempts);
@@ -736,7 +744,7 @@ static void get_openapi(struct api *a, struct httpd_req *req, const struct match
 
 /* The routes: the router, the token check and the OpenAPI document all read this table. */
 static const struct route routes[] = {
-    {"POST", "/jobs", post_jobs, R_WRITE, "Enqueue a job", "201 400 409 413", "Enqueued"},
+    {"POST", "/jobs", post_jobs, R_WRITE | R_BODY, "Enqueue a job", "201 400 409 413", "Enqueued"},
     {"GET", "/jobs", get_jobs, 0, "List jobs in one state, a page at a time", "200 400", "JobPage"},
     {"GET", "/jobs/{id}", get_job, 0, "One job", "200 404", "Job"},
     {"DELETE", "/jobs/{id}", delete_job, R_WRITE, "Cancel a queued or delayed job", "200 404 409",
@@ -933,7 +941,7 @@ static char *openapi_build(const struct api *a)
             cJSON_AddItemToObject(op, "parameters", params);
         else
             cJSON_Delete(params);
-        if (r->flags & R_WRITE && !strcmp(r->path, "/jobs")) {
+        if (r->flags & R_BODY) {
             cJSON *body = cJSON_AddObjectToObject(op, "requestBody");
             cJSON_AddBoolToObject(body, "required", true);
             cJSON_AddItemToObject(body, "content", json_content(ref("JobNew")));
@@ -977,6 +985,17 @@ static bool token_ok(const char *want, const char *given, size_t glen)
     return acc == 0;
 }
 
+/* The request's bearer token, or NULL when it has no "Authorization: Bearer" header. */
+static const char *bearer(const struct httpd_req *req)
+{
+    const char *h = httpd_header(req, "Authorization");
+    if (!h || strncasecmp(h, "Bearer ", 7) != 0) return NULL;
+    const char *t = h + 7;
+    while (*t == ' ')
+        t++;
+    return t;
+}
+
 /* RFC 6750: no credentials is 401 with a bare challenge; a wrong token is 401 with
  * error="invalid_token". Returns false when the request may not go on (answered). */
 static bool authorized(struct api *a, struct httpd_req *req)
@@ -989,9 +1008,7 @@ static bool authorized(struct api *a, struct httpd_req *req)
         httpd_add_header(req, "WWW-Authenticate", "Bearer realm=\"roster\"");
         return false;
     }
-    const char *t = h + 7;
-    while (*t == ' ')
-        t++;
+    const char *t = bearer(req);
     if (!token_ok(a->token, t, strlen(t))) {
         fail(req, 401, "invalid_token", "", "the bearer token is not this API's");
         httpd_add_header(req, "WWW-Authenticate",
@@ -999,6 +1016,37 @@ static bool authorized(struct api *a, struct httpd_req *req)
         return false;
     }
     return true;
+}
+
+/* The route of method and path, or NULL; allow (when given) gets the methods of the routes
+ * of that path. */
+static const struct route *route_find(const char *method, const char *path, struct match *m,
+                                      char *allow, size_t allow_len)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(routes); i++) {
+        if (!path_match(routes[i].path, path, m)) continue;
+        if (!strcmp(routes[i].method, method) ||
+            (!strcmp(routes[i].method, "GET") && !strcmp(method, "HEAD")))
+            return &routes[i];
+        size_t n = allow ? strlen(allow) : 0;
+        if (allow) snprintf(allow + n, allow_len - n, "%s%s", n ? ", " : "", routes[i].method);
+    }
+    return NULL;
+}
+
+/* The body filter: a request's body is kept only when its route reads one and the request may
+ * go on (the token, unless the route is open); handle refuses the others, or answers them, without
+ * it, so that no client can make the server hold max_body for each connection but one with the
+ * token, enqueueing. */
+static bool take_body(void *ud, const struct httpd_req *req)
+{
+    struct api *a = ud;
+    struct match m;
+    const struct route *r = route_find(req->method, req->path, &m, NULL, 0);
+    if (a->stopping || !r || !(r->flags & R_BODY)) return false;
+    if (route_open(a, r)) return true;
+    const char *t = bearer(req);
+    return t && token_ok(a->token, t, strlen(t));
 }
 
 static void handle(void *ud, struct httpd_req *req)
@@ -1010,17 +1058,7 @@ static void handle(void *ud, struct httpd_req *req)
     }
     struct match m = {0};
     char allow[64] = "";
-    const struct route *hit = NULL;
-    for (size_t i = 0; i < ARRAY_SIZE(routes); i++) {
-        if (!path_match(routes[i].path, req->path, &m)) continue;
-        if (!strcmp(routes[i].method, req->method) ||
-            (!strcmp(routes[i].method, "GET") && !strcmp(req->method, "HEAD"))) {
-            hit = &routes[i];
-            break;
-        }
-        size_t n = strlen(allow);
-        snprintf(allow + n, sizeof allow - n, "%s%s", n ? ", " : "", routes[i].method);
-    }
+    const struct route *hit = route_find(req->method, req->path, &m, allow, sizeof allow);
     if (!hit && allow[0]) {
         static char allow_kept[64];
         snprintf(allow_kept, sizeof allow_kept, "%s", allow);
@@ -1208,6 +1246,7 @@ int api_main(const struct roster_config *cfg, const char *role, char **environ_)
         ret = 1;
         goto out;
     }
+    httpd_set_body_filter(a.http, take_body);
     redisconn_start(a.redis);
     uv_signal_init(&loop, &a.sigterm);
     uv_signal_init(&loop, &a.sigint);

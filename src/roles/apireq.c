@@ -26,17 +26,51 @@ int apireq_fail(struct apireq_error *e, int status, const char *code, const char
     return -1;
 }
 
+/* The length of the UTF-8 sequence at s[i] (of len bytes), or 0 when it is none: a stray or
+ * cut continuation, an overlong form, a surrogate, or past U+10FFFF. */
+static size_t utf8_len(const unsigned char *s, size_t len, size_t i)
+{
+    unsigned c = s[i], cp, min;
+    size_t n;
+    if (c < 0x80) return 1;
+    if (c >= 0xc2 && c <= 0xdf) {
+        n = 2, cp = c & 0x1f, min = 0x80;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        n = 3, cp = c & 0x0f, min = 0x800;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        n = 4, cp = c & 0x07, min = 0x10000;
+    } else {
+        return 0;
+    }
+    if (len - i < n) return 0;
+    for (size_t k = 1; k < n; k++) {
+        if ((s[i + k] & 0xc0) != 0x80) return 0;
+        cp = cp << 6 | (s[i + k] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
+    return n;
+}
+
 void apireq_str_json(const char *s, sbuf *out)
 {
+    const unsigned char *p = (const unsigned char *)s;
+    size_t len = strlen(s);
     sbuf_putc(out, '"');
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\') {
+    for (size_t i = 0; i < len;) {
+        if (p[i] == '"' || p[i] == '\\') {
             sbuf_putc(out, '\\');
-            sbuf_putc(out, (char)*p);
-        } else if (*p < 0x20) {
-            sbuf_printf(out, "\\u%04x", *p);
+            sbuf_putc(out, (char)p[i++]);
+        } else if (p[i] < 0x20) {
+            sbuf_printf(out, "\\u%04x", p[i++]);
         } else {
-            sbuf_putc(out, (char)*p);
+            size_t n = utf8_len(p, len, i);
+            if (n) {
+                sbuf_append(out, p + i, n);
+                i += n;
+            } else {
+                sbuf_puts(out, "\\ufffd");
+                i++;
+            }
         }
     }
     sbuf_putc(out, '"');
@@ -76,8 +110,204 @@ bool apireq_parse_id(const char *s, size_t len, uint64_t *id)
         if (s[i] < '0' || s[i] > '9') return false;
         v = v * 10 + (uint64_t)(s[i] - '0');
     }
+    if (v > INT64_MAX) return false; /* the store's ids are int64 */
     *id = v;
     return true;
+}
+
+/* ---- strict JSON ---- */
+
+/* How deep apireq_json_check lets values nest (cJSON's own limit). */
+#define APIREQ_JSON_DEPTH 1000
+
+struct jscan {
+    const unsigned char *s;
+    size_t len, i;
+    const char *why;
+};
+
+static bool js_fail(struct jscan *j, const char *why)
+{
+    j->why = why;
+    return false;
+}
+
+static void js_blank(struct jscan *j)
+{
+    while (j->i < j->len &&
+           (j->s[j->i] == ' ' || j->s[j->i] == '\t' || j->s[j->i] == '\n' || j->s[j->i] == '\r'))
+        j->i++;
+}
+
+static bool js_digit(const struct jscan *j)
+{
+    return j->i < j->len && j->s[j->i] >= '0' && j->s[j->i] <= '9';
+}
+
+static bool js_hex(unsigned char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+static bool js_string(struct jscan *j)
+{
+    j->i++; /* " */
+    for (;;) {
+        if (j->i >= j->len) return js_fail(j, "the text ends inside a string");
+        unsigned char c = j->s[j->i];
+        if (c == '"') {
+            j->i++;
+            return true;
+        }
+        if (c < 0x20) return js_fail(j, "a control byte inside a string (it must be escaped)");
+        if (c == '\\') {
+            unsigned char e = j->i + 1 < j->len ? j->s[j->i + 1] : 0;
+            if (e && strchr("\"\\/bfnrt", e)) {
+                j->i += 2;
+            } else if (e == 'u' && j->len - j->i >= 6 && js_hex(j->s[j->i + 2]) &&
+                       js_hex(j->s[j->i + 3]) && js_hex(j->s[j->i + 4]) && js_hex(j->s[j->i + 5])) {
+                j->i += 6;
+            } else {
+                return js_fail(j, "a bad escape in a string");
+            }
+            continue;
+        }
+        size_t n = utf8_len(j->s, j->len, j->i);
+        if (!n) return js_fail(j, "a byte that is not UTF-8");
+        j->i += n;
+    }
+}
+
+static bool js_number(struct jscan *j)
+{
+    if (j->s[j->i] == '-') j->i++;
+    if (j->i < j->len && j->s[j->i] == '0') {
+        j->i++;
+    } else if (js_digit(j)) {
+        while (js_digit(j))
+            j->i++;
+    } else {
+        return js_fail(j, "a malformed number");
+    }
+    if (j->i < j->len && j->s[j->i] == '.') {
+        j->i++;
+        if (!js_digit(j)) return js_fail(j, "a malformed number (no digit after the point)");
+        while (js_digit(j))
+            j->i++;
+    }
+    if (j->i < j->len && (j->s[j->i] == 'e' || j->s[j->i] == 'E')) {
+        j->i++;
+        if (j->i < j->len && (j->s[j->i] == '+' || j->s[j->i] == '-')) j->i++;
+        if (!js_digit(j)) return js_fail(j, "a malformed number (no digit in the exponent)");
+        while (js_digit(j))
+            j->i++;
+    }
+    return true;
+}
+
+/* A scalar value at j->i (a string, number, true, false or null). */
+static bool js_scalar(struct jscan *j)
+{
+    unsigned char c = j->s[j->i];
+    if (c == '"') return js_string(j);
+    if (c == '-' || (c >= '0' && c <= '9')) return js_number(j);
+    static const char *const lit[] = {"true", "false", "null"};
+    for (size_t k = 0; k < ARRAY_SIZE(lit); k++) {
+        size_t n = strlen(lit[k]);
+        if (j->len - j->i >= n && !memcmp(j->s + j->i, lit[k], n)) {
+            j->i += n;
+            return true;
+        }
+    }
+    return js_fail(j, "no JSON value here");
+}
+
+/* An object's key and its colon, blanks around them skipped. */
+static bool js_key(struct jscan *j)
+{
+    if (j->i >= j->len || j->s[j->i] != '"') return js_fail(j, "a key (a string) is wanted here");
+    if (!js_string(j)) return false;
+    js_blank(j);
+    if (j->i >= j->len || j->s[j->i] != ':') return js_fail(j, "':' is wanted here");
+    j->i++;
+    js_blank(j);
+    return true;
+}
+
+bool apireq_json_check(const char *text, size_t len, size_t *at, const char **why)
+{
+    struct jscan j = {(const unsigned char *)text, len, 0, NULL};
+    char stack[APIREQ_JSON_DEPTH]; /* the open containers' closing brackets */
+    size_t depth = 0;
+    bool ok = true;
+    js_blank(&j);
+    while (ok) {
+        /* a value at j.i */
+        if (j.i >= j.len) {
+            ok = js_fail(&j, "the text ends early");
+            break;
+        }
+        unsigned char c = j.s[j.i];
+        if (c == '{' || c == '[') {
+            if (depth == APIREQ_JSON_DEPTH) {
+                ok = js_fail(&j, "nested more than 1000 deep");
+                break;
+            }
+            stack[depth++] = c == '{' ? '}' : ']';
+            j.i++;
+            js_blank(&j);
+            if (j.i < j.len && j.s[j.i] == stack[depth - 1]) {
+                j.i++;
+                depth--;
+            } else {
+                if (c == '{') ok = js_key(&j);
+                continue;
+            }
+        } else if (!js_scalar(&j)) {
+            ok = false;
+            break;
+        }
+        /* after a value: a comma (and the next value), or closing brackets */
+        for (;;) {
+            js_blank(&j);
+            if (!depth) {
+                if (j.i < j.len) ok = js_fail(&j, "text after the JSON value");
+                goto done;
+            }
+            if (j.i < j.len && j.s[j.i] == stack[depth - 1]) {
+                j.i++;
+                depth--;
+                continue;
+            }
+            if (j.i < j.len && j.s[j.i] == ',') {
+                j.i++;
+                js_blank(&j);
+                if (stack[depth - 1] == '}') ok = js_key(&j);
+                break;
+            }
+            ok = js_fail(&j, j.i < j.len ? "',' or a closing bracket is wanted here"
+                                         : "the text ends early");
+            goto done;
+        }
+    }
+done:
+    if (!ok) {
+        if (at) *at = j.i;
+        if (why) *why = j.why;
+    }
+    return ok;
+}
+
+/* Whether the JSON string at raw (its text as written, quotes included) holds the escape \u0000,
+ * which cJSON decodes as the end of the string. */
+static bool escaped_nul(const char *raw)
+{
+    for (const char *p = raw; *p; p++) {
+        if (*p != '\\') continue;
+        if (p[1] == 'u' && !strncmp(p + 2, "0000", 4)) return true;
+        if (p[1]) p++;
+    }
+    return false;
 }
 
 /* ---- POST /jobs ---- */
@@ -176,6 +406,7 @@ static int enqueue_fill(const char *text, cJSON *root, int64_t now_ms, struct ap
                         struct apireq_error *e)
 {
     const cJSON *seen[ARRAY_SIZE(enqueue_fields)] = {0};
+    int pos[ARRAY_SIZE(enqueue_fields)] = {0};
     int idx = 0;
     for (const cJSON *m = root->child; m; m = m->next, idx++) {
         size_t f = 0;
@@ -190,6 +421,7 @@ static int enqueue_fill(const char *text, cJSON *root, int64_t now_ms, struct ap
             return apireq_fail(e, 400, "invalid_field", m->string, "field '%s' is given twice",
                                m->string);
         seen[f] = m;
+        pos[f] = idx;
         if (f == 2) {
             free(out->payload);
             out->payload = member_text(text, idx);
@@ -200,6 +432,17 @@ static int enqueue_fill(const char *text, cJSON *root, int64_t now_ms, struct ap
     if (!q) return apireq_fail(e, 400, "missing_field", "queue", "queue is required");
     if (!t) return apireq_fail(e, 400, "missing_field", "type", "type is required");
     if (want_string(q, "queue", e) < 0 || want_string(t, "type", e) < 0) return -1;
+    /* cJSON ends a string at \u0000: "q\u0000x" would be taken as q, silently */
+    static const size_t named[] = {0, 1, 5};
+    for (size_t k = 0; k < ARRAY_SIZE(named); k++) {
+        if (!cJSON_IsString(seen[named[k]])) continue;
+        char *raw = member_text(text, pos[named[k]]);
+        bool nul = escaped_nul(raw);
+        free(raw);
+        if (nul)
+            return apireq_fail(e, 400, "invalid_field", enqueue_fields[named[k]],
+                               "%s: holds a NUL (\\u0000)", enqueue_fields[named[k]]);
+    }
     out->queue = xstrdup(q->valuestring);
     out->type = xstrdup(t->valuestring);
     struct job_new *j = &out->job;
@@ -237,7 +480,8 @@ static int enqueue_fill(const char *text, cJSON *root, int64_t now_ms, struct ap
     }
     if (ma) {
         double v = cJSON_IsNumber(ma) ? ma->valuedouble : -1;
-        if (!cJSON_IsNumber(ma) || v != (double)(int)v || v < 1 || v > JOBS_MAX_ATTEMPTS_MAX)
+        /* in range before the cast: a double past int's range converts to undefined behaviour */
+        if (!cJSON_IsNumber(ma) || !(v >= 1 && v <= JOBS_MAX_ATTEMPTS_MAX) || v != (double)(int)v)
             return apireq_fail(e, 400, "invalid_field", "max_attempts",
                                "max_attempts must be a whole number from 1 to %d",
                                JOBS_MAX_ATTEMPTS_MAX);
@@ -258,15 +502,20 @@ int apireq_enqueue_parse(const char *body, size_t len, int64_t now_ms, struct ap
                            (size_t)(nul - body));
     /* cJSON wants the text NUL-terminated to refuse what follows the value */
     char *text = xstrndup(body, len);
-    const char *end = NULL;
+    const char *end = NULL, *why = NULL;
     cJSON *root = cJSON_ParseWithOpts(text, &end, true);
+    size_t at = 0;
     int rc;
     if (!root) {
-        size_t at = end && end >= text ? (size_t)(end - text) : 0;
+        at = end && end >= text ? (size_t)(end - text) : 0;
         rc = apireq_fail(e, 400, "invalid_json", "",
                          at >= len ? "malformed JSON: the body ends early (at byte %zu)"
                                    : "malformed JSON at byte %zu",
                          at);
+    } else if (!apireq_json_check(text, len, &at, &why)) {
+        /* what cJSON takes but JSON is not ("01", a raw control byte, bytes that are no UTF-8):
+         * kept as written in a payload, it would make each answer that shows the job malformed */
+        rc = apireq_fail(e, 400, "invalid_json", "", "malformed JSON at byte %zu: %s", at, why);
     } else if (!cJSON_IsObject(root)) {
         rc = apireq_fail(e, 400, "invalid_body", "", "the body must be a JSON object, not %s",
                          json_type(root));

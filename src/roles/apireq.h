@@ -57,14 +57,22 @@ struct apireq_list {
 int apireq_list_parse(const struct httpd_arg *args, size_t nargs, bool overflow,
                       struct apireq_list *out, struct apireq_error *e);
 
-/* A job id in a path ("/jobs/{id}"): a decimal number from 1, no sign, no leading zero.
+/* A job id in a path ("/jobs/{id}"): a decimal number from 1 to INT64_MAX, no sign, no leading
+ * zero.
  * false when s is none. */
 bool apireq_parse_id(const char *s, size_t len, uint64_t *id);
 
 /* Appends ms since the epoch as ISO-8601 UTC ("2026-12-06T10:00:00.123Z") to out, as a JSON
  * string, or null for 0. */
 void apireq_time_json(int64_t ms, sbuf *out);
-/* Appends s as a JSON string (escaped) to out. */
+/* Appends s as a JSON string (escaped) to out: control bytes escaped, and each byte that is no
+ * part of valid UTF-8 written as U+FFFD, so the answer stays JSON whatever s holds. */
 void apireq_str_json(const char *s, sbuf *out);
+
+/* Whether text (len bytes) is one JSON value as RFC 8259 has it: its grammar only (cJSON takes
+ * more: "01", "1.", control bytes between tokens and raw in strings), UTF-8 only (no overlong
+ * form, surrogate or cut sequence), nested at most 1000 deep. When it is not, *at is the byte
+ * offset where it stops being one and *why says what is wrong (either may be NULL). */
+bool apireq_json_check(const char *text, size_t len, size_t *at, const char **why);
 
 #endif

@@ -388,6 +388,9 @@ static void on_lasts(void *ud, struct redisReply *rep, const char *err)
                  text);
             continue;
         }
+        /* at or after the start (a replica whose clock is ahead wrote it; strtoll's LLONG_MAX
+         * for a longer number): nothing was missed, and last + 1 below must not overflow */
+        if (last >= f->started) continue;
         int64_t since = f->started - FLEET_CATCHUP_MAX_S, o;
         if (since <= last) since = last + 1;
         if (last_occurrence(&f->sc[i], since, f->started, &o)) claim(f, i, o, true, last);

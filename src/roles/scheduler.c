@@ -46,6 +46,11 @@
 #define SCHED_MAX_LINE 16384
 /* With overlap: allow, at most this many runs of one schedule go at once; more are skipped. */
 #define SCHED_MAX_RUNS 64
+/* At most this many schedules (the first in the config) get a wall-clock alarm, a descriptor
+ * each: a role may have 1000 schedules, and under the common soft limit of 1024 descriptors
+ * alarms for all left too few for the runs' pipes and sockets ("too many open files"). The
+ * others keep to the loop's timer, a couple of ms later at most. */
+#define SCHED_MAX_ALARMS 64
 /* An http action without timeout: gives up after this long. */
 #define SCHED_HTTP_TIMEOUT_MS (5 * 60 * 1000)
 /* Stopping, the history rows still queued get this long to be written. */
@@ -812,7 +817,7 @@ int scheduler_main(const struct roster_config *cfg, const char *role, char **env
             struct job *j = &s.jobs[i];
             uv_timer_init(&loop, &j->timer);
             j->timer.data = j;
-            j->alarm_fd = os_alarm_fd();
+            j->alarm_fd = i < SCHED_MAX_ALARMS ? os_alarm_fd() : -1;
             if (j->alarm_fd >= 0 && uv_poll_init(&loop, &j->alarm, j->alarm_fd) < 0) {
                 close(j->alarm_fd);
                 j->alarm_fd = -1;

@@ -50,6 +50,7 @@ struct httpd {
     unsigned live;                            /* connections not cut */
     bool kick;                                /* a cut wants MHD to run again soon */
     httpd_handler handler;
+    httpd_body_filter body_filter;
     void *ud;
     bool stopping;
     struct httpd_later *laters; /* deferred requests not yet answered */
@@ -72,7 +73,9 @@ static void reschedule(struct httpd *d, bool again);
 struct httpd_upload {
     sbuf body;
     bool too_large; /* past the cap: the rest is read and dropped, then answered 413 */
-    bool answered;  /* answered 413 already (before the body was read) */
+    bool refused;   /* the body filter said no: the body is read and dropped, then the handler
+                       answers without it */
+    bool answered;  /* answered already (before the body was read) */
     size_t dropped; /* bytes read and dropped past the cap */
 };
 
@@ -382,14 +385,19 @@ static MHD_Result_t on_arg(void *cls, enum MHD_ValueKind kind, const char *key, 
     return MHD_YES;
 }
 
+static MHD_Result_t serve(struct httpd *d, struct MHD_Connection *c, const char *url,
+                          const char *method, struct httpd_upload *u);
+
 /* The headers of a request with a body have come: its body is now held to the deadline the
  * headers were (the wait begins again). A Content-Length past the cap is answered 413 at once
  * when the client waits for a 100 Continue (it sends nothing more), or when the body is far
  * past the cap; otherwise the body is read and dropped first, as one past the cap without a
  * Content-Length is: a server that answers and closes while the client still sends makes the
- * client's kernel reset the connection, and the client never reads the answer. */
-static MHD_Result_t upload_begin(struct httpd *d, struct MHD_Connection *c, const char *cl,
-                                 void **con_cls)
+ * client's kernel reset the connection, and the client never reads the answer. A body the body
+ * filter refuses is read and dropped the same way (not kept), and the handler answers without
+ * it. */
+static MHD_Result_t upload_begin(struct httpd *d, struct MHD_Connection *c, const char *url,
+                                 const char *method, const char *cl, void **con_cls)
 {
     const union MHD_ConnectionInfo *i =
         MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
@@ -397,19 +405,34 @@ static MHD_Result_t upload_begin(struct httpd *d, struct MHD_Connection *c, cons
     struct httpd_upload *u = xcalloc(1, sizeof *u);
     sbuf_init(&u->body);
     *con_cls = u;
+    const char *expect = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Expect");
+    bool waits = expect && !strcasecmp(expect, "100-continue");
+    unsigned long long n = 0;
+    bool bad = false;
     if (cl) {
         char *end;
         errno = 0;
-        unsigned long long n = strtoull(cl, &end, 10);
-        bool bad = errno || *end;
-        if (bad || n > d->lim.max_body) {
-            u->too_large = true;
-            const char *expect = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Expect");
-            if (bad || n / HTTPD_DRAIN_FACTOR > d->lim.max_body ||
-                (expect && !strcasecmp(expect, "100-continue"))) {
-                u->answered = true;
-                return too_large(d, c);
-            }
+        n = strtoull(cl, &end, 10);
+        bad = errno || *end;
+    }
+    if (d->body_filter) {
+        struct httpd_req req = {.method = method, .path = url, .d = d, .conn = c};
+        u->refused = !d->body_filter(d->ud, &req);
+    }
+    if (u->refused) {
+        /* the handler's answer needs no body: at once when no body comes before it (the client
+         * waits for 100 Continue) or when it is too long to drop */
+        if (waits || bad || n / HTTPD_DRAIN_FACTOR > d->lim.max_body) {
+            u->answered = true;
+            return serve(d, c, url, method, NULL);
+        }
+        return MHD_YES;
+    }
+    if (bad || n > d->lim.max_body) {
+        u->too_large = true;
+        if (bad || n / HTTPD_DRAIN_FACTOR > d->lim.max_body || waits) {
+            u->answered = true;
+            return too_large(d, c);
         }
     }
     return MHD_YES;
@@ -438,7 +461,7 @@ static MHD_Result_t on_request(void *cls, struct MHD_Connection *c, const char *
     /* Answering in the first call makes MHD close the connection (it cannot know yet that no
      * body follows); answering in the second keeps the connection alive. */
     if (!*con_cls) {
-        if (d->lim.max_body && has_body) return upload_begin(d, c, cl, con_cls);
+        if (d->lim.max_body && has_body) return upload_begin(d, c, url, method, cl, con_cls);
         headers_done(d, c);
         *con_cls = d;
         return MHD_YES;
@@ -446,6 +469,15 @@ static MHD_Result_t on_request(void *cls, struct MHD_Connection *c, const char *
     struct httpd_upload *u = upload_of(d, *con_cls);
     if (u && *upload_size) {
         /* A piece of the body: kept while it fits, else dropped with what came before. */
+        if (u->refused) {
+            u->dropped += *upload_size;
+            *upload_size = 0;
+            if (!u->answered && u->dropped / HTTPD_DRAIN_FACTOR > d->lim.max_body) {
+                u->answered = true;
+                return serve(d, c, url, method, NULL);
+            }
+            return MHD_YES;
+        }
         if (!u->too_large && u->body.len + *upload_size > d->lim.max_body) {
             u->too_large = true;
             sbuf_free(&u->body);
@@ -469,6 +501,14 @@ static MHD_Result_t on_request(void *cls, struct MHD_Connection *c, const char *
             return too_large(d, c);
         }
     }
+    return serve(d, c, url, method, u && !u->refused ? u : NULL);
+}
+
+/* Hands a request to the handler and queues its answer (unless it deferred it); u is the body
+ * kept, or NULL. */
+static MHD_Result_t serve(struct httpd *d, struct MHD_Connection *c, const char *url,
+                          const char *method, struct httpd_upload *u)
+{
     struct httpd_req req = {
         .method = method, .status = 200, .content_type = "text/plain", .d = d, .conn = c};
     /* MHD hands over the path already cut at '?' and percent-decoded: it is not cut again, so
@@ -476,8 +516,13 @@ static MHD_Result_t on_request(void *cls, struct MHD_Connection *c, const char *
     char path[512];
     size_t pl = strlen(url);
     if (pl >= sizeof path) {
-        static const char msg[] = "{\"error\":\"path too long\"}\n";
-        return queue(c, 414, "application/json", NULL, msg, sizeof msg - 1);
+        /* in the shape of the server's other errors: an object where the server takes bodies
+         * (too_large's), else the health and control servers' string */
+        static const char msg[] = "{\"error\":\"path too long\"}\n",
+                          obj[] = "{\"error\":{\"code\":\"path_too_long\",\"message\":\"the "
+                                  "path is longer than 511 bytes\"}}\n";
+        return d->lim.max_body ? queue(c, 414, "application/json", NULL, obj, sizeof obj - 1)
+                               : queue(c, 414, "application/json", NULL, msg, sizeof msg - 1);
     }
     memcpy(path, url, pl + 1);
     req.path = path;
@@ -498,6 +543,11 @@ static MHD_Result_t on_request(void *cls, struct MHD_Connection *c, const char *
     MHD_Result_t rc = queue_req(c, &req);
     sbuf_free(&req.body);
     return rc;
+}
+
+void httpd_set_body_filter(struct httpd *d, httpd_body_filter f)
+{
+    d->body_filter = f;
 }
 
 const char *httpd_header(const struct httpd_req *req, const char *name)
@@ -540,6 +590,36 @@ void httpd_answer(struct httpd_later *l, const struct httpd_req *ans)
     if (!d->stopping) reschedule(d, true);
 }
 
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/* Decodes the %HH of a path or a query's key or value, as MHD's own unescaper does, but leaves
+ * %00 as written: the NUL would end the text there for every reader (queue=mail%00x was read
+ * as queue mail, /jobs/1%00x as /jobs/1). */
+static size_t unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+    (void)cls;
+    (void)c;
+    char *w = s;
+    for (const char *r = s; *r;) {
+        int hi, lo;
+        if (r[0] == '%' && (hi = hex_value(r[1])) >= 0 && (lo = hex_value(r[2])) >= 0 &&
+            (hi | lo)) {
+            *w++ = (char)(hi << 4 | lo);
+            r += 3;
+        } else {
+            *w++ = *r++;
+        }
+    }
+    *w = '\0';
+    return (size_t)(w - s);
+}
+
 struct httpd *httpd_start(uv_loop_t *loop, int listen_fd, const struct httpd_limits *lim,
                           httpd_handler h, void *ud, char *err, size_t errlen)
 {
@@ -551,12 +631,12 @@ struct httpd *httpd_start(uv_loop_t *loop, int listen_fd, const struct httpd_lim
     /* TURBO: read and write opportunistically instead of waiting for readiness first;
      * SUSPEND_RESUME for answers given on a later loop turn (httpd_defer) */
     unsigned flags = MHD_USE_EPOLL | MHD_USE_TURBO | MHD_ALLOW_SUSPEND_RESUME;
-    d->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, d, MHD_OPTION_LISTEN_SOCKET,
-                              listen_fd, MHD_OPTION_CONNECTION_LIMIT, lim->connections,
-                              MHD_OPTION_CONNECTION_TIMEOUT, lim->timeout_s,
-                              MHD_OPTION_CONNECTION_MEMORY_LIMIT, lim->memory,
-                              MHD_OPTION_NOTIFY_CONNECTION, on_connection, d,
-                              MHD_OPTION_NOTIFY_COMPLETED, on_completed, d, MHD_OPTION_END);
+    d->mhd = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, d, MHD_OPTION_LISTEN_SOCKET, listen_fd,
+        MHD_OPTION_CONNECTION_LIMIT, lim->connections, MHD_OPTION_CONNECTION_TIMEOUT,
+        lim->timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, lim->memory,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, d, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+        d, MHD_OPTION_UNESCAPE_CALLBACK, unescape, d, MHD_OPTION_END);
     if (!d->mhd) {
         snprintf(err, errlen, "cannot start the HTTP server");
         close(listen_fd);

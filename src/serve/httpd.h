@@ -23,7 +23,7 @@ struct MHD_Connection;
 #define HTTPD_MAX_HEADERS 4
 
 struct httpd_arg {
-    const char *key, *value; /* percent-decoded; value "" for "?key" */
+    const char *key, *value; /* percent-decoded (but %00, kept as written); value "" for "?key" */
 };
 
 struct httpd_header {
@@ -33,7 +33,7 @@ struct httpd_header {
 
 struct httpd_req {
     const char *method;
-    const char *path; /* percent-decoded, without the query string */
+    const char *path; /* percent-decoded (but %00, kept as written), without the query string */
     /* the query string's parameters, in order, percent-decoded (valid during the handler) */
     struct httpd_arg args[HTTPD_MAX_ARGS];
     size_t nargs;
@@ -45,7 +45,7 @@ struct httpd_req {
     /* the handler fills these: */
     int status;
     const char *content_type;
-    const char *allow; /* for 405: the Allow header */
+    const char *allow;                              /* for 405: the Allow header */
     struct httpd_header headers[HTTPD_MAX_HEADERS]; /* more of them: httpd_add_header */
     size_t nheaders;
     sbuf body;
@@ -85,6 +85,15 @@ struct httpd;
  * set on failure. */
 struct httpd *httpd_start(uv_loop_t *loop, int listen_fd, const struct httpd_limits *lim,
                           httpd_handler h, void *ud, char *err, size_t errlen);
+/* Whether the handler may want a request's body, asked once its headers are complete and before
+ * its body is read (req has method, path and httpd_header; no query, no upload): false when it
+ * refuses the request whatever the body (no route, no token). Such a body is read and dropped,
+ * not kept, and the handler then answers the request with no upload (at once, before the body,
+ * when the client waits for 100 Continue or the body is over 8 times the cap): a client the
+ * handler refuses cannot make the server hold max_body for each of its connections. */
+typedef bool (*httpd_body_filter)(void *ud, const struct httpd_req *req);
+/* Sets the server's body filter (none: every body up to the cap is kept). */
+void httpd_set_body_filter(struct httpd *d, httpd_body_filter f);
 /* Stops serving. A deferred request still unanswered is answered 503 here and its handle is
  * no longer valid: answer them first. */
 void httpd_stop(struct httpd *d);

@@ -183,6 +183,42 @@ def test_jobs_happy_paths():
     check_error(st, doc, 404, "not_found")
 
 
+def test_stored_payload_that_is_no_json():
+    """A payload the store took (roster enqueue, the scheduler's enqueue action and the store's
+    other clients check it with cJSON, which takes "01" and raw control bytes) is shown as a
+    JSON string of its text: it was copied into the answer as it was, and the job's answer, and
+    every page holding it, were no JSON."""
+    rd, port = shared()
+    ids = [jobs_client(rd, ["enqueue", {"queue": "lenient", "type": "t", "payload": p,
+                                        "raw": True}])["id"] for p in ("01", '"a\tb"', "[1]")]
+    st, _, job = call("GET", port, "/jobs/%s" % ids[0])
+    check(st == 200 and isinstance(job, dict) and job["payload"] == "01", job)
+    st, _, page = call("GET", port, "/jobs?queue=lenient")
+    check(st == 200 and isinstance(page, dict), page)
+    check([j["payload"] for j in page["jobs"]] == ["01", '"a\tb"', [1]], page)
+
+
+def test_pages_are_bounded_in_bytes():
+    """A page of GET /jobs ends once its jobs pass 8 MiB, with a cursor to go on: limit=1000 on
+    jobs of 1 MiB payloads made one answer of 1 GiB, held about three times over (the Redis
+    reply, the answer, libmicrohttpd's copy), by one request, anonymous with public_reads."""
+    rd, port = shared()
+    big = b'{"queue": "bigpage", "type": "t", "payload": "' + b"x" * (1024 * 1024 - 100) + b'"}'
+    for _ in range(12):
+        st, _, doc = call("POST", port, "/jobs", big)
+        check(st == 201, doc)
+    st, _, page = call("GET", port, "/jobs?queue=bigpage&limit=1000")
+    check(st == 200 and 1 <= len(page["jobs"]) <= 9 and page["next_cursor"],
+          (st, len(page["jobs"]), page["next_cursor"]))
+    seen = len(page["jobs"])
+    while page["next_cursor"]:
+        st, _, page = call("GET", port, "/jobs?queue=bigpage&limit=1000&cursor=" +
+                           urlquote(page["next_cursor"]))
+        check(st == 200 and len(page["jobs"]) <= 9, (st, len(page["jobs"])))
+        seen += len(page["jobs"])
+    check(seen == 12, "%d of 12 jobs seen" % seen)
+
+
 def test_queue_rates():
     _, port = shared()
     call("GET", port, "/queues")  # a sample to count from, if there was none
@@ -385,6 +421,14 @@ def test_bad_input_names_the_field():
          "unique", r"200"),
         (b'{"queue": "q", "type": "t", "payload": "\x00"}', "invalid_json", None, r"NUL"),
         (b'', "invalid_json", None, r"byte 0"),
+        # what cJSON takes but JSON is not: kept as written, such a payload made every answer
+        # showing the job (GET /jobs/{id}, a page of GET /jobs) malformed JSON
+        (b'{"queue": "q", "type": "t", "payload": 01}', "invalid_json", None, r"byte 40"),
+        (b'{"queue": "q", "type": "t", "payload": "a\tb"}', "invalid_json", None, r"control"),
+        (b'{"queue": "q", "type": "t", "payload": "\xff"}', "invalid_json", None, r"UTF-8"),
+        (b'{"queue": "q", "type": "t", "\xff": 1}', "invalid_json", None, r"UTF-8"),
+        # cJSON ends a string at \u0000: this was taken as queue q
+        (b'{"queue": "q\\u0000x", "type": "t"}', "invalid_field", "queue", r"NUL"),
     ]
     for body, code, field, msg in cases:
         st, _, doc = call("POST", port, "/jobs", body)
@@ -398,6 +442,25 @@ def test_bad_input_names_the_field():
         check_error(st, doc, 400, field=field)
     st, _, doc = call("GET", port, "/jobs?cursor=not-a-cursor")
     check_error(st, doc, 400, field="cursor")
+    # bytes that are no UTF-8 (here percent-encoded) echoed in an error keep it JSON: they were
+    # copied as they came, and the body was no UTF-8 (call() fails on it)
+    for path, field in (("/jobs?%FF=1", "\ufffd"), ("/queues?x%FF=1", "x\ufffd")):
+        st, _, doc = call("GET", port, path)
+        check_error(st, doc, 400, "unknown_parameter", field)
+    # a percent-encoded NUL is not decoded (it cut the text there: queue=mail%00x was queue mail,
+    # /jobs/1%00x was job 1)
+    st, _, doc = call("GET", port, "/jobs?queue=mail%00x")
+    check_error(st, doc, 400, "invalid_parameter", "queue")
+    st, _, doc = call("GET", port, "/jobs/1%00x")
+    check_error(st, doc, 404, "not_found")
+    check("no job id" in doc["error"]["message"], doc)
+    # an id past int64 (the store's ids) is none: it was looked up as a negative one
+    st, _, doc = call("DELETE", port, "/jobs/9223372036854775808")
+    check_error(st, doc, 404, "not_found")
+    check("no job id" in doc["error"]["message"], doc)
+    st, _, doc = call("GET", port, "/jobs/1%FF")
+    check_error(st, doc, 404, "not_found")
+    check("\ufffd" in doc["error"]["message"], doc)
     # the other routes take no query at all
     st, _, doc = call("GET", port, "/queues?verbose=1")
     check_error(st, doc, 400, "unknown_parameter", "verbose")
@@ -482,6 +545,9 @@ def test_not_found_and_method_not_allowed():
     st, h, doc = call("GET", port, "/schedules/nightly/trigger")
     check_error(st, doc, 405)
     check(h["allow"] == "POST", h)
+    # a path too long for the server is an error of the API's shape too
+    st, _, doc = call("GET", port, "/jobs/" + "1" * 600)
+    check_error(st, doc, 414, "path_too_long")
 
 
 def router_routes():
@@ -636,6 +702,77 @@ def test_stuck_redis_times_out_and_stop_answers_in_flight():
         except (ProcessLookupError, AttributeError):
             pass
         rd.cleanup()
+
+
+def api_rss_kib(r):
+    """The resident memory of r's api role process (a child of roster), in KiB."""
+    kids = open("/proc/%d/task/%d/children" % (r.proc.pid, r.proc.pid)).read().split()
+    for k in kids:
+        with open("/proc/%s/cmdline" % k, "rb") as f:
+            if b"role" in f.read():
+                with open("/proc/%s/status" % k) as st:
+                    return int(next(l for l in st if l.startswith("VmRSS")).split()[1])
+    raise AssertionError("no api role process among %s" % kids)
+
+
+def test_refused_bodies_are_not_kept():
+    """A body the API will refuse whatever it holds (no token, no route) is dropped as it comes,
+    not kept: clients without the token could make the server hold connections x max_body (256
+    MiB at the default cap) by sending bodies slowly. Without Expect: 100-continue the answer
+    waits for the body's end, so the client reads it; with it, it comes at once."""
+    rd, port = shared()
+    r = _shared["r"]
+    head = b"POST /jobs HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n" % (1024 * 1024)
+    part = b"x" * (1024 * 1024 - 1)  # all but the last byte: the body stays open
+
+    socks = []
+
+    def grow(auth, addr, request=head):
+        before = api_rss_kib(r)
+        for _ in range(40):
+            s = socket.create_connection(("127.0.0.1", port), timeout=10,
+                                         source_address=(addr, 0))
+            s.sendall(request + (b"Authorization: Bearer " + TOKEN.encode() + b"\r\n" if auth
+                                 else b"") + b"\r\n")
+            s.sendall(part)
+            socks.append(s)
+        grown = 0
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:  # the server reads what the kernel holds
+            grown = max(grown, api_rss_kib(r) - before)
+            if grown > 30 * 1024:
+                break
+            time.sleep(0.2)
+        return grown
+    # each round from its own address (64 connections a client), both held open (memory freed
+    # would stay in the process, and the second round would reuse it)
+    dropped = grow(False, "127.0.0.2")
+    # a body on a route that reads none is dropped too, token or not (a read is open to anyone
+    # with public_reads)
+    ignored = grow(True, "127.0.0.4", head.replace(b"POST /jobs", b"GET /queues"))
+    # the sentinel: with the token the bodies are kept, 40 MiB of them
+    kept = grow(True, "127.0.0.3")
+    for s in socks:
+        s.close()
+    check(kept > 30 * 1024, "bodies with the token grew the role by only %d KiB" % kept)
+    check(dropped < 10 * 1024, "bodies without the token grew the role by %d KiB" % dropped)
+    check(ignored < 10 * 1024, "bodies of GET /queues grew the role by %d KiB" % ignored)
+    # without the token and waiting for 100 Continue: 401 at once, no 100 Continue first
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.sendall(head + b"Expect: 100-continue\r\n\r\n")
+    data = s.recv(4096)
+    s.close()
+    check(data.startswith(b"HTTP/1.1 401"), data)
+    # and without Expect the 401 comes once the body is sent, on a connection still usable
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    c.request("POST", "/jobs", body=b"y" * 5000)
+    resp = c.getresponse()
+    check_error(resp.status, json.loads(resp.read()), 401, "unauthorized")
+    c.request("GET", "/nope", body=b"z" * 5000, headers={"Authorization": "Bearer " + TOKEN})
+    resp = c.getresponse()
+    check_error(resp.status, json.loads(resp.read()), 404, "not_found")
+    c.close()
+    check(call("GET", port, "/health")[0] == 200, "still serving")
 
 
 def test_slow_client_does_not_hold_the_server():

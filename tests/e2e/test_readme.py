@@ -11,7 +11,7 @@ DOCS = ["README.md", os.path.join("deploy", "README.md")]
 BLOCK = re.compile(r"^( *)```yaml\n(.*?)^\1```", re.S | re.M)
 # What the snippets refer to: variables a deployment would set, and files beside the config.
 ENV = {"DATABASE_URL": "postgresql://app:secret@127.0.0.1:1/app",
-       "REDIS_URL": "redis://127.0.0.1:1"}
+       "REDIS_URL": "redis://127.0.0.1:1", "JOB_SECRET": "whsec_readme"}
 
 
 def blocks():

@@ -6,7 +6,8 @@
  *
  * WHAT: close_range, pidfd_open, pidfd_send_signal, subreaper (prctl PR_SET_CHILD_SUBREAPER
  * only: prctl's other options keep working), inotify (inotify_init, inotify_init1 and
- * inotify_add_watch). ERRNO: ENOSYS, EINVAL or EPERM. Exits 2 on a usage error, 3 when the filter
+ * inotify_add_watch), timerfd (timerfd_create). ERRNO: ENOSYS, EINVAL, EPERM or EMFILE (a
+ * process out of descriptors). Exits 2 on a usage error, 3 when the filter
  * cannot be installed, 127 when PROGRAM cannot be run. */
 #include <errno.h>
 #include <seccomp.h>
@@ -20,6 +21,7 @@ static int errno_named(const char *name)
     if (!strcmp(name, "ENOSYS")) return ENOSYS;
     if (!strcmp(name, "EINVAL")) return EINVAL;
     if (!strcmp(name, "EPERM")) return EPERM;
+    if (!strcmp(name, "EMFILE")) return EMFILE;
     return 0;
 }
 
@@ -41,7 +43,8 @@ int main(int argc, char **argv)
     const char *what = argv[1];
     int err = errno_named(argv[2]);
     if (!err) {
-        fprintf(stderr, "seccomp_fail: unknown errno '%s' (ENOSYS, EINVAL or EPERM)\n", argv[2]);
+        fprintf(stderr, "seccomp_fail: unknown errno '%s' (ENOSYS, EINVAL, EPERM or EMFILE)\n",
+                argv[2]);
         return 2;
     }
     scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
@@ -53,6 +56,8 @@ int main(int argc, char **argv)
     if (!strcmp(what, "close_range") || !strcmp(what, "pidfd_open") ||
         !strcmp(what, "pidfd_send_signal")) {
         rc = fail_call(ctx, err, what);
+    } else if (!strcmp(what, "timerfd")) {
+        rc = fail_call(ctx, err, "timerfd_create");
     } else if (!strcmp(what, "subreaper")) {
         rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(err), SCMP_SYS(prctl), 1,
                               SCMP_A0(SCMP_CMP_EQ, PR_SET_CHILD_SUBREAPER));

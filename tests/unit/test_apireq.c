@@ -43,10 +43,14 @@ static void enqueue_bodies(void)
                     "\"queue\":\"q\",\"type\":\"t\"}"),
               0);
     CHECK_STR(r.job.payload, "{\"n\": 12345678901234567890, \"s\": \"}]\\\"\"}");
-    /* cJSON skips every control byte between tokens, and so must the payload's finding (the
-     * fuzzer's first finding: a \x17 before a key took the wrong member as the payload) */
-    CHECK_INT(parse("{\"queue\":\"q\",\x17\"type\":\"t\",\x01\"payload\"\x02:\x03[1]\x04}"), 0);
+    /* JSON's four blanks between tokens are skipped in finding the payload */
+    CHECK_INT(parse("{\"queue\":\"q\",\t\"type\":\"t\",\r\n\"payload\" : \n[1]\t}"), 0);
     CHECK_STR(r.job.payload, "[1]");
+    /* an escaped NUL and any UTF-8 are JSON: a payload keeps them as written */
+    CHECK_INT(
+        parse("{\"queue\":\"q\",\"type\":\"t\",\"payload\":\"\\u0000 \xc3\xa9\xf0\x9f\x98\x80\"}"),
+        0);
+    CHECK_STR(r.job.payload, "\"\\u0000 \xc3\xa9\xf0\x9f\x98\x80\"");
     CHECK_INT(parse("{\"queue\":\"q\",\"type\":\"t\",\"payload\":-1.5e3}"), 0);
     CHECK_STR(r.job.payload, "-1.5e3");
     CHECK_INT(parse("{\"queue\":\"q\",\"type\":\"t\",\"payload\":[true,null]}"), 0);
@@ -91,6 +95,30 @@ static void enqueue_bodies(void)
         {"{\"queue\":\"q\",\"type\":\"t\",\"max_attempts\":\"3\"}", "invalid_field", "max_attempts",
          "whole number"},
         {"{\"queue\":\"q\",\"type\":\"t\",\"unique\":7}", "invalid_field", "unique", "string"},
+        /* what cJSON takes but is no JSON: the payload, kept as written, would make every answer
+         * that shows the job (GET /jobs/{id}, a page of GET /jobs) malformed */
+        {"{\"queue\":\"q\",\"type\":\"t\",\"payload\":01}", "invalid_json", "", "byte 35"},
+        {"{\"queue\":\"q\",\"type\":\"t\",\"payload\":-01}", "invalid_json", "", "byte 36"},
+        {"{\"queue\":\"q\",\"type\":\"t\",\"payload\":1.}", "invalid_json", "", "byte 36"},
+        {"{\"queue\":\"q\",\"type\":\"t\",\"payload\":[1.e5]}", "invalid_json", "", "byte 37"},
+        {"{\"queue\":\"q\",\"type\":\"t\",\"payload\":\"a\tb\"}", "invalid_json", "", "control"},
+        {"{\"queue\":\"q\",\"type\":\"t\",\"payload\":\"\xff\"}", "invalid_json", "", "UTF-8"},
+        {"{\"queue\":\"q\",\"type\":\"t\",\"payload\":\"\xc0\xaf\"}", "invalid_json", "", "UTF-8"},
+        {"{\"queue\":\"q\",\"type\":\"t\",\"payload\":\"\xed\xa0\x80\"}", "invalid_json", "",
+         "UTF-8"},
+        {"{\"queue\":\"q\",\"type\":\"t\",\"payload\":\"\xe2\x82\"}", "invalid_json", "", "UTF-8"},
+        {"{\"queue\":\"q\",\"type\":\"t\",\"\xff\":1}", "invalid_json", "", "UTF-8"},
+        {"{\"queue\":\"q\",\x17\"type\":\"t\"}", "invalid_json", "", "byte 13"},
+        /* cJSON ends a string at an escaped NUL: "q\u0000zz" would be queue q, and two unique keys
+         * that differ after one would be one */
+        {"{\"queue\":\"q\\u0000zz\",\"type\":\"t\"}", "invalid_field", "queue", "NUL"},
+        {"{\"queue\":\"q\",\"type\":\"t\",\"unique\":\"a\\u0000b\"}", "invalid_field", "unique",
+         "NUL"},
+        /* past int: no undefined conversion on the way to the refusal (UBSan) */
+        {"{\"queue\":\"q\",\"type\":\"t\",\"max_attempts\":1e10}", "invalid_field", "max_attempts",
+         "whole number"},
+        {"{\"queue\":\"q\",\"type\":\"t\",\"max_attempts\":-1e400}", "invalid_field",
+         "max_attempts", "whole number"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
         refused(bad[i].body, bad[i].code, bad[i].field, bad[i].part);
@@ -144,6 +172,10 @@ static void ids_and_json(void)
     CHECK(!apireq_parse_id("007", 3, &id));
     CHECK(!apireq_parse_id("-1", 2, &id));
     CHECK(!apireq_parse_id("12345678901234567890", 20, &id));
+    /* the store's ids are int64 (INCR): one past it was taken, and looked up as a negative id */
+    CHECK(apireq_parse_id("9223372036854775807", 19, &id) && id == 9223372036854775807ULL);
+    CHECK(!apireq_parse_id("9223372036854775808", 19, &id));
+    CHECK(!apireq_parse_id("9999999999999999999", 19, &id));
     sbuf o;
     sbuf_init(&o);
     apireq_time_json(1780000000123LL, &o);
@@ -158,6 +190,15 @@ static void ids_and_json(void)
     CHECK_STR(o.data,
               "{\"error\":{\"code\":\"invalid_field\",\"message\":\"a \\\"quoted\\\"\\u000aline\","
               "\"field\":\"q\\\"x\"}}\n");
+    sbuf_reset(&o);
+    /* bytes that are no UTF-8 (an unknown field's name, a handler's error) are not copied into
+     * the JSON, which must be UTF-8: each becomes U+FFFD; UTF-8 is kept */
+    apireq_str_json("a\xff\xc3\xa9\xe2\x82\xc0\xafz", &o);
+    CHECK_STR(o.data, "\"a\\ufffd\xc3\xa9\\ufffd\\ufffd\\ufffd\\ufffdz\"");
+    sbuf_reset(&o);
+    apireq_fail(&err, 400, "unknown_field", "\xff\xfe", "unknown field '%s'", "\xff");
+    apireq_error_json(&err, &o);
+    CHECK(apireq_json_check(o.data, o.len, NULL, NULL));
     sbuf_reset(&o);
     apireq_fail(&err, 404, "not_found", NULL, "gone");
     apireq_error_json(&err, &o);

@@ -140,6 +140,12 @@ static void test_errors(void)
         "      a b: {cron: \"@daily\", command: x}\n",
         "roster.yaml:5:7: schedule name 'a b' must be letters, digits, '-' and '_' (at most 64, "
         "starting with a letter or digit)");
+    /* "trigger" would share its keys with the trigger lists (roster:APP:sched:trigger:NAME):
+     * its runs list was popped as schedule runs's triggers, running it after each of its runs */
+    BAD("roles:\n  s:\n    builtin: scheduler\n    schedules:\n"
+        "      trigger: {cron: \"@daily\", command: x}\n",
+        "roster.yaml:5:7: schedule name 'trigger' is reserved (its Redis keys would be those of "
+        "the manual triggers)");
     BAD("roles:\n  s:\n    builtin: scheduler\n    command: x\n    schedules:\n"
         "      a: {cron: \"@daily\", command: x}\n",
         "roster.yaml:4:14: role 's': builtin: scheduler runs roster's own scheduler; it takes no "
@@ -158,7 +164,7 @@ static void test_errors(void)
         "      a: {cron: \"@daily\", command: x}\n",
         "roster.yaml:4:15: unknown key 'kep' in history (did you mean 'keep'?)");
     BAD("roles:\n  s:\n    builtin: cron\n    schedules:\n      a: {cron: \"@daily\", command: x}\n",
-        "roster.yaml:3:14: builtin must be scheduler or api, not 'cron'");
+        "roster.yaml:3:14: builtin must be scheduler, worker or api, not 'cron'");
 }
 
 /* catch_up (per schedule) and redis_down (per scheduler role): values, defaults, mistakes. */

@@ -1,0 +1,576 @@
+/* handler.c — one job run by its handler: a command in a process group of its own (payload on
+ * stdin, ROSTER_JOB_* in its environment, its output shown as "worker/TYPE#ID | line", a timeout
+ * and a polled RSS ceiling that kill the group), or an http request (libcurl on the loop, a
+ * keep-alive connection reused, the body signed). Each run ends once, with an outcome and a reason.
+ */
+#include "roles/handler.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/exitstatus.h"
+#include "base/sha256.h"
+#include "base/shellwords.h"
+#include "base/units.h"
+#include "base/util.h"
+#include "checks/curlm.h"
+#include "log/linebuf.h"
+#include "log/taskmark.h"
+#include "os/proc.h"
+
+/* After a command's process exits, its output pipes are read this much longer (a process that
+ * left the group may still hold them). */
+#define HANDLER_DRAIN_MS 1000
+/* The first bytes of an http answer kept, to say what a failure answered. */
+#define HANDLER_HTTP_KEEP 512
+
+/* Why a run was ended from outside its own course. */
+enum end_why { END_NONE, END_TIMEOUT, END_MEMORY, END_STOPPED, END_START };
+
+struct hstream {
+    uv_pipe_t pipe;
+    struct linebuf lb;
+    struct handler_run *run;
+    FILE *out;
+    bool open;
+};
+
+struct handler_run {
+    struct handlers *hs;
+    const struct handler_config *h;
+    char *id, *type, *queue, *payload;
+    size_t payload_len;
+    int attempt;
+    handler_cb cb;
+    void *ud;
+    uint64_t started_ms;
+    int pending;      /* handles and parts still to end; the run ends at 0 */
+    uv_timer_t timer; /* timeout, kill grace, drain */
+    enum { PH_RUNNING, PH_GRACE, PH_DRAIN } phase;
+    enum end_why why;
+    char why_text[128];
+    /* command */
+    uv_process_t proc;
+    pid_t pid;
+    bool exited;
+    int64_t exit_status;
+    int term_signal;
+    struct hstream out, err;
+    uv_pipe_t in;
+    uv_write_t wr;
+    /* http */
+    struct curlm_req *req;
+    strvec headers;
+    long status;
+    int64_t retry_after;
+    char http_err[160];
+    char answer[96]; /* the answer's first line, escaped */
+    struct handler_run *next;
+};
+
+struct handlers {
+    uv_loop_t *loop;
+    const char *role, *cwd;
+    char **environ_;
+    struct curlm *curl;
+    uv_timer_t mem_timer;
+    bool mem_polling;
+    struct handler_run *runs;
+    size_t nruns;
+};
+
+struct handlers *handlers_new(uv_loop_t *loop, const char *role, const char *cwd, char **environ_)
+{
+    struct handlers *hs = xcalloc(1, sizeof *hs);
+    hs->loop = loop;
+    hs->role = role;
+    hs->cwd = cwd;
+    hs->environ_ = environ_;
+    uv_timer_init(loop, &hs->mem_timer);
+    hs->mem_timer.data = hs;
+    /* a handler that exits without reading its stdin must cost a write EPIPE, not this process */
+    signal(SIGPIPE, SIG_IGN);
+    return hs;
+}
+
+size_t handlers_running(const struct handlers *hs)
+{
+    return hs->nruns;
+}
+
+static void hs_freed(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+void handlers_close(struct handlers *hs)
+{
+    if (hs->curl) curlm_close(hs->curl);
+    uv_close((uv_handle_t *)&hs->mem_timer, hs_freed);
+}
+
+size_t handler_signature(const char *secret, int64_t t, const char *body, size_t len, char *out,
+                         size_t outlen)
+{
+    char ts[32];
+    unsigned char mac[SHA256_LEN];
+    char hex[2 * SHA256_LEN + 1];
+    int n = snprintf(ts, sizeof ts, "%lld.", (long long)t);
+    hmac_sha256(secret, strlen(secret), ts, (size_t)n, body, len, mac);
+    hex_encode(mac, sizeof mac, hex);
+    int w = snprintf(out, outlen, "t=%lld,v1=%s", (long long)t, hex);
+    return w < 0 ? 0 : (size_t)w;
+}
+
+/* --- the end of a run ----------------------------------------------------------------------- */
+
+static void run_freed(uv_handle_t *h)
+{
+    struct handler_run *r = h->data;
+    linebuf_free(&r->out.lb);
+    linebuf_free(&r->err.lb);
+    strvec_free(&r->headers);
+    free(r->id);
+    free(r->type);
+    free(r->queue);
+    free(r->payload);
+    free(r);
+}
+
+static void timeout_text(const struct handler_run *r, char *buf, size_t n)
+{
+    char d[32];
+    units_format_duration(r->h->timeout_ms ? r->h->timeout_ms : WORKER_HTTP_TIMEOUT_MS, d,
+                          sizeof d);
+    snprintf(buf, n, "timeout after %s", d);
+}
+
+/* How the run ended, from what was seen. */
+static void result_of(struct handler_run *r, struct handler_result *res)
+{
+    memset(res, 0, sizeof *res);
+    res->seconds = (double)(uv_now(r->hs->loop) - r->started_ms) / 1000.0;
+    res->outcome = HANDLER_FAILED;
+    res->retry_after_s = -1;
+    switch (r->why) {
+    case END_TIMEOUT: timeout_text(r, res->error, sizeof res->error); return;
+    case END_MEMORY:
+    case END_START: snprintf(res->error, sizeof res->error, "%s", r->why_text); return;
+    case END_STOPPED:
+        /* a command that finished on its own before the stop took hold did its job */
+        if (!r->h->url && r->exited && !r->term_signal && r->exit_status == 0) {
+            res->outcome = HANDLER_OK;
+            return;
+        }
+        res->outcome = HANDLER_STOPPED;
+        snprintf(res->error, sizeof res->error, "stopped (the worker is stopping)");
+        return;
+    case END_NONE: break;
+    }
+    if (r->h->url) {
+        if (r->status >= 200 && r->status <= 299) {
+            res->outcome = HANDLER_OK;
+        } else if ((r->status == 429 || r->status == 503) && r->retry_after >= 0) {
+            res->outcome = HANDLER_LATER;
+            res->retry_after_s = r->retry_after;
+            snprintf(res->error, sizeof res->error, "HTTP %ld, Retry-After %llds", r->status,
+                     (long long)r->retry_after);
+        } else if (r->status > 0) {
+            snprintf(res->error, sizeof res->error, "HTTP %ld%s%s", r->status,
+                     r->answer[0] ? ": " : "", r->answer);
+        } else {
+            snprintf(res->error, sizeof res->error, "%s",
+                     r->http_err[0] ? r->http_err : "request failed");
+        }
+        return;
+    }
+    if (r->term_signal || r->exit_status != 0)
+        exitstatus_describe(r->term_signal ? -1 : (int)r->exit_status, r->term_signal,
+                            EXITSTATUS_PROBE, res->error, sizeof res->error);
+    else
+        res->outcome = HANDLER_OK;
+}
+
+static void run_end(struct handler_run *r)
+{
+    struct handlers *hs = r->hs;
+    for (struct handler_run **p = &hs->runs; *p; p = &(*p)->next)
+        if (*p == r) {
+            *p = r->next;
+            break;
+        }
+    hs->nruns--;
+    struct handler_result res;
+    result_of(r, &res);
+    r->cb(r->ud, &res);
+    uv_close((uv_handle_t *)&r->timer, run_freed);
+}
+
+static void run_unref(struct handler_run *r)
+{
+    if (--r->pending == 0) run_end(r);
+}
+
+static void part_closed(uv_handle_t *h)
+{
+    run_unref(h->data);
+}
+
+/* --- a command ------------------------------------------------------------------------------ */
+
+static void kill_group(struct handler_run *r, int sig)
+{
+    if (r->pid > 0) proc_signal_group(r->pid, sig);
+}
+
+static void stream_close(struct hstream *st)
+{
+    if (!st->open) return;
+    st->open = false;
+    uv_close((uv_handle_t *)&st->pipe, part_closed);
+}
+
+/* A line of the job's output, on the same stream of this process, marked as the job's
+ * (log/taskmark.h): roster shows it as `worker/TYPE#ID | line`. */
+static void emit_line(void *ud, const char *line, size_t len, int kind)
+{
+    struct hstream *st = ud;
+    char name[TASKMARK_MAX_NAME + 32];
+    (void)kind;
+    snprintf(name, sizeof name, "%s#%s", st->run->type, st->run->id);
+    taskmark_write(st->out, name, line, len);
+    fflush(st->out);
+}
+
+static struct hstream *stream_of(uv_handle_t *h)
+{
+    struct handler_run *r = h->data;
+    return (uv_pipe_t *)h == &r->out.pipe ? &r->out : &r->err;
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    size_t avail;
+    (void)suggested;
+    buf->base = linebuf_space(&stream_of(h)->lb, &avail);
+    buf->len = avail;
+}
+
+static void on_read(uv_stream_t *h, ssize_t n, const uv_buf_t *buf)
+{
+    struct hstream *st = stream_of((uv_handle_t *)h);
+    (void)buf;
+    if (n > 0) {
+        linebuf_commit(&st->lb, (size_t)n, emit_line, st);
+    } else if (n < 0) {
+        linebuf_flush(&st->lb, emit_line, st);
+        stream_close(st);
+    }
+}
+
+static void on_timer(uv_timer_t *t);
+
+/* SIGTERM to the group, SIGKILL after the grace (timeout, drain). */
+static void terminate(struct handler_run *r)
+{
+    if (r->exited || r->phase != PH_RUNNING) return;
+    kill_group(r, SIGTERM);
+    r->phase = PH_GRACE;
+    uv_timer_start(&r->timer, on_timer, HANDLER_KILL_GRACE_MS, 0);
+}
+
+static void on_timer(uv_timer_t *t)
+{
+    struct handler_run *r = t->data;
+    switch (r->phase) {
+    case PH_RUNNING:
+        if (r->h->url) break; /* curl keeps an http request's own timeout */
+        r->why = END_TIMEOUT;
+        terminate(r);
+        break;
+    case PH_GRACE: kill_group(r, SIGKILL); break;
+    case PH_DRAIN:
+        linebuf_flush(&r->out.lb, emit_line, &r->out);
+        linebuf_flush(&r->err.lb, emit_line, &r->err);
+        stream_close(&r->out);
+        stream_close(&r->err);
+        break;
+    }
+}
+
+static void on_exit_(uv_process_t *p, int64_t status, int sig)
+{
+    struct handler_run *r = p->data;
+    /* The job is over when its process is: whatever it left in its group goes too, so that
+     * nothing of one job lives on beside the next. */
+    kill_group(r, SIGKILL);
+    r->exited = true;
+    r->exit_status = status;
+    r->term_signal = sig;
+    r->phase = PH_DRAIN;
+    uv_timer_start(&r->timer, on_timer, HANDLER_DRAIN_MS, 0);
+    uv_close((uv_handle_t *)p, part_closed);
+}
+
+static void on_written(uv_write_t *w, int status)
+{
+    struct handler_run *r = w->data;
+    /* EPIPE: the handler did not read its payload, which is its business */
+    (void)status;
+    uv_close((uv_handle_t *)&r->in, part_closed);
+}
+
+static void command_argv(const struct handler_config *h, strvec *argv)
+{
+    if (!h->shell) {
+        strvec_copy(argv, &h->argv);
+        return;
+    }
+    if (shellwords_split(h->shell, argv)) return;
+    strvec_pushdup(argv, "/bin/sh");
+    strvec_pushdup(argv, "-c");
+    strvec_pushdup(argv, h->shell);
+}
+
+static void poll_memory(uv_timer_t *t);
+
+static void start_command(struct handler_run *r)
+{
+    struct handlers *hs = r->hs;
+    strvec argv = {0}, env = {0};
+    command_argv(r->h, &argv);
+    for (char **e = hs->environ_; e && *e; e++)
+        if (strncmp(*e, "ROSTER_JOB_", 11)) strvec_pushdup(&env, *e);
+    strvec_push(&env, xasprintf("ROSTER_JOB_ID=%s", r->id));
+    strvec_push(&env, xasprintf("ROSTER_JOB_TYPE=%s", r->type));
+    strvec_push(&env, xasprintf("ROSTER_JOB_ATTEMPT=%d", r->attempt));
+    strvec_push(&env, xasprintf("ROSTER_JOB_QUEUE=%s", r->queue));
+    strvec_push(&argv, NULL);
+    strvec_push(&env, NULL);
+
+    uv_stdio_container_t stdio[3];
+    uv_pipe_init(hs->loop, &r->in, 0);
+    r->in.data = r;
+    stdio[0].flags = UV_CREATE_PIPE | UV_READABLE_PIPE;
+    stdio[0].data.stream = (uv_stream_t *)&r->in;
+    r->pending++;
+    struct hstream *sts[2] = {&r->out, &r->err};
+    for (int i = 0; i < 2; i++) {
+        uv_pipe_init(hs->loop, &sts[i]->pipe, 0);
+        sts[i]->pipe.data = r;
+        sts[i]->run = r;
+        sts[i]->out = i == 0 ? stdout : stderr;
+        sts[i]->open = true;
+        linebuf_init(&sts[i]->lb, HANDLER_MAX_LINE, 0);
+        stdio[i + 1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
+        stdio[i + 1].data.stream = (uv_stream_t *)&sts[i]->pipe;
+        r->pending++;
+    }
+    uv_process_options_t po = {0};
+    po.file = argv.v[0];
+    po.args = argv.v;
+    po.env = env.v;
+    po.stdio = stdio;
+    po.stdio_count = 3;
+    po.exit_cb = on_exit_;
+    po.cwd = hs->cwd;
+    po.flags = UV_PROCESS_DETACHED; /* setsid: a group of its own, killed whole */
+    r->proc.data = r;
+    r->pending++;
+    int rc = uv_spawn(hs->loop, &r->proc, &po);
+    if (rc < 0) {
+        r->why = END_START;
+        snprintf(r->why_text, sizeof r->why_text, "cannot run %.80s: %s", argv.v[0],
+                 uv_strerror(rc));
+        stream_close(&r->out);
+        stream_close(&r->err);
+        uv_close((uv_handle_t *)&r->in, part_closed);
+        uv_close((uv_handle_t *)&r->proc, part_closed);
+    } else {
+        r->pid = r->proc.pid;
+        uv_read_start((uv_stream_t *)&r->out.pipe, on_alloc, on_read);
+        uv_read_start((uv_stream_t *)&r->err.pipe, on_alloc, on_read);
+        uv_buf_t b = uv_buf_init(r->payload, (unsigned)r->payload_len);
+        r->wr.data = r;
+        if (r->payload_len == 0 || uv_write(&r->wr, (uv_stream_t *)&r->in, &b, 1, on_written) < 0)
+            uv_close((uv_handle_t *)&r->in, part_closed);
+        if (r->h->timeout_ms) uv_timer_start(&r->timer, on_timer, r->h->timeout_ms, 0);
+        if (r->h->max_memory && !hs->mem_polling) {
+            hs->mem_polling = true;
+            uv_timer_start(&hs->mem_timer, poll_memory, HANDLER_MEMORY_POLL_MS,
+                           HANDLER_MEMORY_POLL_MS);
+        }
+    }
+    strvec_free(&argv);
+    strvec_free(&env);
+}
+
+/* Reads the RSS of every command group with max_memory in one pass over /proc; a group over
+ * its limit is killed at once (SIGKILL: given a grace it would only grow). It is polled RSS,
+ * not a cgroup: a spike between two polls is not seen. */
+static void poll_memory(uv_timer_t *t)
+{
+    struct handlers *hs = t->data;
+    size_t n = 0;
+    for (struct handler_run *r = hs->runs; r; r = r->next)
+        if (r->h->max_memory && r->pid > 0 && !r->exited && r->why == END_NONE) n++;
+    if (n == 0) {
+        hs->mem_polling = false;
+        uv_timer_stop(t);
+        return;
+    }
+    pid_t *pgids = xcalloc(n, sizeof *pgids);
+    uint64_t *rss = xcalloc(n, sizeof *rss);
+    struct handler_run **who = xcalloc(n, sizeof *who);
+    size_t i = 0;
+    for (struct handler_run *r = hs->runs; r && i < n; r = r->next)
+        if (r->h->max_memory && r->pid > 0 && !r->exited && r->why == END_NONE) {
+            who[i] = r;
+            pgids[i++] = r->pid;
+        }
+    struct proc_scan sc = {.pgids = pgids, .rss = rss, .n = n};
+    proc_scan(&sc);
+    for (i = 0; i < n; i++) {
+        struct handler_run *r = who[i];
+        if (rss[i] <= r->h->max_memory) continue;
+        char lim[32], got[32];
+        units_format_size(r->h->max_memory, lim, sizeof lim);
+        units_format_size(rss[i], got, sizeof got);
+        r->why = END_MEMORY;
+        snprintf(r->why_text, sizeof r->why_text, "memory limit %s exceeded (RSS %s)", lim, got);
+        kill_group(r, SIGKILL);
+    }
+    free(pgids);
+    free(rss);
+    free(who);
+}
+
+/* --- an http request ------------------------------------------------------------------------ */
+
+/* The answer's first line, with anything unprintable escaped, to say what a failure answered. */
+static void keep_answer(struct handler_run *r, const char *p, size_t n)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n && p[i] != '\n' && o + 5 < sizeof r->answer; i++) {
+        unsigned char c = (unsigned char)p[i];
+        if (c == '\r') break;
+        if (c >= 0x20 && c < 0x7f)
+            r->answer[o++] = (char)c;
+        else
+            o += (size_t)snprintf(r->answer + o, sizeof r->answer - o, "\\x%02x", c);
+    }
+    r->answer[o] = '\0';
+}
+
+static void on_http(void *ud, long status, const char *err, double seconds)
+{
+    struct handler_run *r = ud;
+    (void)seconds;
+    if (status == -ETIMEDOUT) {
+        r->why = END_TIMEOUT;
+    } else {
+        r->status = status > 0 ? status : 0;
+        snprintf(r->http_err, sizeof r->http_err, "%s", err ? err : "");
+        r->retry_after = r->status ? curlm_retry_after(r->req) : -1;
+        size_t n = 0;
+        const char *a = r->status ? curlm_response(r->req, &n) : NULL;
+        if (a) keep_answer(r, a, n);
+    }
+    r->req = NULL;
+    run_unref(r);
+}
+
+static void on_deferred(uv_timer_t *t)
+{
+    run_unref(t->data);
+}
+
+static void start_http(struct handler_run *r)
+{
+    struct handlers *hs = r->hs;
+    const struct handler_config *h = r->h;
+    strvec_pushdup(&r->headers, "Content-Type: application/json");
+    /* no 100-continue round trip before a larger body */
+    strvec_pushdup(&r->headers, "Expect:");
+    strvec_push(&r->headers, xasprintf("Roster-Job-Id: %s", r->id));
+    strvec_push(&r->headers, xasprintf("Roster-Job-Type: %s", r->type));
+    strvec_push(&r->headers, xasprintf("Roster-Job-Queue: %s", r->queue));
+    strvec_push(&r->headers, xasprintf("Roster-Job-Attempt: %d", r->attempt));
+    if (h->secret) {
+        char sig[128];
+        handler_signature(h->secret, (int64_t)time(NULL), r->payload, r->payload_len, sig,
+                          sizeof sig);
+        strvec_push(&r->headers, xasprintf("Roster-Signature: %s", sig));
+    }
+    for (size_t i = 0; i < h->headers.n; i++)
+        strvec_pushdup(&r->headers, h->headers.v[i]);
+    if (!hs->curl) hs->curl = curlm_new(hs->loop);
+    struct curlm_opts o = {
+        .headers = (const char *const *)r->headers.v,
+        .nheaders = r->headers.n,
+        .body = r->payload,
+        .keep = HANDLER_HTTP_KEEP,
+        .reuse = true,
+    };
+    uint64_t to = h->timeout_ms ? h->timeout_ms : WORKER_HTTP_TIMEOUT_MS;
+    r->pending++;
+    r->req = hs->curl ? curlm_request_opts(hs->curl, h->method ? h->method : "POST", h->url, to, &o,
+                                           on_http, r)
+                      : NULL;
+    if (!r->req) {
+        r->why = END_START;
+        snprintf(r->why_text, sizeof r->why_text, "%s",
+                 hs->curl ? "cannot start the request" : "libcurl is not installed");
+        /* ended on the next loop turn, not inside handler_start */
+        uv_timer_start(&r->timer, on_deferred, 0, 0);
+    }
+}
+
+/* --- runs ----------------------------------------------------------------------------------- */
+
+struct handler_run *handler_start(struct handlers *hs, const struct handler_config *h,
+                                  const struct handler_job *j, handler_cb cb, void *ud)
+{
+    struct handler_run *r = xcalloc(1, sizeof *r);
+    r->hs = hs;
+    r->h = h;
+    r->id = xstrdup(j->id);
+    r->type = xstrdup(j->type);
+    r->queue = xstrdup(j->queue);
+    r->attempt = j->attempt;
+    /* terminated: curl sends the body as a string */
+    r->payload = xstrndup(j->payload ? j->payload : "", j->payload_len);
+    r->payload_len = strlen(r->payload);
+    r->cb = cb;
+    r->ud = ud;
+    r->started_ms = uv_now(hs->loop);
+    r->retry_after = -1;
+    uv_timer_init(hs->loop, &r->timer);
+    r->timer.data = r;
+    r->next = hs->runs;
+    hs->runs = r;
+    hs->nruns++;
+    r->pending = 1; /* released below, once the run's parts are counted */
+    if (h->url)
+        start_http(r);
+    else
+        start_command(r);
+    run_unref(r);
+    return r;
+}
+
+void handler_stop(struct handler_run *r)
+{
+    if (r->why == END_NONE) r->why = END_STOPPED;
+    if (r->req) {
+        curlm_cancel(r->req);
+        r->req = NULL;
+        run_unref(r);
+        return;
+    }
+    if (!r->h->url) terminate(r);
+}
