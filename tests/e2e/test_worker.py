@@ -404,6 +404,30 @@ def test_queue_weights():
     jobs.close()
 
 
+def test_reload_applies_worker_settings():
+    """A reload that changes only the worker's settings (a handler's command here) restarts it
+    with them (it reads them when it starts): the plan's fingerprint left them out, so the old
+    handler ran on ("0 changed")."""
+    rd = Redis()
+    jobs = Jobs(rd.url)
+    r = worker_roster(rd.url, "    handlers:\n"
+                      "      t: {command: \"sh -c 'echo one >> @DIR@/out'\"}\n")
+    with r:
+        path = os.path.join(r.dir, "out")
+        jobs.enqueue("t")
+        wait_for(lambda: read_lines(path) == ["one"], 60, "the first handler ran")
+        with open(r.config_path) as f:
+            text = f.read()
+        with open(r.config_path, "w") as f:
+            f.write(text.replace("echo one", "echo two"))
+        r.send(signal.SIGHUP)
+        r.wait_line(r"config reloaded: 1 changed", timeout=30)
+        jobs.enqueue("t")
+        wait_for(lambda: read_lines(path) == ["one", "two"], 60, "the new handler ran")
+        check(r.stop() == 0, r.tail())
+    jobs.close()
+
+
 def test_eviction_policy_warning():
     """A Redis that may evict keys is said at start (and a safe one is not: the sentinel)."""
     rd = Redis()
