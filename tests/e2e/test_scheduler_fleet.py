@@ -334,6 +334,23 @@ def test_catch_up_after_a_stop():
     rd.cleanup()
 
 
+def test_stopped_run_in_runs_list():
+    """A run roster stops (it is stopping) is "stopped" in the runs list, as /health and the
+    history table name it (it was "error" there)."""
+    rd = Redis()
+    try:
+        r = fleet_roster(rd, "      slow: {cron: \"@every 1s\", command: \"sleep 30\"}\n",
+                         app="stopped")
+        with r:
+            r.wait_line(r"^scheduler \| slow: started the run of", timeout=30)
+            check(r.stop() == 0, r.tail())
+        runs = [json.loads(x) for x in
+                rd.cli("LRANGE", "roster:stopped:sched:slow:runs", "0", "-1").splitlines() if x]
+        check(runs and runs[0]["outcome"] == "stopped", runs)
+    finally:
+        rd.cleanup()
+
+
 def check_out(cfg):
     d = tmpdir()
     path = os.path.join(d, "roster.yaml")
