@@ -832,6 +832,7 @@ int scheduler_main(const struct roster_config *cfg, const char *role, char **env
         fflush(stdout);
         uv_run(&loop, UV_RUN_DEFAULT);
     }
+    schedfleet_settle(s.fleet, SCHED_FLUSH_MS);
     schedreport_flush(s.report, SCHED_FLUSH_MS);
     if (s.curl) curlm_close(s.curl);
     schedfleet_close(s.fleet); /* the enqueues in flight are answered (with an error) */

@@ -351,6 +351,42 @@ def test_stopped_run_in_runs_list():
         rd.cleanup()
 
 
+BUSY_LUA = ("redis.call('RPUSH', KEYS[1], ARGV[1]) "
+            "local t0 = redis.call('TIME') "
+            "while true do local t = redis.call('TIME') "
+            "if (t[1] - t0[1]) * 1000000 + (t[2] - t0[2]) > 1500000 then break end end "
+            "return 1")
+
+
+def test_trigger_popped_at_stop_is_put_back():
+    """A trigger poll in flight when the role stops pops the element in Redis after the stop
+    began: it is put back at the front of its list, not dropped (it was lost: logged as
+    requested, then never run). Redis is held 1.5 s by a script that pushes the trigger first,
+    so the next poll is queued behind it; SIGTERM comes while it waits."""
+    rd = Redis()
+    try:
+        d = tmpdir()
+        manual = os.path.join(d, "manual")
+        r = fleet_roster(rd, appender(manual, "0 0 1 1 *", "manual"), app="putback")
+        key = "roster:putback:sched:trigger:manual"
+        elem = '{"requested_at":"2026-12-06T10:00:00Z","by":"test"}'
+        with r:
+            r.wait_line(r"^scheduler \| redis: connected$", timeout=30)
+            busy = subprocess.Popen(["redis-cli", "-p", str(rd.port), "EVAL", BUSY_LUA, "1", key,
+                                     elem], stdout=subprocess.DEVNULL)
+            t0 = time.monotonic()
+            # the scenario: a poll (one a second) is sent while the script holds Redis
+            while time.monotonic() - t0 < 1.15:
+                time.sleep(0.05)
+            check(r.stop() == 0, r.tail())
+            busy.wait(timeout=30)
+        left = rd.cli("LRANGE", key, "0", "-1").splitlines()
+        check(left == [elem], "the trigger is back in its list: %r\n%s" % (left, r.tail()))
+        check(not os.path.exists(manual), "and it did not run")
+    finally:
+        rd.cleanup()
+
+
 def check_out(cfg):
     d = tmpdir()
     path = os.path.join(d, "roster.yaml")
