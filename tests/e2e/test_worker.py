@@ -510,6 +510,29 @@ def test_http_keepalive_edges():
         jobs.close()
 
 
+def test_https_handler_uses_libcurl():
+    """https:// stays libcurl's: a refused connection fails the job in libcurl's words, and the
+    worker has loaded libcurl (the sentinel that the maps checks above would see it)."""
+    rd = Redis()
+    jobs = Jobs(rd.url)
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]  # bound, never listening: refused
+    r = worker_roster(rd.url, "    handlers:\n      tls: {http: \"POST https://127.0.0.1:%d/\","
+                      " timeout: 5s}\n    retry: {max_attempts: 1}\n" % port)
+    try:
+        with r:
+            r.wait_line(r"^worker \| worker ", timeout=20)
+            id_ = jobs.enqueue("tls", {})
+            j = job_state(jobs, id_, ("dead",), 20, "the https job dead")
+            check("127.0.0.1" in j["last_error"] and "HTTP" not in j["last_error"], j)
+            worker = [p for p in children(r.pid) if b"role" in cmdline(p)]
+            check(len(worker) == 1 and maps_libcurl(worker[0]), "libcurl not loaded for https://")
+            check(r.stop() == 0, r.tail())
+    finally:
+        s.close()
+        jobs.close()
+
 def test_redis_refuses_writes():
     """Redis answers but refuses writes (a replica, read-only): the running job's outcome is
     kept and said once, the fetch of the next job fails and is said once; when Redis takes
