@@ -1,11 +1,12 @@
 /* httpc.c — a small HTTP/1.1 client on the uv loop. See httpc.h.
  *
- * One request per connection, or one at a time on each connection of a pool: the name is resolved on libuv's thread pool (an IP address is
- * used as written, without it), each address tried in turn, the request written whole, and the
- * answer read until the body is complete (Content-Length, the last chunk) or the server closes.
- * The answer is parsed by httpresp.c (pure, fuzzed): only the status line, the two headers that
- * say where the body ends, and the body's first bytes are kept: memory stays bounded whatever
- * the server sends. */
+ * One request per connection, or one at a time on each connection of a pool: the name is
+ * resolved on libuv's thread pool (an IP address is used as written, without it), each address
+ * tried in turn, the request written whole, and the answer read until the body is complete
+ * (Content-Length, the last chunk) or the server closes. The answer is parsed by httpresp.c
+ * (pure, fuzzed): only the status line, the headers that say where the body ends and whether
+ * the connection stays open, Retry-After, and the body's first bytes are kept: memory stays
+ * bounded whatever the server sends. */
 #include "checks/httpc.h"
 
 #include <errno.h>

@@ -3,17 +3,17 @@
  * the server's close), whether the connection may carry the next request (Connection, the
  * version), Retry-After as written, and the body's first bytes. An answer ends exactly at its
  * length: bytes fed past its end are not its own (counted in past: on a kept-alive connection
- * they would be an answer to no request, so the connection is not reused). Memory stays bounded whatever the server
- * sends: the head is kept up to HTTPRESP_MAX_HEAD, the body up to keep bytes; an endless
- * answer is the caller's timeout's to end. Interim answers (1xx but 101) are skipped. */
+ * they would be an answer to no request, so the connection is not reused). Memory stays bounded
+ * whatever the server sends: the head is kept up to HTTPRESP_MAX_HEAD, the body up to keep bytes;
+ * an endless answer is the caller's timeout's to end. Interim answers (1xx but 101) are skipped. */
 #ifndef ROSTER_HTTPRESP_H
 #define ROSTER_HTTPRESP_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
-#define HTTPRESP_MAX_HEAD (16u << 10) /* the answer's status line and headers */
-#define HTTPRESP_MAX_RETRY_AFTER 40     /* Retry-After's value, as written, kept up to this */
+#define HTTPRESP_MAX_HEAD        (16u << 10) /* the answer's status line and headers */
+#define HTTPRESP_MAX_RETRY_AFTER 40          /* Retry-After's value, as written, kept up to this */
 
 enum httpresp_rc { HTTPRESP_MORE, HTTPRESP_DONE, HTTPRESP_ERR };
 
@@ -30,7 +30,7 @@ struct httpresp {
     bool keep_alive;
     char retry_after[HTTPRESP_MAX_RETRY_AFTER];
     size_t past; /* bytes fed after the answer ended (DONE): not the answer's */
-    char *kept;       /* the body's first bytes (malloc'd, owned) */
+    char *kept;  /* the body's first bytes (malloc'd, owned) */
     size_t kept_len, keep;
     /* chunked: where the decoder is (a size line, its extensions, its data, the CRLF after
      * it, the trailer after the last chunk), the chunk's size or what is left of it, and

@@ -2,7 +2,8 @@
  * stdin, ROSTER_JOB_* in its environment, its output shown as "worker/TYPE#ID | line", a timeout
  * and a polled RSS ceiling that kill the group), or an http request (the body signed, on a
  * kept-alive connection: plain http:// by httpc's pool, so that the worker does not load libcurl
- * and the TLS libraries it brings; https:// by libcurl on the loop). Each run ends once, with an outcome and a reason.
+ * and the TLS libraries it brings; https:// by libcurl on the loop). Each run ends once, with an
+ * outcome and a reason.
  */
 #include "roles/handler.h"
 
@@ -544,8 +545,7 @@ static void start_http(struct handler_run *r)
     const char *method = h->method ? h->method : "POST";
     r->pending++;
     if (plain) {
-        if (!hs->pool)
-            hs->pool = httpc_pool_new(hs->loop, hs->concurrency ? hs->concurrency : 1);
+        if (!hs->pool) hs->pool = httpc_pool_new(hs->loop, hs->concurrency ? hs->concurrency : 1);
         r->hreq = httpc_pool_request(hs->pool, method, h->url, (const char *const *)r->headers.v,
                                      r->headers.n, r->payload, to, HANDLER_HTTP_KEEP, on_httpc, r);
         if (!r->hreq) { /* httpc_handles said yes: not reached */
@@ -563,8 +563,7 @@ static void start_http(struct handler_run *r)
         .keep = HANDLER_HTTP_KEEP,
         .reuse = true,
     };
-    r->req = hs->curl ? curlm_request_opts(hs->curl, method, h->url, to, &o, on_http, r)
-                      : NULL;
+    r->req = hs->curl ? curlm_request_opts(hs->curl, method, h->url, to, &o, on_http, r) : NULL;
     if (!r->req) {
         r->why = END_START;
         snprintf(r->why_text, sizeof r->why_text, "%s",

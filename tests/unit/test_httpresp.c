@@ -134,8 +134,7 @@ static void test_past_length(void)
         CHECK_INT(FEED("HTTP/1.1 204 No\r\n\r\nHTTP/1.1", bw, false), HTTPRESP_DONE);
         CHECK_INT(R.past, 8);
     }
-    CHECK_INT(FEED("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nab", false, false),
-              HTTPRESP_DONE);
+    CHECK_INT(FEED("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nab", false, false), HTTPRESP_DONE);
     CHECK_INT(R.past, 0);
     CHECK_INT(httpresp_feed(&R, "x", 1), HTTPRESP_DONE);
     CHECK_INT(R.past, 1);
@@ -144,8 +143,7 @@ static void test_past_length(void)
 /* Whether the connection stays open after the answer, and Retry-After as written. */
 static void test_keep_alive_retry_after(void)
 {
-    CHECK_INT(FEED("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", false, false),
-              HTTPRESP_DONE);
+    CHECK_INT(FEED("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", false, false), HTTPRESP_DONE);
     CHECK(R.keep_alive);
     CHECK_STR(R.retry_after, "");
     CHECK_INT(FEED("HTTP/1.1 503 X\r\nConnection: Close\r\nRetry-After:  120 \r\n"
@@ -154,11 +152,10 @@ static void test_keep_alive_retry_after(void)
               HTTPRESP_DONE);
     CHECK(!R.keep_alive);
     CHECK_STR(R.retry_after, "120");
-    CHECK_INT(FEED("HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n", false, false),
-              HTTPRESP_DONE);
+    CHECK_INT(FEED("HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n", false, false), HTTPRESP_DONE);
     CHECK(!R.keep_alive);
-    CHECK_INT(FEED("HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 0\r\n\r\n",
-                   false, false),
+    CHECK_INT(FEED("HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 0\r\n\r\n", false,
+                   false),
               HTTPRESP_DONE);
     CHECK(R.keep_alive);
     /* a body ended by the close leaves nothing to reuse */
