@@ -651,6 +651,7 @@ int worker_main(const struct roster_config *cfg, const char *role, char **enviro
     if (w.sub) redisconn_subscribe(w.sub, jobs_wake_channel(w.st), on_wake, &w);
     w.hs = handlers_new(&loop, role, rc->cwd, environ_);
     w.concurrency = w.wc->concurrency;
+    handlers_set_concurrency(w.hs, (size_t)w.concurrency);
     w.nslots = 2 * w.concurrency;
     w.slots = xcalloc((size_t)w.nslots, sizeof *w.slots);
     for (int i = 0; i < w.nslots; i++)

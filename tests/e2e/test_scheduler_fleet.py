@@ -387,6 +387,34 @@ def test_trigger_popped_at_stop_is_put_back():
         rd.cleanup()
 
 
+def test_redis_down_marks_health():
+    """redis_down: skip marks the schedule warn in /health while its occurrences are skipped
+    for Redis (they were only counted), and a run after Redis is back clears it."""
+    from harness import free_port
+    from test_schedhist import schedule_check
+    rd = Redis()
+    port = free_port()
+    fires = os.path.join(tmpdir(), "fires")
+    try:
+        r = FleetRoster("app: hd\nredis: {url: \"%s\"}\nhealth: {listen: \"127.0.0.1:%d\"}\n"
+                        "roles:\n  scheduler:\n    builtin: scheduler\n    schedules:\n%s"
+                        % (rd.url, port, appender(fires, "@every 1s", "tick")), json_logs=False)
+        with r:
+            r.wait_line(r"^scheduler \| tick: finished ok", timeout=30)
+            wait_for(lambda: (schedule_check(port, "tick") or {}).get("status") == "pass", 30,
+                     "scheduler:tick passes while Redis is up")
+            rd.stop()
+            c = wait_for(lambda: (lambda x: x if x and x.get("status") == "warn" else None)(
+                schedule_check(port, "tick")), 30, "scheduler:tick warns while Redis is down")
+            check("Redis was unreachable" in c.get("output", ""), c)
+            rd.start()
+            wait_for(lambda: (schedule_check(port, "tick") or {}).get("status") == "pass", 30,
+                     "scheduler:tick passes again once a run went through")
+            check(r.stop() == 0, r.tail())
+    finally:
+        rd.cleanup()
+
+
 def check_out(cfg):
     d = tmpdir()
     path = os.path.join(d, "roster.yaml")
