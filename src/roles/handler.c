@@ -511,5 +511,7 @@ void handler_stop(struct handler_run *r)
         run_unref(r);
         return;
     }
-    if (!r->h->url) cmdrun_terminate(&r->cmd);
+    if (r->h->url) return;
+    uv_timer_stop(&r->timer); /* the grace, not the timeout, runs from here */
+    cmdrun_terminate(&r->cmd);
 }

@@ -305,6 +305,7 @@ static void run_abort(struct run *r)
         run_unref(r);
         return;
     }
+    uv_timer_stop(&r->timer); /* the grace, not the timeout, runs from here */
     cmdrun_terminate(&r->cmd);
 }
 
