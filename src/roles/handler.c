@@ -16,14 +16,13 @@
 
 #include "base/exitstatus.h"
 #include "base/sha256.h"
-#include "base/shellwords.h"
 #include "base/units.h"
 #include "base/util.h"
 #include "checks/curlm.h"
 #include "checks/httpc.h"
-#include "log/linebuf.h"
 #include "log/taskmark.h"
 #include "os/proc.h"
+#include "roles/cmdrun.h"
 
 /* After a command's process exits, its output pipes are read this much longer (a process that
  * left the group may still hold them). */
@@ -33,14 +32,6 @@
 
 /* Why a run was ended from outside its own course. */
 enum end_why { END_NONE, END_TIMEOUT, END_MEMORY, END_STOPPED, END_START };
-
-struct hstream {
-    uv_pipe_t pipe;
-    struct linebuf lb;
-    struct handler_run *run;
-    FILE *out;
-    bool open;
-};
 
 struct handler_run {
     struct handlers *hs;
@@ -52,17 +43,15 @@ struct handler_run {
     void *ud;
     uint64_t started_ms;
     int pending;      /* handles and parts still to end; the run ends at 0 */
-    uv_timer_t timer; /* timeout, kill grace, drain */
-    enum { PH_RUNNING, PH_GRACE, PH_DRAIN } phase;
+    uv_timer_t timer; /* timeout */
     enum end_why why;
     char why_text[128];
     /* command */
-    uv_process_t proc;
+    struct cmdrun cmd;
     pid_t pid;
     bool exited;
     int64_t exit_status;
     int term_signal;
-    struct hstream out, err;
     uv_pipe_t in;
     uv_write_t wr;
     /* http */
@@ -143,8 +132,6 @@ size_t handler_signature(const char *secret, int64_t t, const char *body, size_t
 static void run_freed(uv_handle_t *h)
 {
     struct handler_run *r = h->data;
-    linebuf_free(&r->out.lb);
-    linebuf_free(&r->err.lb);
     strvec_free(&r->headers);
     free(r->id);
     free(r->type);
@@ -234,98 +221,27 @@ static void part_closed(uv_handle_t *h)
 
 /* --- a command ------------------------------------------------------------------------------ */
 
-static void kill_group(struct handler_run *r, int sig)
-{
-    if (r->pid > 0) proc_signal_group(r->pid, sig);
-}
-
-static void stream_close(struct hstream *st)
-{
-    if (!st->open) return;
-    st->open = false;
-    uv_close((uv_handle_t *)&st->pipe, part_closed);
-}
-
-/* A line of the job's output, on the same stream of this process, marked as the job's
- * (log/taskmark.h): roster shows it as `worker/TYPE#ID | line`. */
-static void emit_line(void *ud, const char *line, size_t len, int kind)
-{
-    struct hstream *st = ud;
-    char name[TASKMARK_MAX_NAME + 32];
-    (void)kind;
-    snprintf(name, sizeof name, "%s#%s", st->run->type, st->run->id);
-    taskmark_write(st->out, name, line, len);
-    fflush(st->out);
-}
-
-static struct hstream *stream_of(uv_handle_t *h)
-{
-    struct handler_run *r = h->data;
-    return (uv_pipe_t *)h == &r->out.pipe ? &r->out : &r->err;
-}
-
-static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
-{
-    size_t avail;
-    (void)suggested;
-    buf->base = linebuf_space(&stream_of(h)->lb, &avail);
-    buf->len = avail;
-}
-
-static void on_read(uv_stream_t *h, ssize_t n, const uv_buf_t *buf)
-{
-    struct hstream *st = stream_of((uv_handle_t *)h);
-    (void)buf;
-    if (n > 0) {
-        linebuf_commit(&st->lb, (size_t)n, emit_line, st);
-    } else if (n < 0) {
-        linebuf_flush(&st->lb, emit_line, st);
-        stream_close(st);
-    }
-}
-
-static void on_timer(uv_timer_t *t);
-
-/* SIGTERM to the group, SIGKILL after the grace (timeout, drain). */
-static void terminate(struct handler_run *r)
-{
-    if (r->exited || r->phase != PH_RUNNING) return;
-    kill_group(r, SIGTERM);
-    r->phase = PH_GRACE;
-    uv_timer_start(&r->timer, on_timer, HANDLER_KILL_GRACE_MS, 0);
-}
-
 static void on_timer(uv_timer_t *t)
 {
     struct handler_run *r = t->data;
-    switch (r->phase) {
-    case PH_RUNNING:
-        if (r->h->url) break; /* curlm or httpc keeps an http request's own timeout */
-        r->why = END_TIMEOUT;
-        terminate(r);
-        break;
-    case PH_GRACE: kill_group(r, SIGKILL); break;
-    case PH_DRAIN:
-        linebuf_flush(&r->out.lb, emit_line, &r->out);
-        linebuf_flush(&r->err.lb, emit_line, &r->err);
-        stream_close(&r->out);
-        stream_close(&r->err);
-        break;
-    }
+    if (r->h->url) return; /* curlm or httpc keeps an http request's own timeout */
+    r->why = END_TIMEOUT;
+    cmdrun_terminate(&r->cmd);
 }
 
-static void on_exit_(uv_process_t *p, int64_t status, int sig)
+static void on_exit_(void *ud, struct cmdrun *cr)
 {
-    struct handler_run *r = p->data;
-    /* The job is over when its process is: whatever it left in its group goes too, so that
-     * nothing of one job lives on beside the next. */
-    kill_group(r, SIGKILL);
+    struct handler_run *r = ud;
     r->exited = true;
-    r->exit_status = status;
-    r->term_signal = sig;
-    r->phase = PH_DRAIN;
-    uv_timer_start(&r->timer, on_timer, HANDLER_DRAIN_MS, 0);
-    uv_close((uv_handle_t *)p, part_closed);
+    r->exit_status = cr->exit_status;
+    r->term_signal = cr->term_signal;
+    uv_timer_stop(&r->timer);
+}
+
+static void on_done(void *ud, struct cmdrun *cr)
+{
+    (void)cr;
+    run_unref(ud);
 }
 
 static void on_written(uv_write_t *w, int status)
@@ -336,25 +252,13 @@ static void on_written(uv_write_t *w, int status)
     uv_close((uv_handle_t *)&r->in, part_closed);
 }
 
-static void command_argv(const struct handler_config *h, strvec *argv)
-{
-    if (!h->shell) {
-        strvec_copy(argv, &h->argv);
-        return;
-    }
-    if (shellwords_split(h->shell, argv)) return;
-    strvec_pushdup(argv, "/bin/sh");
-    strvec_pushdup(argv, "-c");
-    strvec_pushdup(argv, h->shell);
-}
-
 static void poll_memory(uv_timer_t *t);
 
 static void start_command(struct handler_run *r)
 {
     struct handlers *hs = r->hs;
     strvec argv = {0}, env = {0};
-    command_argv(r->h, &argv);
+    cmdrun_argv(r->h->shell, &r->h->argv, &argv);
     for (char **e = hs->environ_; e && *e; e++)
         if (strncmp(*e, "ROSTER_JOB_", 11)) strvec_pushdup(&env, *e);
     strvec_push(&env, xasprintf("ROSTER_JOB_ID=%s", r->id));
@@ -364,48 +268,34 @@ static void start_command(struct handler_run *r)
     strvec_push(&argv, NULL);
     strvec_push(&env, NULL);
 
-    uv_stdio_container_t stdio[3];
     uv_pipe_init(hs->loop, &r->in, 0);
     r->in.data = r;
-    stdio[0].flags = UV_CREATE_PIPE | UV_READABLE_PIPE;
-    stdio[0].data.stream = (uv_stream_t *)&r->in;
     r->pending++;
-    struct hstream *sts[2] = {&r->out, &r->err};
-    for (int i = 0; i < 2; i++) {
-        uv_pipe_init(hs->loop, &sts[i]->pipe, 0);
-        sts[i]->pipe.data = r;
-        sts[i]->run = r;
-        sts[i]->out = i == 0 ? stdout : stderr;
-        sts[i]->open = true;
-        linebuf_init(&sts[i]->lb, HANDLER_MAX_LINE, 0);
-        stdio[i + 1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
-        stdio[i + 1].data.stream = (uv_stream_t *)&sts[i]->pipe;
-        r->pending++;
-    }
-    uv_process_options_t po = {0};
-    po.file = argv.v[0];
-    po.args = argv.v;
-    po.env = env.v;
-    po.stdio = stdio;
-    po.stdio_count = 3;
-    po.exit_cb = on_exit_;
-    po.cwd = hs->cwd;
-    po.flags = UV_PROCESS_DETACHED; /* setsid: a group of its own, killed whole */
-    r->proc.data = r;
-    r->pending++;
-    int rc = uv_spawn(hs->loop, &r->proc, &po);
+    /* its lines are the job's: "worker/TYPE#ID | line" */
+    char mark[TASKMARK_MAX_NAME + 32];
+    snprintf(mark, sizeof mark, "%s#%s", r->type, r->id);
+    struct cmdrun_opts o = {.argv = argv.v,
+                            .env = env.v,
+                            .cwd = hs->cwd,
+                            .mark = mark,
+                            .in = &r->in,
+                            .max_line = HANDLER_MAX_LINE,
+                            .drain_ms = HANDLER_DRAIN_MS,
+                            .grace_ms = HANDLER_KILL_GRACE_MS,
+                            /* nothing of one job lives on beside the next */
+                            .kill_at_exit = true,
+                            .on_exit = on_exit_,
+                            .on_done = on_done,
+                            .ud = r};
+    r->pending++; /* the command, until its handles are closed */
+    int rc = cmdrun_start(&r->cmd, hs->loop, &o);
     if (rc < 0) {
         r->why = END_START;
         snprintf(r->why_text, sizeof r->why_text, "cannot run %.80s: %s", argv.v[0],
                  uv_strerror(rc));
-        stream_close(&r->out);
-        stream_close(&r->err);
         uv_close((uv_handle_t *)&r->in, part_closed);
-        uv_close((uv_handle_t *)&r->proc, part_closed);
     } else {
-        r->pid = r->proc.pid;
-        uv_read_start((uv_stream_t *)&r->out.pipe, on_alloc, on_read);
-        uv_read_start((uv_stream_t *)&r->err.pipe, on_alloc, on_read);
+        r->pid = r->cmd.pid;
         uv_buf_t b = uv_buf_init(r->payload, (unsigned)r->payload_len);
         r->wr.data = r;
         if (r->payload_len == 0 || uv_write(&r->wr, (uv_stream_t *)&r->in, &b, 1, on_written) < 0)
@@ -454,7 +344,7 @@ static void poll_memory(uv_timer_t *t)
         units_format_size(rss[i], got, sizeof got);
         r->why = END_MEMORY;
         snprintf(r->why_text, sizeof r->why_text, "memory limit %s exceeded (RSS %s)", lim, got);
-        kill_group(r, SIGKILL);
+        cmdrun_kill(&r->cmd, SIGKILL);
     }
     free(pgids);
     free(rss);
@@ -621,5 +511,7 @@ void handler_stop(struct handler_run *r)
         run_unref(r);
         return;
     }
-    if (!r->h->url) terminate(r);
+    if (r->h->url) return;
+    uv_timer_stop(&r->timer); /* the grace, not the timeout, runs from here */
+    cmdrun_terminate(&r->cmd);
 }

@@ -17,14 +17,13 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "base/shellwords.h"
 #include "base/util.h"
 #include "checks/curlm.h"
 #include "checks/httpc.h"
 #include "log/linebuf.h"
 #include "log/logfmt.h"
-#include "log/taskmark.h"
 #include "os/sys.h"
+#include "roles/cmdrun.h"
 #include "roles/schedfleet.h"
 #include "roles/schedjobs.h"
 #include "roles/schedreport.h"
@@ -60,31 +59,19 @@
 
 struct sched;
 
-/* A command's stdout or stderr: split into lines, each written framed with the schedule's name
- * to the same stream of this process. */
-struct stream {
-    uv_pipe_t pipe;
-    struct linebuf lb;
-    struct run *run;
-    FILE *out;
-    bool open;
-};
-
 /* One run of a schedule: a command or an http request. */
 struct run {
     struct job *job;
     int64_t scheduled_at;
     uint64_t started_ms; /* the loop's clock (uv_now), which the timeout runs on */
     int64_t started_wall_ms; /* the wall clock, for the runs list */
-    uv_process_t proc;
+    struct cmdrun cmd; /* a command (cmdrun.h) */
     pid_t pid; /* the command's, also its process group's id; 0: none */
-    struct stream out, err;
     int pending; /* parts still to end before the run is done (handles, the request) */
     bool exited, timed_out, stopped;
     int64_t exit_status;
     int term_signal;
-    uv_timer_t timer; /* the timeout, then the kill grace, or the drain after exit */
-    enum { PHASE_TIMEOUT, PHASE_GRACE, PHASE_DRAIN } phase;
+    uv_timer_t timer; /* the timeout */
     struct curlm_req *req; /* an https:// request (libcurl) */
     struct httpc *hreq;    /* an http:// request (httpc, no libcurl) */
     long http_status; /* 0: no response */
@@ -166,8 +153,6 @@ static void run_free(uv_handle_t *h)
             break;
         }
     j->running--;
-    linebuf_free(&r->out.lb);
-    linebuf_free(&r->err.lb);
     free(r->http_answer);
     free(r);
     if (s->stopping && !s->runs) uv_stop(s->loop);
@@ -308,59 +293,6 @@ static void run_unref(struct run *r)
     if (--r->pending == 0) run_done(r);
 }
 
-static void closed(uv_handle_t *h) { run_unref(h->data); }
-
-static void stream_close(struct stream *st)
-{
-    if (!st->open) return;
-    st->open = false;
-    uv_close((uv_handle_t *)&st->pipe, closed);
-}
-
-/* A line of a command's output, marked with its schedule's name (log/taskmark.h): roster
- * shows it as "scheduler/NAME | line". Every line relayed is marked, so the command cannot
- * pass one off as another schedule's. */
-static void emit_line(void *ud, const char *line, size_t len, int kind)
-{
-    struct stream *st = ud;
-    (void)kind;
-    taskmark_write(st->out, st->run->job->cfg->name, line, len);
-    fflush(st->out);
-}
-
-static struct stream *stream_of(uv_handle_t *h)
-{
-    struct run *r = h->data;
-    return (uv_pipe_t *)h == &r->out.pipe ? &r->out : &r->err;
-}
-
-static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
-{
-    size_t avail;
-    (void)suggested;
-    buf->base = linebuf_space(&stream_of(h)->lb, &avail);
-    buf->len = avail;
-}
-
-static void on_read(uv_stream_t *h, ssize_t n, const uv_buf_t *buf)
-{
-    struct stream *st = stream_of((uv_handle_t *)h);
-    (void)buf;
-    if (n > 0) {
-        linebuf_commit(&st->lb, (size_t)n, emit_line, st);
-    } else if (n < 0) {
-        linebuf_flush(&st->lb, emit_line, st);
-        stream_close(st);
-    }
-}
-
-static void kill_group(struct run *r, int sig)
-{
-    if (r->pid > 0) kill(-r->pid, sig);
-}
-
-static void on_run_timer(uv_timer_t *t);
-
 /* Ends a run early: the request is aborted; the command's group gets SIGTERM, then SIGKILL. */
 static void run_abort(struct run *r)
 {
@@ -373,55 +305,30 @@ static void run_abort(struct run *r)
         run_unref(r);
         return;
     }
-    if (r->exited || r->phase == PHASE_GRACE) return;
-    kill_group(r, SIGTERM);
-    r->phase = PHASE_GRACE;
-    uv_timer_start(&r->timer, on_run_timer, SCHED_KILL_GRACE_MS, 0);
+    uv_timer_stop(&r->timer); /* the grace, not the timeout, runs from here */
+    cmdrun_terminate(&r->cmd);
 }
 
 static void on_run_timer(uv_timer_t *t)
 {
     struct run *r = t->data;
-    switch (r->phase) {
-    case PHASE_TIMEOUT:
-        r->timed_out = true;
-        run_abort(r);
-        break;
-    case PHASE_GRACE: kill_group(r, SIGKILL); break;
-    case PHASE_DRAIN:
-        linebuf_flush(&r->out.lb, emit_line, &r->out);
-        linebuf_flush(&r->err.lb, emit_line, &r->err);
-        stream_close(&r->out);
-        stream_close(&r->err);
-        break;
-    }
+    r->timed_out = true;
+    run_abort(r);
 }
 
-static void on_exit_(uv_process_t *p, int64_t status, int sig)
+static void on_exit_(void *ud, struct cmdrun *cr)
 {
-    struct run *r = p->data;
-    /* a group that was being killed is killed whole, though its leader has gone */
-    if (r->phase == PHASE_GRACE) kill_group(r, SIGKILL);
+    struct run *r = ud;
     r->exited = true;
-    r->exit_status = status;
-    r->term_signal = sig;
-    r->phase = PHASE_DRAIN;
-    uv_timer_start(&r->timer, on_run_timer, SCHED_DRAIN_MS, 0);
-    uv_close((uv_handle_t *)p, closed);
+    r->exit_status = cr->exit_status;
+    r->term_signal = cr->term_signal;
+    uv_timer_stop(&r->timer);
 }
 
-/* The command's words: a list as written; a string split when it needs no shell, else
- * /bin/sh -c STRING (as roster runs a role's command). */
-static void command_argv(const struct schedule_config *c, strvec *argv)
+static void on_cmd_done(void *ud, struct cmdrun *cr)
 {
-    if (!c->shell) {
-        strvec_copy(argv, &c->argv);
-        return;
-    }
-    if (shellwords_split(c->shell, argv)) return;
-    strvec_pushdup(argv, "/bin/sh");
-    strvec_pushdup(argv, "-c");
-    strvec_pushdup(argv, c->shell);
+    (void)cr;
+    run_unref(ud);
 }
 
 static void run_command(struct run *r, const char *at_iso)
@@ -429,7 +336,7 @@ static void run_command(struct run *r, const char *at_iso)
     struct job *j = r->job;
     struct sched *s = j->s;
     strvec argv = {0}, env = {0};
-    command_argv(j->cfg, &argv);
+    cmdrun_argv(j->cfg->shell, &j->cfg->argv, &argv);
     for (char **e = s->environ_; e && *e; e++)
         if (strncmp(*e, "ROSTER_SCHEDULE=", 16) && strncmp(*e, "ROSTER_SCHEDULED_AT=", 20) &&
             strncmp(*e, "ROSTER_STATUS_FD=", 17)) /* the channel is the scheduler's alone */
@@ -439,43 +346,25 @@ static void run_command(struct run *r, const char *at_iso)
     strvec_push(&argv, NULL);
     strvec_push(&env, NULL);
 
-    struct stream *sts[2] = {&r->out, &r->err};
-    uv_stdio_container_t stdio[3];
-    stdio[0].flags = UV_IGNORE;
-    for (int i = 0; i < 2; i++) {
-        uv_pipe_init(s->loop, &sts[i]->pipe, 0);
-        sts[i]->pipe.data = r;
-        sts[i]->run = r;
-        sts[i]->out = i == 0 ? stdout : stderr;
-        sts[i]->open = true;
-        linebuf_init(&sts[i]->lb, SCHED_MAX_LINE, 0);
-        stdio[i + 1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
-        stdio[i + 1].data.stream = (uv_stream_t *)&sts[i]->pipe;
-        r->pending++;
-    }
-    uv_process_options_t po = {0};
-    po.file = argv.v[0];
-    po.args = argv.v;
-    po.env = env.v;
-    po.stdio = stdio;
-    po.stdio_count = 3;
-    po.exit_cb = on_exit_;
-    po.cwd = j->s->cwd; /* the role's (the supervisor started this process in roster's) */
-    /* setsid: a process group of its own, which a timeout or a stop kills whole */
-    po.flags = UV_PROCESS_DETACHED;
-    r->proc.data = r;
-    r->pending++; /* the process handle, closed at exit (or now, when the spawn failed) */
-    int rc = uv_spawn(s->loop, &r->proc, &po);
+    struct cmdrun_opts o = {.argv = argv.v,
+                            .env = env.v,
+                            /* the role's (the supervisor started this process in roster's) */
+                            .cwd = s->cwd,
+                            /* "scheduler/NAME | line" */
+                            .mark = j->cfg->name,
+                            .max_line = SCHED_MAX_LINE,
+                            .drain_ms = SCHED_DRAIN_MS,
+                            .grace_ms = SCHED_KILL_GRACE_MS,
+                            .on_exit = on_exit_,
+                            .on_done = on_cmd_done,
+                            .ud = r};
+    r->pending++; /* the command, until its handles are closed (at once when it cannot start) */
+    int rc = cmdrun_start(&r->cmd, s->loop, &o);
     if (rc < 0) {
         logf_(j, "cannot run %s: %s", argv.v[0], uv_strerror(rc));
         r->exit_status = 127;
-        stream_close(&r->out);
-        stream_close(&r->err);
-        uv_close((uv_handle_t *)&r->proc, closed);
     } else {
-        r->pid = r->proc.pid;
-        uv_read_start((uv_stream_t *)&r->out.pipe, on_alloc, on_read);
-        uv_read_start((uv_stream_t *)&r->err.pipe, on_alloc, on_read);
+        r->pid = r->cmd.pid;
         if (j->cfg->timeout_ms) uv_timer_start(&r->timer, on_run_timer, j->cfg->timeout_ms, 0);
     }
     strvec_free(&argv);
