@@ -684,6 +684,69 @@ int commands_cron(const struct cli *c, char **environ_)
     return 0;
 }
 
+/* The running roster's GET /schedules (its schedulers' state and last runs), or NULL when no
+ * roster answers for this config: then the listing is the config's alone, said quietly. */
+static cJSON *live_schedules(const struct cli *c, char **environ_)
+{
+    char *path = socket_path(c, environ_);
+    struct stat st;
+    char which;
+    cJSON *root = NULL;
+    if (path && private_socket(path, geteuid(), &st, &which) == PRIVATE_OK) {
+        sbuf body;
+        sbuf_init(&body);
+        char err[256];
+        long status =
+            http_call(path, "http://roster/schedules", "GET", &body, 10000, err, sizeof err);
+        if (status == 200 && body.data) root = cJSON_Parse(body.data);
+        if (!cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(root, "schedules"))) {
+            cJSON_Delete(root);
+            root = NULL;
+        }
+        sbuf_free(&body);
+    }
+    free(path);
+    return root;
+}
+
+/* The last runs of role/schedule that the running roster keeps, newest first, at most n, for
+ * each copy of the role. */
+static void print_last_runs(const cJSON *live, const char *role, const char *name, int n)
+{
+    const cJSON *e;
+    bool any = false;
+    cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(live, "schedules"))
+    {
+        const char *r = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "role"));
+        const char *s = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "name"));
+        const char *label = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "label"));
+        if (!r || !s || strcmp(r, role) || strcmp(s, name)) continue;
+        const cJSON *recs = cJSON_GetObjectItemCaseSensitive(e, "records");
+        int nrec = cJSON_GetArraySize(recs);
+        any = true;
+        if (nrec == 0) {
+            printf("  last runs (%s): none yet\n", label ? label : role);
+            continue;
+        }
+        printf("  last runs (%s), newest first:\n", label ? label : role);
+        for (int i = nrec - 1; i >= 0 && i >= nrec - n; i--) {
+            const cJSON *x = cJSON_GetArrayItem(recs, i);
+            const char *fin = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "finishedAt"));
+            const char *out = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "outcome"));
+            const char *det = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "detail"));
+            const cJSON *ms = cJSON_GetObjectItemCaseSensitive(x, "durationMs");
+            char dur[32] = "?";
+            if (cJSON_IsNumber(ms) && ms->valuedouble < 1000)
+                snprintf(dur, sizeof dur, "%.0fms", ms->valuedouble);
+            else if (cJSON_IsNumber(ms))
+                snprintf(dur, sizeof dur, "%.1fs", ms->valuedouble / 1000);
+            printf("    %s  %-7s  %s in %s\n", fin ? fin : "?", out ? out : "?", det ? det : "",
+                   dur);
+        }
+    }
+    if (!any) printf("  last runs: none reported (is the role running?)\n");
+}
+
 int commands_schedules(const struct cli *c, char **environ_)
 {
     int64_t t;
@@ -691,6 +754,9 @@ int commands_schedules(const struct cli *c, char **environ_)
     struct roster_config cfg;
     if (cli_load_config(c, environ_, &cfg) < 0) return 2;
     int rc = 0, shown = 0;
+    cJSON *live = NULL;
+    for (size_t i = 0; i < cfg.nroles && !live; i++)
+        if (cfg.roles[i].nschedules) live = live_schedules(c, environ_);
     for (size_t i = 0; i < cfg.nroles && rc == 0; i++) {
         const struct role_config *r = &cfg.roles[i];
         for (size_t k = 0; k < r->nschedules && rc == 0; k++) {
@@ -718,11 +784,17 @@ int commands_schedules(const struct cli *c, char **environ_)
             free(action);
             sbuf_free(&b);
             print_fires(&cr, &z, t, c->count ? c->count : 5, "  ");
+            if (live) print_last_runs(live, r->name, s->name, c->count ? c->count : 5);
             tz_free(&z);
             shown++;
         }
     }
     if (rc == 0 && !shown) printf("no schedules (a role with builtin: scheduler has them)\n");
+    /* on stderr: stdout stays the listing, the same whether a roster runs or not */
+    if (rc == 0 && shown && !live)
+        fprintf(stderr, "roster schedules: no roster is running for this config: the last runs "
+                        "are not shown\n");
+    cJSON_Delete(live);
     config_free(&cfg);
     return rc;
 }

@@ -51,6 +51,8 @@ enum watch_restart { WATCH_RESTART_ROLE, WATCH_RESTART_DEPENDENTS };
 enum probe_kind { PROBE_NONE, PROBE_HTTP, PROBE_TCP, PROBE_EXEC, PROBE_LOG, PROBE_NOTIFY };
 /* builtin: a role that is roster's own program rather than a command (SPEC §9) */
 enum role_builtin { BUILTIN_NONE, BUILTIN_SCHEDULER, BUILTIN_WORKER, BUILTIN_API };
+/* history.keep's default: 30 days */
+#define CONFIG_HISTORY_KEEP_DEFAULT_MS (30ULL * 24 * 3600 * 1000)
 
 /* One entry of a scheduler role's schedules: when (cron in tz) and what (a command, or an http
  * request "METHOD URL"). Read and checked here; roles/scheduler.c runs them. */
@@ -221,6 +223,9 @@ struct role_config {
     enum role_builtin builtin;
     struct schedule_config *schedules; /* builtin: scheduler */
     size_t nschedules;
+    /* history.keep (builtin roles): how long the run history kept in Postgres goes back; 0: the
+     * default, CONFIG_HISTORY_KEEP_DEFAULT_MS */
+    uint64_t history_keep_ms;
     struct worker_config worker; /* builtin: worker */
     enum sched_redis_down redis_down; /* builtin: scheduler */
     /* builtin: api — reads (GET) without the bearer token; the request body cap in bytes (0:

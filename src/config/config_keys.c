@@ -650,6 +650,9 @@ static void role_done(struct walk *w)
     if (r->builtin != BUILTIN_SCHEDULER && walk_seen(w, "schedules"))
         err_at(w->L, walk_seen(w, "schedules"),
                "role '%s': schedules: is for a role with builtin: scheduler", r->name);
+    if (r->builtin == BUILTIN_NONE && walk_seen(w, "history"))
+        err_at(w->L, walk_seen(w, "history"),
+               "role '%s': history: is for a builtin role (builtin: scheduler)", r->name);
     if (r->builtin != BUILTIN_SCHEDULER && walk_seen(w, "redis_down"))
         err_at(w->L, walk_seen(w, "redis_down"),
                "role '%s': redis_down: is for a role with builtin: scheduler", r->name);
@@ -1070,6 +1073,12 @@ static const struct key_def give_up_keys[] = {
      .choices = &give_up_thens},
 };
 static const struct key_table give_up_table = {KEYS("give_up", give_up_keys)};
+
+/* history: of a builtin role (the scheduler's runs in Postgres); at least a minute */
+static const struct key_def history_keys[] = {
+    {KEY("keep", key_duration, ROLE(history_keep_ms)), .what = "history.keep", .min = 60000},
+};
+static const struct key_table history_table = {KEYS("history", history_keys)};
 
 static const struct key_def stop_keys[] = {
     {KEY("signal", key_signal, ROLE(stop_signal)), .what = "stop.signal"},
@@ -1946,6 +1955,7 @@ static const struct key_def role_keys[] = {
     {KEY("hide", key_bool, ROLE(look_hidden))},
     {KEY("builtin", key_choice, ROLE(builtin)), .choices = &builtins},
     {KEY("schedules", key_schedules, 0), .table = &schedule_table},
+    {KEY("history", key_section, 0), .table = &history_table},
     {KEY("queues", key_queues, 0)},
     {KEY("concurrency", key_int, ROLE(worker.concurrency)), .min = 1,
      .max = WORKER_MAX_CONCURRENCY},

@@ -101,13 +101,22 @@ int proc_spawn(const struct spawn_opts *o, pid_t *pid, char *err, size_t errlen)
             child_report(errpipe[1], STAGE_FD);
         /* the new session's terminal: isatty() and job control as in a terminal of its own */
         if (o->ctty && ioctl(0, TIOCSCTTY, 0) < 0) child_report(errpipe[1], STAGE_FD);
-        /* errpipe[1] too: it closes at exec, which tells the parent the exec worked */
-        os_close_from(3, true);
-        if (o->cwd && chdir(o->cwd) < 0) child_report(errpipe[1], STAGE_CWD);
+        /* The error pipe moves out of fd 3's way (a copy of the child's own, which the parent
+         * never sees) before fd 3 is given its descriptor. */
+        int ep = errpipe[1];
+        if (o->fd3 > 0) {
+            if (ep == 3 && (ep = fcntl(3, F_DUPFD_CLOEXEC, 4)) < 0)
+                child_report(errpipe[1], STAGE_FD);
+            if (o->fd3 == 3 ? fcntl(3, F_SETFD, 0) < 0 : dup2(o->fd3, 3) < 0)
+                child_report(ep, STAGE_FD);
+        }
+        /* ep too: it closes at exec, which tells the parent the exec worked */
+        os_close_from(o->fd3 > 0 ? 4 : 3, true);
+        if (o->cwd && chdir(o->cwd) < 0) child_report(ep, STAGE_CWD);
         if (o->set_user) {
             if (syscall(SYS_setgroups, (size_t)o->ngroups, o->groups) < 0 ||
                 syscall(SYS_setgid, o->gid) < 0 || syscall(SYS_setuid, o->uid) < 0)
-                child_report(errpipe[1], STAGE_USER);
+                child_report(ep, STAGE_USER);
         }
         sigprocmask(SIG_SETMASK, &none, NULL);
         int first_err = ENOENT;
@@ -117,7 +126,7 @@ int proc_spawn(const struct spawn_opts *o, pid_t *pid, char *err, size_t errlen)
             if (errno != ENOENT && errno != ENOTDIR) first_err = errno;
         }
         errno = first_err;
-        child_report(errpipe[1], STAGE_EXEC);
+        child_report(ep, STAGE_EXEC);
     }
     int fork_errno = errno;
     pthread_sigmask(SIG_SETMASK, &old, NULL);

@@ -25,6 +25,9 @@ struct spawn_opts {
     /* A session of its own (setsid: also a process group whose id is the pid) with stdin_fd, a
      * pty slave, as its controlling terminal (tty: true). */
     bool ctty;
+    /* A descriptor that becomes the child's fd 3 (a builtin role's status channel,
+     * ROSTER_STATUS_FD), or 0 for none; every other descriptor above 2 is closed at exec. */
+    int fd3;
 };
 
 /* The PATH a child without one in its environment searches. */

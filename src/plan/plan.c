@@ -312,6 +312,34 @@ static int by_key(const void *a, const void *b)
     return strcmp((*(const envvar *const *)a)->key, (*(const envvar *const *)b)->key);
 }
 
+/* What a builtin role reads of the config when it starts (roster role NAME -c FILE): every
+ * field of its schedules, history:, redis_down: and the api's settings, so that a reload that
+ * changes any of them restarts it. A field added to schedule_config or for a builtin belongs
+ * here too. */
+static void fingerprint_builtin(sbuf *b, const struct role_config *r)
+{
+    sbuf_printf(b, "builtin=%d\nhistory=%llu\nredis_down=%d\napi=%d,%llu\n", r->builtin,
+                (unsigned long long)r->history_keep_ms, r->redis_down, r->api_public_reads,
+                (unsigned long long)r->api_max_body);
+    for (size_t i = 0; i < r->nschedules; i++) {
+        const struct schedule_config *s = &r->schedules[i];
+        sbuf_printf(b, "schedule=%s\ncron=%s\ntz=%s\nshell=%s\nhttp=%s\n", s->name, s->cron,
+                    s->tz ? s->tz : "", s->shell ? s->shell : "", s->http ? s->http : "");
+        for (size_t k = 0; k < s->argv.n; k++)
+            sbuf_printf(b, "argv=%s\n", s->argv.v[k]);
+        for (size_t k = 0; k < s->req.headers.n; k++)
+            sbuf_printf(b, "header=%s\n", s->req.headers.v[k]);
+        sbuf_printf(b, "body=%zu:%s\n", s->req.body ? strlen(s->req.body) : 0,
+                    s->req.body ? s->req.body : "");
+        for (size_t k = 0; k < s->req.nexpect; k++)
+            sbuf_printf(b, "expect=%d\n", s->req.expect[k]);
+        sbuf_printf(b, "enqueue=%s,%s,%s\ntimeout=%llu\noverlap=%d\ncatch_up=%d\n",
+                    s->enq.queue ? s->enq.queue : "", s->enq.type ? s->enq.type : "",
+                    s->enq.payload ? s->enq.payload : "", (unsigned long long)s->timeout_ms,
+                    s->overlap, s->catch_up);
+    }
+}
+
 static void fingerprint(struct plan *p, struct plan_role *pr)
 {
     const struct role_config *r = pr->cfg;
@@ -344,6 +372,7 @@ static void fingerprint(struct plan *p, struct plan_role *pr)
         sbuf_printf(&b, "pool_env=%s\n", r->pg.pool_env.v[i]);
     /* how its stdin and output are wired is fixed at the spawn */
     sbuf_printf(&b, "tty=%d\nstdin=%d\n", r->tty, r->stdin_pipe);
+    if (r->builtin != BUILTIN_NONE) fingerprint_builtin(&b, r);
     /* env in a stable order: sort a copy of the keys */
     size_t n = pr->env.n;
     const envvar **sorted = xcalloc(n ? n : 1, sizeof *sorted);
@@ -1004,6 +1033,24 @@ static void print_output(FILE *out, const struct roster_config *c, const envmap 
     }
 }
 
+/* Where a builtin role keeps its run history: Postgres on one connection of its share, or
+ * memory only (roles/schedreport.c decides the same from the copy's environment). */
+static void print_history(FILE *out, const struct plan *p, const struct plan_role *pr)
+{
+    char keep[32];
+    units_format_duration(pr->cfg->history_keep_ms ? pr->cfg->history_keep_ms
+                                                   : CONFIG_HISTORY_KEEP_DEFAULT_MS,
+                          keep, sizeof keep);
+    if (!p->cfg.pg.enabled)
+        fprintf(out, "    history: the last runs in memory (no postgres: configured)\n");
+    else if (pr->cfg->pg.mode == PGROLE_OFF || (p->budget_known && pr->pool_size <= 0))
+        fprintf(out, "    history: the last runs in memory: its Postgres share is 0 connections\n");
+    else
+        fprintf(out, "    history: roster_schedule_runs in Postgres, kept %s, on 1 connection of "
+                     "its share\n",
+                keep);
+}
+
 /* A scheduler role's schedules: when, in which zone, and the action, secrets masked. */
 static void print_schedules(FILE *out, const struct role_config *r, const envmap *secrets)
 {
@@ -1153,6 +1200,7 @@ void plan_print(const struct plan *p, FILE *out)
                         r->api_public_reads ? "public" : "need the token", mb);
             } else if (r->builtin != BUILTIN_NONE) {
                 print_schedules(out, r, &secrets);
+                print_history(out, p, pr);
             } else {
                 fprintf(out, "    command:");
                 for (size_t a = 0; a < pr->argv.n; a++) {

@@ -27,6 +27,7 @@
 #include "os/sys.h"
 #include "roles/schedfleet.h"
 #include "roles/schedjobs.h"
+#include "roles/schedreport.h"
 #include "sched/cron.h"
 #include "sched/tz.h"
 
@@ -52,6 +53,8 @@
 #define SCHED_MAX_ALARMS 64
 /* An http action without timeout: gives up after this long. */
 #define SCHED_HTTP_TIMEOUT_MS (5 * 60 * 1000)
+/* Stopping, the history rows still queued get this long to be written. */
+#define SCHED_FLUSH_MS 3000
 /* Of a failed request's answer, the log shows the first line, cut at this many bytes. */
 #define SCHED_HTTP_SHOWN 200
 
@@ -119,6 +122,7 @@ struct sched {
     struct run *runs; /* running */
     struct curlm *curl;
     struct schedjobs *queue; /* the enqueue actions' Redis connection; NULL: none has one */
+    struct schedreport *report; /* state, metrics and history (schedreport.h) */
     uv_signal_t sigterm, sigint;
     bool stopping;
     struct schedfleet *fleet; /* claims, catch-up, runs list, triggers (Redis) */
@@ -196,6 +200,50 @@ static void http_failed(struct run *r, double secs)
     sbuf_free(&b);
 }
 
+/* Tells schedreport how a run ended (outcome, exit code or HTTP status, duration), as run_done
+ * logs it. */
+static void report_run(struct run *r, double secs)
+{
+    struct job *j = r->job;
+    struct sched_run_report rep = {.schedule = j->cfg->name,
+                                   .scheduled_at = r->scheduled_at,
+                                   .finished = (double)wall_ms() / 1000.0,
+                                   .exit_code = -1};
+    rep.started = rep.finished - secs;
+    char detail[200];
+    if (j->cfg->enq.pos.line && r->job_id) {
+        rep.outcome = SCHED_OK;
+        snprintf(detail, sizeof detail, "enqueued job %llu on %s", (unsigned long long)r->job_id,
+                 j->cfg->enq.queue);
+    } else if (j->cfg->enq.pos.line) {
+        rep.outcome = SCHED_ERROR;
+        snprintf(detail, sizeof detail, "enqueue: %s", r->http_err[0] ? r->http_err : "no answer");
+    } else if (r->timed_out) {
+        rep.outcome = SCHED_TIMEOUT;
+        snprintf(detail, sizeof detail, "timed out after %.3fs", secs);
+    } else if (r->stopped) {
+        rep.outcome = SCHED_STOPPED;
+        snprintf(detail, sizeof detail, "roster stopped it");
+    } else if (j->cfg->http && r->http_status > 0) {
+        rep.http_status = (int)r->http_status;
+        rep.outcome = http_expected(&j->cfg->req, r->http_status) ? SCHED_OK : SCHED_FAILED;
+        snprintf(detail, sizeof detail, "HTTP %ld", r->http_status);
+    } else if (j->cfg->http) {
+        rep.outcome = SCHED_ERROR;
+        snprintf(detail, sizeof detail, "%s", r->http_err[0] ? r->http_err : "request failed");
+    } else if (r->term_signal) {
+        rep.outcome = SCHED_FAILED;
+        snprintf(detail, sizeof detail, "killed by signal %d", r->term_signal);
+    } else {
+        rep.exit_code = (int)r->exit_status;
+        rep.outcome = r->exit_status == 0 ? SCHED_OK : r->pid > 0 ? SCHED_FAILED : SCHED_ERROR;
+        snprintf(detail, sizeof detail, r->pid > 0 ? "exit %lld" : "cannot run it (exit %lld)",
+                 (long long)r->exit_status);
+    }
+    rep.detail = detail;
+    schedreport_run(j->s->report, &rep);
+}
+
 /* Gives how a run ended to the fleet's runs list: "error" when no result came (the command
  * could not start, no HTTP response, no job enqueued, roster stopping it). */
 static void fleet_report(const struct run *r)
@@ -227,6 +275,7 @@ static void run_done(struct run *r)
     struct job *j = r->job;
     fleet_report(r);
     double secs = (double)(mono_ms() - r->started_ms) / 1000.0;
+    report_run(r, secs);
     const char *what = j->cfg->http ? "the request was aborted" : "the command's group was killed";
     if (j->cfg->enq.pos.line && r->job_id)
         logf_(j, "finished ok: enqueued job %llu on %s in %.3fs", (unsigned long long)r->job_id,
@@ -380,7 +429,8 @@ static void run_command(struct run *r, const char *at_iso)
     strvec argv = {0}, env = {0};
     command_argv(j->cfg, &argv);
     for (char **e = s->environ_; e && *e; e++)
-        if (strncmp(*e, "ROSTER_SCHEDULE=", 16) && strncmp(*e, "ROSTER_SCHEDULED_AT=", 20))
+        if (strncmp(*e, "ROSTER_SCHEDULE=", 16) && strncmp(*e, "ROSTER_SCHEDULED_AT=", 20) &&
+            strncmp(*e, "ROSTER_STATUS_FD=", 17)) /* the channel is the scheduler's alone */
             strvec_pushdup(&env, *e);
     strvec_push(&env, xasprintf("ROSTER_SCHEDULE=%s", j->cfg->name));
     strvec_push(&env, xasprintf("ROSTER_SCHEDULED_AT=%s", at_iso));
@@ -547,6 +597,7 @@ static void start_run(struct job *j, int64_t at)
     cron_format_time(&j->tz, at, iso, sizeof iso);
     if (j->running && (j->cfg->overlap == OVERLAP_SKIP || j->running >= SCHED_MAX_RUNS)) {
         j->skipped++;
+        schedreport_skipped(s->report, j->cfg->name, "overlap");
         logf_(j, "skipped the run of %s: %s (%llu skipped)", iso,
               j->cfg->overlap == OVERLAP_SKIP ? "the previous run is still going"
                                               : "too many runs are still going",
@@ -594,6 +645,9 @@ static void on_alarm(uv_poll_t *p, int status, int events)
  * only the fallback. */
 static void arm(struct job *j)
 {
+    char iso[40];
+    cron_format_time(&j->tz, j->due, iso, sizeof iso);
+    schedreport_next(j->s->report, j->cfg->name, iso); /* at least once a minute */
     int64_t left = j->due * 1000 - wall_ms();
     if (left < 0) left = 0;
     if (j->alarm_fd >= 0 && left <= SCHED_MAX_SLEEP_MS &&
@@ -643,6 +697,14 @@ static void fleet_run(void *ud, size_t i, int64_t at)
 {
     struct sched *s = ud;
     if (!s->stopping) start_run(&s->jobs[i], at);
+}
+
+/* An occurrence another replica took, or that Redis being down skipped: counted in /metrics. */
+static void fleet_skipped(void *ud, size_t i, int64_t at, enum fleet_skip why)
+{
+    struct sched *s = ud;
+    (void)at;
+    schedreport_skipped(s->report, s->jobs[i].cfg->name, fleet_skip_name(why));
 }
 
 /* --- the process ---------------------------------------------------------------------------- */
@@ -725,7 +787,7 @@ int scheduler_main(const struct roster_config *cfg, const char *role, char **env
         for (size_t i = 0; i < s.njobs; i++)
             fs[i] = (struct fleet_sched){rc->schedules + i, &s.jobs[i].cron, &s.jobs[i].tz};
         char err[256] = "";
-        struct schedfleet_hooks h = {.ud = &s, .run = fleet_run};
+        struct schedfleet_hooks h = {.ud = &s, .run = fleet_run, .skipped = fleet_skipped};
         s.fleet = schedfleet_new(&loop, cfg, rc, fs, s.njobs, environ_, &h, err, sizeof err);
         free(fs);
         if (!s.fleet) {
@@ -749,6 +811,7 @@ int scheduler_main(const struct roster_config *cfg, const char *role, char **env
         s.sigterm.data = s.sigint.data = &s;
         uv_signal_start(&s.sigterm, on_signal, SIGTERM);
         uv_signal_start(&s.sigint, on_signal, SIGINT);
+        s.report = schedreport_new(&loop, cfg, rc, environ_);
         int64_t now_s = wall_ms() / 1000;
         for (size_t i = 0; i < s.njobs; i++) {
             struct job *j = &s.jobs[i];
@@ -767,9 +830,11 @@ int scheduler_main(const struct roster_config *cfg, const char *role, char **env
         fflush(stdout);
         uv_run(&loop, UV_RUN_DEFAULT);
     }
+    schedreport_flush(s.report, SCHED_FLUSH_MS);
     if (s.curl) curlm_close(s.curl);
     schedfleet_close(s.fleet); /* the enqueues in flight are answered (with an error) */
     schedjobs_free(s.queue);
+    schedreport_close(s.report);
     uv_walk(&loop, close_walk, NULL);
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_loop_close(&loop);

@@ -16,6 +16,7 @@
 #include "os/private.h"
 #include "serve/health.h"
 #include "serve/httpd.h"
+#include "serve/rolechan.h"
 #include "serve/status.h"
 
 struct control {
@@ -114,6 +115,7 @@ void control_route(const char *method, const char *path, struct control_route *r
         {"/roles", "GET", "use GET /roles", CONTROL_LIST},
         {"/health", "GET", "use GET /health", CONTROL_HEALTH},
         {"/reload", "POST", "use POST /reload", CONTROL_RELOAD},
+        {"/schedules", "GET", "use GET /schedules", CONTROL_SCHEDULES},
     };
     for (size_t i = 0; i < ARRAY_SIZE(fixed); i++) {
         if (strcmp(path, fixed[i].path)) continue;
@@ -180,6 +182,14 @@ static void handle(void *ud, struct httpd_req *req)
                     "for one copy");
         return;
     case CONTROL_LIST: list_roles(&c->v, req); return;
+    case CONTROL_SCHEDULES: {
+        /* what the scheduler roles' copies said of each schedule: state and last runs */
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "app", s->plan->cfg.app);
+        cJSON_AddItemToObject(o, "schedules", rolechan_json(c->v.chan, s, "scheduler:"));
+        json_reply(req, 200, o);
+        return;
+    }
     case CONTROL_HEALTH: {
         enum health_level lvl;
         char *doc = health_render(&c->v, &lvl);
@@ -207,7 +217,7 @@ static void handle(void *ud, struct httpd_req *req)
     case CONTROL_START: fn = sup_role_start; break;
     case CONTROL_NOT_FOUND:
         error_reply(req, 404,
-                    "unknown request: GET /roles, GET /health, POST /reload, "
+                    "unknown request: GET /roles, GET /health, GET /schedules, POST /reload, "
                     "POST /roles/NAME/restart|stop|start");
         return;
     }

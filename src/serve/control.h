@@ -20,6 +20,7 @@ enum control_op {
     CONTROL_LIST,       /* GET /roles */
     CONTROL_HEALTH,     /* GET /health */
     CONTROL_RELOAD,     /* POST /reload */
+    CONTROL_SCHEDULES,  /* GET /schedules: builtin schedulers' schedules and last runs */
     CONTROL_RESTART,    /* POST /roles/TARGET/restart */
     CONTROL_STOP,       /* POST /roles/TARGET/stop */
     CONTROL_START,      /* POST /roles/TARGET/start */

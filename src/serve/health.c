@@ -16,6 +16,7 @@
 #include "os/lazylib.h"
 #include "serve/httpd.h"
 #include "serve/metrics.h"
+#include "serve/rolechan.h"
 #include "serve/status.h"
 
 static void add_exit(cJSON *o, const struct instance *in)
@@ -172,6 +173,7 @@ char *health_render(const struct view *v, enum health_level *level)
     rd.checks = cJSON_AddObjectToObject(root, "checks");
     status_each(s, add_instance, &rd);
     add_services(v, rd.checks, rd.now_s, (int *)&rd.level);
+    rolechan_health(v->chan, s, rd.checks, rd.now_s, (int *)&rd.level);
     if (s->shutting_down && rd.level < HEALTH_WARN) rd.level = HEALTH_WARN;
     cJSON_SetValuestring(status, health_level_name(rd.level));
     if (s->shutting_down) cJSON_AddStringToObject(root, "output", "shutting down");

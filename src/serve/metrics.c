@@ -7,6 +7,7 @@
 #include "base/exitstatus.h"
 #include "datastore/redisconn.h"
 #include "datastore/services.h"
+#include "serve/rolechan.h"
 #include "serve/status.h"
 
 void metrics_family(sbuf *out, const char *name, const char *type, const char *help)
@@ -191,4 +192,5 @@ void metrics_render(const struct view *v, sbuf *out)
                    "Whether roster's stdout takes its log (0 once a write failed for good).");
     sbuf_printf(out, "roster_stdout_up %d\n", logmux_stdout_up(&s->log) ? 1 : 0);
     services_metrics(v, out);
+    rolechan_metrics(v->chan, s, out);
 }

@@ -9,11 +9,13 @@
 #include "datastore/services.h"
 #include "serve/control.h"
 #include "serve/health.h"
+#include "serve/rolechan.h"
 #include "supervise/observer.h"
 
 struct serve {
     struct view v;
     struct health *health;
+    struct rolechan *chan;
     struct control *control;
     char *self_notify; /* NOTIFY_SOCKET roster itself was given */
     uint64_t self_watchdog_usec;
@@ -133,6 +135,9 @@ struct serve *serve_attach(struct sup *s, const struct checks *ck, const struct 
         free(sv);
         return NULL;
     }
+    /* builtin roles report their schedules' (and later their jobs') state through it */
+    sv->chan = rolechan_attach(s);
+    sv->v.chan = sv->chan;
     return sv;
 }
 
@@ -140,5 +145,6 @@ void serve_free(struct serve *sv)
 {
     if (!sv) return;
     free(sv->self_notify);
+    rolechan_free(sv->chan);
     free(sv);
 }

@@ -9,12 +9,14 @@
 
 struct checks;
 struct services;
+struct rolechan;
 
 /* What the outputs read: the supervisor and what the observers know, all read-only. */
 struct view {
     const struct sup *s;
     const struct checks *checks;     /* NULL: no probe results or STATUS= to show */
     const struct services *services; /* NULL: no Postgres or Redis */
+    const struct rolechan *chan;     /* builtin roles' status channels (rolechan.h), or NULL */
 };
 
 enum health_level { HEALTH_PASS, HEALTH_WARN, HEALTH_FAIL };

@@ -35,6 +35,10 @@ struct sup_observer {
     void (*plan_swapped)(void *ud, struct sup *s, const struct plan *old);
     /* The instance's environment is being built for a spawn: add to env. */
     void (*env)(void *ud, struct instance *in, envmap *env);
+    /* Right after env, for the same spawn: a descriptor to become the child's fd 3 (a builtin
+     * role's status channel), handed over to the supervisor, which closes it once the child has
+     * it (or the spawn failed); -1: none. The first observer that gives one gives it. */
+    int (*child_fd)(void *ud, struct instance *in);
     /* The start gate: whether a starting instance may spawn now. false means not yet; the
      * observer calls sup_post_gates_changed when that may have changed. */
     bool (*gate)(void *ud, struct instance *in);

@@ -413,6 +413,9 @@ static void act_spawn(struct instance *in)
     EMIT(s, env, in, &env);
     char **envp = envmap_to_envp(&env);
     envmap_free(&env);
+    int fd3 = -1; /* the child's fd 3, which an observer may hand over (observer.h) */
+    for (int i = 0; i < s->nobs && fd3 < 0; i++)
+        if (s->obs[i].ops->child_fd) fd3 = s->obs[i].ops->child_fd(s->obs[i].ud, in);
 
     char *const *argv = pr->argv.v;
     /* concurrently says so before it starts a command again */
@@ -435,6 +438,7 @@ static void act_spawn(struct instance *in)
         int e = -prc;
         if (out[0] >= 0) close(out[0]), close(out[1]);
         if (err[0] >= 0) close(err[0]), close(err[1]);
+        if (fd3 >= 0) close(fd3);
         envp_free(envp);
         spawn_failed_now(in, strerror(e));
         return;
@@ -448,9 +452,11 @@ static void act_spawn(struct instance *in)
     if (inp[0] >= 0) so.stdin_fd = inp[0];
     if (c->tty) so.stdin_fd = out[1];
     so.ctty = c->tty;
+    if (fd3 > 0) so.fd3 = fd3;
     pid_t pid = 0;
     char msg[256];
     int rc = s->be->spawn(s->be->ud, &so, &pid, msg, sizeof msg);
+    if (fd3 >= 0) close(fd3);
     close(out[1]);
     if (err[1] >= 0) close(err[1]);
     /* a tty role's input goes to its master: a descriptor of its own, closed with stdin's */

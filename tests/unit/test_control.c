@@ -25,6 +25,8 @@ static void test_fixed(void)
     CHECK_INT(route("GET", "/roles").op, CONTROL_LIST);
     CHECK_INT(route("GET", "/health").op, CONTROL_HEALTH);
     CHECK_INT(route("POST", "/reload").op, CONTROL_RELOAD);
+    CHECK_INT(route("GET", "/schedules").op, CONTROL_SCHEDULES);
+    check_bad_method("POST", "/schedules", "GET", "use GET /schedules");
     check_bad_method("POST", "/roles", "GET", "use GET /roles");
     check_bad_method("PUT", "/health", "GET", "use GET /health");
     check_bad_method("GET", "/reload", "POST", "use POST /reload");

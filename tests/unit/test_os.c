@@ -1,8 +1,8 @@
 /* test_os.c — the os layer's Linux-specific calls and their fallbacks: /proc/PID/stat parsing
  * (command names with spaces and parentheses), closing descriptors by each method, close-on-exec
  * pipes, unix socket addresses (paths and the abstract namespace), senders' credentials and
- * passed descriptors, the child subreaper, and proc_scan (children not known, with the role their
- * environment names). */
+ * passed descriptors, the child subreaper, proc_scan (children not known, with the role their
+ * environment names), and proc_spawn's fd 3 (a builtin role's status channel). */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -335,6 +336,62 @@ static void test_scan(void)
     waitpid(kid, NULL, 0);
 }
 
+/* Spawns sh -c script with fd3 as the child's fd 3; returns its exit status (or -1 with err). */
+static int spawn_wait(const char *script, int fd3, char *err, size_t errlen)
+{
+    char *const argv[] = {(char *)"/bin/sh", (char *)"-c", (char *)script, NULL};
+    char *const envp[] = {(char *)"PATH=/usr/bin:/bin", NULL};
+    struct spawn_opts o = {.argv = argv, .envp = envp, .stdin_fd = -1, .stdout_fd = 2,
+                           .stderr_fd = 2, .fd3 = fd3};
+    pid_t pid;
+    int rc = proc_spawn(&o, &pid, err, errlen);
+    int st = 0;
+    if (pid > 0) waitpid(pid, &st, 0);
+    return rc < 0 ? -1 : WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+static void test_spawn_fd3(void)
+{
+    /* whatever holds fd 3 here (an earlier test's descriptor) steps aside for the test */
+    int held = fcntl(3, F_DUPFD_CLOEXEC, 20);
+    if (held >= 0) close(3);
+    int sv[2];
+    CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0);
+    /* fd 3 left free, so that proc_spawn's error pipe lands on it in the child too */
+    int mine = fcntl(sv[0], F_DUPFD_CLOEXEC, 10);
+    int child = fcntl(sv[1], F_DUPFD_CLOEXEC, 11);
+    int stray = fcntl(sv[1], F_DUPFD, 12); /* not close-on-exec: the child must not get it */
+    close(sv[0]);
+    close(sv[1]);
+    CHECK(fcntl(3, F_GETFD) < 0);
+    char err[256] = "", script[200];
+    snprintf(script, sizeof script, "printf ok >&3 && test ! -e /proc/$$/fd/%d && test ! -e "
+                                    "/proc/$$/fd/%d", child, stray);
+    CHECK_INT(spawn_wait(script, child, err, sizeof err), 0);
+    char buf[16] = "";
+    CHECK_INT(recv(mine, buf, sizeof buf, MSG_DONTWAIT), 2);
+    CHECK_STR(buf, "ok");
+    /* an exec that fails is still reported, through the moved error pipe */
+    char *const argv[] = {(char *)"no-such-command-here", NULL};
+    char *const envp[] = {(char *)"PATH=/nonexistent", NULL};
+    struct spawn_opts o = {.argv = argv, .envp = envp, .stdin_fd = -1, .stdout_fd = 2,
+                           .stderr_fd = 2, .fd3 = child};
+    pid_t pid = 0;
+    CHECK(fcntl(3, F_GETFD) < 0);
+    CHECK_INT(proc_spawn(&o, &pid, err, sizeof err), -ENOENT);
+    CHECK_STR(err, "command not found: no-such-command-here");
+    if (pid > 0) waitpid(pid, NULL, 0);
+    /* without fd3, the child has no fd 3 */
+    CHECK_INT(spawn_wait("test ! -e /proc/$$/fd/3", 0, err, sizeof err), 0);
+    close(mine);
+    close(child);
+    close(stray);
+    if (held >= 0) {
+        dup2(held, 3);
+        close(held);
+    }
+}
+
 int main(void)
 {
     test_stat_parse();
@@ -345,5 +402,6 @@ int main(void)
     test_credentials();
     test_subreaper();
     test_scan();
+    test_spawn_fd3();
     return t_done("os");
 }

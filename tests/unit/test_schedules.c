@@ -59,7 +59,8 @@ static void test_read(void)
         "      cleanup:  {cron: \"@hourly\", command: \"node dist/cleanup.js\", timeout: 10m}\n"
         "      beat:\n"
         "        cron: '@every 30s'\n"
-        "        command: [echo, hi]\n";
+        "        command: [echo, hi]\n"
+        "    history: {keep: 14d}\n";
     struct roster_config cfg;
     char *err = first_error(text, NULL, &cfg);
     CHECK_STR(err, "");
@@ -79,6 +80,7 @@ static void test_read(void)
         CHECK_INT(r->schedules[2].argv.n, 2);
         CHECK_INT(r->schedules[2].pos.line, 7);
     }
+    CHECK_INT(r->history_keep_ms, 14ULL * 24 * 3600 * 1000);
     config_free(&cfg);
 }
 
@@ -152,6 +154,15 @@ static void test_errors(void)
         "roster.yaml:2:3: role 's': builtin: scheduler needs schedules:");
     BAD("roles:\n  s:\n    command: x\n    schedules:\n      a: {cron: \"@daily\", command: x}\n",
         "roster.yaml:5:7: role 's': schedules: is for a role with builtin: scheduler");
+    /* history: a builtin's, at least a minute, with known keys */
+    BAD("roles:\n  s:\n    command: x\n    history: {keep: 1d}\n",
+        "roster.yaml:4:14: role 's': history: is for a builtin role (builtin: scheduler)");
+    BAD("roles:\n  s:\n    builtin: scheduler\n    history: {keep: 10s}\n    schedules:\n"
+        "      a: {cron: \"@daily\", command: x}\n",
+        "roster.yaml:4:21: history.keep must be 1m or more");
+    BAD("roles:\n  s:\n    builtin: scheduler\n    history: {kep: 1d}\n    schedules:\n"
+        "      a: {cron: \"@daily\", command: x}\n",
+        "roster.yaml:4:15: unknown key 'kep' in history (did you mean 'keep'?)");
     BAD("roles:\n  s:\n    builtin: cron\n    schedules:\n      a: {cron: \"@daily\", command: x}\n",
         "roster.yaml:3:14: builtin must be scheduler, worker or api, not 'cron'");
 }
