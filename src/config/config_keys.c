@@ -652,7 +652,7 @@ static void role_done(struct walk *w)
                "role '%s': schedules: is for a role with builtin: scheduler", r->name);
     if (r->builtin == BUILTIN_NONE && walk_seen(w, "history"))
         err_at(w->L, walk_seen(w, "history"),
-               "role '%s': history: is for a builtin role (builtin: scheduler)", r->name);
+               "role '%s': history: is for a builtin role (builtin: scheduler or worker)", r->name);
     if (r->builtin != BUILTIN_SCHEDULER && walk_seen(w, "redis_down"))
         err_at(w->L, walk_seen(w, "redis_down"),
                "role '%s': redis_down: is for a role with builtin: scheduler", r->name);

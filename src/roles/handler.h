@@ -43,7 +43,7 @@ struct handler_result {
     char error[256];
     int64_t retry_after_s;
     double seconds;
-    int exit_code;   /* a command's exit status; -1: none (killed by a signal, never started, or http) */
+    int exit_code;   /* a command's exit status; -1: none (a signal, no start, or http) */
     int http_status; /* an http handler's answer; 0: none (a command, or no answer) */
 };
 
