@@ -1074,7 +1074,8 @@ static const struct key_def give_up_keys[] = {
 };
 static const struct key_table give_up_table = {KEYS("give_up", give_up_keys)};
 
-/* history: of a builtin role (the scheduler's runs in Postgres); at least a minute */
+/* history: of a builtin role (the scheduler's runs, the worker's jobs in Postgres); at least a
+ * minute */
 static const struct key_def history_keys[] = {
     {KEY("keep", key_duration, ROLE(history_keep_ms)), .what = "history.keep", .min = 60000},
 };
