@@ -8,6 +8,7 @@
 
 #include "fuzz.h"
 #include "jobs/store.h"
+#include "base/jsoncheck.h"
 #include "roles/apireq.h"
 
 /* A fixed clock, so that an input's verdict on at/delay never changes between runs. */
@@ -24,7 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         sbuf_init(&out);
         apireq_error_json(&e, &out);
         /* JSON as RFC 8259 has it (UTF-8 included), which cJSON alone does not check */
-        FUZZ_CHECK(apireq_json_check(out.data, out.len, NULL, NULL));
+        FUZZ_CHECK(json_check(out.data, out.len, NULL, NULL));
         cJSON *doc = cJSON_Parse(out.data);
         FUZZ_CHECK(doc);
         const cJSON *code = cJSON_GetObjectItemCaseSensitive(
@@ -44,7 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK(!strcmp(cJSON_GetObjectItemCaseSensitive(body, "queue")->valuestring, r.queue));
     cJSON *want = cJSON_GetObjectItemCaseSensitive(body, "payload");
     /* the payload goes into answers as written: it must be JSON, not only what cJSON takes */
-    FUZZ_CHECK(apireq_json_check(r.job.payload, strlen(r.job.payload), NULL, NULL));
+    FUZZ_CHECK(json_check(r.job.payload, strlen(r.job.payload), NULL, NULL));
     cJSON *got = cJSON_Parse(r.job.payload);
     FUZZ_CHECK(got);
     /* compared as printed: cJSON_Compare finds an object with a repeated key unequal to itself */

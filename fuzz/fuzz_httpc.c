@@ -2,9 +2,11 @@
  * server may send. The first bytes choose the body bytes kept (0 to 255), whether the request
  * was a HEAD, and a seed; the rest is the answer, fed once whole and once in pieces whose sizes
  * a generator from the seed picks (1 byte to a few KiB, so every boundary is met), then the
- * close. Properties: the pieces make no difference (outcome, status, body kept, error), no more
- * than keep bytes are kept, a finished answer has a status of 3 digits, an error says why, and
- * bytes after the end change nothing. */
+ * close. Properties: the pieces make no difference (outcome, status, body kept, keep-alive,
+ * Retry-After, error), no more than keep bytes are kept, a finished answer has a status of 3
+ * digits, an error says why, bytes after the end change nothing and are counted as past (for a
+ * kept-alive connection), and an answer ends exactly at its length: the input less those bytes
+ * past it is the same answer with nothing past. */
 #include "fuzz.h"
 #include "checks/httpresp.h"
 
@@ -14,6 +16,9 @@ struct outcome {
     const char *err;
     char kept[256];
     size_t kept_len;
+    bool keep_alive;
+    char retry_after[HTTPRESP_MAX_RETRY_AFTER];
+    size_t past;
 };
 
 static void run(const char *in, size_t size, bool head, size_t keep, uint32_t seed,
@@ -41,6 +46,12 @@ static void run(const char *in, size_t size, bool head, size_t keep, uint32_t se
     if (rc != HTTPRESP_MORE) FUZZ_CHECK(o->eof_rc == rc);
     o->status = r->status;
     o->err = r->err;
+    o->keep_alive = r->keep_alive;
+    memcpy(o->retry_after, r->retry_after, sizeof o->retry_after);
+    o->past = r->past;
+    FUZZ_CHECK(memchr(r->retry_after, '\0', sizeof r->retry_after));
+    FUZZ_CHECK(r->past <= size);
+    if (rc != HTTPRESP_DONE) FUZZ_CHECK(r->past == 0);
     FUZZ_CHECK(r->kept_len <= keep);
     FUZZ_CHECK(r->head_len <= sizeof r->head);
     o->kept_len = r->kept_len;
@@ -69,6 +80,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(whole.status == pieces.status);
         FUZZ_CHECK(whole.kept_len == pieces.kept_len);
         FUZZ_CHECK(!memcmp(whole.kept, pieces.kept, whole.kept_len));
+        FUZZ_CHECK(whole.keep_alive == pieces.keep_alive);
+        FUZZ_CHECK(!strcmp(whole.retry_after, pieces.retry_after));
+    }
+    if (whole.rc == HTTPRESP_DONE) {
+        /* the answer ends exactly at its length: its own bytes alone make the same answer,
+         * with nothing past it, and whatever came after is counted as past */
+        FUZZ_CHECK(whole.past == pieces.past);
+        struct outcome own;
+        run(in, size - whole.past, head, keep, seed, &own);
+        FUZZ_CHECK(own.rc == HTTPRESP_DONE && own.past == 0);
+        FUZZ_CHECK(own.status == whole.status && own.keep_alive == whole.keep_alive);
+        FUZZ_CHECK(own.kept_len == whole.kept_len && !memcmp(own.kept, whole.kept, own.kept_len));
+        FUZZ_CHECK(!strcmp(own.retry_after, whole.retry_after));
     } else {
         FUZZ_CHECK(whole.err == pieces.err);
     }

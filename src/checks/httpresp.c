@@ -16,6 +16,9 @@ void httpresp_init(struct httpresp *r, bool head_request, size_t keep)
     r->status = 0;
     r->length = -1;
     r->got = 0;
+    r->keep_alive = false;
+    r->retry_after[0] = '\0';
+    r->past = 0;
     r->kept = NULL;
     r->kept_len = 0;
     r->keep = keep;
@@ -71,6 +74,8 @@ static const char *parse_head(struct httpresp *r, size_t len)
     if (e != p + 12 || r->status < 100 || r->status > 999) return not_http;
     r->length = -1;
     r->chunked = false;
+    r->retry_after[0] = '\0';
+    bool v10 = p[7] == '0', close = false, keep = false;
     for (const char *l = memchr(p, '\n', len); l && l + 1 < end;
          l = memchr(l + 1, '\n', (size_t)(end - l - 1))) {
         const char *s = l + 1;
@@ -81,7 +86,27 @@ static const char *parse_head(struct httpresp *r, size_t len)
             for (; eol && v + 7 <= eol; v++)
                 if (!strncasecmp(v, "chunked", 7)) r->chunked = true;
         }
+        if (!strncasecmp(s, "Connection:", 11)) {
+            /* a list of tokens: close, keep-alive (HTTP/1.0's), names of hop-by-hop headers */
+            const char *v = s + 11, *eol = memchr(v, '\n', (size_t)(end - v));
+            for (; eol && v < eol; v++) {
+                if (v + 5 <= eol && !strncasecmp(v, "close", 5)) close = true;
+                if (v + 10 <= eol && !strncasecmp(v, "keep-alive", 10)) keep = true;
+            }
+        }
+        if (!strncasecmp(s, "Retry-After:", 12)) {
+            const char *v = s + 12, *eol = memchr(v, '\n', (size_t)(end - v));
+            while (eol && v < eol && (*v == ' ' || *v == '\t'))
+                v++;
+            size_t n = 0;
+            for (; eol && v < eol && *v != '\r' && n + 1 < sizeof r->retry_after; v++)
+                r->retry_after[n++] = *v;
+            while (n && (r->retry_after[n - 1] == ' ' || r->retry_after[n - 1] == '\t'))
+                n--;
+            r->retry_after[n] = '\0';
+        }
     }
+    r->keep_alive = !close && (!v10 || keep) && r->status != 101; /* 101: no longer HTTP */
     /* no body: a HEAD's answer, 101 (other 1xx are interim: skipped), 204 and 304 */
     r->no_body = r->head_request || r->status < 200 || r->status == 204 || r->status == 304;
     return NULL;
@@ -106,9 +131,11 @@ static int hexval(char c)
 }
 
 /* Chunked transfer coding: the data of the chunks, kept as the body. Returns 1 once the last
- * chunk and its trailer have come, 0 for more, -1 for a malformed one. */
-static int chunks(struct httpresp *r, const char *p, size_t n)
+ * chunk and its trailer have come (*n is then set to the bytes of p that were the answer's), 0
+ * for more, -1 for a malformed one. */
+static int chunks(struct httpresp *r, const char *p, size_t *np)
 {
+    size_t n = *np;
     for (size_t i = 0; i < n;) {
         char c = p[i];
         switch (r->ch) {
@@ -153,7 +180,10 @@ static int chunks(struct httpresp *r, const char *p, size_t n)
             break;
         case CH_TRAILER: /* header lines after the last chunk, up to an empty one */
             if (c == '\n') {
-                if (r->ch_blank) return 1;
+                if (r->ch_blank) {
+                    *np = i + 1;
+                    return 1;
+                }
                 r->ch_blank = true;
             } else if (c != '\r') {
                 r->ch_blank = false;
@@ -168,14 +198,19 @@ static int chunks(struct httpresp *r, const char *p, size_t n)
 /* Takes body bytes: keeps the first, and says whether the body is complete. */
 static enum httpresp_rc body(struct httpresp *r, const char *p, size_t n)
 {
-    if (!r->chunked && r->length >= 0 && (long long)n > r->length - r->got)
+    if (!r->chunked && r->length >= 0 && (long long)n > r->length - r->got) {
+        r->past += n - (size_t)(r->length - r->got);
         n = (size_t)(r->length - r->got); /* what comes after the body is not the body */
-    r->got += (long long)n;
+    }
     if (r->chunked) {
-        int rc = chunks(r, p, n);
+        size_t used = n;
+        int rc = chunks(r, p, &used);
+        r->got += (long long)used;
         if (rc < 0) return fail(r, "the answer's chunked body is malformed");
+        if (rc) r->past += n - used; /* after the trailer's blank line: not this answer's */
         return r->rc = rc ? HTTPRESP_DONE : HTTPRESP_MORE;
     }
+    r->got += (long long)n;
     keep_bytes(r, p, n);
     if (r->length >= 0 && r->got >= r->length) return r->rc = HTTPRESP_DONE;
     return HTTPRESP_MORE; /* until the server closes */
@@ -183,6 +218,7 @@ static enum httpresp_rc body(struct httpresp *r, const char *p, size_t n)
 
 enum httpresp_rc httpresp_feed(struct httpresp *r, const char *p, size_t n)
 {
+    if (r->rc == HTTPRESP_DONE) r->past += n;
     if (r->rc != HTTPRESP_MORE || n == 0) return r->rc;
     if (r->in_body) return body(r, p, n);
     size_t from = r->head_len > 3 ? r->head_len - 3 : 0; /* the blank line may straddle */
@@ -209,10 +245,15 @@ enum httpresp_rc httpresp_feed(struct httpresp *r, const char *p, size_t n)
             continue;
         }
         r->in_body = true;
-        if (r->no_body || (r->length == 0 && !r->chunked)) return r->rc = HTTPRESP_DONE;
+        if (r->no_body || (r->length == 0 && !r->chunked)) {
+            r->past += r->head_len - hl + n;
+            return r->rc = HTTPRESP_DONE;
+        }
         /* the body's bytes: those read into the head past its end, then the rest of p */
-        if (r->head_len > hl && body(r, r->head + hl, r->head_len - hl) != HTTPRESP_MORE)
+        if (r->head_len > hl && body(r, r->head + hl, r->head_len - hl) != HTTPRESP_MORE) {
+            if (r->rc == HTTPRESP_DONE) r->past += n;
             return r->rc;
+        }
         return n ? body(r, p, n) : HTTPRESP_MORE;
     }
 }
@@ -221,6 +262,9 @@ enum httpresp_rc httpresp_eof(struct httpresp *r)
 {
     if (r->rc != HTTPRESP_MORE) return r->rc;
     if (!r->in_body) return fail(r, "the server closed the connection without an answer");
-    if (!r->chunked && r->length < 0) return r->rc = HTTPRESP_DONE;
+    if (!r->chunked && r->length < 0) {
+        r->keep_alive = false; /* the close was the answer's end */
+        return r->rc = HTTPRESP_DONE;
+    }
     return fail(r, "the server closed the connection before the whole answer");
 }

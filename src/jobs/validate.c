@@ -1,9 +1,9 @@
 /* validate.c — the checks a job must pass before it is stored (pure: no I/O), shared by
  * jobs_enqueue, `roster enqueue` and the api role's POST /jobs. */
-#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "base/jsoncheck.h"
 #include "jobs/store.h"
 
 /* s is 1..max characters of [A-Za-z0-9_.:-]. */
@@ -61,19 +61,14 @@ enum jobs_err jobs_validate(const struct job_new *j, int64_t now_ms, char *err, 
             return bad(err, errlen, "%s", "payload: larger than 1 MiB");
         if (memchr(j->payload, '\0', n))
             return bad(err, errlen, "%s", "payload: contains a NUL byte (not JSON text)");
-        const char *end = NULL;
-        cJSON *v = cJSON_ParseWithLengthOpts(j->payload, n, &end, false);
-        if (!v) {
-            char msg[64];
-            snprintf(msg, sizeof msg, "%zu", end && end >= j->payload ? (size_t)(end - j->payload) : 0);
-            return bad(err, errlen, "payload: not valid JSON (near byte %s)", msg);
-        }
-        cJSON_Delete(v);
-        /* Trailing text after the value ("{} x") is not one JSON document. */
-        for (size_t i = (size_t)(end - j->payload); i < n; i++) {
-            char c = j->payload[i];
-            if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
-                return bad(err, errlen, "%s", "payload: text after the JSON value");
+        /* strict (RFC 8259, UTF-8): what cJSON would also take ("01", raw control bytes, bytes
+         * that are not UTF-8) would make every answer that shows the job invalid JSON */
+        size_t at = 0;
+        const char *why = NULL;
+        if (!json_check(j->payload, n, &at, &why)) {
+            char msg[160];
+            snprintf(msg, sizeof msg, "%zu: %s", at, why ? why : "malformed");
+            return bad(err, errlen, "payload: not valid JSON at byte %s", msg);
         }
     }
     if (j->unique && strlen(j->unique) > JOBS_UNIQUE_MAX)

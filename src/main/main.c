@@ -20,6 +20,7 @@
 #include "checks/checks.h"
 #include "datastore/services.h"
 #include "plan/libs.h"
+#include "base/envmap.h"
 #include "plan/plan.h"
 #include "roles/api.h"
 #include "roles/scheduler.h"
@@ -141,7 +142,19 @@ static int cmd_version(void);
 static int cmd_role(const struct cli *c)
 {
     struct roster_config cfg;
-    if (cli_load_config(c, environ, &cfg) < 0) return 2;
+    /* the config is read with roster's PORT, as roster read it (plan.c passes it on) */
+    envmap env = {0};
+    envmap_from_environ(&env, environ);
+    const char *own_port = envmap_get(&env, ROSTER_CONFIG_PORT_VAR);
+    if (own_port)
+        envmap_set(&env, "PORT", own_port);
+    else
+        envmap_unset(&env, "PORT");
+    char **envp = envmap_to_envp(&env);
+    int loaded = cli_load_config(c, envp, &cfg);
+    envp_free(envp);
+    envmap_free(&env);
+    if (loaded < 0) return 2;
     const struct role_config *r = config_find_role(&cfg, c->arg);
     int rc = !r                              ? scheduler_main(&cfg, c->arg, environ)
              : r->builtin == BUILTIN_WORKER ? worker_main(&cfg, c->arg, environ)

@@ -313,9 +313,9 @@ static int by_key(const void *a, const void *b)
 }
 
 /* What a builtin role reads of the config when it starts (roster role NAME -c FILE): every
- * field of its schedules, history:, redis_down: and the api's settings, so that a reload that
- * changes any of them restarts it. A field added to schedule_config or for a builtin belongs
- * here too. */
+ * field of its schedules, history:, redis_down:, the worker's and the api's settings, so that a
+ * reload that changes any of them restarts it. A field added to schedule_config or for a
+ * builtin belongs here too. */
 static void fingerprint_builtin(sbuf *b, const struct role_config *r)
 {
     sbuf_printf(b, "builtin=%d\nhistory=%llu\nredis_down=%d\napi=%d,%llu\n", r->builtin,
@@ -337,6 +337,24 @@ static void fingerprint_builtin(sbuf *b, const struct role_config *r)
                     s->enq.queue ? s->enq.queue : "", s->enq.type ? s->enq.type : "",
                     s->enq.payload ? s->enq.payload : "", (unsigned long long)s->timeout_ms,
                     s->overlap, s->catch_up);
+    }
+    const struct worker_config *w = &r->worker;
+    sbuf_printf(b, "concurrency=%d\nretry=%d,%llu,%llu\ndead=%llu,%d\n", w->concurrency,
+                w->max_attempts, (unsigned long long)w->backoff_initial_ms,
+                (unsigned long long)w->backoff_max_ms, (unsigned long long)w->dead_keep_ms,
+                w->dead_max);
+    for (size_t i = 0; i < w->nqueues; i++)
+        sbuf_printf(b, "queue=%s,%d\n", w->queues[i].name, w->queues[i].weight);
+    for (size_t i = 0; i < w->nhandlers; i++) {
+        const struct handler_config *h = &w->handlers[i];
+        sbuf_printf(b, "handler=%s\nshell=%s\nhttp=%s %s\nsecret=%s\nlimits=%llu,%llu\n", h->type,
+                    h->shell ? h->shell : "", h->method ? h->method : "", h->url ? h->url : "",
+                    h->secret ? h->secret : "", (unsigned long long)h->timeout_ms,
+                    (unsigned long long)h->max_memory);
+        for (size_t k = 0; k < h->argv.n; k++)
+            sbuf_printf(b, "argv=%s\n", h->argv.v[k]);
+        for (size_t k = 0; k < h->headers.n; k++)
+            sbuf_printf(b, "header=%s\n", h->headers.v[k]);
     }
 }
 
@@ -600,6 +618,12 @@ static void build_env(struct plan *p, struct plan_role *pr, const struct plan_op
     envmap_merge(&pr->env, &p->cfg.env);
     envmap_merge(&pr->env, &r->env);
     envmap_unset(&pr->env, "PORT");
+    /* A builtin role reads this config again in its own process: ${PORT} there must be what it
+     * was here (roster's own PORT, which roles do not inherit; the platform's port on App
+     * Platform), not the copy's port or nothing. */
+    const char *own_port = opts->env ? envmap_get(opts->env, "PORT") : NULL;
+    if (r->builtin != BUILTIN_NONE && own_port)
+        envmap_set(&pr->env, ROSTER_CONFIG_PORT_VAR, own_port);
     envmap_set(&pr->env, "ROSTER_APP", p->cfg.app);
     envmap_set(&pr->env, "ROSTER_ROLE", r->name);
     if (p->redis_url) envmap_set(&pr->env, "REDIS_URL", p->redis_url);

@@ -136,4 +136,8 @@ bool plan_role_in_budget(const struct plan *p, size_t role);
 /* Prints the resolved plan, secrets redacted, as `roster check` shows it. */
 void plan_print(const struct plan *p, FILE *out);
 
+/* In a builtin role's environment: roster's own PORT, which the role's process interpolates the
+ * config with (roster's PORT is not passed on to roles). */
+#define ROSTER_CONFIG_PORT_VAR "ROSTER_CONFIG_PORT"
+
 #endif

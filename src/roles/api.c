@@ -21,6 +21,7 @@
 #include "datastore/redisconn.h"
 #include "jobs/store.h"
 #include "os/lazylib.h"
+#include "base/jsoncheck.h"
 #include "roles/apireq.h"
 #include "sched/cron.h"
 #include "sched/tz.h"
@@ -252,7 +253,7 @@ static void job_json(const struct job *j, sbuf *o)
     /* the payload is JSON text, checked when it was enqueued, but by whoever enqueued it: the
      * store's check (cJSON) takes "01" and raw control bytes, which would make this answer no
      * JSON, so a payload that is no JSON is shown as a string of its text */
-    if (j->payload && j->payload_len && apireq_json_check(j->payload, j->payload_len, NULL, NULL)) {
+    if (j->payload && j->payload_len && json_check(j->payload, j->payload_len, NULL, NULL)) {
         sbuf_append(o, j->payload, j->payload_len);
     } else if (j->payload && j->payload_len) {
         char *text = xstrndup(j->payload, j->payload_len);

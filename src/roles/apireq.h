@@ -69,10 +69,5 @@ void apireq_time_json(int64_t ms, sbuf *out);
  * part of valid UTF-8 written as U+FFFD, so the answer stays JSON whatever s holds. */
 void apireq_str_json(const char *s, sbuf *out);
 
-/* Whether text (len bytes) is one JSON value as RFC 8259 has it: its grammar only (cJSON takes
- * more: "01", "1.", control bytes between tokens and raw in strings), UTF-8 only (no overlong
- * form, surrogate or cut sequence), nested at most 1000 deep. When it is not, *at is the byte
- * offset where it stops being one and *why says what is wrong (either may be NULL). */
-bool apireq_json_check(const char *text, size_t len, size_t *at, const char **why);
 
 #endif

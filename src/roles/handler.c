@@ -1,7 +1,9 @@
 /* handler.c — one job run by its handler: a command in a process group of its own (payload on
  * stdin, ROSTER_JOB_* in its environment, its output shown as "worker/TYPE#ID | line", a timeout
- * and a polled RSS ceiling that kill the group), or an http request (libcurl on the loop, a
- * keep-alive connection reused, the body signed). Each run ends once, with an outcome and a reason.
+ * and a polled RSS ceiling that kill the group), or an http request (the body signed, on a
+ * kept-alive connection: plain http:// by httpc's pool, so that the worker does not load libcurl
+ * and the TLS libraries it brings; https:// by libcurl on the loop). Each run ends once, with an
+ * outcome and a reason.
  */
 #include "roles/handler.h"
 
@@ -18,6 +20,7 @@
 #include "base/units.h"
 #include "base/util.h"
 #include "checks/curlm.h"
+#include "checks/httpc.h"
 #include "log/linebuf.h"
 #include "log/taskmark.h"
 #include "os/proc.h"
@@ -63,7 +66,8 @@ struct handler_run {
     uv_pipe_t in;
     uv_write_t wr;
     /* http */
-    struct curlm_req *req;
+    struct curlm_req *req; /* https:// */
+    struct httpc *hreq;    /* http:// */
     strvec headers;
     long status;
     int64_t retry_after;
@@ -77,6 +81,8 @@ struct handlers {
     const char *role, *cwd;
     char **environ_;
     struct curlm *curl;
+    struct httpc_pool *pool; /* http:// handlers' kept-alive connections */
+    size_t concurrency;
     uv_timer_t mem_timer;
     bool mem_polling;
     struct handler_run *runs;
@@ -97,6 +103,11 @@ struct handlers *handlers_new(uv_loop_t *loop, const char *role, const char *cwd
     return hs;
 }
 
+void handlers_set_concurrency(struct handlers *hs, size_t n)
+{
+    hs->concurrency = n;
+}
+
 size_t handlers_running(const struct handlers *hs)
 {
     return hs->nruns;
@@ -110,6 +121,7 @@ static void hs_freed(uv_handle_t *h)
 void handlers_close(struct handlers *hs)
 {
     if (hs->curl) curlm_close(hs->curl);
+    if (hs->pool) httpc_pool_close(hs->pool);
     uv_close((uv_handle_t *)&hs->mem_timer, hs_freed);
 }
 
@@ -291,7 +303,7 @@ static void on_timer(uv_timer_t *t)
     struct handler_run *r = t->data;
     switch (r->phase) {
     case PH_RUNNING:
-        if (r->h->url) break; /* curl keeps an http request's own timeout */
+        if (r->h->url) break; /* curlm or httpc keeps an http request's own timeout */
         r->why = END_TIMEOUT;
         terminate(r);
         break;
@@ -469,21 +481,41 @@ static void keep_answer(struct handler_run *r, const char *p, size_t n)
     r->answer[o] = '\0';
 }
 
+/* How a request ended, from curlm or httpc (their callbacks say it alike). */
+static void http_ended(struct handler_run *r, long status, const char *err)
+{
+    if (status == -ETIMEDOUT) {
+        r->why = END_TIMEOUT;
+        return;
+    }
+    r->status = status > 0 ? status : 0;
+    snprintf(r->http_err, sizeof r->http_err, "%s", err ? err : "");
+    size_t n = 0;
+    const char *a = NULL;
+    if (r->status && r->req) {
+        r->retry_after = curlm_retry_after(r->req);
+        a = curlm_response(r->req, &n);
+    } else if (r->status && r->hreq) {
+        r->retry_after = httpc_retry_after(r->hreq);
+        a = httpc_response(r->hreq, &n);
+    }
+    if (a) keep_answer(r, a, n);
+}
+
 static void on_http(void *ud, long status, const char *err, double seconds)
 {
     struct handler_run *r = ud;
     (void)seconds;
-    if (status == -ETIMEDOUT) {
-        r->why = END_TIMEOUT;
-    } else {
-        r->status = status > 0 ? status : 0;
-        snprintf(r->http_err, sizeof r->http_err, "%s", err ? err : "");
-        r->retry_after = r->status ? curlm_retry_after(r->req) : -1;
-        size_t n = 0;
-        const char *a = r->status ? curlm_response(r->req, &n) : NULL;
-        if (a) keep_answer(r, a, n);
-    }
+    http_ended(r, status, err);
     r->req = NULL;
+    run_unref(r);
+}
+
+static void on_httpc(void *ud, long status, const char *err)
+{
+    struct handler_run *r = ud;
+    http_ended(r, status, err);
+    r->hreq = NULL;
     run_unref(r);
 }
 
@@ -496,9 +528,10 @@ static void start_http(struct handler_run *r)
 {
     struct handlers *hs = r->hs;
     const struct handler_config *h = r->h;
+    bool plain = httpc_handles(h->url);
     strvec_pushdup(&r->headers, "Content-Type: application/json");
-    /* no 100-continue round trip before a larger body */
-    strvec_pushdup(&r->headers, "Expect:");
+    /* no 100-continue round trip before a larger body (curl's; httpc never sends one) */
+    if (!plain) strvec_pushdup(&r->headers, "Expect:");
     strvec_push(&r->headers, xasprintf("Roster-Job-Id: %s", r->id));
     strvec_push(&r->headers, xasprintf("Roster-Job-Type: %s", r->type));
     strvec_push(&r->headers, xasprintf("Roster-Job-Queue: %s", r->queue));
@@ -511,6 +544,20 @@ static void start_http(struct handler_run *r)
     }
     for (size_t i = 0; i < h->headers.n; i++)
         strvec_pushdup(&r->headers, h->headers.v[i]);
+    uint64_t to = h->timeout_ms ? h->timeout_ms : WORKER_HTTP_TIMEOUT_MS;
+    const char *method = h->method ? h->method : "POST";
+    r->pending++;
+    if (plain) {
+        if (!hs->pool) hs->pool = httpc_pool_new(hs->loop, hs->concurrency ? hs->concurrency : 1);
+        r->hreq = httpc_pool_request(hs->pool, method, h->url, (const char *const *)r->headers.v,
+                                     r->headers.n, r->payload, to, HANDLER_HTTP_KEEP, on_httpc, r);
+        if (!r->hreq) { /* httpc_handles said yes: not reached */
+            r->why = END_START;
+            snprintf(r->why_text, sizeof r->why_text, "cannot start the request");
+            uv_timer_start(&r->timer, on_deferred, 0, 0);
+        }
+        return;
+    }
     if (!hs->curl) hs->curl = curlm_new(hs->loop);
     struct curlm_opts o = {
         .headers = (const char *const *)r->headers.v,
@@ -519,11 +566,7 @@ static void start_http(struct handler_run *r)
         .keep = HANDLER_HTTP_KEEP,
         .reuse = true,
     };
-    uint64_t to = h->timeout_ms ? h->timeout_ms : WORKER_HTTP_TIMEOUT_MS;
-    r->pending++;
-    r->req = hs->curl ? curlm_request_opts(hs->curl, h->method ? h->method : "POST", h->url, to, &o,
-                                           on_http, r)
-                      : NULL;
+    r->req = hs->curl ? curlm_request_opts(hs->curl, method, h->url, to, &o, on_http, r) : NULL;
     if (!r->req) {
         r->why = END_START;
         snprintf(r->why_text, sizeof r->why_text, "%s",
@@ -572,6 +615,12 @@ void handler_stop(struct handler_run *r)
     if (r->req) {
         curlm_cancel(r->req);
         r->req = NULL;
+        run_unref(r);
+        return;
+    }
+    if (r->hreq) {
+        httpc_cancel(r->hreq);
+        r->hreq = NULL;
         run_unref(r);
         return;
     }

@@ -20,7 +20,7 @@
 /* A line of a command's output is framed in pieces of at most this many bytes. */
 #define HANDLER_MAX_LINE 16384
 
-/* What the runs of one worker share: the loop, libcurl, and the memory poll. */
+/* What the runs of one worker share: the loop, libcurl, httpc's pool, and the memory poll. */
 struct handlers;
 
 /* The job as the handler sees it; the strings are copied by handler_start. */
@@ -62,6 +62,9 @@ struct handler_run *handler_start(struct handlers *hs, const struct handler_conf
 /* Ends a run early (a drain that ran out of time): a command's group gets SIGTERM, then SIGKILL
  * after the grace; a request is aborted. Its result is HANDLER_STOPPED. */
 void handler_stop(struct handler_run *r);
+/* The most runs the worker starts at once: the bound of the http handlers' kept-alive
+ * connections (1 when not said). */
+void handlers_set_concurrency(struct handlers *hs, size_t n);
 /* Runs still going. */
 size_t handlers_running(const struct handlers *hs);
 /* Closes the loop handles of hs (no run may be going); frees hs once they are closed. */

@@ -92,6 +92,7 @@ struct schedfleet {
     struct redisconn *redis;
     uv_timer_t poll;
     bool polling;       /* a poll is in flight */
+    bool stopping;      /* schedfleet_stop: triggers a poll brings back are put back */
     bool ever_up;       /* catch-up is done at the first connection only */
     bool said_down;     /* "Redis is unreachable" was logged for this outage */
     char said_err[160]; /* the last error of a poll or a push that was logged */
@@ -459,6 +460,14 @@ static void trigger(struct schedfleet *f, size_t i, const char *s, size_t len)
     claim_go(claim_new(f, i, t)); /* popped already: nothing to claim */
 }
 
+static void on_put_back(void *ud, struct redisReply *rep, const char *err)
+{
+    struct schedfleet *f = ud;
+    if (!rep || rep->type == REDIS_REPLY_ERROR)
+        said(f, "a trigger popped as the role stopped could not be put back (it is lost)",
+             rep ? rep->str : err);
+}
+
 static void on_poll(void *ud, struct redisReply *rep, const char *err)
 {
     struct schedfleet *f = ud;
@@ -471,7 +480,19 @@ static void on_poll(void *ud, struct redisReply *rep, const char *err)
     if (rep->type != REDIS_REPLY_ARRAY) return;
     for (size_t i = 0; i < f->n && i < rep->elements; i++) {
         const redisReply *e = rep->element[i];
-        if (e->type == REDIS_REPLY_STRING) trigger(f, i, e->str, e->len);
+        if (e->type != REDIS_REPLY_STRING) continue;
+        if (!f->stopping) {
+            trigger(f, i, e->str, e->len);
+            continue;
+        }
+        /* the poll was in flight when the role began to stop: the trigger would be lost here,
+         * so it goes back to the front of its list, for another replica or the next start */
+        const char *argv[] = {"LPUSH", f->sc[i].trigger_key, e->str};
+        size_t lens[] = {5, strlen(f->sc[i].trigger_key), e->len};
+        if (redisconn_command(f->redis, on_put_back, f, 3, argv, lens, FLEET_WAIT_MS) == 0)
+            flog(f, i, "a manual run requested as the role stopped is put back, not run");
+        else
+            flog(f, i, "a manual run requested as the role stopped is lost (Redis is not up)");
     }
 }
 
@@ -629,7 +650,18 @@ void schedfleet_start(struct schedfleet *f, int64_t started)
 
 void schedfleet_stop(struct schedfleet *f)
 {
-    if (f && !f->closing) uv_timer_stop(&f->poll);
+    if (!f || f->closing) return;
+    f->stopping = true;
+    uv_timer_stop(&f->poll);
+}
+
+void schedfleet_settle(struct schedfleet *f, uint64_t ms)
+{
+    if (!f || f->closing || !f->redis) return;
+    uint64_t start = uv_now(f->loop);
+    /* every command has its deadline (FLEET_WAIT_MS), so each turn ends */
+    while ((f->polling || redisconn_pending(f->redis)) && uv_now(f->loop) - start < ms)
+        uv_run(f->loop, UV_RUN_ONCE);
 }
 
 void schedfleet_close(struct schedfleet *f)

@@ -74,6 +74,10 @@ uint64_t schedfleet_skipped(const struct schedfleet *f, size_t i, enum fleet_ski
 /* The role is stopping: no trigger is popped any more (it would be lost); claims and the runs
  * list go on until schedfleet_close. */
 void schedfleet_stop(struct schedfleet *f);
+/* After the loop has stopped: runs it until the poll and the pushes in flight are answered (at
+ * most ms, each command bounded by its own deadline), so that a trigger the poll popped as the
+ * role stopped is put back, and the last runs reach the runs list. */
+void schedfleet_settle(struct schedfleet *f, uint64_t ms);
 /* Stops polling and closes the connection and every handle; nothing runs after it. The loop
  * must then run the closes before schedfleet_free. */
 void schedfleet_close(struct schedfleet *f);

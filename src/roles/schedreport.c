@@ -53,6 +53,9 @@ struct sched_stats {
     cJSON *last; /* the last run, as its record, or NULL */
     enum sched_outcome last_outcome;
     bool unsent; /* its latest state found the channel full: sent again on the resend timer */
+    /* its latest occurrence was skipped because Redis was unreachable (redis_down: skip): warn
+     * until a run, or a claim Redis answered, says otherwise */
+    bool down_skip;
 };
 
 struct schedreport {
@@ -113,10 +116,13 @@ static void send_component(struct schedreport *r, struct sched_stats *s)
         runs += s->runs[i];
     cJSON_AddNumberToObject(d, "runs", (double)runs);
     cJSON_AddNumberToObject(d, "skipped", (double)s->skipped_total);
-    bool warn = s->last && failed(s->last_outcome);
+    bool warn = (s->last && failed(s->last_outcome)) || s->down_skip;
+    if (s->down_skip)
+        cJSON_AddStringToObject(d, "output", "the last occurrence was skipped: Redis was "
+                                             "unreachable (redis_down: skip)");
     if (s->last) {
         cJSON_AddItemToObject(d, "lastRun", cJSON_Duplicate(s->last, true));
-        if (warn) {
+        if (warn && !s->down_skip) {
             const char *det = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(s->last, "detail"));
             char out[200];
             snprintf(out, sizeof out, "the last run %s%s%s",
@@ -286,6 +292,7 @@ void schedreport_run(struct schedreport *r, const struct sched_run_report *run)
     double secs = run->finished - run->started;
     if (secs < 0) secs = 0;
     s->runs[run->outcome]++;
+    s->down_skip = false;
     if (run->outcome == SCHED_OK) s->last_success = run->finished;
     for (int i = 0; i < NBUCKETS; i++)
         if (secs <= dur_le[i]) s->buckets[i]++;
@@ -349,6 +356,10 @@ void schedreport_skipped(struct schedreport *r, const char *schedule, const char
     }
     s->skipped[k].n++;
     s->skipped_total++;
+    if (!strcmp(reason, "redis_down"))
+        s->down_skip = true;
+    else if (!strcmp(reason, "another_replica"))
+        s->down_skip = false; /* Redis answered the claim */
     rstatus_metric(&r->ch, "roster_schedule_skipped_total", "counter",
                    "Occurrences of the schedule that did not run, by reason.",
                    labels2("schedule", s->cfg->name, "reason", s->skipped[k].name),

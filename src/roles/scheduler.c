@@ -245,7 +245,7 @@ static void report_run(struct run *r, double secs)
 }
 
 /* Gives how a run ended to the fleet's runs list: "error" when no result came (the command
- * could not start, no HTTP response, no job enqueued, roster stopping it). */
+ * could not start, no HTTP response, no job enqueued), "stopped" when roster stopped it. */
 static void fleet_report(const struct run *r)
 {
     const struct job *j = r->job;
@@ -259,7 +259,9 @@ static void fleet_report(const struct run *r)
         fr.outcome = r->job_id ? "ok" : "error";
     else if (r->timed_out)
         fr.outcome = "timeout";
-    else if (r->stopped || (http && !r->http_status) || (!http && !r->pid))
+    else if (r->stopped)
+        fr.outcome = "stopped"; /* as the status channel and the history table say it */
+    else if ((http && !r->http_status) || (!http && !r->pid))
         fr.outcome = "error";
     else if (http)
         fr.outcome = http_expected(&j->cfg->req, r->http_status) ? "ok" : "failed";
@@ -830,6 +832,7 @@ int scheduler_main(const struct roster_config *cfg, const char *role, char **env
         fflush(stdout);
         uv_run(&loop, UV_RUN_DEFAULT);
     }
+    schedfleet_settle(s.fleet, SCHED_FLUSH_MS);
     schedreport_flush(s.report, SCHED_FLUSH_MS);
     if (s.curl) curlm_close(s.curl);
     schedfleet_close(s.fleet); /* the enqueues in flight are answered (with an error) */

@@ -682,6 +682,7 @@ int worker_main(const struct roster_config *cfg, const char *role, char **enviro
     w.hs = handlers_new(&loop, role, rc->cwd, environ_);
     w.hist = jobhist_new(&loop, cfg, rc, w.id, environ_);
     w.concurrency = w.wc->concurrency;
+    handlers_set_concurrency(w.hs, (size_t)w.concurrency);
     w.nslots = 2 * w.concurrency;
     w.slots = xcalloc((size_t)w.nslots, sizeof *w.slots);
     for (int i = 0; i < w.nslots; i++)

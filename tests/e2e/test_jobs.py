@@ -217,6 +217,17 @@ def test_cancel():
         check(q["delayed"] == 0 and q["queued"] == 0 and q["cancelled_total"] == 2, q)
 
 
+def reap_when_expired(c):
+    """Reaps until a worker's heartbeat has expired and its jobs were requeued (10 s at most)."""
+    deadline = time.monotonic() + 10
+    while True:
+        r = c.ok("reap", 1)
+        if r["n"]:
+            return r
+        check(time.monotonic() < deadline, "reaped within 10 s of the heartbeat's expiry")
+        c.ok("wait_ms", 50)
+
+
 def test_reap_and_drain():
     with client() as c:
         ids = [enq(c, "q")["id"] for _ in range(4)]
@@ -228,13 +239,7 @@ def test_reap_and_drain():
         check([j1["id"], j2["id"], j3["id"]] == ids[:3], "fetched in order")
         # while dying's heartbeat lives, nothing is reaped (the sentinel for what follows)
         check(c.ok("reap", 1)["n"] == 0, "nothing to reap yet")
-        deadline = time.monotonic() + 10
-        while True:
-            r = c.ok("reap", 1)
-            if r["n"]:
-                break
-            check(time.monotonic() < deadline, "reaped within 10 s of the heartbeat's expiry")
-            c.ok("wait_ms", 50)
+        r = reap_when_expired(c)
         check(r["n"] == 2, "dying's two jobs: %s" % r)
         for j in (j1, j2):
             g = c.ok("get", j["id"])["job"]
@@ -267,13 +272,7 @@ def test_reap_spent_attempts_dead():
         c.ok("heartbeat", "dying", 300)
         check(c.ok("fetch", "dying", ["q"], [1])["job"]["id"] == last, "first fetched")
         check(c.ok("fetch", "dying", ["q"], [1])["job"]["id"] == more, "second fetched")
-        deadline = time.monotonic() + 10
-        while True:
-            r = c.ok("reap", 1)
-            if r["n"]:
-                break
-            check(time.monotonic() < deadline, "reaped within 10 s of the heartbeat's expiry")
-            c.ok("wait_ms", 50)
+        r = reap_when_expired(c)
         check(r["n"] == 1, "one requeued (attempts left), one dead: %s" % r)
         g = c.ok("get", last)["job"]
         check(g["state"] == "dead" and "stopped answering during attempt 1 of 1" in g["last_error"],
@@ -569,8 +568,9 @@ def test_roster_enqueue_bad_input():
         (["enqueue", "bad queue", "t"], "queue: 'bad queue' has a character outside"),
         (["enqueue", "q", "t/x"], "type: 't/x' has a character outside"),
         (["enqueue", "q" * 65, "t"], "queue: longer than 64 characters"),
-        (["enqueue", "q", "t", "{nope"], "payload: not valid JSON (near byte"),
-        (["enqueue", "q", "t", "{} {}"], "payload: text after the JSON value"),
+        (["enqueue", "q", "t", "{nope"], "payload: not valid JSON at byte"),
+        (["enqueue", "q", "t", "{} {}"], "payload: not valid JSON at byte 3"),
+        (["enqueue", "q", "t", "01"], "payload: not valid JSON at byte 1"),
         (["enqueue", "q", "t", ""], "payload: not valid JSON"),
         (["enqueue", "q", "t", "--unique", "u" * 201], "unique: longer than 200 bytes"),
         (["enqueue", "q", "t", "--delay", "soon"], "--delay 'soon'"),

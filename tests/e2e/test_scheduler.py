@@ -215,6 +215,27 @@ def test_http_action():
         srv.shutdown()
 
 
+def test_config_read_with_rosters_port():
+    """The scheduler's process reads the config again: ${PORT} there is roster's PORT (the
+    platform's port, which roles do not inherit), as `roster check` and roster read it. Without
+    it the role's http action went to the default port (or the config did not load)."""
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    port = srv.server_address[1]
+    try:
+        Handler.seen.clear()
+        r = Roster("roles:\n  scheduler:\n    builtin: scheduler\n    schedules:\n"
+                   "      ping: {cron: \"@every 1s\", "
+                   "http: \"POST http://127.0.0.1:${PORT:-1}/ok\"}\n",
+                   env={"PORT": str(port)}, json_logs=False)
+        with r:
+            r.wait_line(r"^scheduler \| ping: finished ok: HTTP 200 in \d+\.\d+s$", timeout=30)
+            r.stop()
+        check(("POST", "/ok") in Handler.seen, Handler.seen)
+    finally:
+        srv.shutdown()
+
+
 class Recorder(http.server.BaseHTTPRequestHandler):
     """Answers by path and records each request: method, path, headers, body."""
     seen = []

@@ -334,6 +334,87 @@ def test_catch_up_after_a_stop():
     rd.cleanup()
 
 
+def test_stopped_run_in_runs_list():
+    """A run roster stops (it is stopping) is "stopped" in the runs list, as /health and the
+    history table name it (it was "error" there)."""
+    rd = Redis()
+    try:
+        r = fleet_roster(rd, "      slow: {cron: \"@every 1s\", command: \"sleep 30\"}\n",
+                         app="stopped")
+        with r:
+            r.wait_line(r"^scheduler \| slow: started the run of", timeout=30)
+            check(r.stop() == 0, r.tail())
+        runs = [json.loads(x) for x in
+                rd.cli("LRANGE", "roster:stopped:sched:slow:runs", "0", "-1").splitlines() if x]
+        check(runs and runs[0]["outcome"] == "stopped", runs)
+    finally:
+        rd.cleanup()
+
+
+BUSY_LUA = ("redis.call('RPUSH', KEYS[1], ARGV[1]) "
+            "local t0 = redis.call('TIME') "
+            "while true do local t = redis.call('TIME') "
+            "if (t[1] - t0[1]) * 1000000 + (t[2] - t0[2]) > 1500000 then break end end "
+            "return 1")
+
+
+def test_trigger_popped_at_stop_is_put_back():
+    """A trigger poll in flight when the role stops pops the element in Redis after the stop
+    began: it is put back at the front of its list, not dropped (it was lost: logged as
+    requested, then never run). Redis is held 1.5 s by a script that pushes the trigger first,
+    so the next poll is queued behind it; SIGTERM comes while it waits."""
+    rd = Redis()
+    try:
+        d = tmpdir()
+        manual = os.path.join(d, "manual")
+        r = fleet_roster(rd, appender(manual, "0 0 1 1 *", "manual"), app="putback")
+        key = "roster:putback:sched:trigger:manual"
+        elem = '{"requested_at":"2026-12-06T10:00:00Z","by":"test"}'
+        with r:
+            r.wait_line(r"^scheduler \| redis: connected$", timeout=30)
+            busy = subprocess.Popen(["redis-cli", "-p", str(rd.port), "EVAL", BUSY_LUA, "1", key,
+                                     elem], stdout=subprocess.DEVNULL)
+            t0 = time.monotonic()
+            # the scenario: a poll (one a second) is sent while the script holds Redis
+            while time.monotonic() - t0 < 1.15:
+                time.sleep(0.05)
+            check(r.stop() == 0, r.tail())
+            busy.wait(timeout=30)
+        left = rd.cli("LRANGE", key, "0", "-1").splitlines()
+        check(left == [elem], "the trigger is back in its list: %r\n%s" % (left, r.tail()))
+        check(not os.path.exists(manual), "and it did not run")
+    finally:
+        rd.cleanup()
+
+
+def test_redis_down_marks_health():
+    """redis_down: skip marks the schedule warn in /health while its occurrences are skipped
+    for Redis (they were only counted), and a run after Redis is back clears it."""
+    from harness import free_port
+    from test_schedhist import schedule_check
+    rd = Redis()
+    port = free_port()
+    fires = os.path.join(tmpdir(), "fires")
+    try:
+        r = FleetRoster("app: hd\nredis: {url: \"%s\"}\nhealth: {listen: \"127.0.0.1:%d\"}\n"
+                        "roles:\n  scheduler:\n    builtin: scheduler\n    schedules:\n%s"
+                        % (rd.url, port, appender(fires, "@every 1s", "tick")), json_logs=False)
+        with r:
+            r.wait_line(r"^scheduler \| tick: finished ok", timeout=30)
+            wait_for(lambda: (schedule_check(port, "tick") or {}).get("status") == "pass", 30,
+                     "scheduler:tick passes while Redis is up")
+            rd.stop()
+            c = wait_for(lambda: (lambda x: x if x and x.get("status") == "warn" else None)(
+                schedule_check(port, "tick")), 30, "scheduler:tick warns while Redis is down")
+            check("Redis was unreachable" in c.get("output", ""), c)
+            rd.start()
+            wait_for(lambda: (schedule_check(port, "tick") or {}).get("status") == "pass", 30,
+                     "scheduler:tick passes again once a run went through")
+            check(r.stop() == 0, r.tail())
+    finally:
+        rd.cleanup()
+
+
 def check_out(cfg):
     d = tmpdir()
     path = os.path.join(d, "roster.yaml")

@@ -3,20 +3,23 @@ stdin, ROSTER_JOB_* env, output shown as worker/TYPE#ID, exit status, timeout ki
 grandchild, max_memory), a type without handler goes dead, retries with backoff bounds and dead
 after max_attempts, drain on SIGTERM (a slow job finishes; one slower than stop.timeout goes back
 to its queue and the next worker runs it), Redis restarted mid-run (no job lost), the http
-handler (signature checked with hmac, Retry-After honoured, a failure's status said), and the
-config's errors."""
+handler (signature checked with hmac, Retry-After honoured, a failure's status said; plain
+http:// through roster's own client on kept-alive connections, without libcurl: a server closing
+an idle connection, Connection: close, a chunked answer, a stale connection retried once, a slow
+server's timeout), and the config's errors."""
 import hashlib
 import hmac
 import http.server
 import json
 import os
 import signal
+import socket
 import threading
 import time
 
 from harness import check, pid_exists, run, run_roster, tmpdir, wait_for
 from services import Redis
-from test_scheduler import read_lines
+from test_scheduler import maps_libcurl, read_lines
 from test_worker_chaos import children, cmdline
 from workerlib import Jobs, worker_roster
 
@@ -322,6 +325,10 @@ def test_http_handler_signature_retry_after():
                 job_state(jobs, id_, ("done",), 20, "job %d done" % id_)
             ports = {x["port"] for x in Hooks.seen if "k" in x["payload"]}
             check(len(ports) == 1, "one connection for 5 jobs: ports %r" % ports)
+            # plain http:// is roster's own client's: the worker has not loaded libcurl
+            worker = [p for p in children(r.pid) if b"role" in cmdline(p)]
+            check(len(worker) == 1 and not maps_libcurl(worker[0]),
+                  "libcurl loaded in the worker for an http:// handler")
 
             bad = jobs.enqueue("hook", {"answer": 500}, max_attempts=1)
             j = job_state(jobs, bad, ("dead",), 30, "the 500 job dead")
@@ -354,6 +361,177 @@ def test_http_status_without_retry_after():
         srv.shutdown()
         jobs.close()
 
+
+class RawApp:
+    """An app on a raw socket, to answer as no library would: each connection is numbered and
+    its requests read one after another; the payload's "mode" says how to answer: "ok" (200,
+    Content-Length), "then-close" (200, then the server closes the idle connection), "drop-next"
+    (200, and the next request on this connection is read and the connection closed without a
+    byte of answer), "close" (200 with Connection: close, the socket left open: the client must
+    close it), "chunked" (chunked 200, or the status in "status"), "slow" (no answer)."""
+
+    def __init__(self):
+        self.srv = socket.socket()
+        self.srv.bind(("127.0.0.1", 0))
+        self.srv.listen(16)
+        self.port = self.srv.getsockname()[1]
+        self.lock = threading.Lock()
+        self.seen = []        # (connection number, payload)
+        self.eof = set()      # connections the client closed
+        self.nconn = 0
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self):
+        while True:
+            try:
+                c, _ = self.srv.accept()
+            except OSError:
+                return
+            with self.lock:
+                self.nconn += 1
+                n = self.nconn
+            threading.Thread(target=self.serve, args=(c, n), daemon=True).start()
+
+    def serve(self, c, n):
+        buf, drop_next = b"", False
+        with c:
+            while True:
+                while b"\r\n\r\n" not in buf:
+                    d = c.recv(65536)
+                    if not d:
+                        with self.lock:
+                            self.eof.add(n)
+                        return
+                    buf += d
+                head, buf = buf.split(b"\r\n\r\n", 1)
+                length = [int(l.split(b":", 1)[1]) for l in head.split(b"\r\n")
+                          if l.lower().startswith(b"content-length:")][0]
+                while len(buf) < length:
+                    buf += c.recv(65536)
+                payload, buf = json.loads(buf[:length]), buf[length:]
+                with self.lock:
+                    self.seen.append((n, payload))
+                if drop_next:
+                    return  # read, then closed without an answer
+                mode = payload.get("mode", "ok")
+                if mode == "slow":
+                    time.sleep(5)
+                    return
+                if mode == "chunked":
+                    st = payload.get("status", 200)
+                    c.sendall(b"HTTP/1.1 %d X\r\nTransfer-Encoding: chunked\r\n\r\n"
+                              b"6\r\nchunk \r\n4;x=y\r\nbody\r\n0\r\nX-T: 1\r\n\r\n" % st)
+                    continue
+                extra = b"Connection: close\r\n" if mode == "close" else b""
+                c.sendall(b"HTTP/1.1 200 OK\r\n%sContent-Length: 2\r\n\r\nok" % extra)
+                if mode == "then-close":
+                    return
+                if mode == "close":  # left open: the client is to close it
+                    if not c.recv(1):
+                        with self.lock:
+                            self.eof.add(n)
+                    return
+                drop_next = mode == "drop-next"
+
+    def conns(self, pred):
+        with self.lock:
+            return [n for n, p in self.seen if pred(p)]
+
+    def close(self):
+        self.srv.close()
+
+
+def test_http_keepalive_edges():
+    """Plain http:// on kept-alive connections (roster's own client, no libcurl), at the edges:
+    the server closing an idle connection, a stale connection closed on a request without an
+    answer (sent once more on a fresh one: jobs are at-least-once), Connection: close honoured,
+    a chunked answer (the connection reused after it, a failure's chunked body said), and a
+    slow server ended by the handler's timeout."""
+    rd = Redis()
+    jobs = Jobs(rd.url)
+    app = RawApp()
+    r = worker_roster(rd.url, "    handlers:\n      raw: {http: \"POST http://127.0.0.1:%d/j\","
+                      " timeout: 1s}\n    retry: {max_attempts: 1}\n" % app.port)
+    try:
+        with r:
+            r.wait_line(r"^worker \| worker ", timeout=20)
+
+            def run_job(payload, state="done"):
+                id_ = jobs.enqueue("raw", payload)
+                j = job_state(jobs, id_, ("done", "dead"), 20, "job %r ended" % payload)
+                check(j["state"] == state, (payload, j))
+                return j
+
+            # the server closes an idle kept-alive connection: the next job still succeeds
+            run_job({"mode": "then-close", "k": 1})
+            run_job({"mode": "ok", "k": 2})
+            c1, c2 = app.conns(lambda p: p.get("k") == 1), app.conns(lambda p: p.get("k") == 2)
+            check(c1 != c2, "a closed connection reused: %r %r" % (c1, c2))
+
+            # kept alive: the next job on the same connection
+            run_job({"mode": "ok", "k": 3})
+            check(app.conns(lambda p: p.get("k") == 3) == c2, "not kept alive: %r" % app.seen)
+
+            # a stale connection: the request is read, the connection closed without an
+            # answer; it is sent once more on a fresh connection, and the job is done
+            run_job({"mode": "drop-next", "k": 4})
+            j = run_job({"mode": "ok", "k": 5})
+            c5 = app.conns(lambda p: p.get("k") == 5)
+            check(len(c5) == 2 and c5[0] != c5[1] and j["attempts"] == 1,
+                  "stale connection not retried once on a fresh one: %r %r" % (c5, j))
+
+            # Connection: close is honoured: the client closes it, the next job goes on a new one
+            run_job({"mode": "close", "k": 6})
+            c6 = app.conns(lambda p: p.get("k") == 6)[0]
+            wait_for(lambda: c6 in app.eof, 5, "the client closing a Connection: close one")
+            run_job({"mode": "ok", "k": 7})
+            check(app.conns(lambda p: p.get("k") == 7)[0] != c6, "Connection: close reused")
+
+            # a chunked answer, and the connection reused after it
+            run_job({"mode": "chunked", "k": 8})
+            run_job({"mode": "ok", "k": 9})
+            check(app.conns(lambda p: p.get("k") == 8) == app.conns(lambda p: p.get("k") == 9),
+                  "connection not reused after a chunked answer: %r" % app.seen)
+            j = run_job({"mode": "chunked", "status": 500, "k": 10}, "dead")
+            check(j["last_error"] == "HTTP 500: chunk body", j)
+
+            # a slow server: the handler's timeout ends the request
+            t0 = time.monotonic()
+            j = run_job({"mode": "slow", "k": 11}, "dead")
+            check(j["last_error"] == "timeout after 1s" and time.monotonic() - t0 < 4, j)
+            run_job({"mode": "ok", "k": 12})
+
+            worker = [p for p in children(r.pid) if b"role" in cmdline(p)]
+            check(len(worker) == 1 and not maps_libcurl(worker[0]),
+                  "libcurl loaded in the worker for an http:// handler")
+            check(r.stop() == 0, r.tail())
+    finally:
+        app.close()
+        jobs.close()
+
+
+def test_https_handler_uses_libcurl():
+    """https:// stays libcurl's: a refused connection fails the job in libcurl's words, and the
+    worker has loaded libcurl (the sentinel that the maps checks above would see it)."""
+    rd = Redis()
+    jobs = Jobs(rd.url)
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]  # bound, never listening: refused
+    r = worker_roster(rd.url, "    handlers:\n      tls: {http: \"POST https://127.0.0.1:%d/\","
+                      " timeout: 5s}\n    retry: {max_attempts: 1}\n" % port)
+    try:
+        with r:
+            r.wait_line(r"^worker \| worker ", timeout=20)
+            id_ = jobs.enqueue("tls", {})
+            j = job_state(jobs, id_, ("dead",), 20, "the https job dead")
+            check("127.0.0.1" in j["last_error"] and "HTTP" not in j["last_error"], j)
+            worker = [p for p in children(r.pid) if b"role" in cmdline(p)]
+            check(len(worker) == 1 and maps_libcurl(worker[0]), "libcurl not loaded for https://")
+            check(r.stop() == 0, r.tail())
+    finally:
+        s.close()
+        jobs.close()
 
 def test_redis_refuses_writes():
     """Redis answers but refuses writes (a replica, read-only): the running job's outcome is
@@ -401,6 +579,30 @@ def test_queue_weights():
     # 3:1 expected (150:50); 1.8:1..6:1 is 3.5 standard deviations of 200 draws either side,
     # and equal weights (1:1) would be far outside
     check(light > 0 and 1.8 <= heavy / light <= 6.0, "heavy %d, light %d" % (heavy, light))
+    jobs.close()
+
+
+def test_reload_applies_worker_settings():
+    """A reload that changes only the worker's settings (a handler's command here) restarts it
+    with them (it reads them when it starts): the plan's fingerprint left them out, so the old
+    handler ran on ("0 changed")."""
+    rd = Redis()
+    jobs = Jobs(rd.url)
+    r = worker_roster(rd.url, "    handlers:\n"
+                      "      t: {command: \"sh -c 'echo one >> @DIR@/out'\"}\n")
+    with r:
+        path = os.path.join(r.dir, "out")
+        jobs.enqueue("t")
+        wait_for(lambda: read_lines(path) == ["one"], 60, "the first handler ran")
+        with open(r.config_path) as f:
+            text = f.read()
+        with open(r.config_path, "w") as f:
+            f.write(text.replace("echo one", "echo two"))
+        r.send(signal.SIGHUP)
+        r.wait_line(r"config reloaded: 1 changed", timeout=30)
+        jobs.enqueue("t")
+        wait_for(lambda: read_lines(path) == ["one", "two"], 60, "the new handler ran")
+        check(r.stop() == 0, r.tail())
     jobs.close()
 
 

@@ -3,6 +3,7 @@
  * GET /jobs queries, ids in paths, and the JSON of errors and times. */
 #include <stdlib.h>
 
+#include "base/jsoncheck.h"
 #include "roles/apireq.h"
 #include "t.h"
 
@@ -198,7 +199,7 @@ static void ids_and_json(void)
     sbuf_reset(&o);
     apireq_fail(&err, 400, "unknown_field", "\xff\xfe", "unknown field '%s'", "\xff");
     apireq_error_json(&err, &o);
-    CHECK(apireq_json_check(o.data, o.len, NULL, NULL));
+    CHECK(json_check(o.data, o.len, NULL, NULL));
     sbuf_reset(&o);
     apireq_fail(&err, 404, "not_found", NULL, "gone");
     apireq_error_json(&err, &o);

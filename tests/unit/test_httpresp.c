@@ -1,5 +1,6 @@
 /* test_httpresp.c — the plain-http client's answer parser (checks/httpresp.c): Content-Length,
- * chunked and close-delimited bodies, fed whole and a byte at a time; bounds. */
+ * chunked and close-delimited bodies, fed whole and a byte at a time; bounds; keep-alive,
+ * Retry-After and the bytes past an answer's end. */
 #include "checks/httpresp.h"
 
 #include <stdlib.h>
@@ -121,6 +122,50 @@ static void test_past_length(void)
               HTTPRESP_DONE);
     CHECK(kept_is("ab"));
     CHECK_INT(R.got, 2);
+    CHECK_INT(R.past, 5);
+    /* past the end of a chunked answer, of one without a body, and fed after the end */
+    for (int bw = 0; bw < 2; bw++) {
+        CHECK_INT(FEED("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                       "2\r\nab\r\n0\r\n\r\nHTTP",
+                       bw, false),
+                  HTTPRESP_DONE);
+        CHECK(kept_is("ab"));
+        CHECK_INT(R.past, 4);
+        CHECK_INT(FEED("HTTP/1.1 204 No\r\n\r\nHTTP/1.1", bw, false), HTTPRESP_DONE);
+        CHECK_INT(R.past, 8);
+    }
+    CHECK_INT(FEED("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nab", false, false), HTTPRESP_DONE);
+    CHECK_INT(R.past, 0);
+    CHECK_INT(httpresp_feed(&R, "x", 1), HTTPRESP_DONE);
+    CHECK_INT(R.past, 1);
+}
+
+/* Whether the connection stays open after the answer, and Retry-After as written. */
+static void test_keep_alive_retry_after(void)
+{
+    CHECK_INT(FEED("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", false, false), HTTPRESP_DONE);
+    CHECK(R.keep_alive);
+    CHECK_STR(R.retry_after, "");
+    CHECK_INT(FEED("HTTP/1.1 503 X\r\nConnection: Close\r\nRetry-After:  120 \r\n"
+                   "Content-Length: 0\r\n\r\n",
+                   true, false),
+              HTTPRESP_DONE);
+    CHECK(!R.keep_alive);
+    CHECK_STR(R.retry_after, "120");
+    CHECK_INT(FEED("HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n", false, false), HTTPRESP_DONE);
+    CHECK(!R.keep_alive);
+    CHECK_INT(FEED("HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 0\r\n\r\n", false,
+                   false),
+              HTTPRESP_DONE);
+    CHECK(R.keep_alive);
+    /* a body ended by the close leaves nothing to reuse */
+    CHECK_INT(FEED("HTTP/1.1 200 OK\r\n\r\nbody", false, true), HTTPRESP_DONE);
+    CHECK(!R.keep_alive);
+    CHECK_INT(FEED("HTTP/1.1 429 X\r\nRetry-After: Wed, 21 Oct 2065 07:28:00 GMT\r\n"
+                   "Content-Length: 0\r\n\r\n",
+                   false, false),
+              HTTPRESP_DONE);
+    CHECK_STR(R.retry_after, "Wed, 21 Oct 2065 07:28:00 GMT");
 }
 
 /* Transfer-Encoding: chunked overrides Content-Length (RFC 9112 6.3): with Content-Length: 0
@@ -138,6 +183,7 @@ int main(void)
 {
     test_chunked_over_length();
     test_past_length();
+    test_keep_alive_retry_after();
     test_interim();
     test_content_length();
     test_framings();

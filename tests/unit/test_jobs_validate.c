@@ -72,7 +72,10 @@ int main(void)
     CHECK(!jobs_worker_ok(""));
 
     /* payload */
-    const char *bad_payloads[] = {"{", "{} x", "'a'", "{\"a\":}", "", "nul"};
+    /* ...and what cJSON would take but is not JSON (a number with a leading zero or a bare
+     * point, a raw tab in a string, a byte that is not UTF-8): the api would show it as is */
+    const char *bad_payloads[] = {"{", "{} x", "'a'", "{\"a\":}", "", "nul",
+                                  "01", "1.", "\"a\tb\"", "\"\xff\"", "[1,]"};
     for (size_t i = 0; i < sizeof bad_payloads / sizeof *bad_payloads; i++) {
         j = ok;
         j.payload = bad_payloads[i];
