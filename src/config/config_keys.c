@@ -652,7 +652,7 @@ static void role_done(struct walk *w)
                "role '%s': schedules: is for a role with builtin: scheduler", r->name);
     if (r->builtin == BUILTIN_NONE && walk_seen(w, "history"))
         err_at(w->L, walk_seen(w, "history"),
-               "role '%s': history: is for a builtin role (builtin: scheduler)", r->name);
+               "role '%s': history: is for a builtin role (builtin: scheduler or worker)", r->name);
     if (r->builtin != BUILTIN_SCHEDULER && walk_seen(w, "redis_down"))
         err_at(w->L, walk_seen(w, "redis_down"),
                "role '%s': redis_down: is for a role with builtin: scheduler", r->name);
@@ -1074,7 +1074,8 @@ static const struct key_def give_up_keys[] = {
 };
 static const struct key_table give_up_table = {KEYS("give_up", give_up_keys)};
 
-/* history: of a builtin role (the scheduler's runs in Postgres); at least a minute */
+/* history: of a builtin role (the scheduler's runs, the worker's jobs in Postgres); at least a
+ * minute */
 static const struct key_def history_keys[] = {
     {KEY("keep", key_duration, ROLE(history_keep_ms)), .what = "history.keep", .min = 60000},
 };

@@ -27,7 +27,7 @@ enum hist_state { HIST_DOWN, HIST_DDL, HIST_READY, HIST_BROKEN };
 
 struct pghist {
     struct pgconn *conn;
-    char *table, *ddl;
+    char *table, *ddl, *what;
     size_t max_rows;
     void (*log)(void *ud, const char *line);
     void *ud;
@@ -120,8 +120,8 @@ static void on_ddl(void *ud, PGresult *res, const char *err, double secs)
         return;
     }
     h->st = HIST_BROKEN;
-    logf_(h, "history: cannot create table %s (%s): runs are not written to Postgres", h->table,
-          err);
+    logf_(h, "history: cannot create table %s (%s): %s are not written to Postgres", h->table,
+          err, h->what);
     while (h->head) {
         stmt_free(pop(h));
         h->dropped++;
@@ -152,9 +152,9 @@ static void on_state(void *ud, bool up, const char *err)
     h->st = HIST_DOWN;
     if (h->said_down) return; /* another failed attempt of the same outage */
     logf_(h,
-          "history: Postgres is unreachable (%s); runs go on, up to %zu rows wait for it and "
+          "history: Postgres is unreachable (%s); %s go on, up to %zu rows wait for it and "
           "more are dropped",
-          err ? err : "?", h->max_rows);
+          err ? err : "?", h->what, h->max_rows);
     h->said_down = true;
     h->dropped_said = h->dropped; /* what is dropped from now on is the outage's */
 }
@@ -164,6 +164,7 @@ struct pghist *pghist_new(uv_loop_t *loop, const struct pghist_opts *o)
     struct pghist *h = xcalloc(1, sizeof *h);
     h->table = xstrdup(o->table);
     h->ddl = xstrdup(o->ddl);
+    h->what = xstrdup(o->what ? o->what : "runs");
     h->max_rows = o->max_rows ? o->max_rows : PGHIST_DEFAULT_ROWS;
     h->log = o->log;
     h->ud = o->ud;
@@ -200,6 +201,11 @@ size_t pghist_pending(const struct pghist *h)
     return h && (h->st == HIST_READY || h->st == HIST_DDL) ? h->queued : 0;
 }
 
+size_t pghist_queued(const struct pghist *h)
+{
+    return h ? h->queued : 0;
+}
+
 uint64_t pghist_written(const struct pghist *h)
 {
     return h ? h->written : 0;
@@ -218,5 +224,6 @@ void pghist_close(struct pghist *h)
         stmt_free(pop(h));
     free(h->table);
     free(h->ddl);
+    free(h->what);
     free(h);
 }

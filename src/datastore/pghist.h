@@ -17,6 +17,7 @@ struct pghist_opts {
     const char *url;     /* a libpq URL */
     const char *appname; /* application_name (the role's, so the budget sampler counts it) */
     const char *table;   /* for the log lines */
+    const char *what;    /* what goes on while Postgres is away, for the log lines (NULL: "runs") */
     const char *ddl;     /* one statement: CREATE TABLE IF NOT EXISTS ... */
     size_t max_rows;     /* statements kept while Postgres is away (0: 256) */
     /* One line for the role's log (without a newline). */
@@ -31,6 +32,8 @@ struct pghist *pghist_new(uv_loop_t *loop, const struct pghist_opts *o);
 void pghist_queue(struct pghist *h, const char *sql, int n, const char *const *params);
 /* Statements still to write while Postgres is there (0 while it is away: none will go soon). */
 size_t pghist_pending(const struct pghist *h);
+/* Statements in the queue, whether Postgres is there or not (pghist_close drops them). */
+size_t pghist_queued(const struct pghist *h);
 /* Statements written, and dropped (queue full, or refused by the server). */
 uint64_t pghist_written(const struct pghist *h);
 uint64_t pghist_dropped(const struct pghist *h);

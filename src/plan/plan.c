@@ -1058,21 +1058,27 @@ static void print_output(FILE *out, const struct roster_config *c, const envmap 
 }
 
 /* Where a builtin role keeps its run history: Postgres on one connection of its share, or
- * memory only (roles/schedreport.c decides the same from the copy's environment). */
+ * memory only (roles/schedreport.c decides the same from the copy's environment). The worker's
+ * jobs (roles/jobhist.c) have no history in memory: without Postgres there is none. */
 static void print_history(FILE *out, const struct plan *p, const struct plan_role *pr)
 {
     char keep[32];
     units_format_duration(pr->cfg->history_keep_ms ? pr->cfg->history_keep_ms
                                                    : CONFIG_HISTORY_KEEP_DEFAULT_MS,
                           keep, sizeof keep);
-    if (!p->cfg.pg.enabled)
-        fprintf(out, "    history: the last runs in memory (no postgres: configured)\n");
-    else if (pr->cfg->pg.mode == PGROLE_OFF || (p->budget_known && pr->pool_size <= 0))
-        fprintf(out, "    history: the last runs in memory: its Postgres share is 0 connections\n");
-    else
-        fprintf(out, "    history: roster_schedule_runs in Postgres, kept %s, on 1 connection of "
-                     "its share\n",
-                keep);
+    bool worker = pr->cfg->builtin == BUILTIN_WORKER;
+    bool none = pr->cfg->pg.mode == PGROLE_OFF || (p->budget_known && pr->pool_size <= 0);
+    if (!p->cfg.pg.enabled) {
+        if (!worker)
+            fprintf(out, "    history: the last runs in memory (no postgres: configured)\n");
+    } else if (none) {
+        fprintf(out, worker ? "    history: none: its Postgres share is 0 connections\n"
+                            : "    history: the last runs in memory: its Postgres share is 0 "
+                              "connections\n");
+    } else {
+        fprintf(out, "    history: %s in Postgres, kept %s, on 1 connection of its share\n",
+                worker ? "roster_jobs" : "roster_schedule_runs", keep);
+    }
 }
 
 /* A scheduler role's schedules: when, in which zone, and the action, secrets masked. */
@@ -1216,6 +1222,7 @@ void plan_print(const struct plan *p, FILE *out)
             fprintf(out, ")%s\n", pr->selected ? "" : " [not selected]");
             if (r->builtin == BUILTIN_WORKER) {
                 print_worker(out, r, &secrets);
+                print_history(out, p, pr);
             } else if (r->builtin == BUILTIN_API) {
                 char mb[32];
                 units_format_size(r->api_max_body ? r->api_max_body : CONFIG_API_MAX_BODY, mb,

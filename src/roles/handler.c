@@ -155,6 +155,9 @@ static void result_of(struct handler_run *r, struct handler_result *res)
     res->seconds = (double)(uv_now(r->hs->loop) - r->started_ms) / 1000.0;
     res->outcome = HANDLER_FAILED;
     res->retry_after_s = -1;
+    /* what the history (roster_jobs) records beside the outcome */
+    res->exit_code = !r->h->url && r->exited && !r->term_signal ? (int)r->exit_status : -1;
+    res->http_status = r->h->url && r->status > 0 ? (int)r->status : 0;
     switch (r->why) {
     case END_TIMEOUT: timeout_text(r, res->error, sizeof res->error); return;
     case END_MEMORY:

@@ -43,6 +43,8 @@ struct handler_result {
     char error[256];
     int64_t retry_after_s;
     double seconds;
+    int exit_code;   /* a command's exit status; -1: none (a signal, no start, or http) */
+    int http_status; /* an http handler's answer; 0: none (a command, or no answer) */
 };
 
 /* Called once per run, on the loop; the run is freed after it returns. */

@@ -29,6 +29,7 @@
 #include "datastore/redisconn.h"
 #include "jobs/store.h"
 #include "roles/handler.h"
+#include "roles/jobhist.h"
 
 /* The heartbeat's time to live, and how often it is renewed (a third of it). */
 #define WORKER_HEARTBEAT_TTL_MS   15000
@@ -46,6 +47,8 @@
 #define WORKER_RETRY_WRITE_MS 1000
 /* The drain stops the handlers this long before stop.timeout, to requeue in time. */
 #define WORKER_DRAIN_MARGIN_MS 1000
+/* Stopped, the history rows still queued get this long to be written (within the margin). */
+#define WORKER_HISTORY_FLUSH_MS 500
 
 struct worker;
 
@@ -61,6 +64,7 @@ struct slot {
     enum outcome_kind kind;
     char error[300];
     int64_t retry_at_ms; /* OUT_FAIL: 0 = dead */
+    double started;      /* wall clock when its handler started, for the history */
     bool said;           /* a failure to record the outcome was logged */
 };
 
@@ -74,6 +78,7 @@ struct worker {
     struct redisconn *conn, *sub; /* sub: subscribed to the wake channel */
     struct jobs_store *st;
     struct handlers *hs;
+    struct jobhist *hist; /* roster_jobs in Postgres; NULL: no history */
     struct slot *slots;
     int nslots, concurrency, fetches; /* fetches: in flight */
     const char **qnames;
@@ -218,6 +223,28 @@ static void on_retry(uv_timer_t *t)
     if (w->state == W_REQUEUEING) maybe_finish(w);
 }
 
+/* The attempt that just ended as a row of roster_jobs (res NULL: the job never ran). */
+static void record_attempt(struct slot *s, const struct handler_result *res)
+{
+    double now = (double)wall_ms() / 1000.0;
+    struct jobhist_row row = {
+        .job_id = s->job->id,
+        .queue = s->job->queue,
+        .type = s->job->type,
+        .attempt = s->job->attempts,
+        .outcome = s->kind == OUT_DONE ? JOBHIST_DONE
+                   : s->retry_at_ms    ? JOBHIST_RETRY
+                                       : JOBHIST_DEAD,
+        .error = s->error,
+        .exit_code = res ? res->exit_code : -1,
+        .http_status = res ? res->http_status : 0,
+        .started = res ? s->started : now,
+        .finished = now,
+        .duration_ms = res ? (int64_t)(res->seconds * 1000 + 0.5) : 0,
+    };
+    jobhist_add(s->w->hist, &row);
+}
+
 static void on_handler(void *ud, const struct handler_result *res)
 {
     struct slot *s = ud;
@@ -260,6 +287,7 @@ static void on_handler(void *ud, const struct handler_result *res)
                  (unsigned long long)j->id, j->attempts, max, res->seconds, res->error, in);
         }
     }
+    record_attempt(s, res);
     if (w->up)
         write_outcome(s);
     else
@@ -292,10 +320,12 @@ static void start_job(struct worker *w, struct slot *s, const struct job *job)
         s->kind = OUT_FAIL;
         s->retry_at_ms = 0;
         snprintf(s->error, sizeof s->error, "no handler for type %s", job->type);
+        record_attempt(s, NULL);
         write_outcome(s);
         return;
     }
     s->state = SLOT_RUNNING;
+    s->started = (double)wall_ms() / 1000.0;
     struct handler_job hj = {
         .id = NULL,
         .type = job->type,
@@ -650,6 +680,7 @@ int worker_main(const struct roster_config *cfg, const char *role, char **enviro
     w.sub = redisconn_new(&loop, &ro, on_sub_state, &w, err, sizeof err);
     if (w.sub) redisconn_subscribe(w.sub, jobs_wake_channel(w.st), on_wake, &w);
     w.hs = handlers_new(&loop, role, rc->cwd, environ_);
+    w.hist = jobhist_new(&loop, cfg, rc, w.id, environ_);
     w.concurrency = w.wc->concurrency;
     handlers_set_concurrency(w.hs, (size_t)w.concurrency);
     w.nslots = 2 * w.concurrency;
@@ -683,6 +714,8 @@ int worker_main(const struct roster_config *cfg, const char *role, char **enviro
     uv_run(&loop, UV_RUN_DEFAULT);
 
     w.state = W_STOPPED;
+    jobhist_flush(w.hist, WORKER_HISTORY_FLUSH_MS);
+    jobhist_close(w.hist);
     redisconn_close(w.conn);
     if (w.sub) redisconn_close(w.sub);
     handlers_close(w.hs);

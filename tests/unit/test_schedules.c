@@ -156,7 +156,7 @@ static void test_errors(void)
         "roster.yaml:5:7: role 's': schedules: is for a role with builtin: scheduler");
     /* history: a builtin's, at least a minute, with known keys */
     BAD("roles:\n  s:\n    command: x\n    history: {keep: 1d}\n",
-        "roster.yaml:4:14: role 's': history: is for a builtin role (builtin: scheduler)");
+        "roster.yaml:4:14: role 's': history: is for a builtin role (builtin: scheduler or worker)");
     BAD("roles:\n  s:\n    builtin: scheduler\n    history: {keep: 10s}\n    schedules:\n"
         "      a: {cron: \"@daily\", command: x}\n",
         "roster.yaml:4:21: history.keep must be 1m or more");
