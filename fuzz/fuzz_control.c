@@ -33,6 +33,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     case CONTROL_LIST:
     case CONTROL_HEALTH: FUZZ_CHECK(!strcmp(method, "GET")); break;
+    case CONTROL_SCHEDULES:
+        FUZZ_CHECK(!strcmp(method, "GET") && !strcmp(path, "/schedules"));
+        break;
     case CONTROL_RELOAD: FUZZ_CHECK(!strcmp(method, "POST") && !strcmp(path, "/reload")); break;
     case CONTROL_BAD_METHOD: FUZZ_CHECK(r.allow && r.hint && strcmp(method, r.allow)); break;
     case CONTROL_BAD_TARGET:
