@@ -217,10 +217,23 @@ void format_iso8601(char *buf, size_t size, double t)
     int ms = (int)((t - (double)secs) * 1000.0);
     if (ms < 0) ms = 0;
     if (ms > 999) ms = 999;
+    format_iso8601_ms(buf, size, (int64_t)secs * 1000 + ms);
+}
+
+void format_iso8601_ms(char *buf, size_t size, int64_t ms)
+{
+    time_t secs = (time_t)(ms / 1000);
     struct tm tm;
     gmtime_r(&secs, &tm);
     snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+}
+
+int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static const struct {

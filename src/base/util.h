@@ -50,12 +50,16 @@ void strvec_free(strvec *sv);
 void strvec_copy(strvec *dst, const strvec *src);
 bool strvec_equal(const strvec *a, const strvec *b);
 
-/* Clocks. now_ms/now_us are monotonic; wall_time is seconds since the epoch. */
+/* Clocks. now_ms/now_us are monotonic; wall_time is seconds since the epoch, wall_ms the same
+ * in milliseconds. */
 uint64_t now_ms(void);
 uint64_t now_us(void);
 double wall_time(void);
+int64_t wall_ms(void);
 /* Writes "2026-11-22T10:00:00.123Z" (UTC, milliseconds) into buf, which holds at least 32. */
 void format_iso8601(char *buf, size_t size, double t);
+/* The same for ms milliseconds since the epoch: "2026-12-06T10:00:00.012Z". */
+void format_iso8601_ms(char *buf, size_t size, int64_t ms);
 
 /* "SIGTERM" for 15; a static string, "SIG<n>" style for unknown numbers (not thread-safe). */
 const char *signal_name(int sig);

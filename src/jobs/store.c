@@ -206,13 +206,6 @@ struct call {
     void *ud;
 };
 
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static struct call *call_new(struct jobs_store *st, enum op op, int script)
 {
     struct call *c = xcalloc(1, sizeof *c);

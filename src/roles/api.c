@@ -22,6 +22,7 @@
 #include "jobs/store.h"
 #include "os/lazylib.h"
 #include "base/jsoncheck.h"
+#include "base/util.h"
 #include "roles/apireq.h"
 #include "sched/cron.h"
 #include "sched/tz.h"
@@ -117,13 +118,6 @@ struct route {
 /* ---- answers ---- */
 
 /* The wall clock in ms since the epoch (job times, fire times and triggers are wall-clock). */
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void answer_json(struct httpd_req *req, int status)
 {
     req->status = status;

@@ -72,11 +72,9 @@ void apireq_time_json(int64_t ms, sbuf *out)
         sbuf_puts(out, "null");
         return;
     }
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    sbuf_printf(out, "\"%04d-%02d-%02dT%02d:%02d:%02d.%03dZ\"", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+    char iso[40];
+    format_iso8601_ms(iso, sizeof iso, ms);
+    sbuf_printf(out, "\"%s\"", iso);
 }
 
 bool apireq_parse_id(const char *s, size_t len, uint64_t *id)

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/jsoncheck.h"
 #include "base/units.h"
 #include "base/util.h"
 #include "datastore/pghist.h"
@@ -126,40 +127,12 @@ struct jobhist *jobhist_new(uv_loop_t *loop, const struct roster_config *cfg,
     return h;
 }
 
-/* The length of the valid UTF-8 sequence at s (at most n bytes), or 0 when it is not one
- * (RFC 3629: no overlong forms, no surrogates, nothing past U+10FFFF). */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-    if (c < 0x80) return 1;
-    size_t len;
-    unsigned char lo = 0x80, hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF) {
-        len = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3;
-        if (c == 0xE0) lo = 0xA0;
-        if (c == 0xED) hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4;
-        if (c == 0xF0) lo = 0x90;
-        if (c == 0xF4) hi = 0x8F;
-    } else {
-        return 0;
-    }
-    if (n < len) return 0;
-    if (s[1] < lo || s[1] > hi) return 0;
-    for (size_t i = 2; i < len; i++)
-        if (s[i] < 0x80 || s[i] > 0xBF) return 0;
-    return len;
-}
-
 void jobhist_clip_utf8(const char *text, size_t max, char *out)
 {
     const unsigned char *s = (const unsigned char *)text;
     size_t n = strlen(text), i = 0, o = 0;
     while (i < n) {
-        size_t len = utf8_seq(s + i, n - i);
+        size_t len = utf8_seq_len(s, n, i);
         if (len == 0) {
             if (o + 1 > max) break;
             out[o++] = '?';

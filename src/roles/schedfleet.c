@@ -523,23 +523,13 @@ static void on_pushed(void *ud, struct redisReply *rep, const char *err)
         said(f, "a run could not be recorded", rep ? rep->str : err);
 }
 
-/* ISO-8601 in UTC with milliseconds: "2026-12-06T10:00:00.012Z". */
-static void iso_ms(int64_t ms, char *buf, size_t size)
-{
-    time_t s = (time_t)(ms / 1000);
-    struct tm tm;
-    gmtime_r(&s, &tm);
-    snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
-}
-
 void schedfleet_finished(struct schedfleet *f, size_t i, const struct fleet_run *r)
 {
     if (!f->redis || f->closing || !redisconn_up(f->redis)) return;
     char at[40], started[80], finished[80];
     fmt_at(f, i, r->scheduled_at, at, sizeof at);
-    iso_ms(r->started_ms, started, sizeof started);
-    iso_ms(r->finished_ms, finished, sizeof finished);
+    format_iso8601_ms(started, sizeof started, r->started_ms);
+    format_iso8601_ms(finished, sizeof finished, r->finished_ms);
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "scheduled_at", at);
     cJSON_AddStringToObject(j, "started", started);

@@ -44,7 +44,8 @@ struct schedfleet_hooks {
 struct fleet_run {
     int64_t scheduled_at;            /* seconds since the epoch */
     int64_t started_ms, finished_ms; /* the wall clock */
-    const char *outcome;             /* "ok", "failed", "timeout" or "error" */
+    /* sched_outcome_name's: "ok", "failed", "timeout", "error" or "stopped" */
+    const char *outcome;
     int exit_code;                   /* -1: none (an http action, or killed by a signal) */
     long http_status;                /* 0: none */
 };

@@ -131,13 +131,6 @@ static void logf_(const struct job *j, const char *fmt, ...)
 
 static void on_fire(uv_timer_t *t);
 
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static uint64_t mono_ms(void) { return uv_hrtime() / 1000000; }
 
 /* --- runs ----------------------------------------------------------------------------------- */
@@ -185,8 +178,9 @@ static void http_failed(struct run *r, double secs)
     sbuf_free(&b);
 }
 
-/* Tells schedreport how a run ended (outcome, exit code or HTTP status, duration), as run_done
- * logs it. */
+/* Tells schedreport (/health, /metrics, history) and the fleet's runs list how a run ended
+ * (outcome, exit code or HTTP status, duration), as run_done logs it: one classification for
+ * both, so that they name each run alike. */
 static void report_run(struct run *r, double secs)
 {
     struct job *j = r->job;
@@ -227,40 +221,21 @@ static void report_run(struct run *r, double secs)
     }
     rep.detail = detail;
     schedreport_run(j->s->report, &rep);
-}
-
-/* Gives how a run ended to the fleet's runs list: "error" when no result came (the command
- * could not start, no HTTP response, no job enqueued), "stopped" when roster stopped it. */
-static void fleet_report(const struct run *r)
-{
-    const struct job *j = r->job;
+    /* the runs list shows an exit code only for a command that ran */
     struct fleet_run fr = {.scheduled_at = r->scheduled_at,
                            .started_ms = r->started_wall_ms,
                            .finished_ms = wall_ms(),
-                           .exit_code = -1,
+                           .outcome = sched_outcome_name(rep.outcome),
+                           .exit_code = r->pid > 0 ? rep.exit_code : -1,
                            .http_status = r->http_status};
-    bool http = j->cfg->http != NULL;
-    if (j->cfg->enq.pos.line)
-        fr.outcome = r->job_id ? "ok" : "error";
-    else if (r->timed_out)
-        fr.outcome = "timeout";
-    else if (r->stopped)
-        fr.outcome = "stopped"; /* as the status channel and the history table say it */
-    else if ((http && !r->http_status) || (!http && !r->pid))
-        fr.outcome = "error";
-    else if (http)
-        fr.outcome = http_expected(&j->cfg->req, r->http_status) ? "ok" : "failed";
-    else
-        fr.outcome = !r->term_signal && r->exit_status == 0 ? "ok" : "failed";
-    if (!http && r->pid && r->exited && !r->term_signal) fr.exit_code = (int)r->exit_status;
     schedfleet_finished(j->s->fleet, (size_t)(j - j->s->jobs), &fr);
 }
+
 
 /* Logs how a run ended; then the run's last handle is closed and it is freed. */
 static void run_done(struct run *r)
 {
     struct job *j = r->job;
-    fleet_report(r);
     double secs = (double)(mono_ms() - r->started_ms) / 1000.0;
     report_run(r, secs);
     const char *what = j->cfg->http ? "the request was aborted" : "the command's group was killed";

@@ -108,13 +108,6 @@ static void logw(struct worker *w, const char *fmt, ...)
     fflush(stdout);
 }
 
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 uint64_t worker_retry_delay_ms(uint64_t initial_ms, uint64_t max_ms, int attempt, double r)
 {
     uint64_t d = backoff_delay_ms(initial_ms, max_ms, attempt < 1 ? 2u : (unsigned)attempt + 1, r);

@@ -196,8 +196,23 @@ static void test_signal_names(void)
     CHECK_INT(signal_from_name("usr1"), SIGUSR1);
 }
 
+/* ISO-8601 instants in UTC: from milliseconds, and from seconds (the same text). */
+static void test_iso8601(void)
+{
+    char buf[40];
+    format_iso8601_ms(buf, sizeof buf, 1796551200012LL); /* 2026-12-06T10:00:00.012Z */
+    CHECK_STR(buf, "2026-12-06T10:00:00.012Z");
+    format_iso8601_ms(buf, sizeof buf, 951782400999LL); /* a leap day */
+    CHECK_STR(buf, "2000-02-29T00:00:00.999Z");
+    format_iso8601(buf, sizeof buf, 1796551200.5);
+    CHECK_STR(buf, "2026-12-06T10:00:00.500Z");
+    int64_t a = wall_ms();
+    CHECK(a > 1700000000000LL && wall_ms() >= a);
+}
+
 int main(void)
 {
+    test_iso8601();
     test_signal_names();
     test_durations();
     test_duration_errors();
