@@ -25,6 +25,8 @@ import sys
 import tempfile
 import time
 
+from procmem import rss_kb  # noqa: E402 (bench/ is the script's own folder)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 
@@ -58,17 +60,6 @@ def tree(root):
             out[p] = procs[p]
             todo.extend(q for q, (pp, _) in procs.items() if pp == p)
     return out
-
-
-def rss_kb(pid):
-    try:
-        with open("/proc/%d/status" % pid) as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
 
 
 def one_run(argv, stamp, rtest, deadline_s=30):

@@ -37,7 +37,7 @@ import tempfile
 import threading
 import time
 
-from concurrently import rss_kb  # noqa: E402 (bench/ is the script's own folder)
+from procmem import pss_kb, rss_kb  # noqa: E402 (bench/ is the script's own folder)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -150,18 +150,6 @@ def tree(root):
         out.append(p)
         todo.extend(kids.get(p, []))
     return out
-
-
-def pss_kb(pid):
-    """Proportional set size: shared pages (libc...) divided among the processes mapping them."""
-    try:
-        with open("/proc/%d/smaps_rollup" % pid) as f:
-            for line in f:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
 
 
 def cpu_ticks(pid, children=False):

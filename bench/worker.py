@@ -25,6 +25,8 @@ import sys
 import tempfile
 import time
 
+from procmem import pss_kb, rss_kb  # noqa: E402 (bench/ is the script's own folder)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 BULL = os.path.join(HERE, "worker-bullmq")
@@ -70,29 +72,6 @@ class Resp:
             n = int(rest)
             return None if n < 0 else [self.read() for _ in range(n)]
         raise RuntimeError("bad reply %r" % line)
-
-
-def rss_kb(pid):
-    try:
-        with open("/proc/%d/status" % pid) as f:
-            for l in f:
-                if l.startswith("VmRSS:"):
-                    return int(l.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
-def pss_kb(pid):
-    """Proportional set size: shared library pages counted by the share each process has."""
-    try:
-        with open("/proc/%d/smaps_rollup" % pid) as f:
-            for l in f:
-                if l.startswith("Pss:"):
-                    return int(l.split()[1])
-    except OSError:
-        pass
-    return 0
 
 
 def children(ppid):

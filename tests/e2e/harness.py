@@ -170,6 +170,16 @@ def bound_client(src):
     raise Failure("no free port below the ephemeral range for %s" % src)
 
 
+def http_server(handler):
+    """A threaded HTTP server with handler on a free loopback port, serving in the background:
+    (server, port). Call server.shutdown() when done."""
+    import http.server
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    srv.daemon_threads = True
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv, srv.server_address[1]
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))

@@ -8,10 +8,9 @@ is back; Postgres slower than the jobs (the table locked): rows past those that 
 once, counted at exit."""
 import http.server
 import re
-import threading
 import time
 
-from harness import check, run, run_roster, wait_for
+from harness import check, http_server, run, run_roster, wait_for
 from services import Postgres, Redis
 from test_worker import job_state
 from workerlib import Jobs, worker_roster
@@ -60,9 +59,7 @@ def test_rows_of_attempts_and_retention():
     pg = Postgres()
     rd = Redis()
     jobs = Jobs(rd.url)
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), App)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    hp = srv.server_address[1]
+    srv, hp = http_server(App)
     # old rows first: one of this role's queue past history.keep, one of a queue the role does
     # not take (another worker role's, kept for its own setting), one recent
     pg.psql("CREATE TABLE roster_jobs (id bigserial PRIMARY KEY, job_id bigint NOT NULL, queue "

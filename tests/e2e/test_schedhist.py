@@ -11,11 +11,10 @@ import os
 import re
 import signal
 import subprocess
-import threading
 import time
 
-from harness import (SANITIZER, Roster, check, free_port, http_get, run, run_roster,
-                     wait_for)
+from harness import (SANITIZER, Roster, check, free_port, http_get, http_server, run,
+                     run_roster, wait_for)
 
 
 def no_sanitizer_reports(r):
@@ -186,9 +185,7 @@ roles:
 def test_history_rows_and_retention():
     from services import Postgres
     pg = Postgres()
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    hp = srv.server_address[1]
+    srv, hp = http_server(Handler)
     # old rows first: one of this role's schedules past history.keep, one of a schedule this
     # role does not have (another scheduler's, kept for its own setting), one recent
     pg.psql("CREATE TABLE roster_schedule_runs (id bigserial PRIMARY KEY, schedule text NOT "
@@ -282,8 +279,7 @@ def test_postgres_down_mid_run():
     256 rows wait and are written when it is back, the rest are dropped and counted."""
     from services import Postgres
     pg = Postgres()
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    srv, _ = http_server(Handler)
     many = "".join("      h%d: {cron: \"@every 1s\", http: \"GET http://127.0.0.1:%d/ok\"}\n"
                    % (i, srv.server_address[1]) for i in range(40))
     try:

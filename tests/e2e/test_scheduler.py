@@ -7,10 +7,9 @@ import http.server
 import os
 import re
 import signal
-import threading
 import time
 
-from harness import Roster, check, free_port, pid_exists, wait_for
+from harness import check, free_port, http_server, pid_exists, Roster, wait_for
 
 
 def sched_roster(schedules):
@@ -195,9 +194,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 
 def test_http_action():
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    port = srv.server_address[1]
+    srv, port = http_server(Handler)
     try:
         r = sched_roster("      ok: {cron: \"@every 1s\", http: \"POST http://127.0.0.1:%d/ok\"}\n"
                          "      bad: {cron: \"@every 1s\", http: \"DELETE http://127.0.0.1:%d/bad\"}\n"
@@ -219,9 +216,7 @@ def test_config_read_with_rosters_port():
     """The scheduler's process reads the config again: ${PORT} there is roster's PORT (the
     platform's port, which roles do not inherit), as `roster check` and roster read it. Without
     it the role's http action went to the default port (or the config did not load)."""
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    port = srv.server_address[1]
+    srv, port = http_server(Handler)
     try:
         Handler.seen.clear()
         r = Roster("roles:\n  scheduler:\n    builtin: scheduler\n    schedules:\n"
@@ -269,9 +264,7 @@ class Recorder(http.server.BaseHTTPRequestHandler):
 
 
 def test_http_mapping():
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
-    srv.daemon_threads = True
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    srv, _ = http_server(Recorder)
     base = "http://127.0.0.1:%d" % srv.server_address[1]
     try:
         r = Roster(
@@ -359,10 +352,7 @@ def maps_libcurl(pid):
 def test_http_client():
     # plain http:// goes through roster's own client (no libcurl in the scheduler process):
     # chunked and close-delimited answers, a host name, and the libcurl path for https://
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Framing)
-    srv.daemon_threads = True
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    port = srv.server_address[1]
+    srv, port = http_server(Framing)
     try:
         r = sched_roster(
             "      chunked: {cron: '@every 1s', http: \"GET http://127.0.0.1:%d/chunked\"}\n"

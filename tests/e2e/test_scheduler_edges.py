@@ -6,10 +6,9 @@ import http.server
 import os
 import re
 import subprocess
-import threading
 import time
 
-from harness import SANITIZER, check, free_port, wait_for
+from harness import check, free_port, http_server, SANITIZER, wait_for
 from harness import Roster as BaseRoster
 
 
@@ -66,10 +65,7 @@ def test_http_headers_replace_defaults():
     # a schedule's own Host (a virtual host on 127.0.0.1), User-Agent or Accept replaces the
     # client's, as libcurl (https://) does: two Host lines are a 400 for a strict server
     # (RFC 9112 3.2); Connection stays the client's one "close"
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), HeaderRecorder)
-    srv.daemon_threads = True
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    port = srv.server_address[1]
+    srv, port = http_server(HeaderRecorder)
     try:
         r = Roster("roles:\n  scheduler:\n    builtin: scheduler\n    schedules:\n"
                    "      own: {cron: '@every 1s', http: {url: 'http://127.0.0.1:%d/', headers: "
@@ -127,10 +123,7 @@ def ticks(r, name):
 
 
 def test_fds_flat_over_fires():
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Ok)
-    srv.daemon_threads = True
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    port = srv.server_address[1]
+    srv, port = http_server(Ok)
     try:
         r = Roster("roles:\n  scheduler:\n    builtin: scheduler\n    schedules:\n"
                    "      cmd: {cron: '@every 1s', command: 'echo hi; echo err >&2'}\n"

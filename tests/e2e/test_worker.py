@@ -17,7 +17,7 @@ import socket
 import threading
 import time
 
-from harness import check, pid_exists, run, run_roster, tmpdir, wait_for
+from harness import check, http_server, pid_exists, run, run_roster, tmpdir, wait_for
 from services import Redis
 from test_scheduler import maps_libcurl, read_lines
 from test_worker_chaos import children, cmdline
@@ -286,8 +286,7 @@ def hooks_server(secret):
     """The app (Hooks) on a free port, with its secret and nothing seen yet."""
     Hooks.secret = secret
     Hooks.seen = []
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hooks)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    srv, _ = http_server(Hooks)
     return srv
 
 
